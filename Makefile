@@ -1,0 +1,41 @@
+# idemgen — the project's commands. `make test` is what CI runs (via .ci/run).
+GO      ?= go
+PKGS    ?= ./...
+# Real-world specs used by the generator and lint tests (see testdata/README.md).
+export IDEMGEN_CORPUS ?= $(abspath ../shared/corpus)
+
+.PHONY: all test vet unit generate check-generated bench demo fuzz build
+
+all: build test
+
+build:
+	$(GO) build ./...
+
+## test: vet, every test with -race, and a check that committed generated code is current.
+test: vet unit check-generated
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## generate: regenerate every committed generated file (examples, goldens).
+generate:
+	$(GO) generate ./...
+
+## check-generated: fail when `go generate ./...` changes a committed file.
+check-generated: generate
+	@git diff --exit-code --stat -- . || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+
+## bench: the runtime and store benchmarks (ns/op, allocs/op).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./runtime/...
+
+## fuzz: run each fuzz target briefly.
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParseKey -fuzztime=20s ./runtime/idempotency
+
+## demo: build idemgen, regenerate the songs example, run it and drive it with its client.
+demo:
+	$(GO) run ./examples/songs/demo

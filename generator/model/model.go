@@ -1,0 +1,269 @@
+// Package model is idemgen's one intermediate model of an OpenAPI document: the
+// operations, parameters, bodies, responses, schemas and each idempotent
+// operation's validated policy. The loader builds it once; generate, lint, diff
+// and annotate only read it.
+package model
+
+import (
+	"fmt"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+// Pos is a position in a spec file: the file where the node really lives (a
+// $ref'd file included), 1-based line and column. The zero Pos is unknown.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String formats p as "file:line:col" (or "file" when the line is unknown).
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// IsValid reports whether p names a file.
+func (p Pos) IsValid() bool { return p.File != "" }
+
+// Severity of a diagnostic.
+type Severity string
+
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Diagnostic is one located finding about the spec: a load or validation error or
+// warning. Lint findings use the same type.
+type Diagnostic struct {
+	Pos      Pos
+	Severity Severity
+	// Rule is a stable id ("extension-invalid", "ttl-shorter-than-lease", ...).
+	Rule string
+	// Pointer is the JSON Pointer of the node in its document ("/paths/~1songs/post/x-idempotent/ttl").
+	Pointer string
+	Message string
+	// Operation is the operation the finding is about, when there is one.
+	Operation *Operation
+}
+
+// Error formats d as "file:line:col: message".
+func (d Diagnostic) Error() string { return d.Pos.String() + ": " + d.Message }
+
+// API is a whole loaded document.
+type API struct {
+	// File is the path of the root document as given by the user.
+	File        string
+	OpenAPI     string // "3.0.3", "3.1.0"...
+	Title       string
+	Version     string
+	Description string
+	// Operations in a stable order: by path, then method (GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH, TRACE).
+	Operations []*Operation
+	// Schemas holds every schema that becomes a named Go type (components and
+	// named inline schemas), sorted by GoName, with unique GoNames.
+	Schemas []*Schema
+	// Defaults is the parsed x-idempotent-defaults (nil when absent).
+	Defaults *Extension
+	// SecuritySchemes are the names of components.securitySchemes.
+	SecuritySchemes []string
+	// HasGlobalSecurity reports a root-level security requirement.
+	HasGlobalSecurity bool
+	// Diagnostics are every error and warning found while loading and validating,
+	// sorted by position.
+	Diagnostics []Diagnostic
+}
+
+// Operation is one method on one path.
+type Operation struct {
+	// ID is the operationId, or a name derived from method and path when absent.
+	ID string
+	// GoName is the exported Go identifier for the operation ("CreateSong").
+	GoName      string
+	Method      string // upper case: "POST"
+	Path        string // "/songs/{id}"
+	Summary     string
+	Description string
+	Deprecated  bool
+	Tags        []string
+	Params      []*Param // path, query, header and cookie parameters, path-level ones merged
+	Body        *Body    // nil when the operation takes no request body
+	Responses   []*Response
+	// Secured reports an effective (operation or root) non-empty security requirement.
+	Secured bool
+	// Idempotency is the operation's x-idempotent extension, merged with the
+	// defaults and validated; nil when the operation has no x-idempotent.
+	Idempotency *Extension
+	Pos         Pos    // position of the operation node
+	Pointer     string // "/paths/~1songs/post"
+}
+
+// Idempotent reports whether the operation has an enabled x-idempotent.
+func (o *Operation) Idempotent() bool { return o.Idempotency != nil && o.Idempotency.Enabled }
+
+// Extension is a parsed and validated x-idempotent (or x-idempotent-defaults).
+type Extension struct {
+	// Enabled is false for a waiver (x-idempotent: false, or enabled: false).
+	Enabled bool
+	// Reason is the waiver's reason.
+	Reason string
+	// Policy is the compiled runtime policy (Operation set to the operation's ID).
+	// Valid only when Enabled.
+	Policy idempotency.Policy
+	// Set lists the fields written explicitly in the spec (after merging the
+	// defaults), e.g. "key.header", "ttl", so lint and diff can tell defaults apart.
+	Set map[string]bool
+	// Pos is the position of the x-idempotent value; Fields the position of each
+	// written field by its dotted name ("key.header", "ttl", "fingerprint[1]").
+	Pos     Pos
+	Fields  map[string]Pos
+	Pointer string
+}
+
+// FieldPos returns the position of a field, falling back to the extension's.
+func (e *Extension) FieldPos(name string) Pos {
+	if p, ok := e.Fields[name]; ok {
+		return p
+	}
+	return e.Pos
+}
+
+// ParamIn is where a parameter lives.
+type ParamIn string
+
+const (
+	InPath   ParamIn = "path"
+	InQuery  ParamIn = "query"
+	InHeader ParamIn = "header"
+	InCookie ParamIn = "cookie"
+)
+
+// Param is a parameter of an operation, or a header of a response.
+type Param struct {
+	Name        string
+	GoName      string // exported Go field name, unique within the operation
+	In          ParamIn
+	Required    bool
+	Style       string // "form", "simple", ... (the OpenAPI default when absent)
+	Explode     bool   // with the OpenAPI default applied
+	Description string
+	Deprecated  bool
+	Schema      *Schema
+	Pos         Pos
+}
+
+// BodyKind classifies a media type.
+type BodyKind string
+
+const (
+	BodyJSON      BodyKind = "json"      // application/json, application/*+json
+	BodyForm      BodyKind = "form"      // application/x-www-form-urlencoded
+	BodyMultipart BodyKind = "multipart" // multipart/form-data
+	BodyText      BodyKind = "text"      // text/*
+	BodyBinary    BodyKind = "binary"    // application/octet-stream and anything else
+)
+
+// Content is one media type of a body.
+type Content struct {
+	MediaType string
+	Kind      BodyKind
+	Schema    *Schema // nil when the media type declares no schema
+}
+
+// Body is an operation's request body.
+type Body struct {
+	Required    bool
+	Description string
+	Contents    []*Content // sorted by media type; JSON first
+	Pos         Pos
+}
+
+// Response is one declared response.
+type Response struct {
+	// Status is "200", "2XX" or "default".
+	Status      string
+	Description string
+	Headers     []*Param // In == InHeader
+	Contents    []*Content
+	Pos         Pos
+}
+
+// Kind is the Go shape of a schema.
+type Kind string
+
+const (
+	KindAny     Kind = "any"     // unconstrained or untypeable: any / json.RawMessage
+	KindObject  Kind = "object"  // a struct
+	KindMap     Kind = "map"     // object with only additionalProperties: map[string]T
+	KindArray   Kind = "array"   // []T
+	KindString  Kind = "string"  // string, time.Time (date-time), []byte (byte/binary)
+	KindInteger Kind = "integer" // int32, int64
+	KindNumber  Kind = "number"  // float32, float64
+	KindBoolean Kind = "boolean"
+	KindUnion   Kind = "union" // oneOf/anyOf
+)
+
+// Schema is a type. Named schemas (Name != "") are emitted once as Go types and
+// referenced by pointer identity elsewhere; recursion is therefore a cycle of
+// *Schema values, which emitters must tolerate.
+type Schema struct {
+	// Name is the component name (or a derived name for a named inline schema);
+	// empty for anonymous inline schemas.
+	Name string
+	// GoName is the unique exported Go type name when Name != "".
+	GoName      string
+	Kind        Kind
+	Format      string // "date-time", "int32", "binary", ...
+	Nullable    bool
+	Description string
+	Deprecated  bool
+	ReadOnly    bool
+	WriteOnly   bool
+
+	Properties []*Property // KindObject, in document order, allOf already merged
+	// AdditionalProperties is the value schema of a map (KindMap), or of a struct's
+	// extra properties (KindObject); nil when none are allowed or declared.
+	AdditionalProperties *Schema
+	Items                *Schema // KindArray
+
+	Enum []any // allowed values, for typed constants
+
+	// Variants are the oneOf/anyOf branches of a KindUnion; AnyOf tells which.
+	Variants      []*Schema
+	AnyOf         bool
+	Discriminator *Discriminator
+
+	// GoType is x-go-type: emit this type instead (with GoTypeImport when set).
+	GoType       string
+	GoTypeImport string
+
+	Pos     Pos
+	Pointer string
+}
+
+// Property is a field of an object schema.
+type Property struct {
+	Name     string // JSON name
+	GoName   string // x-go-name or the derived exported name, unique in the struct
+	Required bool
+	Schema   *Schema
+	Pos      Pos
+}
+
+// Discriminator of a union.
+type Discriminator struct {
+	Property string
+	// Mapping maps a discriminator value to its variant, in a stable order.
+	Mapping []DiscriminatorCase
+}
+
+// DiscriminatorCase is one value of a discriminator.
+type DiscriminatorCase struct {
+	Value  string
+	Schema *Schema
+}

@@ -1,0 +1,120 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// State is the lifecycle state of an idempotency record.
+type State uint8
+
+const (
+	// StateInFlight means a worker holds the claim (until LeaseUntil) and runs the handler.
+	StateInFlight State = 1
+	// StateCompleted means the outcome is stored in Record.Result and is replayed until ExpiresAt.
+	StateCompleted State = 2
+	// StateIssued means the server issued the key (see Issuer) but no request used it yet.
+	StateIssued State = 3
+)
+
+// String returns "in_flight", "completed" or "issued".
+func (s State) String() string {
+	switch s {
+	case StateInFlight:
+		return "in_flight"
+	case StateCompleted:
+		return "completed"
+	case StateIssued:
+		return "issued"
+	}
+	return "unknown"
+}
+
+// Record is one idempotency record as a Store keeps it.
+type Record struct {
+	// ID is the hashed record id (operation + scope + key); it never holds raw user bytes.
+	ID string
+	// State is StateInFlight or StateCompleted (or StateIssued).
+	State State
+	// Fingerprint identifies the request payload (hex SHA-256). A reuse of the key
+	// with another fingerprint is a mismatch.
+	Fingerprint string
+	// Token is the fencing token of the worker that holds (or last held) the claim.
+	Token string
+	// LeaseUntil is when an in-flight claim may be taken over by another worker.
+	LeaseUntil time.Time
+	// ExpiresAt is when the record stops existing (completed: ttl; in flight: the lease).
+	ExpiresAt time.Time
+	// Result is the stored outcome of a completed record, opaque to the store.
+	Result []byte
+}
+
+// Claim is the answer of Store.Claim.
+type Claim struct {
+	// Acquired reports that the caller now owns the in-flight claim with the token it passed.
+	Acquired bool
+	// TookOver reports that the claim was acquired from an in-flight record whose lease had expired.
+	TookOver bool
+	// Existing is the record that prevented the claim (when Acquired is false). A store
+	// fills Fingerprint, State, LeaseUntil, ExpiresAt and, for completed records, Result.
+	Existing Record
+}
+
+// Store keeps idempotency records. Every method is atomic on its own: backends put
+// the whole step in one operation (a Lua script, one SQL statement, one locked section),
+// so that concurrent callers on many processes observe a single order.
+//
+// Times are the store's own clock (the server's for Redis and PostgreSQL). Expired
+// records (ExpiresAt in the past) are treated by every method as absent.
+type Store interface {
+	// Claim atomically:
+	//   - with no live record for id (a StateIssued record counts as none): creates an in-flight record with fingerprint,
+	//     token and a lease of lease from now, and returns Acquired=true;
+	//   - with an in-flight record whose lease has expired and whose fingerprint
+	//     equals fingerprint: replaces its token, renews the lease and returns
+	//     Acquired=true, TookOver=true;
+	//   - otherwise: changes nothing and returns Acquired=false with Existing set.
+	// token is chosen by the caller and unique per attempt.
+	Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (Claim, error)
+
+	// Complete stores result for id and marks it completed for ttl, only if token
+	// still owns the in-flight claim. Otherwise it returns ErrNotOwner and changes nothing.
+	Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error
+
+	// Release deletes the in-flight record for id, only if token still owns it.
+	// Otherwise it returns ErrNotOwner and changes nothing.
+	Release(ctx context.Context, id, token string) error
+
+	// Get returns the live record for id, or ErrNotFound.
+	Get(ctx context.Context, id string) (Record, error)
+
+	// Purge deletes expired records, in bounded batches, and returns how many it
+	// deleted. Stores whose backend expires keys by itself (Redis) return 0, nil.
+	Purge(ctx context.Context) (int, error)
+}
+
+// AtomicStore is implemented by stores that can commit the handler's own business
+// writes and the completed record in one transaction (PostgreSQL's atomic mode).
+type AtomicStore interface {
+	Store
+	// Begin starts a transaction for the claim (id, token) and returns a context
+	// that carries it (for the handler to write through) and the transaction.
+	Begin(ctx context.Context, id, token string) (context.Context, AtomicTx, error)
+}
+
+// AtomicTx is a transaction opened by AtomicStore.Begin.
+type AtomicTx interface {
+	// Complete writes the completed record (guarded by the fencing token) in the
+	// transaction and commits it with the handler's writes. ErrNotOwner rolls back.
+	Complete(ctx context.Context, result []byte, ttl time.Duration) error
+	// Rollback abandons the transaction; the claim itself is released separately.
+	Rollback(ctx context.Context) error
+}
+
+var (
+	// ErrNotFound is returned by Store.Get when there is no live record.
+	ErrNotFound = errors.New("idempotency: record not found")
+	// ErrNotOwner is returned when a fencing token no longer owns the claim.
+	ErrNotOwner = errors.New("idempotency: fencing token does not own the claim")
+)
