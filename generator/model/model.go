@@ -233,6 +233,11 @@ type Schema struct {
 
 	Enum []any // allowed values, for typed constants
 
+	// MaxLength and Pattern are the string constraints (nil / "" when absent);
+	// lint reads them to judge a declared key parameter's schema.
+	MaxLength *int
+	Pattern   string
+
 	// Variants are the oneOf/anyOf branches of a KindUnion; AnyOf tells which.
 	Variants      []*Schema
 	AnyOf         bool
