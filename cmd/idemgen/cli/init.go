@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/template"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idemgen/idemgen/templates"
+)
+
+// idemgenModule is the module path that scaffolded projects require.
+const idemgenModule = "github.com/idemgen/idemgen"
+
+// initOptions are the flags of "idemgen init".
+type initOptions struct {
+	module  string
+	pkg     string
+	title   string
+	force   bool
+	noGet   bool
+	replace string
+}
+
+func newInitCmd(e *env) *cobra.Command {
+	var o initOptions
+	cmd := &cobra.Command{
+		Use:   "init [DIR]",
+		Short: "Scaffold a Go service from an x-idempotent OpenAPI spec",
+		Long: `init writes a new Go module in DIR (default: the current directory):
+
+  openapi.yaml  a small API whose POST is idempotent, with the x-idempotent
+                options shown as comments
+  gen.go        the //go:generate line (go tool idemgen generate ...)
+  main.go       a server implementing the generated handler interface, with a
+                -store flag taking a store URL (default: an embedded SQLite file)
+  main_test.go  a test that drives the server with the generated client
+  go.mod        requiring idemgen as a tool and runtime dependency
+
+It then runs "go get" in DIR so that go.sum is complete (skip with --no-get).
+Afterwards "go generate ./... && go run ." in DIR serves the API.
+Existing files are never overwritten unless --force is given.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return runInit(cmd.Context(), e, dir, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.module, "module", "", `module path of the new project (default "example.com/" + the directory's name)`)
+	f.StringVar(&o.pkg, "package", "api", "package name (and directory) of the generated code")
+	f.StringVar(&o.title, "title", "", `the API's title in openapi.yaml (default: from the directory's name)`)
+	f.BoolVar(&o.force, "force", false, "overwrite files that already exist")
+	f.BoolVar(&o.noGet, "no-get", false, `do not run "go get" (go.sum is then left for you to complete)`)
+	f.StringVar(&o.replace, "replace", "", "use the idemgen checkout in this directory instead of a published version (a go.mod replace)")
+	return cmd
+}
+
+// scaffold is one rendered file of a new project.
+type scaffold struct {
+	name string // slash-separated path inside the project
+	data []byte
+}
+
+func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return exitCode(1, fmt.Errorf("init: %w", err))
+	}
+	data, err := initData(abs, o)
+	if err != nil {
+		return exitCode(2, err)
+	}
+	files, err := renderInit(data)
+	if err != nil {
+		return exitCode(1, err)
+	}
+	if !o.force {
+		var existing []string
+		for _, f := range files {
+			if _, err := os.Stat(filepath.Join(abs, filepath.FromSlash(f.name))); err == nil {
+				existing = append(existing, f.name)
+			}
+		}
+		if len(existing) > 0 {
+			return exitCode(1, fmt.Errorf("init: %s already holds %s; use --force to overwrite",
+				dir, strings.Join(existing, ", ")))
+		}
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return exitCode(1, fmt.Errorf("init: %w", err))
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(abs, filepath.FromSlash(f.name)), f.data, 0o644); err != nil {
+			return exitCode(1, fmt.Errorf("init: %w", err))
+		}
+		fmt.Fprintf(e.stdout, "created %s\n", filepath.Join(dir, filepath.FromSlash(f.name)))
+	}
+
+	// go.sum must list every module that "go tool idemgen" and the server
+	// build need; "go get" of the two entry packages computes exactly that.
+	get := []string{"get", idemgenModule + "/cmd/idemgen", idemgenModule + "/runtime/store/storeurl"}
+	if o.noGet {
+		fmt.Fprintf(e.stdout, "skipped: go %s\n", strings.Join(get, " "))
+	} else {
+		fmt.Fprintf(e.stdout, "running: go %s\n", strings.Join(get, " "))
+		c := exec.CommandContext(ctx, "go", get...)
+		c.Dir = abs
+		c.Stdout = e.stderr
+		c.Stderr = e.stderr
+		if err := c.Run(); err != nil {
+			return exitCode(1, fmt.Errorf("init: go get in %q: %w (the files are written; fix the error and run the command again)", dir, err))
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nnext:\n")
+	if dir != "." {
+		fmt.Fprintf(e.stdout, "  cd %s\n", dir)
+	}
+	if o.noGet {
+		fmt.Fprintf(e.stdout, "  go %s\n", strings.Join(get, " "))
+	}
+	fmt.Fprintf(e.stdout, "  go generate ./...   # writes ./%s from openapi.yaml\n", data.Package)
+	fmt.Fprintf(e.stdout, "  go run .            # serves it on %s\n", "127.0.0.1:8080")
+	return nil
+}
+
+// initData checks the options and fills in their defaults for the project in
+// the absolute directory dir.
+func initData(dir string, o initOptions) (templates.InitData, error) {
+	base := filepath.Base(dir)
+	d := templates.InitData{
+		Module:         o.module,
+		Package:        o.pkg,
+		Title:          o.title,
+		GoVersion:      "1.24",
+		IdemgenVersion: Version,
+	}
+	if d.Module == "" {
+		d.Module = "example.com/" + strings.ToLower(base)
+	}
+	if !validModulePath(d.Module) {
+		return d, fmt.Errorf("init: --module: want a module path like \"example.com/notes\", got %q", d.Module)
+	}
+	d.Name = path.Base(d.Module)
+	if !token.IsIdentifier(d.Package) || token.IsKeyword(d.Package) || d.Package == "main" ||
+		strings.ToLower(d.Package) != d.Package {
+		return d, fmt.Errorf("init: --package: want a lower-case Go package name like \"api\", got %q", d.Package)
+	}
+	if d.Title == "" {
+		d.Title = titleFrom(d.Name) + " API"
+	}
+	if o.replace != "" {
+		r, err := filepath.Abs(o.replace)
+		if err != nil {
+			return d, fmt.Errorf("init: --replace: %w", err)
+		}
+		if _, err := os.Stat(filepath.Join(r, "go.mod")); err != nil {
+			return d, fmt.Errorf("init: --replace: want a directory holding idemgen's go.mod, got %q", o.replace)
+		}
+		d.Replace = filepath.ToSlash(r)
+	}
+	return d, nil
+}
+
+// validModulePath reports whether p is a plausible module path: slash-separated
+// non-empty elements of ASCII letters, digits and "-._~", not starting with a dot.
+func validModulePath(p string) bool {
+	for _, elem := range strings.Split(p, "/") {
+		if elem == "" || elem[0] == '.' {
+			return false
+		}
+		for _, r := range elem {
+			if !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-._~", r))) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// titleFrom turns a name like "song-store" into "Song Store".
+func titleFrom(name string) string {
+	words := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for i, w := range words {
+		words[i] = strings.ToUpper(w[:1]) + w[1:]
+	}
+	if len(words) == 0 {
+		return "My"
+	}
+	return strings.Join(words, " ")
+}
+
+// renderInit renders every init template with d, in name order.
+func renderInit(d templates.InitData) ([]scaffold, error) {
+	tfs := templates.Init()
+	names, err := fs.Glob(tfs, "*.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	if len(names) == 0 {
+		return nil, errors.New("init: no templates embedded")
+	}
+	slices.Sort(names)
+	var out []scaffold
+	for _, n := range names {
+		src, err := fs.ReadFile(tfs, n)
+		if err != nil {
+			return nil, fmt.Errorf("init: %w", err)
+		}
+		t, err := template.New(n).Option("missingkey=error").Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("init: template %s: %w", n, err)
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, d); err != nil {
+			return nil, fmt.Errorf("init: template %s: %w", n, err)
+		}
+		out = append(out, scaffold{name: strings.TrimSuffix(n, ".tmpl"), data: b.Bytes()})
+	}
+	return out, nil
+}
