@@ -1,0 +1,24 @@
+// Package client is what idemgen's generated clients use to call an idempotent
+// HTTP API safely, and it is usable on its own by hand-written clients.
+//
+// It provides three things:
+//
+//   - Keys: NewKey returns a fresh UUIDv4 from crypto/rand. One logical call uses
+//     one key, sent unchanged on every retry of that call, so the server
+//     deduplicates the retries and replays the first outcome.
+//   - Retries: a Retrier sends one logical call, retrying with exponential backoff
+//     and full jitter on connection errors, per-attempt timeouts, 500/502/503/504,
+//     429 and 409-in-flight, honouring Retry-After, bounded by a maximum number of
+//     attempts and a maximum elapsed time, and stopping at once when the context
+//     ends. The request body is replayed byte for byte on every attempt, so the
+//     server's fingerprint of the request matches.
+//   - Errors: CheckResponse turns a 4xx/5xx response into an *Error that carries
+//     the decoded application/problem+json body (RFC 9457) as a *Problem; both are
+//     reachable with errors.As.
+//
+// Which calls are retried depends on what is safe: a request whose method is safe
+// or idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or that the caller marks
+// idempotent (an x-idempotent operation carrying its key) is retried on every
+// retryable outcome. Any other request (a plain POST or PATCH) is retried only when
+// it provably never reached the server: a failure to connect.
+package client
