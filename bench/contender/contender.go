@@ -1,0 +1,93 @@
+// Package contender builds the servers the load generator measures: a bare
+// net/http handler, idemgen's runtime with each store, and Fiber v2/v3 with and
+// without their idempotency middleware. Every one runs workload.Work once per
+// handler execution and reports it to a Recorder.
+package contender
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+)
+
+// Env says where the shared backends are.
+type Env struct {
+	// RedisURL is a redis:// URL (idemgen's store and Fiber's Redis storage).
+	RedisURL string
+	// PostgresURL is a postgres:// URL.
+	PostgresURL string
+	// SQLitePath is the SQLite database file.
+	SQLitePath string
+}
+
+// Server is one running contender.
+type Server interface {
+	// Serve answers HTTP on ln until Close.
+	Serve(ln net.Listener) error
+	// Close stops serving and releases the contender's store.
+	Close() error
+}
+
+// Info describes a contender.
+type Info struct {
+	// Name is the contender's id, e.g. "idemgen-redis".
+	Name string
+	// Baseline is the bare contender of the same HTTP stack ("nethttp" or "fiber2"/"fiber3").
+	Baseline string
+	// Store is "", "memory", "redis", "postgres" or "sqlite".
+	Store string
+	// Shared reports that two processes of this contender share one store, so
+	// the two-process contention mode applies.
+	Shared bool
+}
+
+type opener func(ctx context.Context, env Env, rec *Recorder) (Server, error)
+
+var registry = map[string]struct {
+	info Info
+	open opener
+}{}
+
+// register is called from init functions only (the registry is fixed after init).
+func register(info Info, open opener) {
+	registry[info.Name] = struct {
+		info Info
+		open opener
+	}{info, open}
+}
+
+// Names lists the registered contenders in a stable order: the baselines first.
+func Names() []string {
+	var names []string
+	for n := range registry {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		ia, ib := registry[a].info, registry[b].info
+		if (ia.Store == "") != (ib.Store == "") {
+			if ia.Store == "" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return names
+}
+
+// Lookup returns the Info of name.
+func Lookup(name string) (Info, bool) {
+	c, ok := registry[name]
+	return c.info, ok
+}
+
+// Open starts building the contender name (connecting its store); call Serve next.
+func Open(ctx context.Context, name string, env Env, rec *Recorder) (Server, error) {
+	c, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("contender: unknown contender %q", name)
+	}
+	return c.open(ctx, env, rec)
+}
