@@ -1,0 +1,96 @@
+package annotate
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/template"
+
+	"github.com/idemgen/idemgen/generator/lint"
+	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/templates"
+)
+
+// PolicyRow is one operation of the Markdown policy table.
+type PolicyRow struct {
+	OperationID, Method, Path string
+	Key, Required, TTL        string
+	Scope, Fingerprint        string
+	Concurrent, Cache         string
+	ErrorStatuses             string
+}
+
+// Waiver is one waived operation.
+type Waiver struct {
+	OperationID, Method, Path, Reason string
+}
+
+// PolicyReport is what templates/report/policies.md.tmpl reads.
+type PolicyReport struct {
+	Title, Version string
+	Policies       []PolicyRow
+	Waivers        []Waiver
+	// Uncovered are unsafe operations without x-idempotent ("POST /x (id)").
+	Uncovered []string
+}
+
+// Report builds the policy report of api.
+func Report(api *model.API) PolicyReport {
+	r := PolicyReport{Title: api.Title, Version: api.Version}
+	for _, op := range api.Operations {
+		switch {
+		case op.Idempotent():
+			p := op.Idempotency.Policy
+			req := "yes"
+			if p.Key.Optional {
+				req = "no"
+			}
+			if len(p.Key.Derive) > 0 {
+				req = "derived"
+			}
+			scope := strings.Join(p.Scope, ", ")
+			if scope == "" {
+				scope = "none"
+			}
+			fp := strings.Join(Fingerprint(p), ", ")
+			if fp == "" {
+				fp = "none"
+			}
+			conc := string(p.Concurrent)
+			if conc == "" {
+				conc = string("reject")
+			}
+			cache := p.Cache
+			if cache == nil {
+				cache = []string{"2xx", "4xx"}
+			}
+			r.Policies = append(r.Policies, PolicyRow{
+				OperationID: op.ID, Method: op.Method, Path: op.Path,
+				Key: KeyText(p.Key), Required: req, TTL: Duration(TTL(p)),
+				Scope: scope, Fingerprint: fp, Concurrent: conc, Cache: strings.Join(cache, ", "),
+				ErrorStatuses: strings.Join(lint.ErrorStatuses(p), ", "),
+			})
+		case op.Idempotency != nil:
+			r.Waivers = append(r.Waivers, Waiver{OperationID: op.ID, Method: op.Method, Path: op.Path, Reason: op.Idempotency.Reason})
+		case lint.IsUnsafe(op.Method):
+			r.Uncovered = append(r.Uncovered, fmt.Sprintf("%s %s (%s)", op.Method, op.Path, op.ID))
+		}
+	}
+	return r
+}
+
+// WriteMarkdown writes the Markdown table of every operation's policy.
+func WriteMarkdown(w io.Writer, api *model.API) error {
+	t, err := template.New("policies.md.tmpl").Funcs(template.FuncMap{
+		"cell": func(s string) string {
+			return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ")
+		},
+	}).ParseFS(templates.Report(), "policies.md.tmpl")
+	if err != nil {
+		return fmt.Errorf("annotate: markdown template: %w", err)
+	}
+	if err := t.Execute(w, Report(api)); err != nil {
+		return fmt.Errorf("annotate: markdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,357 @@
+package lint
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/templates"
+)
+
+// Formats are the accepted --format values.
+var Formats = []string{"text", "json", "sarif", "github", "markdown"}
+
+// Output describes the run a set of findings came from, for the formats that
+// show more than the findings.
+type Output struct {
+	// Command is "lint" or "diff" (the Markdown title, the SARIF automation id).
+	Command string
+	// Version is the idemgen version (SARIF tool.driver.version).
+	Version string
+	// Rules describe the rule ids for SARIF metadata; findings with other ids
+	// get a minimal rule entry.
+	Rules []Rule
+	// Specs are the documents reviewed (shown by Markdown).
+	Specs []string
+}
+
+// Write writes fs (already sorted) to w in format.
+func Write(w io.Writer, format string, fs []Finding, o Output) error {
+	switch format {
+	case "text", "":
+		return writeText(w, fs)
+	case "json":
+		return writeJSON(w, fs)
+	case "sarif":
+		return writeSARIF(w, fs, o)
+	case "github":
+		return writeGitHub(w, fs)
+	case "markdown":
+		return writeMarkdown(w, fs, o)
+	}
+	return fmt.Errorf("lint: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+func writeText(w io.Writer, fs []Finding) error {
+	bw := bufio.NewWriter(w)
+	for _, f := range fs {
+		fmt.Fprintf(bw, "%s: %s %s: %s\n", f.Pos(), f.Severity, f.Rule, f.Message)
+	}
+	return bw.Flush()
+}
+
+func writeJSON(w io.Writer, fs []Finding) error {
+	if fs == nil {
+		fs = []Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(fs)
+}
+
+// escapeData and escapeProperty escape GitHub workflow command values.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+func writeGitHub(w io.Writer, fs []Finding) error {
+	bw := bufio.NewWriter(w)
+	for _, f := range fs {
+		cmd := "notice"
+		switch f.Severity {
+		case model.Error:
+			cmd = "error"
+		case model.Warning:
+			cmd = "warning"
+		}
+		props := []string{"file=" + escapeProperty(filepath.ToSlash(f.File))}
+		if f.Line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", f.Line))
+			if f.Column > 0 {
+				props = append(props, fmt.Sprintf("col=%d", f.Column))
+			}
+		}
+		props = append(props, "title="+escapeProperty("idemgen "+f.Rule))
+		fmt.Fprintf(bw, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(f.Message))
+	}
+	return bw.Flush()
+}
+
+// Fingerprint is the stable identity of a finding across runs: its rule and
+// operationId (or JSON Pointer when it is not about an operation), so line
+// moves and path renames keep it.
+func Fingerprint(f Finding) string {
+	id := f.OperationID
+	if id == "" {
+		id = "pointer:" + f.Pointer
+	}
+	sum := sha256.Sum256([]byte(f.Rule + "\x00" + id))
+	return hex.EncodeToString(sum[:16])
+}
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool              sarifTool         `json:"tool"`
+	AutomationDetails map[string]string `json:"automationDetails"`
+	ColumnKind        string            `json:"columnKind"`
+	Results           []sarifResult     `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text string `json:"text"`
+}
+
+type sarifRule struct {
+	ID                   string            `json:"id"`
+	Name                 string            `json:"name"`
+	ShortDescription     sarifText         `json:"shortDescription"`
+	FullDescription      sarifText         `json:"fullDescription"`
+	HelpURI              string            `json:"helpUri"`
+	Help                 sarifText         `json:"help"`
+	DefaultConfiguration map[string]string `json:"defaultConfiguration"`
+	Properties           map[string]any    `json:"properties"`
+}
+
+type sarifResult struct {
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             sarifText         `json:"message"`
+	Locations           []sarifLocation   `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	Properties          map[string]string `json:"properties,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation struct {
+		ArtifactLocation struct {
+			URI       string `json:"uri"`
+			URIBaseID string `json:"uriBaseId,omitempty"`
+		} `json:"artifactLocation"`
+		Region *sarifRegion `json:"region,omitempty"`
+	} `json:"physicalLocation"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+// SARIFSchema is the $schema URI written in SARIF output.
+const SARIFSchema = "https://json.schemastore.org/sarif-2.1.0.json"
+
+// FingerprintKey is the partialFingerprints key of Fingerprint.
+const FingerprintKey = "idemgenRuleOperation/v1"
+
+const docsURI = "https://github.com/idemgen/idemgen/blob/main/docs/lint.md"
+
+func sarifLevel(s model.Severity) string {
+	switch s {
+	case model.Error:
+		return "error"
+	case model.Warning:
+		return "warning"
+	}
+	return "note"
+}
+
+// ruleName turns "key-schema-weak" into "KeySchemaWeak" (SARIF rule names are
+// identifiers, not ids).
+func ruleName(id string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(id, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+// artifactURI returns a repository-relative URI (uriBaseId %SRCROOT%) when the
+// file is below the working directory, else an absolute file URI.
+func artifactURI(file string) (uri, base string) {
+	if file == "" {
+		return "unknown", "%SRCROOT%"
+	}
+	rel := file
+	if filepath.IsAbs(file) {
+		if wd, err := filepath.Abs("."); err == nil {
+			if r, err := filepath.Rel(wd, file); err == nil && !strings.HasPrefix(r, "..") {
+				rel = r
+			}
+		}
+	}
+	if filepath.IsAbs(rel) {
+		return "file://" + filepath.ToSlash(rel), ""
+	}
+	return strings.TrimPrefix(filepath.ToSlash(filepath.Clean(rel)), "./"), "%SRCROOT%"
+}
+
+func writeSARIF(w io.Writer, fs []Finding, o Output) error {
+	index := map[string]int{}
+	var rules []sarifRule
+	addRule := func(r Rule) {
+		if _, ok := index[r.ID]; ok {
+			return
+		}
+		index[r.ID] = len(rules)
+		full := r.Rationale
+		if full == "" {
+			full = r.Summary
+		}
+		rules = append(rules, sarifRule{
+			ID:                   r.ID,
+			Name:                 ruleName(r.ID),
+			ShortDescription:     sarifText{r.Summary},
+			FullDescription:      sarifText{full},
+			HelpURI:              docsURI + "#" + r.ID,
+			Help:                 sarifText{r.Summary + " " + full},
+			DefaultConfiguration: map[string]string{"level": sarifLevel(r.Default)},
+			Properties:           map[string]any{"tags": []string{"idempotency", r.Category}},
+		})
+	}
+	for _, r := range o.Rules {
+		addRule(r)
+	}
+	results := []sarifResult{}
+	for _, f := range fs {
+		if _, ok := index[f.Rule]; !ok {
+			addRule(Rule{ID: f.Rule, Category: CategoryExtension, Default: f.Severity,
+				Summary: "x-idempotent validation (the generator's own check): " + f.Rule + "."})
+		}
+		var loc sarifLocation
+		loc.PhysicalLocation.ArtifactLocation.URI, loc.PhysicalLocation.ArtifactLocation.URIBaseID = artifactURI(f.File)
+		line, col := f.Line, f.Column
+		if line <= 0 {
+			line, col = 1, 0
+		}
+		loc.PhysicalLocation.Region = &sarifRegion{StartLine: line, StartColumn: col}
+		props := map[string]string{}
+		for k, v := range map[string]string{"operationId": f.OperationID, "method": f.Method, "path": f.Path, "pointer": f.Pointer} {
+			if v != "" {
+				props[k] = v
+			}
+		}
+		results = append(results, sarifResult{
+			RuleID:              f.Rule,
+			RuleIndex:           index[f.Rule],
+			Level:               sarifLevel(f.Severity),
+			Message:             sarifText{f.Message},
+			Locations:           []sarifLocation{loc},
+			PartialFingerprints: map[string]string{FingerprintKey: Fingerprint(f)},
+			Properties:          props,
+		})
+	}
+	if rules == nil {
+		rules = []sarifRule{}
+	}
+	cmd := o.Command
+	if cmd == "" {
+		cmd = "lint"
+	}
+	log := sarifLog{
+		Schema:  SARIFSchema,
+		Version: "2.1.0",
+		Runs: []sarifRun{{
+			Tool: sarifTool{Driver: sarifDriver{
+				Name: "idemgen", Version: o.Version,
+				InformationURI: "https://github.com/idemgen/idemgen", Rules: rules,
+			}},
+			AutomationDetails: map[string]string{"id": "idemgen/" + cmd + "/"},
+			ColumnKind:        "utf16CodeUnits",
+			Results:           results,
+		}},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(log)
+}
+
+// markdownData is what templates/report/findings.md.tmpl reads.
+type markdownData struct {
+	Command                 string
+	Specs                   []string
+	Findings                []Finding
+	Errors, Warnings, Infos int
+}
+
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r", ""), "\n", " ")
+}
+
+var reportFuncs = template.FuncMap{
+	"cell": mdCell,
+	"icon": func(s model.Severity) string {
+		switch s {
+		case model.Error:
+			return "❌ error"
+		case model.Warning:
+			return "⚠️ warning"
+		}
+		return "ℹ️ info"
+	},
+}
+
+// parseReport parses one template of templates/report.
+func parseReport(name string) (*template.Template, error) {
+	return template.New(name).Funcs(reportFuncs).ParseFS(templates.Report(), name)
+}
+
+func writeMarkdown(w io.Writer, fs []Finding, o Output) error {
+	t, err := parseReport("findings.md.tmpl")
+	if err != nil {
+		return fmt.Errorf("lint: markdown template: %w", err)
+	}
+	d := markdownData{Command: o.Command, Specs: o.Specs, Findings: fs}
+	if d.Command == "" {
+		d.Command = "lint"
+	}
+	d.Errors, d.Warnings, d.Infos = Counts(fs)
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return fmt.Errorf("lint: markdown: %w", err)
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
+}

@@ -1,0 +1,503 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+// Lint reviews api and returns its findings, sorted, with cfg's severities
+// applied (findings turned off are dropped). cfg may be nil. It reports every
+// loader diagnostic in api.Diagnostics under the loader's rule id (loader errors
+// stay errors whatever cfg says) and adds the checks of Rules.
+func Lint(ctx context.Context, api *model.API, cfg *Config) []Finding {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	var out []Finding
+	for _, d := range api.Diagnostics {
+		f := FromDiagnostic(d)
+		f.Severity = cfg.Severity(&f, d.Severity == model.Error)
+		if f.Severity != Off {
+			out = append(out, f)
+		}
+	}
+	c := &checker{api: api, cfg: cfg, multiTenant: multiTenant(api, cfg.Policy)}
+	for _, op := range api.Operations {
+		if ctx.Err() != nil {
+			break
+		}
+		c.operation(op)
+	}
+	out = append(out, cfg.Apply(c.findings)...)
+	Sort(out)
+	return out
+}
+
+type checker struct {
+	api         *model.API
+	cfg         *Config
+	multiTenant bool
+	findings    []Finding
+}
+
+func (c *checker) report(rule string, op *model.Operation, pos model.Pos, pointer, format string, args ...any) {
+	r, _ := LookupRule(rule)
+	if !pos.IsValid() {
+		pos = op.Pos
+	}
+	if !pos.IsValid() {
+		pos = model.Pos{File: c.api.File}
+	}
+	c.findings = append(c.findings, newFinding(rule, r.Default, op, pos, pointer, fmt.Sprintf(format, args...)))
+}
+
+// IsUnsafe reports whether method is one that RuleMissing requires to be
+// idempotent or waived (POST, PATCH).
+func IsUnsafe(method string) bool { return method == "POST" || method == "PATCH" }
+
+// IsSafe reports whether method is safe (GET, HEAD, OPTIONS, TRACE).
+func IsSafe(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
+}
+
+func (c *checker) operation(op *model.Operation) {
+	ext := op.Idempotency
+	if ext == nil {
+		if IsUnsafe(op.Method) {
+			c.report(RuleMissing, op, op.Pos, op.Pointer,
+				"%s %s (%s) has no x-idempotent: make it idempotent or waive it with a reason", op.Method, op.Path, op.ID)
+		}
+		return
+	}
+	extPtr := ext.Pointer
+	if extPtr == "" {
+		extPtr = op.Pointer + "/x-idempotent"
+	}
+	if IsSafe(op.Method) && !c.loaderReported(op, "safe") {
+		c.report(RuleSafeMethod, op, ext.Pos, extPtr, "x-idempotent on safe method %s %s: safe methods are idempotent already", op.Method, op.Path)
+		return
+	}
+	if !ext.Enabled {
+		if strings.TrimSpace(ext.Reason) == "" {
+			c.report(RuleWaiverNoReason, op, ext.Pos, extPtr,
+				"waiver of %s %s has no reason: write enabled: false with reason: \"...\"", op.Method, op.Path)
+		}
+		return
+	}
+	p := ext.Policy
+	c.key(op, ext, extPtr, p.Key)
+	c.fingerprintScope(op, ext, extPtr, p)
+	c.documentation(op, ext, extPtr, p)
+	c.policy(op, ext, extPtr, p)
+}
+
+// loaderReported reports whether the loader already diagnosed op with a rule
+// or message containing word, so lint does not report a problem twice.
+func (c *checker) loaderReported(op *model.Operation, word string) bool {
+	for _, d := range c.api.Diagnostics {
+		if d.Operation == op || (d.Operation == nil && strings.HasPrefix(d.Pointer, op.Pointer)) {
+			if strings.Contains(d.Rule, word) || strings.Contains(d.Message, word) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// keyParamIn returns where the key lives when it is a parameter ("" otherwise) and its name.
+func keyParam(k idempotency.Key) (model.ParamIn, string, string) {
+	switch {
+	case k.Header != "":
+		return model.InHeader, k.Header, "key.header"
+	case k.Query != "":
+		return model.InQuery, k.Query, "key.query"
+	case k.Field != "" || len(k.Derive) > 0:
+		return "", "", ""
+	}
+	return model.InHeader, idempotency.DefaultHeader, "key.header"
+}
+
+func sameParam(p *model.Param, in model.ParamIn, name string) bool {
+	if p.In != in {
+		return false
+	}
+	if in == model.InHeader {
+		return strings.EqualFold(p.Name, name)
+	}
+	return p.Name == name
+}
+
+func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, k idempotency.Key) {
+	if in, name, field := keyParam(k); in != "" {
+		var found []*model.Param
+		for _, p := range op.Params {
+			if sameParam(p, in, name) {
+				found = append(found, p)
+			}
+		}
+		switch {
+		case len(found) == 0:
+			c.report(RuleKeyUndeclared, op, ext.FieldPos(field), extPtr,
+				"key %s parameter %q of %s %s is not declared in parameters (idemgen annotate adds it)", in, name, op.Method, op.Path)
+		case len(found) > 1:
+			c.report(RuleKeyDeclaredTwice, op, found[1].Pos, op.Pointer+"/parameters",
+				"key %s parameter %q is declared %d times (%s)", in, name, len(found), paramNames(found))
+		}
+		if len(found) > 0 {
+			c.keySchema(op, found[0], k)
+		}
+		if in == model.InHeader && op.Body != nil {
+			// The same key also sent as a body field is a second declaration.
+			for _, ct := range op.Body.Contents {
+				if prop := topProperty(ct.Schema, name); prop != nil {
+					c.report(RuleKeyDeclaredTwice, op, prop.Pos, op.Pointer+"/requestBody",
+						"key header %q is also a property of the %s request body: declare the key once", name, ct.MediaType)
+					break
+				}
+			}
+		}
+		return
+	}
+	if k.Field != "" {
+		c.keyField(op, ext, extPtr, k.Field)
+	}
+}
+
+func paramNames(ps []*model.Param) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, strconv.Quote(p.Name)+" at "+p.Pos.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// topProperty returns the top-level property of s named name (case-insensitive), in any branch.
+func topProperty(s *model.Schema, name string) *model.Property {
+	if s == nil {
+		return nil
+	}
+	for _, p := range s.Properties {
+		if strings.EqualFold(p.Name, name) {
+			return p
+		}
+	}
+	return nil
+}
+
+func (c *checker) keySchema(op *model.Operation, p *model.Param, k idempotency.Key) {
+	s := p.Schema
+	var missing []string
+	if s == nil || s.MaxLength == nil {
+		missing = append(missing, "maxLength")
+	}
+	if s == nil || (s.Format == "" && s.Pattern == "") {
+		missing = append(missing, "format or pattern")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	suggest := fmt.Sprintf("maxLength: %d", maxLength(k))
+	switch k.Format {
+	case idempotency.FormatUUID:
+		suggest += ", format: uuid"
+	case idempotency.FormatULID:
+		suggest += ", pattern: '^[0-9A-HJKMNP-TV-Z]{26}$'"
+	case idempotency.FormatPattern:
+		suggest += fmt.Sprintf(", pattern: %q", k.Pattern)
+	default:
+		suggest += ", pattern: '^[\\x21-\\x7e]+$'"
+	}
+	pos := p.Pos
+	if s != nil && s.Pos.IsValid() {
+		pos = s.Pos
+	}
+	c.report(RuleKeySchemaWeak, op, pos, op.Pointer+"/parameters",
+		"key parameter %q schema has no %s (want e.g. %s)", p.Name, strings.Join(missing, " and no "), suggest)
+}
+
+func maxLength(k idempotency.Key) int {
+	if k.MaxLength > 0 {
+		return k.MaxLength
+	}
+	return idempotency.DefaultMaxLength
+}
+
+func (c *checker) keyField(op *model.Operation, ext *model.Extension, extPtr, field string) {
+	ptr := field
+	if !strings.HasPrefix(ptr, "/") {
+		ptr = "/" + ptr // a form field name
+	}
+	pos := ext.FieldPos("key.field")
+	if op.Body == nil {
+		c.report(RuleKeyFieldMissing, op, pos, extPtr+"/key/field",
+			"key field %q: %s %s has no request body", field, op.Method, op.Path)
+		return
+	}
+	found, weak := false, ""
+	for _, ct := range op.Body.Contents {
+		if ct.Schema == nil || (ct.Kind != model.BodyJSON && ct.Kind != model.BodyForm && ct.Kind != model.BodyMultipart) {
+			continue
+		}
+		for _, l := range resolvePointer(ct.Schema, splitPointer(ptr), true, 0) {
+			switch {
+			case l.absent:
+				if weak == "" {
+					weak = fmt.Sprintf("absent from a branch of the %s schema", ct.MediaType)
+				}
+			case l.schema == nil || l.schema.Kind == model.KindAny:
+				found = true
+			default:
+				found = true
+				if weak == "" && l.schema.Kind != model.KindString {
+					weak = fmt.Sprintf("a %s in the %s schema", l.schema.Kind, ct.MediaType)
+				} else if weak == "" && !l.required {
+					weak = fmt.Sprintf("optional in the %s schema", ct.MediaType)
+				}
+			}
+		}
+	}
+	switch {
+	case !found:
+		c.report(RuleKeyFieldMissing, op, pos, extPtr+"/key/field",
+			"key field %q cannot occur in the request body of %s %s", field, op.Method, op.Path)
+	case weak != "":
+		c.report(RuleKeyFieldType, op, pos, extPtr+"/key/field",
+			"key field %q is %s: want a required string in every branch", field, weak)
+	}
+}
+
+// leaf is where one branch of a JSON Pointer walk ends.
+type leaf struct {
+	schema   *model.Schema // nil when unknown (any)
+	required bool          // every step was a required property
+	absent   bool          // this branch cannot contain the pointer
+}
+
+func splitPointer(p string) []string {
+	if p == "" || p == "/" {
+		return nil
+	}
+	toks := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, t := range toks {
+		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return toks
+}
+
+// resolvePointer walks toks through s, exploring every oneOf/anyOf branch
+// (allOf is merged by the loader), and returns where each branch ends.
+func resolvePointer(s *model.Schema, toks []string, required bool, depth int) []leaf {
+	if depth > 64 {
+		return []leaf{{required: required}}
+	}
+	if s == nil || s.Kind == model.KindAny {
+		return []leaf{{schema: s, required: required}}
+	}
+	if s.Kind == model.KindUnion {
+		var out []leaf
+		for _, v := range s.Variants {
+			out = append(out, resolvePointer(v, toks, required, depth+1)...)
+		}
+		if len(out) == 0 {
+			return []leaf{{required: required}}
+		}
+		return out
+	}
+	if len(toks) == 0 {
+		return []leaf{{schema: s, required: required}}
+	}
+	tok, rest := toks[0], toks[1:]
+	switch s.Kind {
+	case model.KindObject:
+		for _, p := range s.Properties {
+			if p.Name == tok {
+				return resolvePointer(p.Schema, rest, required && p.Required, depth+1)
+			}
+		}
+		if s.AdditionalProperties != nil {
+			return resolvePointer(s.AdditionalProperties, rest, false, depth+1)
+		}
+	case model.KindMap:
+		return resolvePointer(s.AdditionalProperties, rest, false, depth+1)
+	case model.KindArray:
+		if _, err := strconv.Atoi(tok); err == nil {
+			return resolvePointer(s.Items, rest, false, depth+1)
+		}
+	}
+	return []leaf{{absent: true}}
+}
+
+func (c *checker) fingerprintScope(op *model.Operation, ext *model.Extension, extPtr string, p idempotency.Policy) {
+	if op.Body == nil && ext.Set["fingerprint"] {
+		for i, item := range p.Fingerprint {
+			if item == "body" || strings.HasPrefix(item, "/") {
+				c.report(RuleFingerprintNoBody, op, ext.FieldPos(fmt.Sprintf("fingerprint[%d]", i)), fmt.Sprintf("%s/fingerprint/%d", extPtr, i),
+					"fingerprint item %q compares the body of %s %s, which has no request body", item, op.Method, op.Path)
+			}
+		}
+	}
+	for i, s := range p.Scope {
+		if s == "principal" && !op.Secured {
+			c.report(RulePrincipalUnsecured, op, ext.FieldPos(fmt.Sprintf("scope[%d]", i)), fmt.Sprintf("%s/scope/%d", extPtr, i),
+				"scope principal on %s %s, which has no security requirement: there is no principal to scope by", op.Method, op.Path)
+		}
+	}
+	if c.multiTenant && len(p.Scope) == 0 {
+		c.report(RuleUnscopedTenant, op, ext.Pos, extPtr,
+			"%s %s is idempotent without a scope on a multi-tenant API: scope by principal or the tenant parameter", op.Method, op.Path)
+	}
+}
+
+// multiTenant decides whether the API is multi-tenant: the config says, or a
+// tenant parameter appears on some operation.
+func multiTenant(api *model.API, pol Policy) bool {
+	if pol.MultiTenant != nil {
+		return *pol.MultiTenant
+	}
+	names := pol.TenantParams
+	if names == nil {
+		names = DefaultTenantParams
+	}
+	for _, op := range api.Operations {
+		for _, p := range op.Params {
+			for _, n := range names {
+				if strings.EqualFold(p.Name, n) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// ErrorStatuses returns the idempotency error statuses an operation with
+// policy p can answer: 400 unless the key is derived, 409, and 422 unless the
+// fingerprint is empty.
+func ErrorStatuses(p idempotency.Policy) []string {
+	var out []string
+	if len(p.Key.Derive) == 0 {
+		out = append(out, "400")
+	}
+	out = append(out, "409")
+	if p.Fingerprint == nil || len(p.Fingerprint) > 0 {
+		out = append(out, "422")
+	}
+	return out
+}
+
+// documents reports whether a response with status code is documented.
+func findResponse(op *model.Operation, code string) *model.Response {
+	for _, r := range op.Responses {
+		if r.Status == code {
+			return r
+		}
+	}
+	for _, r := range op.Responses {
+		if strings.EqualFold(r.Status, code[:1]+"XX") {
+			return r
+		}
+	}
+	return nil
+}
+
+// ProblemJSON is the media type of the runtime's errors.
+const ProblemJSON = "application/problem+json"
+
+// ReplayedHeader is the response header that marks a replay.
+const ReplayedHeader = "Idempotent-Replayed"
+
+func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPtr string, p idempotency.Policy) {
+	var missing []string
+	for _, code := range ErrorStatuses(p) {
+		r := findResponse(op, code)
+		if r == nil {
+			missing = append(missing, code)
+			continue
+		}
+		if !hasMediaType(r, ProblemJSON) {
+			c.report(RuleDocProblemJSON, op, r.Pos, op.Pointer+"/responses/"+r.Status,
+				"response %s of %s %s is not %s (the runtime's idempotency errors are)", r.Status, op.Method, op.Path, ProblemJSON)
+		}
+	}
+	if len(missing) > 0 {
+		c.report(RuleDocErrors, op, op.Pos, op.Pointer+"/responses",
+			"%s %s does not document its idempotency error responses %s", op.Method, op.Path, strings.Join(missing, ", "))
+	}
+	for _, r := range op.Responses {
+		if !strings.HasPrefix(r.Status, "2") || !cached(p, r.Status) {
+			continue
+		}
+		declared := false
+		for _, h := range r.Headers {
+			if strings.EqualFold(h.Name, ReplayedHeader) {
+				declared = true
+			}
+		}
+		if !declared {
+			c.report(RuleDocReplayed, op, r.Pos, op.Pointer+"/responses/"+r.Status,
+				"response %s of %s %s does not declare the %s header", r.Status, op.Method, op.Path, ReplayedHeader)
+		}
+	}
+	for i, item := range p.Cache {
+		if retryable(item) {
+			c.report(RuleCacheRetryable, op, ext.FieldPos(fmt.Sprintf("cache[%d]", i)), fmt.Sprintf("%s/cache/%d", extPtr, i),
+				"cache item %q stores an outcome a retry must be allowed to change: retries could never succeed", item)
+		}
+	}
+}
+
+func hasMediaType(r *model.Response, mt string) bool {
+	for _, ct := range r.Contents {
+		if strings.EqualFold(ct.MediaType, mt) {
+			return true
+		}
+	}
+	return false
+}
+
+// cached reports whether a documented status is in the policy's cache set.
+func cached(p idempotency.Policy, status string) bool {
+	cache := p.Cache
+	if cache == nil {
+		cache = []string{"2xx", "4xx"}
+	}
+	for _, item := range cache {
+		if strings.EqualFold(item, status) || strings.EqualFold(item, status[:1]+"xx") {
+			return true
+		}
+	}
+	return false
+}
+
+func retryable(item string) bool {
+	if strings.EqualFold(item, "5xx") || item == "429" {
+		return true
+	}
+	n, err := strconv.Atoi(item)
+	return err == nil && n >= 500 && n <= 599
+}
+
+func (c *checker) policy(op *model.Operation, ext *model.Extension, extPtr string, p idempotency.Policy) {
+	ttl := p.TTL
+	if ttl == 0 {
+		ttl = idempotency.DefaultTTL
+	}
+	if min := time.Duration(c.cfg.Policy.MinTTL); min > 0 && ttl < min {
+		c.report(RuleTTLMinimum, op, ext.FieldPos("ttl"), extPtr+"/ttl",
+			"ttl %s of %s %s is shorter than the organisation minimum %s", ttl, op.Method, op.Path, min)
+	}
+	if h := time.Duration(c.cfg.Policy.RetryHorizon); h > 0 && ttl < h {
+		c.report(RuleTTLRetryHorizon, op, ext.FieldPos("ttl"), extPtr+"/ttl",
+			"ttl %s of %s %s is shorter than the clients' retry horizon %s: late retries would run again", ttl, op.Method, op.Path, h)
+	}
+}
