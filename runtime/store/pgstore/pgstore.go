@@ -1,0 +1,291 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+// Defaults of the options.
+const (
+	DefaultTable         = "idempotency_records"
+	DefaultPurgeInterval = time.Minute
+	DefaultPurgeBatch    = 1000
+)
+
+// claimRetries bounds how often Claim re-runs its statement when a concurrent
+// writer changed the record between the statement's snapshot and its row lock.
+const claimRetries = 16
+
+// tableName accepts table or schema.table of plain identifiers.
+var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}(\.[A-Za-z_][A-Za-z0-9_]{0,40})?$`)
+
+// Store is an idempotency.AtomicStore on PostgreSQL. It is safe for concurrent
+// use by many goroutines and many processes sharing the database. It does not
+// own the pool; Close stops the background purger only.
+type Store struct {
+	pool     *pgxpool.Pool
+	table    string
+	interval time.Duration
+	batch    int
+	log      *slog.Logger
+
+	sql statements
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+var _ idempotency.AtomicStore = (*Store)(nil)
+
+type statements struct {
+	claim, complete, release, get, purge string
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithTable sets the table that holds the records ("name" or "schema.name",
+// DefaultTable when not given). Its migration bookkeeping lives in NAME_schema.
+func WithTable(name string) Option { return func(s *Store) { s.table = name } }
+
+// WithPurgeInterval sets how often the background purger runs
+// (DefaultPurgeInterval when not given). Zero or less disables it; Purge can
+// then be called by the application.
+func WithPurgeInterval(d time.Duration) Option { return func(s *Store) { s.interval = d } }
+
+// WithPurgeBatch sets how many rows one purge statement deletes at most
+// (DefaultPurgeBatch when not given).
+func WithPurgeBatch(n int) Option { return func(s *Store) { s.batch = n } }
+
+// WithLogger sets where the background purger reports failures (slog.Default
+// when not given).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// New migrates the store's table in pool (creating it when missing; safe when
+// many processes start at once) and starts the background purger. Call Close to
+// stop the purger.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	s := &Store{pool: pool, table: DefaultTable, interval: DefaultPurgeInterval, batch: DefaultPurgeBatch}
+	for _, o := range opts {
+		o(s)
+	}
+	if !tableName.MatchString(s.table) {
+		return nil, fmt.Errorf("pgstore: table %q: want an identifier or schema.identifier", s.table)
+	}
+	if s.batch <= 0 {
+		return nil, fmt.Errorf("pgstore: purge batch %d: want at least 1", s.batch)
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if err := migrate(ctx, pool, s.table); err != nil {
+		return nil, err
+	}
+	s.sql = buildStatements(ident(s.table))
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	if s.interval > 0 {
+		go s.purger()
+	} else {
+		close(s.done)
+	}
+	return s, nil
+}
+
+// Close stops the background purger and waits for it. It does not close the
+// pool. Calling Close more than once is harmless.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+// ident quotes table or schema.table for SQL.
+func ident(name string) string {
+	return pgx.Identifier(strings.Split(name, ".")).Sanitize()
+}
+
+func buildStatements(t string) statements {
+	return statements{
+		// old is the row as of the statement's snapshot; ins takes the record when it
+		// is absent, issued or expired. An in-flight record expires with its lease,
+		// so an expired lease is taken over here too. When ins takes nothing, old is
+		// the record that stopped it (Claim re-runs the statement in the rare case that
+		// old is stale: a concurrent writer committed after the snapshot).
+		claim: `WITH c AS (SELECT clock_timestamp() AS now),
+old AS (
+  SELECT r.state, r.fingerprint, r.lease_until, r.expires_at, r.result,
+         (r.state = 3 OR r.expires_at <= c.now) AS dead
+  FROM ` + t + ` r, c WHERE r.id = $1
+), ins AS (
+  INSERT INTO ` + t + ` AS r (id, state, fingerprint, token, lease_until, expires_at)
+  SELECT $1, 1, $2, $3, c.now + $4::bigint * interval '1 microsecond', c.now + $4::bigint * interval '1 microsecond' FROM c
+  ON CONFLICT (id) DO UPDATE SET state = 1, fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token,
+    lease_until = EXCLUDED.lease_until, expires_at = EXCLUDED.expires_at, result = NULL
+  WHERE r.state = 3 OR r.expires_at <= clock_timestamp()
+  RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM ins), old.state, old.fingerprint, old.lease_until, old.expires_at, old.result, old.dead
+FROM (SELECT 1) AS one LEFT JOIN old ON true`,
+		// A late owner (lease over, nobody took over) may still complete: its token
+		// still owns the row, and storing its result avoids a second execution.
+		complete: `UPDATE ` + t + ` SET state = 2, result = $3,
+  expires_at = clock_timestamp() + $4::bigint * interval '1 microsecond'
+WHERE id = $1 AND token = $2 AND state = 1`,
+		release: `DELETE FROM ` + t + ` WHERE id = $1 AND token = $2 AND state = 1`,
+		get: `SELECT state, fingerprint, token, lease_until, expires_at, result FROM ` + t + `
+WHERE id = $1 AND expires_at > clock_timestamp()`,
+		// SKIP LOCKED leaves rows that a claim is taking over right now; FOR UPDATE
+		// re-checks expires_at on the latest row version, so a row that was just
+		// renewed is not deleted.
+		purge: `DELETE FROM ` + t + ` WHERE id IN (
+  SELECT id FROM ` + t + ` WHERE expires_at <= clock_timestamp()
+  ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+	}
+}
+
+func micros(d time.Duration) int64 {
+	us := int64((d + time.Microsecond - 1) / time.Microsecond)
+	if us < 1 {
+		us = 1
+	}
+	return us
+}
+
+// Claim implements idempotency.Store.Claim with one statement.
+func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
+	for range claimRetries {
+		var (
+			acquired bool
+			state    *int16
+			fp       *string
+			lu, ex   *time.Time
+			result   []byte
+			dead     *bool
+		)
+		err := s.pool.QueryRow(ctx, s.sql.claim, id, fingerprint, token, micros(lease)).
+			Scan(&acquired, &state, &fp, &lu, &ex, &result, &dead)
+		if err != nil {
+			return idempotency.Claim{}, fmt.Errorf("pgstore: claim %q: %w", id, err)
+		}
+		if acquired {
+			return idempotency.Claim{Acquired: true, TookOver: state != nil && *state == int16(idempotency.StateInFlight)}, nil
+		}
+		if state == nil || *dead {
+			continue // the snapshot predates a concurrent writer: look again
+		}
+		return idempotency.Claim{Existing: idempotency.Record{
+			ID: id, State: idempotency.State(*state), Fingerprint: *fp,
+			LeaseUntil: *lu, ExpiresAt: *ex, Result: result,
+		}}, nil
+	}
+	return idempotency.Claim{}, fmt.Errorf("pgstore: claim %q: record kept changing under %d attempts", id, claimRetries)
+}
+
+// Complete implements idempotency.Store.Complete with one statement.
+func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
+	return complete(ctx, s.pool, s.sql.complete, id, token, result, ttl)
+}
+
+// execer is what the guarded statements need: the pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func complete(ctx context.Context, db execer, sql, id, token string, result []byte, ttl time.Duration) error {
+	if result == nil {
+		result = []byte{}
+	}
+	tag, err := db.Exec(ctx, sql, id, token, result, micros(ttl))
+	if err != nil {
+		return fmt.Errorf("pgstore: complete %q: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return idempotency.ErrNotOwner
+	}
+	return nil
+}
+
+// Release implements idempotency.Store.Release with one statement.
+func (s *Store) Release(ctx context.Context, id, token string) error {
+	tag, err := s.pool.Exec(ctx, s.sql.release, id, token)
+	if err != nil {
+		return fmt.Errorf("pgstore: release %q: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return idempotency.ErrNotOwner
+	}
+	return nil
+}
+
+// Get implements idempotency.Store.Get with one statement.
+func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) {
+	rec := idempotency.Record{ID: id}
+	var state int16
+	err := s.pool.QueryRow(ctx, s.sql.get, id).
+		Scan(&state, &rec.Fingerprint, &rec.Token, &rec.LeaseUntil, &rec.ExpiresAt, &rec.Result)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return idempotency.Record{}, idempotency.ErrNotFound
+	}
+	if err != nil {
+		return idempotency.Record{}, fmt.Errorf("pgstore: get %q: %w", id, err)
+	}
+	rec.State = idempotency.State(state)
+	return rec, nil
+}
+
+// Purge implements idempotency.Store.Purge: it deletes expired rows in batches
+// of at most the purge batch size until a batch comes back short, and returns
+// how many it deleted.
+func (s *Store) Purge(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		tag, err := s.pool.Exec(ctx, s.sql.purge, s.batch)
+		if err != nil {
+			return total, fmt.Errorf("pgstore: purge: %w", err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < s.batch {
+			return total, nil
+		}
+	}
+}
+
+// purger runs Purge every interval until Close.
+func (s *Store) purger() {
+	defer close(s.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	tick := time.NewTicker(s.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+			if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("pgstore: background purge failed", "table", s.table, "err", err)
+			}
+		}
+	}
+}
