@@ -1,0 +1,620 @@
+package idempotency
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxJSONDepth bounds nesting; deeper documents are fingerprinted as raw bytes
+// (which keeps the canonicaliser's recursion bounded on hostile input).
+const maxJSONDepth = 256
+
+// canon turns one JSON text into its canonical form: no insignificant
+// whitespace, object members sorted by their canonical key (stable for
+// duplicate keys), strings with escapes decoded and re-escaped minimally
+// (only '"', '\\' and control characters). Number literals are kept as
+// written. It allocates nothing once its buffers have grown; use getCanon.
+type canon struct {
+	in      []byte
+	pos     int
+	out     []byte
+	scratch []byte
+	members []member // a stack: each object uses the tail it appended
+	dupKeys bool     // some object had a repeated key
+}
+
+// member is one object member in canon.out: out[start:keyEnd] is the quoted
+// canonical key, out[start:end] the whole `"key":value`.
+type member struct{ start, keyEnd, end int }
+
+var canonPool = sync.Pool{New: func() any { return new(canon) }}
+
+func getCanon() *canon { return canonPool.Get().(*canon) }
+
+func putCanon(c *canon) {
+	if cap(c.out) > 1<<20 || cap(c.scratch) > 1<<20 {
+		return // do not keep huge buffers alive
+	}
+	c.in = nil
+	canonPool.Put(c)
+}
+
+// appendCanonical appends the canonical form of data to c.out and reports
+// whether data is one valid JSON text. On false c.out is left as it was.
+func (c *canon) appendCanonical(data []byte) bool {
+	mark := len(c.out)
+	c.in, c.pos, c.members, c.dupKeys = data, 0, c.members[:0], false
+	c.skipWS()
+	ok := c.value(0)
+	c.skipWS()
+	if !ok || c.pos != len(c.in) {
+		c.out = c.out[:mark]
+		return false
+	}
+	return true
+}
+
+// CanonicalJSON returns the canonical form of the JSON text data (the form the
+// fingerprint hashes) and whether data is valid JSON. Two texts that differ only
+// in object key order and insignificant whitespace have the same canonical form.
+func CanonicalJSON(data []byte) ([]byte, bool) {
+	c := getCanon()
+	defer putCanon(c)
+	c.out = c.out[:0]
+	if !c.appendCanonical(data) {
+		return nil, false
+	}
+	return bytes.Clone(c.out), true
+}
+
+func (c *canon) skipWS() {
+	for c.pos < len(c.in) {
+		switch c.in[c.pos] {
+		case ' ', '\t', '\n', '\r':
+			c.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (c *canon) value(depth int) bool {
+	if c.pos >= len(c.in) || depth > maxJSONDepth {
+		return false
+	}
+	switch ch := c.in[c.pos]; {
+	case ch == '{':
+		return c.object(depth + 1)
+	case ch == '[':
+		return c.array(depth + 1)
+	case ch == '"':
+		return c.str()
+	case ch == '-' || ('0' <= ch && ch <= '9'):
+		return c.number()
+	case ch == 't':
+		return c.literal("true")
+	case ch == 'f':
+		return c.literal("false")
+	case ch == 'n':
+		return c.literal("null")
+	}
+	return false
+}
+
+func (c *canon) literal(lit string) bool {
+	if len(c.in)-c.pos < len(lit) || string(c.in[c.pos:c.pos+len(lit)]) != lit {
+		return false
+	}
+	c.out = append(c.out, lit...)
+	c.pos += len(lit)
+	return true
+}
+
+func (c *canon) number() bool {
+	start := c.pos
+	in := c.in
+	p := c.pos
+	if p < len(in) && in[p] == '-' {
+		p++
+	}
+	switch {
+	case p < len(in) && in[p] == '0':
+		p++
+	case p < len(in) && '1' <= in[p] && in[p] <= '9':
+		for p < len(in) && '0' <= in[p] && in[p] <= '9' {
+			p++
+		}
+	default:
+		return false
+	}
+	if p < len(in) && in[p] == '.' {
+		p++
+		d := p
+		for p < len(in) && '0' <= in[p] && in[p] <= '9' {
+			p++
+		}
+		if p == d {
+			return false
+		}
+	}
+	if p < len(in) && (in[p] == 'e' || in[p] == 'E') {
+		p++
+		if p < len(in) && (in[p] == '+' || in[p] == '-') {
+			p++
+		}
+		d := p
+		for p < len(in) && '0' <= in[p] && in[p] <= '9' {
+			p++
+		}
+		if p == d {
+			return false
+		}
+	}
+	c.out = append(c.out, in[start:p]...)
+	c.pos = p
+	return true
+}
+
+// str copies one string in canonical form. The common case (no escapes) is a
+// single append.
+func (c *canon) str() bool {
+	in := c.in
+	p := c.pos + 1
+	start := p
+	for p < len(in) {
+		ch := in[p]
+		if ch == '"' {
+			c.out = append(c.out, in[c.pos:p+1]...)
+			c.pos = p + 1
+			return true
+		}
+		if ch == '\\' {
+			break
+		}
+		if ch < 0x20 {
+			return false
+		}
+		p++
+	}
+	if p >= len(in) {
+		return false
+	}
+	// Slow path: decode escapes from p on.
+	c.out = append(c.out, '"')
+	c.out = append(c.out, in[start:p]...)
+	for p < len(in) {
+		ch := in[p]
+		switch {
+		case ch == '"':
+			c.out = append(c.out, '"')
+			c.pos = p + 1
+			return true
+		case ch < 0x20:
+			return false
+		case ch != '\\':
+			c.out = append(c.out, ch)
+			p++
+			continue
+		}
+		if p+1 >= len(in) {
+			return false
+		}
+		e := in[p+1]
+		p += 2
+		switch e {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			c.writeRune(rune(unescapeTable[e]))
+		case 'u':
+			r, ok := hex4(in, p)
+			if !ok {
+				return false
+			}
+			p += 4
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if p+6 <= len(in) && in[p] == '\\' && in[p+1] == 'u' {
+					if v, ok := hex4(in, p+2); ok {
+						r2 = v
+					}
+				}
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					r = d
+					p += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			c.writeRune(r)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+var unescapeTable = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// writeRune writes r escaped minimally: '"', '\\' and control characters.
+func (c *canon) writeRune(r rune) {
+	switch {
+	case r == '"':
+		c.out = append(c.out, '\\', '"')
+	case r == '\\':
+		c.out = append(c.out, '\\', '\\')
+	case r < 0x20:
+		const hexDigits = "0123456789abcdef"
+		c.out = append(c.out, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xf])
+	default:
+		c.out = utf8.AppendRune(c.out, r)
+	}
+}
+
+func hex4(in []byte, p int) (rune, bool) {
+	if p+4 > len(in) {
+		return 0, false
+	}
+	var r rune
+	for _, ch := range in[p : p+4] {
+		r <<= 4
+		switch {
+		case '0' <= ch && ch <= '9':
+			r |= rune(ch - '0')
+		case 'a' <= ch && ch <= 'f':
+			r |= rune(ch - 'a' + 10)
+		case 'A' <= ch && ch <= 'F':
+			r |= rune(ch - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+func (c *canon) array(depth int) bool {
+	c.pos++ // [
+	c.out = append(c.out, '[')
+	c.skipWS()
+	if c.pos < len(c.in) && c.in[c.pos] == ']' {
+		c.pos++
+		c.out = append(c.out, ']')
+		return true
+	}
+	for {
+		c.skipWS()
+		if !c.value(depth) {
+			return false
+		}
+		c.skipWS()
+		if c.pos >= len(c.in) {
+			return false
+		}
+		switch c.in[c.pos] {
+		case ',':
+			c.pos++
+			c.out = append(c.out, ',')
+		case ']':
+			c.pos++
+			c.out = append(c.out, ']')
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (c *canon) object(depth int) bool {
+	c.pos++ // {
+	open := len(c.out)
+	c.out = append(c.out, '{')
+	base := len(c.members)
+	defer func() { c.members = c.members[:base] }()
+	c.skipWS()
+	if c.pos < len(c.in) && c.in[c.pos] == '}' {
+		c.pos++
+		c.out = append(c.out, '}')
+		return true
+	}
+	sorted := true
+	for {
+		c.skipWS()
+		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
+			return false
+		}
+		m := member{start: len(c.out)}
+		if !c.str() {
+			return false
+		}
+		m.keyEnd = len(c.out)
+		c.skipWS()
+		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
+			return false
+		}
+		c.pos++
+		c.out = append(c.out, ':')
+		c.skipWS()
+		if !c.value(depth) {
+			return false
+		}
+		m.end = len(c.out)
+		if n := len(c.members); n > base {
+			prev := c.members[n-1]
+			if cmp := bytes.Compare(c.out[prev.start:prev.keyEnd], c.out[m.start:m.keyEnd]); cmp >= 0 {
+				sorted = false
+			}
+		}
+		c.members = append(c.members, m)
+		c.skipWS()
+		if c.pos >= len(c.in) {
+			return false
+		}
+		if c.in[c.pos] == '}' {
+			c.pos++
+			break
+		}
+		if c.in[c.pos] != ',' {
+			return false
+		}
+		c.pos++
+		c.out = append(c.out, ',')
+	}
+	if !sorted {
+		c.sortMembers(open, c.members[base:])
+	}
+	c.out = append(c.out, '}')
+	return true
+}
+
+// sortMembers rewrites out[open+1:] (the members of one object, separated by
+// commas) in key order.
+func (c *canon) sortMembers(open int, ms []member) {
+	c.scratch = append(c.scratch[:0], c.out[open:]...)
+	src := c.scratch
+	slices.SortStableFunc(ms, func(a, b member) int {
+		return bytes.Compare(src[a.start-open:a.keyEnd-open], src[b.start-open:b.keyEnd-open])
+	})
+	out := c.out[:open+1]
+	for i, m := range ms {
+		if i > 0 {
+			out = append(out, ',')
+			if bytes.Equal(src[ms[i-1].start-open:ms[i-1].keyEnd-open], src[m.start-open:m.keyEnd-open]) {
+				c.dupKeys = true
+			}
+		}
+		out = append(out, src[m.start-open:m.end-open]...)
+	}
+	c.out = out
+}
+
+// lookup returns the raw JSON value at the JSON Pointer tokens ptr in the JSON
+// text data, or ok=false when data is not JSON or the value is absent.
+func lookupPointer(data []byte, ptr []string) (raw []byte, ok bool) {
+	s := scanner{in: data}
+	s.skipWS()
+	for _, tok := range ptr {
+		if s.pos >= len(s.in) {
+			return nil, false
+		}
+		switch s.in[s.pos] {
+		case '{':
+			if !s.findMember(tok) {
+				return nil, false
+			}
+		case '[':
+			idx, okIdx := arrayIndex(tok)
+			if !okIdx || !s.findIndex(idx) {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+	start := s.pos
+	if !s.skipValue(0) {
+		return nil, false
+	}
+	return data[start:s.pos], true
+}
+
+func arrayIndex(tok string) (int, bool) {
+	if tok == "" || (len(tok) > 1 && tok[0] == '0') || len(tok) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(tok); i++ {
+		if tok[i] < '0' || tok[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(tok[i]-'0')
+	}
+	return n, true
+}
+
+// scanner walks JSON without building anything (for pointer lookups).
+type scanner struct {
+	in  []byte
+	pos int
+}
+
+func (s *scanner) skipWS() {
+	for s.pos < len(s.in) {
+		switch s.in[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// findMember, positioned on '{', moves to the value of member name.
+func (s *scanner) findMember(name string) bool {
+	s.pos++
+	for {
+		s.skipWS()
+		if s.pos >= len(s.in) || s.in[s.pos] != '"' {
+			return false
+		}
+		kstart := s.pos
+		if !s.skipString() {
+			return false
+		}
+		key := s.in[kstart:s.pos]
+		s.skipWS()
+		if s.pos >= len(s.in) || s.in[s.pos] != ':' {
+			return false
+		}
+		s.pos++
+		s.skipWS()
+		if keyEquals(key, name) {
+			return true
+		}
+		if !s.skipValue(0) {
+			return false
+		}
+		s.skipWS()
+		if s.pos >= len(s.in) || s.in[s.pos] != ',' {
+			return false
+		}
+		s.pos++
+	}
+}
+
+// keyEquals compares a quoted JSON string with name, decoding escapes if any.
+func keyEquals(quoted []byte, name string) bool {
+	inner := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner) == name
+	}
+	c := getCanon()
+	defer putCanon(c)
+	c.in, c.pos, c.out = quoted, 0, c.out[:0]
+	if !c.str() {
+		return false
+	}
+	// c.out is the minimally escaped form; compare with name escaped the same way.
+	n := len(c.out)
+	c.out = append(c.out, '"')
+	for _, r := range name {
+		c.writeRune(r)
+	}
+	c.out = append(c.out, '"')
+	return bytes.Equal(c.out[:n], c.out[n:])
+}
+
+// findIndex, positioned on '[', moves to element idx.
+func (s *scanner) findIndex(idx int) bool {
+	s.pos++
+	for i := 0; ; i++ {
+		s.skipWS()
+		if s.pos < len(s.in) && s.in[s.pos] == ']' {
+			return false
+		}
+		if i == idx {
+			return true
+		}
+		if !s.skipValue(0) {
+			return false
+		}
+		s.skipWS()
+		if s.pos >= len(s.in) || s.in[s.pos] != ',' {
+			return false
+		}
+		s.pos++
+	}
+}
+
+func (s *scanner) skipString() bool {
+	for p := s.pos + 1; p < len(s.in); p++ {
+		switch s.in[p] {
+		case '\\':
+			p++
+		case '"':
+			s.pos = p + 1
+			return true
+		}
+	}
+	return false
+}
+
+// skipValue moves past one value; it checks structure, not every literal.
+func (s *scanner) skipValue(depth int) bool {
+	if s.pos >= len(s.in) || depth > maxJSONDepth {
+		return false
+	}
+	switch s.in[s.pos] {
+	case '"':
+		return s.skipString()
+	case '{', '[':
+		closer := byte('}')
+		if s.in[s.pos] == '[' {
+			closer = ']'
+		}
+		s.pos++
+		for {
+			s.skipWS()
+			if s.pos >= len(s.in) {
+				return false
+			}
+			switch s.in[s.pos] {
+			case closer:
+				s.pos++
+				return true
+			case ',', ':':
+				s.pos++
+			default:
+				if !s.skipValue(depth + 1) {
+					return false
+				}
+			}
+		}
+	default:
+		start := s.pos
+		for s.pos < len(s.in) {
+			switch s.in[s.pos] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r', ':':
+				return s.pos > start
+			}
+			s.pos++
+		}
+		return s.pos > start
+	}
+}
+
+// stringValue decodes a raw JSON string value; ok=false for other values.
+func stringValue(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true
+	}
+	c := getCanon()
+	defer putCanon(c)
+	c.in, c.pos, c.out = raw, 0, c.out[:0]
+	if !c.str() {
+		return "", false
+	}
+	// Undo the minimal re-escaping of '"', '\\' and control characters.
+	out := make([]byte, 0, len(c.out))
+	for i := 1; i < len(c.out)-1; i++ {
+		ch := c.out[i]
+		if ch == '\\' {
+			i++
+			switch c.out[i] {
+			case 'u':
+				r, _ := hex4(c.out, i+1)
+				out = append(out, byte(r))
+				i += 4
+			default:
+				out = append(out, c.out[i])
+			}
+			continue
+		}
+		out = append(out, ch)
+	}
+	return string(out), true
+}

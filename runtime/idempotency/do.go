@@ -1,0 +1,154 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Do runs fn at most once per (scope, key) under the policy and returns its
+// result; a repeat with the same payload returns the stored result with
+// replayed=true without calling fn. It serves non-HTTP work such as message
+// consumers with at-least-once delivery: use the message id (or a business
+// key) as key and the tenant, if any, as scope.
+//
+// payload is fingerprinted like an HTTP body (canonical JSON, else raw bytes);
+// a repeat with another payload returns ErrMismatch. While another attempt
+// holds the claim Do returns ErrInFlight, or with ConcurrentWait waits up to
+// the lease for it. An error (or panic) from fn is returned (re-panicked) and
+// releases the claim, so a redelivery runs fn again; results over
+// MaxBodyBytes are returned but not stored. A store failure returns an error
+// wrapping ErrStoreUnavailable, or under FailOpen runs fn without
+// deduplication. An empty key is an ErrInvalidKey unless the key is optional,
+// in which case fn just runs.
+//
+// With WithAtomic and an AtomicStore, fn receives the transaction's context
+// and its writes commit together with the stored result.
+func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, fn func(context.Context) ([]byte, error)) (result []byte, replayed bool, err error) {
+	start := time.Now()
+	c := m.c
+	if key == "" && !c.required {
+		res, err := fn(ctx)
+		m.observe(ctx, start, OutcomeNoKey, 0, err)
+		return res, false, err
+	}
+	if err := checkKey(key, c.maxKeyLen); err != nil {
+		m.observe(ctx, start, OutcomeRejectedKey, 0, err)
+		return nil, false, err
+	}
+	if err := c.checkFormat(key); err != nil {
+		m.observe(ctx, start, OutcomeRejectedKey, 0, err)
+		return nil, false, err
+	}
+	st := getState()
+	var id string
+	st.pre.out, id = doID(st.pre.out, c.op, scope, key)
+	fp := payloadFingerprint(&st.pre, payload)
+	putState(st)
+	token := newToken()
+
+	cl, err := m.acquire(ctx, id, fp, token)
+	if err != nil {
+		if c.failOpen {
+			m.log.WarnContext(ctx, "idempotency: store unavailable, running without deduplication (fail-open)", "operation", c.op, "err", err)
+			m.observe(ctx, start, OutcomeStoreError, 0, err)
+			res, ferr := fn(ctx)
+			return res, false, ferr
+		}
+		m.observe(ctx, start, OutcomeStoreError, 0, err)
+		return nil, false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	if !cl.Acquired {
+		ex := cl.Existing
+		switch {
+		case ex.Fingerprint != fp:
+			m.observe(ctx, start, OutcomeMismatch, 0, ErrMismatch)
+			return nil, false, ErrMismatch
+		case ex.State == StateCompleted:
+			res, err := decodeDo(ex.Result)
+			if err != nil {
+				m.observe(ctx, start, OutcomeStoreError, 0, err)
+				return nil, false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+			}
+			m.observe(ctx, start, OutcomeReplayed, 0, nil)
+			return res, true, nil
+		default:
+			m.observe(ctx, start, OutcomeConflict, 0, ErrInFlight)
+			return nil, false, ErrInFlight
+		}
+	}
+	if cl.TookOver {
+		m.observe(ctx, start, OutcomeTakeover, 0, nil)
+		if m.log.Enabled(ctx, slog.LevelInfo) {
+			m.log.InfoContext(ctx, "idempotency: took over an expired claim", "operation", c.op, "record", id)
+		}
+	}
+	return m.runDo(ctx, start, id, token, fn)
+}
+
+func (m *Middleware) runDo(ctx context.Context, start time.Time, id, token string, fn func(context.Context) ([]byte, error)) (result []byte, replayed bool, err error) {
+	c := m.c
+	bg := context.WithoutCancel(ctx)
+	fnCtx := ctx
+	var tx AtomicTx
+	if m.atomic != nil {
+		txCtx, t, err := m.atomic.Begin(ctx, id, token)
+		if err != nil {
+			m.release(bg, id, token)
+			m.observe(ctx, start, OutcomeStoreError, 0, err)
+			return nil, false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		}
+		tx, fnCtx = t, txCtx
+	}
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		v := recover()
+		m.abort(bg, tx, id, token)
+		perr, ok := v.(error)
+		if !ok {
+			perr = fmt.Errorf("idempotency: fn panicked: %v", v)
+		}
+		m.observe(ctx, start, OutcomeNotCached, 0, perr)
+		panic(v)
+	}()
+	res, ferr := fn(fnCtx)
+	done = true
+	if ferr != nil || int64(len(res)) > c.maxBody {
+		m.abort(bg, tx, id, token)
+		m.observe(ctx, start, OutcomeNotCached, 0, ferr)
+		return res, false, ferr
+	}
+	enc := encodeDo(res)
+	if tx != nil {
+		err = tx.Complete(bg, enc, c.ttl)
+	} else {
+		err = m.store.Complete(bg, id, token, enc, c.ttl)
+	}
+	switch {
+	case err == nil:
+		m.observe(ctx, start, OutcomeExecuted, 0, nil)
+	case tx != nil:
+		// The transaction (fn's own writes included) did not commit.
+		_ = tx.Rollback(bg)
+		m.release(bg, id, token)
+		m.observe(ctx, start, OutcomeStoreError, 0, err)
+		if errors.Is(err, ErrNotOwner) {
+			return nil, false, fmt.Errorf("%w: the claim was taken over; fn's writes were rolled back: %w", ErrInFlight, err)
+		}
+		return nil, false, fmt.Errorf("%w: commit failed; fn's writes were rolled back: %w", ErrStoreUnavailable, err)
+	case errors.Is(err, ErrNotOwner):
+		m.log.WarnContext(ctx, "idempotency: result not stored: the claim was taken over (lease expired)", "operation", c.op, "record", id)
+		m.observe(ctx, start, OutcomeNotCached, 0, err)
+	default:
+		m.release(bg, id, token)
+		m.log.ErrorContext(ctx, "idempotency: result not stored: store failed", "operation", c.op, "record", id, "err", err)
+		m.observe(ctx, start, OutcomeStoreError, 0, err)
+	}
+	// fn ran; its result stands even when it could not be stored.
+	return res, false, nil
+}

@@ -1,0 +1,450 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Errors of Do (the HTTP middleware answers them with problem+json instead).
+var (
+	// ErrInFlight: another attempt holds the key's claim (HTTP: 409).
+	ErrInFlight = errors.New("idempotency: request with this key is in flight")
+	// ErrMismatch: the key was used before with another payload (HTTP: 422).
+	ErrMismatch = errors.New("idempotency: key reused with a different payload")
+	// ErrStoreUnavailable wraps a store failure under fail-closed (HTTP: 503).
+	ErrStoreUnavailable = errors.New("idempotency: store unavailable")
+)
+
+// replayedHeader marks a replayed response.
+const replayedHeader = "Idempotent-Replayed"
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	observer    Observer
+	logger      *slog.Logger
+	principal   func(*http.Request) (string, error)
+	problemType *string
+	atomic      bool
+}
+
+// WithObserver sets the Observer told about every outcome.
+func WithObserver(o Observer) Option { return func(op *options) { op.observer = o } }
+
+// WithLogger sets the logger for noteworthy events (takeovers, store errors,
+// responses that could not be stored). The default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(op *options) { op.logger = l } }
+
+// WithPrincipal supplies the "principal" scope value of a request (e.g. the
+// account its auth middleware authenticated). An error or an empty principal
+// answers 401: a request without a known principal cannot be scoped safely.
+func WithPrincipal(f func(*http.Request) (string, error)) Option {
+	return func(op *options) { op.principal = f }
+}
+
+// WithProblemType sets the base URI of the runtime's problem+json "type"
+// (overriding Policy.ProblemType).
+func WithProblemType(uri string) Option { return func(op *options) { op.problemType = &uri } }
+
+// WithAtomic commits the handler's own writes and the completed record in one
+// transaction when the store implements AtomicStore: after a successful claim
+// the middleware calls Begin and hands the returned context to the handler
+// (r.WithContext; Do passes it to fn). A cached outcome is committed with
+// AtomicTx.Complete; any other outcome rolls back and releases the claim.
+// With a store that does not implement AtomicStore the option has no effect
+// (New logs a warning).
+func WithAtomic() Option { return func(op *options) { op.atomic = true } }
+
+// Middleware applies one Policy. It is safe for concurrent use; build one per
+// operation with New and keep it.
+type Middleware struct {
+	store       Store
+	atomic      AtomicStore // non-nil with WithAtomic and an AtomicStore
+	c           *compiled
+	observer    Observer
+	log         *slog.Logger
+	principal   func(*http.Request) (string, error)
+	problemType string
+}
+
+// New validates p (returning its ValidationError), resolves its defaults once
+// and returns the Middleware that applies it with store.
+func New(store Store, p Policy, opts ...Option) (*Middleware, error) {
+	if store == nil {
+		return nil, errors.New("idempotency: New needs a store, got nil")
+	}
+	c, err := compile(p)
+	if err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m := &Middleware{
+		store:       store,
+		c:           c,
+		observer:    o.observer,
+		log:         o.logger,
+		principal:   o.principal,
+		problemType: c.problemType,
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if o.problemType != nil {
+		m.problemType = *o.problemType
+	}
+	if c.usePrincipal && m.principal == nil {
+		return nil, fmt.Errorf("idempotency: policy %q scopes by principal: pass WithPrincipal", p.Operation)
+	}
+	if o.atomic {
+		if as, ok := store.(AtomicStore); ok {
+			m.atomic = as
+		} else {
+			m.log.Warn("idempotency: WithAtomic ignored: the store does not implement AtomicStore",
+				"operation", p.Operation, "store", fmt.Sprintf("%T", store))
+		}
+	}
+	return m, nil
+}
+
+// Operation returns the policy's operation id.
+func (m *Middleware) Operation() string { return m.c.op }
+
+// Wrap returns next wrapped in the policy (the func(http.Handler) http.Handler
+// shape). See docs/runtime.md for the request lifecycle.
+func (m *Middleware) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serve(w, r, next) })
+}
+
+func (m *Middleware) observe(ctx context.Context, start time.Time, o Outcome, status int, err error) {
+	if m.observer == nil {
+		return
+	}
+	m.observer.Observe(ctx, Event{Operation: m.c.op, Outcome: o, Status: status, Latency: time.Since(start), Err: err})
+}
+
+func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	start := time.Now()
+	ctx := r.Context()
+	c := m.c
+	st := getState()
+	defer putState(st)
+
+	var body []byte
+	if c.needBody && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > c.maxReq {
+			m.tooLarge(ctx, w, start)
+			return
+		}
+		var err error
+		body, err = st.readBody(r.Body, c.maxReq)
+		if err != nil {
+			if errors.Is(err, errBodyTooLarge) {
+				m.tooLarge(ctx, w, start)
+				return
+			}
+			m.problem(w, http.StatusBadRequest, problemKeyInvalid, "the request body could not be read")
+			m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, err)
+			return
+		}
+		_ = r.Body.Close()
+		st.body.Reset(body)
+		r.Body = &st.body
+	}
+
+	key, present, err := m.requestKey(r, body, st, false)
+	if err != nil {
+		m.problem(w, http.StatusBadRequest, problemKeyInvalid, keyDetail(err))
+		m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, err)
+		return
+	}
+	if !present {
+		if c.required {
+			m.problem(w, http.StatusBadRequest, problemKeyMissing, "this operation needs an idempotency key ("+c.keySourceName()+")")
+			m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+		m.observe(ctx, start, OutcomeNoKey, 0, nil)
+		return
+	}
+	id, err := m.requestID(r, key, st)
+	if err != nil {
+		m.problem(w, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its key cannot be scoped")
+		m.observe(ctx, start, OutcomeRejectedKey, http.StatusUnauthorized, err)
+		return
+	}
+	fp := m.requestFingerprint(r, body, st)
+	token := newToken()
+
+	cl, err := m.acquire(ctx, id, fp, token)
+	if err != nil {
+		m.storeFailed(w, r, next, start, err)
+		return
+	}
+	if !cl.Acquired {
+		m.answerExisting(w, r, start, fp, cl.Existing)
+		return
+	}
+	if cl.TookOver {
+		m.observe(ctx, start, OutcomeTakeover, 0, nil)
+		if m.log.Enabled(ctx, slog.LevelInfo) {
+			m.log.InfoContext(ctx, "idempotency: took over an expired claim", "operation", c.op, "record", id)
+		}
+	}
+	m.execute(w, r, next, st, start, id, token)
+}
+
+// answerExisting answers a request whose claim found a record.
+func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, start time.Time, fp string, ex Record) {
+	ctx := r.Context()
+	switch {
+	case ex.Fingerprint != fp:
+		m.problem(w, http.StatusUnprocessableEntity, problemMismatch,
+			"this idempotency key was already used with a different request payload")
+		m.observe(ctx, start, OutcomeMismatch, http.StatusUnprocessableEntity, nil)
+	case ex.State == StateCompleted:
+		d, err := decodeResponse(ex.Result)
+		if err != nil {
+			m.log.ErrorContext(ctx, "idempotency: stored response is unreadable", "operation", m.c.op, "record", ex.ID, "err", err)
+			m.problem(w, http.StatusInternalServerError, problemUnavailable, "the stored response for this key is unreadable")
+			m.observe(ctx, start, OutcomeStoreError, http.StatusInternalServerError, err)
+			return
+		}
+		h := w.Header()
+		d.setHeaders(h)
+		h[replayedHeader] = []string{"true"}
+		w.WriteHeader(d.status)
+		if len(d.body) > 0 {
+			_, _ = w.Write(d.body)
+		}
+		m.observe(ctx, start, OutcomeReplayed, d.status, nil)
+	default:
+		w.Header()["Retry-After"] = []string{retryAfter(ex.LeaseUntil)}
+		m.problem(w, http.StatusConflict, problemInFlight,
+			"a request with this idempotency key is still being processed; retry later")
+		m.observe(ctx, start, OutcomeConflict, http.StatusConflict, nil)
+	}
+}
+
+// retryAfter is the whole seconds until t, at least 1.
+func retryAfter(t time.Time) string {
+	d := time.Until(t)
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.FormatInt(s, 10)
+}
+
+func (m *Middleware) tooLarge(ctx context.Context, w http.ResponseWriter, start time.Time) {
+	m.problem(w, http.StatusRequestEntityTooLarge, problemTooLarge,
+		"the request body is larger than "+strconv.FormatInt(m.c.maxReq, 10)+" bytes")
+	m.observe(ctx, start, OutcomeRejectedKey, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+}
+
+// storeFailed answers a store failure: 503 (fail-closed) or the handler
+// without deduplication (fail-open).
+func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next http.Handler, start time.Time, err error) {
+	ctx := r.Context()
+	if m.c.failOpen {
+		m.log.WarnContext(ctx, "idempotency: store unavailable, running without deduplication (fail-open)", "operation", m.c.op, "err", err)
+		m.observe(ctx, start, OutcomeStoreError, 0, err)
+		next.ServeHTTP(w, r)
+		return
+	}
+	m.log.ErrorContext(ctx, "idempotency: store unavailable (fail-closed)", "operation", m.c.op, "err", err)
+	w.Header()["Retry-After"] = []string{"1"}
+	m.problem(w, http.StatusServiceUnavailable, problemUnavailable,
+		"the idempotency store is unavailable; the request was not processed, retry later")
+	m.observe(ctx, start, OutcomeStoreError, http.StatusServiceUnavailable, err)
+}
+
+// execute runs the handler under the claim (id, token) and stores or releases
+// its outcome.
+func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.Handler, st *reqState, start time.Time, id, token string) {
+	ctx := r.Context()
+	// Storing must not fail because the client went away after the handler ran.
+	bg := context.WithoutCancel(ctx)
+	var tx AtomicTx
+	if m.atomic != nil {
+		txCtx, t, err := m.atomic.Begin(ctx, id, token)
+		if err != nil {
+			m.release(bg, id, token)
+			m.storeFailed(w, r, next, start, err)
+			return
+		}
+		tx = t
+		r = r.WithContext(txCtx)
+	}
+	cw := &st.cw
+	cw.reset(w, m.c.maxBody)
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		v := recover()
+		m.abort(bg, tx, id, token)
+		perr, ok := v.(error)
+		if !ok {
+			perr = fmt.Errorf("idempotency: handler panicked: %v", v)
+		}
+		cw.flushBuffered()
+		m.observe(ctx, start, OutcomeNotCached, cw.status, perr)
+		panic(v)
+	}()
+	next.ServeHTTP(cw, r)
+	done = true
+	m.finish(ctx, bg, cw, tx, start, id, token)
+}
+
+// abort rolls back and releases after an uncached outcome.
+func (m *Middleware) abort(bg context.Context, tx AtomicTx, id, token string) {
+	if tx != nil {
+		if err := tx.Rollback(bg); err != nil {
+			m.log.WarnContext(bg, "idempotency: rollback failed", "operation", m.c.op, "record", id, "err", err)
+		}
+	}
+	m.release(bg, id, token)
+}
+
+func (m *Middleware) release(ctx context.Context, id, token string) {
+	err := m.store.Release(ctx, id, token)
+	if err != nil && !errors.Is(err, ErrNotOwner) {
+		// The claim stays until its lease expires; then a retry takes it over.
+		m.log.WarnContext(ctx, "idempotency: release failed", "operation", m.c.op, "record", id, "err", err)
+	}
+}
+
+// finish stores (or releases) the captured outcome and sends it.
+func (m *Middleware) finish(ctx, bg context.Context, cw *capture, tx AtomicTx, start time.Time, id, token string) {
+	c := m.c
+	status := cw.statusOrOK()
+	if cw.pass || !c.cached(status) {
+		m.abort(bg, tx, id, token)
+		cw.flushBuffered()
+		if cw.pass && cw.reason == reasonTooLarge && m.log.Enabled(ctx, slog.LevelWarn) {
+			m.log.WarnContext(ctx, "idempotency: response not stored: body over maxBodyBytes", "operation", c.op, "maxBodyBytes", c.maxBody)
+		}
+		m.observe(ctx, start, OutcomeNotCached, status, nil)
+		return
+	}
+	h := cw.rw.Header()
+	if _, ok := h["Content-Type"]; !ok && len(cw.buf) > 0 && h["Transfer-Encoding"] == nil {
+		// What net/http would send; storing it keeps the replay identical.
+		h["Content-Type"] = []string{http.DetectContentType(cw.buf)}
+	}
+	res := c.encodeResponse(status, h, cw.buf)
+	var err error
+	if tx != nil {
+		err = tx.Complete(bg, res, c.ttl)
+	} else {
+		err = m.store.Complete(bg, id, token, res, c.ttl)
+	}
+	if err != nil && tx != nil {
+		// The transaction, the handler's own writes included, did not commit:
+		// the buffered response would be a lie, so answer with a problem.
+		_ = tx.Rollback(bg)
+		m.release(bg, id, token)
+		cw.discard()
+		m.log.ErrorContext(ctx, "idempotency: atomic commit failed; the handler's writes were rolled back", "operation", c.op, "record", id, "err", err)
+		if errors.Is(err, ErrNotOwner) {
+			w := cw.rw
+			w.Header()["Retry-After"] = []string{"1"}
+			m.problem(w, http.StatusConflict, problemInFlight, "the claim on this idempotency key was taken over; the request was rolled back, retry later")
+			m.observe(ctx, start, OutcomeConflict, http.StatusConflict, err)
+			return
+		}
+		cw.rw.Header()["Retry-After"] = []string{"1"}
+		m.problem(cw.rw, http.StatusServiceUnavailable, problemUnavailable, "the request could not be committed; it was rolled back, retry later")
+		m.observe(ctx, start, OutcomeStoreError, http.StatusServiceUnavailable, err)
+		return
+	}
+	cw.flushBuffered()
+	switch {
+	case err == nil:
+		m.observe(ctx, start, OutcomeExecuted, status, nil)
+	case errors.Is(err, ErrNotOwner):
+		m.log.WarnContext(ctx, "idempotency: response not stored: the claim was taken over (lease expired)", "operation", c.op, "record", id)
+		m.observe(ctx, start, OutcomeNotCached, status, err)
+	default:
+		m.release(bg, id, token)
+		m.log.ErrorContext(ctx, "idempotency: response not stored: store failed", "operation", c.op, "record", id, "err", err)
+		m.observe(ctx, start, OutcomeStoreError, status, err)
+	}
+}
+
+// acquire claims id, waiting for an in-flight holder under concurrent: wait.
+// It returns the claim, or an unacquired Claim whose Existing decides the answer.
+func (m *Middleware) acquire(ctx context.Context, id, fp, token string) (Claim, error) {
+	c := m.c
+	var deadline time.Time
+	backoff := 5 * time.Millisecond
+	for {
+		cl, err := m.store.Claim(ctx, id, fp, token, c.lease)
+		if err != nil || cl.Acquired || !c.wait {
+			return cl, err
+		}
+		ex := cl.Existing
+		if ex.Fingerprint != fp || ex.State == StateCompleted {
+			return cl, nil
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(c.lease)
+		}
+		// Poll with bounded exponential backoff until the holder finishes, gives
+		// the claim up (then claim it ourselves) or the wait runs out (409).
+		for {
+			wait := min(backoff, time.Until(deadline))
+			if wait <= 0 {
+				return cl, nil
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return cl, nil
+			case <-t.C:
+			}
+			backoff = min(backoff*2, 100*time.Millisecond)
+			rec, err := m.store.Get(ctx, id)
+			if errors.Is(err, ErrNotFound) || (err == nil && rec.State == StateIssued) {
+				break
+			}
+			if err != nil {
+				return Claim{}, err
+			}
+			if rec.State == StateCompleted || rec.Fingerprint != fp {
+				return Claim{Existing: rec}, nil
+			}
+			cl.Existing = rec
+		}
+	}
+}
+
+func keyDetail(err error) string {
+	// The error names only the caller's own key, never stored data.
+	return err.Error()
+}
+
+func (c *compiled) keySourceName() string {
+	switch c.keySrc {
+	case keyHeader:
+		return "header " + c.keyName
+	case keyQuery:
+		return "query parameter " + c.keyName
+	case keyField:
+		return "body field " + c.keyField.raw
+	default:
+		return "derived from the request"
+	}
+}

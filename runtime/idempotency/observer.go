@@ -1,0 +1,82 @@
+package idempotency
+
+import (
+	"context"
+	"time"
+)
+
+// Outcome is what the runtime did with one request or Do call.
+type Outcome uint8
+
+const (
+	// OutcomeExecuted: the handler ran and its outcome was stored for replay.
+	OutcomeExecuted Outcome = iota + 1
+	// OutcomeReplayed: a stored outcome was replayed; the handler did not run.
+	OutcomeReplayed
+	// OutcomeConflict: the key is in flight elsewhere (409, or ErrInFlight from Do).
+	OutcomeConflict
+	// OutcomeMismatch: the key was reused with another payload (422, or ErrMismatch).
+	OutcomeMismatch
+	// OutcomeRejectedKey: the key was missing or invalid, or the request could not
+	// be deduplicated (body over MaxRequestBytes, unknown principal): a 4xx.
+	OutcomeRejectedKey
+	// OutcomeStoreError: the store failed. Fail-closed answered 503; fail-open ran
+	// the handler without deduplication. Err holds the store's error.
+	OutcomeStoreError
+	// OutcomeTakeover: the request took over an in-flight claim whose lease had
+	// expired. It is reported in addition to the request's final outcome.
+	OutcomeTakeover
+	// OutcomeNotCached: the handler ran but its outcome was not stored (status not
+	// in cache, body over MaxBodyBytes, streamed or hijacked response, panic,
+	// error from Do's fn, or the claim was lost to a takeover). A retry runs again.
+	OutcomeNotCached
+	// OutcomeNoKey: no key and the key is optional; the handler ran without a record.
+	OutcomeNoKey
+)
+
+var outcomeNames = [...]string{
+	OutcomeExecuted:    "executed",
+	OutcomeReplayed:    "replayed",
+	OutcomeConflict:    "conflict",
+	OutcomeMismatch:    "mismatch",
+	OutcomeRejectedKey: "rejected_key",
+	OutcomeStoreError:  "store_error",
+	OutcomeTakeover:    "takeover",
+	OutcomeNotCached:   "not_cached",
+	OutcomeNoKey:       "no_key",
+}
+
+// String returns the outcome's snake_case name, e.g. "replayed".
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// Event describes one outcome.
+type Event struct {
+	// Operation is the policy's operation id.
+	Operation string
+	// Outcome is what happened.
+	Outcome Outcome
+	// Status is the HTTP status sent (0 for Do calls).
+	Status int
+	// Latency is the time from the request's arrival to the outcome.
+	Latency time.Duration
+	// Err is the error behind the outcome, if any (store error, panic value, fn error).
+	Err error
+}
+
+// Observer receives one Event per request or Do call (plus an OutcomeTakeover
+// event when a claim is taken over). Observe is called synchronously on the
+// request's goroutine, so it must be fast and safe for concurrent use.
+type Observer interface {
+	Observe(ctx context.Context, e Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(ctx context.Context, e Event)
+
+// Observe calls f(ctx, e).
+func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }

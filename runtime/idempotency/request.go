@@ -1,0 +1,550 @@
+package idempotency
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+var errBodyTooLarge = errors.New("idempotency: request body too large")
+
+// reqState is the per-request scratch space, pooled so a request costs few
+// allocations: the request body copy, the fingerprint pre-image and the
+// response capture.
+type reqState struct {
+	buf  []byte     // request body
+	body bodyReader // replaces r.Body after fingerprinting
+	pre  canon      // fingerprint / record id pre-image
+	cw   capture
+}
+
+var statePool = sync.Pool{New: func() any { return new(reqState) }}
+
+func getState() *reqState { return statePool.Get().(*reqState) }
+
+func putState(st *reqState) {
+	st.cw.reset(nil, 0)
+	st.body.Reset(nil)
+	if cap(st.buf) > 64<<10 || cap(st.cw.buf) > 64<<10 || cap(st.pre.out) > 64<<10 {
+		return // let large buffers go rather than pin them in the pool
+	}
+	st.pre.in = nil
+	statePool.Put(st)
+}
+
+// readBody reads all of body (at most limit bytes) into st.buf.
+func (st *reqState) readBody(body io.Reader, limit int64) ([]byte, error) {
+	b := st.buf[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			st.buf = b[:0]
+			return nil, errBodyTooLarge
+		}
+		if err == io.EOF {
+			st.buf = b
+			return b, nil
+		}
+		if err != nil {
+			st.buf = b[:0]
+			return nil, err
+		}
+	}
+}
+
+// bodyReader gives the handler the request body again after fingerprinting.
+type bodyReader struct{ bytes.Reader }
+
+// Close does nothing; the original body is already closed.
+func (*bodyReader) Close() error { return nil }
+
+const (
+	reasonTooLarge = "response body over maxBodyBytes"
+	reasonStreamed = "streamed (flushed) response"
+	reasonHijacked = "hijacked connection"
+	reasonUpgrade  = "protocol switch"
+)
+
+// capture records a handler's response (status, headers, body up to max bytes)
+// before sending it, so the outcome is stored before the client sees it. It
+// never buffers more than max bytes: a larger body, a Flush or a Hijack switch
+// it to pass-through (the response is then not stored).
+type capture struct {
+	rw          http.ResponseWriter
+	max         int64
+	status      int
+	wroteHeader bool
+	buf         []byte
+	pass        bool   // passing through: nothing more is recorded
+	reason      string // why pass is set
+	sent        bool   // flushBuffered done
+}
+
+func (c *capture) reset(w http.ResponseWriter, max int64) {
+	*c = capture{rw: w, max: max, buf: c.buf[:0]}
+}
+
+func (c *capture) statusOrOK() int {
+	if c.status == 0 {
+		return http.StatusOK
+	}
+	return c.status
+}
+
+// Header returns the underlying writer's header map: what the handler sets is
+// what is both stored and sent.
+func (c *capture) Header() http.Header { return c.rw.Header() }
+
+// WriteHeader records the status. Informational (1xx) headers go straight
+// through; 101 switches to pass-through.
+func (c *capture) WriteHeader(code int) {
+	if c.pass {
+		c.rw.WriteHeader(code)
+		return
+	}
+	if c.wroteHeader {
+		return // superfluous, as net/http would ignore it
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		c.rw.WriteHeader(code)
+		return
+	}
+	c.status, c.wroteHeader = code, true
+	if code == http.StatusSwitchingProtocols {
+		c.startPass(reasonUpgrade)
+	}
+}
+
+// Write buffers p, or passes it through once the body outgrows max.
+func (c *capture) Write(p []byte) (int, error) {
+	if c.pass {
+		return c.rw.Write(p)
+	}
+	if !c.wroteHeader {
+		c.WriteHeader(http.StatusOK)
+	}
+	if int64(len(c.buf)+len(p)) > c.max {
+		if err := c.startPass(reasonTooLarge); err != nil {
+			return 0, err
+		}
+		return c.rw.Write(p)
+	}
+	c.buf = append(c.buf, p...)
+	return len(p), nil
+}
+
+// Flush sends what is buffered and everything after it unrecorded: a streamed
+// response is never stored, so its claim is released when the handler returns.
+func (c *capture) Flush() {
+	if !c.pass {
+		_ = c.startPass(reasonStreamed)
+	}
+	_ = http.NewResponseController(c.rw).Flush()
+}
+
+// Hijack hands the connection to the handler; the outcome is not stored.
+func (c *capture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c.pass, c.reason, c.sent = true, reasonHijacked, true
+	return http.NewResponseController(c.rw).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *capture) Unwrap() http.ResponseWriter { return c.rw }
+
+func (c *capture) startPass(reason string) error {
+	c.pass, c.reason = true, reason
+	return c.send()
+}
+
+// discard drops the buffered response and the headers the handler set, so
+// the middleware can answer with a problem instead.
+func (c *capture) discard() {
+	c.buf = c.buf[:0]
+	h := c.rw.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	c.sent = true
+}
+
+// flushBuffered sends the buffered response (once).
+func (c *capture) flushBuffered() {
+	if !c.pass {
+		_ = c.send()
+	}
+}
+
+func (c *capture) send() error {
+	if c.sent {
+		return nil
+	}
+	c.sent = true
+	c.rw.WriteHeader(c.statusOrOK())
+	if len(c.buf) > 0 {
+		_, err := c.rw.Write(c.buf)
+		c.buf = c.buf[:0]
+		return err
+	}
+	return nil
+}
+
+// requestKey extracts the idempotency key. present=false means no key was
+// sent; err (wrapping ErrInvalidKey) means a key was sent but is unusable.
+// lookup selects the status-lookup variant, where body-field keys are read
+// from the Idempotency-Key header (a GET has no body).
+func (m *Middleware) requestKey(r *http.Request, body []byte, st *reqState, lookup bool) (key string, present bool, err error) {
+	c := m.c
+	src := c.keySrc
+	name := c.keyName
+	if lookup && src == keyField {
+		src, name = keyHeader, DefaultHeader
+	}
+	switch src {
+	case keyHeader:
+		vals := r.Header[name]
+		if len(vals) == 0 {
+			return "", false, nil
+		}
+		if len(vals) > 1 {
+			return "", true, fmt.Errorf("%w: %d %s headers, want one", ErrInvalidKey, len(vals), name)
+		}
+		key, err = ParseKeyHeader(vals[0], c.maxKeyLen)
+	case keyQuery:
+		var n int
+		key, n, err = queryValue(r.URL.RawQuery, name)
+		if n == 0 {
+			return "", false, nil
+		}
+		if n > 1 {
+			return "", true, fmt.Errorf("%w: %d %s query parameters, want one", ErrInvalidKey, n, name)
+		}
+		if err == nil {
+			err = checkKey(key, c.maxKeyLen)
+		}
+	case keyField:
+		var ok bool
+		key, ok, err = c.fieldKey(r, body)
+		if !ok && err == nil {
+			return "", false, nil
+		}
+		if err == nil {
+			err = checkKey(key, c.maxKeyLen)
+		}
+	case keyDerive:
+		return m.deriveKey(r, body, st)
+	}
+	if err != nil {
+		return "", true, err
+	}
+	if err := c.checkFormat(key); err != nil {
+		return "", true, err
+	}
+	return key, true, nil
+}
+
+// fieldKey reads key.field from a form body or a JSON body.
+func (c *compiled) fieldKey(r *http.Request, body []byte) (string, bool, error) {
+	if len(body) == 0 {
+		return "", false, nil
+	}
+	if isForm(r) {
+		if c.keyField.name == "" {
+			return "", false, nil
+		}
+		v, n, err := queryValue(string(body), c.keyField.name)
+		if n > 1 {
+			return "", true, fmt.Errorf("%w: %d %s form fields, want one", ErrInvalidKey, n, c.keyField.name)
+		}
+		return v, n == 1, err
+	}
+	raw, ok := lookupPointer(body, c.keyField.ptr)
+	if !ok {
+		return "", false, nil
+	}
+	if s, ok := stringValue(raw); ok {
+		return s, true, nil
+	}
+	if len(raw) > 0 && (raw[0] == '-' || ('0' <= raw[0] && raw[0] <= '9')) {
+		return string(raw), true, nil // a numeric key, as written
+	}
+	if string(raw) == "null" {
+		return "", false, nil
+	}
+	return "", true, fmt.Errorf("%w: body field %s is not a string", ErrInvalidKey, c.keyField.raw)
+}
+
+func isForm(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// deriveKey hashes the key.derive values; any missing value means no key.
+func (m *Middleware) deriveKey(r *http.Request, body []byte, st *reqState) (string, bool, error) {
+	b := append(st.pre.out[:0], "idemgen/derive/v1\x00"...)
+	for _, ref := range m.c.derive {
+		var ok bool
+		b, ok = m.appendRef(b, r, body, ref)
+		if !ok {
+			st.pre.out = b[:0]
+			return "", false, nil
+		}
+	}
+	st.pre.out = b[:0]
+	return hexSum(b), true, nil
+}
+
+// appendRef appends one request value (length-prefixed, with a value count)
+// to b; ok=false when the value is absent.
+func (m *Middleware) appendRef(b []byte, r *http.Request, body []byte, ref valueRef) ([]byte, bool) {
+	switch ref.kind {
+	case refHeader:
+		vals := r.Header[ref.name]
+		b = binary.AppendUvarint(b, uint64(len(vals)))
+		for _, v := range vals {
+			b = appendString(b, v)
+		}
+		return b, len(vals) > 0
+	case refQuery:
+		n := 0
+		for range queryValues(r.URL.RawQuery, ref.name) {
+			n++
+		}
+		b = binary.AppendUvarint(b, uint64(n))
+		for v := range queryValues(r.URL.RawQuery, ref.name) {
+			b = appendString(b, v)
+		}
+		return b, n > 0
+	case refPath:
+		v := r.PathValue(ref.name)
+		b = append(b, 1)
+		return appendString(b, v), v != ""
+	case refPrincipal:
+		p, err := m.principal(r)
+		b = append(b, 1)
+		return appendString(b, p), err == nil && p != ""
+	case refPointer:
+		raw, ok := lookupPointer(body, ref.ptr)
+		b = append(b, 1)
+		if !ok || string(raw) == "null" {
+			return b, false
+		}
+		mark := len(b)
+		b = append(b, 0, 0, 0, 0)
+		c := &canon{out: b}
+		if !c.appendCanonical(raw) {
+			c.out = append(c.out, raw...)
+		}
+		b = c.out
+		binary.BigEndian.PutUint32(b[mark:], uint32(len(b)-mark-4))
+		return b, true
+	}
+	return b, false
+}
+
+var errNoPrincipal = errors.New("idempotency: no principal for the request")
+
+// requestID is the record id: a hash of the operation, the scope values and
+// the key, so no user bytes reach the store's key space raw.
+func (m *Middleware) requestID(r *http.Request, key string, st *reqState) (string, error) {
+	b := appendIDPrefix(st.pre.out[:0], m.c.op)
+	for _, ref := range m.c.scope {
+		if ref.kind == refPrincipal {
+			p, err := m.principal(r)
+			if err != nil {
+				st.pre.out = b[:0]
+				return "", fmt.Errorf("%w: %w", errNoPrincipal, err)
+			}
+			if p == "" {
+				st.pre.out = b[:0]
+				return "", errNoPrincipal
+			}
+			b = append(b, 1)
+			b = appendString(b, p)
+			continue
+		}
+		b, _ = m.appendRef(b, r, nil, ref)
+	}
+	b = appendString(b, key)
+	st.pre.out = b[:0]
+	return hexSum(b), nil
+}
+
+// doID is the record id of a Do call: as requestID with one scope value
+// (none when scope is empty), so an HTTP record with one scope value can be
+// looked up by StatusKey with that value.
+func doID(b []byte, op, scope, key string) ([]byte, string) {
+	b = appendIDPrefix(b[:0], op)
+	if scope != "" {
+		b = append(b, 1)
+		b = appendString(b, scope)
+	}
+	b = appendString(b, key)
+	return b, hexSum(b)
+}
+
+func appendIDPrefix(b []byte, op string) []byte {
+	b = append(b, "idemgen/record/v1\x00"...)
+	return appendString(b, op)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// hexSum is the hex SHA-256 of b.
+func hexSum(b []byte) string {
+	sum := sha256.Sum256(b)
+	var h [64]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:])
+}
+
+// requestFingerprint hashes the policy's fingerprint items of r.
+func (m *Middleware) requestFingerprint(r *http.Request, body []byte, st *reqState) string {
+	c := m.c
+	pre := &st.pre
+	b := append(pre.out[:0], "idemgen/fingerprint/v1\x00"...)
+	if c.fpMethod {
+		b = append(b, 'm')
+		b = appendString(b, r.Method)
+	}
+	if c.fpPath {
+		b = append(b, 'p')
+		b = appendString(b, r.URL.EscapedPath())
+	}
+	if c.fpQuery {
+		b = append(b, 'q')
+		b = appendString(b, r.URL.RawQuery)
+	}
+	for _, name := range c.fpHeaders {
+		b = append(b, 'h')
+		b = appendString(b, name)
+		vals := r.Header[name]
+		b = binary.AppendUvarint(b, uint64(len(vals)))
+		for _, v := range vals {
+			b = appendString(b, v)
+		}
+	}
+	pre.out = b
+	if c.fpBody {
+		appendBodyFingerprint(pre, body)
+	}
+	for _, ref := range c.fpPointers {
+		pre.out = append(pre.out, '/')
+		pre.out = appendString(pre.out, ref.raw)
+		raw, ok := lookupPointer(body, ref.ptr)
+		if !ok {
+			pre.out = append(pre.out, 'a') // absent
+			continue
+		}
+		appendBodyFingerprint(pre, raw)
+	}
+	fp := hexSum(pre.out)
+	pre.out = pre.out[:0]
+	return fp
+}
+
+// appendBodyFingerprint appends a tagged, length-framed body: its canonical
+// JSON form when it is JSON, else its raw bytes.
+func appendBodyFingerprint(pre *canon, body []byte) {
+	mark := len(pre.out)
+	pre.out = append(pre.out, 'j', 0, 0, 0, 0, 0, 0, 0, 0)
+	if !pre.appendCanonical(body) {
+		pre.out[mark] = 'r'
+		pre.out = append(pre.out, body...)
+	}
+	binary.BigEndian.PutUint64(pre.out[mark+1:], uint64(len(pre.out)-mark-9))
+}
+
+// payloadFingerprint is the fingerprint of a Do payload.
+func payloadFingerprint(pre *canon, payload []byte) string {
+	pre.out = append(pre.out[:0], "idemgen/fingerprint/v1\x00"...)
+	appendBodyFingerprint(pre, payload)
+	fp := hexSum(pre.out)
+	pre.out = pre.out[:0]
+	return fp
+}
+
+// newToken returns a fencing token unique per attempt (128 random bits; it
+// needs to be unpredictable to other attempts, not secret).
+func newToken() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	var h [32]byte
+	hex.Encode(h[:], b[:])
+	return string(h[:])
+}
+
+// queryValues yields every (unescaped) value of name in a URL-encoded query.
+func queryValues(q, name string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for q != "" {
+			var part string
+			part, q, _ = strings.Cut(q, "&")
+			k, v, _ := strings.Cut(part, "=")
+			if k != name {
+				if uk, err := url.QueryUnescape(k); err != nil || uk != name {
+					continue
+				}
+			}
+			if uv, err := url.QueryUnescape(v); err == nil {
+				v = uv
+			}
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// queryValue returns the first value of name in a URL-encoded query and how
+// many times name occurs, without building a url.Values.
+func queryValue(q, name string) (string, int, error) {
+	var first string
+	var ferr error
+	n := 0
+	for q != "" {
+		var part string
+		part, q, _ = strings.Cut(q, "&")
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		if k != name {
+			uk, err := url.QueryUnescape(k)
+			if err != nil || uk != name {
+				continue
+			}
+		}
+		n++
+		if n == 1 {
+			first, ferr = url.QueryUnescape(v)
+			if ferr != nil {
+				ferr = fmt.Errorf("%w: bad escape in %s", ErrInvalidKey, name)
+			}
+		}
+	}
+	return first, n, ferr
+}

@@ -1,0 +1,171 @@
+package idempotency
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/http"
+)
+
+// Stored results are opaque to stores. Their encoding, version 1:
+//
+//	HTTP response: 'H' 0x01 uvarint(status) uvarint(#headers)
+//	               { uvarint(len) name uvarint(#values) { uvarint(len) value } }
+//	               uvarint(len) body
+//	Do result:     'D' 0x01 payload (the rest)
+//
+// Lengths are bounded by the input when decoding, so a corrupt record cannot
+// make the decoder allocate more than the record's size.
+const (
+	resultHTTP = 'H'
+	resultDo   = 'D'
+	resultV1   = 1
+)
+
+var errCorruptResult = errors.New("idempotency: corrupt stored result")
+
+// encodeResponse encodes status, the replayable headers of h and body.
+func (c *compiled) encodeResponse(status int, h http.Header, body []byte) []byte {
+	size := 2 + binary.MaxVarintLen64*3 + len(body)
+	n := 0
+	for name, vals := range h {
+		if !c.replayable(name) {
+			continue
+		}
+		n++
+		size += binary.MaxVarintLen64*2 + len(name)
+		for _, v := range vals {
+			size += binary.MaxVarintLen64 + len(v)
+		}
+	}
+	b := make([]byte, 0, size)
+	b = append(b, resultHTTP, resultV1)
+	b = binary.AppendUvarint(b, uint64(status))
+	b = binary.AppendUvarint(b, uint64(n))
+	for name, vals := range h {
+		if !c.replayable(name) {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(name)))
+		b = append(b, name...)
+		b = binary.AppendUvarint(b, uint64(len(vals)))
+		for _, v := range vals {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(body)))
+	return append(b, body...)
+}
+
+// replayable reports whether response header name (canonical) is stored.
+func (c *compiled) replayable(name string) bool {
+	switch name {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te",
+		"Trailer", "Proxy-Authenticate", "Proxy-Authorization", "Set-Cookie", "Date",
+		"Content-Length", replayedHeader:
+		return false
+	}
+	if c.replayAll {
+		return true
+	}
+	return c.replayAllow[name]
+}
+
+// decodedResponse is a stored HTTP response. body aliases the record.
+type decodedResponse struct {
+	status int
+	raw    []byte // the encoded header block, walked again by writeHeaders
+	nhdr   int
+	body   []byte
+}
+
+func decodeResponse(b []byte) (decodedResponse, error) {
+	var d decodedResponse
+	if len(b) < 2 || b[0] != resultHTTP || b[1] != resultV1 {
+		return d, errCorruptResult
+	}
+	r := reader{b: b[2:]}
+	d.status = int(r.uvarint())
+	d.nhdr = int(r.uvarint())
+	start := r.off
+	for i := 0; i < d.nhdr && r.err == nil; i++ {
+		r.bytes()
+		nv := int(r.uvarint())
+		for j := 0; j < nv && r.err == nil; j++ {
+			r.bytes()
+		}
+	}
+	d.raw = r.b[start:r.off]
+	d.body = r.bytes()
+	if r.err != nil || r.off != len(r.b) || d.status < 100 || d.status > 999 {
+		return d, errCorruptResult
+	}
+	return d, nil
+}
+
+// setHeaders sets the stored headers on h, replacing values already there.
+func (d decodedResponse) setHeaders(h http.Header) {
+	r := reader{b: d.raw}
+	for i := 0; i < d.nhdr; i++ {
+		name := string(r.bytes())
+		nv := int(r.uvarint())
+		vals := make([]string, nv)
+		for j := range vals {
+			vals[j] = string(r.bytes())
+		}
+		h[name] = vals
+	}
+}
+
+// header returns the stored headers as a new http.Header.
+func (d decodedResponse) header() http.Header {
+	h := make(http.Header, d.nhdr)
+	d.setHeaders(h)
+	return h
+}
+
+func encodeDo(result []byte) []byte {
+	b := make([]byte, 0, 2+len(result))
+	b = append(b, resultDo, resultV1)
+	return append(b, result...)
+}
+
+func decodeDo(b []byte) ([]byte, error) {
+	if len(b) < 2 || b[0] != resultDo || b[1] != resultV1 {
+		return nil, errCorruptResult
+	}
+	return b[2:], nil
+}
+
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		r.err = errCorruptResult
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)-r.off) {
+		r.err = errCorruptResult
+		return nil
+	}
+	s := r.b[r.off : r.off+int(n)]
+	r.off += int(n)
+	return s
+}
