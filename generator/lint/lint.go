@@ -22,6 +22,9 @@ func Lint(ctx context.Context, api *model.API, cfg *Config) []Finding {
 	var out []Finding
 	for _, d := range api.Diagnostics {
 		f := FromDiagnostic(d)
+		if r, ok := LookupRule(f.Rule); ok && r.Default == Off && f.Severity != model.Error {
+			f.Severity = Off // a loader warning lint does not show unless the config asks
+		}
 		f.Severity = cfg.Severity(&f, d.Severity == model.Error)
 		if f.Severity != Off {
 			out = append(out, f)
@@ -83,9 +86,8 @@ func (c *checker) operation(op *model.Operation) {
 	if extPtr == "" {
 		extPtr = op.Pointer + "/x-idempotent"
 	}
-	if IsSafe(op.Method) && !c.loaderReported(op, "safe") {
-		c.report(RuleSafeMethod, op, ext.Pos, extPtr, "x-idempotent on safe method %s %s: safe methods are idempotent already", op.Method, op.Path)
-		return
+	if IsSafe(op.Method) {
+		return // the extension validator reports safe-method
 	}
 	if !ext.Enabled {
 		if strings.TrimSpace(ext.Reason) == "" {
@@ -99,19 +101,6 @@ func (c *checker) operation(op *model.Operation) {
 	c.fingerprintScope(op, ext, extPtr, p)
 	c.documentation(op, ext, extPtr, p)
 	c.policy(op, ext, extPtr, p)
-}
-
-// loaderReported reports whether the loader already diagnosed op with a rule
-// or message containing word, so lint does not report a problem twice.
-func (c *checker) loaderReported(op *model.Operation, word string) bool {
-	for _, d := range c.api.Diagnostics {
-		if d.Operation == op || (d.Operation == nil && strings.HasPrefix(d.Pointer, op.Pointer)) {
-			if strings.Contains(d.Rule, word) || strings.Contains(d.Message, word) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // keyParamIn returns where the key lives when it is a parameter ("" otherwise) and its name.
@@ -239,9 +228,7 @@ func (c *checker) keyField(op *model.Operation, ext *model.Extension, extPtr, fi
 	}
 	pos := ext.FieldPos("key.field")
 	if op.Body == nil {
-		c.report(RuleKeyFieldMissing, op, pos, extPtr+"/key/field",
-			"key field %q: %s %s has no request body", field, op.Method, op.Path)
-		return
+		return // the extension validator reports pointer-not-in-schema
 	}
 	found, weak := false, ""
 	for _, ct := range op.Body.Contents {
@@ -266,11 +253,9 @@ func (c *checker) keyField(op *model.Operation, ext *model.Extension, extPtr, fi
 			}
 		}
 	}
-	switch {
-	case !found:
-		c.report(RuleKeyFieldMissing, op, pos, extPtr+"/key/field",
-			"key field %q cannot occur in the request body of %s %s", field, op.Method, op.Path)
-	case weak != "":
+	// A field no branch can contain is the extension validator's
+	// pointer-not-in-schema; lint only judges a field that can occur.
+	if found && weak != "" {
 		c.report(RuleKeyFieldType, op, pos, extPtr+"/key/field",
 			"key field %q is %s: want a required string in every branch", field, weak)
 	}

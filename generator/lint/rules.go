@@ -32,9 +32,7 @@ const (
 const (
 	RuleMissing            = "idempotency-missing"
 	RuleWaiverNoReason     = "waiver-without-reason"
-	RuleSafeMethod         = "idempotent-safe-method"
 	RuleKeySchemaWeak      = "key-schema-weak"
-	RuleKeyFieldMissing    = "key-field-missing"
 	RuleKeyFieldType       = "key-field-not-required-string"
 	RuleKeyDeclaredTwice   = "key-declared-twice"
 	RuleKeyUndeclared      = "key-param-undeclared"
@@ -52,6 +50,31 @@ const (
 	RuleSpecInvalid = "spec-invalid"
 )
 
+// Rule ids of the loader's and the extension validator's diagnostics (packages
+// generator/loader and generator/extension own them; they are listed here for
+// SARIF metadata, defaults and docs/lint.md). Lint reports them as they come.
+const (
+	RuleExtUnknownField     = "extension-unknown-field"
+	RuleExtType             = "extension-type"
+	RuleExtValue            = "extension-value"
+	RuleExtNotPositive      = "extension-not-positive"
+	RuleExtTTLLease         = "ttl-shorter-than-lease"
+	RuleExtKeySources       = "key-multiple-sources"
+	RuleExtPatternNoFormat  = "key-pattern-without-format"
+	RuleExtFormatNoPattern  = "key-format-without-pattern"
+	RuleExtPatternInvalid   = "key-pattern-invalid"
+	RuleExtSafeMethod       = "safe-method"
+	RuleExtPointerNotInBody = "pointer-not-in-schema"
+	RuleExtScopeUndeclared  = "scope-undeclared"
+	RuleExtDeriveUndeclared = "derive-undeclared"
+	RuleExtKeyRequired      = "key-required-mismatch"
+	RuleExtPolicyInvalid    = "policy-invalid"
+	RuleLoadOpenAPIInvalid  = "openapi-invalid"
+	RuleLoadSchemaUntyped   = "schema-untyped"
+	RuleLoadOperationIDDup  = "operation-id-duplicate"
+	RuleLoadRefUnsupported  = "ref-unsupported"
+)
+
 var catalog = []Rule{
 	{RuleMissing, CategoryCoverage, model.Error,
 		"An unsafe operation (POST, PATCH) has no x-idempotent.",
@@ -59,15 +82,9 @@ var catalog = []Rule{
 	{RuleWaiverNoReason, CategoryCoverage, model.Warning,
 		"A waiver (x-idempotent: false or enabled: false) has no reason.",
 		"A waiver is a decision that reviewers must be able to check later; without a reason nobody can tell a deliberate exception from a shortcut. Write `x-idempotent: {enabled: false, reason: \"...\"}`."},
-	{RuleSafeMethod, CategoryCoverage, model.Error,
-		"x-idempotent is set on a safe method (GET, HEAD, OPTIONS, TRACE).",
-		"Safe methods are idempotent by definition; deduplicating them only stores responses and hides fresh data. Reported by the loader when it validates the extension; lint adds it only if the loader did not."},
 	{RuleKeySchemaWeak, CategoryKey, model.Warning,
 		"The declared key parameter's schema has no maxLength, or neither a format nor a pattern.",
 		"Clients and API docs read the declared schema: without a length bound and a shape (uuid, pattern) clients send keys the server rejects with 400, or weak keys (counters, timestamps) that collide."},
-	{RuleKeyFieldMissing, CategoryKey, model.Error,
-		"The body-field key (key.field) cannot occur in the request body schema.",
-		"The server would never find a key, so every request either fails with 400 or (key not required) runs un-deduplicated."},
 	{RuleKeyFieldType, CategoryKey, model.Warning,
 		"The body-field key is not a required string in every branch of the request schema.",
 		"A key the schema lets clients omit or send as a number or object cannot be relied on: the generated client cannot always fill it, and some requests run un-deduplicated."},
@@ -107,6 +124,63 @@ var catalog = []Rule{
 	{RuleBaselineStale, CategoryBaseline, model.Info,
 		"A baseline entry no longer matches any finding.",
 		"The problem was fixed (or the operation renamed): remove the entry with --write-baseline so the baseline cannot hide a future regression."},
+	{RuleExtUnknownField, CategoryExtension, model.Error,
+		"x-idempotent has a field the extension does not define.",
+		"A misspelt field (ttl vs tll) is silently ignored by other tools; the generator refuses it so the policy is what the author meant."},
+	{RuleExtType, CategoryExtension, model.Error,
+		"An x-idempotent field has the wrong type.",
+		"The generator cannot compile the policy; lint reports the generator's own error."},
+	{RuleExtValue, CategoryExtension, model.Error,
+		"An x-idempotent field has an unusable value (a bad duration, size, enum value, header name or JSON Pointer).",
+		"The generator cannot compile the policy; lint reports the generator's own error."},
+	{RuleExtNotPositive, CategoryExtension, model.Error,
+		"ttl, lease, maxLength or a byte limit is zero or negative.",
+		"A zero ttl stores nothing and a zero lease lets every duplicate take the claim over."},
+	{RuleExtTTLLease, CategoryExtension, model.Error,
+		"ttl is shorter than lease.",
+		"A record could expire while its first request is still running, and a retry would run the operation again."},
+	{RuleExtKeySources, CategoryExtension, model.Error,
+		"More than one of key.header, key.query, key.field and key.derive is set.",
+		"The key must come from exactly one place, or client and server disagree on it."},
+	{RuleExtPatternNoFormat, CategoryExtension, model.Error,
+		"key.pattern without key.format: pattern.",
+		"The pattern would be ignored; the author clearly meant it to apply."},
+	{RuleExtFormatNoPattern, CategoryExtension, model.Error,
+		"key.format: pattern without key.pattern.",
+		"There is nothing to match keys against."},
+	{RuleExtPatternInvalid, CategoryExtension, model.Error,
+		"key.pattern is not a valid Go regular expression.",
+		"The runtime could not compile it."},
+	{RuleExtSafeMethod, CategoryCoverage, model.Error,
+		"x-idempotent on a safe method (GET, HEAD, OPTIONS, TRACE); a warning for a waiver there.",
+		"Safe methods are idempotent by definition; deduplicating them only stores responses and hides fresh data."},
+	{RuleExtPointerNotInBody, CategoryFingerprint, model.Error,
+		"A key.field, key.derive or fingerprint JSON Pointer that the request body schema cannot contain (every oneOf/anyOf/allOf branch is checked).",
+		"A fingerprint item that never exists compares nothing; a key field that never exists is never found."},
+	{RuleExtScopeUndeclared, CategoryFingerprint, model.Error,
+		"A scope header:/query:/path: item names no parameter of the operation (a warning for headers carried by a security scheme, such as Authorization).",
+		"An undeclared scope parameter is usually a typo: every request would share the empty scope."},
+	{RuleExtDeriveUndeclared, CategoryKey, model.Error,
+		"A key.derive header:/query:/path: item names no parameter of the operation.",
+		"The derived key would be computed from a value that is never sent."},
+	{RuleExtKeyRequired, CategoryKey, model.Error,
+		"The declared key header (or query) parameter's required disagrees with key.required.",
+		"Docs and generated clients would tell callers the opposite of what the server enforces."},
+	{RuleExtPolicyInvalid, CategoryExtension, model.Error,
+		"The compiled policy is rejected by the runtime's Policy.Validate.",
+		"The server could not start with this policy."},
+	{RuleLoadOpenAPIInvalid, CategoryExtension, model.Warning,
+		"kin-openapi's validation of the document failed (generation goes on with what could be read).",
+		"Other tools may reject or misread the document."},
+	{RuleLoadSchemaUntyped, CategoryExtension, Off,
+		"A schema construct cannot be typed precisely and falls back to any (off in lint: it concerns generated Go types, not idempotency).",
+		"Reported by generate; enable it here with rules: {schema-untyped: warning}."},
+	{RuleLoadOperationIDDup, CategoryExtension, model.Error,
+		"Two operations share an operationId.",
+		"Records, baselines and SARIF fingerprints are keyed by operationId."},
+	{RuleLoadRefUnsupported, CategoryExtension, model.Warning,
+		"A $ref the loader could not follow for positions or naming, such as a remote URL.",
+		"Findings inside it cannot be located precisely."},
 	{RuleSpecInvalid, CategoryExtension, model.Error,
 		"The loader reported a problem without a rule id.",
 		"Everything the loader reports is reported by lint, so lint and generate agree."},

@@ -1,0 +1,240 @@
+package lint
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+func sample() []Finding {
+	fs := []Finding{
+		{Rule: RuleDocErrors, Severity: model.Warning, Message: "50% done,\nnext: line", File: "b.yaml", Line: 3, Column: 2,
+			Pointer: "/paths/~1a/post/responses", Method: "POST", Path: "/a", OperationID: "createA"},
+		{Rule: RuleMissing, Severity: model.Error, Message: "POST /a | b", File: "a.yaml", Line: 10, Column: 4,
+			Pointer: "/paths/~1a/post", Method: "POST", Path: "/a", OperationID: "createA"},
+		{Rule: "some-loader-rule", Severity: model.Info, Message: "m", File: "a.yaml", Line: 2, Column: 1},
+	}
+	Sort(fs)
+	return fs
+}
+
+func write(t *testing.T, format string, fs []Finding) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, format, fs, Output{Command: "lint", Version: "v0.1.0", Rules: Rules(), Specs: []string{"a.yaml"}}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestText(t *testing.T) {
+	got := write(t, "text", sample())
+	want := "a.yaml:2:1: info some-loader-rule: m\n" +
+		"a.yaml:10:4: error idempotency-missing: POST /a | b\n" +
+		"b.yaml:3:2: warning doc-error-responses: 50% done,\nnext: line\n"
+	if got != want {
+		t.Fatalf("text:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestJSONFields(t *testing.T) {
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(write(t, "json", sample())), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range got {
+		for _, k := range []string{"rule", "severity", "message", "file", "line", "column", "pointer", "method", "path", "operationId"} {
+			if _, ok := f[k]; !ok {
+				t.Errorf("finding %v lacks %q", f, k)
+			}
+		}
+	}
+	if got[1]["line"].(float64) != 10 || got[1]["operationId"] != "createA" {
+		t.Errorf("finding 1 = %v", got[1])
+	}
+	if strings.TrimSpace(write(t, "json", nil)) != "[]" {
+		t.Error("no findings must be an empty array")
+	}
+}
+
+func TestGitHub(t *testing.T) {
+	lines := strings.Split(strings.TrimSpace(write(t, "github", sample())), "\n")
+	want := []string{
+		"::notice file=a.yaml,line=2,col=1,title=idemgen some-loader-rule::m",
+		"::error file=a.yaml,line=10,col=4,title=idemgen idempotency-missing::POST /a | b",
+		"::warning file=b.yaml,line=3,col=2,title=idemgen doc-error-responses::50%25 done,%0Anext: line",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("github:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if got := escapeProperty("a:b,c"); got != "a%3Ab%2Cc" {
+		t.Errorf("escapeProperty = %q", got)
+	}
+}
+
+// TestSARIFStructure checks what SARIF 2.1.0 requires and what GitHub code
+// scanning reads: version, $schema, runs[].tool.driver.name and rules, and for
+// each result ruleId, a ruleIndex pointing at that rule, level, message.text,
+// a physical location with a relative URI and a 1-based region, and the
+// partialFingerprints that keep alerts stable.
+func TestSARIFStructure(t *testing.T) {
+	var log struct {
+		Schema  string `json:"$schema"`
+		Version string `json:"version"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name  string `json:"name"`
+					Rules []struct {
+						ID               string            `json:"id"`
+						ShortDescription map[string]string `json:"shortDescription"`
+						Default          map[string]string `json:"defaultConfiguration"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string            `json:"ruleId"`
+				RuleIndex int               `json:"ruleIndex"`
+				Level     string            `json:"level"`
+				Message   map[string]string `json:"message"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI       string `json:"uri"`
+							URIBaseID string `json:"uriBaseId"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine   int `json:"startLine"`
+							StartColumn int `json:"startColumn"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+				PartialFingerprints map[string]string `json:"partialFingerprints"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	fs := sample()
+	fs = append(fs, Finding{Rule: RuleBaselineStale, Severity: model.Info, File: "base.json", Message: "stale"})
+	dec := json.NewDecoder(strings.NewReader(write(t, "sarif", fs)))
+	if err := dec.Decode(&log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || log.Schema != SARIFSchema || len(log.Runs) != 1 {
+		t.Fatalf("header: %q %q %d runs", log.Version, log.Schema, len(log.Runs))
+	}
+	run := log.Runs[0]
+	if run.Tool.Driver.Name != "idemgen" {
+		t.Errorf("driver name %q", run.Tool.Driver.Name)
+	}
+	ids := map[string]bool{}
+	for _, r := range run.Tool.Driver.Rules {
+		if r.ID == "" || r.ShortDescription["text"] == "" || r.Default["level"] == "" || ids[r.ID] {
+			t.Errorf("bad or duplicate rule %+v", r)
+		}
+		ids[r.ID] = true
+	}
+	if len(run.Results) != len(fs) {
+		t.Fatalf("%d results, want %d", len(run.Results), len(fs))
+	}
+	levels := map[string]bool{"error": true, "warning": true, "note": true}
+	for _, r := range run.Results {
+		if r.RuleIndex < 0 || r.RuleIndex >= len(run.Tool.Driver.Rules) || run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
+			t.Errorf("result %s: ruleIndex %d does not point at its rule", r.RuleID, r.RuleIndex)
+		}
+		if !levels[r.Level] || r.Message["text"] == "" {
+			t.Errorf("result %s: level %q message %q", r.RuleID, r.Level, r.Message["text"])
+		}
+		if len(r.Locations) != 1 {
+			t.Fatalf("result %s: %d locations", r.RuleID, len(r.Locations))
+		}
+		loc := r.Locations[0].PhysicalLocation
+		if loc.ArtifactLocation.URI == "" || strings.HasPrefix(loc.ArtifactLocation.URI, "/") || loc.Region.StartLine < 1 {
+			t.Errorf("result %s: location %+v", r.RuleID, loc)
+		}
+		if len(r.PartialFingerprints[FingerprintKey]) != 32 {
+			t.Errorf("result %s: fingerprint %v", r.RuleID, r.PartialFingerprints)
+		}
+	}
+	// The fingerprint depends on rule and operation only: moving the finding
+	// (or renaming its path) keeps it.
+	a, b := fs[1], fs[1]
+	b.Line, b.Path, b.File = 99, "/renamed", "other.yaml"
+	if Fingerprint(a) != Fingerprint(b) {
+		t.Error("fingerprint changed with position or path")
+	}
+	b.Rule = RuleDocErrors
+	if Fingerprint(a) == Fingerprint(b) {
+		t.Error("fingerprint ignores the rule")
+	}
+}
+
+func TestSARIFAbsoluteFileBecomesRelative(t *testing.T) {
+	wd, _ := os.Getwd()
+	uri, base := artifactURI(filepath.Join(wd, "testdata", "x.yaml"))
+	if uri != "testdata/x.yaml" || base != "%SRCROOT%" {
+		t.Fatalf("artifactURI = %q %q", uri, base)
+	}
+	if uri, base := artifactURI("/elsewhere/x.yaml"); uri != "file:///elsewhere/x.yaml" || base != "" {
+		t.Fatalf("artifactURI outside = %q %q", uri, base)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	got := write(t, "markdown", sample())
+	for _, want := range []string{"### idemgen lint: 1 error(s), 1 warning(s), 1 info", "| ❌ error | `idempotency-missing` | `createA` (POST `/a`) | `a.yaml:10` | POST /a \\| b |", "50% done, next: line"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, got)
+		}
+	}
+	if got := write(t, "markdown", nil); !strings.Contains(got, "no idempotency findings") {
+		t.Errorf("clean markdown:\n%s", got)
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	if err := Write(&bytes.Buffer{}, "xml", nil, Output{}); err == nil {
+		t.Fatal("no error for an unknown format")
+	}
+}
+
+func TestBaseline(t *testing.T) {
+	fs := sample()
+	b := NewBaseline(fs[:2])
+	file := filepath.Join(t.TempDir(), "baseline.json")
+	if err := b.Write(file); err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadBaseline(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A path rename and a line move keep the entry matching.
+	moved := append([]Finding(nil), fs...)
+	moved[1].Path, moved[1].Line = "/renamed", 77
+	got := b.Filter(moved, file)
+	if r := rules(got); len(r) != 1 || r[0] != RuleDocErrors {
+		t.Fatalf("after baseline: %v", r)
+	}
+	// Fixing a baselined finding leaves a stale entry, reported as info.
+	got = b.Filter(moved[2:], file)
+	var stale []Finding
+	for _, f := range got {
+		if f.Rule == RuleBaselineStale {
+			stale = append(stale, f)
+		}
+	}
+	if len(stale) != 2 || stale[0].Severity != model.Info || stale[0].File != file {
+		t.Fatalf("stale = %+v", stale)
+	}
+	for _, bad := range []string{`{"version":2,"entries":[]}`, `{"version":1,"entries":[{"operationId":"x"}]}`, `{"version":1,"bogus":1}`, `nope`} {
+		os.WriteFile(file, []byte(bad), 0o644)
+		if _, err := LoadBaseline(file); err == nil {
+			t.Errorf("LoadBaseline(%s) = nil error", bad)
+		}
+	}
+}

@@ -1,0 +1,267 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+func pos(line int) model.Pos { return model.Pos{File: "api.yaml", Line: line, Col: 5} }
+
+func str(maxLen *int, format, pattern string) *model.Schema {
+	return &model.Schema{Kind: model.KindString, MaxLength: maxLen, Format: format, Pattern: pattern}
+}
+
+func intp(n int) *int { return &n }
+
+// goodOp returns an idempotent POST that passes every rule.
+func goodOp(id, path string, line int) *model.Operation {
+	op := &model.Operation{
+		ID: id, Method: "POST", Path: path, Pos: pos(line), Pointer: "/paths/" + strings.ReplaceAll(path, "/", "~1") + "/post",
+		Secured: true,
+		Params: []*model.Param{{Name: "Idempotency-Key", In: model.InHeader, Required: true,
+			Schema: str(intp(64), "uuid", ""), Pos: pos(line + 1)}},
+		Body: &model.Body{Required: true, Pos: pos(line + 2), Contents: []*model.Content{{
+			MediaType: "application/json", Kind: model.BodyJSON,
+			Schema: &model.Schema{Kind: model.KindObject, Properties: []*model.Property{
+				{Name: "amount", Required: true, Schema: &model.Schema{Kind: model.KindInteger}},
+				{Name: "ref", Required: true, Schema: &model.Schema{Kind: model.KindString}},
+			}},
+		}}},
+		Responses: []*model.Response{
+			{Status: "201", Pos: pos(line + 3), Headers: []*model.Param{{Name: "Idempotent-Replayed", In: model.InHeader}}},
+			{Status: "400", Pos: pos(line + 4), Contents: []*model.Content{{MediaType: ProblemJSON}}},
+			{Status: "409", Pos: pos(line + 5), Contents: []*model.Content{{MediaType: ProblemJSON}}},
+			{Status: "422", Pos: pos(line + 6), Contents: []*model.Content{{MediaType: ProblemJSON}}},
+		},
+	}
+	op.Idempotency = &model.Extension{
+		Enabled: true, Policy: idempotency.Policy{Operation: id, Scope: []string{"principal"}},
+		Set: map[string]bool{"scope": true}, Pos: pos(line + 7), Pointer: op.Pointer + "/x-idempotent",
+		Fields: map[string]model.Pos{"scope[0]": pos(line + 8)},
+	}
+	return op
+}
+
+func api(ops ...*model.Operation) *model.API {
+	return &model.API{File: "api.yaml", Operations: ops}
+}
+
+func rules(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Rule)
+	}
+	return out
+}
+
+func lintRules(t *testing.T, a *model.API, cfg *Config) []string {
+	t.Helper()
+	return rules(Lint(context.Background(), a, cfg))
+}
+
+func TestCleanOperationHasNoFindings(t *testing.T) {
+	if got := lintRules(t, api(goodOp("create", "/payments", 10)), nil); len(got) != 0 {
+		t.Fatalf("findings on a clean operation: %v", got)
+	}
+}
+
+// TestRules runs each rule's positive case (the mutation triggers exactly the
+// rule) against the clean operation as the negative case.
+func TestRules(t *testing.T) {
+	cases := []struct {
+		rule   string
+		mutate func(op *model.Operation, a *model.API, c *Config)
+	}{
+		{RuleMissing, func(op *model.Operation, a *model.API, c *Config) { op.Idempotency = nil }},
+		{RuleWaiverNoReason, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency = &model.Extension{Enabled: false, Pos: pos(3)}
+		}},
+		{RuleKeySchemaWeak, func(op *model.Operation, a *model.API, c *Config) {
+			op.Params[0].Schema = str(nil, "uuid", "")
+		}},
+		{RuleKeySchemaWeak, func(op *model.Operation, a *model.API, c *Config) {
+			op.Params[0].Schema = str(intp(10), "", "")
+		}},
+		{RuleKeyUndeclared, func(op *model.Operation, a *model.API, c *Config) { op.Params = nil }},
+		{RuleKeyDeclaredTwice, func(op *model.Operation, a *model.API, c *Config) {
+			op.Params = append(op.Params, &model.Param{Name: "idempotency-key", In: model.InHeader, Schema: str(intp(64), "uuid", "")})
+		}},
+		{RuleKeyDeclaredTwice, func(op *model.Operation, a *model.API, c *Config) {
+			s := op.Body.Contents[0].Schema
+			s.Properties = append(s.Properties, &model.Property{Name: "Idempotency-Key", Schema: &model.Schema{Kind: model.KindString}})
+		}},
+		{RuleKeyFieldType, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Key = idempotency.Key{Field: "/amount"}
+			op.Params = nil
+		}},
+		{RuleKeyFieldType, func(op *model.Operation, a *model.API, c *Config) {
+			// In one oneOf branch only: not present in every branch.
+			op.Idempotency.Policy.Key = idempotency.Key{Field: "/ref"}
+			op.Params = nil
+			ct := op.Body.Contents[0]
+			ct.Schema = &model.Schema{Kind: model.KindUnion, Variants: []*model.Schema{ct.Schema, {Kind: model.KindObject}}}
+		}},
+		{RuleFingerprintNoBody, func(op *model.Operation, a *model.API, c *Config) {
+			op.Body = nil
+			op.Idempotency.Set["fingerprint"] = true
+			op.Idempotency.Policy.Fingerprint = []string{"method", "/amount"}
+		}},
+		{RulePrincipalUnsecured, func(op *model.Operation, a *model.API, c *Config) { op.Secured = false }},
+		{RuleUnscopedTenant, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Scope = nil
+			op.Params = append(op.Params, &model.Param{Name: "tenant_id", In: model.InPath})
+		}},
+		{RuleDocErrors, func(op *model.Operation, a *model.API, c *Config) { op.Responses = op.Responses[:2] }},
+		{RuleDocReplayed, func(op *model.Operation, a *model.API, c *Config) { op.Responses[0].Headers = nil }},
+		{RuleDocProblemJSON, func(op *model.Operation, a *model.API, c *Config) {
+			op.Responses[2].Contents = []*model.Content{{MediaType: "application/json"}}
+		}},
+		{RuleCacheRetryable, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Cache = []string{"2xx", "503"}
+		}},
+		{RuleCacheRetryable, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Cache = []string{"2xx", "429"}
+		}},
+		{RuleTTLMinimum, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.TTL = time.Hour
+			c.Policy.MinTTL = Duration(2 * time.Hour)
+		}},
+		{RuleTTLRetryHorizon, func(op *model.Operation, a *model.API, c *Config) {
+			c.Policy.RetryHorizon = Duration(48 * time.Hour)
+		}},
+	}
+	for i, tc := range cases {
+		t.Run(fmt.Sprintf("%s/%d", tc.rule, i), func(t *testing.T) {
+			op := goodOp("create", "/payments", 10)
+			a := api(op)
+			c := &Config{}
+			tc.mutate(op, a, c)
+			fs := Lint(context.Background(), a, c)
+			if got := rules(fs); !slices.Equal(got, []string{tc.rule}) {
+				t.Fatalf("rules = %v, want [%s]", got, tc.rule)
+			}
+			f := fs[0]
+			if f.OperationID != "create" || f.Method != op.Method || f.Path != "/payments" || f.File != "api.yaml" || f.Line == 0 {
+				t.Errorf("finding not located: %+v", f)
+			}
+			if r, _ := LookupRule(tc.rule); f.Severity != r.Default {
+				t.Errorf("severity %s, want default %s", f.Severity, r.Default)
+			}
+		})
+	}
+}
+
+func TestKeyFieldInEveryBranchIsClean(t *testing.T) {
+	op := goodOp("create", "/payments", 10)
+	op.Params = nil
+	op.Idempotency.Policy.Key = idempotency.Key{Field: "/ref"}
+	ct := op.Body.Contents[0]
+	ct.Schema = &model.Schema{Kind: model.KindUnion, Variants: []*model.Schema{ct.Schema, ct.Schema}}
+	if got := lintRules(t, api(op), nil); len(got) != 0 {
+		t.Fatalf("findings: %v", got)
+	}
+}
+
+func TestLoaderDiagnosticsAreFindings(t *testing.T) {
+	op := goodOp("create", "/payments", 10)
+	a := api(op)
+	a.Diagnostics = []model.Diagnostic{
+		{Pos: pos(17), Severity: model.Error, Rule: "ttl-shorter-than-lease", Message: "ttl 1s is shorter than lease 30s", Operation: op, Pointer: "/x"},
+		{Pos: pos(18), Severity: model.Warning, Rule: "scope-param-undeclared", Message: "scope header X", Operation: op},
+	}
+	// A config cannot demote a generator error, but can turn a warning off.
+	c := &Config{Rules: map[string]model.Severity{"ttl-shorter-than-lease": Off, "scope-param-undeclared": Off}}
+	fs := Lint(context.Background(), a, c)
+	if got := rules(fs); !slices.Equal(got, []string{"ttl-shorter-than-lease"}) {
+		t.Fatalf("rules = %v", got)
+	}
+	if fs[0].Severity != model.Error || fs[0].OperationID != "create" || fs[0].Line != 17 || fs[0].Pointer != "/x" {
+		t.Errorf("finding = %+v", fs[0])
+	}
+}
+
+func TestSafeMethodNotReportedTwice(t *testing.T) {
+	op := goodOp("list", "/payments", 10)
+	op.Method = "GET"
+	a := api(op)
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: RuleExtSafeMethod, Message: "x-idempotent on a safe method", Operation: op}}
+	if got := lintRules(t, a, nil); !slices.Equal(got, []string{RuleExtSafeMethod}) {
+		t.Fatalf("rules = %v", got)
+	}
+}
+
+func TestLoaderWarningOffByDefault(t *testing.T) {
+	a := api(goodOp("create", "/payments", 10))
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(3), Severity: model.Warning, Rule: RuleLoadSchemaUntyped, Message: "untyped"}}
+	if got := lintRules(t, a, nil); len(got) != 0 {
+		t.Fatalf("rules = %v", got)
+	}
+	c := &Config{Rules: map[string]model.Severity{RuleLoadSchemaUntyped: model.Info}}
+	if got := lintRules(t, a, c); !slices.Equal(got, []string{RuleLoadSchemaUntyped}) {
+		t.Fatalf("enabled by config: rules = %v", got)
+	}
+}
+
+func TestConfigOverrides(t *testing.T) {
+	a := api(goodOp("create", "/payments", 10), goodOp("legacyCreate", "/internal/old", 30), goodOp("other", "/internal/x/y", 50))
+	for _, op := range a.Operations {
+		op.Idempotency = nil
+	}
+	c, err := ParseConfig([]byte(`
+rules:
+  idempotency-missing: warning
+overrides:
+  - paths: ["/internal/**"]
+    rules: {idempotency-missing: info}
+  - operationIds: ["legacy*"]
+    rules: {idempotency-missing: off}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := Lint(context.Background(), a, c)
+	got := map[string]model.Severity{}
+	for _, f := range fs {
+		got[f.OperationID] = f.Severity
+	}
+	want := map[string]model.Severity{"create": model.Warning, "other": model.Info}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("severities = %v, want %v", got, want)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	for _, src := range []string{
+		"rules: {idempotency-missing: fatal}",
+		"rulez: {}",
+		"rules: {Bad_Id: error}",
+		"overrides: [{rules: {x: off}}]",
+		"policy: {minTTL: tomorrow}",
+		"overrides: [{paths: ['[']}]",
+	} {
+		if _, err := ParseConfig([]byte(src)); err == nil {
+			t.Errorf("ParseConfig(%q) = nil error", src)
+		}
+	}
+	c, err := ParseConfig([]byte("policy: {minTTL: 12h, retryHorizon: 1h, multiTenant: false}\n"))
+	if err != nil || time.Duration(c.Policy.MinTTL) != 12*time.Hour || *c.Policy.MultiTenant {
+		t.Fatalf("ParseConfig = %+v, %v", c, err)
+	}
+	if _, err := ParseConfig(nil); err != nil {
+		t.Fatalf("empty config: %v", err)
+	}
+}
+
+func TestReaches(t *testing.T) {
+	fs := []Finding{{Severity: model.Warning}}
+	if Reaches(fs, model.Error) || !Reaches(fs, model.Warning) || !Reaches(fs, model.Info) || Reaches(nil, model.Info) {
+		t.Fatal("Reaches misorders severities")
+	}
+}
