@@ -1,0 +1,236 @@
+package emit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+	"golang.org/x/tools/go/ast/astutil"
+
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+// Options chooses what Generate emits.
+type Options struct {
+	// Package is the Go package name of the generated files (required).
+	Package string
+	// Models, Server and Client select models_gen.go, server_gen.go and
+	// client_gen.go. policies_gen.go is emitted with the server or the client.
+	Models, Server, Client bool
+	// Version is written in the header of every file ("v0.1.0").
+	Version string
+}
+
+// File is one generated file.
+type File struct {
+	// Name is the base name ("server_gen.go").
+	Name string
+	// Content is the formatted Go source.
+	Content []byte
+}
+
+// Result is what Generate produced.
+type Result struct {
+	// Files in a stable order (models, policies, server, client).
+	Files []File
+	// Diagnostics are warnings about constructs emitted as a general type or
+	// skipped, each located in the spec.
+	Diagnostics []model.Diagnostic
+}
+
+// Generate emits the Go files of api. It does not check api.Diagnostics: the
+// caller decides whether a spec with errors is generated. An error means a
+// generated file could not be formatted (a bug of the emitter); its text shows
+// the source with line numbers.
+func Generate(api *model.API, opts Options) (*Result, error) {
+	if opts.Package == "" {
+		return nil, errors.New("emit: no package name")
+	}
+	if !token.IsIdentifier(opts.Package) {
+		return nil, fmt.Errorf("emit: package name %q is not a Go identifier", opts.Package)
+	}
+	g := newGenerator(api, opts)
+	res := &Result{}
+	type part struct {
+		name string
+		emit func() (*jen.File, error)
+		kit  bool
+	}
+	var parts []part
+	if opts.Models {
+		parts = append(parts, part{name: "models_gen.go", emit: g.emitModels})
+	}
+	if opts.Server || opts.Client {
+		parts = append(parts, part{name: "policies_gen.go", emit: g.emitPolicies})
+	}
+	if opts.Server {
+		parts = append(parts, part{name: "server_gen.go", emit: g.emitServer, kit: true})
+	}
+	if opts.Client {
+		ce, ok := any(g).(interface{ emitClient() (*jen.File, error) })
+		if !ok {
+			return nil, errors.New("emit: client generation is not available in this build")
+		}
+		parts = append(parts, part{name: "client_gen.go", emit: ce.emitClient})
+	}
+	for _, p := range parts {
+		f, err := p.emit()
+		if err != nil {
+			return nil, err
+		}
+		var extra string
+		if p.kit {
+			extra = serverKit
+		}
+		src, err := render(f, p.name, extra)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, File{Name: p.name, Content: src})
+	}
+	res.Diagnostics = g.diags
+	return res, nil
+}
+
+// generator holds the state of one Generate call.
+type generator struct {
+	api  *model.API
+	opts Options
+	// names are the package-level identifiers taken so far.
+	names *namer
+	// methods are the Handler method names taken so far.
+	methods *namer
+	// schemaNames is the Go type name of every named schema (its GoName unless
+	// that collides with a fixed identifier of the generated API).
+	schemaNames map[*model.Schema]string
+	// byPointer are the properties that must be pointers to break a cycle of
+	// struct values.
+	byPointer map[*model.Property]bool
+	// visiting guards typeOf against cycles of anonymous schemas.
+	visiting map[*model.Schema]bool
+	ops      map[*model.Operation]*opNames
+	diags    []model.Diagnostic
+}
+
+// fixedNames are the exported identifiers of the generated server and policy
+// table; schemas never take them.
+var fixedNames = []string{
+	"Handler", "UnimplementedHandler", "NewServer", "ServerOption",
+	"WithStore", "WithPrincipal", "WithObserver", "WithProblemType", "WithLogger",
+	"WithMiddleware", "WithErrorHandler", "WithIdempotencyOptions",
+	"ErrNotImplemented", "Policies", "Waivers",
+}
+
+func newGenerator(api *model.API, opts Options) *generator {
+	g := &generator{
+		api:         api,
+		opts:        opts,
+		names:       newNamer(),
+		methods:     newNamer(),
+		schemaNames: make(map[*model.Schema]string, len(api.Schemas)),
+		visiting:    make(map[*model.Schema]bool),
+		ops:         make(map[*model.Operation]*opNames, len(api.Operations)),
+	}
+	for _, n := range fixedNames {
+		g.names.take(n)
+	}
+	for _, s := range api.Schemas {
+		name := s.GoName
+		if name == "" || !token.IsIdentifier(name) {
+			name = exportedIdent(s.Name)
+		}
+		if g.names.used[name] {
+			name += "Schema"
+		}
+		g.schemaNames[s] = g.names.take(name)
+	}
+	g.byPointer = cyclicProperties(api.Schemas)
+	for _, op := range api.Operations {
+		g.ops[op] = g.newOpNames(op)
+	}
+	return g
+}
+
+// warn records a located warning.
+func (g *generator) warn(pos model.Pos, pointer, rule, format string, args ...any) {
+	g.diags = append(g.diags, model.Diagnostic{
+		Pos: pos, Severity: model.Warning, Rule: rule, Pointer: pointer,
+		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+// newFile starts a generated file with its header.
+func (g *generator) newFile() *jen.File {
+	f := jen.NewFile(g.opts.Package)
+	f.HeaderComment("Code generated by idemgen " + g.opts.Version + ". DO NOT EDIT.")
+	f.NoFormat = true
+	f.ImportName(idempotencyPkg, "idempotency")
+	f.ImportName(memstorePkg, "memstore")
+	return f
+}
+
+// render prints f, appends the declarations of extra (a Go file's source, its
+// imports merged) and formats the result. A formatting failure is reported with
+// the numbered source.
+func render(f *jen.File, name, extra string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := f.Render(&buf); err != nil {
+		return nil, fmt.Errorf("emit: %s: %w", name, err)
+	}
+	var imports []string
+	if extra != "" {
+		decls, imps, err := splitKit(extra)
+		if err != nil {
+			return nil, fmt.Errorf("emit: %s: %w", name, err)
+		}
+		buf.WriteString("\n")
+		buf.WriteString(decls)
+		imports = imps
+	}
+	src := buf.Bytes()
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+	if err != nil {
+		return nil, fmt.Errorf("emit: %s does not parse: %w\n%s", name, err, numbered(src))
+	}
+	for _, path := range imports {
+		astutil.AddImport(fset, file, path)
+	}
+	var out bytes.Buffer
+	if err := format.Node(&out, fset, file); err != nil {
+		return nil, fmt.Errorf("emit: %s does not format: %w\n%s", name, err, numbered(src))
+	}
+	return out.Bytes(), nil
+}
+
+// splitKit returns the declarations (everything after the import block) and the
+// import paths of a Go source file.
+func splitKit(src string) (decls string, imports []string, err error) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "kit.go", src, parser.ImportsOnly)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, imp := range file.Imports {
+		imports = append(imports, strings.Trim(imp.Path.Value, `"`))
+	}
+	end := fset.Position(file.Name.End()).Offset
+	if n := len(file.Decls); n > 0 {
+		end = fset.Position(file.Decls[n-1].End()).Offset
+	}
+	return src[end:], imports, nil
+}
+
+// numbered returns src with line numbers, for error messages.
+func numbered(src []byte) string {
+	var b strings.Builder
+	for i, line := range strings.Split(string(src), "\n") {
+		fmt.Fprintf(&b, "%5d  %s\n", i+1, line)
+	}
+	return b.String()
+}

@@ -1,0 +1,694 @@
+package emit
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+const (
+	memstorePkg = "github.com/idemgen/idemgen/runtime/store/memstore"
+	httpPkg     = "net/http"
+)
+
+// emitServer emits server_gen.go: the request and response types, the Handler
+// interface, UnimplementedHandler, the options and NewServer.
+func (g *generator) emitServer() (*jen.File, error) {
+	f := g.newFile()
+	routes := g.routes()
+	g.emitHandlerInterface(f)
+	for _, op := range g.api.Operations {
+		g.emitRequestType(f, op)
+		g.emitResponseTypes(f, op)
+	}
+	g.emitOptions(f)
+	g.emitNewServer(f, routes)
+	for _, op := range g.api.Operations {
+		g.emitHandle(f, op, routes.byOp[op])
+	}
+	return f, nil
+}
+
+func opLabel(op *model.Operation) string { return op.Method + " " + op.Path }
+
+// emitHandlerInterface emits Handler, ErrNotImplemented and UnimplementedHandler.
+func (g *generator) emitHandlerInterface(f *jen.File) {
+	f.Add(docText("Handler implements the API: one method per operation. A method gets the\n" +
+		"decoded request and returns one of the operation's response types, or an\n" +
+		"error, which the server's error handler answers (by default 500\n" +
+		"problem+json; 501 for ErrNotImplemented). Idempotent operations are\n" +
+		"deduplicated before the method runs; a replay does not call it."))
+	f.Type().Id("Handler").InterfaceFunc(func(gr *jen.Group) {
+		for _, op := range g.api.Operations {
+			n := g.ops[op]
+			gr.Add(g.opDoc(n.Method, op))
+			gr.Id(n.Method).Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Id(n.Request)).
+				Params(jen.Id(n.Response), jen.Error())
+		}
+	})
+	f.Add(docText("ErrNotImplemented is returned by UnimplementedHandler; the server answers it\nwith 501."))
+	f.Var().Id("ErrNotImplemented").Op("=").Qual("errors", "New").Call(jen.Lit("operation not implemented"))
+	f.Add(docText("UnimplementedHandler answers every operation with ErrNotImplemented. Embed it\n" +
+		"in a Handler implementation to implement operations one at a time."))
+	f.Type().Id("UnimplementedHandler").Struct()
+	for _, op := range g.api.Operations {
+		n := g.ops[op]
+		f.Commentf("%s returns ErrNotImplemented.", n.Method)
+		f.Func().Params(jen.Id("UnimplementedHandler")).Id(n.Method).
+			Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Id(n.Request)).
+			Params(jen.Id(n.Response), jen.Error()).Block(jen.Return(jen.Nil(), jen.Id("ErrNotImplemented")))
+	}
+}
+
+// opDoc is the doc comment of an operation's Handler method.
+func (g *generator) opDoc(method string, op *model.Operation) jen.Code {
+	lines := []string{fmt.Sprintf("%s handles %s (operationId %q).", method, opLabel(op), op.ID)}
+	if s := strings.TrimSpace(op.Summary); s != "" {
+		lines = append(lines, "", s)
+	}
+	if d := strings.TrimSpace(op.Description); d != "" && d != strings.TrimSpace(op.Summary) {
+		lines = append(lines, "")
+		lines = append(lines, strings.Split(strings.ReplaceAll(d, "\r\n", "\n"), "\n")...)
+	}
+	if op.Idempotent() {
+		lines = append(lines, "", "It is idempotent: see Policies["+fmt.Sprintf("%q", op.ID)+"].")
+	}
+	if op.Deprecated {
+		lines = append(lines, "", "Deprecated: marked deprecated in the spec.")
+	}
+	return rawComment(lines)
+}
+
+// bodyField describes the Go field of one request body media type.
+func (g *generator) bodyFieldType(op *model.Operation, c *model.Content) jen.Code {
+	single := len(op.Body.Contents) == 1
+	required := single && op.Body.Required
+	switch c.Kind {
+	case model.BodyJSON:
+		t, _ := g.fieldType(c.Schema, required, false)
+		return t
+	case model.BodyForm:
+		if g.formStruct(c.Schema) != nil {
+			t, _ := g.fieldType(c.Schema, required, false)
+			return t
+		}
+		return jen.Qual("net/url", "Values")
+	case model.BodyMultipart:
+		return jen.Op("*").Qual("mime/multipart", "Form")
+	case model.BodyText:
+		if required {
+			return jen.String()
+		}
+		return jen.Op("*").String()
+	}
+	return jen.Qual("io", "Reader")
+}
+
+// formStruct returns the object schema a form body is decoded into, or nil when
+// the body is kept as url.Values.
+func (g *generator) formStruct(s *model.Schema) *model.Schema {
+	if s == nil || s.GoType != "" || s.Kind != model.KindObject || len(s.Properties) == 0 {
+		return nil
+	}
+	return s
+}
+
+func (g *generator) emitRequestType(f *jen.File, op *model.Operation) {
+	n := g.ops[op]
+	f.Commentf("%s is the decoded request of %s (%s).", n.Request, n.Method, opLabel(op))
+	f.Type().Id(n.Request).StructFunc(func(gr *jen.Group) {
+		for i, p := range op.Params {
+			lines := []string{fmt.Sprintf("%s is the %s parameter %q.", n.Params[i], p.In, p.Name)}
+			if d := strings.TrimSpace(p.Description); d != "" {
+				lines = append(lines, strings.Split(d, "\n")...)
+			}
+			gr.Add(rawComment(lines))
+			t, _ := g.fieldType(p.Schema, p.Required, false)
+			gr.Id(n.Params[i]).Add(t)
+		}
+		if op.Body != nil {
+			for i, c := range op.Body.Contents {
+				doc := fmt.Sprintf("%s is the request body as %s", n.Bodies[i], c.MediaType)
+				switch {
+				case len(op.Body.Contents) > 1:
+					doc += " (nil unless the request has that Content-Type)."
+				case !op.Body.Required:
+					doc += " (nil when the request has no body)."
+				default:
+					doc += "."
+				}
+				gr.Add(rawComment([]string{doc}))
+				gr.Id(n.Bodies[i]).Add(g.bodyFieldType(op, c))
+			}
+		}
+	})
+}
+
+func (g *generator) emitResponseTypes(f *jen.File, op *model.Operation) {
+	n := g.ops[op]
+	var names []string
+	for _, rt := range n.Responses {
+		names = append(names, rt.Name)
+	}
+	doc := fmt.Sprintf("%s is a response of %s: ", n.Response, n.Method)
+	if len(names) == 0 {
+		doc += "the spec declares none, so only an error can be returned."
+	} else {
+		doc += "one of " + strings.Join(names, ", ") + "."
+	}
+	writeMethod := "write" + n.Response
+	f.Add(docText(doc))
+	f.Type().Id(n.Response).Interface(
+		jen.Id(writeMethod).Params(jen.Id("w").Qual(httpPkg, "ResponseWriter")).Error(),
+	)
+	emitted := make(map[string]bool)
+	for _, rt := range n.Responses {
+		if rt.Headers != "" && !emitted[rt.Headers] {
+			emitted[rt.Headers] = true
+			f.Commentf("%s are the headers of the %s response of %s.", rt.Headers, rt.Resp.Status, n.Method)
+			f.Type().Id(rt.Headers).StructFunc(func(gr *jen.Group) {
+				for i, h := range rt.Resp.Headers {
+					t, _ := g.fieldType(h.Schema, h.Required, false)
+					gr.Id(rt.HeaderFields[i]).Add(t)
+				}
+			})
+		}
+		g.emitResponseType(f, op, rt, writeMethod)
+	}
+}
+
+// wildcardMedia reports a media type range ("*/*", "image/*"): the handler
+// chooses the concrete Content-Type.
+func wildcardMedia(mt string) bool { return strings.Contains(mt, "*") }
+
+func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respType, writeMethod string) {
+	r, c := rt.Resp, rt.Content
+	_, fixed := fixedStatus(r.Status)
+	doc := []string{fmt.Sprintf("%s is the %s response of %s", rt.Name, r.Status, g.ops[op].Method)}
+	if c != nil {
+		doc[0] += ", body " + c.MediaType
+	}
+	doc[0] += "."
+	if d := strings.TrimSpace(r.Description); d != "" {
+		doc = append(doc, "", d)
+	}
+	if !fixed {
+		doc = append(doc, "", fmt.Sprintf("StatusCode is the status sent; zero means %d.", defaultStatus(r.Status)))
+	}
+	f.Add(rawComment(doc))
+	f.Type().Id(rt.Name).StructFunc(func(gr *jen.Group) {
+		if !fixed {
+			gr.Id("StatusCode").Int()
+		}
+		if rt.Headers != "" {
+			gr.Id("Headers").Id(rt.Headers)
+		}
+		if c == nil {
+			return
+		}
+		switch c.Kind {
+		case model.BodyJSON:
+			gr.Id("Body").Add(g.typeOf(c.Schema))
+		case model.BodyForm:
+			gr.Id("Body").Qual("net/url", "Values")
+		case model.BodyText:
+			gr.Id("Body").String()
+		default:
+			gr.Id("Body").Qual("io", "Reader")
+		}
+		if wildcardMedia(c.MediaType) {
+			gr.Id("ContentType").String()
+		}
+	})
+
+	var status jen.Code
+	if code, ok := fixedStatus(r.Status); ok {
+		status = jen.Lit(code)
+	} else {
+		status = jen.Id("kitStatus").Call(jen.Id("r").Dot("StatusCode"), jen.Lit(defaultStatus(r.Status)))
+	}
+	var ct jen.Code = jen.Lit("")
+	if c != nil {
+		ct = jen.Lit(c.MediaType)
+		if wildcardMedia(c.MediaType) {
+			ct = jen.Id("r").Dot("ContentType")
+		}
+	}
+	f.Func().Params(jen.Id("r").Id(rt.Name)).Id(writeMethod).Params(jen.Id("w").Qual(httpPkg, "ResponseWriter")).Error().BlockFunc(func(gr *jen.Group) {
+		var body jen.Code = jen.Nil()
+		stream := false
+		if c != nil {
+			switch c.Kind {
+			case model.BodyJSON:
+				gr.List(jen.Id("b"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("r").Dot("Body"))
+				gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+				body = jen.Id("b")
+			case model.BodyForm:
+				body = jen.Index().Byte().Call(jen.Id("r").Dot("Body").Dot("Encode").Call())
+			case model.BodyText:
+				body = jen.Index().Byte().Call(jen.Id("r").Dot("Body"))
+			default:
+				stream = true
+			}
+		}
+		for i, h := range r.Headers {
+			gr.Id("kitSetHeader").Call(jen.Id("w"), jen.Lit(h.Name), jen.Id("r").Dot("Headers").Dot(rt.HeaderFields[i]))
+		}
+		if stream {
+			gr.Id("kitWriteStream").Call(jen.Id("w"), status, ct, jen.Id("r").Dot("Body"))
+		} else {
+			gr.Id("kitWrite").Call(jen.Id("w"), status, ct, body)
+		}
+		gr.Return(jen.Nil())
+	})
+}
+
+// emitOptions emits ServerOption and its constructors.
+func (g *generator) emitOptions(f *jen.File) {
+	f.Add(docText("ServerOption configures NewServer."))
+	f.Type().Id("ServerOption").Func().Params(jen.Op("*").Id("serverConfig"))
+	f.Type().Id("serverConfig").Struct(
+		jen.Id("store").Qual(idempotencyPkg, "Store"),
+		jen.Id("idempotency").Index().Qual(idempotencyPkg, "Option"),
+		jen.Id("problemType").String(),
+		jen.Id("logger").Op("*").Qual("log/slog", "Logger"),
+		jen.Id("middleware").Index().Func().Params(jen.Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler"),
+		jen.Id("errorHandler").Func().Params(jen.Qual(httpPkg, "ResponseWriter"), jen.Op("*").Qual(httpPkg, "Request"), jen.Error()),
+	)
+	option := func(doc, name string, params []jen.Code, body ...jen.Code) {
+		f.Add(docText(doc))
+		f.Func().Id(name).Params(params...).Id("ServerOption").Block(
+			jen.Return(jen.Func().Params(jen.Id("c").Op("*").Id("serverConfig")).Block(body...)),
+		)
+	}
+	idem := func(call jen.Code) jen.Code {
+		return jen.Id("c").Dot("idempotency").Op("=").Append(jen.Id("c").Dot("idempotency"), call)
+	}
+	option("WithStore sets the store of the idempotency records. Without it NewServer uses\n"+
+		"an in-process memory store, which does not deduplicate across processes.",
+		"WithStore", []jen.Code{jen.Id("store").Qual(idempotencyPkg, "Store")},
+		jen.Id("c").Dot("store").Op("=").Id("store"))
+	option("WithPrincipal sets the function that names the caller of a request, for\n"+
+		"policies scoped by principal.",
+		"WithPrincipal", []jen.Code{jen.Id("principal").Func().Params(jen.Op("*").Qual(httpPkg, "Request")).Params(jen.String(), jen.Error())},
+		idem(jen.Qual(idempotencyPkg, "WithPrincipal").Call(jen.Id("principal"))))
+	option("WithObserver sets the observer of idempotency outcomes (metrics, traces).",
+		"WithObserver", []jen.Code{jen.Id("o").Qual(idempotencyPkg, "Observer")},
+		idem(jen.Qual(idempotencyPkg, "WithObserver").Call(jen.Id("o"))))
+	option("WithProblemType sets the type URI of every problem+json error the server\n"+
+		"writes (its documentation); the default is about:blank.",
+		"WithProblemType", []jen.Code{jen.Id("uri").String()},
+		jen.Id("c").Dot("problemType").Op("=").Id("uri"),
+		idem(jen.Qual(idempotencyPkg, "WithProblemType").Call(jen.Id("uri"))))
+	option("WithLogger sets the logger of handler errors and idempotency warnings; the\n"+
+		"default is slog.Default().",
+		"WithLogger", []jen.Code{jen.Id("l").Op("*").Qual("log/slog", "Logger")},
+		jen.Id("c").Dot("logger").Op("=").Id("l"),
+		idem(jen.Qual(idempotencyPkg, "WithLogger").Call(jen.Id("l"))))
+	option("WithMiddleware wraps the whole server with mw; the first is the outermost.",
+		"WithMiddleware", []jen.Code{jen.Id("mw").Op("...").Func().Params(jen.Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler")},
+		jen.Id("c").Dot("middleware").Op("=").Append(jen.Id("c").Dot("middleware"), jen.Id("mw").Op("...")))
+	option("WithErrorHandler sets the function that answers a handler's error. The\n"+
+		"default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.",
+		"WithErrorHandler", []jen.Code{jen.Id("h").Func().Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("err").Error())},
+		jen.Id("c").Dot("errorHandler").Op("=").Id("h"))
+	option("WithIdempotencyOptions passes options to every idempotency middleware\n"+
+		"(idempotency.New), e.g. idempotency.WithAtomic().",
+		"WithIdempotencyOptions", []jen.Code{jen.Id("opts").Op("...").Qual(idempotencyPkg, "Option")},
+		jen.Id("c").Dot("idempotency").Op("=").Append(jen.Id("c").Dot("idempotency"), jen.Id("opts").Op("...")))
+}
+
+// emitNewServer emits NewServer, the server type and its error handling.
+func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
+	anyIdempotent := false
+	for _, op := range g.api.Operations {
+		if op.Idempotent() {
+			anyIdempotent = true
+		}
+	}
+	f.Type().Id("server").Struct(
+		jen.Id("h").Id("Handler"),
+		jen.Id("cfg").Id("serverConfig"),
+	)
+	// Package-level expressions for path parameters that share a segment.
+	for _, re := range routes.regexps {
+		f.Var().Id(re.name).Op("=").Qual("regexp", "MustCompile").Call(jen.Lit(re.expr))
+	}
+	f.Add(docText("NewServer returns the HTTP handler of the API: each operation routed with a\n" +
+		"Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding\n" +
+		"failure is a 400 problem+json naming the field) and, for operations in\n" +
+		"Policies, wrapped with the idempotency middleware. Operations without a\n" +
+		"policy are not wrapped."))
+	f.Func().Id("NewServer").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Id("ServerOption")).
+		Params(jen.Qual(httpPkg, "Handler"), jen.Error()).BlockFunc(func(gr *jen.Group) {
+		gr.If(jen.Id("h").Op("==").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(g.opts.Package+": NewServer: nil Handler"))),
+		)
+		gr.Var().Id("c").Id("serverConfig")
+		gr.For(jen.List(jen.Id("_"), jen.Id("o")).Op(":=").Range().Id("opts")).Block(jen.Id("o").Call(jen.Op("&").Id("c")))
+		gr.If(jen.Id("c").Dot("logger").Op("==").Nil()).Block(
+			jen.Id("c").Dot("logger").Op("=").Qual("log/slog", "Default").Call(),
+		)
+		if anyIdempotent {
+			gr.If(jen.Id("c").Dot("store").Op("==").Nil()).Block(
+				jen.Id("c").Dot("store").Op("=").Qual(memstorePkg, "New").Call(),
+			)
+		}
+		gr.Id("s").Op(":=").Op("&").Id("server").Values(jen.Id("h").Op(":").Id("h"), jen.Id("cfg").Op(":").Id("c"))
+		gr.Id("mux").Op(":=").Qual(httpPkg, "NewServeMux").Call()
+		gr.Var().Id("err").Error()
+		// One handler variable per operation, wrapped when idempotent.
+		for i, op := range g.api.Operations {
+			v := fmt.Sprintf("h%d", i)
+			handle := jen.Qual(httpPkg, "HandlerFunc").Call(jen.Id("s").Dot("handle" + g.ops[op].Method))
+			if op.Idempotent() {
+				gr.Var().Id(v).Qual(httpPkg, "Handler")
+				gr.If(jen.List(jen.Id(v), jen.Err()).Op("=").Id("s").Dot("idempotent").Call(jen.Lit(op.ID), handle), jen.Err().Op("!=").Nil()).Block(
+					jen.Return(jen.Nil(), jen.Err()),
+				)
+			} else {
+				gr.Id(v).Op(":=").Add(handle)
+			}
+			routes.handlerVar[op] = v
+		}
+		for _, grp := range routes.groups {
+			var h jen.Code
+			if len(grp.ops) == 1 && len(routes.byOp[grp.ops[0]].constraints) == 0 {
+				h = jen.Id(routes.handlerVar[grp.ops[0]])
+			} else {
+				h = jen.Id("kitDispatch").CallFunc(func(cg *jen.Group) {
+					cg.Id("c").Dot("problemType")
+					for _, op := range grp.ops {
+						rt := routes.byOp[op]
+						cg.Id("kitRoute").Values(jen.Dict{
+							jen.Id("wildcards"): jen.Index().String().ValuesFunc(func(vg *jen.Group) {
+								for _, k := range rt.constraints {
+									vg.Lit(k.wildcard)
+								}
+							}),
+							jen.Id("res"): jen.Index().Op("*").Qual("regexp", "Regexp").ValuesFunc(func(vg *jen.Group) {
+								for _, k := range rt.constraints {
+									vg.Id(k.re)
+								}
+							}),
+							jen.Id("handler"): jen.Id(routes.handlerVar[op]),
+						})
+					}
+				})
+			}
+			gr.If(jen.Err().Op("=").Id("kitHandle").Call(jen.Id("mux"), jen.Lit(grp.pattern), h), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(g.opts.Package+": NewServer: %w"), jen.Err())),
+			)
+		}
+		gr.Var().Id("out").Qual(httpPkg, "Handler").Op("=").Id("mux")
+		gr.For(jen.Id("i").Op(":=").Len(jen.Id("c").Dot("middleware")).Op("-").Lit(1), jen.Id("i").Op(">=").Lit(0), jen.Id("i").Op("--")).Block(
+			jen.Id("out").Op("=").Id("c").Dot("middleware").Index(jen.Id("i")).Call(jen.Id("out")),
+		)
+		gr.Return(jen.Id("out"), jen.Nil())
+	})
+
+	f.Add(docText("idempotent wraps next with the idempotency middleware of operation op."))
+	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("idempotent").
+		Params(jen.Id("op").String(), jen.Id("next").Qual(httpPkg, "Handler")).
+		Params(jen.Qual(httpPkg, "Handler"), jen.Error()).Block(
+		jen.List(jen.Id("mw"), jen.Err()).Op(":=").Qual(idempotencyPkg, "New").Call(
+			jen.Id("s").Dot("cfg").Dot("store"), jen.Id("Policies").Index(jen.Id("op")), jen.Id("s").Dot("cfg").Dot("idempotency").Op("...")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(g.opts.Package+": NewServer: operation %q: %w"), jen.Id("op"), jen.Err())),
+		),
+		jen.Return(jen.Id("mw").Dot("Wrap").Call(jen.Id("next")), jen.Nil()),
+	)
+
+	f.Add(docText("fail answers a handler's error."))
+	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("fail").
+		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("op").String(), jen.Err().Error()).Block(
+		jen.If(jen.Id("s").Dot("cfg").Dot("errorHandler").Op("!=").Nil()).Block(
+			jen.Id("s").Dot("cfg").Dot("errorHandler").Call(jen.Id("w"), jen.Id("r"), jen.Err()),
+			jen.Return(),
+		),
+		jen.If(jen.Qual("errors", "Is").Call(jen.Err(), jen.Id("ErrNotImplemented"))).Block(
+			jen.Id("kitWriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"),
+				jen.Op("&").Id("kitRequestError").Values(jen.Dict{
+					jen.Id("Field"):  jen.Lit("operation"),
+					jen.Id("Status"): jen.Qual(httpPkg, "StatusNotImplemented"),
+					jen.Id("Err"):    jen.Err(),
+				})),
+			jen.Return(),
+		),
+		jen.Id("s").Dot("cfg").Dot("logger").Dot("ErrorContext").Call(jen.Id("r").Dot("Context").Call(),
+			jen.Lit("handler failed"), jen.Lit("operation"), jen.Id("op"), jen.Lit("error"), jen.Err()),
+		jen.Id("kitWriteServerError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType")),
+	)
+}
+
+// emitHandle emits the http.HandlerFunc of one operation and its decoder.
+func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
+	n := g.ops[op]
+	decode := "decode" + n.Method
+	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("handle"+n.Method).
+		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
+		jen.Var().Id("req").Id(n.Request),
+		jen.If(jen.Err().Op(":=").Id("s").Dot(decode).Call(jen.Id("r"), jen.Op("&").Id("req")), jen.Err().Op("!=").Nil()).Block(
+			jen.Id("kitWriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"), jen.Err()),
+			jen.Return(),
+		),
+		jen.List(jen.Id("resp"), jen.Err()).Op(":=").Id("s").Dot("h").Dot(n.Method).Call(jen.Id("r").Dot("Context").Call(), jen.Id("req")),
+		jen.If(jen.Err().Op("==").Nil().Op("&&").Id("resp").Op("==").Nil()).Block(
+			jen.Err().Op("=").Qual("errors", "New").Call(jen.Lit(n.Method+" returned neither a response nor an error")),
+		),
+		jen.If(jen.Err().Op("==").Nil()).Block(
+			jen.Err().Op("=").Id("resp").Dot("write"+n.Response).Call(jen.Id("w")),
+		),
+		jen.If(jen.Err().Op("!=").Nil()).Block(
+			jen.Id("s").Dot("fail").Call(jen.Id("w"), jen.Id("r"), jen.Lit(op.ID), jen.Err()),
+		),
+	)
+
+	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id(decode).
+		Params(jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("req").Op("*").Id(n.Request)).Error().BlockFunc(func(gr *jen.Group) {
+		hasQuery := false
+		for _, p := range op.Params {
+			if p.In == model.InQuery {
+				hasQuery = true
+			}
+		}
+		if hasQuery {
+			gr.Id("q").Op(":=").Id("r").Dot("URL").Dot("Query").Call()
+		}
+		for i, p := range op.Params {
+			var source jen.Code
+			sep := ","
+			switch p.In {
+			case model.InQuery:
+				source = jen.Id("kitQuery").Call(jen.Id("q"), jen.Lit(p.Name))
+				switch {
+				case p.Explode && (p.Style == "" || p.Style == "form"):
+					sep = ""
+				case p.Style == "spaceDelimited":
+					sep = " "
+				case p.Style == "pipeDelimited":
+					sep = "|"
+				}
+			case model.InHeader:
+				source = jen.Id("kitHeader").Call(jen.Id("r"), jen.Lit(p.Name))
+			case model.InCookie:
+				source = jen.Id("kitCookie").Call(jen.Id("r"), jen.Lit(p.Name))
+			case model.InPath:
+				loc, ok := rt.params[p.Name]
+				if !ok {
+					g.warn(p.Pos, "", "path-param-missing", "path parameter %q does not appear in path %q; requests will be rejected", p.Name, op.Path)
+					source = jen.List(jen.Nil(), jen.False())
+					break
+				}
+				if loc.re != "" {
+					source = jen.Id("kitPath").Call(jen.Id("r"), jen.Lit(loc.wildcard), jen.Id(loc.re), jen.Lit(loc.group))
+				} else {
+					source = jen.Id("kitPath").Call(jen.Id("r"), jen.Lit(loc.wildcard), jen.Nil(), jen.Lit(0))
+				}
+			default:
+				continue
+			}
+			field := fmt.Sprintf("%s parameter %q", p.In, p.Name)
+			gr.BlockFunc(func(bg *jen.Group) {
+				bg.List(jen.Id("vs"), jen.Id("ok")).Op(":=").Add(source)
+				bg.If(jen.Err().Op(":=").Id("kitParam").Call(jen.Lit(field), jen.Op("&").Id("req").Dot(n.Params[i]),
+					jen.Id("vs"), jen.Id("ok"), jen.Lit(p.Required || p.In == model.InPath), jen.Lit(sep)), jen.Err().Op("!=").Nil()).Block(
+					jen.Return(jen.Err()),
+				)
+			})
+		}
+		if op.Body != nil && len(op.Body.Contents) > 0 {
+			g.emitBodyDecode(gr, op)
+		}
+		gr.Return(jen.Nil())
+	})
+}
+
+// emitBodyDecode emits the decoding of the request body by its Content-Type.
+func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
+	n := g.ops[op]
+	single := len(op.Body.Contents) == 1
+	required := single && op.Body.Required
+	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Id("kitReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required))
+	gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+	gr.If(jen.Op("!").Id("present")).Block(jen.Return(jen.Nil()))
+	gr.Switch(jen.Id("kitMediaType").Call(jen.Id("r"), jen.Index().String().ValuesFunc(func(vg *jen.Group) {
+		for _, c := range op.Body.Contents {
+			vg.Lit(c.MediaType)
+		}
+	}))).BlockFunc(func(sg *jen.Group) {
+		for i, c := range op.Body.Contents {
+			field := jen.Id("req").Dot(n.Bodies[i])
+			sg.Case(jen.Lit(i)).BlockFunc(func(cg *jen.Group) {
+				switch c.Kind {
+				case model.BodyJSON:
+					if g.nilable(c.Schema) {
+						cg.If(jen.Err().Op(":=").Id("kitJSON").Call(jen.Id("body"), jen.Op("&").Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+						return
+					}
+					cg.Var().Id("v").Add(g.typeOf(c.Schema))
+					cg.If(jen.Err().Op(":=").Id("kitJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
+				case model.BodyForm:
+					cg.List(jen.Id("form"), jen.Err()).Op(":=").Id("kitForm").Call(jen.Id("body"))
+					cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					s := g.formStruct(c.Schema)
+					if s == nil {
+						cg.Add(field).Op("=").Id("form")
+						return
+					}
+					cg.Var().Id("v").Add(g.typeOf(c.Schema))
+					names := fieldNames(s)
+					for j, p := range s.Properties {
+						cg.If(jen.Err().Op(":=").Id("kitFormField").Call(jen.Id("form"), jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(p.Required)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					}
+					g.assign(cg, field, required && !c.Schema.Nullable)
+				case model.BodyMultipart:
+					cg.List(jen.Id("form"), jen.Err()).Op(":=").Id("kitMultipart").Call(jen.Id("r"), jen.Id("body"))
+					cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					cg.Add(field).Op("=").Id("form")
+				case model.BodyText:
+					cg.Id("v").Op(":=").String().Call(jen.Id("body"))
+					g.assign(cg, field, required)
+				default:
+					cg.Add(field).Op("=").Qual("bytes", "NewReader").Call(jen.Id("body"))
+				}
+			})
+		}
+		sg.Default().Block(jen.Return(jen.Id("kitUnsupported").Call(jen.Id("r"))))
+	})
+}
+
+// assign stores the decoded v in field: by value, or by address when the field
+// is a pointer.
+func (g *generator) assign(gr *jen.Group, field *jen.Statement, byValue bool) {
+	if byValue {
+		gr.Add(field).Op("=").Id("v")
+	} else {
+		gr.Add(field).Op("=").Op("&").Id("v")
+	}
+}
+
+// routeTable is how operations map to ServeMux patterns.
+type routeTable struct {
+	groups     []*routeGroup
+	byOp       map[*model.Operation]*opRoute
+	regexps    []routeRegexp
+	handlerVar map[*model.Operation]string
+}
+
+// routeGroup is one ServeMux pattern and the operations behind it (more than
+// one when paths differ only inside segments, as "/{id}.json" and "/{id}.xml").
+type routeGroup struct {
+	pattern string
+	ops     []*model.Operation
+}
+
+type routeRegexp struct{ name, expr string }
+
+// opRoute is how one operation's path parameters are read.
+type opRoute struct {
+	params map[string]paramLoc
+	// constraints must all match for the operation to serve a request.
+	constraints []constraint
+}
+
+type paramLoc struct {
+	wildcard string
+	re       string // name of the regexp variable; "" for a whole segment
+	group    int
+}
+
+type constraint struct{ wildcard, re string }
+
+var pathParamRe = regexp.MustCompile(`\{([^{}]+)\}`)
+
+// routes turns every operation's OpenAPI path into a ServeMux pattern. Wildcards
+// are renamed p0, p1... (OpenAPI names need not be Go identifiers), and a
+// segment that mixes text and parameters becomes one wildcard whose value a
+// regular expression splits.
+func (g *generator) routes() *routeTable {
+	t := &routeTable{byOp: make(map[*model.Operation]*opRoute), handlerVar: make(map[*model.Operation]string)}
+	groups := make(map[string]*routeGroup)
+	for _, op := range g.api.Operations {
+		rt := &opRoute{params: make(map[string]paramLoc)}
+		path := op.Path
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		segs := strings.Split(path[1:], "/")
+		var b strings.Builder
+		for i, seg := range segs {
+			b.WriteString("/")
+			wildcard := fmt.Sprintf("p%d", i)
+			switch {
+			case pathParamRe.FindString(seg) == seg && seg != "":
+				b.WriteString("{" + wildcard + "}")
+				rt.params[seg[1:len(seg)-1]] = paramLoc{wildcard: wildcard}
+			case strings.Contains(seg, "{"):
+				b.WriteString("{" + wildcard + "}")
+				name := fmt.Sprintf("serverPath%s%d", g.ops[op].Method, i)
+				var expr strings.Builder
+				expr.WriteString("^")
+				last := 0
+				for gi, m := range pathParamRe.FindAllStringSubmatchIndex(seg, -1) {
+					expr.WriteString(regexp.QuoteMeta(seg[last:m[0]]))
+					expr.WriteString("(.+?)")
+					rt.params[seg[m[2]:m[3]]] = paramLoc{wildcard: wildcard, re: name, group: gi + 1}
+					last = m[1]
+				}
+				expr.WriteString(regexp.QuoteMeta(seg[last:]) + "$")
+				t.regexps = append(t.regexps, routeRegexp{name: name, expr: expr.String()})
+				rt.constraints = append(rt.constraints, constraint{wildcard: wildcard, re: name})
+			default:
+				b.WriteString(seg)
+			}
+		}
+		p := b.String()
+		if strings.HasSuffix(p, "/") {
+			p += "{$}"
+		}
+		pattern := op.Method + " " + p
+		grp := groups[pattern]
+		if grp == nil {
+			grp = &routeGroup{pattern: pattern}
+			groups[pattern] = grp
+			t.groups = append(t.groups, grp)
+		}
+		grp.ops = append(grp.ops, op)
+		t.byOp[op] = rt
+	}
+	for _, grp := range t.groups {
+		// Operations with more constraints are tried first: "/{id}.json" before
+		// "/{id}"; the sort is stable so the spec's order decides ties.
+		sort.SliceStable(grp.ops, func(i, j int) bool {
+			return len(t.byOp[grp.ops[i]].constraints) > len(t.byOp[grp.ops[j]].constraints)
+		})
+	}
+	return t
+}
