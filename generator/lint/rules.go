@@ -46,6 +46,8 @@ const (
 	RuleTTLMinimum         = "ttl-below-minimum"
 	RuleTTLRetryHorizon    = "ttl-below-retry-horizon"
 	RuleBaselineStale      = "baseline-stale"
+	// RuleLoadFailed reports a document that could not be loaded at all.
+	RuleLoadFailed = "spec-load-failed"
 	// RuleSpecInvalid is the rule of a loader diagnostic that carries no rule id.
 	RuleSpecInvalid = "spec-invalid"
 )
@@ -181,6 +183,9 @@ var catalog = []Rule{
 	{RuleLoadRefUnsupported, CategoryExtension, model.Warning,
 		"A $ref the loader could not follow for positions or naming, such as a remote URL.",
 		"Findings inside it cannot be located precisely."},
+	{RuleLoadFailed, CategoryExtension, model.Error,
+		"The document could not be loaded at all (unreadable, not YAML or JSON, not OpenAPI 3, an unresolvable $ref).",
+		"A spec that cannot be loaded is never reported clean: the command exits 2 and this finding appears in every format."},
 	{RuleSpecInvalid, CategoryExtension, model.Error,
 		"The loader reported a problem without a rule id.",
 		"Everything the loader reports is reported by lint, so lint and generate agree."},

@@ -1,0 +1,176 @@
+package annotate
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+const specYAML = `openapi: 3.0.3
+info: {title: Pay, version: "1"}
+paths:
+  /payments:
+    post:
+      operationId: create
+      description: Creates a payment.
+      responses:
+        "201":
+          description: created
+    get:
+      operationId: list
+      responses:
+        "200": {description: ok}
+`
+
+// modelFor is the model the loader builds for specYAML, before and after
+// annotation (the parts annotate reads).
+func modelFor(src []byte) *model.API {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		panic(err)
+	}
+	op := &model.Operation{ID: "create", Method: "POST", Path: "/payments", Pointer: "/paths/~1payments/post"}
+	opNode := lookup(doc.Content[0], op.Pointer)
+	var params []*yaml.Node
+	if n := mapGet(opNode, "parameters"); n != nil {
+		params = n.Content
+	}
+	for _, p := range params {
+		op.Params = append(op.Params, &model.Param{Name: mapGet(p, "name").Value, In: model.ParamIn(mapGet(p, "in").Value)})
+	}
+	resps := mapGet(opNode, "responses")
+	for i := 0; i+1 < len(resps.Content); i += 2 {
+		r := &model.Response{Status: resps.Content[i].Value}
+		rn := resps.Content[i+1]
+		if h := mapGet(rn, "headers"); h != nil {
+			for j := 0; j < len(h.Content); j += 2 {
+				r.Headers = append(r.Headers, &model.Param{Name: h.Content[j].Value, In: model.InHeader})
+			}
+		}
+		if c := mapGet(rn, "content"); c != nil {
+			for j := 0; j < len(c.Content); j += 2 {
+				r.Contents = append(r.Contents, &model.Content{MediaType: c.Content[j].Value})
+			}
+		}
+		op.Responses = append(op.Responses, r)
+	}
+	op.Idempotency = &model.Extension{Enabled: true, Policy: idempotency.Policy{
+		Operation: "create", TTL: 2 * time.Hour, Scope: []string{"principal"}, Key: idempotency.Key{Format: idempotency.FormatUUID},
+	}}
+	list := &model.Operation{ID: "list", Method: "GET", Path: "/payments", Pointer: "/paths/~1payments/get"}
+	return &model.API{File: "", Operations: []*model.Operation{list, op}}
+}
+
+func TestAnnotateYAML(t *testing.T) {
+	src := []byte(specYAML)
+	res, err := Annotate(modelFor(src), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.Data)
+	for _, want := range []string{
+		"name: Idempotency-Key", "in: header", "required: true", "format: uuid", "maxLength: 255",
+		`"400":`, `"409":`, `"422":`, "application/problem+json", "$ref: '#/components/schemas/IdempotencyProblem'",
+		"Retry-After", "Idempotent-Replayed:", "IdempotencyProblem:",
+		"Creates a payment.", "**Idempotency:** Send a unique `Idempotency-Key` header (required; at most 255 characters, a UUID); a retry with the same key within 2h replays",
+		"scoped per the authenticated caller", "different method, path, query or body gets 422.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if res.Changed != 1 || len(res.Skipped) != 0 {
+		t.Errorf("changed %d, skipped %v", res.Changed, res.Skipped)
+	}
+	// The GET operation is untouched.
+	if strings.Count(out, "Idempotency-Key") != 2 { // parameter + sentence
+		t.Errorf("Idempotency-Key appears %d times:\n%s", strings.Count(out, "Idempotency-Key"), out)
+	}
+	// Running it on its own output changes nothing.
+	again, err := Annotate(modelFor(res.Data), res.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Data, res.Data) || again.Changed != 0 {
+		t.Fatalf("second run changed the document (changed=%d):\n%s\n---\n%s", again.Changed, res.Data, again.Data)
+	}
+}
+
+func TestAnnotateJSONKeepsJSONAndOrder(t *testing.T) {
+	var v any
+	yaml.Unmarshal([]byte(specYAML), &v)
+	src, _ := json.MarshalIndent(v, "", "  ")
+	res, err := Annotate(modelFor(src), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(res.Data) {
+		t.Fatalf("not JSON:\n%s", res.Data)
+	}
+	if !strings.Contains(string(res.Data), `"in": "header"`) || !strings.Contains(string(res.Data), `"required": true`) || !strings.Contains(string(res.Data), `"maxLength": 255`) {
+		t.Errorf("JSON output lacks the key parameter:\n%s", res.Data)
+	}
+	again, err := Annotate(modelFor(res.Data), res.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Data, res.Data) {
+		t.Fatalf("second run changed the JSON document")
+	}
+}
+
+func TestSentenceVariants(t *testing.T) {
+	cases := []struct {
+		p    idempotency.Policy
+		want []string
+	}{
+		{idempotency.Policy{Key: idempotency.Key{Derive: []string{"/user_id", "/bill_date"}}, Fingerprint: []string{}},
+			[]string{"derives the idempotency key from /user_id, /bill_date", "within 24h", "shared by all callers", "not compared"}},
+		{idempotency.Policy{Key: idempotency.Key{Query: "rid", Optional: true}, TTL: 90 * time.Minute, Scope: []string{"header:X-Tenant"}, Fingerprint: []string{"/amount"}},
+			[]string{"`rid` query parameter (optional", "within 1h30m", "scoped per header X-Tenant", "different /amount gets 422"}},
+	}
+	for _, tc := range cases {
+		s := Sentence(tc.p)
+		if !strings.HasPrefix(s, DescriptionMarker+" ") || strings.Count(s, ". ") > 0 {
+			t.Errorf("not one marked sentence: %q", s)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(s, w) {
+				t.Errorf("Sentence lacks %q: %q", w, s)
+			}
+		}
+	}
+	if got := withSentence("Intro.\n\n**Idempotency:** old.\n\nMore.", "**Idempotency:** new."); got != "Intro.\n\nMore.\n\n**Idempotency:** new." {
+		t.Errorf("withSentence = %q", got)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	api := modelFor([]byte(specYAML))
+	api.Title = "Pay"
+	api.Operations = append(api.Operations,
+		&model.Operation{ID: "audit", Method: "POST", Path: "/audit", Idempotency: &model.Extension{Reason: "append-only | harmless"}},
+		&model.Operation{ID: "raw", Method: "PATCH", Path: "/raw"})
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, api); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"# Idempotency policies of Pay",
+		"| `create` | POST | `/payments` | header Idempotency-Key | yes | 2h | principal | method, path, query, body | reject | 2xx, 4xx | 400, 409, 422 |",
+		"| `audit` | POST | `/audit` | append-only \\| harmless |",
+		"- PATCH /raw (raw)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
