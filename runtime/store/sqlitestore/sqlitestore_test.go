@@ -1,0 +1,167 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/sqlitestore"
+)
+
+func open(t *testing.T, path string, opts ...sqlitestore.Option) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestSharedFileOneWinner opens the file twice (as two processes would) and
+// races many claims for the same ids through both: each id is acquired once.
+func TestSharedFileOneWinner(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idem.db")
+	stores := []*sqlitestore.Store{open(t, path), open(t, path)}
+	for round := range 5 {
+		id := fmt.Sprint("hot", round)
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := stores[i%2].Claim(ctx, id, "fp", fmt.Sprint(i), time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if c.Acquired {
+					won.Add(1)
+				} else if c.Existing.State != idempotency.StateInFlight {
+					t.Errorf("loser saw %+v", c.Existing)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := won.Load(); n != 1 {
+			t.Fatalf("round %d: %d claims acquired, want 1", round, n)
+		}
+	}
+}
+
+func TestSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idem.db")
+	s, err := sqlitestore.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, "r", "fp", "t", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctx, "r", "t", []byte("kept"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path)
+	c, err := s.Claim(ctx, "r", "fp", "t2", time.Minute)
+	if err != nil || c.Acquired || string(c.Existing.Result) != "kept" {
+		t.Fatalf("claim after reopen = %+v, %v; want the stored result", c, err)
+	}
+}
+
+func TestTakeoverAndLateOwner(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "idem.db"))
+	if c, err := s.Claim(ctx, "r", "fp", "t1", 10*time.Millisecond); err != nil || !c.Acquired {
+		t.Fatalf("first claim = %+v, %v", c, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	c, err := s.Claim(ctx, "r", "fp", "t2", time.Minute)
+	if err != nil || !c.Acquired || !c.TookOver {
+		t.Fatalf("claim after the lease = %+v, %v; want acquired by takeover", c, err)
+	}
+	if err := s.Complete(ctx, "r", "t1", []byte("late"), time.Minute); !errors.Is(err, idempotency.ErrNotOwner) {
+		t.Fatalf("Complete by the overtaken worker: err = %v, want ErrNotOwner", err)
+	}
+	if err := s.Release(ctx, "r", "t1"); !errors.Is(err, idempotency.ErrNotOwner) {
+		t.Fatalf("Release by the overtaken worker: err = %v, want ErrNotOwner", err)
+	}
+}
+
+// TestBackgroundPurgerBoundsTable runs a steady load of short-ttl records and
+// checks that the background purger, in small batches, empties the table.
+func TestBackgroundPurgerBoundsTable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idem.db")
+	s := open(t, path, sqlitestore.WithPurgeInterval(20*time.Millisecond), sqlitestore.WithPurgeBatch(25))
+	for i := range 300 {
+		id := fmt.Sprint("r", i)
+		if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Complete(ctx, id, "t", []byte("v"), 5*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n := rows(t, path); n > 0; n = rows(t, path) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d expired rows still there after 5s of background purging", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// rows counts the records in the file through a connection of its own.
+func rows(t *testing.T, path string) (n int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow("SELECT count(*) FROM idempotency_records").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPurgeKeepsLive(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "idem.db"), sqlitestore.WithPurgeInterval(0), sqlitestore.WithPurgeBatch(4))
+	for i := range 10 {
+		id := fmt.Sprint("r", i)
+		s.Claim(ctx, id, "fp", "t", time.Minute)
+		s.Complete(ctx, id, "t", nil, time.Microsecond)
+	}
+	s.Claim(ctx, "live", "fp", "t", time.Minute)
+	time.Sleep(time.Millisecond)
+	if n, err := s.Purge(ctx); n != 10 || err != nil {
+		t.Fatalf("Purge = %d, %v; want 10", n, err)
+	}
+	if _, err := s.Get(ctx, "live"); err != nil {
+		t.Fatalf("live record purged: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	if _, err := sqlitestore.Open(context.Background(), ""); err == nil {
+		t.Fatal("Open(\"\") succeeded")
+	}
+	_, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "missing-dir", "idem.db"))
+	if err == nil {
+		t.Fatal("Open in a missing directory succeeded")
+	}
+}
