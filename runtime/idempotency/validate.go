@@ -99,7 +99,7 @@ type compiled struct {
 	ttl, lease time.Duration
 	wait       bool
 
-	cacheClass [6]bool    // by status/100
+	cacheClass [6]bool   // by status/100
 	cacheCodes [600]bool // exact codes
 
 	replayAll   bool

@@ -1,0 +1,203 @@
+package memstore_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
+	"github.com/idemgen/idemgen/runtime/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) idempotency.Store {
+		s := memstore.New(memstore.WithSweepInterval(100 * time.Millisecond))
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// clock is a hand-moved clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newClocked(t *testing.T, opts ...memstore.Option) (*memstore.Store, *clock) {
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := memstore.New(append([]memstore.Option{memstore.WithClock(clk.now), memstore.WithSweepInterval(-1)}, opts...)...)
+	t.Cleanup(func() { s.Close() })
+	return s, clk
+}
+
+func TestInjectedClockDrivesLeaseAndTTL(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newClocked(t)
+	if cl, _ := s.Claim(ctx, "id", "fp", "t1", time.Minute); !cl.Acquired {
+		t.Fatal("claim not acquired")
+	}
+	clk.add(59 * time.Second)
+	if cl, _ := s.Claim(ctx, "id", "fp", "t2", time.Minute); cl.Acquired {
+		t.Fatal("claim acquired within the lease")
+	}
+	clk.add(2 * time.Second)
+	cl, _ := s.Claim(ctx, "id", "fp", "t2", time.Minute)
+	if !cl.Acquired || !cl.TookOver {
+		t.Fatalf("claim after the lease = %+v, want acquired by takeover", cl)
+	}
+	if err := s.Complete(ctx, "id", "t1", nil, time.Hour); !errors.Is(err, idempotency.ErrNotOwner) {
+		t.Fatalf("stale Complete: %v", err)
+	}
+	if err := s.Complete(ctx, "id", "t2", []byte("r"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Hour - time.Second)
+	if _, err := s.Get(ctx, "id"); err != nil {
+		t.Fatalf("Get within ttl: %v", err)
+	}
+	clk.add(time.Second)
+	if _, err := s.Get(ctx, "id"); !errors.Is(err, idempotency.ErrNotFound) {
+		t.Fatalf("Get at ttl: %v", err)
+	}
+	if s.Len() != 1 {
+		t.Fatalf("Len before Purge = %d, want 1 (expired, not yet purged)", s.Len())
+	}
+	if n, err := s.Purge(ctx); n != 1 || err != nil {
+		t.Fatalf("Purge = %d, %v; want 1", n, err)
+	}
+	if s.Len() != 0 {
+		t.Fatalf("Len after Purge = %d", s.Len())
+	}
+}
+
+func TestBoundEvictsCompletedOnlyNeverInFlight(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newClocked(t, memstore.WithMaxRecords(4))
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if cl, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil || !cl.Acquired {
+			t.Fatalf("claim %s: %v %+v", id, err, cl)
+		}
+	}
+	if _, err := s.Claim(ctx, "e", "fp", "t", time.Minute); !errors.Is(err, memstore.ErrFull) {
+		t.Fatalf("claim beyond the bound with every record in flight: err = %v, want ErrFull", err)
+	}
+	if err := s.Complete(ctx, "b", "t", []byte("b"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := s.Claim(ctx, "e", "fp", "t", time.Minute); err != nil || !cl.Acquired {
+		t.Fatalf("claim after a completion: %v %+v", err, cl)
+	}
+	if _, err := s.Get(ctx, "b"); !errors.Is(err, idempotency.ErrNotFound) {
+		t.Fatalf("completed record b was not the one evicted: %v", err)
+	}
+	for _, id := range []string{"a", "c", "d", "e"} {
+		if rec, err := s.Get(ctx, id); err != nil || rec.State != idempotency.StateInFlight {
+			t.Fatalf("in-flight %s evicted: %v", id, err)
+		}
+	}
+	if s.Len() > 4 {
+		t.Fatalf("Len = %d, want <= 4", s.Len())
+	}
+}
+
+func TestBoundUnderConcurrency(t *testing.T) {
+	ctx := context.Background()
+	const max = 256
+	s := memstore.New(memstore.WithMaxRecords(max), memstore.WithSweepInterval(-1))
+	defer s.Close()
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				id := string(rune('a'+g)) + "-" + time.Duration(i).String()
+				cl, err := s.Claim(ctx, id, "fp", "t", time.Minute)
+				if err != nil {
+					continue // full of in-flight claims: allowed
+				}
+				if cl.Acquired {
+					_ = s.Complete(ctx, id, "t", []byte("r"), time.Hour)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := s.Len(); n > max {
+		t.Fatalf("Len = %d, want <= %d", n, max)
+	}
+}
+
+func TestCloseStopsSweeper(t *testing.T) {
+	base := runtime.NumGoroutine()
+	stores := make([]*memstore.Store, 20)
+	for i := range stores {
+		stores[i] = memstore.New(memstore.WithSweepInterval(time.Millisecond))
+	}
+	if runtime.NumGoroutine() < base+len(stores) {
+		t.Fatalf("sweepers not running: %d goroutines, base %d", runtime.NumGoroutine(), base)
+	}
+	for _, s := range stores {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil { // idempotent
+			t.Fatal(err)
+		}
+	}
+	// Close waits for the sweeper to exit, so the count is back at once
+	// (allowing for unrelated runtime goroutines to settle).
+	for i := 0; runtime.NumGoroutine() > base && i < 100; i++ {
+		time.Sleep(time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Fatalf("%d goroutines after Close, want <= %d: sweeper leaked", n, base)
+	}
+}
+
+func TestSweeperPurgesExpired(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New(memstore.WithSweepInterval(10 * time.Millisecond))
+	defer s.Close()
+	if _, err := s.Claim(ctx, "id", "fp", "t", 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; s.Len() != 0 && i < 200; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.Len() != 0 {
+		t.Fatalf("sweeper left %d expired records", s.Len())
+	}
+}
+
+func TestCompleteCopiesResult(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newClocked(t)
+	s.Claim(ctx, "id", "fp", "t", time.Minute)
+	res := []byte("abc")
+	s.Complete(ctx, "id", "t", res, time.Hour)
+	res[0] = 'X'
+	if rec, _ := s.Get(ctx, "id"); string(rec.Result) != "abc" {
+		t.Fatalf("stored result aliased the caller's slice: %q", rec.Result)
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, _ := newClocked(t)
+	if _, err := s.Claim(ctx, "id", "fp", "t", time.Minute); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Claim with a canceled context: %v", err)
+	}
+}
