@@ -36,8 +36,8 @@ import (
 // Durations the suite works with. Lease is long enough to survive scheduling
 // noise under -race on a loaded machine, short enough to keep the suite fast.
 const (
-	lease  = 300 * time.Millisecond
-	margin = 250 * time.Millisecond // waited beyond a lease or ttl before expecting expiry
+	lease   = 300 * time.Millisecond
+	margin  = 250 * time.Millisecond // waited beyond a lease or ttl before expecting expiry
 	longTTL = time.Minute
 )
 
