@@ -72,6 +72,10 @@ type API struct {
 	Defaults *Extension
 	// SecuritySchemes are the names of components.securitySchemes.
 	SecuritySchemes []string
+	// SecurityHeaders are the request headers the security schemes carry, in
+	// canonical form and sorted: Authorization for http, oauth2 and
+	// openIdConnect schemes, the name of apiKey schemes in a header.
+	SecurityHeaders []string
 	// HasGlobalSecurity reports a root-level security requirement.
 	HasGlobalSecurity bool
 	// Diagnostics are every error and warning found while loading and validating,
@@ -123,6 +127,10 @@ type Extension struct {
 	Pos     Pos
 	Fields  map[string]Pos
 	Pointer string
+	// Inherited lists the fields of Set that came from x-idempotent-defaults
+	// rather than the operation's own x-idempotent (their Fields positions point
+	// into the defaults).
+	Inherited map[string]bool
 }
 
 // FieldPos returns the position of a field, falling back to the extension's.

@@ -1,0 +1,46 @@
+package extension
+
+// Rule ids of the findings this package reports. They are stable: lint configs,
+// baselines and SARIF fingerprints refer to them.
+const (
+	// RuleUnknownField: a field x-idempotent does not define (error).
+	RuleUnknownField = "extension-unknown-field"
+	// RuleType: a field of the wrong JSON type (error).
+	RuleType = "extension-type"
+	// RuleValue: a field of the right type with an unusable value: a bad
+	// duration, size, enum value, header name or JSON Pointer (error).
+	RuleValue = "extension-value"
+	// RuleNotPositive: a zero or negative ttl, lease, maxLength or byte limit (error).
+	RuleNotPositive = "extension-not-positive"
+	// RuleTTLShorterThanLease: ttl < lease; a record could expire while its
+	// request still runs (error).
+	RuleTTLShorterThanLease = "ttl-shorter-than-lease"
+	// RuleKeyMultipleSources: more than one of key.header, key.query, key.field
+	// and key.derive (error).
+	RuleKeyMultipleSources = "key-multiple-sources"
+	// RulePatternWithoutFormat: key.pattern without key.format: pattern (error).
+	RulePatternWithoutFormat = "key-pattern-without-format"
+	// RuleFormatWithoutPattern: key.format: pattern without key.pattern (error).
+	RuleFormatWithoutPattern = "key-format-without-pattern"
+	// RulePatternInvalid: key.pattern is not a Go regular expression (error).
+	RulePatternInvalid = "key-pattern-invalid"
+	// RuleSafeMethod: x-idempotent on GET, HEAD, OPTIONS or TRACE (error; a
+	// warning for a waiver, which has no effect there).
+	RuleSafeMethod = "safe-method"
+	// RulePointerNotInSchema: a key.field, key.derive or fingerprint JSON
+	// Pointer that the operation's request body schema cannot contain (error).
+	RulePointerNotInSchema = "pointer-not-in-schema"
+	// RuleScopeUndeclared: a scope header:/query:/path: item that names no
+	// parameter of the operation (error; a warning for a header that a security
+	// scheme carries, such as Authorization).
+	RuleScopeUndeclared = "scope-undeclared"
+	// RuleDeriveUndeclared: a key.derive header:/query:/path: item that names no
+	// parameter of the operation (error; a warning for security headers).
+	RuleDeriveUndeclared = "derive-undeclared"
+	// RuleKeyRequiredMismatch: the key header (or query) parameter is declared
+	// with a `required` that disagrees with key.required (error).
+	RuleKeyRequiredMismatch = "key-required-mismatch"
+	// RulePolicyInvalid: the compiled policy is rejected by the runtime's
+	// Policy.Validate for a reason no rule above reported (error).
+	RulePolicyInvalid = "policy-invalid"
+)

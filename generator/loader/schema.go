@@ -1,0 +1,552 @@
+package loader
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+// schema converts the schema sr written at l. hint is the name an inline schema
+// gets when it needs a Go type of its own (an object, a union or an enum);
+// a $ref'd schema is named after its target. Each location is converted once,
+// and a schema is registered before its children are converted, so recursive
+// schemas become cycles of *model.Schema and the whole pass stays linear.
+func (b *builder) schema(sr *openapi3.SchemaRef, l loc, hint string) *model.Schema {
+	return b.convert(sr, l, hint, "")
+}
+
+// convert is schema with an explicit name (the component's) when name != "".
+func (b *builder) convert(sr *openapi3.SchemaRef, l loc, hint, name string) *model.Schema {
+	if sr == nil || sr.Value == nil {
+		return nil
+	}
+	ref := sr.Ref != ""
+	if ref {
+		l = b.follow(l, sr.Ref)
+	}
+	if s, ok := b.schemas[l.key()]; ok {
+		return s
+	}
+	v := sr.Value
+	if !ref && name == "" {
+		// A schema that only restates another one (allOf: [X], or oneOf: [X, null])
+		// is that schema: fields of its type then use X directly.
+		if t, toks := wrapped(v); t != nil {
+			s := b.schema(t, l.at(toks...), hint)
+			b.schemas[l.key()] = s
+			return s
+		}
+	}
+	m := &model.Schema{Pointer: l.ptr, Pos: b.pos(l)}
+	b.schemas[l.key()] = m
+	switch {
+	case name != "":
+		m.Name = name
+	case ref:
+		m.Name = lastToken(l)
+	case hint != "" && needsName(v):
+		m.Name = hint
+	}
+	base := hint
+	if m.Name != "" {
+		base = ident(m.Name)
+		b.named = append(b.named, m)
+	}
+	b.fill(m, v, l, base)
+	return m
+}
+
+// wrapped returns the one schema v restates, and the pointer tokens to it.
+func wrapped(v *openapi3.Schema) (*openapi3.SchemaRef, []string) {
+	if len(v.Properties) > 0 || v.Items != nil || len(v.Enum) > 0 || v.Discriminator != nil ||
+		v.AdditionalProperties.Schema != nil || v.AdditionalProperties.Has != nil ||
+		v.Extensions["x-go-type"] != nil || v.Always != nil {
+		return nil, nil
+	}
+	if v.Type != nil && !(len(*v.Type) == 1 && (*v.Type)[0] == "null") && len(v.AllOf) == 0 {
+		return nil, nil
+	}
+	if len(v.AllOf) == 1 && len(v.OneOf) == 0 && len(v.AnyOf) == 0 && v.Type == nil {
+		return v.AllOf[0], []string{"allOf", "0"}
+	}
+	if len(v.AllOf) > 0 {
+		return nil, nil
+	}
+	for _, f := range []struct {
+		name string
+		refs openapi3.SchemaRefs
+	}{{"oneOf", v.OneOf}, {"anyOf", v.AnyOf}} {
+		if len(f.refs) == 0 {
+			continue
+		}
+		if len(v.OneOf) > 0 && len(v.AnyOf) > 0 {
+			return nil, nil
+		}
+		var only *openapi3.SchemaRef
+		idx := -1
+		for i, r := range f.refs {
+			if isNull(r) {
+				continue
+			}
+			if only != nil {
+				return nil, nil
+			}
+			only, idx = r, i
+		}
+		if only != nil {
+			return only, []string{f.name, strconv.Itoa(idx)}
+		}
+	}
+	return nil, nil
+}
+
+// isNull reports a {type: "null"} schema (OpenAPI 3.1 nullability).
+func isNull(r *openapi3.SchemaRef) bool {
+	return r != nil && r.Value != nil && r.Value.Type != nil && len(*r.Value.Type) == 1 && (*r.Value.Type)[0] == "null" &&
+		len(r.Value.Properties) == 0
+}
+
+// needsName reports whether an inline schema becomes a Go type of its own.
+func needsName(v *openapi3.Schema) bool {
+	return len(v.Properties) > 0 || len(v.Enum) > 0 || len(v.AllOf) > 0 ||
+		(len(v.OneOf) > 0 || len(v.AnyOf) > 0) && !constraintsOnly(v)
+}
+
+// constraintsOnly reports oneOf/anyOf branches that only add constraints (e.g.
+// which properties are required) to the schema around them, rather than
+// alternative types.
+func constraintsOnly(v *openapi3.Schema) bool {
+	for _, refs := range []openapi3.SchemaRefs{v.OneOf, v.AnyOf} {
+		for _, r := range refs {
+			if r == nil || r.Value == nil {
+				continue
+			}
+			bv := r.Value
+			if r.Ref != "" || bv.Type != nil || len(bv.Properties) > 0 || bv.Items != nil || len(bv.AllOf) > 0 ||
+				len(bv.OneOf) > 0 || len(bv.AnyOf) > 0 || len(bv.Enum) > 0 || bv.AdditionalProperties.Schema != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (b *builder) untyped(m *model.Schema, l loc, format string, args ...any) {
+	m.Kind = model.KindAny
+	b.report(model.Warning, RuleSchemaUntyped, l, nil, format, args...)
+}
+
+func (b *builder) fill(m *model.Schema, v *openapi3.Schema, l loc, base string) {
+	m.Description = v.Description
+	if m.Description == "" {
+		m.Description = v.Title
+	}
+	m.Deprecated, m.ReadOnly, m.WriteOnly = v.Deprecated, v.ReadOnly, v.WriteOnly
+	m.Format = v.Format
+	m.Nullable = v.Nullable
+	m.Pattern = v.Pattern
+	if v.MaxLength != nil {
+		n := int(min(*v.MaxLength, math.MaxInt32))
+		m.MaxLength = &n
+	}
+	if gt, ok := v.Extensions["x-go-type"].(string); ok {
+		m.GoType = gt
+		switch imp := v.Extensions["x-go-type-import"].(type) {
+		case string:
+			m.GoTypeImport = imp
+		case map[string]any:
+			m.GoTypeImport, _ = imp["path"].(string)
+		}
+	}
+	if gn, ok := v.Extensions["x-go-name"].(string); ok && m.Name != "" {
+		b.goNames[m] = gn
+	}
+	var types []string
+	if v.Type != nil {
+		for _, t := range *v.Type {
+			if t == "null" {
+				m.Nullable = true
+			} else {
+				types = append(types, t)
+			}
+		}
+	}
+	for _, e := range v.Enum {
+		if e == nil {
+			m.Nullable = true
+			continue
+		}
+		m.Enum = append(m.Enum, e)
+	}
+	if v.Const != nil && len(m.Enum) == 0 {
+		m.Enum = []any{v.Const}
+	}
+	switch {
+	case v.Always != nil:
+		m.Kind = model.KindAny
+		if !*v.Always {
+			b.untyped(m, l, "schema: the boolean schema false accepts nothing; typed as any")
+		}
+	case len(v.AllOf) > 0:
+		b.object(m, v, l, base)
+	case (len(v.OneOf) > 0 || len(v.AnyOf) > 0) && !constraintsOnly(v):
+		b.union(m, v, l, base)
+	default:
+		b.typed(m, v, l, base, types)
+	}
+	if v.If != nil {
+		b.report(model.Warning, RuleSchemaUntyped, l.at("if"), nil, "schema: if/then/else is not typed; only the rest of the schema is")
+	}
+	m.Enum = normalizeEnum(m.Kind, m.Enum)
+}
+
+// normalizeEnum gives integer enum values as int64 whatever the decoder made of
+// them, so emitters see one representation per kind.
+func normalizeEnum(k model.Kind, enum []any) []any {
+	if k != model.KindInteger {
+		return enum
+	}
+	for i, e := range enum {
+		switch n := e.(type) {
+		case float64:
+			if n == math.Trunc(n) && math.Abs(n) < 1<<62 {
+				enum[i] = int64(n)
+			}
+		case int:
+			enum[i] = int64(n)
+		case uint64:
+			if n <= math.MaxInt64 {
+				enum[i] = int64(n)
+			}
+		}
+	}
+	return enum
+}
+
+// enumKind infers the type of an untyped enum from its values.
+func enumKind(enum []any) model.Kind {
+	var k model.Kind
+	for _, e := range enum {
+		var ek model.Kind
+		switch n := e.(type) {
+		case string:
+			ek = model.KindString
+		case bool:
+			ek = model.KindBoolean
+		case float64:
+			ek = model.KindInteger
+			if n != math.Trunc(n) {
+				ek = model.KindNumber
+			}
+		case int, int64, uint64:
+			ek = model.KindInteger
+		default:
+			return model.KindAny
+		}
+		switch {
+		case k == "":
+			k = ek
+		case k == ek:
+		case k == model.KindInteger && ek == model.KindNumber || k == model.KindNumber && ek == model.KindInteger:
+			k = model.KindNumber
+		default:
+			return model.KindAny
+		}
+	}
+	if k == "" {
+		return model.KindAny
+	}
+	return k
+}
+
+func (b *builder) typed(m *model.Schema, v *openapi3.Schema, l loc, base string, types []string) {
+	t := ""
+	switch len(types) {
+	case 0:
+		switch {
+		case len(v.Properties) > 0 || v.AdditionalProperties.Schema != nil || v.AdditionalProperties.Has != nil:
+			t = "object"
+		case v.Items != nil:
+			t = "array"
+		case len(m.Enum) > 0:
+			m.Kind = enumKind(m.Enum)
+			return
+		}
+	case 1:
+		t = types[0]
+	default:
+		b.untyped(m, l.at("type"), "schema: a value of several types (%s) is typed as any", strings.Join(types, ", "))
+		return
+	}
+	switch t {
+	case "object":
+		b.object(m, v, l, base)
+	case "array":
+		m.Kind = model.KindArray
+		m.Items = b.schema(v.Items, l.at("items"), base+"Item")
+		if m.Items == nil {
+			m.Items = &model.Schema{Kind: model.KindAny}
+		}
+		if len(v.PrefixItems) > 0 {
+			b.report(model.Warning, RuleSchemaUntyped, l.at("prefixItems"), nil, "schema: prefixItems (tuples) are not typed; the items are")
+		}
+	case "string":
+		m.Kind = model.KindString
+	case "integer":
+		m.Kind = model.KindInteger
+	case "number":
+		m.Kind = model.KindNumber
+	case "boolean":
+		m.Kind = model.KindBoolean
+	case "":
+		m.Kind = model.KindAny
+	default:
+		b.untyped(m, l.at("type"), "schema: unknown type %q is typed as any", t)
+	}
+}
+
+// objectAcc accumulates an object's fields across allOf branches.
+type objectAcc struct {
+	props    []*model.Property
+	byName   map[string]*model.Property
+	required map[string]bool
+	ap       *model.Schema
+	apFalse  bool
+	object   bool            // some part is an object
+	others   []*model.Schema // non-object allOf branches
+}
+
+// object converts an object schema, merging its allOf branches (recursively)
+// into one property list: the first declaration of a property wins, required
+// is the union.
+func (b *builder) object(m *model.Schema, v *openapi3.Schema, l loc, base string) {
+	acc := &objectAcc{byName: map[string]*model.Property{}, required: map[string]bool{}}
+	b.inAllOf[l.key()] = true
+	b.collect(acc, v, l, base)
+	delete(b.inAllOf, l.key())
+
+	switch {
+	case len(acc.props) > 0 || acc.object && len(acc.others) == 0:
+		switch {
+		case len(acc.props) > 0:
+			m.Kind = model.KindObject
+			m.AdditionalProperties = acc.ap
+		case acc.ap != nil:
+			m.Kind, m.AdditionalProperties = model.KindMap, acc.ap
+		case acc.apFalse:
+			m.Kind = model.KindObject
+		default: // a free-form object
+			m.Kind, m.AdditionalProperties = model.KindMap, &model.Schema{Kind: model.KindAny}
+		}
+		if len(acc.others) > 0 {
+			b.report(model.Warning, RuleSchemaUntyped, l.at("allOf"), nil, "schema: allOf mixes objects with other types; only the object parts are typed")
+		}
+	case len(acc.others) == 1:
+		o := acc.others[0]
+		m.Kind, m.Items, m.AdditionalProperties = o.Kind, o.Items, o.AdditionalProperties
+		m.Properties, m.Variants, m.AnyOf, m.Discriminator = o.Properties, o.Variants, o.AnyOf, o.Discriminator
+		if m.Format == "" {
+			m.Format = o.Format
+		}
+		if len(m.Enum) == 0 {
+			m.Enum = o.Enum
+		}
+		if m.GoType == "" {
+			m.GoType, m.GoTypeImport = o.GoType, o.GoTypeImport
+		}
+		m.Nullable = m.Nullable || o.Nullable
+	case len(acc.others) > 1:
+		b.untyped(m, l.at("allOf"), "schema: allOf of %d non-object schemas is typed as any", len(acc.others))
+	default:
+		m.Kind = model.KindAny
+	}
+	names := newNameSet()
+	for _, p := range acc.props {
+		p.Required = acc.required[p.Name]
+		p.GoName = names.unique(p.GoName)
+	}
+	m.Properties = acc.props
+}
+
+func (b *builder) collect(acc *objectAcc, v *openapi3.Schema, l loc, base string) {
+	if len(v.Properties) > 0 || v.Type != nil && v.Type.Is("object") {
+		acc.object = true
+	}
+	names := sortedKeys(v.Properties)
+	if len(names) > 1 {
+		// Document order: kin-openapi keeps properties in a map.
+		ix, _ := b.indexOf(l.file)
+		type np struct {
+			name string
+			pos  model.Pos
+		}
+		nps := make([]np, len(names))
+		for i, n := range names {
+			nps[i] = np{n, ix.pos(l.ptr + "/properties/" + escapeToken(n))}
+		}
+		slices.SortStableFunc(nps, func(x, y np) int {
+			return cmp.Or(cmp.Compare(x.pos.Line, y.pos.Line), cmp.Compare(x.pos.Col, y.pos.Col))
+		})
+		for i := range nps {
+			names[i] = nps[i].name
+		}
+	}
+	for _, name := range names {
+		if acc.byName[name] != nil {
+			continue
+		}
+		ps := v.Properties[name]
+		pl := l.at("properties", name)
+		p := &model.Property{
+			Name:   name,
+			GoName: ident(name),
+			Schema: b.schema(ps, pl, base+ident(name)),
+			Pos:    b.pos(pl),
+		}
+		if p.Schema == nil {
+			p.Schema = &model.Schema{Kind: model.KindAny}
+		}
+		if gn := goNameOf(ps); gn != "" {
+			p.GoName = gn
+		}
+		acc.byName[name] = p
+		acc.props = append(acc.props, p)
+	}
+	for _, r := range v.Required {
+		acc.required[r] = true
+	}
+	switch ap := v.AdditionalProperties; {
+	case ap.Schema != nil:
+		acc.object = true
+		if acc.ap == nil {
+			acc.ap = b.schema(ap.Schema, l.at("additionalProperties"), base+"Value")
+		}
+	case ap.Has != nil && *ap.Has:
+		acc.object = true
+		if acc.ap == nil {
+			acc.ap = &model.Schema{Kind: model.KindAny}
+		}
+	case ap.Has != nil:
+		acc.object, acc.apFalse = true, true
+	}
+	if len(v.PatternProperties) > 0 && acc.ap == nil {
+		acc.object = true
+		acc.ap = &model.Schema{Kind: model.KindAny}
+		b.report(model.Warning, RuleSchemaUntyped, l.at("patternProperties"), nil, "schema: patternProperties are typed as a map of any")
+	}
+	for i, br := range v.AllOf {
+		if br == nil || br.Value == nil {
+			continue
+		}
+		at := l.at("allOf", strconv.Itoa(i))
+		bl := b.follow(at, br.Ref)
+		bv := br.Value
+		if len(bv.Properties) > 0 || len(bv.AllOf) > 0 || bv.Type != nil && bv.Type.Is("object") ||
+			bv.AdditionalProperties.Schema != nil || bv.AdditionalProperties.Has != nil {
+			if b.inAllOf[bl.key()] {
+				b.report(model.Warning, RuleSchemaUntyped, at, nil, "schema: allOf refers back to itself; the cycle is cut here")
+				continue
+			}
+			b.inAllOf[bl.key()] = true
+			// A $ref'd branch still gets converted on its own (it is a type too).
+			if br.Ref != "" {
+				b.schema(br, at, "")
+			}
+			b.collect(acc, bv, bl, base)
+			delete(b.inAllOf, bl.key())
+			continue
+		}
+		if s := b.schema(br, at, base+"AllOf"+strconv.Itoa(i)); s != nil {
+			if s.Kind == model.KindAny && s.GoType == "" && len(bv.OneOf) == 0 && len(bv.AnyOf) == 0 {
+				continue // {description: ...} or similar: adds nothing to the type
+			}
+			acc.others = append(acc.others, s)
+		}
+	}
+}
+
+// goNameOf reads x-go-name from a property's schema (next to a $ref too).
+func goNameOf(ps *openapi3.SchemaRef) string {
+	if ps == nil {
+		return ""
+	}
+	if s, ok := ps.Extensions["x-go-name"].(string); ok {
+		return s
+	}
+	if ps.Ref == "" && ps.Value != nil {
+		if s, ok := ps.Value.Extensions["x-go-name"].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// union converts oneOf/anyOf into KindUnion; {type: null} branches make it
+// nullable instead. The discriminator mapping lists explicit values (sorted),
+// then the implicit ones (the component names of unmapped variants).
+func (b *builder) union(m *model.Schema, v *openapi3.Schema, l loc, base string) {
+	refs, field := v.OneOf, "oneOf"
+	if len(refs) == 0 {
+		refs, field, m.AnyOf = v.AnyOf, "anyOf", true
+	} else if len(v.AnyOf) > 0 {
+		b.report(model.Warning, RuleSchemaUntyped, l.at("anyOf"), nil, "schema: anyOf next to oneOf is ignored; the oneOf is typed")
+	}
+	m.Kind = model.KindUnion
+	for i, r := range refs {
+		if isNull(r) {
+			m.Nullable = true
+			continue
+		}
+		hint := base + "Option" + strconv.Itoa(i+1)
+		if r != nil && r.Value != nil && r.Value.Title != "" {
+			hint = base + ident(r.Value.Title)
+		}
+		if s := b.schema(r, l.at(field, strconv.Itoa(i)), hint); s != nil {
+			m.Variants = append(m.Variants, s)
+		}
+	}
+	if len(m.Variants) == 0 {
+		m.Kind = model.KindAny
+		return
+	}
+	d := v.Discriminator
+	if d == nil || d.PropertyName == "" {
+		return
+	}
+	disc := &model.Discriminator{Property: d.PropertyName}
+	covered := map[*model.Schema]bool{}
+	for _, value := range sortedKeys(d.Mapping) {
+		mr := d.Mapping[value]
+		var target *model.Schema
+		ref := mr.Ref
+		if ref != "" && !strings.ContainsAny(ref, "#/.") {
+			ref = "#/components/schemas/" + escapeToken(ref)
+			target = b.schemas[b.follow(loc{b.abs, ""}, ref).key()]
+		} else if ref != "" {
+			target = b.schemas[b.follow(l, ref).key()]
+		}
+		if target == nil && mr.Value != nil {
+			sr := openapi3.SchemaRef(mr)
+			target = b.schema(&sr, l.at("discriminator", "mapping", value), "")
+		}
+		if target == nil {
+			b.report(model.Warning, RuleSchemaUntyped, l.at("discriminator", "mapping", value), nil,
+				"schema: discriminator value %q maps to %q, which is not a schema of this union", value, mr.Ref)
+			continue
+		}
+		covered[target] = true
+		disc.Mapping = append(disc.Mapping, model.DiscriminatorCase{Value: value, Schema: target})
+	}
+	for _, vs := range m.Variants {
+		if !covered[vs] && vs.Name != "" && strings.HasPrefix(vs.Pointer, "/components/schemas/") {
+			disc.Mapping = append(disc.Mapping, model.DiscriminatorCase{Value: vs.Name, Schema: vs})
+		}
+	}
+	m.Discriminator = disc
+}
