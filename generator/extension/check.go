@@ -162,8 +162,11 @@ func (c *checker) pattern() {
 		}
 		c.report(model.Error, RulePatternWithoutFormat, "key.pattern", "a pattern needs format: pattern, got format %q", format)
 	}
-	if k.Format == idempotency.FormatPattern && k.Pattern == "" && !c.ext.Set["key.pattern"] {
-		c.report(model.Error, RuleFormatWithoutPattern, "key.format", "format: pattern needs a key.pattern")
+	if k.Format == idempotency.FormatPattern && k.Pattern == "" {
+		if !c.ext.Set["key.pattern"] {
+			c.report(model.Error, RuleFormatWithoutPattern, "key.format", "format: pattern needs a key.pattern")
+		}
+		// A written but invalid pattern was reported by Parse.
 		c.reported["key.pattern"] = true
 	}
 }

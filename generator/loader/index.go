@@ -19,7 +19,6 @@ import (
 type node struct {
 	keyLine, keyCol int32
 	valLine, valCol int32
-	scalar          bool
 }
 
 // index maps the JSON Pointer of every value of one file to its position. It is
@@ -30,16 +29,17 @@ type index struct {
 	nodes map[string]node
 }
 
-// pos returns the position of the narrowest node at or above ptr: a scalar's
-// value, or a collection's key (the line a reader looks at), falling back to the
-// nearest ancestor that exists and finally to the file alone.
+// pos returns the position of the node at ptr, or of its nearest ancestor that
+// exists, finally of the file alone. A mapping entry is located at its key (where
+// a reader looks, and where "ttl: 10s" or "post:" begins), a sequence item or the
+// document root at its value.
 func (ix *index) pos(ptr string) model.Pos {
 	if ix == nil {
 		return model.Pos{}
 	}
 	for {
 		if n, ok := ix.nodes[ptr]; ok {
-			if n.keyLine > 0 && !n.scalar {
+			if n.keyLine > 0 {
 				return model.Pos{File: ix.file, Line: int(n.keyLine), Col: int(n.keyCol)}
 			}
 			return model.Pos{File: ix.file, Line: int(n.valLine), Col: int(n.valCol)}
@@ -185,8 +185,6 @@ func (ix *index) indexJSON(data []byte) error {
 			stack = append(stack, frame{ptr: ptr, object: true})
 		case json.Delim('['):
 			stack = append(stack, frame{ptr: ptr})
-		default:
-			n.scalar = true
 		}
 		ix.nodes[ptr] = n
 	}
@@ -215,7 +213,6 @@ func (ix *index) indexYAML(data []byte) error {
 		ix.nodes[it.ptr] = node{
 			keyLine: int32(it.kl), keyCol: int32(it.kc),
 			valLine: int32(v.Line), valCol: int32(v.Column),
-			scalar: v.Kind == yaml.ScalarNode,
 		}
 		switch v.Kind {
 		case yaml.MappingNode:

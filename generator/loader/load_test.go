@@ -78,7 +78,7 @@ func TestLoadSongs(t *testing.T) {
 	if !ext.Inherited["ttl"] || ext.Inherited["key.header"] || !ext.Set["key.format"] || ext.Set["concurrent"] {
 		t.Errorf("createSong set %v inherited %v", ext.Set, ext.Inherited)
 	}
-	if got := ext.FieldPos("ttl"); got != (model.Pos{File: root, Line: 7, Col: 8}) {
+	if got := ext.FieldPos("ttl"); got != (model.Pos{File: root, Line: 7, Col: 3}) {
 		t.Errorf("inherited ttl pos = %v, want the defaults' line 7", got)
 	}
 	if got := ext.FieldPos("fingerprint[2]"); got != (model.Pos{File: root, Line: 35, Col: 37}) {
