@@ -38,8 +38,14 @@ type Result struct {
 // Annotate annotates src, the root document that api was loaded from. JSON
 // input (first non-space byte '{') gives JSON output, anything else YAML.
 func Annotate(api *model.API, src []byte) (*Result, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
+	doc := &yaml.Node{}
+	var err error
+	if isJSON(src) {
+		doc, err = parseJSON(src)
+	} else {
+		err = yaml.Unmarshal(src, doc)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("annotate: %s: %w", api.File, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
@@ -61,7 +67,7 @@ func Annotate(api *model.API, src []byte) (*Result, error) {
 	} else {
 		enc := yaml.NewEncoder(&buf)
 		enc.SetIndent(2)
-		if err := enc.Encode(&doc); err != nil {
+		if err := enc.Encode(doc); err != nil {
 			return nil, fmt.Errorf("annotate: %w", err)
 		}
 		if err := enc.Close(); err != nil {

@@ -1,0 +1,229 @@
+package lint_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/idemgen/idemgen/generator/lint"
+	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+// corpusDir returns $IDEMGEN_CORPUS (default ../shared/corpus from the
+// repository root). It skips when the corpus is absent, except in CI.
+func corpusDir(tb testing.TB) string {
+	dir := os.Getenv("IDEMGEN_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "corpus")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("corpus %s missing in CI (set IDEMGEN_CORPUS): %v", dir, err)
+		}
+		tb.Skipf("corpus %s not found (set IDEMGEN_CORPUS to run): %v", dir, err)
+	}
+	return dir
+}
+
+func corpusSpecs(tb testing.TB) []string {
+	dir := corpusDir(tb)
+	var specs []string
+	for _, pat := range []string{"*.yaml", "*.yml", "*.json", "*/*.yml", "*/*.yaml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, f := range m {
+			if strings.Contains(filepath.Base(filepath.Dir(f)), "external") {
+				continue // $ref targets, not documents
+			}
+			specs = append(specs, f)
+		}
+	}
+	if len(specs) == 0 {
+		tb.Fatalf("no specs in corpus %s", dir)
+	}
+	return specs
+}
+
+// extensionRules are the rules that say "x-idempotent is invalid".
+var extensionRules = map[string]bool{}
+
+func init() {
+	for _, r := range lint.Rules() {
+		if r.Category == lint.CategoryExtension || r.ID == lint.RuleExtSafeMethod ||
+			r.ID == lint.RuleExtPointerNotInBody || r.ID == lint.RuleExtScopeUndeclared ||
+			r.ID == lint.RuleExtDeriveUndeclared || r.ID == lint.RuleExtKeyRequired {
+			extensionRules[r.ID] = true
+		}
+	}
+	// Loader findings about the OpenAPI document itself are not about x-idempotent.
+	for _, id := range []string{lint.RuleLoadOpenAPIInvalid, lint.RuleLoadSchemaUntyped, lint.RuleLoadOperationIDDup, lint.RuleLoadRefUnsupported} {
+		delete(extensionRules, id)
+	}
+}
+
+// TestCorpus lints the real-world specs (none has x-idempotent): no crash, no
+// "x-idempotent invalid" finding, and every unsafe operation reported as
+// idempotency-missing with its position.
+func TestCorpus(t *testing.T) {
+	ctx := context.Background()
+	for _, spec := range corpusSpecs(t) {
+		t.Run(filepath.Base(spec), func(t *testing.T) {
+			api, err := loader.Load(ctx, spec)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			unsafe := 0
+			for _, op := range api.Operations {
+				if lint.IsUnsafe(op.Method) {
+					unsafe++
+				}
+			}
+			missing := 0
+			for _, f := range lint.Lint(ctx, api, nil) {
+				if extensionRules[f.Rule] {
+					t.Errorf("false x-idempotent finding on a spec without the extension: %s:%d:%d %s %s", f.File, f.Line, f.Column, f.Rule, f.Message)
+				}
+				if f.Rule == lint.RuleMissing {
+					missing++
+					if f.Line == 0 || f.OperationID == "" {
+						t.Errorf("unlocated finding %+v", f)
+					}
+				}
+			}
+			if missing != unsafe {
+				t.Errorf("%d idempotency-missing findings for %d unsafe operations", missing, unsafe)
+			}
+		})
+	}
+}
+
+// TestCorpusMarked lints copies of the corpus specs with x-idempotent: true on
+// every POST and PATCH: the default policy must be valid everywhere, so no
+// finding may say the extension is invalid.
+func TestCorpusMarked(t *testing.T) {
+	ctx := context.Background()
+	for _, spec := range corpusSpecs(t) {
+		if filepath.Base(filepath.Dir(spec)) != filepath.Base(corpusDir(t)) {
+			continue // multi-file specs cannot be copied alone
+		}
+		t.Run(filepath.Base(spec), func(t *testing.T) {
+			data, err := os.ReadFile(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			marked, out := 0, []byte(nil)
+			file := filepath.Join(t.TempDir(), "spec"+filepath.Ext(spec))
+			if strings.HasSuffix(spec, ".json") {
+				// encoding/json, not yaml.v3: JSON escapes such as surrogate pairs.
+				var doc map[string]any
+				if err := json.Unmarshal(data, &doc); err != nil {
+					t.Fatal(err)
+				}
+				paths, _ := doc["paths"].(map[string]any)
+				for _, item := range paths {
+					item, _ := item.(map[string]any)
+					for m, op := range item {
+						if op, ok := op.(map[string]any); ok && (m == "post" || m == "patch") {
+							op["x-idempotent"] = true
+							marked++
+						}
+					}
+				}
+				out, err = json.Marshal(doc)
+			} else {
+				var doc yaml.Node
+				if err := yaml.Unmarshal(data, &doc); err != nil {
+					t.Fatal(err)
+				}
+				paths := mapValue(doc.Content[0], "paths")
+				for i := 1; paths != nil && i < len(paths.Content); i += 2 {
+					item := paths.Content[i]
+					for j := 0; j+1 < len(item.Content); j += 2 {
+						if m := item.Content[j].Value; m == "post" || m == "patch" {
+							op := item.Content[j+1]
+							op.Content = append(op.Content,
+								&yaml.Node{Kind: yaml.ScalarNode, Value: "x-idempotent"},
+								&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+							marked++
+						}
+					}
+				}
+				out, err = yaml.Marshal(&doc)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			api, err := loader.Load(ctx, file)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			idem := 0
+			for _, op := range api.Operations {
+				if op.Idempotent() {
+					idem++
+				}
+			}
+			if idem != marked {
+				t.Errorf("%d idempotent operations, %d marked", idem, marked)
+			}
+			for _, f := range lint.Lint(ctx, api, nil) {
+				// key-required-mismatch is a true finding: some specs declare an
+				// optional Idempotency-Key header, and the default key is required.
+				if (extensionRules[f.Rule] && f.Rule != lint.RuleExtKeyRequired) || f.Rule == lint.RuleMissing {
+					t.Errorf("%s:%d:%d %s %s", f.File, f.Line, f.Column, f.Rule, f.Message)
+				}
+			}
+		})
+	}
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; n != nil && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// BenchmarkLintTwilio measures lint alone (not loading) on the largest corpus
+// spec, with every POST made idempotent so every rule runs.
+func BenchmarkLintTwilio(b *testing.B) {
+	spec := filepath.Join(corpusDir(b), "twilio-api-v2010.json")
+	ctx := context.Background()
+	api, err := loader.Load(ctx, spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("as-is", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			lint.Lint(ctx, api, nil)
+		}
+	})
+	idem := *api
+	idem.Operations = nil
+	for _, op := range api.Operations {
+		c := *op
+		if lint.IsUnsafe(c.Method) {
+			c.Idempotency = &model.Extension{Enabled: true, Set: map[string]bool{}}
+			c.Idempotency.Policy.Scope = []string{"principal"}
+			c.Idempotency.Policy.Key.Field = "/FriendlyName"
+		}
+		idem.Operations = append(idem.Operations, &c)
+	}
+	b.Run("all-idempotent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			lint.Lint(ctx, &idem, nil)
+		}
+	})
+}
