@@ -39,3 +39,11 @@ fuzz:
 ## demo: build idemgen, regenerate the songs example, run it and drive it with its client.
 demo:
 	$(GO) run ./examples/songs/demo
+
+.PHONY: bench-compare
+BENCH_FLAGS ?=
+## bench-compare: idemgen against bare net/http, Fiber's idempotency middleware,
+## oapi-codegen, Spectral and Redocly in one run (< 10 min); writes docs/benchmarks.md.
+## The bench/ module is separate so that the peers never enter this go.mod.
+bench-compare:
+	cd bench && $(GO) run ./cmd/benchcompare -repo .. -corpus $(IDEMGEN_CORPUS) -out ../docs/benchmarks.md $(BENCH_FLAGS)

@@ -1,5 +1,3 @@
-//go:build idemgenrt
-
 package contender
 
 import (

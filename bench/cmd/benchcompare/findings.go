@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idemgen/idemgen/bench/report"
+)
+
+// ensureDatabase creates the benchmark's own PostgreSQL database when missing,
+// so that other users of the server (tests truncating tables) cannot disturb it.
+func ensureDatabase(ctx context.Context, addr, name string) error {
+	conn, err := pgx.Connect(ctx, "postgres://postgres@"+addr+"/test?sslmode=disable")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "select exists(select 1 from pg_database where datname = $1)", name).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "create database "+pgx.Identifier{name}.Sanitize())
+	return err
+}
+
+// findings checks the targets against the measurements: idemgen-memory
+// at 0.9× the bare handler or better with fresh keys; ahead of every peer
+// (overhead over its own bare stack, store for store) in every mode; no
+// duplicate execution; our generator faster than oapi-codegen on every spec
+// with every output compiling.
+func findings(doc report.Doc) []string {
+	var out []string
+	byKey := map[string]report.LoadRow{}
+	for _, r := range doc.Load {
+		byKey[r.Scenario+"|"+r.Contender] = r
+	}
+	for _, sc := range scenarios {
+		if sc.mode == "fresh" {
+			if r, ok := byKey[sc.name+"|idemgen-memory"]; ok && r.Ratio > 0 {
+				verdict := "met"
+				if r.Ratio < 0.9 {
+					verdict = "MISSED"
+				}
+				out = append(out, fmt.Sprintf("Target %s: idemgen-memory at %.2f× the bare handler (%s; want ≥ 0.90×).", verdict, r.Ratio, sc.name))
+			}
+		}
+		for _, store := range []string{"memory", "redis"} {
+			ours, ok := byKey[sc.name+"|idemgen-"+store]
+			if !ok {
+				continue
+			}
+			for _, peer := range []string{"fiber2-" + store, "fiber3-" + store} {
+				p, ok := byKey[sc.name+"|"+peer]
+				if !ok {
+					continue
+				}
+				if ours.Ratio > 0 && p.Ratio > 0 && ours.Ratio < p.Ratio {
+					out = append(out, fmt.Sprintf("Target MISSED (%s): idemgen-%s keeps %.2f× of bare net/http, %s keeps %.2f× of bare Fiber.", sc.name, store, ours.Ratio, peer, p.Ratio))
+				}
+				if ours.Ratio == 0 && p.Ratio == 0 && ours.RPS < p.RPS {
+					out = append(out, fmt.Sprintf("Target MISSED (%s): idemgen-%s %.0f req/s, %s %.0f req/s.", sc.name, store, ours.RPS, peer, p.RPS))
+				}
+			}
+		}
+	}
+	var dupOurs, dupPeers []string
+	for _, r := range doc.Load {
+		if r.Duplicates() == 0 && r.Divergent == 0 {
+			continue
+		}
+		if r.Baseline == r.Contender {
+			continue // a bare handler deduplicates nothing, by design
+		}
+		s := fmt.Sprintf("%s (%s: %d duplicate executions, %d divergent answers)", r.Contender, r.Scenario, r.Duplicates(), r.Divergent)
+		if strings.HasPrefix(r.Contender, "idemgen-") {
+			dupOurs = append(dupOurs, s)
+		} else {
+			dupPeers = append(dupPeers, s)
+		}
+	}
+	if len(doc.Load) > 0 {
+		if len(dupOurs) > 0 {
+			out = append(out, "Correctness MISSED: "+strings.Join(dupOurs, "; ")+".")
+		} else {
+			out = append(out, "Correctness: no idemgen contender ran the handler twice for a key in any mode.")
+		}
+		if len(dupPeers) > 0 {
+			out = append(out, "Peers that ran the handler twice for one key: "+strings.Join(dupPeers, "; ")+".")
+		}
+	}
+	for _, r := range doc.Gen {
+		if r.Tool != "idemgen" {
+			continue
+		}
+		if r.Ratio >= 1 {
+			out = append(out, fmt.Sprintf("Target MISSED: idemgen takes %.2f× oapi-codegen's time on %s.", r.Ratio, r.Spec))
+		}
+		if r.Generate != "ok" || r.Build != "ok" || r.Vet != "ok" {
+			out = append(out, fmt.Sprintf("Target MISSED: idemgen's output for %s: generate %s, build %s, vet %s.", r.Spec, r.Generate, r.Build, r.Vet))
+		}
+	}
+	return out
+}

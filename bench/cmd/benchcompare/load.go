@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idemgen/idemgen/bench/contender"
+	"github.com/idemgen/idemgen/bench/loadgen"
+	"github.com/idemgen/idemgen/bench/report"
+	"github.com/idemgen/idemgen/bench/workload"
+)
+
+// scenario is one load setting.
+type scenario struct {
+	name        string
+	mode        loadgen.Mode
+	concurrency int
+	procs       int // server processes sharing the store
+}
+
+var scenarios = []scenario{
+	{"fresh keys, 32 clients", loadgen.Fresh, 32, 1},
+	{"fresh keys, 128 clients", loadgen.Fresh, 128, 1},
+	{"replay-heavy (90% repeats), 32 clients", loadgen.Replay, 32, 1},
+	{"replay-heavy (90% repeats), 128 clients", loadgen.Replay, 128, 1},
+	{"contention, 64 clients on a few keys", loadgen.Contention, 64, 1},
+	{"contention, 64 clients, 2 server processes sharing the store", loadgen.Contention, 64, 2},
+}
+
+type loadSettings struct {
+	duration, warmup time.Duration
+	repeats          int
+	contenders       []string
+	profile          string // "contender/mode" to CPU-profile, e.g. "idemgen-memory/fresh"
+	profileDir       string
+}
+
+// sample is one measured run of one cell.
+type sample struct {
+	rep          int
+	res          loadgen.Result
+	allocs       float64
+	bytes        float64
+	executions   int
+	executedKeys int
+}
+
+// runLoad runs every scenario for every contender, interleaving contenders
+// within each repeat so that a slow minute of the machine hits them all.
+func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *report.Doc) error {
+	body, err := workload.Body(1024)
+	if err != nil {
+		return err
+	}
+	children := map[string][]*child{}
+	defer func() {
+		for _, cs := range children {
+			for _, c := range cs {
+				c.stop()
+			}
+		}
+	}()
+	var names []string
+	for i, name := range set.contenders {
+		info, ok := contender.Lookup(name)
+		if !ok {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("contender %s is not built into this binary (its package has not landed?)", name))
+			continue
+		}
+		procs := 1
+		if info.Shared {
+			procs = 2
+		}
+		var cs []*child
+		for p := range procs {
+			c, err := startChild(ctx, name, fmt.Sprintf("%d.%d", i, p), env)
+			if err != nil {
+				doc.Notes = append(doc.Notes, fmt.Sprintf("contender %s skipped: %v", name, err))
+				break
+			}
+			cs = append(cs, c)
+		}
+		if len(cs) != procs {
+			for _, c := range cs {
+				c.stop()
+			}
+			continue
+		}
+		children[name] = cs
+		names = append(names, name)
+	}
+	runBase := rand.Uint32() // keys of this invocation never meet older records
+	runID := runBase
+	samples := map[[2]int][]sample{}
+	for rep := range set.repeats {
+		for si, sc := range scenarios {
+			for ni, name := range names {
+				info, _ := contender.Lookup(name)
+				if sc.procs > 1 && !info.Shared {
+					continue
+				}
+				cs := children[name][:sc.procs]
+				runID++
+				s, err := runCell(ctx, set, cs, sc, body, runID, rep == 0 && set.profile == name+"/"+string(sc.mode))
+				if err != nil {
+					doc.Notes = append(doc.Notes, fmt.Sprintf("%s, %s, repeat %d: %v", name, sc.name, rep+1, err))
+					continue
+				}
+				s.rep = rep
+				samples[[2]int{si, ni}] = append(samples[[2]int{si, ni}], s)
+				fmt.Fprintf(os.Stderr, "load %d/%d %-16s %-62s %8.0f req/s p99 %v dup %d\n", rep+1, set.repeats, name, sc.name, s.res.RPS(), s.res.P99, s.executions-s.executedKeys)
+			}
+		}
+	}
+	for si, sc := range scenarios {
+		for ni, name := range names {
+			ss := samples[[2]int{si, ni}]
+			if len(ss) == 0 {
+				continue
+			}
+			info, _ := contender.Lookup(name)
+			row := aggregate(sc.name, name, info.Baseline, ss)
+			if bi := slices.Index(names, info.Baseline); bi >= 0 && sc.procs == 1 {
+				row.Ratio = medianRatio(ss, samples[[2]int{si, bi}])
+			}
+			doc.Load = append(doc.Load, row)
+		}
+	}
+	return nil
+}
+
+// runCell warms up, resets the server's counters, runs the measured load and
+// reads back allocations and executions.
+func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, body []byte, runID uint32, profile bool) (sample, error) {
+	var targets []string
+	for _, c := range cs {
+		targets = append(targets, c.url)
+	}
+	client := loadgen.NewClient(sc.concurrency)
+	defer client.CloseIdleConnections()
+	cfg := loadgen.Config{Targets: targets, Mode: sc.mode, Concurrency: sc.concurrency, Body: body}
+	if set.warmup > 0 {
+		warm := cfg
+		warm.Duration, warm.Run = set.warmup, runID^0x80000000
+		if _, err := loadgen.Run(ctx, client, warm); err != nil {
+			return sample{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	var before []procStats
+	for _, c := range cs {
+		if err := c.reset(ctx); err != nil {
+			return sample{}, err
+		}
+		st, err := c.stats(ctx)
+		if err != nil {
+			return sample{}, err
+		}
+		before = append(before, st)
+	}
+	cfg.Duration, cfg.Run = set.duration, runID
+	profDone := make(chan error, 1)
+	if profile {
+		go func() {
+			path := filepath.Join(set.profileDir, strings.ReplaceAll(cs[0].name+"-"+string(sc.mode), "/", "_")+".pprof")
+			profDone <- cs[0].profile(ctx, set.duration, path)
+		}()
+	} else {
+		profDone <- nil
+	}
+	res, err := loadgen.Run(ctx, client, cfg)
+	if err != nil {
+		return sample{}, err
+	}
+	if err := <-profDone; err != nil {
+		return sample{}, fmt.Errorf("profile: %w", err)
+	}
+	s := sample{res: res}
+	union := map[string]bool{}
+	for i, c := range cs {
+		st, err := c.stats(ctx)
+		if err != nil {
+			return sample{}, err
+		}
+		s.allocs += float64(st.Mallocs - before[i].Mallocs)
+		s.bytes += float64(st.TotalAlloc - before[i].TotalAlloc)
+		keys, err := c.keys(ctx)
+		if err != nil {
+			return sample{}, err
+		}
+		for k, n := range keys {
+			s.executions += int(n)
+			union[k] = true
+		}
+	}
+	s.executedKeys = len(union)
+	s.allocs /= float64(res.Requests)
+	s.bytes /= float64(res.Requests)
+	return s, nil
+}
+
+func aggregate(scenarioName, name, baseline string, ss []sample) report.LoadRow {
+	row := report.LoadRow{Scenario: scenarioName, Contender: name, Baseline: baseline}
+	var rps, p50, p99, allocs, bytes []float64
+	for _, s := range ss {
+		rps = append(rps, s.res.RPS())
+		p50 = append(p50, float64(s.res.P50))
+		p99 = append(p99, float64(s.res.P99))
+		allocs = append(allocs, s.allocs)
+		bytes = append(bytes, s.bytes)
+		row.Requests += s.res.Requests
+		row.Errors += s.res.Errors
+		for code, n := range s.res.Status {
+			switch {
+			case code/100 == 2:
+				row.Status2xx += n
+			case code == 409:
+				row.Status409 += n
+			default:
+				row.StatusOther += n
+			}
+		}
+		row.Keys += s.res.Keys
+		row.Executions += s.executions
+		row.ExecutedKeys += s.executedKeys
+		row.Divergent += s.res.Divergent
+	}
+	row.RPS = median(rps)
+	row.P50 = time.Duration(median(p50))
+	row.P99 = time.Duration(median(p99))
+	row.AllocsPerReq = median(allocs)
+	row.BytesPerReq = median(bytes)
+	return row
+}
+
+// medianRatio pairs the samples of one repeat and returns the median ratio.
+func medianRatio(ss, base []sample) float64 {
+	var r []float64
+	for _, s := range ss {
+		for _, b := range base {
+			if b.rep == s.rep && b.res.RPS() > 0 {
+				r = append(r, s.res.RPS()/b.res.RPS())
+			}
+		}
+	}
+	return median(r)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,132 @@
+// Command benchcompare measures idemgen against its alternatives in one run and
+// writes docs/benchmarks.md: the runtime over loopback HTTP (throughput,
+// latency, allocations, correctness), store round trips, generator speed and
+// compile success against oapi-codegen, and lint speed against Spectral and
+// Redocly. `make bench-compare` runs it from the repository root.
+//
+//	benchcompare [-out docs/benchmarks.md] [-sections load,trips,gen,lint] [-duration 1s] [-repeats 3]
+//
+// `benchcompare serve -contender NAME` is the child process it starts for each
+// contender server.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/idemgen/idemgen/bench/contender"
+	"github.com/idemgen/idemgen/bench/report"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		err = serve(ctx, os.Args[2:], os.Stdin, os.Stdout)
+	} else {
+		err = run(ctx, os.Args[1:], os.Stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchcompare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("benchcompare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "docs/benchmarks.md", "the Markdown report to write (- for stdout)")
+	repo := fs.String("repo", ".", "the idemgen repository root")
+	corpus := fs.String("corpus", "../shared/corpus", "the OpenAPI corpus directory")
+	sections := fs.String("sections", "load,trips,gen,lint", "sections to run")
+	var set loadSettings
+	fs.DurationVar(&set.duration, "duration", time.Second, "length of each measured load run")
+	fs.DurationVar(&set.warmup, "warmup", 200*time.Millisecond, "warm-up before each load run")
+	fs.IntVar(&set.repeats, "repeats", 3, "repeats of every load run and tool run (medians are reported)")
+	only := fs.String("contenders", strings.Join(contender.Names(), ","), "contenders of the load runs")
+	fs.StringVar(&set.profile, "profile", "", "CPU-profile one contender in one mode during its first repeat, e.g. idemgen-memory/fresh")
+	fs.StringVar(&set.profileDir, "profile-dir", os.TempDir(), "where -profile writes CONTENDER-MODE.pprof")
+	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis host:port")
+	redisDB := fs.String("redis-db", "11", "Redis database number")
+	pgAddr := fs.String("postgres", "127.0.0.1:5432", "PostgreSQL host:port (trust auth, user postgres)")
+	pgDB := fs.String("postgres-db", "idemgen_bench", "PostgreSQL database (created when missing)")
+	command := fs.String("command", "make bench-compare", "the command named in the report")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	want := map[string]bool{}
+	for _, s := range strings.Split(*sections, ",") {
+		want[strings.TrimSpace(s)] = true
+	}
+	set.contenders = strings.Split(*only, ",")
+	doc := report.Doc{Machine: report.Machine{
+		Cores: runtime.NumCPU(), CPU: cpuModel(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
+		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Repeats: set.repeats,
+	}}
+	tmp, err := os.MkdirTemp("", "benchcompare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	pgPath := "/" + *pgDB + "?sslmode=disable"
+	if want["load"] || want["trips"] {
+		if err := ensureDatabase(ctx, *pgAddr, *pgDB); err != nil {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("PostgreSQL database %s unavailable: %v", *pgDB, err))
+		}
+	}
+	if want["load"] {
+		env := contender.Env{
+			RedisURL:    "redis://" + *redisAddr + "/" + *redisDB,
+			PostgresURL: "postgres://postgres@" + *pgAddr + pgPath,
+			SQLitePath:  filepath.Join(tmp, "bench.db"),
+		}
+		if err := runLoad(ctx, set, env, &doc); err != nil {
+			return err
+		}
+	}
+	if want["trips"] {
+		runTrips(ctx, set.contenders, *redisAddr, *redisDB, *pgAddr, pgPath, &doc)
+	}
+	if want["gen"] || want["lint"] {
+		if err := runTools(ctx, *repo, *corpus, tmp, set.repeats, want["gen"], want["lint"], &doc); err != nil {
+			return err
+		}
+	}
+	doc.Findings = append(doc.Findings, findings(doc)...)
+	doc.Machine.Elapsed = time.Since(start)
+	var buf bytes.Buffer
+	if err := report.Render(&buf, doc); err != nil {
+		return err
+	}
+	if *out == "-" {
+		_, err = os.Stdout.Write(buf.Bytes())
+		return err
+	}
+	return os.WriteFile(*out, buf.Bytes(), 0o644)
+}
+
+// cpuModel returns the processor's model name (Linux), or "".
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
