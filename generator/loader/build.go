@@ -158,7 +158,7 @@ func (b *builder) build(doc *openapi3.T) error {
 	if doc.Components != nil {
 		for _, name := range sortedKeys(doc.Components.Schemas) {
 			l := root.at("components", "schemas", name)
-			s := b.schema(doc.Components.Schemas[name], l, ident(name))
+			s := b.convert(doc.Components.Schemas[name], l, ident(name), name)
 			if s != nil && s.Name == "" {
 				s.Name = name
 				b.named = append(b.named, s)
@@ -492,7 +492,7 @@ func (b *builder) responses(m *model.Operation, rs *openapi3.Responses, at loc, 
 			continue
 		}
 		rl := b.follow(at.at(status), rr.Ref)
-		hint := base + ident(status) + "Response"
+		hint := base + identSuffix(status) + "Response"
 		if rr.Ref != "" {
 			hint = ident(lastToken(rl)) + "Response"
 		}

@@ -61,6 +61,19 @@ func ident(s string) string {
 	return out
 }
 
+// identSuffix is ident for a part appended to an identifier: a leading digit
+// needs no prefix there ("201" stays "201", "2XX" stays "2XX").
+func identSuffix(s string) string {
+	id := ident(s)
+	if len(id) > 1 && id[0] == 'N' && len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
+		return id[1:]
+	}
+	if id == "X" {
+		return ""
+	}
+	return id
+}
+
 // nameSet hands out unique names in constant amortised time per name.
 type nameSet struct {
 	used map[string]bool
