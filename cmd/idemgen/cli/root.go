@@ -44,6 +44,9 @@ func exitCode(code int, err error) error { return &exitError{code: code, err: er
 var commands = []func(*env) *cobra.Command{
 	newInitCmd,
 	newVersionCmd,
+	newLintCmd,
+	newDiffCmd,
+	newAnnotateCmd,
 }
 
 func newRoot(e *env) *cobra.Command {

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idemgen/idemgen/generator/diff"
+	"github.com/idemgen/idemgen/generator/lint"
+	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+func newDiffCmd(e *env) *cobra.Command {
+	var flags reviewFlags
+	cmd := &cobra.Command{
+		Use:   "diff [flags] BASE HEAD",
+		Short: "Report idempotency regressions between two versions of a spec",
+		Long: `diff compares two versions of an OpenAPI document and reports idempotency
+regressions: idempotency removed or waived, ttl shortened, key became required or
+renamed, fingerprint widened, scope changed, conflict/mismatch responses changed,
+and new unsafe operations without x-idempotent.
+
+BASE and HEAD are files or git revisions such as origin/main:api/openapi.yaml
+(the spec's directory at that revision is extracted, so relative $refs to files
+beside or below it keep working). Formats and exit status are lint's.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			failOn, cfg, err := flags.parse()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			tmp, err := os.MkdirTemp("", "idemgen-diff-")
+			if err != nil {
+				return exitCode(2, err)
+			}
+			defer os.RemoveAll(tmp)
+			var apis [2]*model.API
+			var fs []lint.Finding
+			failed := false
+			var head *diff.Source
+			for i, arg := range args {
+				src, err := diff.Resolve(ctx, arg, tmp)
+				if err != nil {
+					return exitCode(2, err)
+				}
+				if i == 1 {
+					head = src
+				}
+				api, err := loader.Load(ctx, src.File)
+				if err != nil {
+					failed = true
+					fmt.Fprintln(e.stderr, "idemgen:", err)
+					fs = append(fs, loadFailure(arg, err))
+					continue
+				}
+				apis[i] = api
+			}
+			if !failed {
+				found := diff.Diff(apis[0], apis[1])
+				for i := range found {
+					found[i].File = head.Display(found[i].File)
+				}
+				fs = cfg.Apply(found)
+			}
+			return finish(e, flags.format, "diff", args, fs, failOn, failed)
+		},
+	}
+	flags.register(cmd)
+	return cmd
+}

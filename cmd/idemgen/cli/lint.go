@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idemgen/idemgen/generator/diff"
+	"github.com/idemgen/idemgen/generator/lint"
+	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+// reviewFlags are the flags lint and diff share.
+type reviewFlags struct {
+	format, failOn, config string
+}
+
+func (f *reviewFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.format, "format", "text", "output format: "+strings.Join(lint.Formats, ", "))
+	cmd.Flags().StringVar(&f.failOn, "fail-on", "error", "exit 1 when a finding has at least this severity: error, warning or info")
+	cmd.Flags().StringVar(&f.config, "config", "", "lint config file (YAML or JSON): rule severities, overrides, org policy")
+}
+
+// parse validates the flags and loads the config; its errors are usage errors (exit 2).
+func (f *reviewFlags) parse() (model.Severity, *lint.Config, error) {
+	if !slices.Contains(lint.Formats, f.format) {
+		return "", nil, exitCode(2, fmt.Errorf("--format: want one of %s, got %q", strings.Join(lint.Formats, ", "), f.format))
+	}
+	failOn, ok := lint.ParseSeverity(f.failOn)
+	if !ok {
+		return "", nil, exitCode(2, fmt.Errorf("--fail-on: want error, warning or info, got %q", f.failOn))
+	}
+	cfg := &lint.Config{}
+	if f.config != "" {
+		c, err := lint.LoadConfig(f.config)
+		if err != nil {
+			return "", nil, exitCode(2, err)
+		}
+		cfg = c
+	}
+	return failOn, cfg, nil
+}
+
+// allRules is the rule metadata written in SARIF output.
+func allRules() []lint.Rule { return append(lint.Rules(), diff.Rules()...) }
+
+// loadFailure turns a load error into a finding, so that no output format
+// shows a spec that failed to load as clean.
+func loadFailure(spec string, err error) lint.Finding {
+	return lint.Finding{Rule: lint.RuleLoadFailed, Severity: model.Error, File: spec, Message: err.Error()}
+}
+
+// finish writes the findings and returns the command's exit status: 2 when a
+// spec failed to load, 1 when a finding reaches failOn, else 0.
+func finish(e *env, format, command string, specs []string, fs []lint.Finding, failOn model.Severity, loadFailed bool) error {
+	if wd, err := os.Getwd(); err == nil {
+		for i := range fs {
+			fs[i].File = relative(wd, fs[i].File)
+		}
+	}
+	lint.Sort(fs)
+	out := lint.Output{Command: command, Version: Version, Rules: allRules(), Specs: specs}
+	if err := lint.Write(e.stdout, format, fs, out); err != nil {
+		return exitCode(2, err)
+	}
+	switch {
+	case loadFailed:
+		return exitCode(2, nil)
+	case lint.Reaches(fs, failOn):
+		return exitCode(1, nil)
+	}
+	return nil
+}
+
+func newLintCmd(e *env) *cobra.Command {
+	var flags reviewFlags
+	var baseline string
+	var writeBaseline bool
+	cmd := &cobra.Command{
+		Use:   "lint [flags] SPEC...",
+		Short: "Review OpenAPI specs for idempotency problems",
+		Long: `lint reports idempotency problems in OpenAPI documents: unsafe operations
+without x-idempotent, invalid x-idempotent (the same validation as generate),
+weak keys, fingerprints and scopes that cannot work, and undocumented policies.
+Rules and their default severities are listed in docs/lint.md.
+
+Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when a
+spec cannot be loaded, the config or baseline is invalid, or the usage is wrong.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, specs []string) error {
+			failOn, cfg, err := flags.parse()
+			if err != nil {
+				return err
+			}
+			if writeBaseline && baseline == "" {
+				return exitCode(2, errors.New("--write-baseline needs --baseline FILE"))
+			}
+			var base *lint.Baseline
+			if baseline != "" && !writeBaseline {
+				if base, err = lint.LoadBaseline(baseline); err != nil {
+					return exitCode(2, err)
+				}
+			}
+			fs, loadFailed := lintSpecs(cmd.Context(), e, specs, cfg)
+			if writeBaseline {
+				if loadFailed {
+					return exitCode(2, errors.New("baseline not written: a spec failed to load"))
+				}
+				b := lint.NewBaseline(fs)
+				if err := b.Write(baseline); err != nil {
+					return exitCode(2, err)
+				}
+				fmt.Fprintf(e.stderr, "idemgen: wrote %d baseline entries to %s\n", len(b.Entries), baseline)
+				return nil
+			}
+			fs = base.Filter(fs, baseline)
+			return finish(e, flags.format, "lint", specs, fs, failOn, loadFailed)
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().StringVar(&baseline, "baseline", "", "baseline file of accepted findings (keyed by rule and operationId)")
+	cmd.Flags().BoolVar(&writeBaseline, "write-baseline", false, "write every current finding to the --baseline file and exit 0")
+	return cmd
+}
+
+// relative returns file relative to wd when it lies below wd, so that text
+// output, GitHub annotations and SARIF name repository paths.
+func relative(wd, file string) string {
+	if !filepath.IsAbs(file) {
+		return file
+	}
+	if r, err := filepath.Rel(wd, file); err == nil && r != ".." && !strings.HasPrefix(r, "../") {
+		return r
+	}
+	return file
+}
+
+// lintSpecs loads and lints every spec; a spec that fails to load becomes a
+// spec-load-failed finding and its error is printed.
+func lintSpecs(ctx context.Context, e *env, specs []string, cfg *lint.Config) ([]lint.Finding, bool) {
+	var fs []lint.Finding
+	failed := false
+	for _, spec := range specs {
+		api, err := loader.Load(ctx, spec)
+		if err != nil {
+			failed = true
+			fmt.Fprintln(e.stderr, "idemgen:", err)
+			fs = append(fs, loadFailure(spec, err))
+			continue
+		}
+		fs = append(fs, lint.Lint(ctx, api, cfg)...)
+	}
+	return fs, failed
+}
