@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/idemgen/idemgen/examples/internal/exampleserver"
+	"github.com/idemgen/idemgen/examples/songs/api"
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "songs:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, opens the store and serves until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("songs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flags := exampleserver.Register(fs, "songs", "127.0.0.1:8080")
+	uploadTime := fs.Duration("upload-time", 20*time.Millisecond, "how long an upload takes to process")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, closer, err := exampleserver.OpenStore(ctx, flags.Store)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	h, err := newServer(NewCatalog(*uploadTime), store, log)
+	if err != nil {
+		return err
+	}
+	return exampleserver.Serve(ctx, flags.Addr, h, stdout)
+}
+
+// newServer is the generated server over catalog, its idempotent operations
+// recorded in store.
+func newServer(catalog *Catalog, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
+	return api.NewServer(catalog,
+		api.WithStore(store),
+		api.WithLogger(log),
+		// The runtime's own problems (400, 409, 422, 503) link to the docs.
+		api.WithProblemType("https://github.com/idemgen/idemgen/blob/main/docs/extension.md"),
+	)
+}
