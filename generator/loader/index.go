@@ -77,11 +77,17 @@ func buildIndex(file string, data []byte) (*index, error) {
 	ix := &index{file: file, nodes: make(map[string]node, bytes.Count(data, []byte("\n"))+1)}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		if err := ix.indexJSON(data); err == nil {
+		jerr := ix.indexJSON(data)
+		if jerr == nil {
 			return ix, nil
 		}
-		// Not valid JSON after all (YAML flow style starts the same way).
+		// Not JSON after all? YAML flow style starts the same way.
 		clear(ix.nodes)
+		if ix.indexYAML(data) == nil {
+			return ix, nil
+		}
+		clear(ix.nodes)
+		return ix, jerr
 	}
 	return ix, ix.indexYAML(data)
 }
@@ -195,7 +201,7 @@ func (ix *index) indexJSON(data []byte) error {
 func (ix *index) indexYAML(data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("%s: %s", ix.file, locateYAMLError(err))
+		return fmt.Errorf("%s:%s", ix.file, locateYAMLError(err))
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil
@@ -230,7 +236,8 @@ func (ix *index) indexYAML(data []byte) error {
 }
 
 // locateYAMLError turns yaml.v3's "yaml: line 5: did not find ..." into
-// "5:1: did not find ...", so the caller can prefix the file name.
+// "5:1: did not find ...", so that the caller's "file:" prefix makes a located
+// error; an unlocated message gets a leading space.
 func locateYAMLError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -240,5 +247,5 @@ func locateYAMLError(err error) string {
 			}
 		}
 	}
-	return msg
+	return " " + msg
 }

@@ -117,7 +117,24 @@ func (b *builder) checkVersion(abs string) error {
 	return nil
 }
 
-var quoted = regexp.MustCompile(`"((?:[^"\\]|\\.)+)"`)
+var (
+	quoted   = regexp.MustCompile(`"((?:[^"\\]|\\.)+)"`)
+	pathLike = regexp.MustCompile(`/[^\s:"]+\.(?:ya?ml|json)`)
+)
+
+// find returns the 1-based line and column of the first occurrence of needle in
+// data, only on lines that contain "$ref" when refOnly is set.
+func find(data []byte, needle string, refOnly bool) (line, col int, ok bool) {
+	for n, l := range strings.Split(string(data), "\n") {
+		if refOnly && !strings.Contains(l, "$ref") {
+			continue
+		}
+		if i := strings.Index(l, needle); i >= 0 {
+			return n + 1, i + 1, true
+		}
+	}
+	return 0, 0, false
+}
 
 // locateError prefixes a kin-openapi error with the position of the first
 // quoted value in it (typically a $ref) that occurs in one of the read files.
@@ -134,14 +151,20 @@ func (b *builder) locateError(err error) string {
 		// The root first, then the others by name.
 		return cmp.Or(cmp.Compare(boolInt(x != b.abs), boolInt(y != b.abs)), cmp.Compare(x, y))
 	})
+	var needles []string
 	for _, m := range quoted.FindAllStringSubmatch(msg, 8) {
-		needle := m[1]
-		for _, f := range files {
-			data := b.files[f]
-			if i := strings.Index(string(data), needle); i >= 0 {
-				line := 1 + strings.Count(string(data[:i]), "\n")
-				col := i - strings.LastIndexByte(string(data[:i]), '\n')
-				return fmt.Sprintf("%s:%d:%d: %s", b.display(f), line, col, msg)
+		needles = append(needles, m[1])
+	}
+	for _, m := range pathLike.FindAllString(msg, 8) {
+		needles = append(needles, filepath.Base(m))
+	}
+	// Prefer a line that holds a $ref: the error is almost always about one.
+	for _, refOnly := range []bool{true, false} {
+		for _, needle := range needles {
+			for _, f := range files {
+				if line, col, ok := find(b.files[f], needle, refOnly); ok {
+					return fmt.Sprintf("%s:%d:%d: %s", b.display(f), line, col, msg)
+				}
 			}
 		}
 	}

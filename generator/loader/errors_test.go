@@ -1,0 +1,84 @@
+package loader
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+// TestLoadErrors checks that documents that cannot be loaded give one located
+// error, and never a model.
+func TestLoadErrors(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "specs", "broken")
+	for _, tc := range []struct{ file, want string }{
+		{"yaml-syntax.yaml", "yaml-syntax.yaml:6:1: did not find expected"},
+		{"json-syntax.json", "json-syntax.json:4:13: invalid character ','"},
+		{"swagger2.yaml", "swagger2.yaml:1:1: Swagger (OpenAPI 2.0) documents are not supported"},
+		{"not-openapi.yaml", "not-openapi.yaml:1:1: not an OpenAPI document"},
+		{"missing-ref.yaml", `missing-ref.yaml:9:`},
+		{"remote-ref.yaml", `remote-ref.yaml:5:`},
+		{"missing-file.yaml", `missing-file.yaml:5:`},
+		{"no-such-file.yaml", "no such file"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			api, err := Load(context.Background(), filepath.Join(dir, tc.file))
+			if err == nil {
+				t.Fatalf("Load succeeded with %d diagnostics", len(api.Diagnostics))
+			}
+			if api != nil {
+				t.Errorf("Load returned a model with its error")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "loader: ") {
+				t.Errorf("error %q, want it to contain %q", err, tc.want)
+			}
+			if testing.Verbose() {
+				t.Log(err)
+			}
+		})
+	}
+}
+
+// TestLoadCanceled checks that a canceled context stops the load.
+func TestLoadCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Load(ctx, filepath.Join("..", "..", "testdata", "specs", "songs", "openapi.yaml")); err == nil {
+		t.Fatal("Load with a canceled context succeeded")
+	}
+}
+
+// TestJSONPositions checks positions in a JSON root document and in the YAML
+// file its path item is $ref'd from, and that inherited fields point at the
+// defaults.
+func TestJSONPositions(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "specs", "jsonref")
+	root := filepath.Join(dir, "openapi.json")
+	api := load(t, root)
+	var got []string
+	for _, d := range api.Diagnostics {
+		got = append(got, d.Pos.String()+" "+d.Rule+" "+d.Pointer+" "+d.Message)
+	}
+	want := []string{
+		root + ":4:29 ttl-shorter-than-lease /x-idempotent-defaults/ttl x-idempotent-defaults.ttl: \"10s\" is shorter than lease \"1m\"",
+		root + ":4:29 ttl-shorter-than-lease /x-idempotent-defaults/ttl x-idempotent-defaults.ttl: \"10s\" is shorter than lease \"30s\"",
+		root + ":9:34 pointer-not-in-schema /paths/~1orders/post/x-idempotent/key/field x-idempotent.key.field: \"/order_id\" names no field the request body schema of POST /orders can contain",
+		filepath.Join(dir, "refunds.yaml") + ":4:5 extension-value /post/x-idempotent/concurrent x-idempotent.concurrent: want reject or wait, got \"sometimes\"",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("diagnostics:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	order := findOp(t, api, "createOrder")
+	if order.Pos != (model.Pos{File: root, Line: 7, Col: 7}) || order.Pointer != "/paths/~1orders/post" {
+		t.Errorf("createOrder at %v %s", order.Pos, order.Pointer)
+	}
+	refund := findOp(t, api, "createRefund")
+	if refund.Pos != (model.Pos{File: filepath.Join(dir, "refunds.yaml"), Line: 1, Col: 1}) || refund.Pointer != "/post" {
+		t.Errorf("createRefund at %v %s", refund.Pos, refund.Pointer)
+	}
+	if d := api.Diagnostics[2]; d.Operation != order || d.Severity != model.Error {
+		t.Errorf("diagnostic operation %v severity %s", d.Operation, d.Severity)
+	}
+}
