@@ -95,10 +95,11 @@ func PathParam(name string, v any) (string, error) {
 	return url.PathEscape(strings.Join(items, ",")), nil
 }
 
-// AddQuery adds a query parameter (style form) to q: with explode one name=item
-// pair per item, otherwise one pair with the items joined by commas. An absent
-// value adds nothing.
-func AddQuery(q url.Values, name string, v any, explode bool) error {
+// AddQuery adds a query parameter to q. sep "" is style form with explode: one
+// name=item pair per item. Otherwise the items are joined by sep in one pair:
+// "," for form without explode, " " for spaceDelimited, "|" for pipeDelimited.
+// An absent value adds nothing.
+func AddQuery(q url.Values, name string, v any, sep string) error {
 	items, ok, err := ParamValues(v)
 	if err != nil {
 		return fmt.Errorf("client: query parameter %q: %w", name, err)
@@ -106,14 +107,37 @@ func AddQuery(q url.Values, name string, v any, explode bool) error {
 	if !ok {
 		return nil
 	}
-	if explode {
+	if sep == "" {
 		for _, it := range items {
 			q.Add(name, it)
 		}
 		return nil
 	}
-	q.Add(name, strings.Join(items, ","))
+	q.Add(name, strings.Join(items, sep))
 	return nil
+}
+
+// AddCookie adds a cookie parameter to req (items joined by commas). An absent
+// value adds nothing.
+func AddCookie(req *http.Request, name string, v any) error {
+	items, ok, err := ParamValues(v)
+	if err != nil {
+		return fmt.Errorf("client: cookie %q: %w", name, err)
+	}
+	if ok {
+		req.AddCookie(&http.Cookie{Name: name, Value: strings.Join(items, ",")})
+	}
+	return nil
+}
+
+// ParamString returns the text of a parameter value ("" when absent), e.g. a
+// key the caller put in a declared Idempotency-Key parameter.
+func ParamString(v any) string {
+	items, ok, err := ParamValues(v)
+	if err != nil || !ok {
+		return ""
+	}
+	return strings.Join(items, ",")
 }
 
 // SetHeader sets a header parameter (style simple: items joined by commas). An

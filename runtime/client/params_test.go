@@ -17,19 +17,19 @@ func TestParams(t *testing.T) {
 	var nilInt *int
 	q := url.Values{}
 	for _, c := range []struct {
-		name    string
-		v       any
-		explode bool
+		name string
+		v    any
+		sep  string
 	}{
-		{"a", []int{1, 2}, true}, {"b", []string{"x", "y"}, false}, {"c", &n, true},
-		{"d", nilInt, true}, {"e", when, true}, {"f", color("red"), true}, {"g", 1.5, true},
-		{"h", []string(nil), true}, {"i", map[string]int{"k": 1}, true}, {"j", true, false},
+		{"a", []int{1, 2}, ""}, {"b", []string{"x", "y"}, ","}, {"c", &n, ""},
+		{"d", nilInt, ""}, {"e", when, ""}, {"f", color("red"), ""}, {"g", 1.5, ""},
+		{"h", []string(nil), ""}, {"i", map[string]int{"k": 1}, ""}, {"j", true, ","}, {"k", []int{1, 2}, "|"},
 	} {
-		if err := client.AddQuery(q, c.name, c.v, c.explode); err != nil {
+		if err := client.AddQuery(q, c.name, c.v, c.sep); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := `a=1&a=2&b=x%2Cy&c=7&e=2026-03-04T05%3A06%3A07Z&f=red&g=1.5&i=%7B%22k%22%3A1%7D&j=true`
+	want := `a=1&a=2&b=x%2Cy&c=7&e=2026-03-04T05%3A06%3A07Z&f=red&g=1.5&i=%7B%22k%22%3A1%7D&j=true&k=1%7C2`
 	if got := q.Encode(); got != want {
 		t.Errorf("query = %s\nwant    %s", got, want)
 	}
@@ -59,6 +59,15 @@ func TestParams(t *testing.T) {
 	}
 	if len(ids) != 2 || ids[1] != 4 || !at.Equal(when) || np == nil || *np != 12 || missing != "kept" {
 		t.Errorf("read %v %v %v %q", ids, at, np, missing)
+	}
+	if client.ParamString(&n) != "7" || client.ParamString(nilInt) != "" || client.ParamString([]string{"a", "b"}) != "a,b" {
+		t.Error("ParamString")
+	}
+	req, _ := http.NewRequest("GET", "http://x/", nil)
+	client.AddCookie(req, "session", "s1")
+	client.AddCookie(req, "none", nilInt)
+	if c := req.Header.Get("Cookie"); c != "session=s1" {
+		t.Errorf("Cookie = %q", c)
 	}
 	var bad int
 	h.Set("X-Bad", "x")
