@@ -30,7 +30,12 @@ func Lint(ctx context.Context, api *model.API, cfg *Config) []Finding {
 			out = append(out, f)
 		}
 	}
-	c := &checker{api: api, cfg: cfg, multiTenant: multiTenant(api, cfg.Policy)}
+	c := &checker{api: api, cfg: cfg, multiTenant: multiTenant(api, cfg.Policy), invalid: map[*model.Operation]bool{}}
+	for _, d := range api.Diagnostics {
+		if d.Severity == model.Error && d.Operation != nil {
+			c.invalid[d.Operation] = true
+		}
+	}
 	for _, op := range api.Operations {
 		if ctx.Err() != nil {
 			break
@@ -46,7 +51,10 @@ type checker struct {
 	api         *model.API
 	cfg         *Config
 	multiTenant bool
-	findings    []Finding
+	// invalid holds the operations with generator errors: their policy is not
+	// what the author meant, so only the generator's findings are reported.
+	invalid  map[*model.Operation]bool
+	findings []Finding
 }
 
 func (c *checker) report(rule string, op *model.Operation, pos model.Pos, pointer, format string, args ...any) {
@@ -86,8 +94,8 @@ func (c *checker) operation(op *model.Operation) {
 	if extPtr == "" {
 		extPtr = op.Pointer + "/x-idempotent"
 	}
-	if IsSafe(op.Method) {
-		return // the extension validator reports safe-method
+	if IsSafe(op.Method) || c.invalid[op] {
+		return // the extension validator reports safe-method and invalid policies
 	}
 	if !ext.Enabled {
 		if strings.TrimSpace(ext.Reason) == "" {

@@ -265,3 +265,13 @@ func TestReaches(t *testing.T) {
 		t.Fatal("Reaches misorders severities")
 	}
 }
+
+func TestInvalidPolicyOnlyGeneratorFindings(t *testing.T) {
+	op := goodOp("create", "/payments", 10)
+	op.Responses = nil // would be doc-error-responses
+	a := api(op)
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: RuleExtUnknownField, Message: "unknown field", Operation: op}}
+	if got := lintRules(t, a, nil); !slices.Equal(got, []string{RuleExtUnknownField}) {
+		t.Fatalf("rules = %v", got)
+	}
+}
