@@ -158,7 +158,7 @@ func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, 
 			for _, ct := range op.Body.Contents {
 				if prop := topProperty(ct.Schema, name); prop != nil {
 					c.report(RuleKeyDeclaredTwice, op, prop.Pos, op.Pointer+"/requestBody",
-						"key header %q is also a property of the %s request body: declare the key once", name, ct.MediaType)
+						"key header %q is also sent as body field %q (%s): declare the key once", name, prop.Name, ct.MediaType)
 					break
 				}
 			}
@@ -178,13 +178,22 @@ func paramNames(ps []*model.Param) string {
 	return strings.Join(s, ", ")
 }
 
-// topProperty returns the top-level property of s named name (case-insensitive), in any branch.
+// topProperty returns the top-level property of s (or of one of its union
+// branches) that names the same thing as name: compared case-insensitively
+// without '-' and '_', so a body field idempotency_key matches the header
+// Idempotency-Key.
 func topProperty(s *model.Schema, name string) *model.Property {
 	if s == nil {
 		return nil
 	}
+	norm := func(s string) string { return strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(s)) }
 	for _, p := range s.Properties {
-		if strings.EqualFold(p.Name, name) {
+		if norm(p.Name) == norm(name) {
+			return p
+		}
+	}
+	for _, v := range s.Variants {
+		if p := topProperty(v, name); p != nil {
 			return p
 		}
 	}
@@ -254,7 +263,7 @@ func (c *checker) keyField(op *model.Operation, ext *model.Extension, extPtr, fi
 			default:
 				found = true
 				if weak == "" && l.schema.Kind != model.KindString {
-					weak = fmt.Sprintf("a %s in the %s schema", l.schema.Kind, ct.MediaType)
+					weak = fmt.Sprintf("of type %s in the %s schema", l.schema.Kind, ct.MediaType)
 				} else if weak == "" && !l.required {
 					weak = fmt.Sprintf("optional in the %s schema", ct.MediaType)
 				}

@@ -95,7 +95,7 @@ func TestRules(t *testing.T) {
 		}},
 		{RuleKeyDeclaredTwice, func(op *model.Operation, a *model.API, c *Config) {
 			s := op.Body.Contents[0].Schema
-			s.Properties = append(s.Properties, &model.Property{Name: "Idempotency-Key", Schema: &model.Schema{Kind: model.KindString}})
+			s.Properties = append(s.Properties, &model.Property{Name: "idempotency_key", Schema: &model.Schema{Kind: model.KindString}})
 		}},
 		{RuleKeyFieldType, func(op *model.Operation, a *model.API, c *Config) {
 			op.Idempotency.Policy.Key = idempotency.Key{Field: "/amount"}
