@@ -2,7 +2,9 @@ package idempotency
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -159,11 +161,14 @@ func (c *canon) number() bool {
 }
 
 // str copies one string in canonical form. The common case (no escapes) is a
-// single append.
+// word-at-a-time scan and a single append.
 func (c *canon) str() bool {
 	in := c.in
 	p := c.pos + 1
 	start := p
+	for p+8 <= len(in) && !specialWord(binary.LittleEndian.Uint64(in[p:])) {
+		p += 8
+	}
 	for p < len(in) {
 		ch := in[p]
 		if ch == '"' {
@@ -233,6 +238,18 @@ func (c *canon) str() bool {
 		}
 	}
 	return false
+}
+
+// specialWord reports whether one of the 8 bytes of w is '"', '\\' or a
+// control character (below 0x20): the bytes that end a string's fast path.
+func specialWord(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ctl := (w - lo*0x20) &^ w & hi
+	q := w ^ (lo * '"')
+	quote := (q - lo) &^ q & hi
+	b := w ^ (lo * '\\')
+	bs := (b - lo) &^ b & hi
+	return ctl|quote|bs != 0
 }
 
 var unescapeTable = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
@@ -310,7 +327,6 @@ func (c *canon) object(depth int) bool {
 	open := len(c.out)
 	c.out = append(c.out, '{')
 	base := len(c.members)
-	defer func() { c.members = c.members[:base] }()
 	c.skipWS()
 	if c.pos < len(c.in) && c.in[c.pos] == '}' {
 		c.pos++
@@ -363,6 +379,7 @@ func (c *canon) object(depth int) bool {
 	if !sorted {
 		c.sortMembers(open, c.members[base:])
 	}
+	c.members = c.members[:base]
 	c.out = append(c.out, '}')
 	return true
 }
@@ -372,14 +389,28 @@ func (c *canon) object(depth int) bool {
 func (c *canon) sortMembers(open int, ms []member) {
 	c.scratch = append(c.scratch[:0], c.out[open:]...)
 	src := c.scratch
-	slices.SortStableFunc(ms, func(a, b member) int {
-		return bytes.Compare(src[a.start-open:a.keyEnd-open], src[b.start-open:b.keyEnd-open])
-	})
+	key := func(m member) string { return string(src[m.start-open : m.keyEnd-open]) }
+	if len(ms) <= 16 {
+		// Insertion sort: stable, and faster than a general sort for the
+		// handful of members a typical object has.
+		for i := 1; i < len(ms); i++ {
+			m := ms[i]
+			k := key(m)
+			j := i
+			for j > 0 && key(ms[j-1]) > k {
+				ms[j] = ms[j-1]
+				j--
+			}
+			ms[j] = m
+		}
+	} else {
+		slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(key(a), key(b)) })
+	}
 	out := c.out[:open+1]
 	for i, m := range ms {
 		if i > 0 {
 			out = append(out, ',')
-			if bytes.Equal(src[ms[i-1].start-open:ms[i-1].keyEnd-open], src[m.start-open:m.keyEnd-open]) {
+			if key(ms[i-1]) == key(m) {
 				c.dupKeys = true
 			}
 		}

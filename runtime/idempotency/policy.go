@@ -36,7 +36,8 @@ type Policy struct {
 
 	// Cache lists the outcomes that are stored and replayed: "2xx", "3xx", "4xx",
 	// "5xx" or exact codes ("409"). Nil means {"2xx", "4xx"}. Any other outcome
-	// (and a panic) releases the claim, so a retry runs again.
+	// (and a panic) releases the claim, so a retry runs again. 429 is only
+	// cached when listed as "429" (a class does not cover it).
 	Cache []string
 
 	// ReplayHeaders is the allowlist of response headers stored and replayed. Nil

@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"fmt"
+	"net/http"
 	"net/textproto"
 	"regexp"
 	"strconv"
@@ -323,9 +324,14 @@ func compile(p Policy) (*compiled, error) {
 }
 
 // cached reports whether a response with status code is stored and replayed.
+// 429 Too Many Requests means the request was not processed, so a class
+// ("4xx") does not cover it; only an explicit "429" does.
 func (c *compiled) cached(code int) bool {
 	if code < 100 || code > 599 {
 		return false
+	}
+	if code == http.StatusTooManyRequests {
+		return c.cacheCodes[code]
 	}
 	return c.cacheCodes[code] || c.cacheClass[code/100]
 }
