@@ -169,7 +169,7 @@ func TestGenerateShapes(t *testing.T) {
 		{"policies_gen.go", "TTL: 48 * time.Hour"},
 		{"policies_gen.go", "Concurrent: idempotency.ConcurrentWait"},
 		{"policies_gen.go", "\"log\": \"append-only\""},
-		{"server_gen.go", "type CreateSongRequest2 struct"},
+		{"server_gen.go", "type CreateSongRequestObject struct"},
 		{"server_gen.go", "Body2 *string"},
 		{"server_gen.go", "\"GET /files/{p1}\""},
 		{"server_gen.go", "\"POST /pay/{$}\""},

@@ -97,6 +97,12 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// ClientSupported reports whether this build can emit clients (Options.Client).
+func ClientSupported() bool {
+	_, ok := any(&generator{}).(interface{ emitClient() (*jen.File, error) })
+	return ok
+}
+
 // generator holds the state of one Generate call.
 type generator struct {
 	api  *model.API

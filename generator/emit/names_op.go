@@ -12,8 +12,8 @@ import (
 type opNames struct {
 	// Method is the Handler method ("CreateSong").
 	Method string
-	// Request is the request struct ("CreateSongRequest"); Response the
-	// response interface ("CreateSongResponse").
+	// Request is the request struct ("CreateSongRequestObject"); Response the
+	// response interface ("CreateSongResponseObject").
 	Request, Response string
 	// Params are the request struct's field names, one per op.Params entry.
 	Params []string
@@ -77,8 +77,8 @@ func (g *generator) newOpNames(op *model.Operation) *opNames {
 		n.Method = exportedIdent(op.ID)
 	}
 	n.Method = g.methods.take(n.Method)
-	n.Request = g.names.take(n.Method + "Request")
-	n.Response = g.names.take(n.Method + "Response")
+	n.Request = g.names.take(n.Method + "RequestObject")
+	n.Response = g.names.take(n.Method + "ResponseObject")
 	fields := newNamer()
 	if op.Body != nil {
 		labels := contentLabels(op.Body.Contents)

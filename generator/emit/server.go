@@ -602,11 +602,23 @@ type routeTable struct {
 	handlerVar map[*model.Operation]string
 }
 
-// routeGroup is one ServeMux pattern and the operations behind it (more than
-// one when paths differ only inside segments, as "/{id}.json" and "/{id}.xml").
+// routeGroup is one ServeMux pattern and the operations behind it: more than
+// one when paths differ only inside segments ("/{id}.json", "/{id}.xml") or
+// when their patterns would conflict in the ServeMux ("/a/{x}/b" and
+// "/a/b/{y}": neither is more specific, and ServeMux panics). The generated
+// dispatcher then tries them in order of specificity.
 type routeGroup struct {
-	pattern string
-	ops     []*model.Operation
+	pattern  string
+	method   string
+	segs     []pathSeg
+	trailing bool // the path ends with "/": the pattern ends with "{$}"
+	ops      []*model.Operation
+}
+
+// pathSeg is one segment of a pattern: a literal, or a wildcard (p<index>).
+type pathSeg struct {
+	lit  string
+	wild bool
 }
 
 type routeRegexp struct{ name, expr string }
@@ -614,7 +626,11 @@ type routeRegexp struct{ name, expr string }
 // opRoute is how one operation's path parameters are read.
 type opRoute struct {
 	params map[string]paramLoc
-	// constraints must all match for the operation to serve a request.
+	segs   []pathSeg
+	// partial are the constraints of segments that mix text and parameters.
+	partial []constraint
+	// constraints must all match for the operation to serve a request: the
+	// partial ones and the literals its group's pattern generalised away.
 	constraints []constraint
 }
 
@@ -629,29 +645,30 @@ type constraint struct{ wildcard, re string }
 var pathParamRe = regexp.MustCompile(`\{([^{}]+)\}`)
 
 // routes turns every operation's OpenAPI path into a ServeMux pattern. Wildcards
-// are renamed p0, p1... (OpenAPI names need not be Go identifiers), and a
-// segment that mixes text and parameters becomes one wildcard whose value a
-// regular expression splits.
+// are named by position (p0, p1...; OpenAPI names need not be Go identifiers),
+// and a segment that mixes text and parameters becomes one wildcard whose value
+// a regular expression splits.
 func (g *generator) routes() *routeTable {
 	t := &routeTable{byOp: make(map[*model.Operation]*opRoute), handlerVar: make(map[*model.Operation]string)}
-	groups := make(map[string]*routeGroup)
 	for _, op := range g.api.Operations {
 		rt := &opRoute{params: make(map[string]paramLoc)}
 		path := op.Path
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
 		}
-		segs := strings.Split(path[1:], "/")
-		var b strings.Builder
+		trailing := strings.HasSuffix(path, "/")
+		segs := strings.Split(strings.TrimSuffix(path[1:], "/"), "/")
+		if path == "/" {
+			segs = nil
+		}
 		for i, seg := range segs {
-			b.WriteString("/")
 			wildcard := fmt.Sprintf("p%d", i)
 			switch {
-			case pathParamRe.FindString(seg) == seg && seg != "":
-				b.WriteString("{" + wildcard + "}")
+			case seg != "" && pathParamRe.FindString(seg) == seg:
+				rt.segs = append(rt.segs, pathSeg{wild: true})
 				rt.params[seg[1:len(seg)-1]] = paramLoc{wildcard: wildcard}
 			case strings.Contains(seg, "{"):
-				b.WriteString("{" + wildcard + "}")
+				rt.segs = append(rt.segs, pathSeg{wild: true})
 				name := fmt.Sprintf("serverPath%s%d", g.ops[op].Method, i)
 				var expr strings.Builder
 				expr.WriteString("^")
@@ -664,31 +681,146 @@ func (g *generator) routes() *routeTable {
 				}
 				expr.WriteString(regexp.QuoteMeta(seg[last:]) + "$")
 				t.regexps = append(t.regexps, routeRegexp{name: name, expr: expr.String()})
-				rt.constraints = append(rt.constraints, constraint{wildcard: wildcard, re: name})
+				rt.partial = append(rt.partial, constraint{wildcard: wildcard, re: name})
 			default:
-				b.WriteString(seg)
+				rt.segs = append(rt.segs, pathSeg{lit: seg})
 			}
 		}
-		p := b.String()
-		if strings.HasSuffix(p, "/") {
-			p += "{$}"
-		}
-		pattern := op.Method + " " + p
-		grp := groups[pattern]
-		if grp == nil {
-			grp = &routeGroup{pattern: pattern}
-			groups[pattern] = grp
-			t.groups = append(t.groups, grp)
-		}
-		grp.ops = append(grp.ops, op)
 		t.byOp[op] = rt
+		t.groups = append(t.groups, &routeGroup{method: op.Method, segs: rt.segs, trailing: trailing, ops: []*model.Operation{op}})
 	}
+	t.groups = mergeConflicts(t.groups)
 	for _, grp := range t.groups {
-		// Operations with more constraints are tried first: "/{id}.json" before
-		// "/{id}"; the sort is stable so the spec's order decides ties.
+		grp.pattern = grp.method + " " + patternPath(grp.segs, grp.trailing)
+		for _, op := range grp.ops {
+			rt := t.byOp[op]
+			rt.constraints = append([]constraint(nil), rt.partial...)
+			for i, s := range rt.segs {
+				if grp.segs[i].wild && !s.wild {
+					name := fmt.Sprintf("serverPath%s%d", g.ops[op].Method, i)
+					t.regexps = append(t.regexps, routeRegexp{name: name, expr: "^" + regexp.QuoteMeta(s.lit) + "$"})
+					rt.constraints = append(rt.constraints, constraint{wildcard: fmt.Sprintf("p%d", i), re: name})
+				}
+			}
+		}
+		// The most specific operation is tried first: more literal segments,
+		// then more constraints; the sort is stable, so the spec's order
+		// decides ties.
 		sort.SliceStable(grp.ops, func(i, j int) bool {
-			return len(t.byOp[grp.ops[i]].constraints) > len(t.byOp[grp.ops[j]].constraints)
+			a, b := t.byOp[grp.ops[i]], t.byOp[grp.ops[j]]
+			if la, lb := literals(a.segs), literals(b.segs); la != lb {
+				return la > lb
+			}
+			return len(a.constraints) > len(b.constraints)
 		})
 	}
 	return t
+}
+
+func literals(segs []pathSeg) int {
+	n := 0
+	for _, s := range segs {
+		if !s.wild {
+			n++
+		}
+	}
+	return n
+}
+
+func patternPath(segs []pathSeg, trailing bool) string {
+	var b strings.Builder
+	for i, s := range segs {
+		b.WriteString("/")
+		if s.wild {
+			fmt.Fprintf(&b, "{p%d}", i)
+		} else {
+			b.WriteString(s.lit)
+		}
+	}
+	if trailing || len(segs) == 0 {
+		b.WriteString("/{$}")
+	}
+	return b.String()
+}
+
+// mergeConflicts merges route groups that ServeMux could not register side by
+// side: identical patterns, and overlapping patterns of which neither is more
+// specific. A merged group's pattern has a wildcard wherever its members
+// differ. Only groups of one method and segment count can conflict, so the
+// pairwise check runs within those buckets only.
+func mergeConflicts(groups []*routeGroup) []*routeGroup {
+	type bucketKey struct {
+		method   string
+		n        int
+		trailing bool
+	}
+	buckets := make(map[bucketKey][]*routeGroup)
+	var order []bucketKey
+	for _, grp := range groups {
+		k := bucketKey{grp.method, len(grp.segs), grp.trailing}
+		if _, ok := buckets[k]; !ok {
+			order = append(order, k)
+		}
+		buckets[k] = append(buckets[k], grp)
+	}
+	var out []*routeGroup
+	for _, k := range order {
+		b := buckets[k]
+		for merged := true; merged; {
+			merged = false
+		scan:
+			for i := 0; i < len(b); i++ {
+				for j := i + 1; j < len(b); j++ {
+					if conflict(b[i].segs, b[j].segs) {
+						b[i].segs = generalize(b[i].segs, b[j].segs)
+						b[i].ops = append(b[i].ops, b[j].ops...)
+						b = append(b[:j], b[j+1:]...)
+						merged = true
+						break scan
+					}
+				}
+			}
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+// conflict reports whether two patterns of equal length are identical, or
+// overlap without one being more specific than the other.
+func conflict(a, b []pathSeg) bool {
+	for i := range a {
+		if !a[i].wild && !b[i].wild && a[i].lit != b[i].lit {
+			return false // disjoint
+		}
+	}
+	return !moreSpecific(a, b) && !moreSpecific(b, a)
+}
+
+// moreSpecific reports whether a matches a strict subset of what b matches
+// (given that they overlap).
+func moreSpecific(a, b []pathSeg) bool {
+	strict := false
+	for i := range a {
+		switch {
+		case a[i].wild && !b[i].wild:
+			return false
+		case !a[i].wild && b[i].wild:
+			strict = true
+		}
+	}
+	return strict
+}
+
+// generalize returns the pattern with a wildcard wherever a and b differ.
+func generalize(a, b []pathSeg) []pathSeg {
+	out := make([]pathSeg, len(a))
+	for i := range a {
+		if a[i].wild || b[i].wild || a[i].lit != b[i].lit {
+			out[i] = pathSeg{wild: true}
+		} else {
+			out[i] = a[i]
+		}
+	}
+	return out
 }

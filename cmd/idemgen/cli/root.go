@@ -42,6 +42,7 @@ func exitCode(code int, err error) error { return &exitError{code: code, err: er
 // commands lists the constructors of the subcommands, in help order. Add new
 // subcommands here.
 var commands = []func(*env) *cobra.Command{
+	newGenerateCmd,
 	newInitCmd,
 	newVersionCmd,
 	newLintCmd,

@@ -1,0 +1,395 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
+)
+
+// payments implements the generated Handler and counts how often each
+// operation really ran, so the tests can tell a replay from a second run.
+type payments struct {
+	UnimplementedHandler
+	created, orders, bills, donations, audits atomic.Int64
+	// gate, when set, makes CreatePayment signal started and block until gate
+	// is closed (for the concurrency test).
+	gate    chan struct{}
+	started chan struct{}
+}
+
+func (p *payments) CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error) {
+	if req.Body.Amount <= 0 {
+		detail := "amount must be positive"
+		return CreatePayment400JSONResponse{Body: Problem{Detail: &detail}}, nil
+	}
+	if p.gate != nil {
+		p.started <- struct{}{}
+		<-p.gate
+	}
+	n := p.created.Add(1)
+	return CreatePayment201JSONResponse{
+		Headers: CreatePayment201ResponseHeaders{Location: fmt.Sprintf("/payments/%d", n)},
+		Body:    Payment{ID: n, Amount: req.Body.Amount, Currency: req.Body.Currency, Note: req.Body.Note, Status: StatusPending},
+	}, nil
+}
+
+func (p *payments) CreateOrder(ctx context.Context, req CreateOrderRequestObject) (CreateOrderResponseObject, error) {
+	n := p.orders.Add(1)
+	return CreateOrder201TextResponse{Body: fmt.Sprintf("order %d: %s", n, req.Body.Item)}, nil
+}
+
+func (p *payments) GenerateBill(ctx context.Context, req GenerateBillRequestObject) (GenerateBillResponseObject, error) {
+	return GenerateBill201JSONResponse{Body: GenerateBill201Response{Number: int(p.bills.Add(1))}}, nil
+}
+
+func (p *payments) Donate(ctx context.Context, req DonateRequestObject) (DonateResponseObject, error) {
+	n := p.donations.Add(1)
+	return Donate303Response{Headers: Donate303ResponseHeaders{Location: fmt.Sprintf("/receipts/%d?amount=%d", n, req.Body.Amount)}}, nil
+}
+
+func (p *payments) AppendAudit(ctx context.Context, req AppendAuditRequestObject) (AppendAuditResponseObject, error) {
+	p.audits.Add(1)
+	return AppendAudit204Response{}, nil
+}
+
+func (p *payments) GetPayment(ctx context.Context, req GetPaymentRequestObject) (GetPaymentResponseObject, error) {
+	if req.ID != 7 {
+		return GetPayment404Response{}, nil
+	}
+	note := "trace " + deref(req.XTrace)
+	return GetPayment200JSONResponse{Body: Payment{ID: 7, Amount: 100, Currency: "EUR", Note: &note, Status: StatusSettled}}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func serve(t *testing.T, h Handler, opts ...ServerOption) *httptest.Server {
+	t.Helper()
+	store := memstore.New()
+	t.Cleanup(func() { store.Close() })
+	srv, err := NewServer(h, append([]ServerOption{WithStore(store)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends one request; headers are name/value pairs.
+func do(t *testing.T, ts *httptest.Server, method, path, contentType, body string, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	// Do not follow the donation's 303.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+func wantProblem(t *testing.T, r reply, status int, detailHas string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d (body %s)", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json", ct)
+	}
+	var p idempotency.Problem
+	if err := json.Unmarshal([]byte(r.body), &p); err != nil {
+		t.Fatalf("problem body %q: %v", r.body, err)
+	}
+	if !strings.Contains(p.Detail, detailHas) {
+		t.Fatalf("problem detail %q does not mention %q", p.Detail, detailHas)
+	}
+}
+
+func TestDuplicateIsReplayed(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	body := `{"amount": 250, "currency": "EUR", "note": null}`
+	first := do(t, ts, "POST", "/payments", "application/json", body, "Idempotency-Key", "pay-1")
+	if first.status != http.StatusCreated {
+		t.Fatalf("first: status %d: %s", first.status, first.body)
+	}
+	if got := first.header.Get("Location"); got != "/payments/1" {
+		t.Errorf("Location %q, want /payments/1", got)
+	}
+	// Same key, same payload with other key order and spacing: a replay.
+	second := do(t, ts, "POST", "/payments", "application/json", `{"currency":"EUR","note":null,"amount":250}`, "Idempotency-Key", "pay-1")
+	if second.status != first.status || second.body != first.body || second.header.Get("Location") != "/payments/1" {
+		t.Errorf("replay differs: %d %q %q, first %d %q", second.status, second.body, second.header.Get("Location"), first.status, first.body)
+	}
+	if second.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay lacks Idempotent-Replayed: true (headers %v)", second.header)
+	}
+	if n := h.created.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+	// Another key is another payment.
+	if r := do(t, ts, "POST", "/payments", "application/json", body, "Idempotency-Key", "pay-2"); r.status != http.StatusCreated || h.created.Load() != 2 {
+		t.Errorf("second key: status %d, handler runs %d", r.status, h.created.Load())
+	}
+	// A 4xx the handler chose is stored too: its replay does not run it again.
+	bad := `{"amount": -1, "currency": "EUR"}`
+	r1 := do(t, ts, "POST", "/payments", "application/json", bad, "Idempotency-Key", "pay-3")
+	r2 := do(t, ts, "POST", "/payments", "application/json", bad, "Idempotency-Key", "pay-3")
+	if r1.status != http.StatusBadRequest || r2.status != http.StatusBadRequest || r2.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("handler's 400: %d then %d (replayed %q)", r1.status, r2.status, r2.header.Get("Idempotent-Replayed"))
+	}
+}
+
+func TestMismatchIs422(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	do(t, ts, "POST", "/payments", "application/json", `{"amount": 1, "currency": "EUR"}`, "Idempotency-Key", "k")
+	r := do(t, ts, "POST", "/payments", "application/json", `{"amount": 2, "currency": "EUR"}`, "Idempotency-Key", "k")
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422: %s", r.status, r.body)
+	}
+	if n := h.created.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+}
+
+func TestMissingKeyIs400(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	r := do(t, ts, "POST", "/payments", "application/json", `{"amount": 1, "currency": "EUR"}`)
+	wantProblem(t, r, http.StatusBadRequest, "")
+	if n := h.created.Load(); n != 0 {
+		t.Errorf("handler ran %d times without a key", n)
+	}
+}
+
+// TestConcurrentDuplicates sends many requests with one key while the first is
+// in flight: the handler runs once, every other caller gets 409, and afterwards
+// the key replays.
+func TestConcurrentDuplicates(t *testing.T) {
+	const n = 32
+	h := &payments{gate: make(chan struct{}), started: make(chan struct{}, n)}
+	ts := serve(t, h)
+	body := `{"amount": 5, "currency": "EUR"}`
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			statuses <- do(t, ts, "POST", "/payments", "application/json", body, "Idempotency-Key", "same").status
+		})
+	}
+	<-h.started // one request holds the claim and is blocked in the handler
+	conflicts := 0
+	for conflicts < n-1 {
+		switch s := <-statuses; s {
+		case http.StatusConflict:
+			conflicts++
+		default:
+			t.Fatalf("a duplicate got %d while the first was in flight, want 409", s)
+		}
+	}
+	close(h.gate)
+	wg.Wait()
+	if s := <-statuses; s != http.StatusCreated {
+		t.Fatalf("the first request got %d, want 201", s)
+	}
+	if got := h.created.Load(); got != 1 {
+		t.Fatalf("handler ran %d times, want exactly 1", got)
+	}
+	if r := do(t, ts, "POST", "/payments", "application/json", body, "Idempotency-Key", "same"); r.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("after completion: status %d, not a replay", r.status)
+	}
+}
+
+func TestBodyFieldKey(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	a := do(t, ts, "POST", "/orders", "application/json", `{"request_id": "r-1", "item": "book"}`)
+	b := do(t, ts, "POST", "/orders", "application/json", `{"item": "book", "request_id": "r-1"}`)
+	if a.status != http.StatusCreated || b.body != a.body || b.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("field key: %d %q then %d %q", a.status, a.body, b.status, b.body)
+	}
+	if n := h.orders.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+	// Without the field the request has no key: 400.
+	wantProblem(t, do(t, ts, "POST", "/orders", "application/json", `{"item": "book"}`), http.StatusBadRequest, "")
+}
+
+func TestDerivedKey(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	a := do(t, ts, "POST", "/bills", "application/json", `{"user_id": "u1", "bill_date": "2026-11-01"}`)
+	b := do(t, ts, "POST", "/bills", "application/json", `{"bill_date": "2026-11-01", "user_id": "u1"}`)
+	if a.status != http.StatusCreated || a.body != b.body || b.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("derived key: %d %q then %d %q", a.status, a.body, b.status, b.body)
+	}
+	c := do(t, ts, "POST", "/bills", "application/json", `{"user_id": "u1", "bill_date": "2026-12-01"}`)
+	if c.status != http.StatusCreated || c.body == a.body {
+		t.Fatalf("another date: %d %q, want a new bill", c.status, c.body)
+	}
+	if n := h.bills.Load(); n != 2 {
+		t.Errorf("handler ran %d times, want 2", n)
+	}
+}
+
+func TestFormBodyKey(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	form := url.Values{"token": {"tok-9"}, "amount": {"42"}}.Encode()
+	a := do(t, ts, "POST", "/donations", "application/x-www-form-urlencoded", form)
+	b := do(t, ts, "POST", "/donations", "application/x-www-form-urlencoded", form)
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/receipts/1?amount=42" {
+		t.Fatalf("donation: %d Location %q", a.status, a.header.Get("Location"))
+	}
+	if b.status != http.StatusSeeOther || b.header.Get("Location") != a.header.Get("Location") || b.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("resubmitted form: %d Location %q replayed %q", b.status, b.header.Get("Location"), b.header.Get("Idempotent-Replayed"))
+	}
+	if n := h.donations.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+	// A form field of the wrong type is a 400 naming it.
+	bad := url.Values{"token": {"tok-10"}, "amount": {"lots"}}.Encode()
+	wantProblem(t, do(t, ts, "POST", "/donations", "application/x-www-form-urlencoded", bad), http.StatusBadRequest, `form field "amount"`)
+}
+
+func TestWaivedOperationIsNotWrapped(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	for range 2 {
+		if r := do(t, ts, "POST", "/audit", "text/plain", "line", "Idempotency-Key", "k"); r.status != http.StatusNoContent || r.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("audit: %d replayed %q", r.status, r.header.Get("Idempotent-Replayed"))
+		}
+	}
+	if n := h.audits.Load(); n != 2 {
+		t.Errorf("waived operation ran %d times, want 2", n)
+	}
+	if _, ok := Policies["appendAudit"]; ok {
+		t.Error("the waived operation has a policy")
+	}
+	if Waivers["appendAudit"] == "" {
+		t.Error("the waiver is not in Waivers")
+	}
+}
+
+func TestDecodeFailuresName400Field(t *testing.T) {
+	ts := serve(t, &payments{})
+	for _, tc := range []struct {
+		name, method, path, ct, body, field string
+		status                               int
+	}{
+		{"path int", "GET", "/payments/abc", "", "", `path parameter "id"`, 400},
+		{"query int", "GET", "/payments?limit=x", "", "", `query parameter "limit"`, 400},
+		{"query enum", "GET", "/payments?status=lost", "", "", `query parameter "status"`, 400},
+		{"json type", "POST", "/payments", "application/json", `{"amount": "ten", "currency": "EUR"}`, `field "amount"`, 400},
+		{"json syntax", "POST", "/payments", "application/json", `{"amount": `, "invalid JSON", 400},
+		{"media type", "POST", "/payments", "text/csv", `a,b`, "Content-Type", 415},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantProblem(t, do(t, ts, tc.method, tc.path, tc.ct, tc.body, "Idempotency-Key", "k-"+strings.ReplaceAll(tc.name, " ", "-")), tc.status, tc.field)
+		})
+	}
+}
+
+func TestParamsAndUnimplemented(t *testing.T) {
+	ts := serve(t, &payments{})
+	r := do(t, ts, "GET", "/payments/7", "", "", "X-Trace", "abc")
+	var p Payment
+	if err := json.Unmarshal([]byte(r.body), &p); err != nil || r.status != 200 || p.Note == nil || *p.Note != "trace abc" || p.Status != StatusSettled {
+		t.Fatalf("getPayment: %d %s (%v)", r.status, r.body, err)
+	}
+	if r := do(t, ts, "GET", "/payments/8", "", ""); r.status != http.StatusNotFound {
+		t.Errorf("unknown payment: %d, want 404", r.status)
+	}
+	// listPayments is left to UnimplementedHandler: 501 problem+json.
+	wantProblem(t, do(t, ts, "GET", "/payments?limit=3&status=pending&status=settled", "", ""), http.StatusNotImplemented, "")
+}
+
+func TestErrorHandlerAndMiddleware(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	mw := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen = append(seen, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	}
+	var handled error
+	ts := serve(t, &payments{}, WithMiddleware(mw), WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		handled = err
+		w.WriteHeader(http.StatusTeapot)
+	}), WithProblemType("https://example.com/problems"))
+	if r := do(t, ts, "GET", "/payments", "", ""); r.status != http.StatusTeapot || !errors.Is(handled, ErrNotImplemented) {
+		t.Errorf("error handler: status %d, error %v", r.status, handled)
+	}
+	r := do(t, ts, "GET", "/payments/x", "", "")
+	var p idempotency.Problem
+	if err := json.Unmarshal([]byte(r.body), &p); err != nil || p.Type != "https://example.com/problems#request-invalid" {
+		t.Errorf("problem type %q (%v), want the configured base", p.Type, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "GET /payments" {
+		t.Errorf("middleware saw %v", seen)
+	}
+}
+
+func TestPoliciesTable(t *testing.T) {
+	for op, want := range map[string]string{
+		"createPayment": "", "createOrder": "/request_id", "donate": "token", "generateBill": "",
+	} {
+		p, ok := Policies[op]
+		if !ok {
+			t.Fatalf("no policy for %s", op)
+		}
+		if p.Operation != op || p.Key.Field != want || p.TTL.String() != "1h0m0s" {
+			t.Errorf("%s: %+v", op, p)
+		}
+		if err := p.Validate(); err != nil {
+			t.Errorf("%s: %v", op, err)
+		}
+	}
+	if got := strconv.Itoa(len(Policies["generateBill"].Key.Derive)); got != "2" {
+		t.Errorf("generateBill derives from %s values, want 2", got)
+	}
+}
