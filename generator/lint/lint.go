@@ -420,13 +420,15 @@ const ReplayedHeader = "Idempotent-Replayed"
 
 func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPtr string, p idempotency.Policy) {
 	var missing []string
+	checked := map[*model.Response]bool{} // a 4XX range answers for several codes
 	for _, code := range ErrorStatuses(p) {
 		r := findResponse(op, code)
 		if r == nil {
 			missing = append(missing, code)
 			continue
 		}
-		if !hasMediaType(r, ProblemJSON) {
+		if !checked[r] && !hasMediaType(r, ProblemJSON) {
+			checked[r] = true
 			c.report(RuleDocProblemJSON, op, r.Pos, op.Pointer+"/responses/"+r.Status,
 				"response %s of %s %s is not %s (the runtime's idempotency errors are)", r.Status, op.Method, op.Path, ProblemJSON)
 		}
