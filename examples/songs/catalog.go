@@ -32,7 +32,7 @@ func NewCatalog(uploadTime time.Duration) *Catalog {
 }
 
 // CreateSong stores a new song. Invalid input gets a 400 problem.
-func (c *Catalog) CreateSong(ctx context.Context, req api.CreateSongRequest) (api.CreateSongResponse, error) {
+func (c *Catalog) CreateSong(ctx context.Context, req api.CreateSongRequestObject) (api.CreateSongResponseObject, error) {
 	var bad []string
 	if strings.TrimSpace(req.Body.Title) == "" {
 		bad = append(bad, "title is empty")
@@ -65,14 +65,14 @@ func (c *Catalog) CreateSong(ctx context.Context, req api.CreateSongRequest) (ap
 }
 
 // ListSongs returns every song, oldest first.
-func (c *Catalog) ListSongs(ctx context.Context, req api.ListSongsRequest) (api.ListSongsResponse, error) {
+func (c *Catalog) ListSongs(ctx context.Context, req api.ListSongsRequestObject) (api.ListSongsResponseObject, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return api.ListSongs200JSONResponse{Body: append([]api.Song{}, c.songs...)}, nil
 }
 
 // GetSong returns one song, or a 404 problem.
-func (c *Catalog) GetSong(ctx context.Context, req api.GetSongRequest) (api.GetSongResponse, error) {
+func (c *Catalog) GetSong(ctx context.Context, req api.GetSongRequestObject) (api.GetSongResponseObject, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range c.songs {

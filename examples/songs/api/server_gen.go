@@ -32,7 +32,7 @@ type Handler interface {
 	// ListSongs handles GET /songs (operationId "listSongs").
 	//
 	// List every song.
-	ListSongs(ctx context.Context, req ListSongsRequest) (ListSongsResponse, error)
+	ListSongs(ctx context.Context, req ListSongsRequestObject) (ListSongsResponseObject, error)
 	// CreateSong handles POST /songs (operationId "createSong").
 	//
 	// Upload a song.
@@ -40,11 +40,11 @@ type Handler interface {
 	// Creates a song. Retries with the same Idempotency-Key replay the first response.
 	//
 	// It is idempotent: see Policies["createSong"].
-	CreateSong(ctx context.Context, req CreateSongRequest) (CreateSongResponse, error)
+	CreateSong(ctx context.Context, req CreateSongRequestObject) (CreateSongResponseObject, error)
 	// GetSong handles GET /songs/{id} (operationId "getSong").
 	//
 	// Get one song.
-	GetSong(ctx context.Context, req GetSongRequest) (GetSongResponse, error)
+	GetSong(ctx context.Context, req GetSongRequestObject) (GetSongResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -56,26 +56,26 @@ var ErrNotImplemented = errors.New("operation not implemented")
 type UnimplementedHandler struct{}
 
 // ListSongs returns ErrNotImplemented.
-func (UnimplementedHandler) ListSongs(ctx context.Context, req ListSongsRequest) (ListSongsResponse, error) {
+func (UnimplementedHandler) ListSongs(ctx context.Context, req ListSongsRequestObject) (ListSongsResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
 // CreateSong returns ErrNotImplemented.
-func (UnimplementedHandler) CreateSong(ctx context.Context, req CreateSongRequest) (CreateSongResponse, error) {
+func (UnimplementedHandler) CreateSong(ctx context.Context, req CreateSongRequestObject) (CreateSongResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
 // GetSong returns ErrNotImplemented.
-func (UnimplementedHandler) GetSong(ctx context.Context, req GetSongRequest) (GetSongResponse, error) {
+func (UnimplementedHandler) GetSong(ctx context.Context, req GetSongRequestObject) (GetSongResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
-// ListSongsRequest is the decoded request of ListSongs (GET /songs).
-type ListSongsRequest struct{}
+// ListSongsRequestObject is the decoded request of ListSongs (GET /songs).
+type ListSongsRequestObject struct{}
 
-// ListSongsResponse is a response of ListSongs: one of ListSongs200JSONResponse.
-type ListSongsResponse interface {
-	writeListSongsResponse(w http.ResponseWriter) error
+// ListSongsResponseObject is a response of ListSongs: one of ListSongs200JSONResponse.
+type ListSongsResponseObject interface {
+	writeListSongsResponseObject(w http.ResponseWriter) error
 }
 
 // ListSongs200JSONResponse is the 200 response of ListSongs, body application/json.
@@ -85,7 +85,7 @@ type ListSongs200JSONResponse struct {
 	Body []Song
 }
 
-func (r ListSongs200JSONResponse) writeListSongsResponse(w http.ResponseWriter) error {
+func (r ListSongs200JSONResponse) writeListSongsResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -94,8 +94,8 @@ func (r ListSongs200JSONResponse) writeListSongsResponse(w http.ResponseWriter) 
 	return nil
 }
 
-// CreateSongRequest is the decoded request of CreateSong (POST /songs).
-type CreateSongRequest struct {
+// CreateSongRequestObject is the decoded request of CreateSong (POST /songs).
+type CreateSongRequestObject struct {
 	// IdempotencyKey is the header parameter "Idempotency-Key".
 	// A unique key per logical upload, the same on every retry.
 	IdempotencyKey string
@@ -103,9 +103,9 @@ type CreateSongRequest struct {
 	Body NewSong
 }
 
-// CreateSongResponse is a response of CreateSong: one of CreateSong201JSONResponse, CreateSong400JSONResponse, CreateSong409JSONResponse, CreateSong422JSONResponse, CreateSong503JSONResponse.
-type CreateSongResponse interface {
-	writeCreateSongResponse(w http.ResponseWriter) error
+// CreateSongResponseObject is a response of CreateSong: one of CreateSong201JSONResponse, CreateSong400JSONResponse, CreateSong409JSONResponse, CreateSong422JSONResponse, CreateSong503JSONResponse.
+type CreateSongResponseObject interface {
+	writeCreateSongResponseObject(w http.ResponseWriter) error
 }
 
 // CreateSong201ResponseHeaders are the headers of the 201 response of CreateSong.
@@ -121,7 +121,7 @@ type CreateSong201JSONResponse struct {
 	Body    Song
 }
 
-func (r CreateSong201JSONResponse) writeCreateSongResponse(w http.ResponseWriter) error {
+func (r CreateSong201JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ type CreateSong400JSONResponse struct {
 	Body Problem
 }
 
-func (r CreateSong400JSONResponse) writeCreateSongResponse(w http.ResponseWriter) error {
+func (r CreateSong400JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ type CreateSong409JSONResponse struct {
 	Body Problem
 }
 
-func (r CreateSong409JSONResponse) writeCreateSongResponse(w http.ResponseWriter) error {
+func (r CreateSong409JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -170,7 +170,7 @@ type CreateSong422JSONResponse struct {
 	Body Problem
 }
 
-func (r CreateSong422JSONResponse) writeCreateSongResponse(w http.ResponseWriter) error {
+func (r CreateSong422JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -186,7 +186,7 @@ type CreateSong503JSONResponse struct {
 	Body Problem
 }
 
-func (r CreateSong503JSONResponse) writeCreateSongResponse(w http.ResponseWriter) error {
+func (r CreateSong503JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -195,15 +195,15 @@ func (r CreateSong503JSONResponse) writeCreateSongResponse(w http.ResponseWriter
 	return nil
 }
 
-// GetSongRequest is the decoded request of GetSong (GET /songs/{id}).
-type GetSongRequest struct {
+// GetSongRequestObject is the decoded request of GetSong (GET /songs/{id}).
+type GetSongRequestObject struct {
 	// ID is the path parameter "id".
 	ID string
 }
 
-// GetSongResponse is a response of GetSong: one of GetSong200JSONResponse, GetSong404JSONResponse.
-type GetSongResponse interface {
-	writeGetSongResponse(w http.ResponseWriter) error
+// GetSongResponseObject is a response of GetSong: one of GetSong200JSONResponse, GetSong404JSONResponse.
+type GetSongResponseObject interface {
+	writeGetSongResponseObject(w http.ResponseWriter) error
 }
 
 // GetSong200JSONResponse is the 200 response of GetSong, body application/json.
@@ -213,7 +213,7 @@ type GetSong200JSONResponse struct {
 	Body Song
 }
 
-func (r GetSong200JSONResponse) writeGetSongResponse(w http.ResponseWriter) error {
+func (r GetSong200JSONResponse) writeGetSongResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ type GetSong404JSONResponse struct {
 	Body Problem
 }
 
-func (r GetSong404JSONResponse) writeGetSongResponse(w http.ResponseWriter) error {
+func (r GetSong404JSONResponse) writeGetSongResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -389,7 +389,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 	kitWriteServerError(w, r, s.cfg.problemType)
 }
 func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
-	var req ListSongsRequest
+	var req ListSongsRequestObject
 	if err := s.decodeListSongs(r, &req); err != nil {
 		kitWriteRequestError(w, r, s.cfg.problemType, err)
 		return
@@ -399,17 +399,17 @@ func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 		err = errors.New("ListSongs returned neither a response nor an error")
 	}
 	if err == nil {
-		err = resp.writeListSongsResponse(w)
+		err = resp.writeListSongsResponseObject(w)
 	}
 	if err != nil {
 		s.fail(w, r, "listSongs", err)
 	}
 }
-func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequest) error {
+func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequestObject) error {
 	return nil
 }
 func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
-	var req CreateSongRequest
+	var req CreateSongRequestObject
 	if err := s.decodeCreateSong(r, &req); err != nil {
 		kitWriteRequestError(w, r, s.cfg.problemType, err)
 		return
@@ -419,13 +419,13 @@ func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 		err = errors.New("CreateSong returned neither a response nor an error")
 	}
 	if err == nil {
-		err = resp.writeCreateSongResponse(w)
+		err = resp.writeCreateSongResponseObject(w)
 	}
 	if err != nil {
 		s.fail(w, r, "createSong", err)
 	}
 }
-func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequest) error {
+func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject) error {
 	{
 		vs, ok := kitHeader(r, "Idempotency-Key")
 		if err := kitParam("header parameter \"Idempotency-Key\"", &req.IdempotencyKey, vs, ok, true, ","); err != nil {
@@ -452,7 +452,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequest) error
 	return nil
 }
 func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
-	var req GetSongRequest
+	var req GetSongRequestObject
 	if err := s.decodeGetSong(r, &req); err != nil {
 		kitWriteRequestError(w, r, s.cfg.problemType, err)
 		return
@@ -462,13 +462,13 @@ func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 		err = errors.New("GetSong returned neither a response nor an error")
 	}
 	if err == nil {
-		err = resp.writeGetSongResponse(w)
+		err = resp.writeGetSongResponseObject(w)
 	}
 	if err != nil {
 		s.fail(w, r, "getSong", err)
 	}
 }
-func (s *server) decodeGetSong(r *http.Request, req *GetSongRequest) error {
+func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error {
 	{
 		vs, ok := kitPath(r, "p1", nil, 0)
 		if err := kitParam("path parameter \"id\"", &req.ID, vs, ok, true, ","); err != nil {

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/idemgen/idemgen/examples/chat/api"
+	"github.com/idemgen/idemgen/examples/internal/exampleserver"
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chat:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, opens the store and serves until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flags := exampleserver.Register(fs, "chat", "127.0.0.1:8082")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, closer, err := exampleserver.OpenStore(ctx, flags.Store)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	h, err := newServer(NewBoard(), store, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	return exampleserver.Serve(ctx, flags.Addr, h, stdout)
+}
+
+// newServer serves the page at / and the generated API everywhere else.
+func newServer(board *Board, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
+	apiHandler, err := api.NewServer(&Chat{board: board}, api.WithStore(store), api.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", pageHandler(board))
+	mux.Handle("/", apiHandler)
+	return mux, nil
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/idemgen/idemgen/examples/events/api"
+)
+
+// Receiver implements the generated api.Handler: it applies webhook deliveries
+// to the ledger. The generated server has already deduplicated them by
+// webhook-id, so a redelivery never reaches ReceivePaymentEvent once the first
+// delivery completed; it gets the first Ack replayed.
+type Receiver struct {
+	ledger *Ledger
+}
+
+var _ api.Handler = (*Receiver)(nil)
+
+// ReceivePaymentEvent applies one event.
+func (rc *Receiver) ReceivePaymentEvent(ctx context.Context, req api.ReceivePaymentEventRequestObject) (api.ReceivePaymentEventResponseObject, error) {
+	e := req.Body
+	if !e.Type.Valid() || e.Account == "" || e.Amount < 1 {
+		return api.ReceivePaymentEvent400JSONResponse{Body: problem(400, "invalid event",
+			fmt.Sprintf("want a known type, an account and a positive amount; got type %q", e.Type))}, nil
+	}
+	applied, err := rc.ledger.Apply(req.WebhookID, string(e.Type), e.Account, e.Amount)
+	if err != nil {
+		return nil, err
+	}
+	return api.ReceivePaymentEvent200JSONResponse{Body: api.Ack{EventId: req.WebhookID, Applied: applied}}, nil
+}
+
+// GetLedger returns the balances.
+func (rc *Receiver) GetLedger(ctx context.Context, req api.GetLedgerRequestObject) (api.GetLedgerResponseObject, error) {
+	balances, applied := rc.ledger.Snapshot()
+	return api.GetLedger200JSONResponse{Body: api.Ledger{Balances: balances, Applied: applied}}, nil
+}
+
+func problem(status int, title, detail string) api.Problem {
+	return api.Problem{Title: &title, Status: &status, Detail: &detail}
+}
