@@ -1,0 +1,91 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/bench/loadgen"
+	"github.com/idemgen/idemgen/bench/report"
+)
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAggregateAndRatio(t *testing.T) {
+	mk := func(rep, reqs int, sec float64, execs, keys int) sample {
+		return sample{rep: rep, executions: execs, executedKeys: keys, allocs: float64(reqs) / 100,
+			res: loadgen.Result{Requests: reqs, Elapsed: time.Duration(sec * float64(time.Second)), Status: map[int]int{201: reqs - 2, 409: 1, 500: 1}, Keys: keys, P50: time.Millisecond, P99: time.Duration(reqs) * time.Microsecond}}
+	}
+	ours := []sample{mk(0, 900, 1, 10, 10), mk(1, 800, 1, 12, 11), mk(2, 1000, 1, 10, 10)}
+	base := []sample{mk(0, 1000, 1, 0, 0), mk(2, 1000, 1, 0, 0)} // repeat 1 failed for the baseline
+	row := aggregate("s", "ours", "base", ours)
+	if row.RPS != 900 || row.P99 != 900*time.Microsecond || row.Requests != 2700 || row.Status2xx != 2694 || row.Status409 != 3 || row.StatusOther != 3 || row.Duplicates() != 1 || row.AllocsPerReq != 9 {
+		t.Fatalf("row = %+v", row)
+	}
+	if r := medianRatio(ours, base); r != 0.95 {
+		t.Fatalf("ratio = %v, want 0.95 (repeats 0 and 2 only)", r)
+	}
+}
+
+func TestFindings(t *testing.T) {
+	fresh, cont := scenarios[0].name, scenarios[4].name
+	doc := report.Doc{
+		Load: []report.LoadRow{
+			{Scenario: fresh, Contender: "idemgen-memory", Baseline: "nethttp", Ratio: 0.8},
+			{Scenario: fresh, Contender: "fiber2-memory", Baseline: "fiber2", Ratio: 0.9},
+			{Scenario: cont, Contender: "idemgen-redis", Baseline: "nethttp", Ratio: 0.5, Executions: 3, ExecutedKeys: 2},
+			{Scenario: cont, Contender: "fiber3-redis", Baseline: "fiber3", Ratio: 0.4, Executions: 5, ExecutedKeys: 4},
+			{Scenario: cont, Contender: "nethttp", Baseline: "nethttp", Executions: 9, ExecutedKeys: 2},
+		},
+		Gen: []report.GenRow{{Spec: "a", Tool: "idemgen", Ratio: 1.2, Generate: "ok", Build: "FAILS: x", Vet: "-"}},
+	}
+	got := strings.Join(findings(doc), "\n")
+	for _, want := range []string{
+		"Target MISSED: idemgen-memory at 0.80× the bare handler",
+		"idemgen-memory keeps 0.80× of bare net/http, fiber2-memory keeps 0.90× of bare Fiber",
+		"Correctness MISSED: idemgen-redis",
+		"Peers that ran the handler twice for one key: fiber3-redis",
+		"idemgen takes 1.20× oapi-codegen's time on a",
+		"idemgen's output for a: generate ok, build FAILS: x",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("findings lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "nethttp (") || strings.Contains(got, "idemgen-redis keeps 0.50×") {
+		t.Errorf("findings blame a bare handler or a contender ahead of its peer:\n%s", got)
+	}
+}
+
+func TestCountJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`[{"a":1},{"b":2}]`: "2",
+		`{"totals":{"errors":3,"warnings":4},"problems":[]}`: "3 errors, 4 warnings",
+		`{"findings":[{},{},{}]}`:                            "3",
+		`not json`:                                           "unparsed output",
+	} {
+		if got := countJSON([]byte(in)); got != want {
+			t.Errorf("countJSON(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPerRequest(t *testing.T) {
+	m, rt, d := perRequest("postgres", map[string]int{"Bind": 100, "Execute": 100, "Sync": 100, "Query": 0})
+	if m != 2 || rt != 2 || d != "Bind 2.00, Execute 2.00, Query 0.00, Sync 2.00" {
+		t.Fatalf("postgres: %v %v %q", m, rt, d)
+	}
+	m, rt, _ = perRequest("redis", map[string]int{"EVALSHA": 50, "GET": 25})
+	if m != 1.5 || rt != 1.5 {
+		t.Fatalf("redis: %v %v", m, rt)
+	}
+}

@@ -1,0 +1,176 @@
+package contender_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/bench/contender"
+	"github.com/idemgen/idemgen/bench/loadgen"
+	"github.com/idemgen/idemgen/bench/workload"
+)
+
+// needs skips (or, with CI=true, fails) when the service at addr is down.
+func needs(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", addr, err)
+		}
+		t.Skipf("%s unreachable: %v", addr, err)
+	}
+	c.Close()
+}
+
+func start(t *testing.T, name string, env contender.Env) (string, *contender.Recorder, *http.Client) {
+	t.Helper()
+	rec := contender.NewRecorder("t-")
+	srv, err := contender.Open(context.Background(), name, env, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close %s: %v", name, err)
+		}
+	})
+	// Registered after the server's Close, so it runs first: the server then
+	// sees its idle connections end instead of waiting for them.
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	return "http://" + ln.Addr().String() + "/payments", rec, client
+}
+
+func post(t *testing.T, client *http.Client, url, key string, body []byte) (int, workload.Receipt) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(workload.KeyHeader, key)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r workload.Receipt
+	if resp.StatusCode == http.StatusCreated {
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("%s: %v in %q", url, err, out)
+		}
+	}
+	return resp.StatusCode, r
+}
+
+// TestEveryContender checks each contender's contract: the same handler work,
+// and for the idempotent ones, a replay of the first receipt and one execution
+// per key under 32 concurrent duplicates.
+func TestEveryContender(t *testing.T) {
+	env := contender.Env{
+		RedisURL:    "redis://127.0.0.1:6379/11",
+		PostgresURL: "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+		SQLitePath:  filepath.Join(t.TempDir(), "bench.db"),
+	}
+	body, err := workload.Body(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range contender.Names() {
+		t.Run(name, func(t *testing.T) {
+			info, _ := contender.Lookup(name)
+			switch info.Store {
+			case "redis":
+				needs(t, "127.0.0.1:6379")
+			case "postgres":
+				needs(t, "127.0.0.1:5432")
+			}
+			url, rec, client := start(t, name, env)
+			run := rand.Uint32() // keys never meet the records of another contender or run
+			key := func(i int) string { return loadgen.Key(run, uint64(i)) }
+			code, first := post(t, client, url, key(0), body)
+			if code != http.StatusCreated || first.Execution == "" || first.Total == 0 {
+				t.Fatalf("first request: %d %+v", code, first)
+			}
+			code, again := post(t, client, url, key(0), body)
+			if info.Store == "" {
+				if code != http.StatusCreated || again.Execution == first.Execution {
+					t.Fatalf("bare handler: repeat got %d %+v, want a new execution", code, again)
+				}
+				return
+			}
+			if code != http.StatusCreated || again != first {
+				t.Fatalf("replay: %d %+v, want %+v", code, again, first)
+			}
+			var wg sync.WaitGroup
+			for range 32 {
+				wg.Go(func() {
+					if code, _ := post(t, client, url, key(1), body); code != http.StatusCreated && code != http.StatusConflict {
+						t.Errorf("concurrent duplicate: status %d", code)
+					}
+				})
+			}
+			wg.Wait()
+			if got := rec.Snapshot(); len(got) != 2 || got[key(0)] != 1 || got[key(1)] != 1 {
+				t.Fatalf("executions per key = %v, want one each", got)
+			}
+		})
+	}
+}
+
+func TestOpenUnknown(t *testing.T) {
+	if _, err := contender.Open(context.Background(), "nope", contender.Env{}, contender.NewRecorder("x")); err == nil {
+		t.Fatal("Open of an unknown contender succeeded")
+	}
+}
+
+func TestRecorderConcurrent(t *testing.T) {
+	rec := contender.NewRecorder("r-")
+	var wg sync.WaitGroup
+	ids := make([]map[string]bool, 16)
+	for g := range 16 {
+		ids[g] = map[string]bool{}
+		wg.Go(func() {
+			for i := range 500 {
+				ids[g][rec.Executed(string(rune('a'+i%10)))] = true
+			}
+		})
+	}
+	wg.Wait()
+	all := map[string]bool{}
+	for _, m := range ids {
+		for id := range m {
+			all[id] = true
+		}
+	}
+	if len(all) != 16*500 {
+		t.Fatalf("%d distinct execution ids, want %d", len(all), 16*500)
+	}
+	snap := rec.Snapshot()
+	if len(snap) != 10 || snap["a"] != 16*50 {
+		t.Fatalf("snapshot = %v", snap)
+	}
+	rec.Reset()
+	if len(rec.Snapshot()) != 0 {
+		t.Fatal("Reset kept executions")
+	}
+}

@@ -1,0 +1,46 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRender(t *testing.T) {
+	doc := Doc{
+		Machine: Machine{Cores: 2, GoVersion: "go1.26.8", Command: "make bench-compare", Duration: time.Second, Repeats: 3},
+		Load: []LoadRow{
+			{Scenario: "fresh", Contender: "nethttp", Baseline: "nethttp", RPS: 10000, Ratio: 1, P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Status2xx: 30000, Keys: 30000, Executions: 30000, ExecutedKeys: 30000},
+			{Scenario: "contention", Contender: "fiber2-redis", Baseline: "fiber2", RPS: 4000, Status2xx: 12000, Keys: 375, Executions: 403, ExecutedKeys: 375, Divergent: 380},
+		},
+		Trips:    []TripRow{{Contender: "idemgen-redis", Store: "redis", First: 2, FirstRoundTrips: 2, Replay: 1, ReplayRoundTrips: 1, FirstDetail: "EVALSHA 2.00"}},
+		Gen:      []GenRow{{Spec: "a.yaml", Tool: "idemgen", Time: 150 * time.Millisecond, Ratio: 0.5, RSSKiB: 40960, Generate: "ok", Build: "ok", Vet: "ok"}, {Spec: "a.yaml", Tool: "oapi-codegen", Generate: "ok", Build: "FAILS: x | y", Vet: "-"}},
+		Lint:     []LintRow{{Tool: "idemgen lint", Time: 800 * time.Microsecond, Exit: "0"}, {Tool: "Spectral", Time: 5 * time.Second, Ratio: 6250, Exit: "1"}},
+		LintSpec: "big.json",
+		Findings: []string{"Target met: x."},
+		Notes:    []string{"note"},
+	}
+	var b strings.Builder
+	if err := Render(&b, doc); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"`make bench-compare`", "Ratios are what matter", "| cores | 2 |",
+		"- Target met: x.",
+		"| nethttp | 10000 | 1.00× | 2.0ms | 9.0ms |",
+		"| fiber2-redis | 4000 | — |", "| **28** | **380** |",
+		"| idemgen-redis | redis | 2.00 | 2.00 | 1.00 | 1.00 | EVALSHA 2.00 |",
+		"| a.yaml | idemgen | 150.0ms | 0.50× | 40 MiB | ok | ok | ok |",
+		`FAILS: x \| y`,
+		"Informative only: the rule sets differ", "`big.json`", "| Spectral |  | 5.00s | 6250.00× |",
+		"- note",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
+	}
+}
