@@ -84,6 +84,25 @@ func (r *Response) Err() error {
 	}
 }
 
+// DecodeError reports that the body of the final response could not be decoded
+// as declared: for a 4xx/5xx it returns Err() (the status says more than the
+// body), otherwise an error naming the operation, the status and err.
+func (r *Response) DecodeError(err error) error {
+	if e := r.Err(); e != nil {
+		return e
+	}
+	return fmt.Errorf("client: %s: decoding the %d response: %w", r.operation, r.Result.Status, err)
+}
+
+// Undeclared reports a final status the spec does not declare: Err() for a
+// 4xx/5xx, otherwise an error naming the operation and the status.
+func (r *Response) Undeclared() error {
+	if e := r.Err(); e != nil {
+		return e
+	}
+	return fmt.Errorf("client: %s: undeclared response status %d", r.operation, r.Result.Status)
+}
+
 // Event describes one attempt of a logical call, for an Observer.
 type Event struct {
 	Operation string
