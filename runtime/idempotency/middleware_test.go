@@ -582,6 +582,14 @@ func TestHijackIsNotStored(t *testing.T) {
 			t.Fatalf("hijacked response: %v %v", resp, err)
 		}
 		conn.Close()
+		// The claim is released once the handler returns, just after the
+		// client saw the hijacked response.
+		for i := 0; i < 500; i++ {
+			if _, err := hs.m.StatusKey(context.Background(), "", "h"); errors.Is(err, idempotency.ErrNotFound) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	if hs.runs.Load() != 2 {
 		t.Errorf("runs %d, want 2 (hijacked outcomes are not stored)", hs.runs.Load())
