@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/lint"
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/templates"
@@ -66,7 +67,7 @@ func Report(api *model.API) PolicyReport {
 			}
 			r.Policies = append(r.Policies, PolicyRow{
 				OperationID: op.ID, Method: op.Method, Path: op.Path,
-				Key: KeyText(p.Key), Required: req, TTL: Duration(TTL(p)),
+				Key: KeyText(p.Key), Required: req, TTL: extension.FormatDuration(TTL(p)),
 				Scope: scope, Fingerprint: fp, Concurrent: conc, Cache: strings.Join(cache, ", "),
 				ErrorStatuses: strings.Join(lint.ErrorStatuses(p), ", "),
 			})

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
@@ -36,18 +37,6 @@ func KeyText(k idempotency.Key) string {
 		return "header " + k.Header
 	}
 	return "header " + idempotency.DefaultHeader
-}
-
-// Duration formats d without zero units: 24h, 1h30m, 45s.
-func Duration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // TTL returns p's effective ttl.
@@ -115,7 +104,7 @@ func Sentence(p idempotency.Policy) string {
 		}
 		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, "; a retry with the same key within %s replays the first response with `Idempotent-Replayed: true`", Duration(TTL(p)))
+	fmt.Fprintf(&b, "; a retry with the same key within %s replays the first response with `Idempotent-Replayed: true`", extension.FormatDuration(TTL(p)))
 	if len(p.Scope) == 0 {
 		b.WriteString(", keys are shared by all callers")
 	} else {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/lint"
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/idempotency"
@@ -146,13 +147,13 @@ func (d *differ) operation(b, h *model.Operation) {
 	ptr := extPointer(h)
 
 	if bt, ht := ttl(bp), ttl(hp); ht < bt {
-		d.report(RuleTTLShortened, h, he.FieldPos("ttl"), ptr+"/ttl", "ttl of %s shortened from %s to %s", route, bt, ht)
+		d.report(RuleTTLShortened, h, he.FieldPos("ttl"), ptr+"/ttl", "ttl of %s shortened from %s to %s", route, extension.FormatDuration(bt), extension.FormatDuration(ht))
 	}
 	if bp.Key.Optional && !hp.Key.Optional {
 		d.report(RuleKeyRequired, h, he.FieldPos("key.required"), ptr+"/key/required",
 			"the idempotency key of %s became required: clients that send none now get 400", route)
 	}
-	if bs, hs := keySource(bp.Key), keySource(hp.Key); bs != hs {
+	if bs, hs := keySource(bp.Key), keySource(hp.Key); !strings.EqualFold(bs, hs) {
 		field := "key"
 		for _, f := range []string{"key.header", "key.query", "key.field", "key.derive"} {
 			if he.Set[f] {
@@ -204,8 +205,8 @@ func concurrency(p idempotency.Policy) idempotency.Concurrency {
 	return p.Concurrent
 }
 
-// keySource describes where the key comes from, normalised (header names are
-// case-insensitive).
+// keySource describes where the key comes from; compare two with
+// strings.EqualFold (header names are case-insensitive).
 func keySource(k idempotency.Key) string {
 	switch {
 	case k.Query != "":
@@ -215,16 +216,9 @@ func keySource(k idempotency.Key) string {
 	case len(k.Derive) > 0:
 		return fmt.Sprintf("derived from %s", strings.Join(k.Derive, ", "))
 	case k.Header != "":
-		return fmt.Sprintf("header %q", canonicalHeader(k.Header))
+		return fmt.Sprintf("header %q", k.Header)
 	}
 	return fmt.Sprintf("header %q", idempotency.DefaultHeader)
-}
-
-func canonicalHeader(h string) string {
-	if strings.EqualFold(h, idempotency.DefaultHeader) {
-		return idempotency.DefaultHeader
-	}
-	return strings.ToLower(h)
 }
 
 func scopeKey(s []string) string {

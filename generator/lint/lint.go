@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
@@ -498,10 +499,10 @@ func (c *checker) policy(op *model.Operation, ext *model.Extension, extPtr strin
 	}
 	if min := time.Duration(c.cfg.Policy.MinTTL); min > 0 && ttl < min {
 		c.report(RuleTTLMinimum, op, ext.FieldPos("ttl"), extPtr+"/ttl",
-			"ttl %s of %s %s is shorter than the organisation minimum %s", ttl, op.Method, op.Path, min)
+			"ttl %s of %s %s is shorter than the organisation minimum %s", extension.FormatDuration(ttl), op.Method, op.Path, extension.FormatDuration(min))
 	}
 	if h := time.Duration(c.cfg.Policy.RetryHorizon); h > 0 && ttl < h {
 		c.report(RuleTTLRetryHorizon, op, ext.FieldPos("ttl"), extPtr+"/ttl",
-			"ttl %s of %s %s is shorter than the clients' retry horizon %s: late retries would run again", ttl, op.Method, op.Path, h)
+			"ttl %s of %s %s is shorter than the clients' retry horizon %s: late retries would run again", extension.FormatDuration(ttl), op.Method, op.Path, extension.FormatDuration(h))
 	}
 }
