@@ -32,9 +32,12 @@ check-generated: generate
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./runtime/...
 
-## fuzz: run each fuzz target briefly.
+## fuzz: run each fuzz target briefly (FUZZTIME per target).
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzParseKey -fuzztime=20s ./runtime/idempotency
+	$(GO) test -run='^$$' -fuzz='^FuzzParseKey$$' -fuzztime=$(FUZZTIME) ./runtime/idempotency
+	$(GO) test -run='^$$' -fuzz='^FuzzCanonicalJSON$$' -fuzztime=$(FUZZTIME) ./runtime/idempotency
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeResponse$$' -fuzztime=$(FUZZTIME) ./runtime/idempotency
 
 ## demo: build idemgen, regenerate the songs example, run it and drive it with its client.
 demo:
