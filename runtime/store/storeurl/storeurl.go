@@ -6,9 +6,11 @@
 //	postgres://user@host:5432/db?table=t        PostgreSQL (pgstore); also postgresql://
 //	sqlite:///var/lib/app/idem.db               SQLite file (sqlitestore); sqlite:rel/path.db
 //
-// Query parameters that configure the store (prefix, table, purge_interval) are
-// removed before the rest of the URL goes to the driver, so every driver option
-// (sslmode, pool_max_conns, dial_timeout, ...) keeps working.
+// Query parameters that configure the store (prefix, dialer_retries, table,
+// purge_interval) are removed before the rest of the URL goes to the driver, so
+// every driver option (sslmode, pool_max_conns, dial_timeout, ...) keeps
+// working. Redis dials once per command unless dialer_retries says otherwise,
+// so that an outage is answered with 503 at once.
 package storeurl
 
 import (
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,7 +96,7 @@ func duration(u *url.URL, name, v string) (time.Duration, error) {
 }
 
 func openRedis(ctx context.Context, u *url.URL) (idempotency.Store, io.Closer, error) {
-	params, err := take(u, "prefix")
+	params, err := take(u, "prefix", "dialer_retries")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,6 +106,15 @@ func openRedis(ctx context.Context, u *url.URL) (idempotency.Store, io.Closer, e
 	opts, err := redis.ParseURL(u.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("storeurl: %q: %w", u.Redacted(), err)
+	}
+	// One dial attempt per command by default (go-redis would make 5, 100ms
+	// apart): while Redis is down a request then gets its 503 at once instead
+	// of after half a second.
+	opts.DialerRetries = 1
+	if v, ok := params["dialer_retries"]; ok {
+		if opts.DialerRetries, err = strconv.Atoi(v); err != nil || opts.DialerRetries < 1 {
+			return nil, nil, fmt.Errorf("storeurl: %q: dialer_retries: want a count of at least 1, got %q", u.Redacted(), v)
+		}
 	}
 	client := redis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {

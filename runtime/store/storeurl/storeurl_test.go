@@ -32,6 +32,7 @@ func TestBadURLs(t *testing.T) {
 		{"redis://127.0.0.1:6379/0?prefix=", `want one non-empty prefix`},
 		{"redis://127.0.0.1:6379/x", `storeurl: "redis://127.0.0.1:6379/x": redis: invalid database number`},
 		{"redis://127.0.0.1:6379/0?bogus=1", `redis: unexpected option: bogus`},
+		{"redis://127.0.0.1:6379/0?dialer_retries=0", `dialer_retries: want a count of at least 1, got "0"`},
 		{"redis://u:secret@127.0.0.1:1/0", `storeurl: redis at "redis://u:xxxxx@127.0.0.1:1/0"`},
 		{"postgres://127.0.0.1/test?purge_interval=often", `purge_interval: want a duration like "1m", got "often"`},
 		{"postgres://127.0.0.1/test?table=a;b", `invalid semicolon separator in query`},
