@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,68 +12,19 @@ import (
 	"time"
 
 	"github.com/idemgen/idemgen/runtime/client"
+	"github.com/idemgen/idemgen/runtime/client/clienttest"
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
-// dropProxy forwards every request to backend and then, with probability rate,
-// closes the client's connection instead of passing the response on: the
-// operation ran, the caller never heard. The random source is seeded: the run
-// is reproducible.
-type dropProxy struct {
-	backend string
-	fwd     *http.Client
-	rate    float64
-	mu      sync.Mutex
-	rnd     *rand.Rand
-	dropped atomic.Int64
-}
-
-func (p *dropProxy) drop() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rnd.Float64() < p.rate
-}
-
-func (p *dropProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return
-	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.backend+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		panic(err)
-	}
-	out.Header = r.Header.Clone()
-	resp, err := p.fwd.Do(out)
-	if err != nil {
-		w.WriteHeader(http.StatusBadGateway)
-		return
-	}
-	rb, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		w.WriteHeader(http.StatusBadGateway)
-		return
-	}
-	if p.drop() {
-		p.dropped.Add(1)
-		hijackClose(w)
-		return
-	}
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(rb)
-}
-
-// runDropProxy makes calls logical calls through a proxy that drops 30% of the
-// responses of backend, and checks that every call succeeds and the backend
-// executed exactly calls operations (executions reports them).
+// runDropProxy makes 1000 logical calls through a proxy that drops 30% of the
+// responses of backend, and checks that every call succeeds and that the
+// backend executed exactly 1000 operations (executions reports them).
 func runDropProxy(t *testing.T, backend http.Handler, executions func() int64) {
 	const calls, workers = 1000, 8
 	be := httptest.NewServer(backend)
 	defer be.Close()
-	px := &dropProxy{backend: be.URL, fwd: be.Client(), rate: 0.3, rnd: rand.New(rand.NewPCG(1, 2))}
+	px := clienttest.NewDropProxy(be.URL, be.Client(), 0.3, 1)
 	ps := httptest.NewServer(px)
 	defer ps.Close()
 
@@ -94,8 +43,7 @@ func runDropProxy(t *testing.T, backend http.Handler, executions func() int64) {
 		wg.Go(func() {
 			for i := range jobs {
 				key := client.NewKey()
-				body := fmt.Sprintf(`{"n":%d}`, i)
-				req, _ := http.NewRequest(http.MethodPost, ps.URL+"/work", bytes.NewReader([]byte(body)))
+				req, _ := http.NewRequest(http.MethodPost, ps.URL+"/work", bytes.NewReader(fmt.Appendf(nil, `{"n":%d}`, i)))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Idempotency-Key", client.KeyHeaderValue(key))
 				resp, err := r.Do(context.Background(), req, client.Call{Operation: "work", Idempotent: true, Key: key})
@@ -127,9 +75,9 @@ func runDropProxy(t *testing.T, backend http.Handler, executions func() int64) {
 	if got := executions(); got != calls {
 		t.Errorf("backend executed %d operations for %d calls", got, calls)
 	}
-	t.Logf("%d calls, %d attempts, %d responses dropped, %d answered by replay", calls, attempts.Load(), px.dropped.Load(), replays.Load())
-	if px.dropped.Load() < calls/5 || replays.Load() == 0 {
-		t.Errorf("the proxy dropped %d responses: the test did not test retries", px.dropped.Load())
+	t.Logf("%d calls, %d attempts, %d responses dropped, %d answered by replay", calls, attempts.Load(), px.Dropped(), replays.Load())
+	if px.Dropped() < calls/5 || replays.Load() == 0 {
+		t.Errorf("the proxy dropped %d responses: the test did not test retries", px.Dropped())
 	}
 }
 
@@ -140,7 +88,30 @@ func workResult(body []byte) []byte {
 	return fmt.Appendf(nil, `{"done":%d}`, n)
 }
 
+// TestDropProxyRuntime: the backend is idemgen's idempotency middleware with
+// the memory store.
+func TestDropProxyRuntime(t *testing.T) {
+	store := memstore.New()
+	defer store.Close()
+	mw, err := idempotency.New(store, idempotency.Policy{Operation: "work"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int64
+	h := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		buf.ReadFrom(r.Body)
+		runs.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(workResult(buf.Bytes()))
+	}))
+	runDropProxy(t, h, runs.Load)
+}
+
+// TestDropProxyDraftServer: the backend is the hand-written IETF draft server.
 func TestDropProxyDraftServer(t *testing.T) {
-	s := newDraftServer(func(r *http.Request, body []byte) (int, []byte) { return 200, workResult(body) })
-	runDropProxy(t, s, s.runs.Load)
+	s := &clienttest.DraftServer{Work: func(r *http.Request, body []byte) clienttest.Outcome {
+		return clienttest.Outcome{Status: 200, Body: workResult(body)}
+	}}
+	runDropProxy(t, s, s.Runs)
 }

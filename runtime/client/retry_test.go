@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/idemgen/idemgen/runtime/client"
+	"github.com/idemgen/idemgen/runtime/client/clienttest"
 )
 
 // fakeTime is a clock that only moves when the retrier sleeps; it records the waits.
@@ -115,10 +116,12 @@ func problem(code int, headers ...string) func(w http.ResponseWriter) {
 // the same key and gets the replay; the operation ran once.
 func TestDropAfterCommitReplays(t *testing.T) {
 	var drops atomic.Int64
-	s := newDraftServer(func(r *http.Request, body []byte) (int, []byte) {
-		return http.StatusCreated, []byte(`{"id":"song-1"}`)
-	})
-	s.dropAfterCommit = func(*http.Request) bool { return drops.Add(1) == 1 }
+	s := &clienttest.DraftServer{
+		Work: func(r *http.Request, body []byte) clienttest.Outcome {
+			return clienttest.Outcome{Status: http.StatusCreated, Body: []byte(`{"id":"song-1"}`)}
+		},
+		DropAfterCommit: func(*http.Request) bool { return drops.Add(1) == 1 },
+	}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 
@@ -130,8 +133,8 @@ func TestDropAfterCommitReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.runs.Load(); got != 1 {
-		t.Errorf("operation ran %d times, want 1", got)
+	if got := s.Runs(); got != 1 || s.Requests(key) != 2 {
+		t.Errorf("operation ran %d times for %d requests, want 1 for 2", got, s.Requests(key))
 	}
 	res := resp.Result
 	if res.Attempts != 2 || !res.Replayed || res.Status != http.StatusCreated || res.Key != key {
