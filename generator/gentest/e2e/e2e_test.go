@@ -314,7 +314,7 @@ func TestDecodeFailuresName400Field(t *testing.T) {
 	ts := serve(t, &payments{})
 	for _, tc := range []struct {
 		name, method, path, ct, body, field string
-		status                               int
+		status                              int
 	}{
 		{"path int", "GET", "/payments/abc", "", "", `path parameter "id"`, 400},
 		{"query int", "GET", "/payments?limit=x", "", "", `query parameter "limit"`, 400},
