@@ -1,0 +1,394 @@
+// This file is copied next to the code generated from api.yaml by
+// client_e2e_test.go (in a temporary module) and run there: the generated
+// client against the generated server and against a hand-written server of the
+// IETF draft.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/runtime/client"
+	"github.com/idemgen/idemgen/runtime/client/clienttest"
+)
+
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// impl counts the executions of every operation.
+type impl struct {
+	UnimplementedHandler
+	songs, orders, votes, bills, logs atomic.Int64
+	// block, when set, holds CreateSong until it is closed.
+	block chan struct{}
+}
+
+func (h *impl) CreateSong(ctx context.Context, req CreateSongRequestObject) (CreateSongResponseObject, error) {
+	if h.block != nil {
+		<-h.block
+	}
+	n := h.songs.Add(1)
+	loc := fmt.Sprintf("/songs/%d", n)
+	return CreateSong201JSONResponse{Headers: CreateSong201ResponseHeaders{Location: &loc}, Body: Song{ID: n, Title: req.Body.Title}}, nil
+}
+
+func (h *impl) GetSong(ctx context.Context, req GetSongRequestObject) (GetSongResponseObject, error) {
+	if req.ID == 404 {
+		return GetSong404Response{}, nil
+	}
+	return GetSong200JSONResponse{Body: Song{ID: req.ID, Title: "found"}}, nil
+}
+
+func (h *impl) CreateOrder(ctx context.Context, req CreateOrderRequestObject) (CreateOrderResponseObject, error) {
+	h.orders.Add(1)
+	return CreateOrder201JSONResponse{Body: req.Body}, nil
+}
+
+func (h *impl) Vote(ctx context.Context, req VoteRequestObject) (VoteResponseObject, error) {
+	h.votes.Add(1)
+	return Vote204Response{}, nil
+}
+
+func (h *impl) PayBill(ctx context.Context, req PayBillRequestObject) (PayBillResponseObject, error) {
+	h.bills.Add(1)
+	return PayBill201JSONResponse{Body: req.Body}, nil
+}
+
+func (h *impl) AppendLog(ctx context.Context, req AppendLogRequestObject) (AppendLogResponseObject, error) {
+	h.logs.Add(1)
+	return AppendLog204Response{}, nil
+}
+
+// seen records the requests that reached the server.
+type seen struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func (s *seen) last() *http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reqs[len(s.reqs)-1]
+}
+
+func (s *seen) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.reqs)
+}
+
+// dropFirst closes the connection instead of the first answer to a request
+// matching path (after the handler ran and the outcome was stored), and records
+// every request.
+func dropFirst(path string, rec *seen) func(http.Handler) http.Handler {
+	var dropped atomic.Bool
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec.mu.Lock()
+			rec.reqs = append(rec.reqs, r.Clone(context.Background()))
+			rec.mu.Unlock()
+			if r.URL.Path == path && dropped.CompareAndSwap(false, true) {
+				next.ServeHTTP(&blackhole{header: http.Header{}}, r)
+				clienttest.HijackClose(w)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// blackhole is a ResponseWriter that discards the answer.
+type blackhole struct{ header http.Header }
+
+func (b *blackhole) Header() http.Header         { return b.header }
+func (b *blackhole) Write(p []byte) (int, error) { return len(p), nil }
+func (b *blackhole) WriteHeader(int)             {}
+
+func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+// start runs the generated server for h and returns a generated client of it
+// whose retries do not wait and whose attempts each use a new connection.
+func start(t *testing.T, h Handler, rec *seen, dropPath string, opts ...ClientOption) *Client {
+	t.Helper()
+	srv, err := NewServer(h, WithMiddleware(dropFirst(dropPath, rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return newClient(t, ts.URL, opts...)
+}
+
+func newClient(t *testing.T, url string, opts ...ClientOption) *Client {
+	t.Helper()
+	base := []ClientOption{
+		WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}),
+		WithRetryOptions(client.WithSleep(noSleep)),
+	}
+	c, err := NewClient(url, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestDroppedAnswerIsReplayed: the server commits the song, the connection is
+// closed before the answer; the client retries with the same key and gets the
+// replay; the song was created once.
+func TestDroppedAnswerIsReplayed(t *testing.T) {
+	h, rec := &impl{}, &seen{}
+	c := start(t, h, rec, "/songs")
+	resp, raw, err := c.CreateSong(context.Background(), CreateSongRequestObject{Body: NewSong{Title: "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, ok := resp.(CreateSong201JSONResponse)
+	if !ok || created.Body.Title != "a" || created.Headers.Location == nil || *created.Headers.Location != "/songs/1" {
+		t.Fatalf("response = %#v", resp)
+	}
+	if h.songs.Load() != 1 || rec.count() != 2 {
+		t.Errorf("%d songs created by %d requests; want 1 by 2", h.songs.Load(), rec.count())
+	}
+	res := raw.Result
+	if !res.Replayed || res.Attempts != 2 || res.Status != 201 || !uuidV4.MatchString(res.Key) {
+		t.Errorf("result = %+v", res)
+	}
+	for _, r := range rec.reqs {
+		if got := r.Header.Get("Idempotency-Key"); got != `"`+res.Key+`"` {
+			t.Errorf("request sent key %s, want %q", got, res.Key)
+		}
+	}
+}
+
+func TestKeySources(t *testing.T) {
+	h, rec := &impl{}, &seen{}
+	c := start(t, h, rec, "-")
+	ctx := context.Background()
+
+	// A caller's key, then a key the caller put in the declared header parameter.
+	_, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "b"}}, WithIdempotencyKey("caller-key"))
+	if err != nil || raw.Result.Key != "caller-key" || rec.last().Header.Get("Idempotency-Key") != `"caller-key"` {
+		t.Errorf("caller key: err %v, result %+v", err, raw.Result)
+	}
+	_, raw, err = c.CreateSong(ctx, CreateSongRequestObject{IdempotencyKey: "param-key", Body: NewSong{Title: "b"}})
+	if err != nil || raw.Result.Key != "param-key" {
+		t.Errorf("param key: err %v, result %+v", err, raw.Result)
+	}
+
+	// A body field: filled when empty, kept when set.
+	resp, raw, err := c.CreateOrder(ctx, CreateOrderRequestObject{Body: Order{Item: "tea"}})
+	order, _ := resp.(CreateOrder201JSONResponse)
+	if err != nil || !uuidV4.MatchString(raw.Result.Key) || order.Body.RequestID == nil || *order.Body.RequestID != raw.Result.Key {
+		t.Errorf("body key: err %v, result %+v, order %+v", err, raw.Result, order.Body)
+	}
+	own := "order-7"
+	_, raw, err = c.CreateOrder(ctx, CreateOrderRequestObject{Body: Order{Item: "tea", RequestID: &own}})
+	if err != nil || raw.Result.Key != own {
+		t.Errorf("own body key: err %v, result %+v", err, raw.Result)
+	}
+	_, raw, err = c.CreateOrder(ctx, CreateOrderRequestObject{Body: Order{Item: "tea", RequestID: &own}})
+	if err != nil || !raw.Result.Replayed || h.orders.Load() != 2 {
+		t.Errorf("repeated body key: err %v, result %+v, %d orders", err, raw.Result, h.orders.Load())
+	}
+
+	// A query key.
+	_, raw, err = c.Vote(ctx, VoteRequestObject{Choice: "yes"})
+	if err != nil || !uuidV4.MatchString(raw.Result.Key) || rec.last().URL.Query().Get("token") != raw.Result.Key {
+		t.Errorf("query key: err %v, result %+v, query %q", err, raw.Result, rec.last().URL.RawQuery)
+	}
+	_, raw, err = c.Vote(ctx, VoteRequestObject{Choice: "yes", Token: "t-1"})
+	if err != nil || raw.Result.Key != "t-1" || rec.last().URL.Query()["token"][0] != "t-1" || len(rec.last().URL.Query()["token"]) != 1 {
+		t.Errorf("own query key: err %v, result %+v", err, raw.Result)
+	}
+
+	// A derived key: nothing is sent; the server deduplicates by bill and payer.
+	for i := range 2 {
+		_, raw, err = c.PayBill(ctx, PayBillRequestObject{BillId: "b-1", Body: Payment{Bill: "b-1", Payer: "ann", Amount: 5}}, WithIdempotencyKey("ignored"))
+		if err != nil || raw.Result.Key != "" || rec.last().Header.Get("Idempotency-Key") != "" || raw.Result.Replayed != (i == 1) {
+			t.Errorf("derived key, call %d: err %v, result %+v", i, err, raw.Result)
+		}
+	}
+	if h.bills.Load() != 1 {
+		t.Errorf("bill paid %d times", h.bills.Load())
+	}
+}
+
+func TestTypedErrors(t *testing.T) {
+	h, rec := &impl{}, &seen{}
+	c := start(t, h, rec, "-")
+	ctx := context.Background()
+	if _, _, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "one"}}, WithIdempotencyKey("k")); err != nil {
+		t.Fatal(err)
+	}
+	// The same key with another payload: 422, a client bug, never retried.
+	resp, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "two"}}, WithIdempotencyKey("k"))
+	var ce *client.Error
+	var p *client.Problem
+	if !errors.As(err, &ce) || ce.Status != 422 || !ce.KeyMismatch() || !errors.As(err, &p) || p.Status != 422 {
+		t.Fatalf("err = %v, want a 422 *client.Error with its *client.Problem", err)
+	}
+	if bad, ok := resp.(CreateSong4XXJSONResponse); !ok || bad.StatusCode != 422 || bad.Body.Status == nil || *bad.Body.Status != 422 {
+		t.Errorf("response = %#v", resp)
+	}
+	if raw.Result.Attempts != 1 || h.songs.Load() != 1 {
+		t.Errorf("result %+v, %d songs", raw.Result, h.songs.Load())
+	}
+	// A declared 404 without a body.
+	got, raw, err := c.GetSong(ctx, GetSongRequestObject{ID: 404})
+	if _, ok := got.(GetSong404Response); !ok || !errors.As(err, &ce) || ce.Status != 404 || raw.Result.Attempts != 1 {
+		t.Errorf("404: %#v, %v, %+v", got, err, raw.Result)
+	}
+	got, _, err = c.GetSong(ctx, GetSongRequestObject{ID: 7})
+	if song, ok := got.(GetSong200JSONResponse); err != nil || !ok || song.Body.ID != 7 || rec.last().URL.Path != "/songs/7" {
+		t.Errorf("200: %#v, %v", got, err)
+	}
+}
+
+// TestInFlightRetriedUntilReplay: a duplicate that arrives while the first call
+// runs gets 409 and retries until the first call's outcome is replayed.
+func TestInFlightRetriedUntilReplay(t *testing.T) {
+	h, rec := &impl{block: make(chan struct{})}, &seen{}
+	first := make(chan error, 1)
+	var once sync.Once
+	// The duplicate's backoff lets the first call finish.
+	sleep := func(ctx context.Context, _ time.Duration) error {
+		once.Do(func() {
+			close(h.block)
+			if err := <-first; err != nil {
+				t.Error(err)
+			}
+		})
+		return ctx.Err()
+	}
+	c := start(t, h, rec, "-", WithRetryOptions(client.WithSleep(sleep)))
+	ctx := context.Background()
+	go func() {
+		_, _, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "slow"}}, WithIdempotencyKey("dup"))
+		first <- err
+	}()
+	for rec.count() == 0 { // the first call is in the handler once the server saw it
+		time.Sleep(time.Millisecond)
+	}
+	resp, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "slow"}}, WithIdempotencyKey("dup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := resp.(CreateSong201JSONResponse); !ok || !raw.Result.Replayed || raw.Result.Attempts != 2 || h.songs.Load() != 1 {
+		t.Errorf("response %#v, result %+v, %d songs", resp, raw.Result, h.songs.Load())
+	}
+}
+
+// TestNonIdempotentNotRetried: a plain POST whose answer was lost is not sent
+// again (it may have run: it did).
+func TestNonIdempotentNotRetried(t *testing.T) {
+	h, rec := &impl{}, &seen{}
+	c := start(t, h, rec, "/log")
+	_, raw, err := c.AppendLog(context.Background(), AppendLogRequestObject{Body: "line"})
+	if err == nil || raw.Result.Attempts != 1 || h.logs.Load() != 1 {
+		t.Errorf("err %v, result %+v, %d appends", err, raw.Result, h.logs.Load())
+	}
+}
+
+func TestOptions(t *testing.T) {
+	h, rec := &impl{}, &seen{}
+	var events atomic.Int64
+	c := start(t, h, rec, "-",
+		WithUserAgent("e2e/1"),
+		WithRequestEditorFn(func(ctx context.Context, r *http.Request) error { r.Header.Set("Authorization", "Bearer x"); return nil }),
+		WithClientObserver(client.ObserverFunc(func(ctx context.Context, e client.Event) { events.Add(1) })),
+		WithRetryPolicy(client.Policy{MaxAttempts: 1}))
+	_, _, err := c.GetSong(context.Background(), GetSongRequestObject{ID: 1},
+		WithCallRequestEditorFn(func(ctx context.Context, r *http.Request) error { r.Header.Set("X-Call", "1"); return nil }))
+	r := rec.last()
+	if err != nil || r.UserAgent() != "e2e/1" || r.Header.Get("Authorization") != "Bearer x" || r.Header.Get("X-Call") != "1" || events.Load() != 1 {
+		t.Errorf("err %v, headers %v, %d events", err, r.Header, events.Load())
+	}
+	_, _, err = c.GetSong(context.Background(), GetSongRequestObject{ID: 1},
+		WithCallRequestEditorFn(func(ctx context.Context, r *http.Request) error { return errors.New("no token") }))
+	if err == nil || !strings.Contains(err.Error(), "e2e: getSong: request editor: no token") {
+		t.Errorf("editor error = %v", err)
+	}
+	if _, err := NewClient("not a url"); err == nil {
+		t.Error("NewClient accepted a relative URL")
+	}
+}
+
+// TestDropProxy: 300 calls through a proxy that loses 30% of the answers; every
+// call succeeds, every song is created once.
+func TestDropProxy(t *testing.T) {
+	h := &impl{}
+	srv, err := NewServer(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := httptest.NewServer(srv)
+	defer be.Close()
+	px := clienttest.NewDropProxy(be.URL, be.Client(), 0.3, 7)
+	ps := httptest.NewServer(px)
+	defer ps.Close()
+	c := newClient(t, ps.URL, WithRetryPolicy(client.Policy{MaxAttempts: 25, MaxElapsed: -1}))
+	const calls = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for i := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _, err := c.CreateSong(context.Background(), CreateSongRequestObject{Body: NewSong{Title: fmt.Sprint(i)}})
+			if got, ok := resp.(CreateSong201JSONResponse); err == nil && (!ok || got.Body.Title != fmt.Sprint(i)) {
+				err = fmt.Errorf("call %d: %#v", i, resp)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.songs.Load() != calls || px.Dropped() < calls/5 {
+		t.Errorf("%d songs for %d calls, %d answers dropped", h.songs.Load(), calls, px.Dropped())
+	}
+}
+
+// TestAgainstDraftServer: the generated client against a plain net/http server
+// that implements the IETF draft by hand.
+func TestAgainstDraftServer(t *testing.T) {
+	var drops atomic.Int64
+	s := &clienttest.DraftServer{
+		Work: func(r *http.Request, body []byte) clienttest.Outcome {
+			return clienttest.Outcome{Status: 201, Header: http.Header{"Content-Type": {"application/json"}, "Location": {"/songs/9"}},
+				Body: []byte(`{"id":9,"title":"draft"}`)}
+		},
+		DropAfterCommit: func(*http.Request) bool { return drops.Add(1) == 1 },
+	}
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	c := newClient(t, ts.URL)
+	resp, raw, err := c.CreateSong(context.Background(), CreateSongRequestObject{Body: NewSong{Title: "draft"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := resp.(CreateSong201JSONResponse)
+	if !ok || got.Body.ID != 9 || *got.Headers.Location != "/songs/9" || !raw.Result.Replayed || raw.Result.Attempts != 2 {
+		t.Errorf("response %#v, result %+v", resp, raw.Result)
+	}
+	if s.Runs() != 1 || s.Requests(raw.Result.Key) != 2 {
+		t.Errorf("draft server ran %d times for %d requests", s.Runs(), s.Requests(raw.Result.Key))
+	}
+	_, _, err = c.CreateSong(context.Background(), CreateSongRequestObject{Body: NewSong{Title: "other"}}, WithIdempotencyKey(raw.Result.Key))
+	var p *client.Problem
+	if !errors.As(err, &p) || p.Status != 422 {
+		t.Errorf("reused key: %v", err)
+	}
+}
