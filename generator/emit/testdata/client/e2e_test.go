@@ -302,7 +302,10 @@ func TestOptions(t *testing.T) {
 	var events atomic.Int64
 	c := start(t, h, rec, "-",
 		WithUserAgent("e2e/1"),
-		WithRequestEditorFn(func(ctx context.Context, r *http.Request) error { r.Header.Set("Authorization", "Bearer x"); return nil }),
+		WithRequestEditorFn(func(ctx context.Context, r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer x")
+			return nil
+		}),
 		WithClientObserver(client.ObserverFunc(func(ctx context.Context, e client.Event) { events.Add(1) })),
 		WithRetryPolicy(client.Policy{MaxAttempts: 1}))
 	_, _, err := c.GetSong(context.Background(), GetSongRequestObject{ID: 1},
