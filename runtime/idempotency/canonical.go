@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
-	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -26,11 +25,45 @@ type canon struct {
 	scratch []byte
 	members []member // a stack: each object uses the tail it appended
 	dupKeys bool     // some object had a repeated key
+
+	runStart, runEnd int // pending input run, see emit
 }
 
 // member is one object member in canon.out: out[start:keyEnd] is the quoted
-// canonical key, out[start:end] the whole `"key":value`.
-type member struct{ start, keyEnd, end int }
+// canonical key, out[start:end] the whole `"key":value`. kFrom:kTo locate the
+// key's canonical bytes for comparisons while the output is still pending:
+// in the input when keyIn, else in out.
+type member struct {
+	start, keyEnd, end int
+	kFrom, kTo         int
+	keyIn              bool
+	pfx                uint64 // the key's first 8 bytes after the quote, big-endian, zero padded
+}
+
+// keyPrefix packs the first 8 bytes of a quoted key (after its opening
+// quote) so most comparisons are one integer compare. Canonical keys hold no
+// zero bytes, so the padding cannot make two different keys compare equal
+// where their bytes differ.
+func keyPrefix(quoted []byte) uint64 {
+	k := quoted[1:]
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// compareKeys orders two members by their canonical keys.
+func (c *canon) compareKeys(a, b *member) int {
+	if a.pfx != b.pfx {
+		if a.pfx < b.pfx {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(c.keyOf(*a), c.keyOf(*b))
+}
 
 var canonPool = sync.Pool{New: func() any { return new(canon) }}
 
@@ -49,9 +82,11 @@ func putCanon(c *canon) {
 func (c *canon) appendCanonical(data []byte) bool {
 	mark := len(c.out)
 	c.in, c.pos, c.members, c.dupKeys = data, 0, c.members[:0], false
+	c.runStart, c.runEnd = 0, 0
 	c.skipWS()
 	ok := c.value(0)
 	c.skipWS()
+	c.flush()
 	if !ok || c.pos != len(c.in) {
 		c.out = c.out[:mark]
 		return false
@@ -71,6 +106,32 @@ func CanonicalJSON(data []byte) ([]byte, bool) {
 	}
 	return bytes.Clone(c.out), true
 }
+
+// Output is mostly the input with whitespace removed, so instead of copying
+// token by token the canonicaliser keeps a pending run in[runStart:runEnd]
+// of input bytes that go to the output unchanged, extends it while tokens
+// are contiguous, and copies it in one go when something else must be
+// written (after whitespace, for escapes, before a sort).
+
+// emit adds in[from:to] to the output.
+func (c *canon) emit(from, to int) {
+	if from != c.runEnd {
+		c.flush()
+		c.runStart = from
+	}
+	c.runEnd = to
+}
+
+// flush copies the pending run to c.out.
+func (c *canon) flush() {
+	if c.runEnd > c.runStart {
+		c.out = append(c.out, c.in[c.runStart:c.runEnd]...)
+	}
+	c.runStart = c.runEnd
+}
+
+// outLen is the output length including the pending run.
+func (c *canon) outLen() int { return len(c.out) + c.runEnd - c.runStart }
 
 func (c *canon) skipWS() {
 	for c.pos < len(c.in) {
@@ -110,22 +171,22 @@ func (c *canon) literal(lit string) bool {
 	if len(c.in)-c.pos < len(lit) || string(c.in[c.pos:c.pos+len(lit)]) != lit {
 		return false
 	}
-	c.out = append(c.out, lit...)
+	c.emit(c.pos, c.pos+len(lit))
 	c.pos += len(lit)
 	return true
 }
 
 func (c *canon) number() bool {
-	start := c.pos
 	in := c.in
 	p := c.pos
-	if p < len(in) && in[p] == '-' {
+	if in[p] == '-' {
 		p++
 	}
 	switch {
 	case p < len(in) && in[p] == '0':
 		p++
 	case p < len(in) && '1' <= in[p] && in[p] <= '9':
+		p++
 		for p < len(in) && '0' <= in[p] && in[p] <= '9' {
 			p++
 		}
@@ -155,24 +216,23 @@ func (c *canon) number() bool {
 			return false
 		}
 	}
-	c.out = append(c.out, in[start:p]...)
+	c.emit(c.pos, p)
 	c.pos = p
 	return true
 }
 
 // str copies one string in canonical form. The common case (no escapes) is a
-// word-at-a-time scan and a single append.
+// word-at-a-time scan that extends the pending run.
 func (c *canon) str() bool {
 	in := c.in
 	p := c.pos + 1
-	start := p
 	for p+8 <= len(in) && !specialWord(binary.LittleEndian.Uint64(in[p:])) {
 		p += 8
 	}
 	for p < len(in) {
 		ch := in[p]
 		if ch == '"' {
-			c.out = append(c.out, in[c.pos:p+1]...)
+			c.emit(c.pos, p+1)
 			c.pos = p + 1
 			return true
 		}
@@ -187,15 +247,16 @@ func (c *canon) str() bool {
 	if p >= len(in) {
 		return false
 	}
-	// Slow path: decode escapes from p on.
-	c.out = append(c.out, '"')
-	c.out = append(c.out, in[start:p]...)
+	// Slow path: decode escapes from p on, writing to c.out directly.
+	c.emit(c.pos, p)
+	c.flush()
 	for p < len(in) {
 		ch := in[p]
 		switch {
 		case ch == '"':
 			c.out = append(c.out, '"')
 			c.pos = p + 1
+			c.runStart, c.runEnd = c.pos, c.pos
 			return true
 		case ch < 0x20:
 			return false
@@ -291,12 +352,12 @@ func hex4(in []byte, p int) (rune, bool) {
 }
 
 func (c *canon) array(depth int) bool {
-	c.pos++ // [
-	c.out = append(c.out, '[')
+	c.emit(c.pos, c.pos+1) // [
+	c.pos++
 	c.skipWS()
 	if c.pos < len(c.in) && c.in[c.pos] == ']' {
+		c.emit(c.pos, c.pos+1)
 		c.pos++
-		c.out = append(c.out, ']')
 		return true
 	}
 	for {
@@ -310,11 +371,11 @@ func (c *canon) array(depth int) bool {
 		}
 		switch c.in[c.pos] {
 		case ',':
+			c.emit(c.pos, c.pos+1)
 			c.pos++
-			c.out = append(c.out, ',')
 		case ']':
+			c.emit(c.pos, c.pos+1)
 			c.pos++
-			c.out = append(c.out, ']')
 			return true
 		default:
 			return false
@@ -322,15 +383,24 @@ func (c *canon) array(depth int) bool {
 	}
 }
 
+// keyOf returns the canonical (quoted) bytes of a member's key: in the input
+// when the key had no escapes, else in the output (already flushed).
+func (c *canon) keyOf(m member) []byte {
+	if m.keyIn {
+		return c.in[m.kFrom:m.kTo]
+	}
+	return c.out[m.kFrom:m.kTo]
+}
+
 func (c *canon) object(depth int) bool {
-	c.pos++ // {
-	open := len(c.out)
-	c.out = append(c.out, '{')
+	open := c.outLen()
+	c.emit(c.pos, c.pos+1) // {
+	c.pos++
 	base := len(c.members)
 	c.skipWS()
 	if c.pos < len(c.in) && c.in[c.pos] == '}' {
+		c.emit(c.pos, c.pos+1)
 		c.pos++
-		c.out = append(c.out, '}')
 		return true
 	}
 	sorted := true
@@ -339,27 +409,32 @@ func (c *canon) object(depth int) bool {
 		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
 			return false
 		}
-		m := member{start: len(c.out)}
+		m := member{start: c.outLen()}
+		kIn := c.pos
 		if !c.str() {
 			return false
 		}
-		m.keyEnd = len(c.out)
+		m.keyEnd = c.outLen()
+		if c.runEnd == c.pos && c.runEnd-c.runStart >= c.pos-kIn {
+			m.keyIn, m.kFrom, m.kTo = true, kIn, c.pos // unchanged: compare in the input
+		} else {
+			c.flush()
+			m.kFrom, m.kTo = m.start, m.keyEnd
+		}
+		m.pfx = keyPrefix(c.keyOf(m))
 		c.skipWS()
 		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
 			return false
 		}
+		c.emit(c.pos, c.pos+1)
 		c.pos++
-		c.out = append(c.out, ':')
 		c.skipWS()
 		if !c.value(depth) {
 			return false
 		}
-		m.end = len(c.out)
-		if n := len(c.members); n > base {
-			prev := c.members[n-1]
-			if cmp := bytes.Compare(c.out[prev.start:prev.keyEnd], c.out[m.start:m.keyEnd]); cmp >= 0 {
-				sorted = false
-			}
+		m.end = c.outLen()
+		if n := len(c.members); n > base && sorted && c.compareKeys(&c.members[n-1], &m) >= 0 {
+			sorted = false
 		}
 		c.members = append(c.members, m)
 		c.skipWS()
@@ -367,20 +442,21 @@ func (c *canon) object(depth int) bool {
 			return false
 		}
 		if c.in[c.pos] == '}' {
-			c.pos++
 			break
 		}
 		if c.in[c.pos] != ',' {
 			return false
 		}
+		c.emit(c.pos, c.pos+1)
 		c.pos++
-		c.out = append(c.out, ',')
 	}
 	if !sorted {
+		c.flush()
 		c.sortMembers(open, c.members[base:])
 	}
 	c.members = c.members[:base]
-	c.out = append(c.out, '}')
+	c.emit(c.pos, c.pos+1) // }
+	c.pos++
 	return true
 }
 
@@ -389,32 +465,45 @@ func (c *canon) object(depth int) bool {
 func (c *canon) sortMembers(open int, ms []member) {
 	c.scratch = append(c.scratch[:0], c.out[open:]...)
 	src := c.scratch
-	key := func(m member) string { return string(src[m.start-open : m.keyEnd-open]) }
+	for i := range ms { // offsets into src rather than out
+		ms[i].start -= open
+		ms[i].keyEnd -= open
+		ms[i].end -= open
+	}
+	cmp := func(a, b *member) int {
+		if a.pfx != b.pfx {
+			if a.pfx < b.pfx {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(src[a.start:a.keyEnd], src[b.start:b.keyEnd])
+	}
 	if len(ms) <= 16 {
 		// Insertion sort: stable, and faster than a general sort for the
 		// handful of members a typical object has.
 		for i := 1; i < len(ms); i++ {
 			m := ms[i]
-			k := key(m)
 			j := i
-			for j > 0 && key(ms[j-1]) > k {
+			for j > 0 && cmp(&ms[j-1], &m) > 0 {
 				ms[j] = ms[j-1]
 				j--
 			}
 			ms[j] = m
 		}
 	} else {
-		slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(key(a), key(b)) })
+		slices.SortStableFunc(ms, func(a, b member) int { return cmp(&a, &b) })
 	}
 	out := c.out[:open+1]
-	for i, m := range ms {
+	for i := range ms {
+		m := &ms[i]
 		if i > 0 {
 			out = append(out, ',')
-			if key(ms[i-1]) == key(m) {
+			if cmp(&ms[i-1], m) == 0 {
 				c.dupKeys = true
 			}
 		}
-		out = append(out, src[m.start-open:m.end-open]...)
+		out = append(out, src[m.start:m.end]...)
 	}
 	c.out = out
 }
@@ -521,10 +610,11 @@ func keyEquals(quoted []byte, name string) bool {
 	}
 	c := getCanon()
 	defer putCanon(c)
-	c.in, c.pos, c.out = quoted, 0, c.out[:0]
+	c.in, c.pos, c.out, c.runStart, c.runEnd = quoted, 0, c.out[:0], 0, 0
 	if !c.str() {
 		return false
 	}
+	c.flush()
 	// c.out is the minimally escaped form; compare with name escaped the same way.
 	n := len(c.out)
 	c.out = append(c.out, '"')
@@ -625,10 +715,11 @@ func stringValue(raw []byte) (string, bool) {
 	}
 	c := getCanon()
 	defer putCanon(c)
-	c.in, c.pos, c.out = raw, 0, c.out[:0]
+	c.in, c.pos, c.out, c.runStart, c.runEnd = raw, 0, c.out[:0], 0, 0
 	if !c.str() {
 		return "", false
 	}
+	c.flush()
 	// Undo the minimal re-escaping of '"', '\\' and control characters.
 	out := make([]byte, 0, len(c.out))
 	for i := 1; i < len(c.out)-1; i++ {
