@@ -119,11 +119,13 @@ func ident(name string) string {
 
 func buildStatements(t string) statements {
 	return statements{
-		// old is the row as of the statement's snapshot; ins takes the record when it
-		// is absent, issued or expired. An in-flight record expires with its lease,
-		// so an expired lease is taken over here too. When ins takes nothing, old is
-		// the record that stopped it (Claim re-runs the statement in the rare case that
-		// old is stale: a concurrent writer committed after the snapshot).
+		// old is the row as of the statement's snapshot. When it is live, that is the
+		// answer and ins writes nothing: a replay or a 409 is a pure read (no row
+		// lock, no commit flush). Otherwise ins takes the record when it is absent,
+		// issued or expired, re-checked on the latest row version under its lock; an
+		// in-flight record expires with its lease, so an expired lease is taken over
+		// here too. When ins takes nothing although old said it could, a concurrent
+		// writer committed after the snapshot: Claim runs the statement again.
 		claim: `WITH c AS (SELECT clock_timestamp() AS now),
 old AS (
   SELECT r.state, r.fingerprint, r.lease_until, r.expires_at, r.result,
@@ -131,7 +133,8 @@ old AS (
   FROM ` + t + ` r, c WHERE r.id = $1
 ), ins AS (
   INSERT INTO ` + t + ` AS r (id, state, fingerprint, token, lease_until, expires_at)
-  SELECT $1, 1, $2, $3, c.now + $4::bigint * interval '1 microsecond', c.now + $4::bigint * interval '1 microsecond' FROM c
+  SELECT $1, 1, $2, $3, c.now + $4::bigint * interval '1 microsecond', c.now + $4::bigint * interval '1 microsecond'
+  FROM c WHERE NOT EXISTS (SELECT 1 FROM old WHERE NOT old.dead)
   ON CONFLICT (id) DO UPDATE SET state = 1, fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token,
     lease_until = EXCLUDED.lease_until, expires_at = EXCLUDED.expires_at, result = NULL
   WHERE r.state = 3 OR r.expires_at <= clock_timestamp()

@@ -124,13 +124,20 @@ func TestBackgroundPurgerBoundsTable(t *testing.T) {
 	}
 }
 
-// rows counts the records in the file through a connection of its own.
-func rows(t *testing.T, path string) (n int) {
+// rawDB opens the file without the store.
+func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// rows counts the records in the file through a connection of its own.
+func rows(t *testing.T, path string) (n int) {
+	t.Helper()
+	db := rawDB(t, path)
 	defer db.Close()
 	if err := db.QueryRow("SELECT count(*) FROM idempotency_records").Scan(&n); err != nil {
 		t.Fatal(err)

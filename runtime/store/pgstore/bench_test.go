@@ -1,0 +1,118 @@
+package pgstore_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idemgen/idemgen/runtime/store/pgstore"
+)
+
+// countTracer counts the statements a pool sends, one round trip each.
+type countTracer struct{ n atomic.Int64 }
+
+func (c *countTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *countTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// benchStore is a store on a pool whose statements are counted.
+func benchStore(b *testing.B) (*pgstore.Store, *countTracer) {
+	b.Helper()
+	check := openPool(b) // skips without a server
+	cfg, err := pgxpool.ParseConfig(pgURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := &countTracer{}
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	s, err := pgstore.New(context.Background(), pool, pgstore.WithTable(uniqueTable(b, check)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s, tr
+}
+
+var result = []byte(strings.Repeat("r", 256))
+
+// BenchmarkFirstRequest is a first request's store work: claim and complete
+// (rt/op: statements sent, one round trip each).
+func BenchmarkFirstRequest(b *testing.B) {
+	ctx := context.Background()
+	s, tr := benchStore(b)
+	run := fmt.Sprint(time.Now().UnixNano())
+	tr.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		id := run + strconv.Itoa(i)
+		if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Complete(ctx, id, "t", result, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
+}
+
+// BenchmarkReplay is a replay's store work: one claim that returns the
+// completed record.
+func BenchmarkReplay(b *testing.B) {
+	ctx := context.Background()
+	s, tr := benchStore(b)
+	s.Claim(ctx, "done", "fp", "t", time.Minute)
+	s.Complete(ctx, "done", "t", result, time.Minute)
+	tr.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		cl, err := s.Claim(ctx, "done", "fp", "t2", time.Minute)
+		if err != nil || cl.Acquired {
+			b.Fatal(cl, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
+}
+
+// BenchmarkAtomicFirstRequest is a first request in atomic mode: claim, begin,
+// the guarded complete and the commit (the handler's own writes not counted).
+func BenchmarkAtomicFirstRequest(b *testing.B) {
+	ctx := context.Background()
+	s, tr := benchStore(b)
+	run := fmt.Sprint(time.Now().UnixNano())
+	tr.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		id := run + strconv.Itoa(i)
+		if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		_, tx, err := s.Begin(ctx, id, "t")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Complete(ctx, result, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
+}
