@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/format"
 	"go/parser"
 	"go/token"
@@ -211,7 +212,59 @@ func render(f *jen.File, name, extra string) ([]byte, error) {
 	if err := format.Node(&out, fset, file); err != nil {
 		return nil, fmt.Errorf("emit: %s does not format: %w\n%s", name, err, numbered(src))
 	}
-	return out.Bytes(), nil
+	return groupImports(name, out.Bytes())
+}
+
+// groupImports rewrites the import block of formatted src in two groups, the
+// standard library first, as goimports does.
+func groupImports(name string, src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, name, src, parser.ImportsOnly)
+	if err != nil {
+		return nil, fmt.Errorf("emit: %s: %w", name, err)
+	}
+	var decl *ast.GenDecl
+	for _, d := range file.Decls {
+		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
+			if decl != nil {
+				return src, nil // several import declarations: leave them
+			}
+			decl = gd
+		}
+	}
+	if decl == nil || len(decl.Specs) < 2 {
+		return src, nil
+	}
+	var std, other []string
+	for _, spec := range decl.Specs {
+		is := spec.(*ast.ImportSpec)
+		line := is.Path.Value
+		if is.Name != nil {
+			line = is.Name.Name + " " + line
+		}
+		path := strings.Trim(is.Path.Value, `"`)
+		if first, _, _ := strings.Cut(path, "/"); strings.Contains(first, ".") {
+			other = append(other, line)
+		} else {
+			std = append(std, line)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("import (\n")
+	for _, l := range std {
+		b.WriteString("\t" + l + "\n")
+	}
+	if len(std) > 0 && len(other) > 0 {
+		b.WriteString("\n")
+	}
+	for _, l := range other {
+		b.WriteString("\t" + l + "\n")
+	}
+	b.WriteString(")")
+	start, end := fset.Position(decl.Pos()).Offset, fset.Position(decl.End()).Offset
+	out := append([]byte(nil), src[:start]...)
+	out = append(out, b.Bytes()...)
+	return append(out, src[end:]...), nil
 }
 
 // splitKit returns the declarations (everything after the import block) and the

@@ -239,6 +239,7 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 			ct = jen.Id("r").Dot("ContentType")
 		}
 	}
+	f.Line()
 	f.Func().Params(jen.Id("r").Id(rt.Name)).Id(writeMethod).Params(jen.Id("w").Qual(httpPkg, "ResponseWriter")).Error().BlockFunc(func(gr *jen.Group) {
 		var body jen.Code = jen.Nil()
 		stream := false
@@ -272,6 +273,7 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 func (g *generator) emitOptions(f *jen.File) {
 	f.Add(docText("ServerOption configures NewServer."))
 	f.Type().Id("ServerOption").Func().Params(jen.Op("*").Id("serverConfig"))
+	f.Comment("serverConfig is what the ServerOptions set.")
 	f.Type().Id("serverConfig").Struct(
 		jen.Id("store").Qual(idempotencyPkg, "Store"),
 		jen.Id("idempotency").Index().Qual(idempotencyPkg, "Option"),
@@ -331,6 +333,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 			anyIdempotent = true
 		}
 	}
+	f.Comment("server routes requests to a Handler.")
 	f.Type().Id("server").Struct(
 		jen.Id("h").Id("Handler"),
 		jen.Id("cfg").Id("serverConfig"),
@@ -450,6 +453,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 	n := g.ops[op]
 	decode := "decode" + n.Method
+	f.Commentf("handle%s serves %s: it decodes the request, calls the Handler and writes its response.", n.Method, opLabel(op))
 	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("handle"+n.Method).
 		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
 		jen.Var().Id("req").Id(n.Request),
@@ -469,6 +473,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 		),
 	)
 
+	f.Commentf("%s decodes the parameters and body of %s into req.", decode, opLabel(op))
 	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id(decode).
 		Params(jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("req").Op("*").Id(n.Request)).Error().BlockFunc(func(gr *jen.Group) {
 		hasQuery := false

@@ -3,8 +3,9 @@
 package e2e
 
 import (
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"time"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
 // Policies is the compiled x-idempotent policy of every idempotent operation,

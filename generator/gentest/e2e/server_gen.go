@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/idemgen/idemgen/runtime/idempotency"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 	"io"
 	"log/slog"
 	"mime"
@@ -21,6 +19,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -326,6 +327,8 @@ func (r GetPayment404Response) writeGetPaymentResponseObject(w http.ResponseWrit
 
 // ServerOption configures NewServer.
 type ServerOption func(*serverConfig)
+
+// serverConfig is what the ServerOptions set.
 type serverConfig struct {
 	store        idempotency.Store
 	idempotency  []idempotency.Option
@@ -399,6 +402,7 @@ func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
 	}
 }
 
+// server routes requests to a Handler.
 type server struct {
 	h   Handler
 	cfg serverConfig
@@ -499,6 +503,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
 	kitWriteServerError(w, r, s.cfg.problemType)
 }
+
+// handleAppendAudit serves POST /audit: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 	var req AppendAuditRequestObject
 	if err := s.decodeAppendAudit(r, &req); err != nil {
@@ -516,6 +522,8 @@ func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "appendAudit", err)
 	}
 }
+
+// decodeAppendAudit decodes the parameters and body of POST /audit into req.
 func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObject) error {
 	body, present, err := kitReadBody(r, false)
 	if err != nil {
@@ -533,6 +541,8 @@ func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObjec
 	}
 	return nil
 }
+
+// handleGenerateBill serves POST /bills: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
 	var req GenerateBillRequestObject
 	if err := s.decodeGenerateBill(r, &req); err != nil {
@@ -550,6 +560,8 @@ func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "generateBill", err)
 	}
 }
+
+// decodeGenerateBill decodes the parameters and body of POST /bills into req.
 func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObject) error {
 	body, present, err := kitReadBody(r, true)
 	if err != nil {
@@ -570,6 +582,8 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 	}
 	return nil
 }
+
+// handleDonate serves POST /donations: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 	var req DonateRequestObject
 	if err := s.decodeDonate(r, &req); err != nil {
@@ -587,6 +601,8 @@ func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "donate", err)
 	}
 }
+
+// decodeDonate decodes the parameters and body of POST /donations into req.
 func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	body, present, err := kitReadBody(r, true)
 	if err != nil {
@@ -617,6 +633,8 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	}
 	return nil
 }
+
+// handleCreateOrder serves POST /orders: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	var req CreateOrderRequestObject
 	if err := s.decodeCreateOrder(r, &req); err != nil {
@@ -634,6 +652,8 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "createOrder", err)
 	}
 }
+
+// decodeCreateOrder decodes the parameters and body of POST /orders into req.
 func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObject) error {
 	body, present, err := kitReadBody(r, true)
 	if err != nil {
@@ -654,6 +674,8 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 	}
 	return nil
 }
+
+// handleListPayments serves GET /payments: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
 	if err := s.decodeListPayments(r, &req); err != nil {
@@ -671,6 +693,8 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "listPayments", err)
 	}
 }
+
+// decodeListPayments decodes the parameters and body of GET /payments into req.
 func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
 	q := r.URL.Query()
 	{
@@ -687,6 +711,8 @@ func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObj
 	}
 	return nil
 }
+
+// handleCreatePayment serves POST /payments: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 	var req CreatePaymentRequestObject
 	if err := s.decodeCreatePayment(r, &req); err != nil {
@@ -704,6 +730,8 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "createPayment", err)
 	}
 }
+
+// decodeCreatePayment decodes the parameters and body of POST /payments into req.
 func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
 	body, present, err := kitReadBody(r, true)
 	if err != nil {
@@ -724,6 +752,8 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 	}
 	return nil
 }
+
+// handleGetPayment serves GET /payments/{id}: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 	var req GetPaymentRequestObject
 	if err := s.decodeGetPayment(r, &req); err != nil {
@@ -741,6 +771,8 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "getPayment", err)
 	}
 }
+
+// decodeGetPayment decodes the parameters and body of GET /payments/{id} into req.
 func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject) error {
 	{
 		vs, ok := kitPath(r, "p1", nil, 0)

@@ -1,0 +1,119 @@
+package gentest_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idemgen/idemgen/generator/emit"
+	"github.com/idemgen/idemgen/generator/gentest"
+	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/generator/model"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/golden with the current output")
+
+// goldenVersion is the version in golden headers, fixed so that a release does
+// not change every golden file.
+const goldenVersion = "v0.0.0-golden"
+
+// TestGolden generates every case of testdata/golden (<case>/openapi.yaml ->
+// <case>/*_gen.go, package <case>, models and server) and compares the output
+// byte for byte; -update rewrites the expected files. The outputs of all cases
+// are then built and vetted in one temporary module.
+func TestGolden(t *testing.T) {
+	root := filepath.Join(gentest.RepoRoot(), "testdata", "golden")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := gentest.NewModule(t)
+	cases := 0
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		cases++
+		name := e.Name()
+		dir := filepath.Join(root, name)
+		api, err := loader.Load(context.Background(), filepath.Join(dir, "openapi.yaml"))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for _, d := range api.Diagnostics {
+			if d.Severity == model.Error {
+				t.Errorf("%s: spec error: %s", name, d.Error())
+			}
+		}
+		res, err := emit.Generate(api, emit.Options{Package: name, Models: true, Server: true, Version: goldenVersion})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		want := make(map[string]bool)
+		for _, f := range res.Files {
+			want[f.Name] = true
+			path := filepath.Join(dir, f.Name)
+			if *update {
+				if err := os.WriteFile(path, f.Content, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			golden, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s: %v (run go test -run TestGolden -update)", name, err)
+				continue
+			}
+			if !bytes.Equal(golden, f.Content) {
+				t.Errorf("%s/%s differs from the golden file (run go test -run TestGolden -update and review the diff):\n%s", name, f.Name, firstDiff(golden, f.Content))
+			}
+		}
+		// A golden file the generator no longer writes is stale.
+		files, _ := filepath.Glob(filepath.Join(dir, "*_gen.go"))
+		for _, f := range files {
+			if !want[filepath.Base(f)] {
+				if *update {
+					os.Remove(f)
+				} else {
+					t.Errorf("%s: stale golden file %s", name, filepath.Base(f))
+				}
+			}
+		}
+		m.Add(t, "golden/"+name, res.Files)
+	}
+	if cases == 0 {
+		t.Fatal("no golden cases")
+	}
+	if t.Failed() {
+		return
+	}
+	if testing.Short() {
+		t.Skip("-short: compared the golden files, skipping the compile")
+	}
+	m.BuildAndVet(t)
+}
+
+// firstDiff shows the first differing line of two files with its neighbours.
+func firstDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, wl, gl)
+		}
+	}
+	return "(same lines, different bytes)"
+}
