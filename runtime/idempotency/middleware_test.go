@@ -764,3 +764,28 @@ func TestValidate(t *testing.T) {
 		t.Errorf("New with an invalid policy: %v", err)
 	}
 }
+
+func TestNoBodyStatusesAndInvalidCodes(t *testing.T) {
+	hs := newHarness(t, idempotency.Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+		if _, err := w.Write([]byte("x")); err != http.ErrBodyNotAllowed {
+			t.Errorf("Write after 204: %v, want http.ErrBodyNotAllowed", err)
+		}
+	})
+	hs.post("k", "{}")
+	if w := hs.post("k", "{}"); w.Code != 204 || w.Body.Len() != 0 || w.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("204 replay: %d %q", w.Code, w.Body)
+	}
+	bad := newHarness(t, idempotency.Policy{}, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(42) })
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("an invalid status code did not panic")
+			}
+		}()
+		bad.post("k", "{}")
+	}()
+	if _, err := bad.m.StatusKey(context.Background(), "", "k"); !errors.Is(err, idempotency.ErrNotFound) {
+		t.Errorf("an invalid status was stored or the claim kept: %v", err)
+	}
+}

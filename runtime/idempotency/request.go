@@ -121,6 +121,10 @@ func (c *capture) WriteHeader(code int) {
 	if c.wroteHeader {
 		return // superfluous, as net/http would ignore it
 	}
+	if code < 100 || code > 999 {
+		// As net/http does, but before anything is stored or sent.
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		c.rw.WriteHeader(code)
 		return
@@ -138,6 +142,9 @@ func (c *capture) Write(p []byte) (int, error) {
 	}
 	if !c.wroteHeader {
 		c.WriteHeader(http.StatusOK)
+	}
+	if c.status == http.StatusNoContent || c.status == http.StatusNotModified {
+		return 0, http.ErrBodyNotAllowed // what net/http answers; nothing to store
 	}
 	if int64(len(c.buf)+len(p)) > c.max {
 		if err := c.startPass(reasonTooLarge); err != nil {
