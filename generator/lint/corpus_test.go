@@ -12,7 +12,6 @@ import (
 
 	"github.com/idemgen/idemgen/generator/lint"
 	"github.com/idemgen/idemgen/generator/loader"
-	"github.com/idemgen/idemgen/generator/model"
 )
 
 // corpusDir returns $IDEMGEN_CORPUS (default ../shared/corpus from the
@@ -112,55 +111,7 @@ func TestCorpusMarked(t *testing.T) {
 			continue // multi-file specs cannot be copied alone
 		}
 		t.Run(filepath.Base(spec), func(t *testing.T) {
-			data, err := os.ReadFile(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			marked, out := 0, []byte(nil)
-			file := filepath.Join(t.TempDir(), "spec"+filepath.Ext(spec))
-			if strings.HasSuffix(spec, ".json") {
-				// encoding/json, not yaml.v3: JSON escapes such as surrogate pairs.
-				var doc map[string]any
-				if err := json.Unmarshal(data, &doc); err != nil {
-					t.Fatal(err)
-				}
-				paths, _ := doc["paths"].(map[string]any)
-				for _, item := range paths {
-					item, _ := item.(map[string]any)
-					for m, op := range item {
-						if op, ok := op.(map[string]any); ok && (m == "post" || m == "patch") {
-							op["x-idempotent"] = true
-							marked++
-						}
-					}
-				}
-				out, err = json.Marshal(doc)
-			} else {
-				var doc yaml.Node
-				if err := yaml.Unmarshal(data, &doc); err != nil {
-					t.Fatal(err)
-				}
-				paths := mapValue(doc.Content[0], "paths")
-				for i := 1; paths != nil && i < len(paths.Content); i += 2 {
-					item := paths.Content[i]
-					for j := 0; j+1 < len(item.Content); j += 2 {
-						if m := item.Content[j].Value; m == "post" || m == "patch" {
-							op := item.Content[j+1]
-							op.Content = append(op.Content,
-								&yaml.Node{Kind: yaml.ScalarNode, Value: "x-idempotent"},
-								&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
-							marked++
-						}
-					}
-				}
-				out, err = yaml.Marshal(&doc)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(file, out, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			file, marked := markedCopy(t, spec)
 			api, err := loader.Load(ctx, file)
 			if err != nil {
 				t.Fatalf("load: %v", err)
@@ -185,6 +136,62 @@ func TestCorpusMarked(t *testing.T) {
 	}
 }
 
+// markedCopy writes a copy of spec with x-idempotent: true on every POST and
+// PATCH and returns its path and the number of operations marked.
+func markedCopy(tb testing.TB, spec string) (string, int) {
+	tb.Helper()
+	data, err := os.ReadFile(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	marked, out := 0, []byte(nil)
+	file := filepath.Join(tb.TempDir(), "spec"+filepath.Ext(spec))
+	if strings.HasSuffix(spec, ".json") {
+		// encoding/json, not yaml.v3: JSON escapes such as surrogate pairs.
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			tb.Fatal(err)
+		}
+		paths, _ := doc["paths"].(map[string]any)
+		for _, item := range paths {
+			item, _ := item.(map[string]any)
+			for m, op := range item {
+				if op, ok := op.(map[string]any); ok && (m == "post" || m == "patch") {
+					op["x-idempotent"] = true
+					marked++
+				}
+			}
+		}
+		out, err = json.Marshal(doc)
+	} else {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			tb.Fatal(err)
+		}
+		paths := mapValue(doc.Content[0], "paths")
+		for i := 1; paths != nil && i < len(paths.Content); i += 2 {
+			item := paths.Content[i]
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				if m := item.Content[j].Value; m == "post" || m == "patch" {
+					op := item.Content[j+1]
+					op.Content = append(op.Content,
+						&yaml.Node{Kind: yaml.ScalarNode, Value: "x-idempotent"},
+						&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+					marked++
+				}
+			}
+		}
+		out, err = yaml.Marshal(&doc)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return file, marked
+}
+
 func mapValue(n *yaml.Node, key string) *yaml.Node {
 	for i := 0; n != nil && i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
@@ -195,7 +202,8 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 }
 
 // BenchmarkLintTwilio measures lint alone (not loading) on the largest corpus
-// spec, with every POST made idempotent so every rule runs.
+// spec, as it is and with every POST marked x-idempotent: true so that every
+// rule runs. BenchmarkLoadTwilio is the loading it comes after.
 func BenchmarkLintTwilio(b *testing.B) {
 	spec := filepath.Join(corpusDir(b), "twilio-api-v2010.json")
 	ctx := context.Background()
@@ -209,21 +217,26 @@ func BenchmarkLintTwilio(b *testing.B) {
 			lint.Lint(ctx, api, nil)
 		}
 	})
-	idem := *api
-	idem.Operations = nil
-	for _, op := range api.Operations {
-		c := *op
-		if lint.IsUnsafe(c.Method) {
-			c.Idempotency = &model.Extension{Enabled: true, Set: map[string]bool{}}
-			c.Idempotency.Policy.Scope = []string{"principal"}
-			c.Idempotency.Policy.Key.Field = "/FriendlyName"
-		}
-		idem.Operations = append(idem.Operations, &c)
+	marked, _ := markedCopy(b, spec)
+	idem, err := loader.Load(ctx, marked)
+	if err != nil {
+		b.Fatal(err)
 	}
 	b.Run("all-idempotent", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			lint.Lint(ctx, &idem, nil)
+			lint.Lint(ctx, idem, nil)
 		}
 	})
+}
+
+func BenchmarkLoadTwilio(b *testing.B) {
+	spec := filepath.Join(corpusDir(b), "twilio-api-v2010.json")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := loader.Load(ctx, spec); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

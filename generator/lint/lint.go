@@ -187,9 +187,9 @@ func topProperty(s *model.Schema, name string) *model.Property {
 	if s == nil {
 		return nil
 	}
-	norm := func(s string) string { return strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(s)) }
+	want := normName(name)
 	for _, p := range s.Properties {
-		if norm(p.Name) == norm(name) {
+		if normName(p.Name) == want {
 			return p
 		}
 	}
@@ -199,6 +199,21 @@ func topProperty(s *model.Schema, name string) *model.Property {
 		}
 	}
 	return nil
+}
+
+// normName lower-cases s without '-' and '_'.
+func normName(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '-' || c == '_':
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 func (c *checker) keySchema(op *model.Operation, p *model.Param, k idempotency.Key) {
