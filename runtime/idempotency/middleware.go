@@ -343,7 +343,10 @@ func (m *Middleware) finish(ctx, bg context.Context, cw *capture, tx AtomicTx, s
 		// What net/http would send; storing it keeps the replay identical.
 		h["Content-Type"] = []string{http.DetectContentType(cw.buf)}
 	}
-	res := c.encodeResponse(status, h, cw.buf)
+	// The encoding lives in the pooled request state: stores do not keep the
+	// slice past Complete (see Store.Complete).
+	res := c.encodeResponse(cw.enc, status, h, cw.buf)
+	cw.enc = res
 	var err error
 	if tx != nil {
 		err = tx.Complete(bg, res, c.ttl)

@@ -37,7 +37,7 @@ func getState() *reqState { return statePool.Get().(*reqState) }
 func putState(st *reqState) {
 	st.cw.reset(nil, 0)
 	st.body.Reset(nil)
-	if cap(st.buf) > 64<<10 || cap(st.cw.buf) > 64<<10 || cap(st.pre.out) > 64<<10 {
+	if cap(st.buf) > 64<<10 || cap(st.cw.buf) > 64<<10 || cap(st.cw.enc) > 64<<10 || cap(st.pre.out) > 64<<10 {
 		return // let large buffers go rather than pin them in the pool
 	}
 	st.pre.in = nil
@@ -91,13 +91,14 @@ type capture struct {
 	status      int
 	wroteHeader bool
 	buf         []byte
+	enc         []byte // the encoded result, reused across requests
 	pass        bool   // passing through: nothing more is recorded
 	reason      string // why pass is set
 	sent        bool   // flushBuffered done
 }
 
 func (c *capture) reset(w http.ResponseWriter, max int64) {
-	*c = capture{rw: w, max: max, buf: c.buf[:0]}
+	*c = capture{rw: w, max: max, buf: c.buf[:0], enc: c.enc[:0]}
 }
 
 func (c *capture) statusOrOK() int {

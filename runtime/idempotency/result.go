@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // Stored results are opaque to stores. Their encoding, version 1:
@@ -23,8 +24,9 @@ const (
 
 var errCorruptResult = errors.New("idempotency: corrupt stored result")
 
-// encodeResponse encodes status, the replayable headers of h and body.
-func (c *compiled) encodeResponse(status int, h http.Header, body []byte) []byte {
+// encodeResponse encodes status, the replayable headers of h and body,
+// reusing dst's storage.
+func (c *compiled) encodeResponse(dst []byte, status int, h http.Header, body []byte) []byte {
 	size := 2 + binary.MaxVarintLen64*3 + len(body)
 	n := 0
 	for name, vals := range h {
@@ -37,7 +39,7 @@ func (c *compiled) encodeResponse(status int, h http.Header, body []byte) []byte
 			size += binary.MaxVarintLen64 + len(v)
 		}
 	}
-	b := make([]byte, 0, size)
+	b := slices.Grow(dst[:0], size)
 	b = append(b, resultHTTP, resultV1)
 	b = binary.AppendUvarint(b, uint64(status))
 	b = binary.AppendUvarint(b, uint64(n))

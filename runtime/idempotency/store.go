@@ -80,6 +80,8 @@ type Store interface {
 
 	// Complete stores result for id and marks it completed for ttl, only if token
 	// still owns the in-flight claim. Otherwise it returns ErrNotOwner and changes nothing.
+	// result belongs to the caller (it reuses the buffer): a store that keeps the
+	// bytes past the call must copy them.
 	Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error
 
 	// Release deletes the in-flight record for id, only if token still owns it.
@@ -107,6 +109,7 @@ type AtomicStore interface {
 type AtomicTx interface {
 	// Complete writes the completed record (guarded by the fencing token) in the
 	// transaction and commits it with the handler's writes. ErrNotOwner rolls back.
+	// As with Store.Complete, result belongs to the caller.
 	Complete(ctx context.Context, result []byte, ttl time.Duration) error
 	// Rollback abandons the transaction; the claim itself is released separately.
 	Rollback(ctx context.Context) error

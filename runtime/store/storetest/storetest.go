@@ -149,8 +149,13 @@ func testCompleteThenReplay(t *testing.T, s idempotency.Store) {
 	if err := s.Complete(ctx, id, token(), result, longTTL); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Errorf("Complete with a foreign token: err = %v, want ErrNotOwner", err)
 	}
-	if err := s.Complete(ctx, id, tok, result, longTTL); err != nil {
+	// The caller reuses its buffer after Complete: the store must not keep it.
+	buf := append([]byte(nil), result...)
+	if err := s.Complete(ctx, id, tok, buf, longTTL); err != nil {
 		t.Fatalf("Complete: %v", err)
+	}
+	for i := range buf {
+		buf[i] = 'X'
 	}
 	rec, err := s.Get(ctx, id)
 	if err != nil {
