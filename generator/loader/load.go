@@ -20,8 +20,8 @@ import (
 // Rule ids of the loader's own diagnostics (x-idempotent rules are in package
 // extension).
 const (
-	// RuleOpenAPIInvalid: kin-openapi's validation of the document failed
-	// (warning: generation goes on with what could be read).
+	// RuleOpenAPIInvalid: the document breaks an OpenAPI rule the generator
+	// depends on, e.g. a path variable without a path parameter (error).
 	RuleOpenAPIInvalid = "openapi-invalid"
 	// RuleSchemaUntyped: a schema construct that cannot be typed precisely falls
 	// back to KindAny (warning).
