@@ -151,6 +151,7 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 		jen.Id("editors").Index().Id(ids.RequestEditorFn),
 		jen.Id("userAgent").String(),
 	)
+	f.Comment("clientConfig collects the ClientOptions of NewClient.")
 	f.Type().Id("clientConfig").Struct(
 		jen.Id("doer").Qual(clientPkg, "Doer"),
 		jen.Id("editors").Index().Id(ids.RequestEditorFn),
@@ -221,6 +222,7 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 		}), jen.Nil()),
 	)
 
+	f.Comment("callConfig collects the CallOptions of one call.")
 	f.Type().Id("callConfig").Struct(
 		jen.Id("key").String(),
 		jen.Id("policy").Op("*").Qual(clientPkg, "Policy"),
@@ -396,6 +398,9 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 		gr.List(jen.Id("hreq"), jen.Err()).Op(":=").Id("c").Dot("newRequest").Call(jen.Id("ctx"), jen.Lit(op.Method), jen.Id("path"), jen.Id("q"), jen.Id("body"), jen.Id("contentType"))
 		gr.If(jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
 		for i, p := range op.Params {
+			if ks != nil && ks.header != "" && i == ks.param {
+				continue // the key header is set below, from key
+			}
 			var call jen.Code
 			switch p.In {
 			case model.InHeader:
