@@ -147,7 +147,8 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		var err error
 		body, err = st.readBody(r.Body, c.maxReq)
 		if err != nil {
-			if errors.Is(err, errBodyTooLarge) {
+			var mbe *http.MaxBytesError // an outer http.MaxBytesHandler's limit
+			if errors.Is(err, errBodyTooLarge) || errors.As(err, &mbe) {
 				m.tooLarge(ctx, w, start)
 				return
 			}
@@ -298,7 +299,8 @@ func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.H
 		if !ok {
 			perr = fmt.Errorf("idempotency: handler panicked: %v", v)
 		}
-		cw.flushBuffered()
+		// The buffered (partial) response is dropped, as net/http drops an
+		// unflushed response of a panicking handler.
 		m.observe(ctx, start, OutcomeNotCached, cw.status, perr)
 		panic(v)
 	}()

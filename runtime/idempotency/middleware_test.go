@@ -789,3 +789,32 @@ func TestNoBodyStatusesAndInvalidCodes(t *testing.T) {
 		t.Errorf("an invalid status was stored or the claim kept: %v", err)
 	}
 }
+
+func TestOuterMaxBytesHandlerIs413(t *testing.T) {
+	hs := newHarness(t, idempotency.Policy{}, nil)
+	h := http.MaxBytesHandler(hs.h, 8)
+	r := httptest.NewRequest("POST", "/things", strings.NewReader(`{"a":"0123456789"}`))
+	r.ContentLength = -1
+	r.Header.Set("Idempotency-Key", "k")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	wantProblem(t, w, http.StatusRequestEntityTooLarge)
+}
+
+func TestPanicSendsNoPartialResponse(t *testing.T) {
+	hs := newHarness(t, idempotency.Policy{}, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(201)
+		io.WriteString(w, "half")
+		panic("boom")
+	})
+	w := httptest.NewRecorder()
+	func() {
+		defer func() { recover() }()
+		r := httptest.NewRequest("POST", "/things", strings.NewReader("{}"))
+		r.Header.Set("Idempotency-Key", "k")
+		hs.h.ServeHTTP(w, r)
+	}()
+	if w.Body.Len() != 0 || w.Code == 201 {
+		t.Errorf("a panicking handler's buffered response was sent: %d %q", w.Code, w.Body)
+	}
+}
