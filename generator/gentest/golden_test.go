@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -97,7 +98,33 @@ func TestGolden(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: compared the golden files, skipping the compile")
 	}
+	// The handler example of docs/generate.md is built against the songs case.
+	m.Add(t, "cmd/docexample", []emit.File{{Name: "main.go", Content: docExample(t, m.Path+"/golden/songs")}})
 	m.BuildAndVet(t)
+}
+
+// docExample returns the Go program of docs/generate.md's "Implementing the
+// handler" section, importing the generated package from pkgPath.
+func docExample(t *testing.T, pkgPath string) []byte {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(gentest.RepoRoot(), "docs", "generate.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## Implementing the handler")
+	if !ok {
+		t.Fatal("docs/generate.md has no \"Implementing the handler\" section")
+	}
+	_, code, ok := strings.Cut(section, "```go\n")
+	if !ok {
+		t.Fatal("docs/generate.md: no Go code block in \"Implementing the handler\"")
+	}
+	code, _, _ = strings.Cut(code, "```")
+	const docImport = `"example.com/songs/internal/api"`
+	if !strings.Contains(code, docImport) {
+		t.Fatalf("the docs example does not import %s", docImport)
+	}
+	return []byte(strings.Replace(code, docImport, "api "+strconv.Quote(pkgPath), 1))
 }
 
 // firstDiff shows the first differing line of two files with its neighbours.
