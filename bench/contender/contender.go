@@ -58,22 +58,26 @@ func register(info Info, open opener) {
 	}{info, open}
 }
 
-// Names lists the registered contenders in a stable order: the baselines first.
+// Names lists the registered contenders grouped by HTTP stack (net/http
+// first, then Fiber v2 and v3), each group's bare baseline first, then by name.
 func Names() []string {
 	var names []string
 	for n := range registry {
 		names = append(names, n)
 	}
-	slices.SortFunc(names, func(a, b string) int {
-		ia, ib := registry[a].info, registry[b].info
-		if (ia.Store == "") != (ib.Store == "") {
-			if ia.Store == "" {
-				return -1
-			}
-			return 1
+	key := func(n string) string {
+		i := registry[n].info
+		group := "1" + i.Baseline
+		if i.Baseline == "nethttp" {
+			group = "0"
 		}
-		return strings.Compare(a, b)
-	})
+		rank := "1"
+		if i.Store == "" {
+			rank = "0"
+		}
+		return group + "|" + rank + "|" + n
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(key(a), key(b)) })
 	return names
 }
 

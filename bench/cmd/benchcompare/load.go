@@ -100,7 +100,8 @@ func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *repo
 	samples := map[[2]int][]sample{}
 	for rep := range set.repeats {
 		for si, sc := range scenarios {
-			for ni, name := range names {
+			for _, ni := range runOrder(names, rep) {
+				name := names[ni]
 				info, _ := contender.Lookup(name)
 				if sc.procs > 1 && !info.Shared {
 					continue
@@ -133,6 +134,30 @@ func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *repo
 		}
 	}
 	return nil
+}
+
+// runOrder returns the indexes of names (grouped by HTTP stack, baseline
+// first) in the order of repeat rep: each group as is in even repeats and
+// reversed in odd ones, so that a drift of the machine's speed during a group
+// favours neither the baseline nor the last contender (an ABBA design).
+func runOrder(names []string, rep int) []int {
+	var order, group []int
+	flush := func() {
+		if rep%2 == 1 {
+			slices.Reverse(group)
+		}
+		order = append(order, group...)
+		group = nil
+	}
+	for i, n := range names {
+		info, _ := contender.Lookup(n)
+		if i > 0 && info.Baseline == n {
+			flush()
+		}
+		group = append(group, i)
+	}
+	flush()
+	return order
 }
 
 // runCell warms up, resets the server's counters, runs the measured load and

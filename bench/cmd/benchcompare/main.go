@@ -51,8 +51,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	sections := fs.String("sections", "load,trips,gen,lint", "sections to run")
 	var set loadSettings
 	fs.DurationVar(&set.duration, "duration", time.Second, "length of each measured load run")
-	fs.DurationVar(&set.warmup, "warmup", 200*time.Millisecond, "warm-up before each load run")
-	fs.IntVar(&set.repeats, "repeats", 3, "repeats of every load run and tool run (medians are reported)")
+	fs.DurationVar(&set.warmup, "warmup", 150*time.Millisecond, "warm-up before each load run")
+	fs.IntVar(&set.repeats, "repeats", 3, "repeats of every load run (medians are reported)")
+	toolRepeats := fs.Int("tool-repeats", 3, "repeats of every generator and lint run (medians are reported)")
 	only := fs.String("contenders", strings.Join(contender.Names(), ","), "contenders of the load runs")
 	fs.StringVar(&set.profile, "profile", "", "CPU-profile one contender in one mode during its first repeat, e.g. idemgen-memory/fresh")
 	fs.StringVar(&set.profileDir, "profile-dir", os.TempDir(), "where -profile writes CONTENDER-MODE.pprof")
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	set.contenders = strings.Split(*only, ",")
 	doc := report.Doc{Machine: report.Machine{
 		Cores: runtime.NumCPU(), CPU: cpuModel(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
-		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Repeats: set.repeats,
+		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Repeats: set.repeats, ToolRepeats: *toolRepeats,
 	}}
 	tmp, err := os.MkdirTemp("", "benchcompare-")
 	if err != nil {
@@ -100,7 +101,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		runTrips(ctx, set.contenders, *redisAddr, *redisDB, *pgAddr, pgPath, &doc)
 	}
 	if want["gen"] || want["lint"] {
-		if err := runTools(ctx, *repo, *corpus, tmp, set.repeats, want["gen"], want["lint"], &doc); err != nil {
+		if err := runTools(ctx, *repo, *corpus, tmp, *toolRepeats, want["gen"], want["lint"], &doc); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,15 @@ func TestPerRequest(t *testing.T) {
 	m, rt, _ = perRequest("redis", map[string]int{"EVALSHA": 50, "GET": 25})
 	if m != 1.5 || rt != 1.5 {
 		t.Fatalf("redis: %v %v", m, rt)
+	}
+}
+
+func TestRunOrder(t *testing.T) {
+	names := []string{"nethttp", "idemgen-memory", "idemgen-redis", "fiber2", "fiber2-memory"}
+	if got := fmt.Sprint(runOrder(names, 0)); got != "[0 1 2 3 4]" {
+		t.Fatalf("even repeat: %s", got)
+	}
+	if got := fmt.Sprint(runOrder(names, 1)); got != "[2 1 0 4 3]" {
+		t.Fatalf("odd repeat: %s", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/idemgen/idemgen/bench/report"
 	"github.com/idemgen/idemgen/bench/toolcmp"
@@ -106,18 +107,21 @@ func runGen(ctx context.Context, repo, idemgen string, specs []toolcmp.Spec, tmp
 		rows = append(rows, p)
 	}
 	for _, m := range []*toolcmp.Module{ours, peer} {
+		t0 := time.Now()
 		if err := m.Tidy(ctx); err != nil {
 			doc.Notes = append(doc.Notes, err.Error())
 		}
+		fmt.Fprintf(os.Stderr, "tidy %s: %v\n", filepath.Base(m.Dir), time.Since(t0).Round(time.Millisecond))
 	}
 	for i, s := range specs {
+		t0 := time.Now()
 		if rows[i].ours.Generate == "ok" {
 			rows[i].ours.Build, rows[i].ours.Vet = ours.Check(ctx, s.Pkg)
 		}
 		if rows[i].peer.Generate == "ok" {
 			rows[i].peer.Build, rows[i].peer.Vet = peer.Check(ctx, s.Pkg)
 		}
-		fmt.Fprintf(os.Stderr, "compile %-28s idemgen %s/%s, oapi-codegen %s/%s\n", s.Name, rows[i].ours.Build, rows[i].ours.Vet, rows[i].peer.Build, rows[i].peer.Vet)
+		fmt.Fprintf(os.Stderr, "compile %-28s (%v) idemgen %s/%s, oapi-codegen %s/%s\n", s.Name, time.Since(t0).Round(time.Millisecond), rows[i].ours.Build, rows[i].ours.Vet, rows[i].peer.Build, rows[i].peer.Vet)
 		doc.Gen = append(doc.Gen, rows[i].ours, rows[i].peer)
 	}
 	return nil
