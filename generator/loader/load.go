@@ -3,7 +3,6 @@ package loader
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -29,9 +28,6 @@ const (
 	// RuleOperationIDDuplicate: two operations share an operationId; the second
 	// gets a suffixed ID (error).
 	RuleOperationIDDuplicate = "operation-id-duplicate"
-	// RuleRefUnsupported: a $ref the loader could not follow for positions or
-	// naming, such as a remote URL (warning).
-	RuleRefUnsupported = "ref-unsupported"
 )
 
 // Load reads the OpenAPI document at path and builds its model. It returns an
@@ -211,6 +207,3 @@ func (b *builder) indexOf(abs string) (*index, error) {
 	b.idx[abs], b.idxErr[abs] = ix, err
 	return ix, err
 }
-
-// errCanceled wraps a context error met while building.
-var errCanceled = errors.New("loader: canceled")
