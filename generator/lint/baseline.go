@@ -47,12 +47,12 @@ func entryOf(f Finding) BaselineEntry {
 }
 
 // NewBaseline returns a baseline accepting every finding in fs (one entry per
-// rule and operation), sorted for stable diffs.
+// rule and operation) except generator errors, sorted for stable diffs.
 func NewBaseline(fs []Finding) *Baseline {
 	b := &Baseline{Version: 1, Entries: []BaselineEntry{}}
 	seen := map[string]bool{}
 	for _, f := range fs {
-		if f.Rule == RuleBaselineStale {
+		if f.Rule == RuleBaselineStale || f.generatorError {
 			continue
 		}
 		e := entryOf(f)
@@ -100,7 +100,8 @@ func (b *Baseline) Write(file string) error {
 	return nil
 }
 
-// Filter removes the findings b accepts and adds one info finding
+// Filter removes the findings b accepts (never a generator error: generate
+// would still reject the spec) and adds one info finding
 // (RuleBaselineStale, located in file) for every entry that matched nothing.
 func (b *Baseline) Filter(fs []Finding, file string) []Finding {
 	if b == nil {
@@ -113,7 +114,7 @@ func (b *Baseline) Filter(fs []Finding, file string) []Finding {
 	var out []Finding
 	for _, f := range fs {
 		k := entryOf(f).key()
-		if _, ok := accepted[k]; ok {
+		if _, ok := accepted[k]; ok && !f.generatorError {
 			accepted[k] = true
 			continue
 		}

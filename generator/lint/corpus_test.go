@@ -60,7 +60,7 @@ func init() {
 		}
 	}
 	// Loader findings about the OpenAPI document itself are not about x-idempotent.
-	for _, id := range []string{lint.RuleLoadOpenAPIInvalid, lint.RuleLoadSchemaUntyped, lint.RuleLoadOperationIDDup, lint.RuleLoadRefUnsupported} {
+	for _, id := range []string{lint.RuleLoadOpenAPIInvalid, lint.RuleLoadSchemaUntyped, lint.RuleLoadOperationIDDup} {
 		delete(extensionRules, id)
 	}
 }

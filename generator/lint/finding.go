@@ -25,7 +25,15 @@ type Finding struct {
 	Method      string `json:"method"`
 	Path        string `json:"path"`
 	OperationID string `json:"operationId"`
+
+	// generatorError marks a loader error: no config or baseline hides it,
+	// because generate rejects the spec.
+	generatorError bool
 }
+
+// GeneratorError reports whether f is an error of the generator's own
+// validation (generate rejects the spec), which no config or baseline hides.
+func (f Finding) GeneratorError() bool { return f.generatorError }
 
 // Pos returns the finding's position.
 func (f Finding) Pos() model.Pos { return model.Pos{File: f.File, Line: f.Line, Col: f.Column} }

@@ -17,7 +17,7 @@ func TestGeneratorRuleIDs(t *testing.T) {
 		extension.RuleFormatWithoutPattern, extension.RulePatternInvalid, extension.RuleSafeMethod,
 		extension.RulePointerNotInSchema, extension.RuleScopeUndeclared, extension.RuleDeriveUndeclared,
 		extension.RuleKeyRequiredMismatch, extension.RulePolicyInvalid,
-		loader.RuleOpenAPIInvalid, loader.RuleSchemaUntyped, loader.RuleOperationIDDuplicate, loader.RuleRefUnsupported,
+		loader.RuleOpenAPIInvalid, loader.RuleSchemaUntyped, loader.RuleOperationIDDuplicate,
 	} {
 		if _, ok := lint.LookupRule(id); !ok {
 			t.Errorf("generator rule %q has no lint metadata", id)

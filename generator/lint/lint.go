@@ -26,7 +26,8 @@ func Lint(ctx context.Context, api *model.API, cfg *Config) []Finding {
 		if r, ok := LookupRule(f.Rule); ok && r.Default == Off && f.Severity != model.Error {
 			f.Severity = Off // a loader warning lint does not show unless the config asks
 		}
-		f.Severity = cfg.Severity(&f, d.Severity == model.Error)
+		f.generatorError = d.Severity == model.Error
+		f.Severity = cfg.Severity(&f, f.generatorError)
 		if f.Severity != Off {
 			out = append(out, f)
 		}

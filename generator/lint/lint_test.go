@@ -275,3 +275,21 @@ func TestInvalidPolicyOnlyGeneratorFindings(t *testing.T) {
 		t.Fatalf("rules = %v", got)
 	}
 }
+
+func TestBaselineNeverHidesGeneratorErrors(t *testing.T) {
+	op := goodOp("create", "/payments", 10)
+	a := api(op)
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: RuleExtTTLLease, Message: "ttl < lease", Operation: op}}
+	fs := Lint(context.Background(), a, nil)
+	if len(fs) != 1 || !fs[0].GeneratorError() {
+		t.Fatalf("findings = %+v", fs)
+	}
+	if b := NewBaseline(fs); len(b.Entries) != 0 {
+		t.Fatalf("baseline entries for a generator error: %+v", b.Entries)
+	}
+	b := &Baseline{Version: 1, Entries: []BaselineEntry{{Rule: RuleExtTTLLease, OperationID: "create"}}}
+	got := rules(b.Filter(fs, "b.json"))
+	if !slices.Equal(got, []string{RuleBaselineStale, RuleExtTTLLease}) && !slices.Equal(got, []string{RuleExtTTLLease, RuleBaselineStale}) {
+		t.Fatalf("after baseline: %v", got)
+	}
+}

@@ -74,7 +74,6 @@ const (
 	RuleLoadOpenAPIInvalid  = "openapi-invalid"
 	RuleLoadSchemaUntyped   = "schema-untyped"
 	RuleLoadOperationIDDup  = "operation-id-duplicate"
-	RuleLoadRefUnsupported  = "ref-unsupported"
 )
 
 var catalog = []Rule{
@@ -180,9 +179,6 @@ var catalog = []Rule{
 	{RuleLoadOperationIDDup, CategoryExtension, model.Error,
 		"Two operations share an operationId.",
 		"Records, baselines and SARIF fingerprints are keyed by operationId."},
-	{RuleLoadRefUnsupported, CategoryExtension, model.Warning,
-		"A $ref the loader could not follow for positions or naming, such as a remote URL.",
-		"Findings inside it cannot be located precisely."},
 	{RuleLoadFailed, CategoryExtension, model.Error,
 		"The document could not be loaded at all (unreadable, not YAML or JSON, not OpenAPI 3, an unresolvable $ref).",
 		"A spec that cannot be loaded is never reported clean: the command exits 2 and this finding appears in every format."},
