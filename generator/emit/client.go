@@ -301,6 +301,23 @@ type keySource struct {
 	field         string // a JSON Pointer ("/idempotency_key")
 	derived       bool   // the server derives the key: the client sends none
 	param         int    // index of the declared parameter that carries the key, -1 when none
+	ulid          bool   // key.format: ulid: fresh keys are ULIDs, not UUIDs
+}
+
+// newKeyFunc is the runtime function that makes a fresh key of the right format.
+func (ks *keySource) newKeyFunc() jen.Code {
+	if ks.ulid {
+		return jen.Qual(clientPkg, "NewULID")
+	}
+	return jen.Qual(clientPkg, "NewKey")
+}
+
+// fillFunc is the newKey argument of FillJSONKey/FillFormKey.
+func (ks *keySource) fillFunc() jen.Code {
+	if ks.ulid {
+		return jen.Qual(clientPkg, "NewULID")
+	}
+	return jen.Nil()
 }
 
 func opKeySource(op *model.Operation) *keySource {
@@ -308,7 +325,7 @@ func opKeySource(op *model.Operation) *keySource {
 		return nil
 	}
 	k := op.Idempotency.Policy.Key
-	ks := &keySource{param: -1}
+	ks := &keySource{param: -1, ulid: k.Format == idempotency.FormatULID}
 	switch {
 	case len(k.Derive) > 0:
 		ks.derived = true
@@ -390,7 +407,7 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 					jen.Id("key").Op("=").Qual(clientPkg, "ParamString").Call(jen.Id("req").Dot(n.Params[ks.param])),
 				)
 			}
-			gr.If(jen.Id("key").Op("==").Lit("")).Block(jen.Id("key").Op("=").Qual(clientPkg, "NewKey").Call())
+			gr.If(jen.Id("key").Op("==").Lit("")).Block(jen.Id("key").Op("=").Add(ks.newKeyFunc()).Call())
 			if ks.query != "" {
 				gr.Id("q").Dot("Set").Call(jen.Lit(ks.query), jen.Id("key"))
 			}
@@ -522,7 +539,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 				jen.If(jen.Err().Op("!=").Nil()).Block(fail))
 			if fieldKey {
 				block = append(block,
-					jen.List(jen.Id("b"), jen.Id("key"), jen.Err()).Op("=").Qual(clientPkg, "FillJSONKey").Call(jen.Id("b"), jen.Lit(ks.field), jen.Id("call").Dot("key")),
+					jen.List(jen.Id("b"), jen.Id("key"), jen.Err()).Op("=").Qual(clientPkg, "FillJSONKey").Call(jen.Id("b"), jen.Lit(ks.field), jen.Id("call").Dot("key"), ks.fillFunc()),
 					jen.If(jen.Err().Op("!=").Nil()).Block(fail))
 			}
 			block = append(block, jen.List(jen.Id("body"), jen.Id("contentType")).Op("=").List(jen.Id("b"), jen.Lit(requestContentType(c))))
@@ -540,7 +557,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 					))
 			}
 			if fieldKey {
-				block = append(block, jen.Id("key").Op("=").Qual(clientPkg, "FillFormKey").Call(jen.Id("form"), jen.Lit(strings.TrimPrefix(ks.field, "/")), jen.Id("call").Dot("key")))
+				block = append(block, jen.Id("key").Op("=").Qual(clientPkg, "FillFormKey").Call(jen.Id("form"), jen.Lit(strings.TrimPrefix(ks.field, "/")), jen.Id("call").Dot("key"), ks.fillFunc()))
 			}
 			block = append(block, jen.List(jen.Id("body"), jen.Id("contentType")).Op("=").List(
 				jen.Index().Byte().Call(jen.Id("form").Dot("Encode").Call()), jen.Lit(requestContentType(c))))

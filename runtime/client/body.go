@@ -17,11 +17,11 @@ import (
 // created) and returns the body to send and the key it carries:
 //   - key != "" (the caller's key): the body carries key;
 //   - key == "" and the body already has a non-empty string there: that key;
-//   - otherwise: a fresh NewKey().
+//   - otherwise: a fresh newKey() (NewKey when newKey is nil).
 //
 // The body is re-encoded only when it changes. Do sends the returned bytes on
 // every attempt, so the key never changes between retries.
-func FillJSONKey(body []byte, pointer, key string) ([]byte, string, error) {
+func FillJSONKey(body []byte, pointer, key string, newKey func() string) ([]byte, string, error) {
 	tokens, err := pointerTokens(pointer)
 	if err != nil {
 		return nil, "", err
@@ -52,7 +52,7 @@ func FillJSONKey(body []byte, pointer, key string) ([]byte, string, error) {
 		if s, ok := obj[last].(string); ok && s != "" {
 			return body, s, nil
 		}
-		key = NewKey()
+		key = fresh(newKey)
 	} else if s, ok := obj[last].(string); ok && s == key {
 		return body, key, nil
 	}
@@ -62,6 +62,13 @@ func FillJSONKey(body []byte, pointer, key string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("client: key field %q: %w", pointer, err)
 	}
 	return out, key, nil
+}
+
+func fresh(newKey func() string) string {
+	if newKey == nil {
+		return NewKey()
+	}
+	return newKey()
 }
 
 // pointerTokens splits a JSON Pointer (RFC 6901) into its unescaped tokens.
@@ -78,12 +85,12 @@ func pointerTokens(pointer string) ([]string, error) {
 
 // FillFormKey places an idempotency key in form field name, following the rules
 // of FillJSONKey, and returns the key the form carries.
-func FillFormKey(form url.Values, name, key string) string {
+func FillFormKey(form url.Values, name, key string, newKey func() string) string {
 	if key == "" {
 		if v := form.Get(name); v != "" {
 			return v
 		}
-		key = NewKey()
+		key = fresh(newKey)
 	}
 	form.Set(name, key)
 	return key

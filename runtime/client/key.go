@@ -2,8 +2,10 @@ package client
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
+	"time"
 )
 
 // NewKey returns a fresh random UUID (version 4, RFC 9562) in its canonical
@@ -26,6 +28,30 @@ func NewKey() string {
 	hex.Encode(b[19:23], u[8:10])
 	b[23] = '-'
 	hex.Encode(b[24:36], u[10:16])
+	return string(b[:])
+}
+
+// crockford is the alphabet of ULIDs (Crockford's base32).
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewULID returns a fresh ULID, for operations whose spec says key.format: ulid:
+// the current Unix time in milliseconds (48 bits) then 80 bits from crypto/rand,
+// as 26 upper-case Crockford base32 characters. Keys made in later milliseconds
+// sort after earlier ones.
+func NewULID() string {
+	var u [16]byte
+	ms := uint64(time.Now().UnixMilli())
+	binary.BigEndian.PutUint64(u[0:8], ms<<16)
+	_, _ = rand.Read(u[6:]) // never fails; see NewKey
+	hi := binary.BigEndian.Uint64(u[0:8])
+	lo := binary.BigEndian.Uint64(u[8:16])
+	var b [26]byte
+	// 130 bits of output for 128 bits of value: the first character holds the top 3.
+	for i := 25; i >= 0; i-- {
+		b[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
 	return string(b[:])
 }
 

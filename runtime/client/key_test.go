@@ -2,8 +2,10 @@ package client_test
 
 import (
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/idemgen/idemgen/runtime/client"
 )
@@ -32,6 +34,34 @@ func TestNewKeyIsUniqueUUIDv4(t *testing.T) {
 			t.Fatalf("key %q generated twice", k)
 		}
 		seen[k] = true
+	}
+}
+
+var ulidRe = regexp.MustCompile(`^[0-7][0-9A-HJKMNP-TV-Z]{25}$`)
+
+func TestNewULID(t *testing.T) {
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 2000 {
+		k := client.NewULID()
+		if !ulidRe.MatchString(k) || seen[k] {
+			t.Fatalf("key %d %q: not a fresh ULID", i, k)
+		}
+		seen[k] = true
+		// The first 10 characters are the millisecond time: never decreasing.
+		if k[:10] < prev {
+			t.Fatalf("time part went back: %q after %q", k[:10], prev)
+		}
+		prev = k[:10]
+	}
+	// The time part decodes to now.
+	var ms uint64
+	k := client.NewULID()
+	for _, c := range k[:10] {
+		ms = ms<<5 | uint64(strings.IndexRune("0123456789ABCDEFGHJKMNPQRSTVWXYZ", c))
+	}
+	if d := time.Since(time.UnixMilli(int64(ms))); d < 0 || d > time.Minute {
+		t.Errorf("ULID %q encodes %v, %v from now", k, time.UnixMilli(int64(ms)), d)
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/idemgen/idemgen/runtime/client/clienttest"
 )
 
+var ulidRe = regexp.MustCompile(`^[0-7][0-9A-HJKMNP-TV-Z]{25}$`)
+
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // impl counts the executions of every operation.
@@ -199,13 +201,14 @@ func TestKeySources(t *testing.T) {
 		t.Errorf("repeated body key: err %v, result %+v, %d orders", err, raw.Result, h.orders.Load())
 	}
 
-	// A query key.
+	// A query key, in the ULID format the spec asks for.
 	_, raw, err = c.Vote(ctx, VoteRequestObject{Choice: "yes"})
-	if err != nil || !uuidV4.MatchString(raw.Result.Key) || rec.last().URL.Query().Get("token") != raw.Result.Key {
+	if err != nil || !ulidRe.MatchString(raw.Result.Key) || rec.last().URL.Query().Get("token") != raw.Result.Key {
 		t.Errorf("query key: err %v, result %+v, query %q", err, raw.Result, rec.last().URL.RawQuery)
 	}
-	_, raw, err = c.Vote(ctx, VoteRequestObject{Choice: "yes", Token: "t-1"})
-	if err != nil || raw.Result.Key != "t-1" || rec.last().URL.Query()["token"][0] != "t-1" || len(rec.last().URL.Query()["token"]) != 1 {
+	own = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+	_, raw, err = c.Vote(ctx, VoteRequestObject{Choice: "yes", Token: own})
+	if err != nil || raw.Result.Key != own || rec.last().URL.Query()["token"][0] != own || len(rec.last().URL.Query()["token"]) != 1 {
 		t.Errorf("own query key: err %v, result %+v", err, raw.Result)
 	}
 
