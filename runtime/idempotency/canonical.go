@@ -133,15 +133,19 @@ func (c *canon) flush() {
 // outLen is the output length including the pending run.
 func (c *canon) outLen() int { return len(c.out) + c.runEnd - c.runStart }
 
-func (c *canon) skipWS() {
-	for c.pos < len(c.in) {
-		switch c.in[c.pos] {
+func (c *canon) skipWS() { c.pos = skipWS(c.in, c.pos) }
+
+// skipWS returns the position of the first non-whitespace byte at or after p.
+func skipWS(in []byte, p int) int {
+	for p < len(in) {
+		switch in[p] {
 		case ' ', '\t', '\n', '\r':
-			c.pos++
+			p++
 		default:
-			return
+			return p
 		}
 	}
+	return p
 }
 
 func (c *canon) value(depth int) bool {
@@ -558,16 +562,7 @@ type scanner struct {
 	pos int
 }
 
-func (s *scanner) skipWS() {
-	for s.pos < len(s.in) {
-		switch s.in[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
+func (s *scanner) skipWS() { s.pos = skipWS(s.in, s.pos) }
 
 // findMember, positioned on '{', moves to the value of member name.
 func (s *scanner) findMember(name string) bool {
@@ -591,14 +586,9 @@ func (s *scanner) findMember(name string) bool {
 		if keyEquals(key, name) {
 			return true
 		}
-		if !s.skipValue(0) {
+		if !s.skipValue(0) || !s.comma() {
 			return false
 		}
-		s.skipWS()
-		if s.pos >= len(s.in) || s.in[s.pos] != ',' {
-			return false
-		}
-		s.pos++
 	}
 }
 
@@ -636,15 +626,20 @@ func (s *scanner) findIndex(idx int) bool {
 		if i == idx {
 			return true
 		}
-		if !s.skipValue(0) {
+		if !s.skipValue(0) || !s.comma() {
 			return false
 		}
-		s.skipWS()
-		if s.pos >= len(s.in) || s.in[s.pos] != ',' {
-			return false
-		}
-		s.pos++
 	}
+}
+
+// comma moves past the ',' that must follow a member or element.
+func (s *scanner) comma() bool {
+	s.skipWS()
+	if s.pos >= len(s.in) || s.in[s.pos] != ',' {
+		return false
+	}
+	s.pos++
+	return true
 }
 
 func (s *scanner) skipString() bool {

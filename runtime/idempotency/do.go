@@ -103,19 +103,7 @@ func (m *Middleware) runDo(ctx context.Context, start time.Time, id, token strin
 		tx, fnCtx = t, txCtx
 	}
 	done := false
-	defer func() {
-		if done {
-			return
-		}
-		v := recover()
-		m.abort(bg, tx, id, token)
-		perr, ok := v.(error)
-		if !ok {
-			perr = fmt.Errorf("idempotency: fn panicked: %v", v)
-		}
-		m.observe(ctx, start, OutcomeNotCached, 0, perr)
-		panic(v)
-	}()
+	defer m.releaseOnPanic(ctx, bg, tx, id, token, start, nil, &done)
 	res, ferr := fn(fnCtx)
 	done = true
 	if ferr != nil || int64(len(res)) > c.maxBody {
@@ -151,4 +139,30 @@ func (m *Middleware) runDo(ctx context.Context, start time.Time, id, token strin
 	}
 	// fn ran; its result stands even when it could not be stored.
 	return res, false, nil
+}
+
+// releaseOnPanic, deferred, rolls back and releases the claim when the
+// handler or fn it guards panics (done still false), then re-raises the
+// panic. A panicking handler's buffered response (cw) is dropped, as net/http
+// drops the unflushed response of a panicking handler.
+func (m *Middleware) releaseOnPanic(ctx, bg context.Context, tx AtomicTx, id, token string, start time.Time, cw *capture, done *bool) {
+	if *done {
+		return
+	}
+	v := recover()
+	m.abort(bg, tx, id, token)
+	status := 0
+	if cw != nil {
+		status = cw.status
+	}
+	m.observe(ctx, start, OutcomeNotCached, status, panicError(v))
+	panic(v)
+}
+
+// panicError is the Event.Err of a panic with value v.
+func panicError(v any) error {
+	if err, ok := v.(error); ok {
+		return err
+	}
+	return fmt.Errorf("idempotency: panic: %v", v)
 }

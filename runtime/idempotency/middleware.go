@@ -289,21 +289,7 @@ func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.H
 	cw := &st.cw
 	cw.reset(w, m.c.maxBody)
 	done := false
-	defer func() {
-		if done {
-			return
-		}
-		v := recover()
-		m.abort(bg, tx, id, token)
-		perr, ok := v.(error)
-		if !ok {
-			perr = fmt.Errorf("idempotency: handler panicked: %v", v)
-		}
-		// The buffered (partial) response is dropped, as net/http drops an
-		// unflushed response of a panicking handler.
-		m.observe(ctx, start, OutcomeNotCached, cw.status, perr)
-		panic(v)
-	}()
+	defer m.releaseOnPanic(ctx, bg, tx, id, token, start, cw, &done)
 	next.ServeHTTP(cw, r)
 	done = true
 	m.finish(ctx, bg, cw, tx, start, id, token)

@@ -244,13 +244,7 @@ func compile(p Policy) (*compiled, error) {
 		}
 	}
 
-	c.ttl, c.lease = p.TTL, p.Lease
-	if c.ttl == 0 {
-		c.ttl = DefaultTTL
-	}
-	if c.lease == 0 {
-		c.lease = DefaultLease
-	}
+	c.ttl, c.lease = orDefault(p.TTL, DefaultTTL), orDefault(p.Lease, DefaultLease)
 	if c.ttl < 0 {
 		add("ttl", "want a positive duration, got %v", p.TTL)
 	}
@@ -299,13 +293,7 @@ func compile(p Policy) (*compiled, error) {
 		}
 	}
 
-	c.maxBody, c.maxReq = p.MaxBodyBytes, p.MaxRequestBytes
-	if c.maxBody == 0 {
-		c.maxBody = DefaultMaxBodyBytes
-	}
-	if c.maxReq == 0 {
-		c.maxReq = DefaultMaxRequestBytes
-	}
+	c.maxBody, c.maxReq = orDefault(p.MaxBodyBytes, DefaultMaxBodyBytes), orDefault(p.MaxRequestBytes, DefaultMaxRequestBytes)
 	if c.maxBody < 0 {
 		add("maxBodyBytes", "want a positive size, got %d", p.MaxBodyBytes)
 	}
@@ -321,6 +309,14 @@ func compile(p Policy) (*compiled, error) {
 		return nil, errs
 	}
 	return c, nil
+}
+
+// orDefault resolves a zero policy field to its default.
+func orDefault[T int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // cached reports whether a response with status code is stored and replayed.
