@@ -174,3 +174,42 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 }
+
+func TestAnnotateSkipsWhatItCannotEdit(t *testing.T) {
+	src := []byte(`openapi: 3.0.3
+info: {title: Pay, version: "1"}
+paths:
+  /payments:
+    post:
+      operationId: create
+      responses:
+        "201": {$ref: "#/components/responses/Created"}
+  /other:
+    $ref: "other.yaml#/paths/~1other"
+components:
+  responses:
+    Created: {description: created}
+`)
+	op := &model.Operation{ID: "create", Method: "POST", Path: "/payments", Pointer: "/paths/~1payments/post",
+		Responses:   []*model.Response{{Status: "201"}},
+		Idempotency: &model.Extension{Enabled: true}}
+	other := &model.Operation{ID: "other", Method: "POST", Path: "/other", Pointer: "/paths/~1other/post",
+		Pos: model.Pos{File: "other.yaml", Line: 3}, Idempotency: &model.Extension{Enabled: true}}
+	res, err := Annotate(&model.API{File: "api.yaml", Operations: []*model.Operation{op, other}}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(res.Skipped, "\n")
+	for _, want := range []string{"POST /payments (create): response 201 is a $ref", "POST /other (other): defined in other.yaml"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("skipped lacks %q:\n%s", want, got)
+		}
+	}
+	// The referenced component is not edited (other operations share it).
+	if !strings.Contains(string(res.Data), "Created: {description: created}") {
+		t.Errorf("a shared $ref'd response was edited:\n%s", res.Data)
+	}
+	if res.Changed != 1 {
+		t.Errorf("changed = %d, want 1 (the parameter, errors and description of create)", res.Changed)
+	}
+}
