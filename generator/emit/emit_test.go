@@ -198,5 +198,11 @@ func TestGenerateCompiles(t *testing.T) {
 	res := generate(t, handAPI())
 	m := gentest.NewModule(t)
 	m.Add(t, "hand", res.Files)
+	// A document with schemas and no operations still gives a valid server.
+	empty, err := emit.Generate(&model.API{Schemas: handAPI().Schemas}, emit.Options{Package: "empty", Models: true, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Add(t, "empty", empty.Files)
 	m.BuildAndVet(t)
 }

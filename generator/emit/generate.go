@@ -23,7 +23,8 @@ type Options struct {
 	// Models, Server and Client select models_gen.go, server_gen.go and
 	// client_gen.go. policies_gen.go is emitted with the server or the client.
 	Models, Server, Client bool
-	// Version is written in the header of every file ("v0.1.0").
+	// Version is written in the header of every file ("v0.1.0"); empty means
+	// "(devel)".
 	Version string
 }
 
@@ -54,6 +55,9 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 	}
 	if !token.IsIdentifier(opts.Package) {
 		return nil, fmt.Errorf("emit: package name %q is not a Go identifier", opts.Package)
+	}
+	if opts.Version == "" {
+		opts.Version = "(devel)"
 	}
 	g := newGenerator(api, opts)
 	res := &Result{}

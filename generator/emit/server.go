@@ -362,9 +362,11 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 				jen.Id("c").Dot("store").Op("=").Qual(memstorePkg, "New").Call(),
 			)
 		}
-		gr.Id("s").Op(":=").Op("&").Id("server").Values(jen.Id("h").Op(":").Id("h"), jen.Id("cfg").Op(":").Id("c"))
 		gr.Id("mux").Op(":=").Qual(httpPkg, "NewServeMux").Call()
-		gr.Var().Id("err").Error()
+		if len(g.api.Operations) > 0 {
+			gr.Id("s").Op(":=").Op("&").Id("server").Values(jen.Id("h").Op(":").Id("h"), jen.Id("cfg").Op(":").Id("c"))
+			gr.Var().Id("err").Error()
+		}
 		// One handler variable per operation, wrapped when idempotent.
 		for i, op := range g.api.Operations {
 			v := fmt.Sprintf("h%d", i)

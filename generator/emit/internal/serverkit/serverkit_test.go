@@ -1,0 +1,223 @@
+package serverkit
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+type color string
+
+func (c color) Valid() bool { return c == "red" || c == "blue" }
+
+func TestBind(t *testing.T) {
+	var (
+		s    string
+		n    int32
+		opt  *int64
+		f    float64
+		b    bool
+		at   time.Time
+		ids  []int
+		cols []color
+		obj  struct{ A int }
+		raw  json.RawMessage
+	)
+	for _, tc := range []struct {
+		dst  any
+		raws []string
+		sep  string
+		want any
+	}{
+		{&s, []string{"x y"}, "", "x y"},
+		{&n, []string{"-12"}, "", int32(-12)},
+		{&opt, []string{"7"}, "", func() *int64 { v := int64(7); return &v }()},
+		{&f, []string{"2.5"}, "", 2.5},
+		{&b, []string{"true"}, "", true},
+		{&at, []string{"2026-11-22T10:00:00Z"}, "", time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)},
+		{&ids, []string{"1,2", "3"}, ",", []int{1, 2, 3}},
+		{&ids, []string{"4", "5"}, "", []int{4, 5}},
+		{&ids, []string{"6|7"}, "|", []int{6, 7}},
+		{&cols, []string{"red", "blue"}, "", []color{"red", "blue"}},
+		{&obj, []string{`{"A": 3}`}, "", struct{ A int }{3}},
+		{&raw, []string{`{"x":1}`}, "", json.RawMessage(`{"x":1}`)},
+	} {
+		if err := kitBind(tc.dst, tc.raws, tc.sep); err != nil {
+			t.Errorf("%T %q: %v", tc.dst, tc.raws, err)
+			continue
+		}
+		if got := reflect.ValueOf(tc.dst).Elem().Interface(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%T %q: got %#v, want %#v", tc.dst, tc.raws, got, tc.want)
+		}
+	}
+}
+
+func TestBindErrors(t *testing.T) {
+	var (
+		n   int8
+		b   bool
+		col color
+		at  time.Time
+		s   string
+	)
+	for _, tc := range []struct {
+		dst  any
+		raw  string
+		want string
+	}{
+		{&n, "300", "want an integer (8 bits)"},
+		{&n, "x", `got "x"`},
+		{&b, "yes-please", "want a boolean"},
+		{&col, "green", "not one of the allowed values"},
+		{&at, "yesterday", `invalid value "yesterday"`},
+	} {
+		err := kitBind(tc.dst, []string{tc.raw}, "")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%T %q: error %v, want one containing %q", tc.dst, tc.raw, err, tc.want)
+		}
+	}
+	if err := kitBind(&s, nil, ""); err == nil {
+		t.Error("no value: no error")
+	}
+}
+
+func TestParamRequired(t *testing.T) {
+	var v *string
+	if err := kitParam(`query parameter "q"`, &v, nil, false, false, ""); err != nil || v != nil {
+		t.Errorf("absent optional: %v, %v", err, v)
+	}
+	err := kitParam(`query parameter "q"`, &v, nil, false, true, "")
+	var re *kitRequestError
+	if !errors.As(err, &re) || re.Status != http.StatusBadRequest || err.Error() != `query parameter "q": is required` {
+		t.Errorf("absent required: %v", err)
+	}
+}
+
+func TestMediaType(t *testing.T) {
+	declared := []string{"application/json", "application/x-www-form-urlencoded", "image/*"}
+	for ct, want := range map[string]int{
+		"":                                  0,
+		"application/json; charset=utf-8":   0,
+		"APPLICATION/JSON":                  0,
+		"application/x-www-form-urlencoded": 1,
+		"image/png":                         2,
+		"text/csv":                          -1,
+		"not a media type;;":                -1,
+	} {
+		r := httptest.NewRequest("POST", "/", nil)
+		if ct != "" {
+			r.Header.Set("Content-Type", ct)
+		}
+		if got := kitMediaType(r, declared); got != want {
+			t.Errorf("%q: %d, want %d", ct, got, want)
+		}
+	}
+	r := httptest.NewRequest("POST", "/", nil)
+	r.Header.Set("Content-Type", "text/plain")
+	if got := kitMediaType(r, []string{"*/*"}); got != 0 {
+		t.Errorf("*/*: %d", got)
+	}
+}
+
+func TestJSONErrorsNameTheField(t *testing.T) {
+	var v struct {
+		Amount int `json:"amount"`
+	}
+	err := kitJSON([]byte(`{"amount": "ten"}`), &v)
+	if err == nil || !strings.Contains(err.Error(), `field "amount"`) {
+		t.Errorf("type error: %v", err)
+	}
+	err = kitJSON([]byte(`{"amount": `), &v)
+	if err == nil || !strings.Contains(err.Error(), "invalid JSON") {
+		t.Errorf("syntax error: %v", err)
+	}
+}
+
+func TestFormAndFormat(t *testing.T) {
+	form, err := kitForm([]byte("amount=42&tag=a&tag=b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var amount int
+	var tags []string
+	var missing *string
+	if err := kitFormField(form, "amount", &amount, true); err != nil || amount != 42 {
+		t.Errorf("amount: %v %d", err, amount)
+	}
+	if err := kitFormField(form, "tag", &tags, false); err != nil || !reflect.DeepEqual(tags, []string{"a", "b"}) {
+		t.Errorf("tags: %v %v", err, tags)
+	}
+	if err := kitFormField(form, "note", &missing, true); err == nil || !strings.Contains(err.Error(), `form field "note"`) {
+		t.Errorf("missing required field: %v", err)
+	}
+	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		v    any
+		want string
+		ok   bool
+	}{
+		{"x", "x", true}, {(*string)(nil), "", false}, {[]int{1, 2}, "1,2", true}, {[]int(nil), "", false},
+		{when, "2026-01-02T03:04:05Z", true}, {&when, "2026-01-02T03:04:05Z", true}, {3.5, "3.5", true},
+		{url.Values{"a": {"b"}}, `{"a":["b"]}`, true},
+	} {
+		got, ok := kitFormat(tc.v)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("kitFormat(%#v) = %q, %v; want %q, %v", tc.v, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestDispatchAndHandle(t *testing.T) {
+	mux := http.NewServeMux()
+	hit := ""
+	h := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit = name })
+	}
+	json := regexp.MustCompile(`^(.+?)\.json$`)
+	if err := kitHandle(mux, "GET /files/{p1}", kitDispatch("", kitRoute{wildcards: []string{"p1"}, res: []*regexp.Regexp{json}, handler: h("json")}, kitRoute{handler: h("any")})); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/files/a.json": "json", "/files/a.xml": "any"} {
+		hit = ""
+		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+		if hit != want {
+			t.Errorf("%s: served by %q, want %q", path, hit, want)
+		}
+	}
+	// No route matches: 404 problem+json.
+	strict := http.NewServeMux()
+	if err := kitHandle(strict, "GET /x/{p1}", kitDispatch("https://example.com/p", kitRoute{wildcards: []string{"p1"}, res: []*regexp.Regexp{json}, handler: h("json")})); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	strict.ServeHTTP(rec, httptest.NewRequest("GET", "/x/a.xml", nil))
+	if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/problem+json" || !strings.Contains(rec.Body.String(), "https://example.com/p#route-not-found") {
+		t.Errorf("unmatched: %d %s %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	// A conflicting pattern is an error, not a panic.
+	if err := kitHandle(mux, "GET /files/{other}", h("dup")); err == nil {
+		t.Error("conflicting pattern registered without an error")
+	}
+}
+
+func TestPathRegexp(t *testing.T) {
+	mux := http.NewServeMux()
+	var name, ext string
+	re := regexp.MustCompile(`^(.+?)\.(.+?)$`)
+	mux.HandleFunc("GET /f/{p1}", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := kitPath(r, "p1", re, 1)
+		e, _ := kitPath(r, "p1", re, 2)
+		name, ext = n[0], e[0]
+	})
+	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/f/report.v2.json", nil))
+	if name != "report" || ext != "v2.json" {
+		t.Errorf("name %q ext %q", name, ext)
+	}
+}
