@@ -374,15 +374,27 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 	case ks.derived:
 		lines = append(lines, "", "It is idempotent: the server derives the key from the request, so none is sent.")
 	case ks.field != "":
+		fresh := "UUIDv4"
+		if ks.ulid {
+			fresh = "ULID"
+		}
 		lines = append(lines, "", fmt.Sprintf("It is idempotent: the key travels in the body field %s, filled with a", ks.field),
-			"fresh UUIDv4 when empty (or with the key of "+ids.WithIdempotencyKey+").")
+			"fresh "+fresh+" when empty (or with the key of "+ids.WithIdempotencyKey+").")
 	default:
 		where := fmt.Sprintf("header %s", ks.header)
 		if ks.query != "" {
 			where = fmt.Sprintf("query parameter %s", ks.query)
 		}
+		fresh := "UUIDv4"
+		if ks.ulid {
+			fresh = "ULID"
+		}
 		lines = append(lines, "", "It is idempotent: the key travels in the "+where+": the key of",
-			ids.WithIdempotencyKey+", else the one in the request, else a fresh UUIDv4.")
+			ids.WithIdempotencyKey+", else the one in the request, else a fresh "+fresh+".")
+	}
+	if ks != nil && !ks.derived && op.Idempotency.Policy.Key.Format == idempotency.FormatPattern {
+		lines = append(lines, fmt.Sprintf("The server accepts only keys matching %s: give one with %s.",
+			op.Idempotency.Policy.Key.Pattern, ids.WithIdempotencyKey))
 	}
 	if op.Deprecated {
 		lines = append(lines, "", "Deprecated: marked deprecated in the spec.")
