@@ -24,6 +24,8 @@ type Source struct {
 	Dir string
 	// Rev and RepoPath are the revision and the repository-relative path of a git spec.
 	Rev, RepoPath string
+	// Top is the repository's top-level directory (for a git spec).
+	Top string
 }
 
 // Display maps a file name seen while loading s back to what the user knows:
@@ -37,6 +39,20 @@ func (s *Source) Display(file string) string {
 		return file
 	}
 	return s.Rev + ":" + filepath.ToSlash(rel)
+}
+
+// WorkFile maps a file name seen while loading s to the same file in the
+// working tree (an absolute path), for formats that must name repository files
+// (SARIF, GitHub annotations).
+func (s *Source) WorkFile(file string) string {
+	if s.Dir == "" {
+		return file
+	}
+	rel, err := filepath.Rel(s.Dir, file)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return file
+	}
+	return filepath.Join(s.Top, rel)
 }
 
 // Resolve makes arg loadable. An existing file is used as it is. Otherwise arg
@@ -94,7 +110,7 @@ func Resolve(ctx context.Context, arg, tmp string) (*Source, error) {
 	if xerr != nil {
 		return nil, fmt.Errorf("diff: extracting %s: %w", rev, xerr)
 	}
-	return &Source{Arg: arg, File: filepath.Join(dir, filepath.FromSlash(p)), Dir: dir, Rev: rev, RepoPath: p}, nil
+	return &Source{Arg: arg, File: filepath.Join(dir, filepath.FromSlash(p)), Dir: dir, Rev: rev, RepoPath: p, Top: top}, nil
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {

@@ -39,6 +39,7 @@ func TestResolveGitRevision(t *testing.T) {
 	}
 	ctx := context.Background()
 	tmp := t.TempDir()
+	evalRepo, _ := filepath.EvalSymlinks(repo)
 	for _, arg := range []string{"HEAD:api/openapi.yaml", "HEAD:./openapi.yaml"} {
 		src, err := Resolve(ctx, arg, tmp)
 		if err != nil {
@@ -53,6 +54,9 @@ func TestResolveGitRevision(t *testing.T) {
 		}
 		if got := src.Display(src.File); got != "HEAD:api/openapi.yaml" {
 			t.Errorf("Display = %q", got)
+		}
+		if got, _ := filepath.EvalSymlinks(src.WorkFile(src.File)); got != filepath.Join(evalRepo, "api", "openapi.yaml") {
+			t.Errorf("WorkFile = %q", got)
 		}
 	}
 	// A plain file is used as it is.

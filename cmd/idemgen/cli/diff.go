@@ -61,7 +61,12 @@ beside or below it keep working). Formats and exit status are lint's.`,
 			if !failed {
 				found := diff.Diff(apis[0], apis[1])
 				for i := range found {
-					found[i].File = head.Display(found[i].File)
+					if flags.format == "sarif" || flags.format == "github" {
+						// Code scanning and annotations need working-tree files.
+						found[i].File = head.WorkFile(found[i].File)
+					} else {
+						found[i].File = head.Display(found[i].File)
+					}
 				}
 				fs = cfg.Apply(found)
 			}
