@@ -83,3 +83,10 @@ func BenchmarkNewKey(b *testing.B) {
 		client.NewKey()
 	}
 }
+
+func BenchmarkNewULID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		client.NewULID()
+	}
+}
