@@ -1,9 +1,11 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 )
@@ -24,7 +26,7 @@ type RecordStatus struct {
 // read exactly as Wrap reads them (so a lookup is scoped like the original
 // request, and a caller can only see its own scope's records). It returns
 // ErrNotFound when there is none, an error wrapping ErrInvalidKey when r has
-// no usable key.
+// no usable key. A body it reads to find the key is given back in r.Body.
 func (m *Middleware) Status(ctx context.Context, r *http.Request) (RecordStatus, error) {
 	st := getState()
 	defer putState(st)
@@ -35,6 +37,7 @@ func (m *Middleware) Status(ctx context.Context, r *http.Request) (RecordStatus,
 			return RecordStatus{}, err
 		}
 		body = b
+		r.Body = io.NopCloser(bytes.NewReader(bytes.Clone(b))) // still readable by the caller
 	}
 	return m.status(ctx, r, body, st, false)
 }
