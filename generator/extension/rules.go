@@ -38,7 +38,8 @@ const (
 	// parameter of the operation (error; a warning for security headers).
 	RuleDeriveUndeclared = "derive-undeclared"
 	// RuleKeyRequiredMismatch: the key header (or query) parameter is declared
-	// with a `required` that disagrees with key.required (error).
+	// with a `required` that disagrees with key.required (warning: the runtime
+	// follows x-idempotent, so only the documentation is wrong).
 	RuleKeyRequiredMismatch = "key-required-mismatch"
 	// RulePolicyInvalid: the compiled policy is rejected by the runtime's
 	// Policy.Validate for a reason no rule above reported (error).

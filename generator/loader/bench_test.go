@@ -105,7 +105,7 @@ func TestLoadLinear(t *testing.T) {
 			}
 		})
 	}
-	small, big := allocs(100), allocs(400)
+	small, big := allocs(40), allocs(160)
 	if ratio := big / small; ratio > 4.6 {
 		t.Errorf("4x the spec took %.1fx the allocations (%.0f -> %.0f): not linear", ratio, small, big)
 	} else {
