@@ -53,7 +53,6 @@ bench-compare:
 
 ## interop: oapi-codegen's client (pinned) against idemgen's generated server, in
 ## their own module (testdata/interop) so oapi-codegen stays out of go.mod. Both
-## sides are regenerated first; stale committed code fails.
+## sides are generated afresh (not committed) from examples/songs/openapi.yaml.
 interop:
 	cd testdata/interop && GOFLAGS="$(GOFLAGS) -mod=mod" $(GO) generate ./... && $(GO) test -count=1 ./...
-	@git diff --exit-code --stat -- testdata/interop/oapiclient testdata/interop/songserver || { echo "interop code is stale: run 'make interop' and commit"; exit 1; }
