@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"go/token"
 	"net/textproto"
 	"net/url"
 	"path/filepath"
@@ -276,7 +277,7 @@ func (b *builder) operation(doc *openapi3.T, path, method string, pi *openapi3.P
 	} else {
 		m.Secured = b.api.HasGlobalSecurity
 	}
-	if s, ok := op.Extensions["x-go-name"].(string); ok && s != "" {
+	if s, ok := op.Extensions["x-go-name"].(string); ok && token.IsIdentifier(s) {
 		b.opGoNames = append(b.opGoNames, opGoName{m, s})
 	}
 	base := ident(m.ID)
@@ -351,7 +352,11 @@ func (b *builder) params(m *model.Operation, pi *openapi3.PathItem, pl loc, op *
 			b.report(model.Error, RuleOpenAPIInvalid, e.l.at("in"), m, "parameter %q: want in: path, query, header or cookie, got %q", e.ref.Value.Name, e.ref.Value.In)
 			continue
 		}
-		p.GoName = names.unique(ident(p.Name), ident(p.Name)+ident(string(p.In)))
+		if gn, ok := e.ref.Value.Extensions["x-go-name"].(string); ok && token.IsIdentifier(gn) {
+			p.GoName = names.unique(gn)
+		} else {
+			p.GoName = names.unique(ident(p.Name), ident(p.Name)+ident(string(p.In)))
+		}
 		m.Params = append(m.Params, p)
 	}
 }

@@ -2,6 +2,7 @@ package loader
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -145,5 +146,36 @@ func TestLoadSongs(t *testing.T) {
 	}
 	if list := findOp(t, api, "listSongs"); list.Idempotency != nil || list.Params[0].Explode != true || list.Params[0].Style != "form" {
 		t.Errorf("listSongs: %+v", list)
+	}
+}
+
+// TestLoadConcurrent loads specs from many goroutines at once (run with -race):
+// Load keeps no global state, so concurrent loads are independent.
+func TestLoadConcurrent(t *testing.T) {
+	specs := []string{
+		filepath.Join("..", "..", "testdata", "specs", "songs", "openapi.yaml"),
+		filepath.Join("..", "..", "testdata", "specs", "schemas", "openapi.yaml"),
+		filepath.Join("..", "..", "testdata", "specs", "jsonref", "openapi.json"),
+	}
+	want := make([]int, len(specs))
+	for i, s := range specs {
+		want[i] = len(load(t, s).Schemas)
+	}
+	const goroutines = 24
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		go func() {
+			i := g % len(specs)
+			api, err := Load(context.Background(), specs[i])
+			if err == nil && len(api.Schemas) != want[i] {
+				err = fmt.Errorf("%s: %d schemas, want %d", specs[i], len(api.Schemas), want[i])
+			}
+			errs <- err
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
