@@ -560,6 +560,14 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 					}
 					cg.Var().Id("v").Add(g.typeOf(c.Schema))
 					cg.If(jen.Err().Op(":=").Id("kitJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					if names := requiredProps(c.Schema); len(names) > 0 {
+						cg.If(jen.Err().Op(":=").Id("kitRequire").CallFunc(func(ag *jen.Group) {
+							ag.Id("body")
+							for _, n := range names {
+								ag.Lit(n)
+							}
+						}), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					}
 					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
 				case model.BodyForm:
 					cg.List(jen.Id("form"), jen.Err()).Op(":=").Id("kitForm").Call(jen.Id("body"))
@@ -589,6 +597,21 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 		}
 		sg.Default().Block(jen.Return(jen.Id("kitUnsupported").Call(jen.Id("r"))))
 	})
+}
+
+// requiredProps are the JSON names of the required properties of an object
+// body schema that a request must carry (readOnly ones belong to responses).
+func requiredProps(s *model.Schema) []string {
+	if s == nil || s.GoType != "" || s.Kind != model.KindObject {
+		return nil
+	}
+	var names []string
+	for _, p := range s.Properties {
+		if p.Required && (p.Schema == nil || !p.Schema.ReadOnly) {
+			names = append(names, p.Name)
+		}
+	}
+	return names
 }
 
 // assign stores the decoded v in field: by value, or by address when the field

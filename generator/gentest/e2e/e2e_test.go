@@ -320,6 +320,7 @@ func TestDecodeFailuresName400Field(t *testing.T) {
 		{"query int", "GET", "/payments?limit=x", "", "", `query parameter "limit"`, 400},
 		{"query enum", "GET", "/payments?status=lost", "", "", `query parameter "status"`, 400},
 		{"json type", "POST", "/payments", "application/json", `{"amount": "ten", "currency": "EUR"}`, `field "amount"`, 400},
+		{"json required", "POST", "/payments", "application/json", `{"amount": 10}`, `field "currency" is required`, 400},
 		{"json syntax", "POST", "/payments", "application/json", `{"amount": `, "invalid JSON", 400},
 		{"media type", "POST", "/payments", "text/csv", `a,b`, "Content-Type", 415},
 	} {

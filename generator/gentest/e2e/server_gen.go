@@ -427,8 +427,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if c.store == nil {
 		c.store = memstore.New()
 	}
-	s := &server{h: h, cfg: c}
 	mux := http.NewServeMux()
+	s := &server{h: h, cfg: c}
 	var err error
 	h0 := http.HandlerFunc(s.handleAppendAudit)
 	var h1 http.Handler
@@ -576,6 +576,9 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 		if err := kitJSON(body, &v); err != nil {
 			return err
 		}
+		if err := kitRequire(body, "user_id", "bill_date"); err != nil {
+			return err
+		}
 		req.Body = v
 	default:
 		return kitUnsupported(r)
@@ -668,6 +671,9 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		if err := kitJSON(body, &v); err != nil {
 			return err
 		}
+		if err := kitRequire(body, "request_id", "item"); err != nil {
+			return err
+		}
 		req.Body = v
 	default:
 		return kitUnsupported(r)
@@ -744,6 +750,9 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 	case 0:
 		var v PaymentInput
 		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitRequire(body, "amount", "currency"); err != nil {
 			return err
 		}
 		req.Body = v
@@ -1103,6 +1112,22 @@ func kitJSON(body []byte, dst any) error {
 			return kitBadRequest("request body", fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err))
 		}
 		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+// kitRequire checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func kitRequire(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
 	}
 	return nil
 }

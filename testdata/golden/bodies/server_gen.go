@@ -378,8 +378,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if c.store == nil {
 		c.store = memstore.New()
 	}
-	s := &server{h: h, cfg: c}
 	mux := http.NewServeMux()
+	s := &server{h: h, cfg: c}
 	var err error
 	h0 := http.HandlerFunc(s.handleGetABY)
 	h1 := http.HandlerFunc(s.handleGetAXB)
@@ -1011,6 +1011,22 @@ func kitJSON(body []byte, dst any) error {
 			return kitBadRequest("request body", fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err))
 		}
 		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+// kitRequire checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func kitRequire(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
 	}
 	return nil
 }

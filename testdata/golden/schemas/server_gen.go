@@ -247,8 +247,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if c.store == nil {
 		c.store = memstore.New()
 	}
-	s := &server{h: h, cfg: c}
 	mux := http.NewServeMux()
+	s := &server{h: h, cfg: c}
 	var err error
 	var h0 http.Handler
 	if h0, err = s.idempotent("addPet", http.HandlerFunc(s.handleAddPet)); err != nil {
@@ -382,6 +382,9 @@ func (s *server) decodePatchTree(r *http.Request, req *PatchTreeRequestObject) e
 	case 0:
 		var v Tree
 		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitRequire(body, "value", "root"); err != nil {
 			return err
 		}
 		req.Body = &v
@@ -729,6 +732,22 @@ func kitJSON(body []byte, dst any) error {
 			return kitBadRequest("request body", fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err))
 		}
 		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+// kitRequire checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func kitRequire(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
 	}
 	return nil
 }

@@ -415,8 +415,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if c.store == nil {
 		c.store = memstore.New()
 	}
-	s := &server{h: h, cfg: c}
 	mux := http.NewServeMux()
+	s := &server{h: h, cfg: c}
 	var err error
 	h0 := http.HandlerFunc(s.handleListSongs)
 	var h1 http.Handler
@@ -565,6 +565,9 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 		if err := kitJSON(body, &v); err != nil {
 			return err
 		}
+		if err := kitRequire(body, "title", "artist"); err != nil {
+			return err
+		}
 		req.Body = v
 	default:
 		return kitUnsupported(r)
@@ -640,6 +643,9 @@ func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObjec
 	case 0:
 		var v NewSong
 		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitRequire(body, "title", "artist"); err != nil {
 			return err
 		}
 		req.Body = v
@@ -1023,6 +1029,22 @@ func kitJSON(body []byte, dst any) error {
 			return kitBadRequest("request body", fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err))
 		}
 		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+// kitRequire checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func kitRequire(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
 	}
 	return nil
 }

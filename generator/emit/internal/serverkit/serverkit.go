@@ -343,6 +343,22 @@ func kitJSON(body []byte, dst any) error {
 	return nil
 }
 
+// kitRequire checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func kitRequire(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
+	}
+	return nil
+}
+
 // kitForm parses a form-urlencoded body.
 func kitForm(body []byte) (url.Values, error) {
 	vs, err := url.ParseQuery(string(body))

@@ -221,3 +221,15 @@ func TestPathRegexp(t *testing.T) {
 		t.Errorf("name %q ext %q", name, ext)
 	}
 }
+
+func TestRequire(t *testing.T) {
+	if err := kitRequire([]byte(`{"a": null, "b": 1}`), "a", "b"); err != nil {
+		t.Errorf("all present: %v", err)
+	}
+	if err := kitRequire([]byte(`{"a": 1}`), "a", "b"); err == nil || err.Error() != `request body: field "b" is required` {
+		t.Errorf("missing b: %v", err)
+	}
+	if err := kitRequire([]byte(`[1]`), "a"); err != nil {
+		t.Errorf("not an object (the decoder's to report): %v", err)
+	}
+}
