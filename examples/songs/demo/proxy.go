@@ -22,6 +22,10 @@ type dropProxy struct {
 	drop     atomic.Int64
 	dropped  atomic.Int64
 	wg       sync.WaitGroup
+
+	mu    sync.Mutex
+	conns  map[net.Conn]bool // open client connections, closed by Close
+	closed bool
 }
 
 // startDropProxy listens on a free loopback port and forwards to upstream,
@@ -31,7 +35,7 @@ func startDropProxy(upstream string, drop int64) (*dropProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &dropProxy{ln: ln, upstream: upstream}
+	p := &dropProxy{ln: ln, upstream: upstream, conns: make(map[net.Conn]bool)}
 	p.drop.Store(drop)
 	p.wg.Add(1)
 	go p.serve()
@@ -44,9 +48,16 @@ func (p *dropProxy) URL() string { return "http://" + p.ln.Addr().String() }
 // Dropped is how many responses the proxy swallowed.
 func (p *dropProxy) Dropped() int64 { return p.dropped.Load() }
 
-// Close stops accepting and waits for the connections in progress.
+// Close stops accepting, closes the client connections (idle keep-alive ones
+// would otherwise block forever in a read) and waits for their goroutines.
 func (p *dropProxy) Close() error {
 	err := p.ln.Close()
+	p.mu.Lock()
+	p.closed = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
 	p.wg.Wait()
 	return err
 }
@@ -58,10 +69,22 @@ func (p *dropProxy) serve() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		if p.closed {
+			// Accepted just as Close ran: Close did not see it.
+			p.mu.Unlock()
+			c.Close()
+			return
+		}
+		p.conns[c] = true
+		p.mu.Unlock()
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			p.handle(c)
+			p.mu.Lock()
+			delete(p.conns, c)
+			p.mu.Unlock()
 		}()
 	}
 }
