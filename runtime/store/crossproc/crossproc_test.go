@@ -31,9 +31,8 @@ func suffix() string {
 // redisEnv is the machine's Redis with a key prefix and an effect hash of this
 // test's own, deleted when the test ends.
 type redisEnv struct {
-	client            *redis.Client
-	storeURL, effects string
-	url               string
+	client               *redis.Client
+	url, prefix, effects string
 }
 
 func newRedisEnv(t *testing.T) redisEnv {
@@ -53,7 +52,7 @@ func newRedisEnv(t *testing.T) redisEnv {
 		}
 	})
 	url := "redis://" + addr + "/0"
-	return redisEnv{client: c, url: url, storeURL: url + "?prefix=" + prefix, effects: prefix + "effects"}
+	return redisEnv{client: c, url: url, prefix: prefix, effects: prefix + "effects"}
 }
 
 func (e redisEnv) counts(t *testing.T) map[string]int {
@@ -74,8 +73,8 @@ func (e redisEnv) counts(t *testing.T) map[string]int {
 // pgEnv is the machine's PostgreSQL with a store table and an effect table of
 // this test's own, dropped when the test ends.
 type pgEnv struct {
-	pool                   *pgxpool.Pool
-	url, storeURL, effects string
+	pool                          *pgxpool.Pool
+	url, storeURL, table, effects string
 }
 
 func newPGEnv(t *testing.T) pgEnv {
@@ -97,8 +96,7 @@ func newPGEnv(t *testing.T) pgEnv {
 	t.Cleanup(func() {
 		pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table+", "+table+"_schema, "+effects)
 	})
-	return pgEnv{pool: pool, url: url, effects: effects,
-		storeURL: url + "&pool_max_conns=8&table=" + table}
+	return pgEnv{pool: pool, url: url, effects: effects, table: table, storeURL: url + "&pool_max_conns=8"}
 }
 
 func (e pgEnv) counts(t *testing.T) map[string]int {
@@ -127,7 +125,7 @@ func (e pgEnv) counts(t *testing.T) map[string]int {
 // duplicates spread at random over them: 1000 executions, one per key.
 func TestRedisExactlyOnce(t *testing.T) {
 	env := newRedisEnv(t)
-	args := []string{"-store", env.storeURL, "-delay", "2ms", "-effect", "redis", "-effect-url", env.url, "-effect-key", env.effects}
+	args := []string{"-store", env.url, "-prefix", env.prefix, "-delay", "2ms", "-effect", "redis", "-effect-url", env.url, "-effect-key", env.effects}
 	tg := newTargets(start(t, args...), start(t, args...), start(t, args...))
 	ks := makeKeys(keys)
 	res := drive(t, tg, ks, dups, workers, 60*time.Second)
@@ -137,7 +135,7 @@ func TestRedisExactlyOnce(t *testing.T) {
 // TestPostgresExactlyOnce: the same on PostgreSQL, effects as rows of a table.
 func TestPostgresExactlyOnce(t *testing.T) {
 	env := newPGEnv(t)
-	args := []string{"-store", env.storeURL, "-delay", "2ms", "-effect", "pg", "-effect-url", env.url + "&pool_max_conns=4", "-effect-table", env.effects}
+	args := []string{"-store", env.storeURL, "-table", env.table, "-delay", "2ms", "-effect", "pg", "-effect-url", env.url + "&pool_max_conns=4", "-effect-table", env.effects}
 	tg := newTargets(start(t, args...), start(t, args...), start(t, args...))
 	ks := makeKeys(keys)
 	res := drive(t, tg, ks, dups, workers, 60*time.Second)
@@ -147,11 +145,11 @@ func TestPostgresExactlyOnce(t *testing.T) {
 // crash runs the load on two healthy processes and a victim whose handler
 // hangs, kills the victim with SIGKILL while it holds claims, and lets the
 // retries finish: after the lease every key the victim held runs elsewhere.
-func crash(t *testing.T, healthy, victimArgs []string, counts func(*testing.T) map[string]int) {
+func crash(t *testing.T, nkeys int, healthy, victimArgs []string, counts func(*testing.T) map[string]int) {
 	t.Helper()
 	victim := start(t, victimArgs...)
 	tg := newTargets(start(t, healthy...), start(t, healthy...), victim)
-	ks := makeKeys(keys)
+	ks := makeKeys(nkeys)
 	done := make(chan loadResult)
 	go func() { done <- drive(t, tg, ks, dups, workers, 60*time.Second) }()
 	held := tg.outstanding[victim.url]
@@ -166,12 +164,13 @@ func crash(t *testing.T, healthy, victimArgs []string, counts func(*testing.T) m
 	checkOnce(t, ks, res, counts(t))
 }
 
-// TestRedisCrash: kill -9 a process mid-handler; no key stays stuck and every
-// key still runs exactly once (the victim never reached its side effect).
+// TestRedisCrash: kill -9 a process mid-handler (400 keys x 8 duplicates); no
+// key stays stuck and every key still runs exactly once (the victim never
+// reached its side effect).
 func TestRedisCrash(t *testing.T) {
 	env := newRedisEnv(t)
-	common := []string{"-store", env.storeURL, "-lease", "1s", "-effect", "redis", "-effect-url", env.url, "-effect-key", env.effects}
-	crash(t, append(common, "-delay", "2ms"), append(common, "-delay", "60s"), env.counts)
+	common := []string{"-store", env.url, "-prefix", env.prefix, "-lease", "1s", "-effect", "redis", "-effect-url", env.url, "-effect-key", env.effects}
+	crash(t, 400, append(common, "-delay", "2ms"), append(common, "-delay", "60s"), env.counts)
 }
 
 // TestPostgresAtomicCrash: the same in PostgreSQL atomic mode, the effect row
@@ -179,8 +178,8 @@ func TestRedisCrash(t *testing.T) {
 // with it, and the effect count is exactly 1000.
 func TestPostgresAtomicCrash(t *testing.T) {
 	env := newPGEnv(t)
-	common := []string{"-store", env.storeURL, "-lease", "1s", "-atomic", "-effect", "pgtx", "-effect-table", env.effects}
-	crash(t, append(common, "-delay", "2ms"), append(common, "-delay", "60s"), env.counts)
+	common := []string{"-store", env.storeURL, "-table", env.table, "-lease", "1s", "-atomic", "-effect", "pgtx", "-effect-table", env.effects}
+	crash(t, keys, append(common, "-delay", "2ms"), append(common, "-delay", "60s"), env.counts)
 }
 
 // TestRedisOutage kills a private redis-server under load: requests get 503
@@ -210,10 +209,10 @@ func TestRedisOutage(t *testing.T) {
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
 
 	effects := filepath.Join(dir, "effects")
-	storeURL := "redis://" + addr + "/0?dial_timeout=200ms&max_retries=-1"
+	storeURL := "redis://" + addr + "/0?dial_timeout=200ms"
 	var ps []*proc
 	for i := range 2 {
-		ps = append(ps, start(t, "-store", storeURL, "-lease", "1s", "-delay", "2ms", "-effect", "file", "-effect-file", fmt.Sprint(effects, i)))
+		ps = append(ps, start(t, "-store", storeURL, "-prefix", "outage:", "-lease", "1s", "-delay", "2ms", "-effect", "file", "-effect-file", fmt.Sprint(effects, i)))
 	}
 	tg := newTargets(ps...)
 	ks := makeKeys(1000)

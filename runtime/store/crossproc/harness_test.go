@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	serverBin = filepath.Join(dir, "testserver")
-	build := exec.Command("go", "build", "-o", serverBin, "./testserver")
+	// No symbol table or DWARF: the link is most of the build on a busy machine.
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", serverBin, "./testserver")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "crossproc: building the test server:", err)

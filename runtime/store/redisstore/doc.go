@@ -18,7 +18,9 @@
 // (redis.call('TIME')), never the caller's, so replicas with skewed clocks agree.
 //
 // Redis expires keys by itself: a completed record's key lives for its ttl, an
-// in-flight record's for twice its lease (the second half lets Claim report a
-// takeover and lets a slow owner still complete when nobody took over). Purge
-// therefore has nothing to do.
+// in-flight record's for its lease plus a grace of one more lease, at least a
+// minute. The record is logically gone at the end of its lease; the grace lets
+// Claim report a takeover and lets a slow owner still complete when nobody took
+// over (as the SQL stores allow until their purger runs). Purge therefore has
+// nothing to do.
 package redisstore

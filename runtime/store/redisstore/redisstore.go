@@ -35,7 +35,7 @@ local lease = tonumber(ARGV[3])
 local untl = string.format('%.0f', now + lease)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 's', '1', 'f', ARGV[1], 't', ARGV[2], 'l', untl, 'e', untl)
-redis.call('PEXPIRE', KEYS[1], 2 * lease)
+redis.call('PEXPIRE', KEYS[1], lease + math.max(lease, 60000))
 local took = 0
 if s == '1' then took = 1 end
 return {1, took, '1', ARGV[1], untl, untl, false}

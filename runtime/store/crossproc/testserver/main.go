@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,7 +33,7 @@ import (
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/pgstore"
-	"github.com/idemgen/idemgen/runtime/store/storeurl"
+	"github.com/idemgen/idemgen/runtime/store/redisstore"
 )
 
 func main() {
@@ -44,7 +45,9 @@ func main() {
 
 func run() error {
 	var (
-		storeURL    = flag.String("store", "", "store URL (see storeurl)")
+		storeURL    = flag.String("store", "", "redis:// or postgres:// URL of the store")
+		prefix      = flag.String("prefix", "", "Redis key prefix of the store")
+		table       = flag.String("table", "", "PostgreSQL table of the store")
 		lease       = flag.Duration("lease", 5*time.Second, "policy lease")
 		ttl         = flag.Duration("ttl", time.Minute, "policy ttl")
 		delay       = flag.Duration("delay", 0, "handler work time")
@@ -59,11 +62,11 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	store, closer, err := storeurl.Open(ctx, *storeURL)
+	store, closer, err := open(ctx, *storeURL, *prefix, *table)
 	if err != nil {
 		return err
 	}
-	defer closer.Close()
+	defer closer()
 
 	record, err := sink(ctx, *effect, *effectURL, *effectKey, *effectTable, *effectFile)
 	if err != nil {
@@ -114,6 +117,30 @@ func run() error {
 		return err
 	}
 	return nil
+}
+
+// open opens the store. It builds the Redis or PostgreSQL store directly rather
+// than through storeurl, whose SQLite driver would make this binary slow to link.
+func open(ctx context.Context, url, prefix, table string) (idempotency.Store, func(), error) {
+	if strings.HasPrefix(url, "redis://") {
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.DialerRetries = 1 // answer 503 at once during an outage, as storeurl does
+		c := redis.NewClient(opts)
+		return redisstore.New(c, redisstore.WithPrefix(prefix)), func() { c.Close() }, nil
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := pgstore.New(ctx, pool, pgstore.WithTable(table))
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return s, func() { s.Close(); pool.Close() }, nil
 }
 
 // sink returns the function that records one execution's side effect.
