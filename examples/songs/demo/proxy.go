@@ -23,7 +23,7 @@ type dropProxy struct {
 	dropped  atomic.Int64
 	wg       sync.WaitGroup
 
-	mu    sync.Mutex
+	mu     sync.Mutex
 	conns  map[net.Conn]bool // open client connections, closed by Close
 	closed bool
 }
