@@ -50,6 +50,9 @@ type Result struct {
 // generated file could not be formatted (a bug of the emitter); its text shows
 // the source with line numbers.
 func Generate(api *model.API, opts Options) (*Result, error) {
+	if api == nil {
+		return nil, errors.New("emit: no model")
+	}
 	if opts.Package == "" {
 		return nil, errors.New("emit: no package name")
 	}
