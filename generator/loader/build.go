@@ -252,6 +252,13 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			}
 			b.operation(doc, path, method, pi, pl, op)
 		}
+		// OpenAPI 3.2 methods have no net/http route pattern support here yet.
+		if pi.Query != nil {
+			b.report(model.Warning, RuleOperationUnsupported, pl.at("query"), nil, "QUERY %s: the OpenAPI 3.2 QUERY method is not supported; the operation is skipped", path)
+		}
+		for _, m := range sortedKeys(pi.AdditionalOperations) {
+			b.report(model.Warning, RuleOperationUnsupported, pl.at("additionalOperations", m), nil, "%s %s: additional operations are not supported; the operation is skipped", m, path)
+		}
 	}
 	return nil
 }
@@ -603,7 +610,7 @@ func (b *builder) nameOperations() {
 			}
 			op.ID = orig + strconv.Itoa(n)
 			b.diags = append(b.diags, model.Diagnostic{
-				Pos: b.pos(loc{b.abs, ""}), Severity: model.Error, Rule: RuleOperationIDDuplicate,
+				Pos: op.Pos, Severity: model.Error, Rule: RuleOperationIDDuplicate,
 				Pointer: op.Pointer, Operation: op,
 				Message: fmt.Sprintf("operationId %q is also used by %s %s; this operation is called %q", orig, first.Method, first.Path, op.ID),
 			})

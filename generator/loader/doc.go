@@ -9,4 +9,7 @@
 // one pass), because kin-openapi records none for JSON documents or inside
 // extension values. Every position names the file where the node really lives,
 // $ref'd files included. All passes are linear in the size of the document.
+//
+// Load keeps no state between calls and is safe for concurrent use. Callbacks
+// and 3.1 webhooks are not part of the model.
 package loader

@@ -28,6 +28,9 @@ const (
 	// RuleOperationIDDuplicate: two operations share an operationId; the second
 	// gets a suffixed ID (error).
 	RuleOperationIDDuplicate = "operation-id-duplicate"
+	// RuleOperationUnsupported: an operation the model cannot hold (the OpenAPI
+	// 3.2 QUERY method, additionalOperations) is skipped (warning).
+	RuleOperationUnsupported = "operation-unsupported"
 )
 
 // Load reads the OpenAPI document at path and builds its model. It returns an
