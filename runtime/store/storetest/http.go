@@ -405,6 +405,9 @@ func testHTTPTakeover(t *testing.T, s idempotency.Store) {
 	var ex executions
 	release := make(chan struct{})
 	var takeovers atomic.Int32
+	// A longer lease than elsewhere: the 409 below must arrive within it even
+	// on a loaded machine.
+	lease := 1 * time.Second
 	p := idempotency.Policy{Operation: uniq("op"), Lease: lease, TTL: time.Minute}
 	srv, _ := server(t, s, p, func(w http.ResponseWriter, r *http.Request) {
 		n := ex.add("k")

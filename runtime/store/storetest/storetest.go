@@ -36,8 +36,8 @@ import (
 // Durations the suite works with. Lease is long enough to survive scheduling
 // noise under -race on a loaded machine, short enough to keep the suite fast.
 const (
-	lease   = 300 * time.Millisecond
-	margin  = 250 * time.Millisecond // waited beyond a lease or ttl before expecting expiry
+	lease   = 400 * time.Millisecond
+	margin  = 300 * time.Millisecond // waited beyond a lease or ttl before expecting expiry
 	longTTL = time.Minute
 )
 
@@ -272,17 +272,17 @@ func testLeaseExpiryTakeover(t *testing.T, s idempotency.Store) {
 func testTTLExpiry(t *testing.T, s idempotency.Store) {
 	ctx := context.Background()
 	id, tok := uniq("ttl"), token()
-	ttl := 400 * time.Millisecond
+	ttl := 4 * lease
 	mustAcquire(t, s, id, "fp", tok, lease)
 	if err := s.Complete(ctx, id, tok, []byte("r"), ttl); err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
 	// The completed record outlives the lease: ttl, not lease, governs it now.
-	time.Sleep(lease / 2)
+	time.Sleep(lease + margin)
 	if rec, err := s.Get(ctx, id); err != nil || rec.State != idempotency.StateCompleted {
-		t.Fatalf("Get within the ttl: state %s, err %v; want completed", rec.State, err)
+		t.Fatalf("Get after the lease, within the ttl: state %s, err %v; want completed", rec.State, err)
 	}
-	time.Sleep(ttl + margin - lease/2)
+	time.Sleep(ttl - lease)
 	if _, err := s.Get(ctx, id); !errors.Is(err, idempotency.ErrNotFound) {
 		t.Errorf("Get after the ttl: err = %v, want ErrNotFound", err)
 	}
