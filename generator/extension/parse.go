@@ -3,6 +3,7 @@ package extension
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/textproto"
 	"net/url"
@@ -220,16 +221,8 @@ func (p *parser) parse(defaults bool) {
 	}
 }
 
-// sortedKeys gives a deterministic field order (diagnostics are later sorted by
-// position anyway).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+// sortedKeys gives a deterministic order to a map's keys.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (p *parser) unknown(field, name string, known []string) {
 	msg := fmt.Sprintf("unknown field %q", name)

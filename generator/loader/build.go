@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"go/token"
+	"maps"
 	"net/textproto"
 	"net/url"
 	"path/filepath"
@@ -215,14 +216,8 @@ func nonEmptySecurity(reqs openapi3.SecurityRequirements) bool {
 	return false
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+// sortedKeys gives a deterministic order to a map's keys.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // extInput wraps an extension value found at l for package extension.
 func (b *builder) extInput(v any, l loc) extension.Input {
