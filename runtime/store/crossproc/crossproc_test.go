@@ -1,6 +1,7 @@
 package crossproc_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -37,7 +38,7 @@ type redisEnv struct {
 
 func newRedisEnv(t *testing.T) redisEnv {
 	t.Helper()
-	addr := "127.0.0.1:6379"
+	addr := cmp.Or(os.Getenv("IDEMGEN_REDIS_ADDR"), "127.0.0.1:6379")
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -79,7 +80,7 @@ type pgEnv struct {
 
 func newPGEnv(t *testing.T) pgEnv {
 	t.Helper()
-	url := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	url := cmp.Or(os.Getenv("IDEMGEN_POSTGRES_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, url)
@@ -96,7 +97,15 @@ func newPGEnv(t *testing.T) pgEnv {
 	t.Cleanup(func() {
 		pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table+", "+table+"_schema, "+effects)
 	})
-	return pgEnv{pool: pool, url: url, effects: effects, table: table, storeURL: url + "&pool_max_conns=8"}
+	return pgEnv{pool: pool, url: url, effects: effects, table: table, storeURL: withQuery(url, "pool_max_conns=8")}
+}
+
+// withQuery appends query parameters to url.
+func withQuery(url, q string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + q
+	}
+	return url + "?" + q
 }
 
 func (e pgEnv) counts(t *testing.T) map[string]int {
@@ -135,7 +144,7 @@ func TestRedisExactlyOnce(t *testing.T) {
 // TestPostgresExactlyOnce: the same on PostgreSQL, effects as rows of a table.
 func TestPostgresExactlyOnce(t *testing.T) {
 	env := newPGEnv(t)
-	args := []string{"-store", env.storeURL, "-table", env.table, "-delay", "2ms", "-effect", "pg", "-effect-url", env.url + "&pool_max_conns=4", "-effect-table", env.effects}
+	args := []string{"-store", env.storeURL, "-table", env.table, "-delay", "2ms", "-effect", "pg", "-effect-url", withQuery(env.url, "pool_max_conns=4"), "-effect-table", env.effects}
 	tg := newTargets(start(t, args...), start(t, args...), start(t, args...))
 	ks := makeKeys(keys)
 	res := drive(t, tg, ks, dups, workers, 60*time.Second)

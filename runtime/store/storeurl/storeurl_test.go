@@ -1,6 +1,7 @@
 package storeurl_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -119,13 +120,14 @@ func skipUnlessCI(t *testing.T, what string, err error) {
 }
 
 func TestRedis(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	addr := cmp.Or(os.Getenv("IDEMGEN_REDIS_ADDR"), "127.0.0.1:6379")
+	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	skipUnlessCI(t, "redis at 127.0.0.1:6379", c.Ping(context.Background()).Err())
+	skipUnlessCI(t, "redis at "+addr, c.Ping(context.Background()).Err())
 	var b [6]byte
 	rand.Read(b[:])
 	prefix := "storeurltest:" + hex.EncodeToString(b[:]) + ":"
-	if _, ok := use(t, "redis://127.0.0.1:6379/0?dial_timeout=2s&prefix="+prefix).(*redisstore.Store); !ok {
+	if _, ok := use(t, "redis://"+addr+"/0?dial_timeout=2s&prefix="+prefix).(*redisstore.Store); !ok {
 		t.Fatal("redis:// did not open a redisstore")
 	}
 	if n, err := c.Keys(context.Background(), prefix+"*").Result(); err != nil || len(n) != 1 {
@@ -134,7 +136,7 @@ func TestRedis(t *testing.T) {
 }
 
 func TestPostgres(t *testing.T) {
-	const url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	url := cmp.Or(os.Getenv("IDEMGEN_POSTGRES_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, url)
 	if err == nil {
@@ -146,11 +148,19 @@ func TestPostgres(t *testing.T) {
 	rand.Read(b[:])
 	table := "storeurltest_" + hex.EncodeToString(b[:])
 	t.Cleanup(func() { pool.Exec(ctx, "DROP TABLE IF EXISTS "+table+", "+table+"_schema") })
-	if _, ok := use(t, "postgresql://postgres@127.0.0.1:5432/test?sslmode=disable&purge_interval=0s&table="+table).(*pgstore.Store); !ok {
+	if _, ok := use(t, withQuery(url, "purge_interval=0s&table="+table)).(*pgstore.Store); !ok {
 		t.Fatal("postgresql:// did not open a pgstore")
 	}
 	var n int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("rows in the URL's table: %d, %v; want 1", n, err)
 	}
+}
+
+// withQuery appends query parameters to url.
+func withQuery(url, q string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + q
+	}
+	return url + "?" + q
 }
