@@ -584,7 +584,7 @@ func TestHijackIsNotStored(t *testing.T) {
 		conn.Close()
 		// The claim is released once the handler returns, just after the
 		// client saw the hijacked response.
-		for i := 0; i < 500; i++ {
+		for i := 0; i < 5000; i++ {
 			if _, err := hs.m.StatusKey(context.Background(), "", "h"); errors.Is(err, idempotency.ErrNotFound) {
 				break
 			}

@@ -60,8 +60,9 @@ func server(t *testing.T, s idempotency.Store, p idempotency.Policy, h http.Hand
 	return srv, m
 }
 
-func client() *http.Client {
+func client(t *testing.T) *http.Client {
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
@@ -125,7 +126,7 @@ func testHTTPExactlyOnce(t *testing.T, s idempotency.Store) {
 	p := idempotency.Policy{Operation: uniq("op"), Lease: 10 * time.Second, TTL: time.Minute}
 	srvA, _ := server(t, s, p, created(&ex, 20*time.Millisecond))
 	srvB, _ := server(t, s, p, created(&ex, 20*time.Millisecond))
-	c := client()
+	c := client(t)
 	type result struct {
 		key string
 		r   response
@@ -212,7 +213,7 @@ func testHTTPConcurrentWait(t *testing.T, s idempotency.Store) {
 	p := idempotency.Policy{Operation: uniq("op"), Concurrent: idempotency.ConcurrentWait, Lease: 5 * time.Second, TTL: time.Minute}
 	srvA, _ := server(t, s, p, created(&ex, 150*time.Millisecond))
 	srvB, _ := server(t, s, p, created(&ex, 150*time.Millisecond))
-	c := client()
+	c := client(t)
 	key := uniq("key")
 	bodies := make(chan response, dups)
 	var wg sync.WaitGroup
@@ -278,7 +279,7 @@ func testHTTPReplayIdentity(t *testing.T, s idempotency.Store) {
 		w.Write(body[:1000])
 		w.Write(body[1000:])
 	})
-	c := client()
+	c := client(t)
 	key := uniq("key")
 	first := mustPost(t, c, srv.URL, key, "not json \x00\xff")
 	second := mustPost(t, c, srv.URL, key, "not json \x00\xff")
@@ -326,7 +327,7 @@ func testHTTPMismatch(t *testing.T, s idempotency.Store) {
 	var ex executions
 	p := idempotency.Policy{Operation: uniq("op"), TTL: time.Minute}
 	srv, _ := server(t, s, p, created(&ex, 0))
-	c := client()
+	c := client(t)
 	key := uniq("key")
 	first := mustPost(t, c, srv.URL, key, `{"amount":10,"currency":"EUR","items":[{"a":1,"b":2}]}`)
 	if first.status != http.StatusCreated {
@@ -356,7 +357,7 @@ func testHTTPScopeIsolation(t *testing.T, s idempotency.Store) {
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, "secret of %s", r.Header.Get("X-Tenant"))
 	})
-	c := client()
+	c := client(t)
 	key := uniq("key")
 	a := mustPost(t, c, srv.URL, key, `{}`, "X-Tenant", "a")
 	b := mustPost(t, c, srv.URL, key, `{}`, "X-Tenant", "b")
@@ -424,7 +425,7 @@ func testHTTPTakeover(t *testing.T, s idempotency.Store) {
 	var once sync.Once
 	unblock := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(unblock) // runs before the server's Close, which waits for the handler
-	c := client()
+	c := client(t)
 	key := uniq("key")
 	firstDone := make(chan response, 1)
 	go func() {
@@ -471,7 +472,7 @@ func testHTTPRelease(t *testing.T, s idempotency.Store) {
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, "execution %d", n)
 	})
-	c := client()
+	c := client(t)
 	key := uniq("key")
 	if r := mustPost(t, c, srv.URL, key, `{}`); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("first: %d, want 503 from the handler", r.status)
