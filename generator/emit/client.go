@@ -312,12 +312,13 @@ func (ks *keySource) newKeyFunc() jen.Code {
 	return jen.Qual(clientPkg, "NewKey")
 }
 
-// fillFunc is the newKey argument of FillJSONKey/FillFormKey.
-func (ks *keySource) fillFunc() jen.Code {
+// fill calls the runtime function fn (FillJSONKey or FillFormKey) with args,
+// or its ...With form with NewULID when the keys are ULIDs.
+func (ks *keySource) fill(fn string, args ...jen.Code) jen.Code {
 	if ks.ulid {
-		return jen.Qual(clientPkg, "NewULID")
+		return jen.Qual(clientPkg, fn+"With").Call(append(args, jen.Qual(clientPkg, "NewULID"))...)
 	}
-	return jen.Nil()
+	return jen.Qual(clientPkg, fn).Call(args...)
 }
 
 func opKeySource(op *model.Operation) *keySource {
@@ -551,7 +552,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 				jen.If(jen.Err().Op("!=").Nil()).Block(fail))
 			if fieldKey {
 				block = append(block,
-					jen.List(jen.Id("b"), jen.Id("key"), jen.Err()).Op("=").Qual(clientPkg, "FillJSONKey").Call(jen.Id("b"), jen.Lit(ks.field), jen.Id("call").Dot("key"), ks.fillFunc()),
+					jen.List(jen.Id("b"), jen.Id("key"), jen.Err()).Op("=").Add(ks.fill("FillJSONKey", jen.Id("b"), jen.Lit(ks.field), jen.Id("call").Dot("key"))),
 					jen.If(jen.Err().Op("!=").Nil()).Block(fail))
 			}
 			block = append(block, jen.List(jen.Id("body"), jen.Id("contentType")).Op("=").List(jen.Id("b"), jen.Lit(requestContentType(c))))
@@ -569,7 +570,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 					))
 			}
 			if fieldKey {
-				block = append(block, jen.Id("key").Op("=").Qual(clientPkg, "FillFormKey").Call(jen.Id("form"), jen.Lit(strings.TrimPrefix(ks.field, "/")), jen.Id("call").Dot("key"), ks.fillFunc()))
+				block = append(block, jen.Id("key").Op("=").Add(ks.fill("FillFormKey", jen.Id("form"), jen.Lit(strings.TrimPrefix(ks.field, "/")), jen.Id("call").Dot("key"))))
 			}
 			block = append(block, jen.List(jen.Id("body"), jen.Id("contentType")).Op("=").List(
 				jen.Index().Byte().Call(jen.Id("form").Dot("Encode").Call()), jen.Lit(requestContentType(c))))

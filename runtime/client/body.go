@@ -17,11 +17,17 @@ import (
 // created) and returns the body to send and the key it carries:
 //   - key != "" (the caller's key): the body carries key;
 //   - key == "" and the body already has a non-empty string there: that key;
-//   - otherwise: a fresh newKey() (NewKey when newKey is nil).
+//   - otherwise: a fresh NewKey().
 //
 // The body is re-encoded only when it changes. Do sends the returned bytes on
 // every attempt, so the key never changes between retries.
-func FillJSONKey(body []byte, pointer, key string, newKey func() string) ([]byte, string, error) {
+func FillJSONKey(body []byte, pointer, key string) ([]byte, string, error) {
+	return FillJSONKeyWith(body, pointer, key, NewKey)
+}
+
+// FillJSONKeyWith is FillJSONKey with the maker of a fresh key (NewULID for
+// key.format: ulid; NewKey when nil).
+func FillJSONKeyWith(body []byte, pointer, key string, newKey func() string) ([]byte, string, error) {
 	tokens, err := pointerTokens(pointer)
 	if err != nil {
 		return nil, "", err
@@ -85,7 +91,12 @@ func pointerTokens(pointer string) ([]string, error) {
 
 // FillFormKey places an idempotency key in form field name, following the rules
 // of FillJSONKey, and returns the key the form carries.
-func FillFormKey(form url.Values, name, key string, newKey func() string) string {
+func FillFormKey(form url.Values, name, key string) string {
+	return FillFormKeyWith(form, name, key, NewKey)
+}
+
+// FillFormKeyWith is FillFormKey with the maker of a fresh key (NewKey when nil).
+func FillFormKeyWith(form url.Values, name, key string, newKey func() string) string {
 	if key == "" {
 		if v := form.Get(name); v != "" {
 			return v

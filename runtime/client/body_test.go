@@ -23,17 +23,17 @@ func TestFillJSONKey(t *testing.T) {
 		{`{"meta":{"x":true}}`, "/meta/k~1ey", "z", `{"meta":{"k/ey":"z","x":true}}`, "z"},
 		{`{}`, "/m/k", "z", `{"m":{"k":"z"}}`, "z"},
 	} {
-		body, key, err := client.FillJSONKey([]byte(tc.body), tc.pointer, tc.key, nil)
+		body, key, err := client.FillJSONKey([]byte(tc.body), tc.pointer, tc.key)
 		if err != nil || string(body) != tc.wantBody || key != tc.wantKey {
 			t.Errorf("FillJSONKey(%s, %s, %q) = %s, %q, %v; want %s, %q", tc.body, tc.pointer, tc.key, body, key, err, tc.wantBody, tc.wantKey)
 		}
 	}
-	body, key, err := client.FillJSONKey([]byte(`{"n":12345678901234567890}`), "/k", "", nil)
+	body, key, err := client.FillJSONKey([]byte(`{"n":12345678901234567890}`), "/k", "")
 	if err != nil || !uuidV4.MatchString(key) || !strings.Contains(string(body), `"n":12345678901234567890`) {
 		t.Errorf("fresh key: %s, %q, %v", body, key, err)
 	}
 	for _, bad := range [][2]string{{`[1]`, "/k"}, {`nope`, "/k"}, {`{"a":1}`, "k"}, {`{"a":1}`, "/a/b"}} {
-		if _, _, err := client.FillJSONKey([]byte(bad[0]), bad[1], "", nil); err == nil {
+		if _, _, err := client.FillJSONKey([]byte(bad[0]), bad[1], ""); err == nil {
 			t.Errorf("FillJSONKey(%s, %s) accepted", bad[0], bad[1])
 		}
 	}
@@ -41,17 +41,20 @@ func TestFillJSONKey(t *testing.T) {
 
 func TestFillFormKey(t *testing.T) {
 	f := url.Values{"token": {"t1"}}
-	if k := client.FillFormKey(f, "token", "", nil); k != "t1" {
+	if k := client.FillFormKey(f, "token", ""); k != "t1" {
 		t.Errorf("kept key = %q", k)
 	}
-	if k := client.FillFormKey(f, "token", "t2", nil); k != "t2" || f.Get("token") != "t2" {
+	if k := client.FillFormKey(f, "token", "t2"); k != "t2" || f.Get("token") != "t2" {
 		t.Errorf("given key = %q, form %v", k, f)
 	}
-	if _, k, _ := client.FillJSONKey([]byte(`{}`), "/k", "", client.NewULID); !ulidRe.MatchString(k) {
+	if _, k, _ := client.FillJSONKeyWith([]byte(`{}`), "/k", "", client.NewULID); !ulidRe.MatchString(k) {
 		t.Errorf("ULID key = %q", k)
 	}
+	if k := client.FillFormKeyWith(url.Values{}, "token", "", client.NewULID); !ulidRe.MatchString(k) {
+		t.Errorf("ULID form key = %q", k)
+	}
 	f = url.Values{}
-	if k := client.FillFormKey(f, "token", "", nil); !uuidV4.MatchString(k) || f.Get("token") != k {
+	if k := client.FillFormKey(f, "token", ""); !uuidV4.MatchString(k) || f.Get("token") != k {
 		t.Errorf("fresh key = %q, form %v", k, f)
 	}
 }
