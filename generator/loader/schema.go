@@ -49,7 +49,7 @@ func (b *builder) convert(sr *openapi3.SchemaRef, l loc, hint, name string) *mod
 	case name != "":
 		m.Name = name
 	case ref:
-		m.Name = lastToken(l)
+		m.Name = refName(l)
 	case hint != "" && needsName(v):
 		m.Name = hint
 	}
@@ -60,6 +60,42 @@ func (b *builder) convert(sr *openapi3.SchemaRef, l loc, hint, name string) *mod
 	}
 	b.fill(m, v, l, base)
 	return m
+}
+
+// structural are JSON Pointer tokens that say where a schema sits rather than
+// what it is; refName leaves them out.
+var structural = map[string]bool{
+	"paths": true, "components": true, "schemas": true, "schema": true, "content": true,
+	"properties": true, "items": true, "additionalProperties": true, "allOf": true,
+	"oneOf": true, "anyOf": true, "not": true, "requestBody": true, "requestBodies": true,
+	"responses": true, "parameters": true, "headers": true, "$defs": true, "definitions": true,
+}
+
+// refName names the target of a schema $ref: the component (or $defs) name;
+// the file's base name for a whole-file $ref; otherwise the meaningful tokens
+// of the pointer ("#/paths/~1pets/post/requestBody/content/application~1json/schema"
+// gives "/pets post application/json", which ident turns into PetsPostApplicationJSON).
+func refName(l loc) string {
+	if l.ptr == "" {
+		return lastToken(l)
+	}
+	toks := strings.Split(l.ptr[1:], "/")
+	for i := range toks {
+		toks[i] = strings.ReplaceAll(strings.ReplaceAll(toks[i], "~1", "/"), "~0", "~")
+	}
+	if n := len(toks); n >= 2 && (toks[n-2] == "schemas" || toks[n-2] == "$defs" || toks[n-2] == "definitions") {
+		return toks[n-1]
+	}
+	var keep []string
+	for _, t := range toks {
+		if !structural[t] {
+			keep = append(keep, t)
+		}
+	}
+	if len(keep) == 0 {
+		return lastToken(l)
+	}
+	return strings.Join(keep[max(0, len(keep)-4):], " ")
 }
 
 // wrapped returns the one schema v restates, and the pointer tokens to it.
@@ -498,6 +534,9 @@ func (b *builder) union(m *model.Schema, v *openapi3.Schema, l loc, base string)
 		b.report(model.Warning, RuleSchemaUntyped, l.at("anyOf"), nil, "schema: anyOf next to oneOf is ignored; the oneOf is typed")
 	}
 	m.Kind = model.KindUnion
+	if len(v.Properties) > 0 {
+		b.report(model.Warning, RuleSchemaUntyped, l.at("properties"), nil, "schema: properties next to %s are not typed; the union is", field)
+	}
 	for i, r := range refs {
 		if isNull(r) {
 			m.Nullable = true
