@@ -72,6 +72,7 @@ func TestCorpus(t *testing.T) {
 	ctx := context.Background()
 	for _, spec := range corpusSpecs(t) {
 		t.Run(filepath.Base(spec), func(t *testing.T) {
+			t.Parallel()
 			api, err := loader.Load(ctx, spec)
 			if err != nil {
 				t.Fatalf("load: %v", err)
@@ -111,6 +112,7 @@ func TestCorpusMarked(t *testing.T) {
 			continue // multi-file specs cannot be copied alone
 		}
 		t.Run(filepath.Base(spec), func(t *testing.T) {
+			t.Parallel()
 			file, marked := markedCopy(t, spec)
 			api, err := loader.Load(ctx, file)
 			if err != nil {
