@@ -128,6 +128,8 @@ type generator struct {
 	// visiting guards typeOf against cycles of anonymous schemas.
 	visiting map[*model.Schema]bool
 	ops      map[*model.Operation]*opNames
+	// withEnum are the schemas that can hold an enum (see hasEnum).
+	withEnum map[*model.Schema]bool
 	diags    []model.Diagnostic
 }
 

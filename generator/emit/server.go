@@ -556,6 +556,9 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 				case model.BodyJSON:
 					if g.nilable(c.Schema) {
 						cg.If(jen.Err().Op(":=").Id("kitJSON").Call(jen.Id("body"), jen.Op("&").Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+						if g.hasEnum(c.Schema) {
+							cg.If(jen.Err().Op(":=").Id("kitCheck").Call(jen.Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+						}
 						return
 					}
 					cg.Var().Id("v").Add(g.typeOf(c.Schema))
@@ -567,6 +570,9 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 								ag.Lit(n)
 							}
 						}), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					}
+					if g.hasEnum(c.Schema) {
+						cg.If(jen.Err().Op(":=").Id("kitCheck").Call(jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					}
 					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
 				case model.BodyForm:
@@ -597,6 +603,74 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 		}
 		sg.Default().Block(jen.Return(jen.Id("kitUnsupported").Call(jen.Id("r"))))
 	})
+}
+
+// hasEnum reports whether a value of s can hold an enum (a type with a Valid
+// method), so that its decoding is followed by kitCheck.
+func (g *generator) hasEnum(s *model.Schema) bool {
+	if g.withEnum == nil {
+		g.withEnum = enumHolders(g.api, g.schemaNames)
+	}
+	return g.withEnum[s]
+}
+
+// enumHolders returns every schema of api from which a generated enum type is
+// reachable by value: the enums themselves, then, walking the "is contained
+// in" edges backwards from them, everything that contains one. Each schema and
+// edge is visited once, so this is linear in the spec even with cycles.
+func enumHolders(api *model.API, named map[*model.Schema]string) map[*model.Schema]bool {
+	parents := make(map[*model.Schema][]*model.Schema)
+	seen := make(map[*model.Schema]bool)
+	var queue []*model.Schema
+	var visit func(s *model.Schema)
+	visit = func(s *model.Schema) {
+		if s == nil || seen[s] || s.GoType != "" {
+			return
+		}
+		seen[s] = true
+		if _, ok := named[s]; ok && len(s.Enum) > 0 && s.Format != "date-time" &&
+			(s.Kind == model.KindString || s.Kind == model.KindInteger || s.Kind == model.KindNumber) {
+			queue = append(queue, s)
+		}
+		children := []*model.Schema{s.Items, s.AdditionalProperties}
+		for _, p := range s.Properties {
+			children = append(children, p.Schema)
+		}
+		if s.Kind == model.KindUnion && s.Discriminator != nil {
+			children = append(children, s.Variants...) // raw unions hold JSON
+		}
+		for _, c := range children {
+			if c != nil {
+				parents[c] = append(parents[c], s)
+				visit(c)
+			}
+		}
+	}
+	for _, s := range api.Schemas {
+		visit(s)
+	}
+	for _, op := range api.Operations {
+		if op.Body != nil {
+			for _, c := range op.Body.Contents {
+				visit(c.Schema)
+			}
+		}
+	}
+	holders := make(map[*model.Schema]bool, len(queue))
+	for _, s := range queue {
+		holders[s] = true
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for _, p := range parents[s] {
+			if !holders[p] {
+				holders[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	return holders
 }
 
 // requiredProps are the JSON names of the required properties of an object

@@ -318,6 +318,7 @@ func TestDecodeFailuresName400Field(t *testing.T) {
 	}{
 		{"path int", "GET", "/payments/abc", "", "", `path parameter "id"`, 400},
 		{"query int", "GET", "/payments?limit=x", "", "", `query parameter "limit"`, 400},
+		{"json enum", "POST", "/batches", "application/json", `{"items": [{"status": "pending"}, {"status": "lost"}]}`, `field "/items/1/status": "lost" is not one of the allowed values`, 400},
 		{"query enum", "GET", "/payments?status=lost", "", "", `query parameter "status"`, 400},
 		{"json type", "POST", "/payments", "application/json", `{"amount": "ten", "currency": "EUR"}`, `field "amount"`, 400},
 		{"json required", "POST", "/payments", "application/json", `{"amount": 10}`, `field "currency" is required`, 400},

@@ -2,6 +2,16 @@
 
 package e2e
 
+// CreateBatchRequest is the "CreateBatchRequest" schema.
+type CreateBatchRequest struct {
+	Items []CreateBatchRequestItemsItem `json:"items,omitempty"`
+}
+
+// CreateBatchRequestItemsItem is the "CreateBatchRequestItemsItem" schema.
+type CreateBatchRequestItemsItem struct {
+	Status *Status `json:"status,omitempty"`
+}
+
 // CreateOrderRequest is the "CreateOrderRequest" schema.
 type CreateOrderRequest struct {
 	RequestID string `json:"request_id"`

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,10 @@ import (
 type Handler interface {
 	// AppendAudit handles POST /audit (operationId "appendAudit").
 	AppendAudit(ctx context.Context, req AppendAuditRequestObject) (AppendAuditResponseObject, error)
+	// CreateBatch handles POST /batches (operationId "createBatch").
+	//
+	// Not implemented by the test handler; its body has nested enums.
+	CreateBatch(ctx context.Context, req CreateBatchRequestObject) (CreateBatchResponseObject, error)
 	// GenerateBill handles POST /bills (operationId "generateBill").
 	//
 	// Generate a user's bill for a date; the key is derived from both.
@@ -74,6 +79,11 @@ type UnimplementedHandler struct{}
 
 // AppendAudit returns ErrNotImplemented.
 func (UnimplementedHandler) AppendAudit(ctx context.Context, req AppendAuditRequestObject) (AppendAuditResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// CreateBatch returns ErrNotImplemented.
+func (UnimplementedHandler) CreateBatch(ctx context.Context, req CreateBatchRequestObject) (CreateBatchResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -125,6 +135,27 @@ type AppendAudit204Response struct{}
 
 func (r AppendAudit204Response) writeAppendAuditResponseObject(w http.ResponseWriter) error {
 	kitWrite(w, 204, "", nil)
+	return nil
+}
+
+// CreateBatchRequestObject is the decoded request of CreateBatch (POST /batches).
+type CreateBatchRequestObject struct {
+	// Body is the request body as application/json.
+	Body CreateBatchRequest
+}
+
+// CreateBatchResponseObject is a response of CreateBatch: one of CreateBatch202Response.
+type CreateBatchResponseObject interface {
+	writeCreateBatchResponseObject(w http.ResponseWriter) error
+}
+
+// CreateBatch202Response is the 202 response of CreateBatch.
+//
+// Accepted.
+type CreateBatch202Response struct{}
+
+func (r CreateBatch202Response) writeCreateBatchResponseObject(w http.ResponseWriter) error {
+	kitWrite(w, 202, "", nil)
 	return nil
 }
 
@@ -431,43 +462,47 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	s := &server{h: h, cfg: c}
 	var err error
 	h0 := http.HandlerFunc(s.handleAppendAudit)
-	var h1 http.Handler
-	if h1, err = s.idempotent("generateBill", http.HandlerFunc(s.handleGenerateBill)); err != nil {
-		return nil, err
-	}
+	h1 := http.HandlerFunc(s.handleCreateBatch)
 	var h2 http.Handler
-	if h2, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
+	if h2, err = s.idempotent("generateBill", http.HandlerFunc(s.handleGenerateBill)); err != nil {
 		return nil, err
 	}
 	var h3 http.Handler
-	if h3, err = s.idempotent("createOrder", http.HandlerFunc(s.handleCreateOrder)); err != nil {
+	if h3, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
-	h4 := http.HandlerFunc(s.handleListPayments)
-	var h5 http.Handler
-	if h5, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+	var h4 http.Handler
+	if h4, err = s.idempotent("createOrder", http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h6 := http.HandlerFunc(s.handleGetPayment)
+	h5 := http.HandlerFunc(s.handleListPayments)
+	var h6 http.Handler
+	if h6, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+		return nil, err
+	}
+	h7 := http.HandlerFunc(s.handleGetPayment)
 	if err = kitHandle(mux, "POST /audit", h0); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /bills", h1); err != nil {
+	if err = kitHandle(mux, "POST /batches", h1); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /donations", h2); err != nil {
+	if err = kitHandle(mux, "POST /bills", h2); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /orders", h3); err != nil {
+	if err = kitHandle(mux, "POST /donations", h3); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /payments", h5); err != nil {
+	if err = kitHandle(mux, "POST /orders", h4); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /payments", h4); err != nil {
+	if err = kitHandle(mux, "POST /payments", h6); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /payments/{p1}", h6); err != nil {
+	if err = kitHandle(mux, "GET /payments", h5); err != nil {
+		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	}
+	if err = kitHandle(mux, "GET /payments/{p1}", h7); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -536,6 +571,50 @@ func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObjec
 	case 0:
 		v := string(body)
 		req.Body = &v
+	default:
+		return kitUnsupported(r)
+	}
+	return nil
+}
+
+// handleCreateBatch serves POST /batches: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
+	var req CreateBatchRequestObject
+	if err := s.decodeCreateBatch(r, &req); err != nil {
+		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.CreateBatch(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("CreateBatch returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeCreateBatchResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "createBatch", err)
+	}
+}
+
+// decodeCreateBatch decodes the parameters and body of POST /batches into req.
+func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObject) error {
+	body, present, err := kitReadBody(r, true)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch kitMediaType(r, []string{"application/json"}) {
+	case 0:
+		var v CreateBatchRequest
+		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitCheck(&v); err != nil {
+			return err
+		}
+		req.Body = v
 	default:
 		return kitUnsupported(r)
 	}
@@ -1130,6 +1209,79 @@ func kitRequire(body []byte, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// kitCheck reports the first value in a decoded body whose type has a Valid
+// method (the generated enums) that returns false, naming it by JSON Pointer.
+func kitCheck(v any) error {
+	if err := kitWalk(reflect.ValueOf(v), ""); err != nil {
+		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+func kitWalk(v reflect.Value, ptr string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return kitWalk(v.Elem(), ptr)
+	case reflect.Invalid:
+		return nil
+	}
+	if v.CanInterface() {
+		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
+			val := fmt.Sprint(v.Interface())
+			if v.Kind() == reflect.String {
+				val = strconv.Quote(v.String())
+			}
+			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			// Fields without a json tag (the variants of a union) keep the
+			// pointer of the union itself.
+			p := ptr
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				p = ptr + "/" + kitEscape(name)
+			}
+			if err := kitWalk(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := kitWalk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		// Sorted, so that the same body always names the same field.
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			if err := kitWalk(v.MapIndex(k), ptr+"/"+kitEscape(fmt.Sprint(k))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kitEscape escapes a JSON Pointer token.
+func kitEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // kitForm parses a form-urlencoded body.

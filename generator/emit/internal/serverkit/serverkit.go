@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -357,6 +358,79 @@ func kitRequire(body []byte, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// kitCheck reports the first value in a decoded body whose type has a Valid
+// method (the generated enums) that returns false, naming it by JSON Pointer.
+func kitCheck(v any) error {
+	if err := kitWalk(reflect.ValueOf(v), ""); err != nil {
+		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+func kitWalk(v reflect.Value, ptr string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return kitWalk(v.Elem(), ptr)
+	case reflect.Invalid:
+		return nil
+	}
+	if v.CanInterface() {
+		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
+			val := fmt.Sprint(v.Interface())
+			if v.Kind() == reflect.String {
+				val = strconv.Quote(v.String())
+			}
+			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			// Fields without a json tag (the variants of a union) keep the
+			// pointer of the union itself.
+			p := ptr
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				p = ptr + "/" + kitEscape(name)
+			}
+			if err := kitWalk(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := kitWalk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		// Sorted, so that the same body always names the same field.
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			if err := kitWalk(v.MapIndex(k), ptr+"/"+kitEscape(fmt.Sprint(k))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kitEscape escapes a JSON Pointer token.
+func kitEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // kitForm parses a form-urlencoded body.

@@ -233,3 +233,26 @@ func TestRequire(t *testing.T) {
 		t.Errorf("not an object (the decoder's to report): %v", err)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	type item struct {
+		Color *color `json:"color,omitempty"`
+	}
+	type body struct {
+		Items []item           `json:"items"`
+		ByKey map[string]color `json:"by/key"`
+		Raw   []byte           `json:"raw"`
+	}
+	red, green := color("red"), color("green")
+	if err := kitCheck(&body{Items: []item{{&red}, {}}, ByKey: map[string]color{"a": "blue"}}); err != nil {
+		t.Errorf("valid body: %v", err)
+	}
+	err := kitCheck(&body{Items: []item{{&red}, {&green}}})
+	if err == nil || !strings.Contains(err.Error(), `field "/items/1/color": "green" is not one of the allowed values`) {
+		t.Errorf("invalid nested enum: %v", err)
+	}
+	err = kitCheck(&body{ByKey: map[string]color{"b": "x", "a": "y"}})
+	if err == nil || !strings.Contains(err.Error(), `field "/by~1key/a"`) {
+		t.Errorf("invalid map value (first key in order, escaped pointer): %v", err)
+	}
+}
