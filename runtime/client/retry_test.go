@@ -524,3 +524,20 @@ func TestPolicyValidate(t *testing.T) {
 		t.Error("Do accepted an invalid per-call policy")
 	}
 }
+
+// TestStoreUnavailableProblem: a 503 problem (the runtime's fail-closed answer)
+// is retried; when it persists the caller gets it as a *client.Problem.
+func TestStoreUnavailableProblem(t *testing.T) {
+	srv, n := scripted(t, problem(503, "Retry-After", "1"))
+	ft := newFakeTime()
+	r := newRetrier(t, freshClient(), append(ft.options(), client.WithPolicy(client.Policy{MaxAttempts: 3}))...)
+	resp, err := r.Do(context.Background(), postKeyed(t, srv.URL, "k", "{}"), client.Call{Operation: "op", Idempotent: true, Key: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p *client.Problem
+	if err := resp.Err(); !errors.As(err, &p) || p.Status != 503 || n.Load() != 3 ||
+		!strings.Contains(err.Error(), "client: op: 503 Service Unavailable: t503: d (after 3 attempts)") {
+		t.Errorf("err %v after %d requests", err, n.Load())
+	}
+}
