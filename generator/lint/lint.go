@@ -113,7 +113,8 @@ func (c *checker) operation(op *model.Operation) {
 	c.policy(op, ext, extPtr, p)
 }
 
-// keyParamIn returns where the key lives when it is a parameter ("" otherwise) and its name.
+// keyParam returns where the key lives when it is a parameter ("" otherwise),
+// its name and the extension field that names it.
 func keyParam(k idempotency.Key) (model.ParamIn, string, string) {
 	switch {
 	case k.Header != "":
@@ -414,7 +415,8 @@ func ErrorStatuses(p idempotency.Policy) []string {
 	return out
 }
 
-// documents reports whether a response with status code is documented.
+// findResponse returns the response documenting code: the exact status, else
+// its range ("4XX"); nil when neither is declared.
 func findResponse(op *model.Operation, code string) *model.Response {
 	for _, r := range op.Responses {
 		if r.Status == code {
