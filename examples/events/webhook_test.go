@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/examples/events/api"
+	"github.com/idemgen/idemgen/runtime/client"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
+)
+
+// newWebhookServer serves the webhook over loopback with the memory store;
+// the generated client plays the webhook provider.
+func newWebhookServer(t *testing.T) (*Ledger, *api.Client) {
+	t.Helper()
+	store := memstore.New()
+	t.Cleanup(func() { store.Close() })
+	ledger := NewLedger()
+	h, err := api.NewServer(&Receiver{ledger: ledger}, api.WithStore(store),
+		api.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := api.NewClient(srv.URL, api.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ledger, c
+}
+
+// delivery is one delivery attempt of event id, with this attempt's timestamp.
+func delivery(id string, attempt int, e api.PaymentEvent) api.ReceivePaymentEventRequestObject {
+	ts := strconv.FormatInt(time.Date(2026, 1, 1, 0, 0, attempt, 0, time.UTC).Unix(), 10)
+	return api.ReceivePaymentEventRequestObject{WebhookID: id, WebhookTimestamp: &ts, Body: e}
+}
+
+// TestRedeliveredWebhooksApplyOnce delivers 50 events 4 times each, the
+// deliveries of an event racing each other, each with its own timestamp
+// header: every event is applied once and every delivery gets the same ack.
+func TestRedeliveredWebhooksApplyOnce(t *testing.T) {
+	const events, deliveries = 50, 4
+	ledger, c := newWebhookServer(t)
+	ctx := context.Background()
+	acks := make([][deliveries]int64, events)
+	errs := make(chan error, events*deliveries)
+	var wg sync.WaitGroup
+	for i := range events {
+		e := api.PaymentEvent{Type: api.PaymentEventTypePaymentSucceeded, Account: fmt.Sprintf("acct-%d", i%5), Amount: 100}
+		for d := range deliveries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, _, err := c.ReceivePaymentEvent(ctx, delivery(fmt.Sprintf("evt_%d", i), d, e))
+				if err != nil {
+					errs <- err
+					return
+				}
+				acks[i][d] = resp.(api.ReceivePaymentEvent200JSONResponse).Body.Applied
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i := range events {
+		if n := ledger.Times(fmt.Sprintf("evt_%d", i)); n != 1 {
+			t.Errorf("evt_%d applied %d times, want 1", i, n)
+		}
+		for d := 1; d < deliveries; d++ {
+			if acks[i][d] != acks[i][0] {
+				t.Errorf("evt_%d: delivery %d acked %d, delivery 0 acked %d: want the first ack replayed", i, d, acks[i][d], acks[i][0])
+			}
+		}
+	}
+	resp, _, err := c.GetLedger(ctx, api.GetLedgerRequestObject{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := resp.(api.GetLedger200JSONResponse).Body
+	if l.Applied != events {
+		t.Errorf("ledger applied %d events, want %d", l.Applied, events)
+	}
+	for a := range 5 {
+		if got := l.Balances[fmt.Sprintf("acct-%d", a)]; got != 100*events/5 {
+			t.Errorf("balance of acct-%d = %d, want %d", a, got, 100*events/5)
+		}
+	}
+}
+
+// TestWebhookReusedIDWithAnotherBodyIs422 catches a provider bug: one event
+// id for two different events.
+func TestWebhookReusedIDWithAnotherBodyIs422(t *testing.T) {
+	ledger, c := newWebhookServer(t)
+	ctx := context.Background()
+	e := api.PaymentEvent{Type: api.PaymentEventTypePaymentSucceeded, Account: "acme", Amount: 5}
+	if _, _, err := c.ReceivePaymentEvent(ctx, delivery("evt_x", 0, e)); err != nil {
+		t.Fatal(err)
+	}
+	e.Amount = 6
+	_, _, err := c.ReceivePaymentEvent(ctx, delivery("evt_x", 1, e))
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("same id, other body: err = %v, want a 422", err)
+	}
+	if b, _ := ledger.Snapshot(); b["acme"] != 5 {
+		t.Errorf("balance = %d, want 5", b["acme"])
+	}
+}
+
+func TestEventID(t *testing.T) {
+	for in, want := range map[string]string{
+		`evt_1`:       "evt_1",
+		`"evt_1"`:     "evt_1",
+		`"a\"b\\c"`:   `a"b\c`,
+		`"`:           `"`,
+		`""`:          "",
+		`evt"`:        `evt"`,
+		`"unclosed`:   `"unclosed`,
+		`"sp ace"`:    "sp ace",
+		`"trailing\"`: `trailing\`,
+	} {
+		if got := eventID(in); got != want {
+			t.Errorf("eventID(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
