@@ -271,23 +271,10 @@ func hasProblem(op *model.Operation, code string) bool {
 	return false
 }
 
-func cached(p idempotency.Policy, status string) bool {
-	cache := p.Cache
-	if cache == nil {
-		cache = []string{"2xx", "4xx"}
-	}
-	for _, item := range cache {
-		if strings.EqualFold(item, status) || strings.EqualFold(item, status[:1]+"xx") {
-			return true
-		}
-	}
-	return false
-}
-
 func (a *annotator) replayedHeader(op *model.Operation, n *yaml.Node, p idempotency.Policy) {
 	resps := mapGet(n, "responses")
 	for _, r := range op.Responses {
-		if !strings.HasPrefix(r.Status, "2") || !cached(p, r.Status) {
+		if !strings.HasPrefix(r.Status, "2") || !lint.Cached(p, r.Status) {
 			continue
 		}
 		declared := false

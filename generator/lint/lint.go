@@ -457,7 +457,7 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 			"%s %s does not document its idempotency error responses %s", op.Method, op.Path, strings.Join(missing, ", "))
 	}
 	for _, r := range op.Responses {
-		if !strings.HasPrefix(r.Status, "2") || !cached(p, r.Status) {
+		if !strings.HasPrefix(r.Status, "2") || !Cached(p, r.Status) {
 			continue
 		}
 		declared := false
@@ -488,8 +488,9 @@ func hasMediaType(r *model.Response, mt string) bool {
 	return false
 }
 
-// cached reports whether a documented status is in the policy's cache set.
-func cached(p idempotency.Policy, status string) bool {
+// Cached reports whether responses with a documented status ("201", "2XX")
+// are in p's cache set, so are stored and replayed.
+func Cached(p idempotency.Policy, status string) bool {
 	cache := p.Cache
 	if cache == nil {
 		cache = []string{"2xx", "4xx"}
