@@ -25,7 +25,7 @@ func (c *countTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tr
 func (c *countTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // benchStore is a store on a pool whose statements are counted.
-func benchStore(b *testing.B) (*pgstore.Store, *countTracer) {
+func benchStore(b testing.TB) (*pgstore.Store, *countTracer) {
 	b.Helper()
 	check := openPool(b) // skips without a server
 	cfg, err := pgxpool.ParseConfig(pgURL())
@@ -48,6 +48,29 @@ func benchStore(b *testing.B) (*pgstore.Store, *countTracer) {
 }
 
 var result = []byte(strings.Repeat("r", 256))
+
+// TestRoundTrips checks that each step is one statement: a first request costs
+// two round trips (claim, complete) and a replay one.
+func TestRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	s, tr := benchStore(t)
+	tr.n.Store(0)
+	if cl, err := s.Claim(ctx, "first", "fp", "t", time.Minute); err != nil || !cl.Acquired {
+		t.Fatalf("Claim = %+v, %v", cl, err)
+	}
+	if err := s.Complete(ctx, "first", "t", result, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.n.Swap(0); n != 2 {
+		t.Errorf("first request: %d round trips, want 2", n)
+	}
+	if cl, err := s.Claim(ctx, "first", "fp", "t2", time.Minute); err != nil || cl.Acquired {
+		t.Fatalf("replay Claim = %+v, %v", cl, err)
+	}
+	if n := tr.n.Load(); n != 1 {
+		t.Errorf("replay: %d round trips, want 1", n)
+	}
+}
 
 // BenchmarkFirstRequest is a first request's store work: claim and complete
 // (rt/op: statements sent, one round trip each).
