@@ -82,3 +82,24 @@ func TestJSONPositions(t *testing.T) {
 		t.Errorf("diagnostic operation %v severity %s", d.Operation, d.Severity)
 	}
 }
+
+// TestCycles loads documents whose $refs or YAML aliases loop: each must load
+// (or fail) at once, never hang or panic.
+func TestCycles(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "specs", "cycles")
+	for _, tc := range []struct {
+		file string
+		ok   bool
+	}{
+		{"selfref.yaml", true}, {"mutual.yaml", true}, {"pathself.yaml", true}, {"rbself.yaml", true},
+		{"laughs.yaml", false}, // an alias bomb: yaml refuses it
+	} {
+		api, err := Load(context.Background(), filepath.Join(dir, tc.file))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: error %v, want ok=%v", tc.file, err, tc.ok)
+		}
+		if err == nil {
+			checkInvariants(t, api)
+		}
+	}
+}
