@@ -1,0 +1,52 @@
+package memstore_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/runtime/store/memstore"
+)
+
+// BenchmarkClaimComplete is one first request's store work (claim, then
+// complete with a 1 KiB result), from every P in parallel: the shards keep
+// the goroutines off each other's locks.
+func BenchmarkClaimComplete(b *testing.B) {
+	s := memstore.New(memstore.WithSweepInterval(-1))
+	defer s.Close()
+	ctx := context.Background()
+	result := make([]byte, 1024)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := "id-" + strconv.FormatInt(n.Add(1), 10)
+			if _, err := s.Claim(ctx, id, "fp", "tok", time.Minute); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Complete(ctx, id, "tok", result, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkReplayClaim is a duplicate's store work: a claim that finds the
+// completed record.
+func BenchmarkReplayClaim(b *testing.B) {
+	s := memstore.New(memstore.WithSweepInterval(-1))
+	defer s.Close()
+	ctx := context.Background()
+	s.Claim(ctx, "id", "fp", "tok", time.Minute)
+	s.Complete(ctx, "id", "tok", make([]byte, 1024), time.Hour)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if cl, err := s.Claim(ctx, "id", "fp", "other", time.Minute); err != nil || cl.Acquired {
+				b.Fatal(err)
+			}
+		}
+	})
+}
