@@ -818,3 +818,40 @@ func TestPanicSendsNoPartialResponse(t *testing.T) {
 		t.Errorf("a panicking handler's buffered response was sent: %d %q", w.Code, w.Body)
 	}
 }
+
+// switchableStore fails every call while down is set, as a store whose
+// server went away and came back.
+type switchableStore struct {
+	idempotency.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("connection refused")
+
+func (s *switchableStore) Claim(ctx context.Context, id, fp, tok string, d time.Duration) (idempotency.Claim, error) {
+	if s.down.Load() {
+		return idempotency.Claim{}, errDown
+	}
+	return s.Store.Claim(ctx, id, fp, tok, d)
+}
+
+func TestStoreOutageAndRecovery(t *testing.T) {
+	mem := memstore.New(memstore.WithSweepInterval(-1))
+	defer mem.Close()
+	s := &switchableStore{Store: mem}
+	hs := newHarnessStore(t, s, idempotency.Policy{}, nil)
+	s.down.Store(true)
+	for range 3 {
+		wantProblem(t, hs.post("k", `{}`), http.StatusServiceUnavailable)
+	}
+	if hs.runs.Load() != 0 {
+		t.Fatalf("handler ran %d times during the outage", hs.runs.Load())
+	}
+	s.down.Store(false)
+	first := hs.post("k", `{}`)
+	again := hs.post("k", `{}`)
+	if first.Code != 201 || again.Header().Get("Idempotent-Replayed") != "true" || hs.runs.Load() != 1 {
+		t.Errorf("after recovery: %d, replayed %q, runs %d; want one execution then a replay",
+			first.Code, again.Header().Get("Idempotent-Replayed"), hs.runs.Load())
+	}
+}
