@@ -25,10 +25,16 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 // claimLua: KEYS[1] record; ARGV fingerprint, token, lease ms.
 // Returns {acquired, tookOver, state, fingerprint, leaseUntil, expiresAt, result}.
+// A live in-flight record that already holds this token is this same claim,
+// retried by the client after a lost reply (go-redis retries commands on
+// network errors): it is acquired again rather than answered as a duplicate.
 const claimLua = clockLua + `
-local r = redis.call('HMGET', KEYS[1], 's', 'f', 'l', 'e', 'r')
+local r = redis.call('HMGET', KEYS[1], 's', 'f', 'l', 'e', 'r', 't')
 local s = r[1]
 if s and s ~= '3' and now < tonumber(r[4]) then
+  if s == '1' and r[6] == ARGV[2] then
+    return {1, 0, s, r[2], r[3], r[4], false}
+  end
   return {0, 0, s, r[2], r[3], r[4], r[5]}
 end
 local lease = tonumber(ARGV[3])

@@ -114,6 +114,21 @@ func TestExpiryUsesRedisTTL(t *testing.T) {
 	}
 }
 
+// TestClaimRetriedWithItsToken: a claim command retried after a lost reply
+// (same token) acquires again instead of blocking its own attempt with a 409.
+func TestClaimRetriedWithItsToken(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	for i := range 2 {
+		if c, err := s.Claim(ctx, "r", "fp", "tok", time.Minute); err != nil || !c.Acquired {
+			t.Fatalf("claim %d with the same token = %+v, %v; want acquired", i, c, err)
+		}
+	}
+	if c, err := s.Claim(ctx, "r", "fp", "other", time.Minute); err != nil || c.Acquired {
+		t.Fatalf("claim with another token = %+v, %v; want not acquired", c, err)
+	}
+}
+
 // TestLateOwnerCompletes: an owner whose lease ran out may still complete when
 // nobody took over (storing its result beats running the handler again).
 func TestLateOwnerCompletes(t *testing.T) {
