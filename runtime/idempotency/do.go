@@ -51,6 +51,10 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 
 	cl, err := m.acquire(ctx, id, fp, token)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			m.observe(ctx, start, OutcomeStoreError, 0, err)
+			return nil, false, cerr // canceled, not an outage
+		}
 		if c.failOpen {
 			m.log.WarnContext(ctx, "idempotency: store unavailable, running without deduplication (fail-open)", "operation", c.op, "err", err)
 			m.observe(ctx, start, OutcomeStoreError, 0, err)

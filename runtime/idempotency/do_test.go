@@ -305,3 +305,18 @@ func TestStatusHandler(t *testing.T) {
 		t.Errorf("Status = %+v, %v", st, err)
 	}
 }
+
+func TestDoCanceledContext(t *testing.T) {
+	s := memstore.New(memstore.WithSweepInterval(-1))
+	defer s.Close()
+	m, _ := newDo(t, s, idempotency.Policy{FailOpen: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := m.Do(ctx, "", "k", nil, func(context.Context) ([]byte, error) {
+		t.Error("fn ran on a canceled context (fail-open must not treat cancellation as an outage)")
+		return nil, nil
+	})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, idempotency.ErrStoreUnavailable) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}

@@ -256,6 +256,12 @@ func (m *Middleware) tooLarge(ctx context.Context, w http.ResponseWriter, start 
 // without deduplication (fail-open).
 func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next http.Handler, start time.Time, err error) {
 	ctx := r.Context()
+	if ctx.Err() != nil {
+		// The client went away while the store was asked: nobody to answer,
+		// and no outage to report.
+		m.observe(ctx, start, OutcomeStoreError, 0, err)
+		return
+	}
 	if m.c.failOpen {
 		m.log.WarnContext(ctx, "idempotency: store unavailable, running without deduplication (fail-open)", "operation", m.c.op, "err", err)
 		m.observe(ctx, start, OutcomeStoreError, 0, err)
