@@ -37,7 +37,8 @@ type loadSettings struct {
 	duration, warmup time.Duration
 	repeats          int
 	contenders       []string
-	profile          string // "contender/mode" to CPU-profile, e.g. "idemgen-memory/fresh"
+	modes            map[loadgen.Mode]bool // nil: every mode
+	profile          string                // "contender/mode" to CPU-profile, e.g. "idemgen-memory/fresh"
 	profileDir       string
 }
 
@@ -103,7 +104,7 @@ func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *repo
 			for _, ni := range runOrder(names, rep) {
 				name := names[ni]
 				info, _ := contender.Lookup(name)
-				if sc.procs > 1 && !info.Shared {
+				if (sc.procs > 1 && !info.Shared) || (set.modes != nil && !set.modes[sc.mode]) {
 					continue
 				}
 				cs := children[name][:sc.procs]

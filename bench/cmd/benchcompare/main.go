@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/idemgen/idemgen/bench/contender"
+	"github.com/idemgen/idemgen/bench/loadgen"
 	"github.com/idemgen/idemgen/bench/report"
 )
 
@@ -54,10 +55,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&set.warmup, "warmup", 150*time.Millisecond, "warm-up before each load run")
 	fs.IntVar(&set.repeats, "repeats", 3, "repeats of every load run (medians are reported)")
 	toolRepeats := fs.Int("tool-repeats", 3, "repeats of every generator and lint run (medians are reported)")
+	modes := fs.String("modes", "fresh,replay,contention", "load modes to run")
 	only := fs.String("contenders", strings.Join(contender.Names(), ","), "contenders of the load runs")
 	fs.StringVar(&set.profile, "profile", "", "CPU-profile one contender in one mode during its first repeat, e.g. idemgen-memory/fresh")
 	fs.StringVar(&set.profileDir, "profile-dir", os.TempDir(), "where -profile writes CONTENDER-MODE.pprof")
-	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis host:port")
+	redisAddr := fs.String("redis", "", "Redis host:port (default: a private redis-server from PATH, else 127.0.0.1:6379)")
 	redisDB := fs.String("redis-db", "11", "Redis database number")
 	pgAddr := fs.String("postgres", "127.0.0.1:5432", "PostgreSQL host:port (trust auth, user postgres)")
 	pgDB := fs.String("postgres-db", "idemgen_bench", "PostgreSQL database (created when missing)")
@@ -71,6 +73,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		want[strings.TrimSpace(s)] = true
 	}
 	set.contenders = strings.Split(*only, ",")
+	set.modes = map[loadgen.Mode]bool{}
+	for _, m := range strings.Split(*modes, ",") {
+		set.modes[loadgen.Mode(strings.TrimSpace(m))] = true
+	}
 	doc := report.Doc{Machine: report.Machine{
 		Cores: runtime.NumCPU(), CPU: cpuModel(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
 		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Repeats: set.repeats, ToolRepeats: *toolRepeats,
@@ -81,6 +87,21 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 
+	privateServer := false
+	if *redisAddr == "" && (want["load"] || want["trips"]) {
+		if r, err := startRedis(ctx, tmp); err == nil {
+			defer r.stop()
+			*redisAddr, privateServer = r.addr, true
+		} else {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("no private redis-server (%v): using the shared Redis on 127.0.0.1:6379", err))
+		}
+	}
+	if *redisAddr == "" {
+		*redisAddr = "127.0.0.1:6379"
+	}
+	if privateServer {
+		doc.Notes = append(doc.Notes, "Redis: a private redis-server started for this run (persistence off), so no other user's traffic shares it.")
+	}
 	pgPath := "/" + *pgDB + "?sslmode=disable"
 	if want["load"] || want["trips"] {
 		if err := ensureDatabase(ctx, *pgAddr, *pgDB); err != nil {
@@ -98,7 +119,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	if want["trips"] {
-		runTrips(ctx, set.contenders, *redisAddr, *redisDB, *pgAddr, pgPath, &doc)
+		runTrips(ctx, set.contenders, *redisAddr, *redisDB, privateServer, *pgAddr, pgPath, &doc)
 	}
 	if want["gen"] || want["lint"] {
 		if err := runTools(ctx, *repo, *corpus, tmp, *toolRepeats, want["gen"], want["lint"], &doc); err != nil {

@@ -23,13 +23,15 @@ const tripRequests = 50
 
 // runTrips counts, for each contender with a Redis or PostgreSQL store, the
 // store messages per first request and per replay, through a counting proxy.
-func runTrips(ctx context.Context, contenders []string, redisAddr, redisDB, pgAddr, pgPath string, doc *report.Doc) {
+//
+// privateServer says that redisAddr is a redis-server of this run alone.
+func runTrips(ctx context.Context, contenders []string, redisAddr, redisDB string, privateServer bool, pgAddr, pgPath string, doc *report.Doc) {
 	for _, name := range contenders {
 		info, ok := contender.Lookup(name)
 		if !ok || (info.Store != "redis" && info.Store != "postgres") {
 			continue
 		}
-		row, err := measureTrips(ctx, name, info.Store, redisAddr, redisDB, pgAddr, pgPath)
+		row, err := measureTrips(ctx, name, info.Store, redisAddr, redisDB, privateServer, pgAddr, pgPath)
 		if err != nil {
 			doc.Notes = append(doc.Notes, fmt.Sprintf("round trips of %s: %v", name, err))
 			continue
@@ -38,7 +40,7 @@ func runTrips(ctx context.Context, contenders []string, redisAddr, redisDB, pgAd
 	}
 }
 
-func measureTrips(ctx context.Context, name, store, redisAddr, redisDB, pgAddr, pgPath string) (report.TripRow, error) {
+func measureTrips(ctx context.Context, name, store, redisAddr, redisDB string, privateServer bool, pgAddr, pgPath string) (report.TripRow, error) {
 	row := report.TripRow{Contender: name, Store: store}
 	var (
 		proxy *wirecount.Proxy
@@ -98,23 +100,41 @@ func measureTrips(ctx context.Context, name, store, redisAddr, redisDB, pgAddr, 
 			return row, err
 		}
 	}
-	measure := func() (map[string]int, error) {
+	// Redis's own time (INFO commandstats) is attributed to us only on a
+	// private redis-server that nobody else uses.
+	stats := store == "redis" && privateServer
+	measure := func() (map[string]int, float64, error) {
+		var before map[string]cmdStat
+		if stats {
+			if before, err = commandStats(ctx, redisAddr); err != nil {
+				return nil, 0, err
+			}
+		}
 		proxy.Reset()
 		for n := range uint64(tripRequests) {
 			if err := send(n); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
-		return proxy.Counts(), nil
+		counts := proxy.Counts()
+		if !stats {
+			return counts, 0, nil
+		}
+		after, err := commandStats(ctx, redisAddr)
+		if err != nil {
+			return nil, 0, err
+		}
+		return counts, float64(serverMicros(before, after)) / tripRequests, nil
 	}
-	first, err := measure()
+	first, firstUS, err := measure()
 	if err != nil {
 		return row, err
 	}
-	replay, err := measure()
+	replay, replayUS, err := measure()
 	if err != nil {
 		return row, err
 	}
+	row.FirstServerMicros, row.ReplayServerMicros = firstUS, replayUS
 	row.First, row.FirstRoundTrips, row.FirstDetail = perRequest(store, first)
 	row.Replay, row.ReplayRoundTrips, row.ReplayDetail = perRequest(store, replay)
 	return row, nil
