@@ -41,6 +41,10 @@ const (
 	// with a `required` that disagrees with key.required (warning: the runtime
 	// follows x-idempotent, so only the documentation is wrong).
 	RuleKeyRequiredMismatch = "key-required-mismatch"
+	// RuleMisplaced: x-idempotent on a path item or at the document root,
+	// where it has no effect (warning; it belongs on an operation, and document
+	// defaults go in x-idempotent-defaults).
+	RuleMisplaced = "extension-misplaced"
 	// RulePolicyInvalid: the compiled policy is rejected by the runtime's
 	// Policy.Validate for a reason no rule above reported (error).
 	RulePolicyInvalid = "policy-invalid"

@@ -148,6 +148,10 @@ func (b *builder) build(doc *openapi3.T) error {
 	// generator needs is checked here in linear passes instead.
 	b.security(doc)
 
+	if _, ok := doc.Extensions[extension.Name]; ok {
+		b.report(model.Warning, extension.RuleMisplaced, root.at(extension.Name), nil,
+			"x-idempotent at the document root has no effect: put it on operations, and defaults in x-idempotent-defaults")
+	}
 	if v, ok := doc.Extensions[extension.DefaultsName]; ok {
 		dl := root.at(extension.DefaultsName)
 		ext, diags := extension.ParseDefaults(b.extInput(v, dl))
@@ -240,6 +244,10 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			continue
 		}
 		pl := b.follow(root.at("paths", path), pi.Ref)
+		if _, ok := pi.Extensions[extension.Name]; ok {
+			b.report(model.Warning, extension.RuleMisplaced, pl.at(extension.Name), nil,
+				"x-idempotent on the path item %s has no effect: put it on each operation", path)
+		}
 		for _, method := range methods {
 			op := operationOf(pi, method)
 			if op == nil {
