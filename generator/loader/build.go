@@ -178,7 +178,7 @@ func (b *builder) build(doc *openapi3.T) error {
 	b.nameSchemas()
 	b.nameOperations()
 	for _, op := range api.Operations {
-		b.idempotency(doc, op)
+		b.idempotency(op)
 	}
 	b.finishDiagnostics()
 	return nil
@@ -253,7 +253,7 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			if op == nil {
 				continue
 			}
-			b.operation(doc, path, method, pi, pl, op)
+			b.operation(path, method, pi, pl, op)
 		}
 		// OpenAPI 3.2 methods have no net/http route pattern support here yet.
 		if pi.Query != nil {
@@ -266,7 +266,7 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 	return nil
 }
 
-func (b *builder) operation(doc *openapi3.T, path, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) {
+func (b *builder) operation(path, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) {
 	ol := pl.at(strings.ToLower(method))
 	m := &model.Operation{
 		ID:          op.OperationID,
@@ -317,7 +317,7 @@ type opGoName struct {
 
 // idempotency merges the defaults into an operation's parsed x-idempotent and
 // checks it, once names and IDs are final.
-func (b *builder) idempotency(doc *openapi3.T, op *model.Operation) {
+func (b *builder) idempotency(op *model.Operation) {
 	if op.Idempotency == nil {
 		return
 	}
