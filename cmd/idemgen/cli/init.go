@@ -49,7 +49,7 @@ func newInitCmd(e *env) *cobra.Command {
   main_test.go  a test that drives the server with the generated client
   go.mod        requiring idemgen as a tool and runtime dependency
 
-It then runs "go get" in DIR so that go.sum is complete (skip with --no-get).
+It then runs "go mod tidy -e" in DIR so that go.sum is complete (skip with --no-get).
 Afterwards "go generate ./... && go run ." in DIR serves the API.
 Existing files are never overwritten unless --force is given.`,
 		Args: cobra.MaximumNArgs(1),
@@ -66,7 +66,7 @@ Existing files are never overwritten unless --force is given.`,
 	f.StringVar(&o.pkg, "package", "api", "package name (and directory) of the generated code")
 	f.StringVar(&o.title, "title", "", `the API's title in openapi.yaml (default: from the directory's name)`)
 	f.BoolVar(&o.force, "force", false, "overwrite files that already exist")
-	f.BoolVar(&o.noGet, "no-get", false, `do not run "go get" (go.sum is then left for you to complete)`)
+	f.BoolVar(&o.noGet, "no-get", false, `do not run "go mod tidy" (go.sum is then left for you to complete)`)
 	f.StringVar(&o.replace, "replace", "", "use the idemgen checkout in this directory instead of a published version (a go.mod replace)")
 	return cmd
 }
@@ -113,18 +113,24 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 	}
 
 	// go.sum must list every module that "go tool idemgen" and the server
-	// build need; "go get" of the two entry packages computes exactly that.
-	get := []string{"get", idemgenModule + "/cmd/idemgen", idemgenModule + "/runtime/store/storeurl"}
+	// build need. "go mod tidy" computes exactly that from the tool directive
+	// and main.go's imports; -e lets it finish although the generated package
+	// that main.go imports does not exist until "go generate" runs.
+	tidy := []string{"mod", "tidy", "-e"}
 	if o.noGet {
-		fmt.Fprintf(e.stdout, "skipped: go %s\n", strings.Join(get, " "))
+		fmt.Fprintf(e.stdout, "skipped: go %s\n", strings.Join(tidy, " "))
 	} else {
-		fmt.Fprintf(e.stdout, "running: go %s\n", strings.Join(get, " "))
-		c := exec.CommandContext(ctx, "go", get...)
+		fmt.Fprintf(e.stdout, "running: go %s\n", strings.Join(tidy, " "))
+		c := exec.CommandContext(ctx, "go", tidy...)
 		c.Dir = abs
-		c.Stdout = e.stderr
-		c.Stderr = e.stderr
+		// -e also reports the missing generated package and test-only
+		// dependencies it could not fetch: show them only on failure.
+		var out bytes.Buffer
+		c.Stdout = &out
+		c.Stderr = &out
 		if err := c.Run(); err != nil {
-			return exitCode(1, fmt.Errorf("init: go get in %q: %w (the files are written; fix the error and run the command again)", dir, err))
+			e.stderr.Write(out.Bytes())
+			return exitCode(1, fmt.Errorf("init: go mod tidy in %q: %w (the files are written; fix the error and run it again)", dir, err))
 		}
 	}
 	fmt.Fprintf(e.stdout, "\nnext:\n")
@@ -132,7 +138,7 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 		fmt.Fprintf(e.stdout, "  cd %s\n", dir)
 	}
 	if o.noGet {
-		fmt.Fprintf(e.stdout, "  go %s\n", strings.Join(get, " "))
+		fmt.Fprintf(e.stdout, "  go %s\n", strings.Join(tidy, " "))
 	}
 	fmt.Fprintf(e.stdout, "  go generate ./...   # writes ./%s from openapi.yaml\n", data.Package)
 	fmt.Fprintf(e.stdout, "  go run .            # serves it on %s\n", "127.0.0.1:8080")
