@@ -19,6 +19,7 @@ func TestRender(t *testing.T) {
 		LintSpec: "big.json",
 		Findings: []string{"Target met: x."},
 		Notes:    []string{"note"},
+		Analysis: "## Analysis\n\ntext\n",
 	}
 	var b strings.Builder
 	if err := Render(&b, doc); err != nil {
@@ -34,7 +35,7 @@ func TestRender(t *testing.T) {
 		"| a.yaml | idemgen | 150.0ms | 0.50× | 40 MiB | ok | ok | ok |",
 		`FAILS: x \| y`,
 		"Informative only: the rule sets differ", "`big.json`", "| Spectral |  | 5.00s | 6250.00× |",
-		"- note",
+		"- note", "## Analysis\n\ntext\n\n## 1. Runtime",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)

@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	redisDB := fs.String("redis-db", "11", "Redis database number")
 	pgAddr := fs.String("postgres", "127.0.0.1:5432", "PostgreSQL host:port (trust auth, user postgres)")
 	pgDB := fs.String("postgres-db", "idemgen_bench", "PostgreSQL database (created when missing)")
+	analysis := fs.String("analysis", "analysis.md", "hand-written Markdown to include after the findings (skipped when missing)")
 	command := fs.String("command", "make bench-compare", "the command named in the report")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -127,6 +128,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	doc.Findings = append(doc.Findings, findings(doc)...)
+	if b, err := os.ReadFile(*analysis); err == nil {
+		doc.Analysis = string(b)
+	}
 	doc.Machine.Elapsed = time.Since(start)
 	var buf bytes.Buffer
 	if err := report.Render(&buf, doc); err != nil {
