@@ -7,11 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	client "github.com/idemgen/idemgen/runtime/client"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	client "github.com/idemgen/idemgen/runtime/client"
 )
 
 // Client calls the Chat API over HTTP. It is safe for concurrent use.
@@ -28,6 +29,8 @@ type Client struct {
 	editors   []RequestEditorFn
 	userAgent string
 }
+
+// clientConfig collects the ClientOptions of NewClient.
 type clientConfig struct {
 	doer      client.Doer
 	editors   []RequestEditorFn
@@ -119,6 +122,7 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	}, nil
 }
 
+// callConfig collects the CallOptions of one call.
 type callConfig struct {
 	key     string
 	policy  *client.Policy
@@ -365,6 +369,7 @@ func decodeListMessages(raw *client.Response) (ListMessagesResponseObject, *clie
 //
 // It is idempotent: the key travels in the body field /clientKey, filled with a
 // fresh UUIDv4 when empty (or with the key of WithIdempotencyKey).
+// The server accepts only keys matching ^[0-9a-f]{64}$: give one with WithIdempotencyKey.
 func (c *Client) PostMessage(ctx context.Context, req PostMessageRequestObject, opts ...CallOption) (PostMessageResponseObject, *client.Response, error) {
 	call := newCallConfig(opts)
 	p1, err := client.PathParam("room", req.Room)

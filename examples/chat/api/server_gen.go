@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/idemgen/idemgen/runtime/idempotency"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 	"io"
 	"log/slog"
 	"mime"
@@ -19,8 +17,12 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -268,6 +270,8 @@ func (r PostMessage422JSONResponse) writePostMessageResponseObject(w http.Respon
 
 // ServerOption configures NewServer.
 type ServerOption func(*serverConfig)
+
+// serverConfig is what the ServerOptions set.
 type serverConfig struct {
 	store        idempotency.Store
 	idempotency  []idempotency.Option
@@ -341,6 +345,7 @@ func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
 	}
 }
 
+// server routes requests to a Handler.
 type server struct {
 	h   Handler
 	cfg serverConfig
@@ -365,8 +370,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if c.store == nil {
 		c.store = memstore.New()
 	}
-	s := &server{h: h, cfg: c}
 	mux := http.NewServeMux()
+	s := &server{h: h, cfg: c}
 	var err error
 	var h0 http.Handler
 	if h0, err = s.idempotent("submitMessageForm", http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
@@ -419,6 +424,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
 	kitWriteServerError(w, r, s.cfg.problemType)
 }
+
+// handleSubmitMessageForm serves POST /rooms/{room}/form: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleSubmitMessageForm(w http.ResponseWriter, r *http.Request) {
 	var req SubmitMessageFormRequestObject
 	if err := s.decodeSubmitMessageForm(r, &req); err != nil {
@@ -436,6 +443,8 @@ func (s *server) handleSubmitMessageForm(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, "submitMessageForm", err)
 	}
 }
+
+// decodeSubmitMessageForm decodes the parameters and body of POST /rooms/{room}/form into req.
 func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageFormRequestObject) error {
 	{
 		vs, ok := kitPath(r, "p1", nil, 0)
@@ -472,6 +481,8 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 	}
 	return nil
 }
+
+// handleListMessages serves GET /rooms/{room}/messages: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	var req ListMessagesRequestObject
 	if err := s.decodeListMessages(r, &req); err != nil {
@@ -489,6 +500,8 @@ func (s *server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "listMessages", err)
 	}
 }
+
+// decodeListMessages decodes the parameters and body of GET /rooms/{room}/messages into req.
 func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObject) error {
 	{
 		vs, ok := kitPath(r, "p1", nil, 0)
@@ -498,6 +511,8 @@ func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObj
 	}
 	return nil
 }
+
+// handlePostMessage serves POST /rooms/{room}/messages: it decodes the request, calls the Handler and writes its response.
 func (s *server) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 	var req PostMessageRequestObject
 	if err := s.decodePostMessage(r, &req); err != nil {
@@ -515,6 +530,8 @@ func (s *server) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "postMessage", err)
 	}
 }
+
+// decodePostMessage decodes the parameters and body of POST /rooms/{room}/messages into req.
 func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObject) error {
 	{
 		vs, ok := kitPath(r, "p1", nil, 0)
@@ -533,6 +550,9 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 	case 0:
 		var v NewMessage
 		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitRequire(body, "user", "text", "clientTime", "clientKey"); err != nil {
 			return err
 		}
 		req.Body = v
@@ -858,6 +878,95 @@ func kitJSON(body []byte, dst any) error {
 		return kitBadRequest("request body", err)
 	}
 	return nil
+}
+
+// kitRequire checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func kitRequire(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
+	}
+	return nil
+}
+
+// kitCheck reports the first value in a decoded body whose type has a Valid
+// method (the generated enums) that returns false, naming it by JSON Pointer.
+func kitCheck(v any) error {
+	if err := kitWalk(reflect.ValueOf(v), ""); err != nil {
+		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+func kitWalk(v reflect.Value, ptr string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return kitWalk(v.Elem(), ptr)
+	case reflect.Invalid:
+		return nil
+	}
+	if v.CanInterface() {
+		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
+			val := fmt.Sprint(v.Interface())
+			if v.Kind() == reflect.String {
+				val = strconv.Quote(v.String())
+			}
+			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			// Fields without a json tag (the variants of a union) keep the
+			// pointer of the union itself.
+			p := ptr
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				p = ptr + "/" + kitEscape(name)
+			}
+			if err := kitWalk(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := kitWalk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		// Sorted, so that the same body always names the same field.
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			if err := kitWalk(v.MapIndex(k), ptr+"/"+kitEscape(fmt.Sprint(k))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kitEscape escapes a JSON Pointer token.
+func kitEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // kitForm parses a form-urlencoded body.

@@ -3,8 +3,9 @@
 package api
 
 import (
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"time"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
 // Policies is the compiled x-idempotent policy of every idempotent operation,

@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/idemgen/idemgen/runtime/idempotency"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 	"io"
 	"log/slog"
 	"mime"
@@ -19,8 +17,12 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -173,6 +175,8 @@ func (r ReceivePaymentEvent422JSONResponse) writeReceivePaymentEventResponseObje
 
 // ServerOption configures NewServer.
 type ServerOption func(*serverConfig)
+
+// serverConfig is what the ServerOptions set.
 type serverConfig struct {
 	store        idempotency.Store
 	idempotency  []idempotency.Option
@@ -246,6 +250,7 @@ func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
 	}
 }
 
+// server routes requests to a Handler.
 type server struct {
 	h   Handler
 	cfg serverConfig
@@ -270,8 +275,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if c.store == nil {
 		c.store = memstore.New()
 	}
-	s := &server{h: h, cfg: c}
 	mux := http.NewServeMux()
+	s := &server{h: h, cfg: c}
 	var err error
 	h0 := http.HandlerFunc(s.handleGetLedger)
 	var h1 http.Handler
@@ -317,6 +322,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
 	kitWriteServerError(w, r, s.cfg.problemType)
 }
+
+// handleGetLedger serves GET /ledger: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleGetLedger(w http.ResponseWriter, r *http.Request) {
 	var req GetLedgerRequestObject
 	if err := s.decodeGetLedger(r, &req); err != nil {
@@ -334,9 +341,13 @@ func (s *server) handleGetLedger(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "getLedger", err)
 	}
 }
+
+// decodeGetLedger decodes the parameters and body of GET /ledger into req.
 func (s *server) decodeGetLedger(r *http.Request, req *GetLedgerRequestObject) error {
 	return nil
 }
+
+// handleReceivePaymentEvent serves POST /webhooks/payments: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleReceivePaymentEvent(w http.ResponseWriter, r *http.Request) {
 	var req ReceivePaymentEventRequestObject
 	if err := s.decodeReceivePaymentEvent(r, &req); err != nil {
@@ -354,6 +365,8 @@ func (s *server) handleReceivePaymentEvent(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, "receivePaymentEvent", err)
 	}
 }
+
+// decodeReceivePaymentEvent decodes the parameters and body of POST /webhooks/payments into req.
 func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentEventRequestObject) error {
 	{
 		vs, ok := kitHeader(r, "webhook-id")
@@ -378,6 +391,12 @@ func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentE
 	case 0:
 		var v PaymentEvent
 		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitRequire(body, "type", "account", "amount"); err != nil {
+			return err
+		}
+		if err := kitCheck(&v); err != nil {
 			return err
 		}
 		req.Body = v
@@ -703,6 +722,95 @@ func kitJSON(body []byte, dst any) error {
 		return kitBadRequest("request body", err)
 	}
 	return nil
+}
+
+// kitRequire checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func kitRequire(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
+	}
+	return nil
+}
+
+// kitCheck reports the first value in a decoded body whose type has a Valid
+// method (the generated enums) that returns false, naming it by JSON Pointer.
+func kitCheck(v any) error {
+	if err := kitWalk(reflect.ValueOf(v), ""); err != nil {
+		return kitBadRequest("request body", err)
+	}
+	return nil
+}
+
+func kitWalk(v reflect.Value, ptr string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return kitWalk(v.Elem(), ptr)
+	case reflect.Invalid:
+		return nil
+	}
+	if v.CanInterface() {
+		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
+			val := fmt.Sprint(v.Interface())
+			if v.Kind() == reflect.String {
+				val = strconv.Quote(v.String())
+			}
+			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			// Fields without a json tag (the variants of a union) keep the
+			// pointer of the union itself.
+			p := ptr
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				p = ptr + "/" + kitEscape(name)
+			}
+			if err := kitWalk(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := kitWalk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		// Sorted, so that the same body always names the same field.
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			if err := kitWalk(v.MapIndex(k), ptr+"/"+kitEscape(fmt.Sprint(k))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kitEscape escapes a JSON Pointer token.
+func kitEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // kitForm parses a form-urlencoded body.

@@ -3,8 +3,9 @@
 package api
 
 import (
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"time"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
 // Policies is the compiled x-idempotent policy of every idempotent operation,
@@ -25,8 +26,9 @@ var Policies = map[string]idempotency.Policy{
 	"payBill": {
 		Operation: "payBill",
 		Key: idempotency.Key{
-			Derive: []string{"path:billId", "/payerId"},
+			Derive: []string{"/payerId"},
 		},
+		Scope:       []string{"path:billId"},
 		Fingerprint: []string{"/payerId", "/amount", "/currency"},
 		TTL:         720 * time.Hour,
 		Lease:       30 * time.Second,

@@ -7,11 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	client "github.com/idemgen/idemgen/runtime/client"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	client "github.com/idemgen/idemgen/runtime/client"
 )
 
 // Client calls the Songs API over HTTP. It is safe for concurrent use.
@@ -28,6 +29,8 @@ type Client struct {
 	editors   []RequestEditorFn
 	userAgent string
 }
+
+// clientConfig collects the ClientOptions of NewClient.
 type clientConfig struct {
 	doer      client.Doer
 	editors   []RequestEditorFn
@@ -119,6 +122,7 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	}, nil
 }
 
+// callConfig collects the CallOptions of one call.
 type callConfig struct {
 	key     string
 	policy  *client.Policy
@@ -287,9 +291,6 @@ func (c *Client) CreateSong(ctx context.Context, req CreateSongRequestObject, op
 	}
 	hreq, err := c.newRequest(ctx, "POST", path, q, body, contentType)
 	if err != nil {
-		return nil, nil, clientError("createSong", err)
-	}
-	if err := client.SetHeader(hreq.Header, "Idempotency-Key", req.IdempotencyKey); err != nil {
 		return nil, nil, clientError("createSong", err)
 	}
 	hreq.Header.Set("Idempotency-Key", client.KeyHeaderValue(key))
