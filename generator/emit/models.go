@@ -33,6 +33,8 @@ func (g *generator) emitSchema(f *jen.File, s *model.Schema) {
 	switch {
 	case s.GoType != "":
 		f.Type().Id(name).Op("=").Add(goType(s))
+	case s.Kind == model.KindObject && len(s.Properties) > 0 && s.AdditionalProperties != nil:
+		g.emitOpenStruct(f, name, s)
 	case s.Kind == model.KindObject && len(s.Properties) > 0:
 		f.Type().Id(name).StructFunc(func(gr *jen.Group) { g.structFields(gr, s) })
 	case s.Kind == model.KindObject:
@@ -291,4 +293,55 @@ func (g *generator) unionDoc(s *model.Schema) string {
 		return fmt.Sprintf("It is one of %s (%s, by the %q property): set exactly one field.", strings.Join(names, ", "), of, s.Discriminator.Property)
 	}
 	return fmt.Sprintf("It is one of %s (%s, without a discriminator): it holds the raw JSON; use the As and From methods.", strings.Join(names, ", "), of)
+}
+
+// emitOpenStruct emits an object with declared properties and
+// additionalProperties: the struct has an AdditionalProperties map for the
+// undeclared ones, and JSON (un)marshalling that merges it with the fields.
+func (g *generator) emitOpenStruct(f *jen.File, name string, s *model.Schema) {
+	names := newNamer()
+	for _, n := range fieldNames(s) {
+		names.take(n)
+	}
+	extra := names.take("AdditionalProperties")
+	value := g.typeOf(s.AdditionalProperties)
+	f.Type().Id(name).StructFunc(func(gr *jen.Group) {
+		g.structFields(gr, s)
+		gr.Add(rawComment([]string{extra + " holds the properties the schema does not declare."}))
+		gr.Id(extra).Map(jen.String()).Add(value).Tag(map[string]string{"json": "-"})
+	})
+	f.Commentf("MarshalJSON encodes the declared fields and %s in one object.", extra)
+	f.Func().Params(jen.Id("v").Id(name)).Id("MarshalJSON").Params().Params(jen.Index().Byte(), jen.Error()).Block(
+		jen.Type().Id("plain").Id(name),
+		jen.List(jen.Id("b"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("plain").Call(jen.Id("v"))),
+		jen.If(jen.Err().Op("!=").Nil().Op("||").Len(jen.Id("v").Dot(extra)).Op("==").Lit(0)).Block(jen.Return(jen.Id("b"), jen.Err())),
+		jen.List(jen.Id("more"), jen.Err()).Op(":=").Qual("encoding/json", "Marshal").Call(jen.Id("v").Dot(extra)),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.If(jen.Len(jen.Id("b")).Op("==").Lit(2)).Block(jen.Return(jen.Id("more"), jen.Nil())),
+		jen.Return(jen.Append(jen.Append(jen.Id("b").Index(jen.Empty(), jen.Len(jen.Id("b")).Op("-").Lit(1)), jen.LitRune(',')), jen.Id("more").Index(jen.Lit(1), jen.Empty()).Op("...")), jen.Nil()),
+	)
+	f.Commentf("UnmarshalJSON decodes the declared fields, and the other properties into %s.", extra)
+	f.Func().Params(jen.Id("v").Op("*").Id(name)).Id("UnmarshalJSON").Params(jen.Id("b").Index().Byte()).Error().Block(
+		jen.Type().Id("plain").Id(name),
+		jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("b"), jen.Parens(jen.Op("*").Id("plain")).Call(jen.Id("v"))), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.Var().Id("all").Map(jen.String()).Qual("encoding/json", "RawMessage"),
+		jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("b"), jen.Op("&").Id("all")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+		jen.For(jen.List(jen.Id("_"), jen.Id("k")).Op(":=").Range().Index().String().ValuesFunc(func(vg *jen.Group) {
+			for _, p := range s.Properties {
+				vg.Lit(p.Name)
+			}
+		})).Block(jen.Delete(jen.Id("all"), jen.Id("k"))),
+		jen.Id("v").Dot(extra).Op("=").Nil(),
+		jen.For(jen.List(jen.Id("k"), jen.Id("raw")).Op(":=").Range().Id("all")).Block(
+			jen.Var().Id("x").Add(value),
+			jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("raw"), jen.Op("&").Id("x")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("property %q: %w"), jen.Id("k"), jen.Err())),
+			),
+			jen.If(jen.Id("v").Dot(extra).Op("==").Nil()).Block(
+				jen.Id("v").Dot(extra).Op("=").Make(jen.Map(jen.String()).Add(value), jen.Len(jen.Id("all"))),
+			),
+			jen.Id("v").Dot(extra).Index(jen.Id("k")).Op("=").Id("x"),
+		),
+		jen.Return(jen.Nil()),
+	)
 }

@@ -42,7 +42,7 @@ func (p *payments) CreatePayment(ctx context.Context, req CreatePaymentRequestOb
 	n := p.created.Add(1)
 	return CreatePayment201JSONResponse{
 		Headers: CreatePayment201ResponseHeaders{Location: fmt.Sprintf("/payments/%d", n)},
-		Body:    Payment{ID: n, Amount: req.Body.Amount, Currency: req.Body.Currency, Note: req.Body.Note, Status: StatusPending},
+		Body:    Payment{ID: n, Amount: req.Body.Amount, Currency: req.Body.Currency, Note: req.Body.Note, Metadata: req.Body.Metadata, Status: StatusPending},
 	}, nil
 }
 
@@ -175,6 +175,23 @@ func TestDuplicateIsReplayed(t *testing.T) {
 	r2 := do(t, ts, "POST", "/payments", "application/json", bad, "Idempotency-Key", "pay-3")
 	if r1.status != http.StatusBadRequest || r2.status != http.StatusBadRequest || r2.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("handler's 400: %d then %d (replayed %q)", r1.status, r2.status, r2.header.Get("Idempotent-Replayed"))
+	}
+}
+
+// TestAdditionalProperties round-trips an object with declared and undeclared
+// properties through the generated (un)marshalling.
+func TestAdditionalProperties(t *testing.T) {
+	ts := serve(t, &payments{})
+	r := do(t, ts, "POST", "/payments", "application/json", `{"amount": 1, "currency": "EUR", "metadata": {"source": "web", "campaign": "fall"}}`, "Idempotency-Key", "meta")
+	var p Payment
+	if err := json.Unmarshal([]byte(r.body), &p); err != nil || p.Metadata == nil {
+		t.Fatalf("%d %s (%v)", r.status, r.body, err)
+	}
+	if p.Metadata.Source == nil || *p.Metadata.Source != "web" || p.Metadata.AdditionalProperties["campaign"] != "fall" || len(p.Metadata.AdditionalProperties) != 1 {
+		t.Errorf("metadata %+v from %s", p.Metadata, r.body)
+	}
+	if !strings.Contains(r.body, `"metadata":{"source":"web","campaign":"fall"}`) {
+		t.Errorf("response body %s does not carry both kinds of property", r.body)
 	}
 }
 

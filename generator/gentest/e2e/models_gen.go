@@ -2,6 +2,11 @@
 
 package e2e
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // CreateBatchRequest is the "CreateBatchRequest" schema.
 type CreateBatchRequest struct {
 	Items []CreateBatchRequestItemsItem `json:"items,omitempty"`
@@ -36,22 +41,75 @@ type GenerateBillRequest struct {
 	BillDate string `json:"bill_date"`
 }
 
+// Metadata is free labels; "source" is known, any other string label is kept.
+type Metadata struct {
+	Source *string `json:"source,omitempty"`
+	// AdditionalProperties holds the properties the schema does not declare.
+	AdditionalProperties map[string]string `json:"-"`
+}
+
+// MarshalJSON encodes the declared fields and AdditionalProperties in one object.
+func (v Metadata) MarshalJSON() ([]byte, error) {
+	type plain Metadata
+	b, err := json.Marshal(plain(v))
+	if err != nil || len(v.AdditionalProperties) == 0 {
+		return b, err
+	}
+	more, err := json.Marshal(v.AdditionalProperties)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 2 {
+		return more, nil
+	}
+	return append(append(b[:len(b)-1], ','), more[1:]...), nil
+}
+
+// UnmarshalJSON decodes the declared fields, and the other properties into AdditionalProperties.
+func (v *Metadata) UnmarshalJSON(b []byte) error {
+	type plain Metadata
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	for _, k := range []string{"source"} {
+		delete(all, k)
+	}
+	v.AdditionalProperties = nil
+	for k, raw := range all {
+		var x string
+		if err := json.Unmarshal(raw, &x); err != nil {
+			return fmt.Errorf("property %q: %w", k, err)
+		}
+		if v.AdditionalProperties == nil {
+			v.AdditionalProperties = make(map[string]string, len(all))
+		}
+		v.AdditionalProperties[k] = x
+	}
+	return nil
+}
+
 // Payment is the "Payment" schema.
 type Payment struct {
 	// Amount is minor units.
-	Amount   int64   `json:"amount"`
-	Currency string  `json:"currency"`
-	Note     *string `json:"note,omitempty"`
-	ID       int64   `json:"id"`
-	Status   Status  `json:"status"`
+	Amount   int64     `json:"amount"`
+	Currency string    `json:"currency"`
+	Note     *string   `json:"note,omitempty"`
+	Metadata *Metadata `json:"metadata,omitempty"`
+	ID       int64     `json:"id"`
+	Status   Status    `json:"status"`
 }
 
 // PaymentInput is the "PaymentInput" schema.
 type PaymentInput struct {
 	// Amount is minor units.
-	Amount   int64   `json:"amount"`
-	Currency string  `json:"currency"`
-	Note     *string `json:"note,omitempty"`
+	Amount   int64     `json:"amount"`
+	Currency string    `json:"currency"`
+	Note     *string   `json:"note,omitempty"`
+	Metadata *Metadata `json:"metadata,omitempty"`
 }
 
 // Problem is the "Problem" schema.

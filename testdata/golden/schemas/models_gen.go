@@ -94,6 +94,58 @@ type HandlerSchema struct {
 	Name *string `json:"name,omitempty"`
 }
 
+// Labels is declared properties plus any other integer property.
+type Labels struct {
+	Name                 string  `json:"name"`
+	AdditionalProperties *string `json:"AdditionalProperties,omitempty"`
+	// AdditionalProperties2 holds the properties the schema does not declare.
+	AdditionalProperties2 map[string]int `json:"-"`
+}
+
+// MarshalJSON encodes the declared fields and AdditionalProperties2 in one object.
+func (v Labels) MarshalJSON() ([]byte, error) {
+	type plain Labels
+	b, err := json.Marshal(plain(v))
+	if err != nil || len(v.AdditionalProperties2) == 0 {
+		return b, err
+	}
+	more, err := json.Marshal(v.AdditionalProperties2)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 2 {
+		return more, nil
+	}
+	return append(append(b[:len(b)-1], ','), more[1:]...), nil
+}
+
+// UnmarshalJSON decodes the declared fields, and the other properties into AdditionalProperties2.
+func (v *Labels) UnmarshalJSON(b []byte) error {
+	type plain Labels
+	if err := json.Unmarshal(b, (*plain)(v)); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	for _, k := range []string{"name", "AdditionalProperties"} {
+		delete(all, k)
+	}
+	v.AdditionalProperties2 = nil
+	for k, raw := range all {
+		var x int
+		if err := json.Unmarshal(raw, &x); err != nil {
+			return fmt.Errorf("property %q: %w", k, err)
+		}
+		if v.AdditionalProperties2 == nil {
+			v.AdditionalProperties2 = make(map[string]int, len(all))
+		}
+		v.AdditionalProperties2[k] = x
+	}
+	return nil
+}
+
 // Pet is the "Pet" schema.
 //
 // It is one of Cat, Dog (oneOf, by the "petType" property): set exactly one field.
