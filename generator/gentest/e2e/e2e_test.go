@@ -23,7 +23,7 @@ import (
 // operation really ran, so the tests can tell a replay from a second run.
 type payments struct {
 	UnimplementedHandler
-	created, orders, bills, donations, audits atomic.Int64
+	created, orders, bills, donations, audits, transfers atomic.Int64
 	// gate, when set, makes CreatePayment signal started and block until gate
 	// is closed (for the concurrency test).
 	gate    chan struct{}
@@ -60,6 +60,10 @@ func (p *payments) Donate(ctx context.Context, req DonateRequestObject) (DonateR
 	return Donate303Response{Headers: Donate303ResponseHeaders{Location: fmt.Sprintf("/receipts/%d?amount=%d", n, req.Body.Amount)}}, nil
 }
 
+func (p *payments) CreateTransfer(ctx context.Context, req CreateTransferRequestObject) (CreateTransferResponseObject, error) {
+	return CreateTransfer201TextResponse{Body: fmt.Sprintf("transfer %d", p.transfers.Add(1))}, nil
+}
+
 func (p *payments) AppendAudit(ctx context.Context, req AppendAuditRequestObject) (AppendAuditResponseObject, error) {
 	p.audits.Add(1)
 	return AppendAudit204Response{}, nil
@@ -84,7 +88,10 @@ func serve(t *testing.T, h Handler, opts ...ServerOption) *httptest.Server {
 	t.Helper()
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
-	srv, err := NewServer(h, append([]ServerOption{WithStore(store)}, opts...)...)
+	// createTransfer is scoped by principal, so NewServer needs a principal
+	// function; a test's own WithPrincipal comes later and wins.
+	anonymous := WithPrincipal(func(*http.Request) (string, error) { return "anonymous", nil })
+	srv, err := NewServer(h, append([]ServerOption{WithStore(store), anonymous}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +199,42 @@ func TestAdditionalProperties(t *testing.T) {
 	}
 	if !strings.Contains(r.body, `"metadata":{"source":"web","campaign":"fall"}`) {
 		t.Errorf("response body %s does not carry both kinds of property", r.body)
+	}
+}
+
+// TestPrincipalScopeAndObserver checks the WithPrincipal and WithObserver
+// options: the same key from two accounts is two records, and the observer
+// hears every outcome.
+func TestPrincipalScopeAndObserver(t *testing.T) {
+	h := &payments{}
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	ts := serve(t, h,
+		WithPrincipal(func(r *http.Request) (string, error) {
+			if a := r.Header.Get("X-Account"); a != "" {
+				return a, nil
+			}
+			return "", errors.New("no account")
+		}),
+		WithObserver(idempotency.ObserverFunc(func(ctx context.Context, e idempotency.Event) {
+			mu.Lock()
+			outcomes[e.Operation+" "+e.Outcome.String()]++
+			mu.Unlock()
+		})))
+	body := `{"amount": 10}`
+	a1 := do(t, ts, "POST", "/transfers", "application/json", body, "Idempotency-Key", "t-1", "X-Account", "alice")
+	b1 := do(t, ts, "POST", "/transfers", "application/json", body, "Idempotency-Key", "t-1", "X-Account", "bob")
+	a2 := do(t, ts, "POST", "/transfers", "application/json", body, "Idempotency-Key", "t-1", "X-Account", "alice")
+	if a1.body != "transfer 1" || b1.body != "transfer 2" || a2.body != "transfer 1" || a2.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("alice %q, bob %q, alice again %q (replayed %q)", a1.body, b1.body, a2.body, a2.header.Get("Idempotent-Replayed"))
+	}
+	if n := h.transfers.Load(); n != 2 {
+		t.Errorf("handler ran %d times, want 2", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if outcomes["createTransfer executed"] != 2 || outcomes["createTransfer replayed"] != 1 {
+		t.Errorf("observed %v", outcomes)
 	}
 }
 

@@ -23,6 +23,11 @@ type CreateOrderRequest struct {
 	Item      string `json:"item"`
 }
 
+// CreateTransferRequest is the "CreateTransferRequest" schema.
+type CreateTransferRequest struct {
+	Amount int `json:"amount"`
+}
+
 // DonateRequest is the "DonateRequest" schema.
 type DonateRequest struct {
 	Token  string  `json:"token"`

@@ -26,6 +26,12 @@ var Policies = map[string]idempotency.Policy{
 		TTL:       time.Hour,
 		Lease:     10 * time.Second,
 	},
+	"createTransfer": {
+		Operation: "createTransfer",
+		Scope:     []string{"principal"},
+		TTL:       time.Hour,
+		Lease:     10 * time.Second,
+	},
 	"donate": {
 		Operation: "donate",
 		Key: idempotency.Key{

@@ -67,6 +67,12 @@ type Handler interface {
 	CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error)
 	// GetPayment handles GET /payments/{id} (operationId "getPayment").
 	GetPayment(ctx context.Context, req GetPaymentRequestObject) (GetPaymentResponseObject, error)
+	// CreateTransfer handles POST /transfers (operationId "createTransfer").
+	//
+	// A transfer; keys are scoped per account (the server's principal).
+	//
+	// It is idempotent: see Policies["createTransfer"].
+	CreateTransfer(ctx context.Context, req CreateTransferRequestObject) (CreateTransferResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -114,6 +120,11 @@ func (UnimplementedHandler) CreatePayment(ctx context.Context, req CreatePayment
 
 // GetPayment returns ErrNotImplemented.
 func (UnimplementedHandler) GetPayment(ctx context.Context, req GetPaymentRequestObject) (GetPaymentResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// CreateTransfer returns ErrNotImplemented.
+func (UnimplementedHandler) CreateTransfer(ctx context.Context, req CreateTransferRequestObject) (CreateTransferResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -356,6 +367,29 @@ func (r GetPayment404Response) writeGetPaymentResponseObject(w http.ResponseWrit
 	return nil
 }
 
+// CreateTransferRequestObject is the decoded request of CreateTransfer (POST /transfers).
+type CreateTransferRequestObject struct {
+	// Body is the request body as application/json.
+	Body CreateTransferRequest
+}
+
+// CreateTransferResponseObject is a response of CreateTransfer: one of CreateTransfer201TextResponse.
+type CreateTransferResponseObject interface {
+	writeCreateTransferResponseObject(w http.ResponseWriter) error
+}
+
+// CreateTransfer201TextResponse is the 201 response of CreateTransfer, body text/plain.
+//
+// Done.
+type CreateTransfer201TextResponse struct {
+	Body string
+}
+
+func (r CreateTransfer201TextResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
+	kitWrite(w, 201, "text/plain", []byte(r.Body))
+	return nil
+}
+
 // ServerOption configures NewServer.
 type ServerOption func(*serverConfig)
 
@@ -481,6 +515,10 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, err
 	}
 	h7 := http.HandlerFunc(s.handleGetPayment)
+	var h8 http.Handler
+	if h8, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
+		return nil, err
+	}
 	if err = kitHandle(mux, "POST /audit", h0); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
@@ -497,6 +535,9 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
 	if err = kitHandle(mux, "POST /payments", h6); err != nil {
+		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	}
+	if err = kitHandle(mux, "POST /transfers", h8); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
 	if err = kitHandle(mux, "GET /payments", h5); err != nil {
@@ -873,6 +914,50 @@ func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject)
 		if err := kitParam("header parameter \"X-Trace\"", &req.XTrace, vs, ok, false, ","); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// handleCreateTransfer serves POST /transfers: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
+	var req CreateTransferRequestObject
+	if err := s.decodeCreateTransfer(r, &req); err != nil {
+		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.CreateTransfer(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("CreateTransfer returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeCreateTransferResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "createTransfer", err)
+	}
+}
+
+// decodeCreateTransfer decodes the parameters and body of POST /transfers into req.
+func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
+	body, present, err := kitReadBody(r, true)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch kitMediaType(r, []string{"application/json"}) {
+	case 0:
+		var v CreateTransferRequest
+		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitRequire(body, "amount"); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return kitUnsupported(r)
 	}
 	return nil
 }
