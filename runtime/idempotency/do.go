@@ -42,6 +42,13 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 		m.observe(ctx, start, OutcomeRejectedKey, 0, err)
 		return nil, false, err
 	}
+	if m.verify != nil {
+		// Do has no request: its scope is the principal an issued key is bound to.
+		if _, err := m.verifyKey(ctx, key, scope); err != nil {
+			m.observe(ctx, start, OutcomeRejectedKey, 0, err)
+			return nil, false, err
+		}
+	}
 	st := getState()
 	var id string
 	st.pre.out, id = doID(st.pre.out, c.op, scope, key)

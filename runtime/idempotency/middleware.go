@@ -32,6 +32,7 @@ type options struct {
 	principal   func(*http.Request) (string, error)
 	problemType *string
 	atomic      bool
+	keyVerifier KeyVerifier
 }
 
 // WithObserver sets the Observer told about every outcome.
@@ -71,6 +72,7 @@ type Middleware struct {
 	log         *slog.Logger
 	principal   func(*http.Request) (string, error)
 	problemType string
+	verify      KeyVerifier // non-nil when the policy accepts only issued keys
 }
 
 // New validates p (returning its ValidationError), resolves its defaults once
@@ -103,6 +105,15 @@ func New(store Store, p Policy, opts ...Option) (*Middleware, error) {
 	}
 	if c.usePrincipal && m.principal == nil {
 		return nil, fmt.Errorf("idempotency: policy %q scopes by principal: pass WithPrincipal", p.Operation)
+	}
+	if c.issued != nil {
+		if o.keyVerifier == nil {
+			return nil, fmt.Errorf("idempotency: policy %q accepts only server-issued keys: pass WithKeyVerifier (runtime/issuedkey)", p.Operation)
+		}
+		if c.issued.BindPrincipal && m.principal == nil {
+			return nil, fmt.Errorf("idempotency: policy %q binds issued keys to the principal: pass WithPrincipal", p.Operation)
+		}
+		m.verify = o.keyVerifier
 	}
 	if o.atomic {
 		if as, ok := store.(AtomicStore); ok {
@@ -175,6 +186,16 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		}
 		next.ServeHTTP(w, r)
 		m.observe(ctx, start, OutcomeNoKey, 0, nil)
+		return
+	}
+	if _, err := m.verifyIssued(r, key); err != nil {
+		if errors.Is(err, errNoPrincipal) {
+			m.problem(w, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its issued key cannot be verified")
+			m.observe(ctx, start, OutcomeRejectedKey, http.StatusUnauthorized, err)
+			return
+		}
+		m.problem(w, http.StatusBadRequest, problemKeyInvalid, keyDetail(err))
+		m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, err)
 		return
 	}
 	id, err := m.requestID(r, key, st)

@@ -12,7 +12,8 @@ import (
 
 // RecordStatus is what a status lookup reports about one record.
 type RecordStatus struct {
-	// State is StateInFlight or StateCompleted.
+	// State is StateInFlight or StateCompleted, or StateIssued for a valid
+	// server-issued key that no request used yet (policies with Issued).
 	State State
 	// StatusCode is the stored HTTP status of a completed HTTP record (0 otherwise).
 	StatusCode int
@@ -50,11 +51,20 @@ func (m *Middleware) status(ctx context.Context, r *http.Request, body []byte, s
 	if !present {
 		return RecordStatus{}, errMissingKey
 	}
+	exp, err := m.verifyIssued(r, key)
+	if err != nil {
+		return RecordStatus{}, err
+	}
 	id, err := m.requestID(r, key, st)
 	if err != nil {
 		return RecordStatus{}, err
 	}
-	return m.statusOf(ctx, id)
+	s, err := m.statusOf(ctx, id)
+	if errors.Is(err, ErrNotFound) && m.verify != nil {
+		// A validly signed key that no request used yet: issued, not submitted.
+		return RecordStatus{State: StateIssued, ExpiresAt: exp}, nil
+	}
+	return s, err
 }
 
 // errMissingKey is a lookup without a key; it wraps ErrInvalidKey.
@@ -106,6 +116,7 @@ type statusBody struct {
 //
 //	200 {"state":"completed","status":201,"expiresAt":"..."}
 //	200 {"state":"in_flight","leaseUntil":"...","expiresAt":"..."}
+//	200 {"state":"issued","expiresAt":"..."} (a server-issued key not used yet)
 //	404 problem+json when there is no record, 400 without a usable key.
 //
 // The key is read from the policy's key header or query parameter; policies

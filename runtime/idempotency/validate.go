@@ -80,6 +80,8 @@ const (
 type compiled struct {
 	op string
 
+	issued *IssuedKeys // non-nil: only server-issued keys (see KeyVerifier)
+
 	keySrc    keySource
 	keyName   string   // canonical header name or query name
 	keyField  valueRef // refPointer (JSON body) plus the form field name in name
@@ -303,7 +305,17 @@ func compile(p Policy) (*compiled, error) {
 	c.failOpen = p.FailOpen
 	c.problemType = p.ProblemType
 	if p.Issued != nil {
-		add("issued", "server-issued keys are not supported by this runtime version")
+		is := *p.Issued
+		c.issued = &is
+		if is.MaxAge < 0 {
+			add("issued.maxAge", "want a positive duration, got %s", is.MaxAge)
+		}
+		if c.keySrc == keyDerive {
+			add("issued", "a derived key is computed by the server, so it cannot be a server-issued key")
+		}
+		if p.Key.Format != "" && p.Key.Format != FormatAny {
+			add("issued", "server-issued keys have their own format: want key.format any, got %q", p.Key.Format)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
