@@ -166,7 +166,8 @@ func renderLoad(b *strings.Builder, rows []LoadRow) {
 		"*vs base* is throughput over the bare handler of the same HTTP stack (net/http for idemgen, bare Fiber for Fiber's middleware), measured in the same repeat. " +
 		"*allocs/req* and *B/req* are the server process's runtime.MemStats deltas divided by requests. " +
 		"*dup* = handler executions beyond one per key (must be 0); *divergent* = successful answers carrying another execution's receipt than the key's first (must be 0). " +
-		"idemgen runs its default policy: a duplicate that arrives while the first is in flight gets 409 (Fiber's middleware instead blocks on an in-process lock and replays).\n\n")
+		"idemgen runs its default policy: a duplicate that arrives while the first is in flight gets 409 (Fiber's middleware instead blocks on an in-process lock and replays). " +
+		"The work differs in idemgen's disfavour: Fiber's middleware neither fingerprints the request (a reused key with another body is replayed, not refused with 422) nor hashes keys, and its lock does not reach across processes.\n\n")
 	b.WriteString("Modes: **fresh** = a new key per request; **replay** = 90% of requests repeat one of the client's earlier keys; " +
 		"**contention** = 64 clients, each group of 32 consecutive requests shares a key; **contention, 2 procs** = the same against two server processes sharing one store (requests alternate between them).\n\n")
 	scenario := ""

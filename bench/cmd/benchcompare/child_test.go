@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/bench/contender"
+	"github.com/idemgen/idemgen/bench/loadgen"
+	"github.com/idemgen/idemgen/bench/workload"
+)
+
+// TestMain lets the test binary act as the `benchcompare serve` child that
+// startChild runs (it re-executes os.Executable()).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if err := serve(context.Background(), os.Args[2:], os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestRunCell runs short cells through real child processes: the counters
+// come back, a bare handler executes every request, and two idemgen processes
+// sharing one SQLite file never run a key twice under contention.
+func TestRunCell(t *testing.T) {
+	ctx := context.Background()
+	env := contender.Env{SQLitePath: filepath.Join(t.TempDir(), "cell.db")}
+	body, err := workload.Body(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := loadSettings{duration: 300 * time.Millisecond, warmup: 50 * time.Millisecond}
+
+	bare, err := startChild(ctx, "nethttp", "t0", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.stop()
+	s, err := runCell(ctx, set, []*child{bare}, scenario{"fresh", loadgen.Fresh, 8, 1}, body, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.res.Requests == 0 || s.executions != s.res.Requests || s.executedKeys != s.res.Requests || s.allocs <= 0 || s.bytes <= 0 {
+		t.Fatalf("bare fresh: %+v", s)
+	}
+
+	var procs []*child
+	for i := range 2 {
+		c, err := startChild(ctx, "idemgen-sqlite", "t"+string(rune('1'+i)), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.stop()
+		procs = append(procs, c)
+	}
+	s, err = runCell(ctx, set, procs, scenario{"contention", loadgen.Contention, 16, 2}, body, 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.res.Requests == 0 || s.executions == 0 || s.executions != s.executedKeys || s.res.Divergent != 0 {
+		t.Fatalf("idemgen-sqlite, 2 processes: %d executions of %d keys, %+v", s.executions, s.executedKeys, s.res)
+	}
+}
+
+func TestStartChildUnknownContender(t *testing.T) {
+	if _, err := startChild(context.Background(), "nope", "x", contender.Env{}); err == nil {
+		t.Fatal("startChild of an unknown contender succeeded")
+	}
+}
