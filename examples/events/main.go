@@ -7,25 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/idemgen/idemgen/examples/events/api"
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "events:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleserver.Main("events", run) }
 
 // run parses args, opens the store, starts the queue consumer and serves the
 // webhook until ctx ends.

@@ -3,13 +3,9 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
@@ -17,15 +13,7 @@ import (
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "songs:", err)
-		os.Exit(1)
-	}
-}
+func main() { exampleserver.Main("songs", run) }
 
 // run parses args, opens the store and serves until ctx ends.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

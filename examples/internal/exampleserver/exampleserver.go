@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
@@ -84,4 +86,17 @@ func Serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer) e
 		return fmt.Errorf("exampleserver: %w", err)
 	}
 	return nil
+}
+
+// Main runs an example's run function with the process's arguments and
+// streams until it returns or the process gets SIGINT or SIGTERM (which end
+// its context), and exits 1 with the error, prefixed with name, if it failed.
+func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 }
