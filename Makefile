@@ -51,6 +51,11 @@ BENCH_FLAGS ?=
 bench-compare:
 	cd bench && $(GO) run ./cmd/benchcompare -repo .. -corpus $(IDEMGEN_CORPUS) -out ../docs/benchmarks.md $(BENCH_FLAGS)
 
+.PHONY: bench-test
+## bench-test: vet and test the bench/ module (not part of `make test`: it downloads the peers).
+bench-test:
+	cd bench && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
 ## interop: oapi-codegen's client (pinned) against idemgen's generated server, in
 ## their own module (testdata/interop) so oapi-codegen stays out of go.mod. Both
 ## sides are generated afresh (not committed) from examples/songs/openapi.yaml.
