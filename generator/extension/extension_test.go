@@ -190,7 +190,9 @@ func TestCheck(t *testing.T) {
 		{"{lease: 48h}", "POST", []string{"ttl-shorter-than-lease"}},
 		{"{key: {format: pattern}}", "POST", []string{"key-format-without-pattern"}},
 		{"{key: {header: A, derive: [/token]}}", "POST", []string{"key-multiple-sources"}},
-		{"{issued: true}", "POST", []string{"policy-invalid"}},
+		{"{issued: true}", "POST", nil},
+		{"{issued: true, key: {format: uuid}}", "POST", []string{"policy-invalid"}},
+		{"{key: {query: k, inject: true}}", "POST", []string{"policy-invalid"}},
 		{"true", "HEAD", []string{"safe-method"}},
 		{"false", "GET", []string{"safe-method"}},
 	} {

@@ -79,6 +79,8 @@ func copyField(dst, src *model.Extension, f string) {
 		d.Key.Derive = slices.Clone(s.Key.Derive)
 	case "key.required":
 		d.Key.Optional = s.Key.Optional
+	case "key.inject":
+		d.Key.Inject = s.Key.Inject
 	case "key.format":
 		d.Key.Format = s.Key.Format
 	case "key.pattern":

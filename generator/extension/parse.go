@@ -195,7 +195,7 @@ var topFields = []string{
 	"cache", "replayHeaders", "maxBodyBytes", "maxRequestBytes", "failOpen", "problemType", "issued",
 }
 
-var keyFields = []string{"header", "query", "field", "derive", "required", "format", "pattern", "maxLength"}
+var keyFields = []string{"header", "query", "field", "derive", "required", "format", "pattern", "maxLength", "inject"}
 
 var issuedFields = []string{"maxAge", "bindPrincipal"}
 
@@ -457,6 +457,14 @@ func (p *parser) key(m map[string]any) {
 				continue
 			}
 			k.Optional = !b
+		case "inject":
+			p.mark(f)
+			b, ok := v.(bool)
+			if !ok {
+				p.errorf(RuleType, f, "want true or false, got %s", describe(v))
+				continue
+			}
+			k.Inject = b
 		case "format":
 			p.mark(f)
 			s, ok := v.(string)

@@ -88,6 +88,11 @@ type Key struct {
 	Pattern string
 	// MaxLength is the longest accepted key. Zero means 255.
 	MaxLength int
+
+	// Inject lets a gateway (idemgen proxy) assign the key of a request that
+	// has none: a UUIDv4 sent upstream in the key header and echoed on the
+	// response. Only for header keys. The middleware itself never injects.
+	Inject bool
 }
 
 // IssuedKeys configures server-issued keys: only keys signed by the server with

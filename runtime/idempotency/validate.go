@@ -304,11 +304,17 @@ func compile(p Policy) (*compiled, error) {
 	}
 	c.failOpen = p.FailOpen
 	c.problemType = p.ProblemType
+	if p.Key.Inject && c.keySrc != keyHeader {
+		add("key.inject", "a gateway injects keys in a header: want the key in a header, not %s", c.keySourceName())
+	}
 	if p.Issued != nil {
 		is := *p.Issued
 		c.issued = &is
 		if is.MaxAge < 0 {
 			add("issued.maxAge", "want a positive duration, got %s", is.MaxAge)
+		}
+		if p.Key.Inject {
+			add("key.inject", "a key the gateway injects is not server-issued: want inject or issued, not both")
 		}
 		if c.keySrc == keyDerive {
 			add("issued", "a derived key is computed by the server, so it cannot be a server-issued key")
