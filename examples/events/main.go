@@ -41,11 +41,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	q := NewQueue(200 * time.Millisecond)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The demo plays a consumer that crashes between the work and the ack.
+	var ackLost func(*Message) bool
+	if *queueDemo > 0 {
+		ackLost = loseFirstAck()
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := consumer.Run(ctx, q, loseFirstAck()); err != nil {
+		if err := consumer.Run(ctx, q, ackLost); err != nil {
 			log.Error("queue consumer stopped", "err", err)
 		}
 	}()
