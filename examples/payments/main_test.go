@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idemgen/idemgen/examples/payments/api"
+	"github.com/idemgen/idemgen/runtime/client"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
+)
+
+func newTestServer(t *testing.T) (*Bank, *api.Client) {
+	t.Helper()
+	store := memstore.New()
+	t.Cleanup(func() { store.Close() })
+	bank := NewBank()
+	h, err := newServer(bank, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := api.NewClient(srv.URL, api.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bank, c
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestBillIsPaidOnce pays one bill from several "tabs" at once, then again
+// with another card: one charge, every answer the same receipt. No client key
+// is involved: the server derives it from the bill and the payer.
+func TestBillIsPaidOnce(t *testing.T) {
+	bank, c := newTestServer(t)
+	ctx := context.Background()
+	pay := api.BillPayment{PayerId: "ana", Amount: 4200, Currency: "EUR", Card: ptr("4242")}
+
+	const tabs = 8
+	receipts := make([]string, tabs)
+	errs := make([]error, tabs)
+	var wg sync.WaitGroup
+	for i := range tabs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, raw, err := c.PayBill(ctx, api.PayBillRequestObject{BillId: "b-7", Body: pay})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if raw.Result.Key != "" {
+				errs[i] = errors.New("the client sent a key for a derived-key operation")
+			}
+			receipts[i] = resp.(api.PayBill201JSONResponse).Body.ID
+		}()
+	}
+	wg.Wait()
+	for i := range tabs {
+		if errs[i] != nil {
+			t.Fatalf("tab %d: %v", i, errs[i])
+		}
+		if receipts[i] != receipts[0] {
+			t.Fatalf("tab %d got receipt %s, tab 0 got %s", i, receipts[i], receipts[0])
+		}
+	}
+
+	// Another card is not part of the fingerprint: the same payment, replayed.
+	other := pay
+	other.Card = ptr("0005")
+	resp, raw, err := c.PayBill(ctx, api.PayBillRequestObject{BillId: "b-7", Body: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !raw.Result.Replayed || resp.(api.PayBill201JSONResponse).Body.ID != receipts[0] {
+		t.Errorf("retry with another card: replayed=%v, want the first receipt replayed", raw.Result.Replayed)
+	}
+
+	// Another amount for the same bill and payer is a client bug: 422.
+	wrong := pay
+	wrong.Amount = 9900
+	_, _, err = c.PayBill(ctx, api.PayBillRequestObject{BillId: "b-7", Body: wrong})
+	var ce *client.Error
+	if !errors.As(err, &ce) || !ce.KeyMismatch() {
+		t.Errorf("another amount: err = %v, want a 422", err)
+	}
+
+	// Another payer, or another bill, is another payment.
+	bob := pay
+	bob.PayerId = "bob"
+	if _, raw, err := c.PayBill(ctx, api.PayBillRequestObject{BillId: "b-7", Body: bob}); err != nil || raw.Result.Replayed {
+		t.Errorf("another payer: err=%v replayed=%v, want a new payment", err, raw.Result.Replayed)
+	}
+	if _, raw, err := c.PayBill(ctx, api.PayBillRequestObject{BillId: "b-8", Body: pay}); err != nil || raw.Result.Replayed {
+		// A replay here is another bill's receipt: scope path:billId did not
+		// reach the runtime (it reads r.PathValue("billId")).
+		t.Errorf("another bill: err=%v replayed=%v, want a new payment", err, raw.Result.Replayed)
+	}
+	if n := bank.Charges(); n != 3 {
+		t.Errorf("the bank charged %d times, want 3 (ana/b-7, bob/b-7, ana/b-8)", n)
+	}
+	list, _, err := c.ListBillPayments(ctx, api.ListBillPaymentsRequestObject{BillId: "b-7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(list.(api.ListBillPayments200JSONResponse).Body); n != 2 {
+		t.Errorf("bill b-7 has %d payments, want 2", n)
+	}
+}
+
+// TestTransferKeysAreScopedPerAccount sends one key for two accounts: two
+// transfers, and each account's retry replays its own.
+func TestTransferKeysAreScopedPerAccount(t *testing.T) {
+	bank, c := newTestServer(t)
+	ctx := context.Background()
+	key := client.NewKey()
+	body := api.NewTransfer{To: "carol", Amount: 1500, Currency: "usd"}
+
+	ids := map[string]string{}
+	for _, acct := range []string{"acct-a", "acct-b"} {
+		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, api.WithIdempotencyKey(key))
+		if err != nil {
+			// A 422 here means both accounts landed on one record: the
+			// runtime reads scope path:accountId with r.PathValue("accountId"),
+			// so the generated server must provide it under the spec's name.
+			t.Fatalf("%s: %v (is path:accountId reaching the runtime?)", acct, err)
+		}
+		if raw.Result.Replayed {
+			t.Errorf("%s: the first transfer with this key was a replay: scope path:accountId did not separate the accounts", acct)
+		}
+		tr := resp.(api.CreateTransfer201JSONResponse).Body
+		if tr.From != acct {
+			t.Errorf("%s: transfer from %s", acct, tr.From)
+		}
+		ids[acct] = tr.ID
+	}
+	for _, acct := range []string{"acct-a", "acct-b"} {
+		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, api.WithIdempotencyKey(key))
+		if err != nil {
+			t.Fatalf("%s retry: %v", acct, err)
+		}
+		if got := resp.(api.CreateTransfer201JSONResponse).Body.ID; !raw.Result.Replayed || got != ids[acct] {
+			t.Errorf("%s retry: replayed=%v transfer %s, want %s replayed", acct, raw.Result.Replayed, got, ids[acct])
+		}
+	}
+	if n := bank.Charges(); n != 2 {
+		t.Errorf("%d transfers made, want 2", n)
+	}
+
+	// The key must be a UUID (format: uuid).
+	_, _, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: "acct-a", Body: body}, api.WithIdempotencyKey("not-a-uuid"))
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest {
+		t.Errorf("a key that is not a UUID: err = %v, want a 400", err)
+	}
+}
