@@ -69,17 +69,21 @@ type Claim struct {
 // records (ExpiresAt in the past) are treated by every method as absent.
 type Store interface {
 	// Claim atomically:
-	//   - with no live record for id (a StateIssued record counts as none): creates an in-flight record with fingerprint,
-	//     token and a lease of lease from now, and returns Acquired=true;
-	//   - with an in-flight record whose lease has expired and whose fingerprint
-	//     equals fingerprint: replaces its token, renews the lease and returns
-	//     Acquired=true, TookOver=true;
+	//   - with no live record for id (a StateIssued record counts as none, and so
+	//     does an in-flight record whose lease has expired: its ExpiresAt is the
+	//     lease end): creates an in-flight record with fingerprint, token and a
+	//     lease of lease from now, and returns Acquired=true. TookOver reports that
+	//     an expired in-flight record was replaced, when the store can tell (Redis
+	//     expires the key by itself and cannot);
 	//   - otherwise: changes nothing and returns Acquired=false with Existing set.
 	// token is chosen by the caller and unique per attempt.
 	Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (Claim, error)
 
 	// Complete stores result for id and marks it completed for ttl, only if token
 	// still owns the in-flight claim. Otherwise it returns ErrNotOwner and changes nothing.
+	// A worker whose lease ran out still owns the claim until another claim
+	// replaces it; a store that has already dropped the expired claim answers
+	// ErrNotOwner. Either way no other worker's outcome is ever overwritten.
 	// result belongs to the caller (it reuses the buffer): a store that keeps the
 	// bytes past the call must copy them.
 	Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error
