@@ -1,0 +1,377 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/issuedkey"
+)
+
+// Config configures a Gateway.
+type Config struct {
+	// API is the loaded spec (generator/loader). Required; it must carry no
+	// error diagnostics.
+	API *model.API
+	// Upstream is the backend's base URL; a request's path is appended to its
+	// path. Required.
+	Upstream *url.URL
+	// Store keeps the idempotency records. Required.
+	Store idempotency.Store
+
+	// BasePath is stripped from a request's path before it is matched against
+	// the spec's paths (a server URL like https://api.example.com/v1 means
+	// "/v1"). The upstream still receives the full path.
+	BasePath string
+	// Transport reaches the upstream. Nil means a clone of
+	// http.DefaultTransport with ResponseHeaderTimeout set to UpstreamTimeout.
+	Transport http.RoundTripper
+	// UpstreamTimeout bounds the wait for the upstream's response headers
+	// (504 when it runs out). Zero means no bound. Ignored with Transport.
+	UpstreamTimeout time.Duration
+	// Logger receives structured logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Principal supplies the "principal" scope value (and the principal that
+	// issued keys are bound to), e.g. from a header an auth layer in front of
+	// the gateway sets. Needed when a policy uses it.
+	Principal func(*http.Request) (string, error)
+	// Issuer verifies server-issued keys of policies with issued set. With
+	// IssuePath it also issues them.
+	Issuer *issuedkey.Issuer
+	// IssuePath, with Issuer, answers POST IssuePath with a new key (keys are
+	// bound to the principal when Principal is set).
+	IssuePath string
+	// HealthPath answers GET with 200 while the process runs; ReadyPath
+	// answers 200 when the store answers, else 503. Empty disables either.
+	HealthPath, ReadyPath string
+	// Options are added to every operation's idempotency.New (e.g.
+	// WithObserver, WithProblemType).
+	Options []idempotency.Option
+}
+
+// Gateway is the http.Handler of the proxy. It is safe for concurrent use.
+type Gateway struct {
+	routes   router
+	proxy    *httputil.ReverseProxy
+	store    idempotency.Store
+	log      *slog.Logger
+	base     string
+	health   string
+	ready    string
+	issue    string
+	issuer   http.Handler
+}
+
+// New builds the gateway: one idempotency middleware per idempotent operation
+// of cfg.API, in front of one reverse proxy to cfg.Upstream. It fails on a
+// spec with errors, a policy the runtime rejects, or a path template it
+// cannot match.
+func New(cfg Config) (*Gateway, error) {
+	switch {
+	case cfg.API == nil:
+		return nil, errors.New("gateway: Config.API is nil")
+	case cfg.Upstream == nil || cfg.Upstream.Scheme == "" || cfg.Upstream.Host == "":
+		return nil, fmt.Errorf("gateway: want an absolute upstream URL like http://127.0.0.1:9000, got %q", urlString(cfg.Upstream))
+	case cfg.Store == nil:
+		return nil, errors.New("gateway: Config.Store is nil")
+	}
+	for _, d := range cfg.API.Diagnostics {
+		if d.Severity == model.Error {
+			return nil, fmt.Errorf("gateway: the spec has errors, first: %s", d.Error())
+		}
+	}
+	g := &Gateway{
+		routes: router{},
+		store:  cfg.Store,
+		log:    cfg.Logger,
+		base:   strings.TrimSuffix(cfg.BasePath, "/"),
+		health: cfg.HealthPath,
+		ready:  cfg.ReadyPath,
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.base != "" && !strings.HasPrefix(g.base, "/") {
+		return nil, fmt.Errorf("gateway: want a base path starting with /, got %q", cfg.BasePath)
+	}
+	if cfg.IssuePath != "" {
+		if cfg.Issuer == nil {
+			return nil, errors.New("gateway: IssuePath needs an Issuer")
+		}
+		g.issue, g.issuer = cfg.IssuePath, cfg.Issuer.Handler(cfg.Principal)
+	}
+	g.proxy = g.newProxy(cfg)
+
+	opts := []idempotency.Option{idempotency.WithLogger(g.log), idempotency.WithObserver(logObserver{g.log})}
+	if cfg.Principal != nil {
+		opts = append(opts, idempotency.WithPrincipal(cfg.Principal))
+	}
+	if cfg.Issuer != nil {
+		opts = append(opts, cfg.Issuer.Option())
+	}
+	opts = append(opts, cfg.Options...)
+	for _, op := range cfg.API.Operations {
+		if !op.Idempotent() {
+			continue
+		}
+		segs, err := parseTemplate(op.Path)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %s: operation %q: %w", op.Pos, op.ID, err)
+		}
+		p := op.Idempotency.Policy
+		if p.Operation == "" {
+			p.Operation = op.ID
+		}
+		m, err := idempotency.New(cfg.Store, p, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %s: operation %q: %w", op.Pos, op.ID, err)
+		}
+		maxReq := p.MaxRequestBytes
+		if maxReq <= 0 {
+			maxReq = idempotency.DefaultMaxRequestBytes
+		}
+		rt := &route{op: op, segs: segs, h: m.Wrap(g.upstream(maxReq))}
+		params := 0
+		for _, s := range segs {
+			if s.name != "" {
+				params++
+			}
+		}
+		if p.Key.Inject {
+			rt.inject = p.Key.Header
+			if rt.inject == "" {
+				rt.inject = idempotency.DefaultHeader
+			}
+			rt.inject = textproto.CanonicalMIMEHeaderKey(rt.inject)
+		}
+		g.routes.add(rt)
+	}
+	g.routes.sort()
+	return g, nil
+}
+
+func urlString(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.String()
+}
+
+func (g *Gateway) newProxy(cfg Config) *httputil.ReverseProxy {
+	tr := cfg.Transport
+	if tr == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = cfg.UpstreamTimeout
+		tr = t
+	}
+	up := cfg.Upstream
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			pr.SetXForwarded()
+		},
+		Transport: tr,
+		// Streamed responses (no Content-Length, server-sent events) reach the
+		// client as they come; ReverseProxy flushes those at once by itself.
+		ErrorLog:     slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		ErrorHandler: g.upstreamError,
+	}
+}
+
+// upstreamError answers a failed round trip: 504 for a timeout, 502
+// otherwise; both release the idempotency claim (5xx is not cached).
+func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away: nobody to answer. The middleware releases the claim.
+		return
+	}
+	status, detail := http.StatusBadGateway, "the upstream could not be reached or broke the connection"
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		status, detail = http.StatusGatewayTimeout, "the upstream did not answer in time"
+	}
+	g.log.WarnContext(r.Context(), "gateway: upstream failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	idempotency.WriteProblem(w, idempotency.Problem{Status: status, Detail: detail})
+}
+
+// upstream returns the handler that sends an idempotent operation's request
+// to the upstream. The middleware may have replaced the body with a pooled
+// buffer (at most maxReq bytes) that it reuses once the handler returns, while
+// a Transport may still read a request body after RoundTrip returned; so a
+// body of up to maxReq bytes is copied first. A larger body was never
+// buffered by the middleware: it is the client's stream and goes on as it is.
+func (g *Gateway) upstream(maxReq int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			var buf bytes.Buffer
+			if r.ContentLength > 0 && r.ContentLength <= maxReq {
+				buf.Grow(int(r.ContentLength))
+			}
+			_, err := io.CopyN(&buf, r.Body, maxReq+1)
+			switch {
+			case err == io.EOF:
+				r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
+				r.ContentLength = int64(buf.Len())
+			case err != nil:
+				idempotency.WriteProblem(w, idempotency.Problem{Status: http.StatusBadRequest, Detail: "the request body could not be read"})
+				return
+			default:
+				r.Body = struct {
+					io.Reader
+					io.Closer
+				}{io.MultiReader(bytes.NewReader(buf.Bytes()), r.Body), r.Body}
+			}
+		}
+		g.proxy.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP routes r: the health, readiness and issuing endpoints, then an
+// idempotent operation's middleware, else the upstream untouched.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case g.health != "" && p == g.health && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+		return
+	case g.ready != "" && p == g.ready && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		g.serveReady(w, r)
+		return
+	case g.issue != "" && p == g.issue:
+		g.issuer.ServeHTTP(w, r)
+		return
+	}
+	escaped := r.URL.EscapedPath()
+	if g.base != "" {
+		rest, ok := strings.CutPrefix(escaped, g.base)
+		if !ok || (rest != "" && rest[0] != '/') {
+			g.proxy.ServeHTTP(w, r)
+			return
+		}
+		escaped = rest
+	}
+	var arr [8]string
+	rt, vals := g.routes.find(r.Method, escaped, arr[:0])
+	if rt == nil {
+		g.proxy.ServeHTTP(w, r)
+		return
+	}
+	i := 0
+	for _, s := range rt.segs {
+		if s.name != "" {
+			r.SetPathValue(s.name, vals[i])
+			i++
+		}
+	}
+	if rt.inject != "" && len(r.Header[rt.inject]) == 0 {
+		key := newUUID()
+		r.Header[rt.inject] = []string{key}
+		w.Header()[rt.inject] = []string{key}
+	}
+	rt.h.ServeHTTP(w, r)
+}
+
+// readyProbe is a record id no request can produce (ids are hex digests).
+const readyProbe = "gateway-readiness-probe"
+
+func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	_, err := g.store.Get(ctx, readyProbe)
+	if err != nil && !errors.Is(err, idempotency.ErrNotFound) {
+		g.log.WarnContext(ctx, "gateway: not ready: store unavailable", "err", err)
+		w.Header().Set("Retry-After", "1")
+		idempotency.WriteProblem(w, idempotency.Problem{Status: http.StatusServiceUnavailable, Detail: "the idempotency store is unavailable"})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hex = "0123456789abcdef"
+	var s [36]byte
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hex[c>>4], hex[c&0xf]
+		j += 2
+	}
+	return string(s[:])
+}
+
+// Serve serves the gateway on ln until ctx is canceled, then shuts down
+// gracefully: it stops accepting, lets requests in flight finish for up to
+// grace, and returns nil. Any other serving error is returned.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.log.Info("gateway: shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		_ = srv.Close()
+		err = fmt.Errorf("gateway: requests still in flight after %s were cut off", grace)
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// logObserver logs every idempotency outcome as one structured line.
+type logObserver struct{ log *slog.Logger }
+
+func (o logObserver) Observe(ctx context.Context, e idempotency.Event) {
+	level := slog.LevelInfo
+	if e.Err != nil {
+		level = slog.LevelWarn
+	}
+	if !o.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("operation", e.Operation),
+		slog.String("outcome", fmt.Sprint(e.Outcome)),
+		slog.Int("status", e.Status),
+		slog.Duration("latency", e.Latency),
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	o.log.LogAttrs(ctx, level, "gateway: request", attrs...)
+}
