@@ -64,15 +64,15 @@ type Config struct {
 
 // Gateway is the http.Handler of the proxy. It is safe for concurrent use.
 type Gateway struct {
-	routes   router
-	proxy    *httputil.ReverseProxy
-	store    idempotency.Store
-	log      *slog.Logger
-	base     string
-	health   string
-	ready    string
-	issue    string
-	issuer   http.Handler
+	routes router
+	proxy  *httputil.ReverseProxy
+	store  idempotency.Store
+	log    *slog.Logger
+	base   string
+	health string
+	ready  string
+	issue  string
+	issuer http.Handler
 }
 
 // New builds the gateway: one idempotency middleware per idempotent operation

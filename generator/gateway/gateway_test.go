@@ -43,7 +43,7 @@ type upstream struct {
 	// fail, when positive, answers the next fail requests with 503.
 	fail  atomic.Int64
 	delay atomic.Int64 // nanoseconds each execution takes
-	keys  []string // Idempotency-Key of every execution, in order
+	keys  []string     // Idempotency-Key of every execution, in order
 }
 
 func newUpstream() *upstream { return &upstream{runs: map[string]int{}} }

@@ -33,10 +33,10 @@ func (s segment) rank() int {
 
 // route is one spec operation the gateway matches.
 type route struct {
-	op      *model.Operation
-	segs    []segment
-	h       http.Handler // the operation's middleware around the upstream
-	inject  string       // key header to fill when the request has none ("" = never)
+	op     *model.Operation
+	segs   []segment
+	h      http.Handler // the operation's middleware around the upstream
+	inject string       // key header to fill when the request has none ("" = never)
 }
 
 // parseTemplate splits an OpenAPI path template into segments. It rejects
