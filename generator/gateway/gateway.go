@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,50 @@ type Gateway struct {
 	ready  string
 	issue  string
 	issuer http.Handler
+	table  []Route
+}
+
+// Route describes how the gateway treats one spec operation.
+type Route struct {
+	Method, Path, Operation string
+	// Idempotent reports that the operation's policy is enforced; otherwise
+	// its requests pass through.
+	Idempotent bool
+	// Summary says what is applied: "pass-through", or the policy's key source
+	// and notable options.
+	Summary string
+}
+
+// Routes returns the spec's operations in spec order with how each is treated.
+func (g *Gateway) Routes() []Route { return slices.Clone(g.table) }
+
+func summary(p idempotency.Policy) string {
+	var parts []string
+	switch k := p.Key; {
+	case k.Query != "":
+		parts = append(parts, "key query "+k.Query)
+	case k.Field != "":
+		parts = append(parts, "key field "+k.Field)
+	case len(k.Derive) > 0:
+		parts = append(parts, "key derived from "+strings.Join(k.Derive, ","))
+	case k.Header != "":
+		parts = append(parts, "key header "+k.Header)
+	default:
+		parts = append(parts, "key header "+idempotency.DefaultHeader)
+	}
+	if p.Key.Optional {
+		parts = append(parts, "optional")
+	}
+	if p.Key.Inject {
+		parts = append(parts, "injected when missing")
+	}
+	if p.Issued != nil {
+		parts = append(parts, "server-issued")
+	}
+	if len(p.Scope) > 0 {
+		parts = append(parts, "scope "+strings.Join(p.Scope, ","))
+	}
+	return "idempotent: " + strings.Join(parts, ", ")
 }
 
 // New builds the gateway: one idempotency middleware per idempotent operation
@@ -125,8 +170,10 @@ func New(cfg Config) (*Gateway, error) {
 	opts = append(opts, cfg.Options...)
 	for _, op := range cfg.API.Operations {
 		if !op.Idempotent() {
+			g.table = append(g.table, Route{Method: op.Method, Path: op.Path, Operation: op.ID, Summary: "pass-through"})
 			continue
 		}
+		g.table = append(g.table, Route{Method: op.Method, Path: op.Path, Operation: op.ID, Idempotent: true, Summary: summary(op.Idempotency.Policy)})
 		segs, err := parseTemplate(op.Path)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %s: operation %q: %w", op.Pos, op.ID, err)

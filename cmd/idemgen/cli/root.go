@@ -48,6 +48,7 @@ var commands = []func(*env) *cobra.Command{
 	newLintCmd,
 	newDiffCmd,
 	newAnnotateCmd,
+	newProxyCmd,
 }
 
 func newRoot(e *env) *cobra.Command {

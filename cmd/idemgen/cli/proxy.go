@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idemgen/idemgen/generator/gateway"
+	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/runtime/issuedkey"
+	"github.com/idemgen/idemgen/runtime/store/storeurl"
+)
+
+// secretsEnv names the environment variable holding the issued-key secrets.
+const secretsEnv = "IDEMGEN_KEY_SECRETS"
+
+type proxyOptions struct {
+	spec, upstream, listen, store string
+	basePath                      string
+	upstreamTimeout, grace        time.Duration
+	principalHeader               string
+	issuePath                     string
+	healthPath, readyPath         string
+	logFormat, logLevel           string
+	check                         bool
+}
+
+func newProxyCmd(e *env) *cobra.Command {
+	var o proxyOptions
+	cmd := &cobra.Command{
+		Use:   "proxy --spec openapi.yaml --upstream URL",
+		Short: "Run a reverse proxy that enforces the spec's x-idempotent policies in front of any backend",
+		Long: `proxy runs an HTTP reverse proxy in front of an upstream written in any
+language. Each request is routed by method and path template to its spec
+operation; an idempotent operation's request runs through the same runtime as a
+generated Go server (same stores, same semantics, same problem+json answers).
+Everything else passes through untouched. See docs/proxy.md.
+
+Server-issued keys (issued: true) are verified with the secrets in
+$` + secretsEnv + `: comma-separated, base64-encoded, at least 32 bytes each; the
+first signs new keys (at --issue-path), the others only verify (rotation).
+
+With --check the proxy loads the spec, builds every policy, prints the route
+table and exits without listening.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProxy(cmd.Context(), e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.spec, "spec", "", "the OpenAPI document (YAML or JSON)")
+	f.StringVar(&o.upstream, "upstream", "", "the backend's base URL, e.g. http://127.0.0.1:9000")
+	f.StringVar(&o.listen, "listen", ":8080", "the address to listen on")
+	f.StringVar(&o.store, "store", "memory://", "the idempotency store: memory://, redis://HOST:PORT/DB, postgres://..., sqlite:///PATH")
+	f.StringVar(&o.basePath, "base-path", "", "a path prefix in front of the spec's paths (the server URL's path, e.g. /v1)")
+	f.DurationVar(&o.upstreamTimeout, "upstream-timeout", 0, "the longest wait for the upstream's response headers (504 after); 0 means no bound")
+	f.DurationVar(&o.grace, "shutdown-grace", 10*time.Second, "how long requests in flight may finish after SIGINT/SIGTERM")
+	f.StringVar(&o.principalHeader, "principal-header", "", "a request header carrying the authenticated principal (set by an auth layer in front), for scope: [principal] and bound issued keys")
+	f.StringVar(&o.issuePath, "issue-path", "", "serve POST on this path with a new server-issued key (needs $"+secretsEnv+")")
+	f.StringVar(&o.healthPath, "healthz", "/healthz", "the liveness path (GET); empty disables it")
+	f.StringVar(&o.readyPath, "readyz", "/readyz", "the readiness path (GET, 503 while the store is unreachable); empty disables it")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.BoolVar(&o.check, "check", false, "load the spec, print the route table and exit")
+	return cmd
+}
+
+func runProxy(ctx context.Context, e *env, o proxyOptions) error {
+	if o.spec == "" || o.upstream == "" {
+		return exitCode(2, errors.New("proxy: --spec and --upstream are required"))
+	}
+	up, err := url.Parse(o.upstream)
+	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
+		return exitCode(2, fmt.Errorf("proxy: --upstream: want an http(s) URL like http://127.0.0.1:9000, got %q", o.upstream))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return exitCode(2, fmt.Errorf("proxy: --log-level: want debug, info, warn or error, got %q", o.logLevel))
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	switch o.logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(e.stderr, hopts))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(e.stderr, hopts))
+	default:
+		return exitCode(2, fmt.Errorf("proxy: --log-format: want text or json, got %q", o.logFormat))
+	}
+
+	api, err := loader.Load(ctx, o.spec)
+	if err != nil {
+		return exitCode(1, err)
+	}
+	if errs := printDiagnostics(e.stderr, o.spec, api.Diagnostics); errs > 0 {
+		return exitCode(1, fmt.Errorf("proxy: %s has %d error(s)", o.spec, errs))
+	}
+	issuer, err := issuerFromEnv()
+	if err != nil {
+		return exitCode(2, err)
+	}
+	if o.issuePath != "" && issuer == nil {
+		return exitCode(2, fmt.Errorf("proxy: --issue-path needs signing secrets in $%s", secretsEnv))
+	}
+	var principal func(*http.Request) (string, error)
+	if h := o.principalHeader; h != "" {
+		principal = func(r *http.Request) (string, error) {
+			if v := r.Header.Get(h); v != "" {
+				return v, nil
+			}
+			return "", fmt.Errorf("no %s header", h)
+		}
+	}
+
+	// --check builds every policy against a memory store: no backend is needed
+	// to validate a configuration.
+	storeURL := o.store
+	if o.check {
+		storeURL = "memory://"
+	}
+	store, closer, err := storeurl.Open(ctx, storeURL)
+	if err != nil {
+		return exitCode(1, fmt.Errorf("proxy: --store: %w", err))
+	}
+	defer closer.Close()
+
+	cfg := gateway.Config{
+		API: api, Upstream: up, Store: store, BasePath: o.basePath,
+		UpstreamTimeout: o.upstreamTimeout, Logger: log, Principal: principal,
+		Issuer: issuer, IssuePath: o.issuePath, HealthPath: o.healthPath, ReadyPath: o.readyPath,
+	}
+	g, err := gateway.New(cfg)
+	if err != nil {
+		if issuer == nil && strings.Contains(err.Error(), "server-issued") {
+			err = fmt.Errorf("%w (set $%s)", err, secretsEnv)
+		}
+		if principal == nil && strings.Contains(err.Error(), "WithPrincipal") {
+			err = fmt.Errorf("%w (set --principal-header)", err)
+		}
+		return exitCode(1, err)
+	}
+	if o.check {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		for _, r := range g.Routes() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Method, r.Path, r.Operation, r.Summary)
+		}
+		return tw.Flush()
+	}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return exitCode(1, fmt.Errorf("proxy: %w", err))
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	log.Info("idemgen proxy: listening", "addr", ln.Addr().String(), "upstream", up.String(), "spec", o.spec, "operations", len(g.Routes()))
+	if err := g.Serve(ctx, ln, o.grace); err != nil {
+		return exitCode(1, err)
+	}
+	return nil
+}
+
+// issuerFromEnv builds the Issuer from $IDEMGEN_KEY_SECRETS, or returns nil
+// when it is unset.
+func issuerFromEnv() (*issuedkey.Issuer, error) {
+	v := os.Getenv(secretsEnv)
+	if v == "" {
+		return nil, nil
+	}
+	var secrets [][]byte
+	for i, s := range strings.Split(v, ",") {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("proxy: $%s: secret %d: want base64: %v", secretsEnv, i+1, err)
+		}
+		secrets = append(secrets, b)
+	}
+	is, err := issuedkey.New(issuedkey.Config{Secret: secrets[0], Previous: secrets[1:]})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: $%s: %w", secretsEnv, err)
+	}
+	return is, nil
+}
