@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -42,8 +43,30 @@ type Run struct {
 }
 
 // Exec runs c and measures it.
+//
+// Peak RSS comes from GNU time (/usr/bin/time -f %M) when it is installed:
+// Linux counts, in a process's maxrss, the memory of the process it was
+// forked from until its exec, so the rusage of a child forked straight from
+// this (large) process would never read below this process's own RSS. Without
+// GNU time the child's own rusage is used, an upper bound.
 func Exec(ctx context.Context, c Cmd) Run {
-	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
+	// Resolve the command first: through GNU time a missing command would look
+	// like a command that exited 127.
+	if _, err := exec.LookPath(c.Path); err != nil {
+		return Run{Err: err, ExitCode: -1}
+	}
+	path, args := c.Path, c.Args
+	var rssFile string
+	if gnuTime, err := exec.LookPath("/usr/bin/time"); err == nil {
+		f, err := os.CreateTemp("", "toolcmp-rss-")
+		if err == nil {
+			rssFile = f.Name()
+			f.Close()
+			defer os.Remove(rssFile)
+			path, args = gnuTime, append([]string{"-f", "%M", "-o", rssFile, c.Path}, c.Args...)
+		}
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	var stdout, stderr bytes.Buffer
@@ -59,6 +82,16 @@ func Exec(ctx context.Context, c Cmd) Run {
 		r.ExitCode = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.MaxRSSKiB = ru.Maxrss // KiB on Linux
+		}
+	}
+	if rssFile != "" {
+		// GNU time writes "Command exited with non-zero status N" first on failure.
+		b, _ := os.ReadFile(rssFile)
+		lines := strings.Fields(strings.TrimSpace(string(b)))
+		if n := len(lines); n > 0 {
+			if kib, err := strconv.ParseInt(lines[n-1], 10, 64); err == nil {
+				r.MaxRSSKiB = kib
+			}
 		}
 	}
 	var exitErr *exec.ExitError

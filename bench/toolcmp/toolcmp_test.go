@@ -89,3 +89,21 @@ func TestModuleCheck(t *testing.T) {
 		t.Fatalf("broken: %s / %s", b, v)
 	}
 }
+
+// TestExecRSSIsTheChilds checks that a small command's peak RSS is not
+// inflated to this process's own: the test first grows its heap well past the
+// command's size.
+func TestExecRSSIsTheChilds(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		t.Skip("GNU time is not installed: Exec falls back to the child's rusage, an upper bound")
+	}
+	ballast := make([]byte, 256<<20)
+	for i := range ballast {
+		ballast[i] = 1
+	}
+	r := Exec(context.Background(), Cmd{Path: "true"})
+	if r.ExitCode != 0 || r.MaxRSSKiB <= 0 || r.MaxRSSKiB > 64<<10 {
+		t.Fatalf("true: %+v; want a peak RSS well under the test's 256 MiB", r)
+	}
+	_ = ballast[len(ballast)-1]
+}
