@@ -138,7 +138,7 @@ type generator struct {
 var fixedNames = []string{
 	"Handler", "UnimplementedHandler", "NewServer", "ServerOption",
 	"WithStore", "WithPrincipal", "WithObserver", "WithProblemType", "WithLogger",
-	"WithMiddleware", "WithErrorHandler", "WithIdempotencyOptions",
+	"WithMiddleware", "WithErrorHandler", "WithMaxBodyBytes", "WithIdempotencyOptions",
 	"ErrNotImplemented", "Policies", "Waivers",
 }
 

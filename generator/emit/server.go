@@ -278,6 +278,7 @@ func (g *generator) emitOptions(f *jen.File) {
 		jen.Id("store").Qual(idempotencyPkg, "Store"),
 		jen.Id("idempotency").Index().Qual(idempotencyPkg, "Option"),
 		jen.Id("problemType").String(),
+		jen.Id("maxBodyBytes").Int64(),
 		jen.Id("logger").Op("*").Qual("log/slog", "Logger"),
 		jen.Id("middleware").Index().Func().Params(jen.Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler"),
 		jen.Id("errorHandler").Func().Params(jen.Qual(httpPkg, "ResponseWriter"), jen.Op("*").Qual(httpPkg, "Request"), jen.Error()),
@@ -312,6 +313,11 @@ func (g *generator) emitOptions(f *jen.File) {
 		"WithLogger", []jen.Code{jen.Id("l").Op("*").Qual("log/slog", "Logger")},
 		jen.Id("c").Dot("logger").Op("=").Id("l"),
 		idem(jen.Qual(idempotencyPkg, "WithLogger").Call(jen.Id("l"))))
+	option("WithMaxBodyBytes sets the largest request body the server reads (default\n"+
+		"10 MiB); a larger one is answered with 413. The idempotency middleware has its\n"+
+		"own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).",
+		"WithMaxBodyBytes", []jen.Code{jen.Id("n").Int64()},
+		jen.Id("c").Dot("maxBodyBytes").Op("=").Id("n"))
 	option("WithMiddleware wraps the whole server with mw; the first is the outermost.",
 		"WithMiddleware", []jen.Code{jen.Id("mw").Op("...").Func().Params(jen.Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler")},
 		jen.Id("c").Dot("middleware").Op("=").Append(jen.Id("c").Dot("middleware"), jen.Id("mw").Op("...")))
@@ -354,6 +360,9 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 		)
 		gr.Var().Id("c").Id("serverConfig")
 		gr.For(jen.List(jen.Id("_"), jen.Id("o")).Op(":=").Range().Id("opts")).Block(jen.Id("o").Call(jen.Op("&").Id("c")))
+		gr.If(jen.Id("c").Dot("maxBodyBytes").Op("<=").Lit(0)).Block(
+			jen.Id("c").Dot("maxBodyBytes").Op("=").Lit(10).Op("<<").Lit(20),
+		)
 		gr.If(jen.Id("c").Dot("logger").Op("==").Nil()).Block(
 			jen.Id("c").Dot("logger").Op("=").Qual("log/slog", "Default").Call(),
 		)
@@ -541,7 +550,7 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 	n := g.ops[op]
 	single := len(op.Body.Contents) == 1
 	required := single && op.Body.Required
-	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Id("kitReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required))
+	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Id("kitReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required), jen.Id("s").Dot("cfg").Dot("maxBodyBytes"))
 	gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 	gr.If(jen.Op("!").Id("present")).Block(jen.Return(jen.Nil()))
 	gr.Switch(jen.Id("kitMediaType").Call(jen.Id("r"), jen.Index().String().ValuesFunc(func(vg *jen.Group) {

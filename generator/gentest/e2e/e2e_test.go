@@ -371,7 +371,7 @@ func TestWaivedOperationIsNotWrapped(t *testing.T) {
 }
 
 func TestDecodeFailuresName400Field(t *testing.T) {
-	ts := serve(t, &payments{})
+	ts := serve(t, &payments{}, WithMaxBodyBytes(1024))
 	for _, tc := range []struct {
 		name, method, path, ct, body, field string
 		status                              int
@@ -384,6 +384,7 @@ func TestDecodeFailuresName400Field(t *testing.T) {
 		{"json required", "POST", "/payments", "application/json", `{"amount": 10}`, `field "currency" is required`, 400},
 		{"json syntax", "POST", "/payments", "application/json", `{"amount": `, "invalid JSON", 400},
 		{"media type", "POST", "/payments", "text/csv", `a,b`, "Content-Type", 415},
+		{"too large", "POST", "/audit", "text/plain", strings.Repeat("x", 2048), "larger than 1024 bytes", 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantProblem(t, do(t, ts, tc.method, tc.path, tc.ct, tc.body, "Idempotency-Key", "k-"+strings.ReplaceAll(tc.name, " ", "-")), tc.status, tc.field)

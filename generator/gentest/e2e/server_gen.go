@@ -398,6 +398,7 @@ type serverConfig struct {
 	store        idempotency.Store
 	idempotency  []idempotency.Option
 	problemType  string
+	maxBodyBytes int64
 	logger       *slog.Logger
 	middleware   []func(http.Handler) http.Handler
 	errorHandler func(http.ResponseWriter, *http.Request, error)
@@ -444,6 +445,15 @@ func WithLogger(l *slog.Logger) ServerOption {
 	}
 }
 
+// WithMaxBodyBytes sets the largest request body the server reads (default
+// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
+// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
+func WithMaxBodyBytes(n int64) ServerOption {
+	return func(c *serverConfig) {
+		c.maxBodyBytes = n
+	}
+}
+
 // WithMiddleware wraps the whole server with mw; the first is the outermost.
 func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
 	return func(c *serverConfig) {
@@ -485,6 +495,9 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	var c serverConfig
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.maxBodyBytes <= 0 {
+		c.maxBodyBytes = 10 << 20
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
@@ -601,7 +614,7 @@ func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 
 // decodeAppendAudit decodes the parameters and body of POST /audit into req.
 func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObject) error {
-	body, present, err := kitReadBody(r, false)
+	body, present, err := kitReadBody(r, false, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -639,7 +652,7 @@ func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreateBatch decodes the parameters and body of POST /batches into req.
 func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObject) error {
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -683,7 +696,7 @@ func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
 
 // decodeGenerateBill decodes the parameters and body of POST /bills into req.
 func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObject) error {
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -727,7 +740,7 @@ func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 
 // decodeDonate decodes the parameters and body of POST /donations into req.
 func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -778,7 +791,7 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreateOrder decodes the parameters and body of POST /orders into req.
 func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObject) error {
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -859,7 +872,7 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreatePayment decodes the parameters and body of POST /payments into req.
 func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -939,7 +952,7 @@ func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreateTransfer decodes the parameters and body of POST /transfers into req.
 func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -984,11 +997,12 @@ func kitBadRequest(field string, err error) error {
 // problem "type" is the configured base URI, "#" and the name (as the
 // idempotency runtime does for its own problems).
 var kitProblemNames = map[int]string{
-	http.StatusBadRequest:           "request-invalid",
-	http.StatusNotFound:             "route-not-found",
-	http.StatusUnsupportedMediaType: "unsupported-media-type",
-	http.StatusInternalServerError:  "internal-error",
-	http.StatusNotImplemented:       "not-implemented",
+	http.StatusBadRequest:            "request-invalid",
+	http.StatusNotFound:              "route-not-found",
+	http.StatusUnsupportedMediaType:  "unsupported-media-type",
+	http.StatusRequestEntityTooLarge: "request-too-large",
+	http.StatusInternalServerError:   "internal-error",
+	http.StatusNotImplemented:        "not-implemented",
 }
 
 // kitProblem writes a problem+json of status with detail.
@@ -1245,13 +1259,19 @@ func kitUnsupported(r *http.Request) error {
 		Err: fmt.Errorf("unsupported Content-Type %q", r.Header.Get("Content-Type"))}
 }
 
-// kitReadBody reads the whole request body; present is false when it is empty.
-// A missing required body is a 400.
-func kitReadBody(r *http.Request, required bool) (body []byte, present bool, err error) {
-	if r.Body == nil {
-		body = nil
-	} else if body, err = io.ReadAll(r.Body); err != nil {
-		return nil, false, kitBadRequest("request body", err)
+// kitReadBody reads the whole request body, at most limit bytes (a larger body
+// is a 413); present is false when it is empty. A missing required body is a
+// 400.
+func kitReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
+	if r.Body != nil {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, false, kitBadRequest("request body", err)
+		}
+		if int64(len(body)) > limit {
+			return nil, false, &kitRequestError{Field: "request body", Status: http.StatusRequestEntityTooLarge,
+				Err: fmt.Errorf("is larger than %d bytes", limit)}
+		}
 	}
 	if len(body) == 0 {
 		if required {

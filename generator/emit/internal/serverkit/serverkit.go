@@ -48,11 +48,12 @@ func kitBadRequest(field string, err error) error {
 // problem "type" is the configured base URI, "#" and the name (as the
 // idempotency runtime does for its own problems).
 var kitProblemNames = map[int]string{
-	http.StatusBadRequest:           "request-invalid",
-	http.StatusNotFound:             "route-not-found",
-	http.StatusUnsupportedMediaType: "unsupported-media-type",
-	http.StatusInternalServerError:  "internal-error",
-	http.StatusNotImplemented:       "not-implemented",
+	http.StatusBadRequest:            "request-invalid",
+	http.StatusNotFound:              "route-not-found",
+	http.StatusUnsupportedMediaType:  "unsupported-media-type",
+	http.StatusRequestEntityTooLarge: "request-too-large",
+	http.StatusInternalServerError:   "internal-error",
+	http.StatusNotImplemented:        "not-implemented",
 }
 
 // kitProblem writes a problem+json of status with detail.
@@ -309,13 +310,19 @@ func kitUnsupported(r *http.Request) error {
 		Err: fmt.Errorf("unsupported Content-Type %q", r.Header.Get("Content-Type"))}
 }
 
-// kitReadBody reads the whole request body; present is false when it is empty.
-// A missing required body is a 400.
-func kitReadBody(r *http.Request, required bool) (body []byte, present bool, err error) {
-	if r.Body == nil {
-		body = nil
-	} else if body, err = io.ReadAll(r.Body); err != nil {
-		return nil, false, kitBadRequest("request body", err)
+// kitReadBody reads the whole request body, at most limit bytes (a larger body
+// is a 413); present is false when it is empty. A missing required body is a
+// 400.
+func kitReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
+	if r.Body != nil {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, false, kitBadRequest("request body", err)
+		}
+		if int64(len(body)) > limit {
+			return nil, false, &kitRequestError{Field: "request body", Status: http.StatusRequestEntityTooLarge,
+				Err: fmt.Errorf("is larger than %d bytes", limit)}
+		}
 	}
 	if len(body) == 0 {
 		if required {

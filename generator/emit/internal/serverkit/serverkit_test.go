@@ -256,3 +256,23 @@ func TestCheck(t *testing.T) {
 		t.Errorf("invalid map value (first key in order, escaped pointer): %v", err)
 	}
 }
+
+func TestReadBodyLimit(t *testing.T) {
+	r := httptest.NewRequest("POST", "/", strings.NewReader("12345"))
+	if b, ok, err := kitReadBody(r, true, 5); err != nil || !ok || string(b) != "12345" {
+		t.Errorf("at the limit: %q %v %v", b, ok, err)
+	}
+	r = httptest.NewRequest("POST", "/", strings.NewReader("123456"))
+	_, _, err := kitReadBody(r, true, 5)
+	var re *kitRequestError
+	if !errors.As(err, &re) || re.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("over the limit: %v", err)
+	}
+	r = httptest.NewRequest("POST", "/", strings.NewReader(""))
+	if _, _, err := kitReadBody(r, true, 5); err == nil || !strings.Contains(err.Error(), "is required") {
+		t.Errorf("missing required body: %v", err)
+	}
+	if _, ok, err := kitReadBody(r, false, 5); err != nil || ok {
+		t.Errorf("missing optional body: %v %v", ok, err)
+	}
+}
