@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idemgen/idemgen/generator/model"
@@ -230,11 +231,24 @@ func (g *Gateway) newProxy(cfg Config) *httputil.ReverseProxy {
 			pr.SetURL(up)
 			pr.SetXForwarded()
 		},
-		Transport: tr,
+		Transport:  tr,
+		BufferPool: bufferPool{},
 		// Streamed responses (no Content-Length, server-sent events) reach the
 		// client as they come; ReverseProxy flushes those at once by itself.
 		ErrorLog:     slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 		ErrorHandler: g.upstreamError,
+	}
+}
+
+// bufferPool recycles ReverseProxy's 32 KiB copy buffers.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (bufferPool) Get() []byte { return copyBuffers.Get().(*[32 << 10]byte)[:] }
+func (bufferPool) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		copyBuffers.Put((*[32 << 10]byte)(b[:32<<10]))
 	}
 }
 
