@@ -41,6 +41,9 @@ type Info struct {
 	// Shared reports that two processes of this contender share one store, so
 	// the two-process contention mode applies.
 	Shared bool
+	// ContentionOnly limits the contender to the contention modes (a variant
+	// that differs from another only in how it answers in-flight duplicates).
+	ContentionOnly bool
 }
 
 type opener func(ctx context.Context, env Env, rec *Recorder) (Server, error)

@@ -16,6 +16,20 @@ import (
 var idemgenPolicy = idempotency.Policy{Operation: "createPayment"}
 
 func init() {
+	// Fiber's middleware makes a duplicate wait for the first and replays it;
+	// this variant does the same (concurrent: wait) for a like-for-like contention run.
+	register(Info{Name: "idemgen-memory-wait", Baseline: "nethttp", Store: "memory", ContentionOnly: true},
+		func(ctx context.Context, env Env, rec *Recorder) (Server, error) {
+			st := memstore.New()
+			p := idemgenPolicy
+			p.Concurrent = idempotency.ConcurrentWait
+			mw, err := idempotency.New(st, p)
+			if err != nil {
+				_ = st.Close()
+				return nil, fmt.Errorf("contender: idemgen-memory-wait: %w", err)
+			}
+			return newHTTPServer(mw.Wrap(Handler(rec)), st.Close), nil
+		})
 	for _, store := range []string{"memory", "redis", "postgres", "sqlite"} {
 		register(Info{Name: "idemgen-" + store, Baseline: "nethttp", Store: store, Shared: store != "memory"},
 			func(ctx context.Context, env Env, rec *Recorder) (Server, error) {

@@ -104,7 +104,7 @@ func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *repo
 			for _, ni := range runOrder(names, rep) {
 				name := names[ni]
 				info, _ := contender.Lookup(name)
-				if (sc.procs > 1 && !info.Shared) || (set.modes != nil && !set.modes[sc.mode]) {
+				if (sc.procs > 1 && !info.Shared) || (set.modes != nil && !set.modes[sc.mode]) || (info.ContentionOnly && sc.mode != loadgen.Contention) {
 					continue
 				}
 				cs := children[name][:sc.procs]
