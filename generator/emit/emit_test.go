@@ -204,5 +204,34 @@ func TestGenerateCompiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Add(t, "empty", empty.Files)
+	sparse, err := emit.Generate(sparseAPI(), emit.Options{Package: "sparse", Models: true, Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sparse.Diagnostics) != 1 || sparse.Diagnostics[0].Rule != "path-param-missing" || sparse.Diagnostics[0].Severity != model.Warning {
+		t.Errorf("sparse model: diagnostics %+v, want one path-param-missing warning", sparse.Diagnostics)
+	}
+	m.Add(t, "sparse", sparse.Files)
 	m.BuildAndVet(t)
+}
+
+// sparseAPI is a model with every optional part missing: schemaless params,
+// bodies and responses, a union with a nil variant, an odd operation name, a
+// path parameter that is not in the path, no responses at all.
+func sparseAPI() *model.API {
+	u := &model.Schema{Name: "U", GoName: "U", Kind: model.KindUnion, Variants: []*model.Schema{nil, {Kind: model.KindString}},
+		Discriminator: &model.Discriminator{Property: "t", Mapping: []model.DiscriminatorCase{{Value: "x", Schema: nil}}}}
+	loop := &model.Schema{Kind: model.KindArray}
+	loop.Items = loop // an anonymous cycle
+	return &model.API{
+		Schemas: []*model.Schema{u},
+		Operations: []*model.Operation{
+			{ID: "do-it", GoName: "", Method: "PUT", Path: "things/{a}/{b}",
+				Params: []*model.Param{{Name: "a", In: model.InPath, Required: true}, {Name: "c", In: model.InPath, Required: true},
+					{Name: "h", In: model.InHeader, Schema: loop}},
+				Body: &model.Body{Contents: []*model.Content{{MediaType: "application/json", Kind: model.BodyJSON}, {MediaType: "application/x-www-form-urlencoded", Kind: model.BodyForm}}}},
+			{ID: "root", GoName: "Root", Method: "GET", Path: "/",
+				Responses: []*model.Response{{Status: "default", Contents: []*model.Content{{MediaType: "application/json", Kind: model.BodyJSON, Schema: u}}}}},
+		},
+	}
 }

@@ -87,7 +87,7 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 		parts = append(parts, part{name: "client_gen.go", emit: ce.emitClient})
 	}
 	for _, p := range parts {
-		f, err := p.emit()
+		f, err := safeEmit(p.name, p.emit)
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +103,17 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 	}
 	res.Diagnostics = g.diags
 	return res, nil
+}
+
+// safeEmit runs one emitter, turning a panic (a model the emitter did not
+// expect) into an error instead of crashing the command.
+func safeEmit(name string, emit func() (*jen.File, error)) (f *jen.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("emit: %s: internal error: %v", name, r)
+		}
+	}()
+	return emit()
 }
 
 // ClientSupported reports whether this build can emit clients (Options.Client).

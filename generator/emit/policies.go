@@ -3,6 +3,7 @@ package emit
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"time"
 
 	"github.com/dave/jennifer/jen"
@@ -103,11 +104,24 @@ func policyLiteral(v reflect.Value, elided bool) jen.Code {
 		return jen.Lit(v.String())
 	case reflect.Bool:
 		return jen.Lit(v.Bool())
-	case reflect.Int, reflect.Int64, reflect.Int32:
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8:
 		if t.PkgPath() != "" {
 			return jen.Qual(t.PkgPath(), t.Name()).Call(jen.Lit(int(v.Int())))
 		}
 		return jen.Lit(int(v.Int()))
+	case reflect.Uint, reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8:
+		return jen.Add(typeExpr(t)).Call(jen.Lit(v.Uint()))
+	case reflect.Float64, reflect.Float32:
+		return jen.Add(typeExpr(t)).Call(jen.Lit(v.Float()))
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		return jen.Map(typeExpr(t.Key())).Add(typeExpr(t.Elem())).ValuesFunc(func(gr *jen.Group) {
+			for _, k := range keys {
+				gr.Line().Add(policyLiteral(k, true)).Op(":").Add(policyLiteral(v.MapIndex(k), true))
+			}
+			gr.Line()
+		})
 	}
 	panic(fmt.Sprintf("emit: policy field of unsupported kind %s", t))
 }
@@ -119,6 +133,8 @@ func typeExpr(t reflect.Type) jen.Code {
 		return jen.Op("*").Add(typeExpr(t.Elem()))
 	case t.Kind() == reflect.Slice:
 		return jen.Index().Add(typeExpr(t.Elem()))
+	case t.Kind() == reflect.Map:
+		return jen.Map(typeExpr(t.Key())).Add(typeExpr(t.Elem()))
 	case t.PkgPath() != "":
 		return jen.Qual(t.PkgPath(), t.Name())
 	}

@@ -518,7 +518,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 				loc, ok := rt.params[p.Name]
 				if !ok {
 					g.warn(p.Pos, "", "path-param-missing", "path parameter %q does not appear in path %q; requests will be rejected", p.Name, op.Path)
-					source = jen.List(jen.Nil(), jen.False())
+					source = jen.List(jen.Index().String().Call(jen.Nil()), jen.False())
 					break
 				}
 				if loc.re != "" {
