@@ -6,55 +6,16 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/idemgen/idemgen/bench/contender"
+	"github.com/idemgen/idemgen/bench/internal/benchtest"
 	"github.com/idemgen/idemgen/bench/loadgen"
 	"github.com/idemgen/idemgen/bench/workload"
 )
-
-// needs skips (or, with CI=true, fails) when the service at addr is down.
-func needs(t *testing.T, addr string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", addr, err)
-		}
-		t.Skipf("%s unreachable: %v", addr, err)
-	}
-	c.Close()
-}
-
-func start(t *testing.T, name string, env contender.Env) (string, *contender.Recorder, *http.Client) {
-	t.Helper()
-	rec := contender.NewRecorder("t-")
-	srv, err := contender.Open(context.Background(), name, env, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("close %s: %v", name, err)
-		}
-	})
-	// Registered after the server's Close, so it runs first: the server then
-	// sees its idle connections end instead of waiting for them.
-	client := &http.Client{Transport: &http.Transport{}}
-	t.Cleanup(client.CloseIdleConnections)
-	return "http://" + ln.Addr().String() + "/payments", rec, client
-}
 
 func post(t *testing.T, client *http.Client, url, key string, body []byte) (int, workload.Receipt) {
 	t.Helper()
@@ -100,11 +61,11 @@ func TestEveryContender(t *testing.T) {
 			info, _ := contender.Lookup(name)
 			switch info.Store {
 			case "redis":
-				needs(t, "127.0.0.1:6379")
+				benchtest.NeedService(t, "127.0.0.1:6379")
 			case "postgres":
-				needs(t, "127.0.0.1:5432")
+				benchtest.NeedService(t, "127.0.0.1:5432")
 			}
-			url, rec, client := start(t, name, env)
+			url, rec, client := benchtest.Serve(t, name, env)
 			run := rand.Uint32() // keys never meet the records of another contender or run
 			key := func(i int) string { return loadgen.Key(run, uint64(i)) }
 			code, first := post(t, client, url, key(0), body)

@@ -2,11 +2,11 @@ package loadgen_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/idemgen/idemgen/bench/contender"
+	"github.com/idemgen/idemgen/bench/internal/benchtest"
 	"github.com/idemgen/idemgen/bench/loadgen"
 	"github.com/idemgen/idemgen/bench/workload"
 )
@@ -14,18 +14,8 @@ import (
 // serve starts the contender name on loopback and returns its URL and recorder.
 func serve(t *testing.T, name string) (string, *contender.Recorder) {
 	t.Helper()
-	rec := contender.NewRecorder("t-")
-	srv, err := contender.Open(context.Background(), name, contender.Env{}, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String() + "/payments", rec
+	url, rec, _ := benchtest.Serve(t, name, contender.Env{})
+	return url, rec
 }
 
 func run(t *testing.T, url string, mode loadgen.Mode) loadgen.Result {
@@ -34,7 +24,9 @@ func run(t *testing.T, url string, mode loadgen.Mode) loadgen.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := loadgen.Run(context.Background(), loadgen.NewClient(8), loadgen.Config{
+	client := loadgen.NewClient(8)
+	t.Cleanup(client.CloseIdleConnections) // before the server's Close, registered earlier
+	res, err := loadgen.Run(context.Background(), client, loadgen.Config{
 		Targets: []string{url}, Mode: mode, Concurrency: 8, Duration: 150 * time.Millisecond, Body: body, Run: 7,
 	})
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"maps"
-	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/idemgen/idemgen/bench/internal/benchtest"
 	"github.com/idemgen/idemgen/bench/wirecount"
 )
 
@@ -61,21 +60,8 @@ func TestPostgreSQL(t *testing.T) {
 	}
 }
 
-// reachable skips (or, with CI=true, fails) when addr does not answer.
-func reachable(t *testing.T, addr string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", addr, err)
-		}
-		t.Skipf("%s unreachable: %v", addr, err)
-	}
-	c.Close()
-}
-
 func TestProxyCountsRedisCommands(t *testing.T) {
-	reachable(t, "127.0.0.1:6379")
+	benchtest.NeedService(t, "127.0.0.1:6379")
 	p, err := wirecount.Listen("127.0.0.1:6379", wirecount.RESP)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +88,7 @@ func TestProxyCountsRedisCommands(t *testing.T) {
 }
 
 func TestProxyCountsPostgresStatements(t *testing.T) {
-	reachable(t, "127.0.0.1:5432")
+	benchtest.NeedService(t, "127.0.0.1:5432")
 	p, err := wirecount.Listen("127.0.0.1:5432", wirecount.PostgreSQL)
 	if err != nil {
 		t.Fatal(err)
