@@ -36,12 +36,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // newServer serves the page at / and the generated API everywhere else.
 func newServer(board *Board, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
-	apiHandler, err := api.NewServer(&Chat{board: board}, api.WithStore(store), api.WithLogger(log))
+	issuer, err := newIssuer()
+	if err != nil {
+		return nil, err
+	}
+	apiHandler, err := api.NewServer(&Chat{board: board}, api.WithStore(store), api.WithLogger(log),
+		// submitIssuedForm accepts only keys this issuer signed.
+		api.WithIdempotencyOptions(issuer.Option()))
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", pageHandler(board))
+	mux.Handle("GET /issued", issuedPageHandler(board, issuer))
+	mux.Handle("POST /idempotency-keys", issuer.Handler(nil))
 	mux.Handle("/", apiHandler)
 	return mux, nil
 }

@@ -25,7 +25,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <li><i>no messages yet</i></li>
 {{- end}}
 </ol>
-<form method="post" action="/rooms/{{.Room}}/form">
+<form method="post" action="{{template "action" .}}">
 <input type="hidden" name="key" value="{{.Key}}">
 <input name="user" placeholder="name" value="{{.User}}" required>
 <input name="text" placeholder="message" required autofocus>
@@ -33,26 +33,33 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 </form>
 </body>
 </html>
+{{- define "action"}}/rooms/{{.Room}}/form{{end}}
 `))
 
 // pageHandler serves GET /?room=NAME (default "general").
 func pageHandler(board *Board) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		room := r.URL.Query().Get("room")
-		if room == "" {
-			room = "general"
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		// The page carries a one-time key: it must never come from a cache.
-		w.Header().Set("Cache-Control", "no-store")
-		err := pageTmpl.Execute(w, map[string]any{
-			"Room":  room,
-			"Posts": board.List(room),
-			"Key":   client.NewKey(),
-			"User":  r.URL.Query().Get("user"),
-		})
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
+		renderPage(w, r, board, pageTmpl, client.NewKey())
 	})
+}
+
+// renderPage renders tmpl (pageTmpl or a variant) for the request's room with
+// key in the form's hidden field.
+func renderPage(w http.ResponseWriter, r *http.Request, board *Board, tmpl *template.Template, key string) {
+	room := r.URL.Query().Get("room")
+	if room == "" {
+		room = "general"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The page carries a one-time key: it must never come from a cache.
+	w.Header().Set("Cache-Control", "no-store")
+	err := tmpl.Execute(w, map[string]any{
+		"Room":  room,
+		"Posts": board.List(room),
+		"Key":   key,
+		"User":  r.URL.Query().Get("user"),
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
 }

@@ -304,6 +304,103 @@ func decodeSubmitMessageForm(raw *client.Response) (SubmitMessageFormResponseObj
 	return nil, raw, raw.Undeclared()
 }
 
+// SubmitIssuedForm calls POST /rooms/{room}/issued-form (operationId "submitIssuedForm").
+//
+// Post a message from the HTML form at /issued (server-issued key).
+//
+// It returns the decoded response (one of the SubmitIssuedFormResponseObject types, matched by
+// status and Content-Type) and the raw answer, whose Result tells the key sent,
+// the attempts made and whether the answer was a replay. A 4xx or 5xx status
+// also returns a *client.Error (with the problem+json body as a *client.Problem).
+//
+// It is idempotent: the key travels in the body field /key, filled with a
+// fresh UUIDv4 when empty (or with the key of WithIdempotencyKey).
+func (c *Client) SubmitIssuedForm(ctx context.Context, req SubmitIssuedFormRequestObject, opts ...CallOption) (SubmitIssuedFormResponseObject, *client.Response, error) {
+	call := newCallConfig(opts)
+	p1, err := client.PathParam("room", req.Room)
+	if err != nil {
+		return nil, nil, clientError("submitIssuedForm", err)
+	}
+	path := "/rooms/" + p1 + "/issued-form"
+	q := url.Values{}
+	var body []byte
+	var contentType string
+	var key string
+	{
+		form := url.Values{}
+		v := req.Body
+		if err := client.AddQuery(form, "user", v.User, ""); err != nil {
+			return nil, nil, clientError("submitIssuedForm", err)
+		}
+		if err := client.AddQuery(form, "text", v.Text, ""); err != nil {
+			return nil, nil, clientError("submitIssuedForm", err)
+		}
+		if err := client.AddQuery(form, "key", v.Key, ""); err != nil {
+			return nil, nil, clientError("submitIssuedForm", err)
+		}
+		key = client.FillFormKey(form, "key", call.key)
+		body, contentType = []byte(form.Encode()), "application/x-www-form-urlencoded"
+	}
+	hreq, err := c.newRequest(ctx, "POST", path, q, body, contentType)
+	if err != nil {
+		return nil, nil, clientError("submitIssuedForm", err)
+	}
+	if err := c.edit(ctx, hreq, call); err != nil {
+		return nil, nil, clientError("submitIssuedForm", err)
+	}
+	raw, err := c.retrier.Do(ctx, hreq, client.Call{
+		Idempotent: true,
+		Key:        key,
+		Operation:  "submitIssuedForm",
+		Policy:     call.policy,
+	})
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeSubmitIssuedForm(raw)
+}
+
+// decodeSubmitIssuedForm decodes the final answer of SubmitIssuedForm.
+func decodeSubmitIssuedForm(raw *client.Response) (SubmitIssuedFormResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 303:
+		var r SubmitIssuedForm303Response
+		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
+		if err := client.ReadHeader(raw.HTTP.Header, "Location", &r.Headers.Location); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
+		return r, raw, raw.Err()
+	case status == 400:
+		var r SubmitIssuedForm400JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 409:
+		var r SubmitIssuedForm409JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 422:
+		var r SubmitIssuedForm422JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	}
+	return nil, raw, raw.Undeclared()
+}
+
 // ListMessages calls GET /rooms/{room}/messages (operationId "listMessages").
 //
 // List a room's messages, oldest first.

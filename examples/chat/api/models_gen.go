@@ -4,6 +4,14 @@ package api
 
 import "time"
 
+// IssuedMessageForm is the "IssuedMessageForm" schema.
+type IssuedMessageForm struct {
+	User string `json:"user"`
+	Text string `json:"text"`
+	// Key is the hidden field holding the key the server issued for this page.
+	Key string `json:"key"`
+}
+
 // Message is the "Message" schema.
 type Message struct {
 	ID         string     `json:"id"`

@@ -23,6 +23,18 @@ var Policies = map[string]idempotency.Policy{
 		},
 		TTL: time.Hour,
 	},
+	"submitIssuedForm": {
+		Operation: "submitIssuedForm",
+		Key: idempotency.Key{
+			Field: "key",
+		},
+		TTL:        time.Hour,
+		Concurrent: idempotency.ConcurrentWait,
+		Cache:      []string{"2xx", "3xx", "4xx"},
+		Issued: &idempotency.IssuedKeys{
+			MaxAge: time.Hour,
+		},
+	},
 	"submitMessageForm": {
 		Operation: "submitMessageForm",
 		Key: idempotency.Key{

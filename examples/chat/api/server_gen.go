@@ -41,6 +41,18 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["submitMessageForm"].
 	SubmitMessageForm(ctx context.Context, req SubmitMessageFormRequestObject) (SubmitMessageFormResponseObject, error)
+	// SubmitIssuedForm handles POST /rooms/{room}/issued-form (operationId "submitIssuedForm").
+	//
+	// Post a message from the HTML form at /issued (server-issued key).
+	//
+	// The same form as /rooms/{room}/form, but its hidden "key" field holds a
+	// key the server issued and signed when it rendered the page: a key the
+	// server did not issue, or one older than an hour, gets 400 and posts
+	// nothing. A page rendered but never submitted leaves its key in the
+	// "issued" state of the status lookup.
+	//
+	// It is idempotent: see Policies["submitIssuedForm"].
+	SubmitIssuedForm(ctx context.Context, req SubmitIssuedFormRequestObject) (SubmitIssuedFormResponseObject, error)
 	// ListMessages handles GET /rooms/{room}/messages (operationId "listMessages").
 	//
 	// List a room's messages, oldest first.
@@ -63,6 +75,11 @@ type UnimplementedHandler struct{}
 
 // SubmitMessageForm returns ErrNotImplemented.
 func (UnimplementedHandler) SubmitMessageForm(ctx context.Context, req SubmitMessageFormRequestObject) (SubmitMessageFormResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// SubmitIssuedForm returns ErrNotImplemented.
+func (UnimplementedHandler) SubmitIssuedForm(ctx context.Context, req SubmitIssuedFormRequestObject) (SubmitIssuedFormResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -149,6 +166,87 @@ type SubmitMessageForm422JSONResponse struct {
 }
 
 func (r SubmitMessageForm422JSONResponse) writeSubmitMessageFormResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	kitWrite(w, 422, "application/problem+json", b)
+	return nil
+}
+
+// SubmitIssuedFormRequestObject is the decoded request of SubmitIssuedForm (POST /rooms/{room}/issued-form).
+type SubmitIssuedFormRequestObject struct {
+	// Room is the path parameter "room".
+	Room string
+	// Body is the request body as application/x-www-form-urlencoded.
+	Body IssuedMessageForm
+}
+
+// SubmitIssuedFormResponseObject is a response of SubmitIssuedForm: one of SubmitIssuedForm303Response, SubmitIssuedForm400JSONResponse, SubmitIssuedForm409JSONResponse, SubmitIssuedForm422JSONResponse.
+type SubmitIssuedFormResponseObject interface {
+	writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error
+}
+
+// SubmitIssuedForm303ResponseHeaders are the headers of the 303 response of SubmitIssuedForm.
+type SubmitIssuedForm303ResponseHeaders struct {
+	IdempotentReplayed *SubmitMessageForm303IdempotentReplayed
+	Location           string
+}
+
+// SubmitIssuedForm303Response is the 303 response of SubmitIssuedForm.
+//
+// Back to the room's /issued page.
+type SubmitIssuedForm303Response struct {
+	Headers SubmitIssuedForm303ResponseHeaders
+}
+
+func (r SubmitIssuedForm303Response) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
+	kitSetHeader(w, "Idempotent-Replayed", r.Headers.IdempotentReplayed)
+	kitSetHeader(w, "Location", r.Headers.Location)
+	kitWrite(w, 303, "", nil)
+	return nil
+}
+
+// SubmitIssuedForm400JSONResponse is the 400 response of SubmitIssuedForm, body application/problem+json.
+//
+// An RFC 9457 problem.
+type SubmitIssuedForm400JSONResponse struct {
+	Body Problem
+}
+
+func (r SubmitIssuedForm400JSONResponse) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	kitWrite(w, 400, "application/problem+json", b)
+	return nil
+}
+
+// SubmitIssuedForm409JSONResponse is the 409 response of SubmitIssuedForm, body application/problem+json.
+//
+// An RFC 9457 problem.
+type SubmitIssuedForm409JSONResponse struct {
+	Body Problem
+}
+
+func (r SubmitIssuedForm409JSONResponse) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	kitWrite(w, 409, "application/problem+json", b)
+	return nil
+}
+
+// SubmitIssuedForm422JSONResponse is the 422 response of SubmitIssuedForm, body application/problem+json.
+//
+// An RFC 9457 problem.
+type SubmitIssuedForm422JSONResponse struct {
+	Body Problem
+}
+
+func (r SubmitIssuedForm422JSONResponse) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -276,6 +374,7 @@ type serverConfig struct {
 	store        idempotency.Store
 	idempotency  []idempotency.Option
 	problemType  string
+	maxBodyBytes int64
 	logger       *slog.Logger
 	middleware   []func(http.Handler) http.Handler
 	errorHandler func(http.ResponseWriter, *http.Request, error)
@@ -322,6 +421,15 @@ func WithLogger(l *slog.Logger) ServerOption {
 	}
 }
 
+// WithMaxBodyBytes sets the largest request body the server reads (default
+// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
+// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
+func WithMaxBodyBytes(n int64) ServerOption {
+	return func(c *serverConfig) {
+		c.maxBodyBytes = n
+	}
+}
+
 // WithMiddleware wraps the whole server with mw; the first is the outermost.
 func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
 	return func(c *serverConfig) {
@@ -364,6 +472,9 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	for _, o := range opts {
 		o(&c)
 	}
+	if c.maxBodyBytes <= 0 {
+		c.maxBodyBytes = 10 << 20
+	}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
@@ -377,18 +488,25 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = s.idempotent("submitMessageForm", http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
 		return nil, err
 	}
-	h1 := http.HandlerFunc(s.handleListMessages)
-	var h2 http.Handler
-	if h2, err = s.idempotent("postMessage", http.HandlerFunc(s.handlePostMessage)); err != nil {
+	var h1 http.Handler
+	if h1, err = s.idempotent("submitIssuedForm", http.HandlerFunc(s.handleSubmitIssuedForm)); err != nil {
+		return nil, err
+	}
+	h2 := http.HandlerFunc(s.handleListMessages)
+	var h3 http.Handler
+	if h3, err = s.idempotent("postMessage", http.HandlerFunc(s.handlePostMessage)); err != nil {
 		return nil, err
 	}
 	if err = kitHandle(mux, "POST /rooms/{p1}/form", h0); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /rooms/{p1}/messages", h2); err != nil {
+	if err = kitHandle(mux, "POST /rooms/{p1}/issued-form", h1); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /rooms/{p1}/messages", h1); err != nil {
+	if err = kitHandle(mux, "POST /rooms/{p1}/messages", h3); err != nil {
+		return nil, fmt.Errorf("api: NewServer: %w", err)
+	}
+	if err = kitHandle(mux, "GET /rooms/{p1}/messages", h2); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -452,7 +570,7 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 			return err
 		}
 	}
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -466,6 +584,63 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 			return err
 		}
 		var v MessageForm
+		if err := kitFormField(form, "user", &v.User, true); err != nil {
+			return err
+		}
+		if err := kitFormField(form, "text", &v.Text, true); err != nil {
+			return err
+		}
+		if err := kitFormField(form, "key", &v.Key, true); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return kitUnsupported(r)
+	}
+	return nil
+}
+
+// handleSubmitIssuedForm serves POST /rooms/{room}/issued-form: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleSubmitIssuedForm(w http.ResponseWriter, r *http.Request) {
+	var req SubmitIssuedFormRequestObject
+	if err := s.decodeSubmitIssuedForm(r, &req); err != nil {
+		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.SubmitIssuedForm(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("SubmitIssuedForm returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeSubmitIssuedFormResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "submitIssuedForm", err)
+	}
+}
+
+// decodeSubmitIssuedForm decodes the parameters and body of POST /rooms/{room}/issued-form into req.
+func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRequestObject) error {
+	{
+		vs, ok := kitPath(r, "p1", nil, 0)
+		if err := kitParam("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch kitMediaType(r, []string{"application/x-www-form-urlencoded"}) {
+	case 0:
+		form, err := kitForm(body)
+		if err != nil {
+			return err
+		}
+		var v IssuedMessageForm
 		if err := kitFormField(form, "user", &v.User, true); err != nil {
 			return err
 		}
@@ -539,7 +714,7 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 			return err
 		}
 	}
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -584,11 +759,12 @@ func kitBadRequest(field string, err error) error {
 // problem "type" is the configured base URI, "#" and the name (as the
 // idempotency runtime does for its own problems).
 var kitProblemNames = map[int]string{
-	http.StatusBadRequest:           "request-invalid",
-	http.StatusNotFound:             "route-not-found",
-	http.StatusUnsupportedMediaType: "unsupported-media-type",
-	http.StatusInternalServerError:  "internal-error",
-	http.StatusNotImplemented:       "not-implemented",
+	http.StatusBadRequest:            "request-invalid",
+	http.StatusNotFound:              "route-not-found",
+	http.StatusUnsupportedMediaType:  "unsupported-media-type",
+	http.StatusRequestEntityTooLarge: "request-too-large",
+	http.StatusInternalServerError:   "internal-error",
+	http.StatusNotImplemented:        "not-implemented",
 }
 
 // kitProblem writes a problem+json of status with detail.
@@ -845,13 +1021,19 @@ func kitUnsupported(r *http.Request) error {
 		Err: fmt.Errorf("unsupported Content-Type %q", r.Header.Get("Content-Type"))}
 }
 
-// kitReadBody reads the whole request body; present is false when it is empty.
-// A missing required body is a 400.
-func kitReadBody(r *http.Request, required bool) (body []byte, present bool, err error) {
-	if r.Body == nil {
-		body = nil
-	} else if body, err = io.ReadAll(r.Body); err != nil {
-		return nil, false, kitBadRequest("request body", err)
+// kitReadBody reads the whole request body, at most limit bytes (a larger body
+// is a 413); present is false when it is empty. A missing required body is a
+// 400.
+func kitReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
+	if r.Body != nil {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, false, kitBadRequest("request body", err)
+		}
+		if int64(len(body)) > limit {
+			return nil, false, &kitRequestError{Field: "request body", Status: http.StatusRequestEntityTooLarge,
+				Err: fmt.Errorf("is larger than %d bytes", limit)}
+		}
 	}
 	if len(body) == 0 {
 		if required {
