@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/idemgen/idemgen/bench/loadgen"
 	"github.com/idemgen/idemgen/bench/report"
 )
 
@@ -40,15 +41,13 @@ func findings(doc report.Doc) []string {
 	for _, r := range doc.Load {
 		byKey[r.Scenario+"|"+r.Contender] = r
 	}
+	var memory []string
+	memoryMet := true
+	var won, lost []string
 	for _, sc := range scenarios {
-		if sc.mode == "fresh" {
-			if r, ok := byKey[sc.name+"|idemgen-memory"]; ok && r.Ratio > 0 {
-				verdict := "met"
-				if r.Ratio < 0.9 {
-					verdict = "MISSED"
-				}
-				out = append(out, fmt.Sprintf("Target %s: idemgen-memory at %.2f× the bare handler (%s; want ≥ 0.90×).", verdict, r.Ratio, sc.name))
-			}
+		if r, ok := byKey[sc.name+"|idemgen-memory"]; ok && r.Ratio > 0 && sc.mode == loadgen.Fresh {
+			memory = append(memory, fmt.Sprintf("%.2f× with %d clients", r.Ratio, sc.concurrency))
+			memoryMet = memoryMet && r.Ratio >= 0.9
 		}
 		for _, store := range []string{"memory", "redis"} {
 			ours, ok := byKey[sc.name+"|idemgen-"+store]
@@ -60,13 +59,37 @@ func findings(doc report.Doc) []string {
 				if !ok {
 					continue
 				}
-				if ours.Ratio > 0 && p.Ratio > 0 && ours.Ratio < p.Ratio {
-					out = append(out, fmt.Sprintf("Target MISSED (%s): idemgen-%s keeps %.2f× of bare net/http, %s keeps %.2f× of bare Fiber.", sc.name, store, ours.Ratio, peer, p.Ratio))
+				// Overhead over the own bare stack where there is one; in the
+				// two-process mode (no bare baseline) requests per second.
+				var s string
+				var ahead bool
+				if ours.Ratio > 0 && p.Ratio > 0 {
+					s = fmt.Sprintf("%s: idemgen-%s %.2f× of bare net/http vs %s %.2f× of bare Fiber", sc.name, store, ours.Ratio, peer, p.Ratio)
+					ahead = ours.Ratio >= p.Ratio
+				} else {
+					s = fmt.Sprintf("%s: idemgen-%s %.0f req/s vs %s %.0f req/s", sc.name, store, ours.RPS, peer, p.RPS)
+					ahead = ours.RPS >= p.RPS
 				}
-				if ours.Ratio == 0 && p.Ratio == 0 && ours.RPS < p.RPS {
-					out = append(out, fmt.Sprintf("Target MISSED (%s): idemgen-%s %.0f req/s, %s %.0f req/s.", sc.name, store, ours.RPS, peer, p.RPS))
+				if ahead {
+					won = append(won, s)
+				} else {
+					lost = append(lost, s)
 				}
 			}
+		}
+	}
+	if len(memory) > 0 {
+		verdict := "met"
+		if !memoryMet {
+			verdict = "MISSED"
+		}
+		out = append(out, fmt.Sprintf("Target %s: idemgen-memory fresh-key throughput against the bare handler (want ≥ 0.90×): %s.", verdict, strings.Join(memory, ", ")))
+	}
+	if len(won)+len(lost) > 0 {
+		if len(lost) == 0 {
+			out = append(out, fmt.Sprintf("Target met: idemgen ahead of Fiber's middleware store for store in all %d comparisons.", len(won)))
+		} else {
+			out = append(out, fmt.Sprintf("Target MISSED: idemgen ahead of Fiber's middleware store for store in %d of %d comparisons; behind in: %s.", len(won), len(won)+len(lost), strings.Join(lost, "; ")))
 		}
 	}
 	var dupOurs, dupPeers []string
