@@ -171,7 +171,7 @@ func TestGenerateShapes(t *testing.T) {
 		{"policies_gen.go", "\"log\": \"append-only\""},
 		{"server_gen.go", "type CreateSongRequestObject struct"},
 		{"server_gen.go", "Body2 *string"},
-		{"server_gen.go", "\"GET /files/{p1}\""},
+		{"server_gen.go", "\"GET /files/{_p1}\""},
 		{"server_gen.go", "\"POST /pay/{$}\""},
 		{"server_gen.go", "type CreateSong4XXApplicationProblemJSONResponse struct"},
 	} {

@@ -386,7 +386,23 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 					jen.Return(jen.Nil(), jen.Err()),
 				)
 			} else {
-				gr.Id(v).Op(":=").Add(handle)
+				gr.Var().Id(v).Qual(httpPkg, "Handler").Op("=").Add(handle)
+			}
+			if names := routes.byOp[op].pathParams(); len(names) > 0 {
+				// Outside the idempotency middleware, which reads path
+				// parameters by their spec names too.
+				gr.Id(v).Op("=").Id("kitNamePath").CallFunc(func(cg *jen.Group) {
+					cg.Id(v)
+					for _, n := range names {
+						loc := routes.byOp[op].params[n]
+						d := jen.Dict{jen.Id("name"): jen.Lit(n), jen.Id("wildcard"): jen.Lit(loc.wildcard)}
+						if loc.re != "" {
+							d[jen.Id("re")] = jen.Id(loc.re)
+							d[jen.Id("group")] = jen.Lit(loc.group)
+						}
+						cg.Id("kitPathParam").Values(d)
+					}
+				})
 			}
 			routes.handlerVar[op] = v
 		}
@@ -515,17 +531,13 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 			case model.InCookie:
 				source = jen.Id("kitCookie").Call(jen.Id("r"), jen.Lit(p.Name))
 			case model.InPath:
-				loc, ok := rt.params[p.Name]
+				_, ok := rt.params[p.Name]
 				if !ok {
 					g.warn(p.Pos, "", "path-param-missing", "path parameter %q does not appear in path %q; requests will be rejected", p.Name, op.Path)
 					source = jen.List(jen.Index().String().Call(jen.Nil()), jen.False())
 					break
 				}
-				if loc.re != "" {
-					source = jen.Id("kitPath").Call(jen.Id("r"), jen.Lit(loc.wildcard), jen.Id(loc.re), jen.Lit(loc.group))
-				} else {
-					source = jen.Id("kitPath").Call(jen.Id("r"), jen.Lit(loc.wildcard), jen.Nil(), jen.Lit(0))
-				}
+				source = jen.Id("kitPath").Call(jen.Id("r"), jen.Lit(p.Name))
 			default:
 				continue
 			}
@@ -747,6 +759,16 @@ type opRoute struct {
 	constraints []constraint
 }
 
+// pathParams returns the names of the operation's path parameters, sorted.
+func (rt *opRoute) pathParams() []string {
+	names := make([]string, 0, len(rt.params))
+	for n := range rt.params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 type paramLoc struct {
 	wildcard string
 	re       string // name of the regexp variable; "" for a whole segment
@@ -775,7 +797,7 @@ func (g *generator) routes() *routeTable {
 			segs = nil
 		}
 		for i, seg := range segs {
-			wildcard := fmt.Sprintf("p%d", i)
+			wildcard := wildcardName(i)
 			switch {
 			case seg != "" && pathParamRe.FindString(seg) == seg:
 				rt.segs = append(rt.segs, pathSeg{wild: true})
@@ -812,7 +834,7 @@ func (g *generator) routes() *routeTable {
 				if grp.segs[i].wild && !s.wild {
 					name := fmt.Sprintf("serverPath%s%d", g.ops[op].Method, i)
 					t.regexps = append(t.regexps, routeRegexp{name: name, expr: "^" + regexp.QuoteMeta(s.lit) + "$"})
-					rt.constraints = append(rt.constraints, constraint{wildcard: fmt.Sprintf("p%d", i), re: name})
+					rt.constraints = append(rt.constraints, constraint{wildcard: wildcardName(i), re: name})
 				}
 			}
 		}
@@ -830,6 +852,11 @@ func (g *generator) routes() *routeTable {
 	return t
 }
 
+// wildcardName names the ServeMux wildcard of segment i. The leading
+// underscore keeps it apart from spec names, which kitNamePath sets as path
+// values too.
+func wildcardName(i int) string { return fmt.Sprintf("_p%d", i) }
+
 func literals(segs []pathSeg) int {
 	n := 0
 	for _, s := range segs {
@@ -845,7 +872,7 @@ func patternPath(segs []pathSeg, trailing bool) string {
 	for i, s := range segs {
 		b.WriteString("/")
 		if s.wild {
-			fmt.Fprintf(&b, "{p%d}", i)
+			b.WriteString("{" + wildcardName(i) + "}")
 		} else {
 			b.WriteString(s.lit)
 		}

@@ -23,7 +23,7 @@ import (
 // operation really ran, so the tests can tell a replay from a second run.
 type payments struct {
 	UnimplementedHandler
-	created, orders, bills, donations, audits, transfers atomic.Int64
+	created, orders, bills, donations, audits, transfers, billPayments atomic.Int64
 	// gate, when set, makes CreatePayment signal started and block until gate
 	// is closed (for the concurrency test).
 	gate    chan struct{}
@@ -62,6 +62,14 @@ func (p *payments) Donate(ctx context.Context, req DonateRequestObject) (DonateR
 
 func (p *payments) CreateTransfer(ctx context.Context, req CreateTransferRequestObject) (CreateTransferResponseObject, error) {
 	return CreateTransfer201TextResponse{Body: fmt.Sprintf("transfer %d", p.transfers.Add(1))}, nil
+}
+
+func (p *payments) PayBill(ctx context.Context, req PayBillRequestObject) (PayBillResponseObject, error) {
+	return PayBill201TextResponse{Body: fmt.Sprintf("receipt %d: bill %s by %s", p.billPayments.Add(1), req.BillId, req.Body.PayerId)}, nil
+}
+
+func (p *payments) GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error) {
+	return GetReceipt200TextResponse{Body: fmt.Sprintf("receipt %d as %s", req.ReceiptID, req.Format)}, nil
 }
 
 func (p *payments) AppendAudit(ctx context.Context, req AppendAuditRequestObject) (AppendAuditResponseObject, error) {
@@ -235,6 +243,30 @@ func TestPrincipalScopeAndObserver(t *testing.T) {
 	defer mu.Unlock()
 	if outcomes["createTransfer executed"] != 2 || outcomes["createTransfer replayed"] != 1 {
 		t.Errorf("observed %v", outcomes)
+	}
+}
+
+// TestPathScopeAndSegments checks that path parameters reach the runtime under
+// their spec names (scope path:billId) and that a segment holding two
+// parameters is split.
+func TestPathScopeAndSegments(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	a1 := do(t, ts, "POST", "/bills/A/payments", "application/json", `{"payerId": "p"}`)
+	b1 := do(t, ts, "POST", "/bills/B/payments", "application/json", `{"payerId": "p"}`)
+	a2 := do(t, ts, "POST", "/bills/A/payments", "application/json", `{"payerId": "p"}`)
+	if a1.body != "receipt 1: bill A by p" || b1.body != "receipt 2: bill B by p" || a2.body != a1.body || a2.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("bill A %q, bill B %q, bill A again %q (replayed %q)", a1.body, b1.body, a2.body, a2.header.Get("Idempotent-Replayed"))
+	}
+	if n := h.billPayments.Load(); n != 2 {
+		t.Errorf("handler ran %d times, want 2 (one per bill)", n)
+	}
+	if r := do(t, ts, "GET", "/receipts/42.json", "", ""); r.status != 200 || r.body != "receipt 42 as json" {
+		t.Errorf("receipt: %d %q", r.status, r.body)
+	}
+	wantProblem(t, do(t, ts, "GET", "/receipts/42.pdf", "", ""), http.StatusBadRequest, `path parameter "format"`)
+	if r := do(t, ts, "GET", "/receipts/42", "", ""); r.status != http.StatusNotFound {
+		t.Errorf("receipt without a format: %d, want 404", r.status)
 	}
 }
 

@@ -46,6 +46,24 @@ type GenerateBillRequest struct {
 	BillDate string `json:"bill_date"`
 }
 
+// GetReceiptFormat is the "GetReceiptFormat" schema.
+type GetReceiptFormat string
+
+// Values of GetReceiptFormat.
+const (
+	GetReceiptFormatTxt  GetReceiptFormat = "txt"
+	GetReceiptFormatJSON GetReceiptFormat = "json"
+)
+
+// Valid reports whether v is one of the values the spec allows for GetReceiptFormat.
+func (v GetReceiptFormat) Valid() bool {
+	switch v {
+	case GetReceiptFormatTxt, GetReceiptFormatJSON:
+		return true
+	}
+	return false
+}
+
 // Metadata is free labels; "source" is known, any other string label is kept.
 type Metadata struct {
 	Source *string `json:"source,omitempty"`
@@ -95,6 +113,11 @@ func (v *Metadata) UnmarshalJSON(b []byte) error {
 		v.AdditionalProperties[k] = x
 	}
 	return nil
+}
+
+// PayBillRequest is the "PayBillRequest" schema.
+type PayBillRequest struct {
+	PayerId string `json:"payerId"`
 }
 
 // Payment is the "Payment" schema.

@@ -50,6 +50,15 @@ var Policies = map[string]idempotency.Policy{
 		TTL:         time.Hour,
 		Lease:       10 * time.Second,
 	},
+	"payBill": {
+		Operation: "payBill",
+		Key: idempotency.Key{
+			Derive: []string{"/payerId"},
+		},
+		Scope: []string{"path:billId"},
+		TTL:   time.Hour,
+		Lease: 10 * time.Second,
+	},
 }
 
 // Waivers lists the operations deliberately marked not idempotent

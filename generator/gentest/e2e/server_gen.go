@@ -43,6 +43,12 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["generateBill"].
 	GenerateBill(ctx context.Context, req GenerateBillRequestObject) (GenerateBillResponseObject, error)
+	// PayBill handles POST /bills/{billId}/payments (operationId "payBill").
+	//
+	// One payment per bill and payer; the bill scopes the derived key.
+	//
+	// It is idempotent: see Policies["payBill"].
+	PayBill(ctx context.Context, req PayBillRequestObject) (PayBillResponseObject, error)
 	// Donate handles POST /donations (operationId "donate").
 	//
 	// A donation form; the key is the form's hidden token field.
@@ -67,6 +73,8 @@ type Handler interface {
 	CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error)
 	// GetPayment handles GET /payments/{id} (operationId "getPayment").
 	GetPayment(ctx context.Context, req GetPaymentRequestObject) (GetPaymentResponseObject, error)
+	// GetReceipt handles GET /receipts/{receipt-id}.{format} (operationId "getReceipt").
+	GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error)
 	// CreateTransfer handles POST /transfers (operationId "createTransfer").
 	//
 	// A transfer; keys are scoped per account (the server's principal).
@@ -98,6 +106,11 @@ func (UnimplementedHandler) GenerateBill(ctx context.Context, req GenerateBillRe
 	return nil, ErrNotImplemented
 }
 
+// PayBill returns ErrNotImplemented.
+func (UnimplementedHandler) PayBill(ctx context.Context, req PayBillRequestObject) (PayBillResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
 // Donate returns ErrNotImplemented.
 func (UnimplementedHandler) Donate(ctx context.Context, req DonateRequestObject) (DonateResponseObject, error) {
 	return nil, ErrNotImplemented
@@ -120,6 +133,11 @@ func (UnimplementedHandler) CreatePayment(ctx context.Context, req CreatePayment
 
 // GetPayment returns ErrNotImplemented.
 func (UnimplementedHandler) GetPayment(ctx context.Context, req GetPaymentRequestObject) (GetPaymentResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// GetReceipt returns ErrNotImplemented.
+func (UnimplementedHandler) GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -194,6 +212,31 @@ func (r GenerateBill201JSONResponse) writeGenerateBillResponseObject(w http.Resp
 		return err
 	}
 	kitWrite(w, 201, "application/json", b)
+	return nil
+}
+
+// PayBillRequestObject is the decoded request of PayBill (POST /bills/{billId}/payments).
+type PayBillRequestObject struct {
+	// BillId is the path parameter "billId".
+	BillId string
+	// Body is the request body as application/json.
+	Body PayBillRequest
+}
+
+// PayBillResponseObject is a response of PayBill: one of PayBill201TextResponse.
+type PayBillResponseObject interface {
+	writePayBillResponseObject(w http.ResponseWriter) error
+}
+
+// PayBill201TextResponse is the 201 response of PayBill, body text/plain.
+//
+// Paid.
+type PayBill201TextResponse struct {
+	Body string
+}
+
+func (r PayBill201TextResponse) writePayBillResponseObject(w http.ResponseWriter) error {
+	kitWrite(w, 201, "text/plain", []byte(r.Body))
 	return nil
 }
 
@@ -367,6 +410,31 @@ func (r GetPayment404Response) writeGetPaymentResponseObject(w http.ResponseWrit
 	return nil
 }
 
+// GetReceiptRequestObject is the decoded request of GetReceipt (GET /receipts/{receipt-id}.{format}).
+type GetReceiptRequestObject struct {
+	// ReceiptID is the path parameter "receipt-id".
+	ReceiptID int
+	// Format is the path parameter "format".
+	Format GetReceiptFormat
+}
+
+// GetReceiptResponseObject is a response of GetReceipt: one of GetReceipt200TextResponse.
+type GetReceiptResponseObject interface {
+	writeGetReceiptResponseObject(w http.ResponseWriter) error
+}
+
+// GetReceipt200TextResponse is the 200 response of GetReceipt, body text/plain.
+//
+// The receipt.
+type GetReceipt200TextResponse struct {
+	Body string
+}
+
+func (r GetReceipt200TextResponse) writeGetReceiptResponseObject(w http.ResponseWriter) error {
+	kitWrite(w, 200, "text/plain", []byte(r.Body))
+	return nil
+}
+
 // CreateTransferRequestObject is the decoded request of CreateTransfer (POST /transfers).
 type CreateTransferRequestObject struct {
 	// Body is the request body as application/json.
@@ -483,6 +551,8 @@ type server struct {
 	cfg serverConfig
 }
 
+var serverPathGetReceipt1 = regexp.MustCompile("^(.+?)\\.(.+?)$")
+
 // NewServer returns the HTTP handler of the API: each operation routed with a
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
@@ -508,28 +578,52 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	mux := http.NewServeMux()
 	s := &server{h: h, cfg: c}
 	var err error
-	h0 := http.HandlerFunc(s.handleAppendAudit)
-	h1 := http.HandlerFunc(s.handleCreateBatch)
+	var h0 http.Handler = http.HandlerFunc(s.handleAppendAudit)
+	var h1 http.Handler = http.HandlerFunc(s.handleCreateBatch)
 	var h2 http.Handler
 	if h2, err = s.idempotent("generateBill", http.HandlerFunc(s.handleGenerateBill)); err != nil {
 		return nil, err
 	}
 	var h3 http.Handler
-	if h3, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
+	if h3, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
+	h3 = kitNamePath(h3, kitPathParam{
+		name:     "billId",
+		wildcard: "_p1",
+	})
 	var h4 http.Handler
-	if h4, err = s.idempotent("createOrder", http.HandlerFunc(s.handleCreateOrder)); err != nil {
+	if h4, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
-	h5 := http.HandlerFunc(s.handleListPayments)
-	var h6 http.Handler
-	if h6, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+	var h5 http.Handler
+	if h5, err = s.idempotent("createOrder", http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h7 := http.HandlerFunc(s.handleGetPayment)
-	var h8 http.Handler
-	if h8, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
+	var h6 http.Handler = http.HandlerFunc(s.handleListPayments)
+	var h7 http.Handler
+	if h7, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+		return nil, err
+	}
+	var h8 http.Handler = http.HandlerFunc(s.handleGetPayment)
+	h8 = kitNamePath(h8, kitPathParam{
+		name:     "id",
+		wildcard: "_p1",
+	})
+	var h9 http.Handler = http.HandlerFunc(s.handleGetReceipt)
+	h9 = kitNamePath(h9, kitPathParam{
+		group:    2,
+		name:     "format",
+		re:       serverPathGetReceipt1,
+		wildcard: "_p1",
+	}, kitPathParam{
+		group:    1,
+		name:     "receipt-id",
+		re:       serverPathGetReceipt1,
+		wildcard: "_p1",
+	})
+	var h10 http.Handler
+	if h10, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
 	if err = kitHandle(mux, "POST /audit", h0); err != nil {
@@ -541,22 +635,32 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if err = kitHandle(mux, "POST /bills", h2); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /donations", h3); err != nil {
+	if err = kitHandle(mux, "POST /donations", h4); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /orders", h4); err != nil {
+	if err = kitHandle(mux, "POST /orders", h5); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /payments", h6); err != nil {
+	if err = kitHandle(mux, "POST /payments", h7); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /transfers", h8); err != nil {
+	if err = kitHandle(mux, "POST /transfers", h10); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /payments", h5); err != nil {
+	if err = kitHandle(mux, "POST /bills/{_p1}/payments", h3); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /payments/{p1}", h7); err != nil {
+	if err = kitHandle(mux, "GET /payments", h6); err != nil {
+		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	}
+	if err = kitHandle(mux, "GET /payments/{_p1}", h8); err != nil {
+		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	}
+	if err = kitHandle(mux, "GET /receipts/{_p1}", kitDispatch(c.problemType, kitRoute{
+		handler:   h9,
+		res:       []*regexp.Regexp{serverPathGetReceipt1},
+		wildcards: []string{"_p1"},
+	})); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -710,6 +814,56 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 			return err
 		}
 		if err := kitRequire(body, "user_id", "bill_date"); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return kitUnsupported(r)
+	}
+	return nil
+}
+
+// handlePayBill serves POST /bills/{billId}/payments: it decodes the request, calls the Handler and writes its response.
+func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
+	var req PayBillRequestObject
+	if err := s.decodePayBill(r, &req); err != nil {
+		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.PayBill(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("PayBill returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writePayBillResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "payBill", err)
+	}
+}
+
+// decodePayBill decodes the parameters and body of POST /bills/{billId}/payments into req.
+func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error {
+	{
+		vs, ok := kitPath(r, "billId")
+		if err := kitParam("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch kitMediaType(r, []string{"application/json"}) {
+	case 0:
+		var v PayBillRequest
+		if err := kitJSON(body, &v); err != nil {
+			return err
+		}
+		if err := kitRequire(body, "payerId"); err != nil {
 			return err
 		}
 		req.Body = v
@@ -917,7 +1071,7 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 // decodeGetPayment decodes the parameters and body of GET /payments/{id} into req.
 func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "id")
 		if err := kitParam("path parameter \"id\"", &req.ID, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -925,6 +1079,42 @@ func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject)
 	{
 		vs, ok := kitHeader(r, "X-Trace")
 		if err := kitParam("header parameter \"X-Trace\"", &req.XTrace, vs, ok, false, ","); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleGetReceipt serves GET /receipts/{receipt-id}.{format}: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
+	var req GetReceiptRequestObject
+	if err := s.decodeGetReceipt(r, &req); err != nil {
+		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.GetReceipt(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("GetReceipt returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeGetReceiptResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "getReceipt", err)
+	}
+}
+
+// decodeGetReceipt decodes the parameters and body of GET /receipts/{receipt-id}.{format} into req.
+func (s *server) decodeGetReceipt(r *http.Request, req *GetReceiptRequestObject) error {
+	{
+		vs, ok := kitPath(r, "receipt-id")
+		if err := kitParam("path parameter \"receipt-id\"", &req.ReceiptID, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	{
+		vs, ok := kitPath(r, "format")
+		if err := kitParam("path parameter \"format\"", &req.Format, vs, ok, true, ","); err != nil {
 			return err
 		}
 	}
@@ -1174,18 +1364,41 @@ func kitCookie(r *http.Request, name string) ([]string, bool) {
 	return []string{c.Value}, true
 }
 
-// kitPath returns a path parameter: the ServeMux wildcard, or the group of a
-// regular expression over it when the parameter shares its segment with text.
-func kitPath(r *http.Request, wildcard string, re *regexp.Regexp, group int) ([]string, bool) {
-	v := r.PathValue(wildcard)
-	if re != nil {
-		m := re.FindStringSubmatch(v)
-		if m == nil {
-			return nil, false
+// kitPathParam locates one path parameter of an operation: the ServeMux
+// wildcard that holds it, and the group of a regular expression over the
+// wildcard's value when the parameter shares its segment with text.
+type kitPathParam struct {
+	name     string
+	wildcard string
+	re       *regexp.Regexp
+	group    int
+}
+
+// kitNamePath makes every path parameter readable under its name in the spec
+// (r.PathValue("billId")) before next runs: ServeMux wildcards are named by
+// position, but the idempotency runtime (scope path:NAME, derive path:NAME)
+// and the generated decoders read parameters by their spec names.
+func kitNamePath(next http.Handler, params ...kitPathParam) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range params {
+			v := r.PathValue(p.wildcard)
+			if p.re != nil {
+				m := p.re.FindStringSubmatch(v)
+				if m == nil {
+					continue
+				}
+				v = m[p.group]
+			}
+			r.SetPathValue(p.name, v)
 		}
-		v = m[group]
-	}
-	return []string{v}, true
+		next.ServeHTTP(w, r)
+	})
+}
+
+// kitPath returns a path parameter by its spec name (see kitNamePath).
+func kitPath(r *http.Request, name string) ([]string, bool) {
+	v := r.PathValue(name)
+	return []string{v}, v != ""
 }
 
 // kitRoute is one operation behind a ServeMux pattern shared with others: it

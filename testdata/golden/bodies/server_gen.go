@@ -395,26 +395,49 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	mux := http.NewServeMux()
 	s := &server{h: h, cfg: c}
 	var err error
-	h0 := http.HandlerFunc(s.handleGetABY)
-	h1 := http.HandlerFunc(s.handleGetAXB)
+	var h0 http.Handler = http.HandlerFunc(s.handleGetABY)
+	h0 = kitNamePath(h0, kitPathParam{
+		name:     "y",
+		wildcard: "_p2",
+	})
+	var h1 http.Handler = http.HandlerFunc(s.handleGetAXB)
+	h1 = kitNamePath(h1, kitPathParam{
+		name:     "x",
+		wildcard: "_p1",
+	})
 	var h2 http.Handler
 	if h2, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
-	h3 := http.HandlerFunc(s.handleGetFileByID)
-	h4 := http.HandlerFunc(s.handleGetFile)
+	var h3 http.Handler = http.HandlerFunc(s.handleGetFileByID)
+	h3 = kitNamePath(h3, kitPathParam{
+		name:     "id",
+		wildcard: "_p1",
+	})
+	var h4 http.Handler = http.HandlerFunc(s.handleGetFile)
+	h4 = kitNamePath(h4, kitPathParam{
+		group:    2,
+		name:     "ext",
+		re:       serverPathGetFile1,
+		wildcard: "_p1",
+	}, kitPathParam{
+		group:    1,
+		name:     "name",
+		re:       serverPathGetFile1,
+		wildcard: "_p1",
+	})
 	var h5 http.Handler
 	if h5, err = s.idempotent("upload", http.HandlerFunc(s.handleUpload)); err != nil {
 		return nil, err
 	}
-	if err = kitHandle(mux, "GET /a/{p1}/{p2}", kitDispatch(c.problemType, kitRoute{
+	if err = kitHandle(mux, "GET /a/{_p1}/{_p2}", kitDispatch(c.problemType, kitRoute{
 		handler:   h0,
 		res:       []*regexp.Regexp{serverPathGetABY1},
-		wildcards: []string{"p1"},
+		wildcards: []string{"_p1"},
 	}, kitRoute{
 		handler:   h1,
 		res:       []*regexp.Regexp{serverPathGetAXB2},
-		wildcards: []string{"p2"},
+		wildcards: []string{"_p2"},
 	})); err != nil {
 		return nil, fmt.Errorf("bodies: NewServer: %w", err)
 	}
@@ -424,10 +447,10 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if err = kitHandle(mux, "POST /uploads", h5); err != nil {
 		return nil, fmt.Errorf("bodies: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /files/{p1}", kitDispatch(c.problemType, kitRoute{
+	if err = kitHandle(mux, "GET /files/{_p1}", kitDispatch(c.problemType, kitRoute{
 		handler:   h4,
 		res:       []*regexp.Regexp{serverPathGetFile1},
-		wildcards: []string{"p1"},
+		wildcards: []string{"_p1"},
 	}, kitRoute{
 		handler:   h3,
 		res:       []*regexp.Regexp{},
@@ -491,7 +514,7 @@ func (s *server) handleGetABY(w http.ResponseWriter, r *http.Request) {
 // decodeGetABY decodes the parameters and body of GET /a/b/{y} into req.
 func (s *server) decodeGetABY(r *http.Request, req *GetABYRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p2", nil, 0)
+		vs, ok := kitPath(r, "y")
 		if err := kitParam("path parameter \"y\"", &req.Y, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -521,7 +544,7 @@ func (s *server) handleGetAXB(w http.ResponseWriter, r *http.Request) {
 // decodeGetAXB decodes the parameters and body of GET /a/{x}/b into req.
 func (s *server) decodeGetAXB(r *http.Request, req *GetAXBRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "x")
 		if err := kitParam("path parameter \"x\"", &req.X, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -602,7 +625,7 @@ func (s *server) handleGetFileByID(w http.ResponseWriter, r *http.Request) {
 // decodeGetFileByID decodes the parameters and body of GET /files/{id} into req.
 func (s *server) decodeGetFileByID(r *http.Request, req *GetFileByIDRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "id")
 		if err := kitParam("path parameter \"id\"", &req.ID, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -632,13 +655,13 @@ func (s *server) handleGetFile(w http.ResponseWriter, r *http.Request) {
 // decodeGetFile decodes the parameters and body of GET /files/{name}.{ext} into req.
 func (s *server) decodeGetFile(r *http.Request, req *GetFileRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", serverPathGetFile1, 1)
+		vs, ok := kitPath(r, "name")
 		if err := kitParam("path parameter \"name\"", &req.Name, vs, ok, true, ","); err != nil {
 			return err
 		}
 	}
 	{
-		vs, ok := kitPath(r, "p1", serverPathGetFile1, 2)
+		vs, ok := kitPath(r, "ext")
 		if err := kitParam("path parameter \"ext\"", &req.Ext, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -910,18 +933,41 @@ func kitCookie(r *http.Request, name string) ([]string, bool) {
 	return []string{c.Value}, true
 }
 
-// kitPath returns a path parameter: the ServeMux wildcard, or the group of a
-// regular expression over it when the parameter shares its segment with text.
-func kitPath(r *http.Request, wildcard string, re *regexp.Regexp, group int) ([]string, bool) {
-	v := r.PathValue(wildcard)
-	if re != nil {
-		m := re.FindStringSubmatch(v)
-		if m == nil {
-			return nil, false
+// kitPathParam locates one path parameter of an operation: the ServeMux
+// wildcard that holds it, and the group of a regular expression over the
+// wildcard's value when the parameter shares its segment with text.
+type kitPathParam struct {
+	name     string
+	wildcard string
+	re       *regexp.Regexp
+	group    int
+}
+
+// kitNamePath makes every path parameter readable under its name in the spec
+// (r.PathValue("billId")) before next runs: ServeMux wildcards are named by
+// position, but the idempotency runtime (scope path:NAME, derive path:NAME)
+// and the generated decoders read parameters by their spec names.
+func kitNamePath(next http.Handler, params ...kitPathParam) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range params {
+			v := r.PathValue(p.wildcard)
+			if p.re != nil {
+				m := p.re.FindStringSubmatch(v)
+				if m == nil {
+					continue
+				}
+				v = m[p.group]
+			}
+			r.SetPathValue(p.name, v)
 		}
-		v = m[group]
-	}
-	return []string{v}, true
+		next.ServeHTTP(w, r)
+	})
+}
+
+// kitPath returns a path parameter by its spec name (see kitNamePath).
+func kitPath(r *http.Request, name string) ([]string, bool) {
+	v := r.PathValue(name)
+	return []string{v}, v != ""
 }
 
 // kitRoute is one operation behind a ServeMux pattern shared with others: it

@@ -432,34 +432,50 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	mux := http.NewServeMux()
 	s := &server{h: h, cfg: c}
 	var err error
-	h0 := http.HandlerFunc(s.handleListSongs)
+	var h0 http.Handler = http.HandlerFunc(s.handleListSongs)
 	var h1 http.Handler
 	if h1, err = s.idempotent("createSong", http.HandlerFunc(s.handleCreateSong)); err != nil {
 		return nil, err
 	}
-	h2 := http.HandlerFunc(s.handleGetSong)
+	var h2 http.Handler = http.HandlerFunc(s.handleGetSong)
+	h2 = kitNamePath(h2, kitPathParam{
+		name:     "songId",
+		wildcard: "_p1",
+	})
 	var h3 http.Handler
 	if h3, err = s.idempotent("replaceSong", http.HandlerFunc(s.handleReplaceSong)); err != nil {
 		return nil, err
 	}
-	h4 := http.HandlerFunc(s.handleDeleteSong)
-	h5 := http.HandlerFunc(s.handleRecordPlay)
+	h3 = kitNamePath(h3, kitPathParam{
+		name:     "songId",
+		wildcard: "_p1",
+	})
+	var h4 http.Handler = http.HandlerFunc(s.handleDeleteSong)
+	h4 = kitNamePath(h4, kitPathParam{
+		name:     "songId",
+		wildcard: "_p1",
+	})
+	var h5 http.Handler = http.HandlerFunc(s.handleRecordPlay)
+	h5 = kitNamePath(h5, kitPathParam{
+		name:     "songId",
+		wildcard: "_p1",
+	})
 	if err = kitHandle(mux, "GET /songs", h0); err != nil {
 		return nil, fmt.Errorf("songs: NewServer: %w", err)
 	}
 	if err = kitHandle(mux, "POST /songs", h1); err != nil {
 		return nil, fmt.Errorf("songs: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /songs/{p1}", h2); err != nil {
+	if err = kitHandle(mux, "GET /songs/{_p1}", h2); err != nil {
 		return nil, fmt.Errorf("songs: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "PUT /songs/{p1}", h3); err != nil {
+	if err = kitHandle(mux, "PUT /songs/{_p1}", h3); err != nil {
 		return nil, fmt.Errorf("songs: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "DELETE /songs/{p1}", h4); err != nil {
+	if err = kitHandle(mux, "DELETE /songs/{_p1}", h4); err != nil {
 		return nil, fmt.Errorf("songs: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /songs/{p1}/plays", h5); err != nil {
+	if err = kitHandle(mux, "POST /songs/{_p1}/plays", h5); err != nil {
 		return nil, fmt.Errorf("songs: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -614,7 +630,7 @@ func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 // decodeGetSong decodes the parameters and body of GET /songs/{songId} into req.
 func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "songId")
 		if err := kitParam("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -644,7 +660,7 @@ func (s *server) handleReplaceSong(w http.ResponseWriter, r *http.Request) {
 // decodeReplaceSong decodes the parameters and body of PUT /songs/{songId} into req.
 func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "songId")
 		if err := kitParam("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -697,7 +713,7 @@ func (s *server) handleDeleteSong(w http.ResponseWriter, r *http.Request) {
 // decodeDeleteSong decodes the parameters and body of DELETE /songs/{songId} into req.
 func (s *server) decodeDeleteSong(r *http.Request, req *DeleteSongRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "songId")
 		if err := kitParam("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -727,7 +743,7 @@ func (s *server) handleRecordPlay(w http.ResponseWriter, r *http.Request) {
 // decodeRecordPlay decodes the parameters and body of POST /songs/{songId}/plays into req.
 func (s *server) decodeRecordPlay(r *http.Request, req *RecordPlayRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "songId")
 		if err := kitParam("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -934,18 +950,41 @@ func kitCookie(r *http.Request, name string) ([]string, bool) {
 	return []string{c.Value}, true
 }
 
-// kitPath returns a path parameter: the ServeMux wildcard, or the group of a
-// regular expression over it when the parameter shares its segment with text.
-func kitPath(r *http.Request, wildcard string, re *regexp.Regexp, group int) ([]string, bool) {
-	v := r.PathValue(wildcard)
-	if re != nil {
-		m := re.FindStringSubmatch(v)
-		if m == nil {
-			return nil, false
+// kitPathParam locates one path parameter of an operation: the ServeMux
+// wildcard that holds it, and the group of a regular expression over the
+// wildcard's value when the parameter shares its segment with text.
+type kitPathParam struct {
+	name     string
+	wildcard string
+	re       *regexp.Regexp
+	group    int
+}
+
+// kitNamePath makes every path parameter readable under its name in the spec
+// (r.PathValue("billId")) before next runs: ServeMux wildcards are named by
+// position, but the idempotency runtime (scope path:NAME, derive path:NAME)
+// and the generated decoders read parameters by their spec names.
+func kitNamePath(next http.Handler, params ...kitPathParam) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range params {
+			v := r.PathValue(p.wildcard)
+			if p.re != nil {
+				m := p.re.FindStringSubmatch(v)
+				if m == nil {
+					continue
+				}
+				v = m[p.group]
+			}
+			r.SetPathValue(p.name, v)
 		}
-		v = m[group]
-	}
-	return []string{v}, true
+		next.ServeHTTP(w, r)
+	})
+}
+
+// kitPath returns a path parameter by its spec name (see kitNamePath).
+func kitPath(r *http.Request, name string) ([]string, bool) {
+	v := r.PathValue(name)
+	return []string{v}, v != ""
 }
 
 // kitRoute is one operation behind a ServeMux pattern shared with others: it

@@ -225,18 +225,41 @@ func kitCookie(r *http.Request, name string) ([]string, bool) {
 	return []string{c.Value}, true
 }
 
-// kitPath returns a path parameter: the ServeMux wildcard, or the group of a
-// regular expression over it when the parameter shares its segment with text.
-func kitPath(r *http.Request, wildcard string, re *regexp.Regexp, group int) ([]string, bool) {
-	v := r.PathValue(wildcard)
-	if re != nil {
-		m := re.FindStringSubmatch(v)
-		if m == nil {
-			return nil, false
+// kitPathParam locates one path parameter of an operation: the ServeMux
+// wildcard that holds it, and the group of a regular expression over the
+// wildcard's value when the parameter shares its segment with text.
+type kitPathParam struct {
+	name     string
+	wildcard string
+	re       *regexp.Regexp
+	group    int
+}
+
+// kitNamePath makes every path parameter readable under its name in the spec
+// (r.PathValue("billId")) before next runs: ServeMux wildcards are named by
+// position, but the idempotency runtime (scope path:NAME, derive path:NAME)
+// and the generated decoders read parameters by their spec names.
+func kitNamePath(next http.Handler, params ...kitPathParam) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range params {
+			v := r.PathValue(p.wildcard)
+			if p.re != nil {
+				m := p.re.FindStringSubmatch(v)
+				if m == nil {
+					continue
+				}
+				v = m[p.group]
+			}
+			r.SetPathValue(p.name, v)
 		}
-		v = m[group]
-	}
-	return []string{v}, true
+		next.ServeHTTP(w, r)
+	})
+}
+
+// kitPath returns a path parameter by its spec name (see kitNamePath).
+func kitPath(r *http.Request, name string) ([]string, bool) {
+	v := r.PathValue(name)
+	return []string{v}, v != ""
 }
 
 // kitRoute is one operation behind a ServeMux pattern shared with others: it

@@ -207,18 +207,30 @@ func TestDispatchAndHandle(t *testing.T) {
 	}
 }
 
-func TestPathRegexp(t *testing.T) {
+func TestNamePath(t *testing.T) {
 	mux := http.NewServeMux()
-	var name, ext string
+	var name, ext, id string
 	re := regexp.MustCompile(`^(.+?)\.(.+?)$`)
-	mux.HandleFunc("GET /f/{p1}", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := kitPath(r, "p1", re, 1)
-		e, _ := kitPath(r, "p1", re, 2)
-		name, ext = n[0], e[0]
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := kitPath(r, "name")
+		e, _ := kitPath(r, "ext")
+		i, ok := kitPath(r, "file-id")
+		if !ok {
+			t.Error("file-id is not set")
+		}
+		name, ext, id = n[0], e[0], i[0]
 	})
-	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/f/report.v2.json", nil))
-	if name != "report" || ext != "v2.json" {
-		t.Errorf("name %q ext %q", name, ext)
+	mux.Handle("GET /f/{_p1}/{_p2}", kitNamePath(h,
+		kitPathParam{name: "file-id", wildcard: "_p1"},
+		kitPathParam{name: "name", wildcard: "_p2", re: re, group: 1},
+		kitPathParam{name: "ext", wildcard: "_p2", re: re, group: 2}))
+	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/f/7/report.v2.json", nil))
+	if id != "7" || name != "report" || ext != "v2.json" {
+		t.Errorf("id %q name %q ext %q", id, name, ext)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	if _, ok := kitPath(r, "missing"); ok {
+		t.Error("a parameter that was never set is present")
 	}
 }
 
