@@ -488,25 +488,41 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = s.idempotent("submitMessageForm", http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
 		return nil, err
 	}
+	h0 = kitNamePath(h0, kitPathParam{
+		name:     "room",
+		wildcard: "_p1",
+	})
 	var h1 http.Handler
 	if h1, err = s.idempotent("submitIssuedForm", http.HandlerFunc(s.handleSubmitIssuedForm)); err != nil {
 		return nil, err
 	}
-	h2 := http.HandlerFunc(s.handleListMessages)
+	h1 = kitNamePath(h1, kitPathParam{
+		name:     "room",
+		wildcard: "_p1",
+	})
+	var h2 http.Handler = http.HandlerFunc(s.handleListMessages)
+	h2 = kitNamePath(h2, kitPathParam{
+		name:     "room",
+		wildcard: "_p1",
+	})
 	var h3 http.Handler
 	if h3, err = s.idempotent("postMessage", http.HandlerFunc(s.handlePostMessage)); err != nil {
 		return nil, err
 	}
-	if err = kitHandle(mux, "POST /rooms/{p1}/form", h0); err != nil {
+	h3 = kitNamePath(h3, kitPathParam{
+		name:     "room",
+		wildcard: "_p1",
+	})
+	if err = kitHandle(mux, "POST /rooms/{_p1}/form", h0); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /rooms/{p1}/issued-form", h1); err != nil {
+	if err = kitHandle(mux, "POST /rooms/{_p1}/issued-form", h1); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /rooms/{p1}/messages", h3); err != nil {
+	if err = kitHandle(mux, "POST /rooms/{_p1}/messages", h3); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /rooms/{p1}/messages", h2); err != nil {
+	if err = kitHandle(mux, "GET /rooms/{_p1}/messages", h2); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -565,7 +581,7 @@ func (s *server) handleSubmitMessageForm(w http.ResponseWriter, r *http.Request)
 // decodeSubmitMessageForm decodes the parameters and body of POST /rooms/{room}/form into req.
 func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageFormRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "room")
 		if err := kitParam("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -622,7 +638,7 @@ func (s *server) handleSubmitIssuedForm(w http.ResponseWriter, r *http.Request) 
 // decodeSubmitIssuedForm decodes the parameters and body of POST /rooms/{room}/issued-form into req.
 func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "room")
 		if err := kitParam("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -679,7 +695,7 @@ func (s *server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 // decodeListMessages decodes the parameters and body of GET /rooms/{room}/messages into req.
 func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "room")
 		if err := kitParam("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -709,7 +725,7 @@ func (s *server) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 // decodePostMessage decodes the parameters and body of POST /rooms/{room}/messages into req.
 func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "room")
 		if err := kitParam("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -936,18 +952,41 @@ func kitCookie(r *http.Request, name string) ([]string, bool) {
 	return []string{c.Value}, true
 }
 
-// kitPath returns a path parameter: the ServeMux wildcard, or the group of a
-// regular expression over it when the parameter shares its segment with text.
-func kitPath(r *http.Request, wildcard string, re *regexp.Regexp, group int) ([]string, bool) {
-	v := r.PathValue(wildcard)
-	if re != nil {
-		m := re.FindStringSubmatch(v)
-		if m == nil {
-			return nil, false
+// kitPathParam locates one path parameter of an operation: the ServeMux
+// wildcard that holds it, and the group of a regular expression over the
+// wildcard's value when the parameter shares its segment with text.
+type kitPathParam struct {
+	name     string
+	wildcard string
+	re       *regexp.Regexp
+	group    int
+}
+
+// kitNamePath makes every path parameter readable under its name in the spec
+// (r.PathValue("billId")) before next runs: ServeMux wildcards are named by
+// position, but the idempotency runtime (scope path:NAME, derive path:NAME)
+// and the generated decoders read parameters by their spec names.
+func kitNamePath(next http.Handler, params ...kitPathParam) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range params {
+			v := r.PathValue(p.wildcard)
+			if p.re != nil {
+				m := p.re.FindStringSubmatch(v)
+				if m == nil {
+					continue
+				}
+				v = m[p.group]
+			}
+			r.SetPathValue(p.name, v)
 		}
-		v = m[group]
-	}
-	return []string{v}, true
+		next.ServeHTTP(w, r)
+	})
+}
+
+// kitPath returns a path parameter by its spec name (see kitNamePath).
+func kitPath(r *http.Request, name string) ([]string, bool) {
+	v := r.PathValue(name)
+	return []string{v}, v != ""
 }
 
 // kitRoute is one operation behind a ServeMux pattern shared with others: it
