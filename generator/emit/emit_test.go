@@ -92,6 +92,8 @@ func handAPI() *model.API {
 				{Name: "genre", GoName: "Genre", In: model.InQuery, Explode: true, Schema: &model.Schema{Kind: model.KindArray, Items: genre}},
 				{Name: "ids", GoName: "IDs", In: model.InQuery, Style: "pipeDelimited", Schema: &model.Schema{Kind: model.KindArray, Items: i64}},
 				{Name: "session", GoName: "Session", In: model.InCookie, Schema: str},
+				{Name: "filter", GoName: "Filter", In: model.InQuery, Style: "deepObject", Schema: &model.Schema{Kind: model.KindMap, AdditionalProperties: str},
+					Pos: model.Pos{File: "hand.yaml", Line: 3, Col: 5}},
 			},
 			Responses: []*model.Response{{Status: "200", Contents: []*model.Content{{MediaType: "application/json", Kind: model.BodyJSON, Schema: &model.Schema{Kind: model.KindArray, Items: song}}}}}},
 		{ID: "getFile", GoName: "GetFile", Method: "GET", Path: "/files/{name}.{ext}",
@@ -149,6 +151,9 @@ func TestGenerateHeaderAndDeterminism(t *testing.T) {
 
 func TestGenerateShapes(t *testing.T) {
 	res := generate(t, handAPI())
+	if len(res.Diagnostics) != 1 || res.Diagnostics[0].Error() != `hand.yaml:3:5: query parameter "filter": style "deepObject" is not decoded; the server reads the parameter's raw value (JSON for objects)` {
+		t.Errorf("diagnostics %v, want the deepObject warning", res.Diagnostics)
+	}
 	src := map[string]string{}
 	space := regexp.MustCompile(`[ \t]+`)
 	for _, f := range res.Files {

@@ -541,6 +541,11 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 			default:
 				continue
 			}
+			switch p.Style {
+			case "matrix", "label", "deepObject":
+				g.warn(p.Pos, "", "param-style-unsupported",
+					"%s parameter %q: style %q is not decoded; the server reads the parameter's raw value (JSON for objects)", p.In, p.Name, p.Style)
+			}
 			field := fmt.Sprintf("%s parameter %q", p.In, p.Name)
 			gr.BlockFunc(func(bg *jen.Group) {
 				bg.List(jen.Id("vs"), jen.Id("ok")).Op(":=").Add(source)
