@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&set.duration, "duration", time.Second, "length of each measured load run")
 	fs.DurationVar(&set.warmup, "warmup", 150*time.Millisecond, "warm-up before each load run")
 	fs.IntVar(&set.repeats, "repeats", 3, "repeats of every load run (medians are reported)")
-	toolRepeats := fs.Int("tool-repeats", 3, "repeats of every generator and lint run (medians are reported)")
+	toolRepeats := fs.Int("tool-repeats", 5, "repeats of every generator and lint run (medians are reported)")
 	modes := fs.String("modes", "fresh,replay,contention", "load modes to run")
 	only := fs.String("contenders", strings.Join(contender.Names(), ","), "contenders of the load runs")
 	fs.StringVar(&set.profile, "profile", "", "CPU-profile one contender in one mode during its first repeat, e.g. idemgen-memory/fresh")
