@@ -314,6 +314,7 @@ type serverConfig struct {
 	store        idempotency.Store
 	idempotency  []idempotency.Option
 	problemType  string
+	maxBodyBytes int64
 	logger       *slog.Logger
 	middleware   []func(http.Handler) http.Handler
 	errorHandler func(http.ResponseWriter, *http.Request, error)
@@ -360,6 +361,15 @@ func WithLogger(l *slog.Logger) ServerOption {
 	}
 }
 
+// WithMaxBodyBytes sets the largest request body the server reads (default
+// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
+// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
+func WithMaxBodyBytes(n int64) ServerOption {
+	return func(c *serverConfig) {
+		c.maxBodyBytes = n
+	}
+}
+
 // WithMiddleware wraps the whole server with mw; the first is the outermost.
 func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
 	return func(c *serverConfig) {
@@ -402,6 +412,9 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	for _, o := range opts {
 		o(&c)
 	}
+	if c.maxBodyBytes <= 0 {
+		c.maxBodyBytes = 10 << 20
+	}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
@@ -411,26 +424,42 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	mux := http.NewServeMux()
 	s := &server{h: h, cfg: c}
 	var err error
-	h0 := http.HandlerFunc(s.handleListTransfers)
+	var h0 http.Handler = http.HandlerFunc(s.handleListTransfers)
+	h0 = kitNamePath(h0, kitPathParam{
+		name:     "accountId",
+		wildcard: "_p1",
+	})
 	var h1 http.Handler
 	if h1, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h2 := http.HandlerFunc(s.handleListBillPayments)
+	h1 = kitNamePath(h1, kitPathParam{
+		name:     "accountId",
+		wildcard: "_p1",
+	})
+	var h2 http.Handler = http.HandlerFunc(s.handleListBillPayments)
+	h2 = kitNamePath(h2, kitPathParam{
+		name:     "billId",
+		wildcard: "_p1",
+	})
 	var h3 http.Handler
 	if h3, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	if err = kitHandle(mux, "GET /accounts/{p1}/transfers", h0); err != nil {
+	h3 = kitNamePath(h3, kitPathParam{
+		name:     "billId",
+		wildcard: "_p1",
+	})
+	if err = kitHandle(mux, "GET /accounts/{_p1}/transfers", h0); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /bills/{p1}/payments", h2); err != nil {
+	if err = kitHandle(mux, "GET /bills/{_p1}/payments", h2); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /accounts/{p1}/transfers", h1); err != nil {
+	if err = kitHandle(mux, "POST /accounts/{_p1}/transfers", h1); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /bills/{p1}/payments", h3); err != nil {
+	if err = kitHandle(mux, "POST /bills/{_p1}/payments", h3); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -489,7 +518,7 @@ func (s *server) handleListTransfers(w http.ResponseWriter, r *http.Request) {
 // decodeListTransfers decodes the parameters and body of GET /accounts/{accountId}/transfers into req.
 func (s *server) decodeListTransfers(r *http.Request, req *ListTransfersRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "accountId")
 		if err := kitParam("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -519,7 +548,7 @@ func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 // decodeCreateTransfer decodes the parameters and body of POST /accounts/{accountId}/transfers into req.
 func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "accountId")
 		if err := kitParam("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -530,7 +559,7 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 			return err
 		}
 	}
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -575,7 +604,7 @@ func (s *server) handleListBillPayments(w http.ResponseWriter, r *http.Request) 
 // decodeListBillPayments decodes the parameters and body of GET /bills/{billId}/payments into req.
 func (s *server) decodeListBillPayments(r *http.Request, req *ListBillPaymentsRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "billId")
 		if err := kitParam("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
 			return err
 		}
@@ -605,12 +634,12 @@ func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 // decodePayBill decodes the parameters and body of POST /bills/{billId}/payments into req.
 func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error {
 	{
-		vs, ok := kitPath(r, "p1", nil, 0)
+		vs, ok := kitPath(r, "billId")
 		if err := kitParam("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
 			return err
 		}
 	}
-	body, present, err := kitReadBody(r, true)
+	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
@@ -655,11 +684,12 @@ func kitBadRequest(field string, err error) error {
 // problem "type" is the configured base URI, "#" and the name (as the
 // idempotency runtime does for its own problems).
 var kitProblemNames = map[int]string{
-	http.StatusBadRequest:           "request-invalid",
-	http.StatusNotFound:             "route-not-found",
-	http.StatusUnsupportedMediaType: "unsupported-media-type",
-	http.StatusInternalServerError:  "internal-error",
-	http.StatusNotImplemented:       "not-implemented",
+	http.StatusBadRequest:            "request-invalid",
+	http.StatusNotFound:              "route-not-found",
+	http.StatusUnsupportedMediaType:  "unsupported-media-type",
+	http.StatusRequestEntityTooLarge: "request-too-large",
+	http.StatusInternalServerError:   "internal-error",
+	http.StatusNotImplemented:        "not-implemented",
 }
 
 // kitProblem writes a problem+json of status with detail.
@@ -831,18 +861,41 @@ func kitCookie(r *http.Request, name string) ([]string, bool) {
 	return []string{c.Value}, true
 }
 
-// kitPath returns a path parameter: the ServeMux wildcard, or the group of a
-// regular expression over it when the parameter shares its segment with text.
-func kitPath(r *http.Request, wildcard string, re *regexp.Regexp, group int) ([]string, bool) {
-	v := r.PathValue(wildcard)
-	if re != nil {
-		m := re.FindStringSubmatch(v)
-		if m == nil {
-			return nil, false
+// kitPathParam locates one path parameter of an operation: the ServeMux
+// wildcard that holds it, and the group of a regular expression over the
+// wildcard's value when the parameter shares its segment with text.
+type kitPathParam struct {
+	name     string
+	wildcard string
+	re       *regexp.Regexp
+	group    int
+}
+
+// kitNamePath makes every path parameter readable under its name in the spec
+// (r.PathValue("billId")) before next runs: ServeMux wildcards are named by
+// position, but the idempotency runtime (scope path:NAME, derive path:NAME)
+// and the generated decoders read parameters by their spec names.
+func kitNamePath(next http.Handler, params ...kitPathParam) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range params {
+			v := r.PathValue(p.wildcard)
+			if p.re != nil {
+				m := p.re.FindStringSubmatch(v)
+				if m == nil {
+					continue
+				}
+				v = m[p.group]
+			}
+			r.SetPathValue(p.name, v)
 		}
-		v = m[group]
-	}
-	return []string{v}, true
+		next.ServeHTTP(w, r)
+	})
+}
+
+// kitPath returns a path parameter by its spec name (see kitNamePath).
+func kitPath(r *http.Request, name string) ([]string, bool) {
+	v := r.PathValue(name)
+	return []string{v}, v != ""
 }
 
 // kitRoute is one operation behind a ServeMux pattern shared with others: it
@@ -916,13 +969,19 @@ func kitUnsupported(r *http.Request) error {
 		Err: fmt.Errorf("unsupported Content-Type %q", r.Header.Get("Content-Type"))}
 }
 
-// kitReadBody reads the whole request body; present is false when it is empty.
-// A missing required body is a 400.
-func kitReadBody(r *http.Request, required bool) (body []byte, present bool, err error) {
-	if r.Body == nil {
-		body = nil
-	} else if body, err = io.ReadAll(r.Body); err != nil {
-		return nil, false, kitBadRequest("request body", err)
+// kitReadBody reads the whole request body, at most limit bytes (a larger body
+// is a 413); present is false when it is empty. A missing required body is a
+// 400.
+func kitReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
+	if r.Body != nil {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, false, kitBadRequest("request body", err)
+		}
+		if int64(len(body)) > limit {
+			return nil, false, &kitRequestError{Field: "request body", Status: http.StatusRequestEntityTooLarge,
+				Err: fmt.Errorf("is larger than %d bytes", limit)}
+		}
 	}
 	if len(body) == 0 {
 		if required {
