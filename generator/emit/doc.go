@@ -16,11 +16,16 @@
 //   - Constructs that cannot be typed precisely (untyped schemas, unions without
 //     a name) become json.RawMessage.
 //
-// The client engineer's seam: when the generator type has a method
+// The server's decoding and routing helpers live in internal/serverkit, a
+// tested package whose declarations are copied into every server_gen.go, so
+// generated code never imports the generator.
+//
+// The client seam: when the generator type has a method
 //
 //	func (g *generator) emitClient() (*jen.File, error)
 //
 // (defined in client.go), Generate calls it for Options.Client and writes
-// client_gen.go. The generator offers typeOf, fieldType, names and the per
-// operation names (opNames) so the client shares the server's types.
+// client_gen.go; ClientSupported reports it. The generator offers typeOf,
+// fieldType, names and the per operation names (opNames) so that the client
+// shares the server's types.
 package emit
