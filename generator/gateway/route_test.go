@@ -56,3 +56,32 @@ func TestMatch(t *testing.T) {
 		t.Error("PUT matched a POST route")
 	}
 }
+
+// FuzzRoute parses arbitrary templates and matches arbitrary paths: no panic,
+// and a match yields one value per parameter.
+func FuzzRoute(f *testing.F) {
+	f.Add("/songs/{id}.json", "/songs/42.json")
+	f.Add("/a/{x}/b/{y}", "/a/%2F/b/")
+	f.Add("/{a}", "//")
+	f.Add("/x/", "/x/")
+	f.Fuzz(func(t *testing.T, tmpl, path string) {
+		segs, err := parseTemplate(tmpl)
+		if err != nil {
+			return
+		}
+		rt := &route{op: &model.Operation{Method: "POST", Path: tmpl}, segs: segs}
+		vals, ok := rt.match(path, nil)
+		if !ok {
+			return
+		}
+		n := 0
+		for _, s := range segs {
+			if s.name != "" {
+				n++
+			}
+		}
+		if len(vals) != n {
+			t.Fatalf("%q on %q: %d values for %d parameters", path, tmpl, len(vals), n)
+		}
+	})
+}
