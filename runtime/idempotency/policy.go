@@ -61,7 +61,8 @@ type Policy struct {
 	// Link: <...>; rel="describedby". Empty means "about:blank" and no Link.
 	ProblemType string
 
-	// Issued, when set, accepts only keys issued by the server (see Issuer).
+	// Issued, when set, accepts only keys issued by the server: New then needs
+	// WithKeyVerifier (runtime/issuedkey implements it).
 	Issued *IssuedKeys
 }
 

@@ -14,7 +14,7 @@ const (
 	StateInFlight State = 1
 	// StateCompleted means the outcome is stored in Record.Result and is replayed until ExpiresAt.
 	StateCompleted State = 2
-	// StateIssued means the server issued the key (see Issuer) but no request used it yet.
+	// StateIssued means the server issued the key (runtime/issuedkey) but no request used it yet.
 	StateIssued State = 3
 )
 
