@@ -170,12 +170,19 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	opts = append(opts, cfg.Options...)
 	for _, op := range cfg.API.Operations {
+		segs, err := parseTemplate(op.Path)
 		if !op.Idempotent() {
 			g.table = append(g.table, Route{Method: op.Method, Path: op.Path, Operation: op.ID, Summary: "pass-through"})
+			if err == nil {
+				// Routed too, so that a more specific pass-through path
+				// ("/payments/export") is not taken for an idempotent
+				// template ("/payments/{id}"). An unparsable template
+				// passes through anyway.
+				g.routes.add(&route{op: op, segs: segs, h: g.proxy})
+			}
 			continue
 		}
 		g.table = append(g.table, Route{Method: op.Method, Path: op.Path, Operation: op.ID, Idempotent: true, Summary: summary(op.Idempotency.Policy)})
-		segs, err := parseTemplate(op.Path)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %s: operation %q: %w", op.Pos, op.ID, err)
 		}
@@ -192,12 +199,6 @@ func New(cfg Config) (*Gateway, error) {
 			maxReq = idempotency.DefaultMaxRequestBytes
 		}
 		rt := &route{op: op, segs: segs, h: m.Wrap(g.upstream(maxReq))}
-		params := 0
-		for _, s := range segs {
-			if s.name != "" {
-				params++
-			}
-		}
 		if p.Key.Inject {
 			rt.inject = p.Key.Header
 			if rt.inject == "" {
