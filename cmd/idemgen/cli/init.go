@@ -30,7 +30,7 @@ type initOptions struct {
 	pkg     string
 	title   string
 	force   bool
-	noGet   bool
+	noTidy   bool
 	replace string
 }
 
@@ -49,7 +49,7 @@ func newInitCmd(e *env) *cobra.Command {
   main_test.go  a test that drives the server with the generated client
   go.mod        requiring idemgen as a tool and runtime dependency
 
-It then runs "go mod tidy -e" in DIR so that go.sum is complete (skip with --no-get).
+It then runs "go mod tidy -e" in DIR so that go.sum is complete (skip with --no-tidy).
 Afterwards "go generate ./... && go run ." in DIR serves the API.
 Existing files are never overwritten unless --force is given.`,
 		Args: cobra.MaximumNArgs(1),
@@ -66,7 +66,7 @@ Existing files are never overwritten unless --force is given.`,
 	f.StringVar(&o.pkg, "package", "api", "package name (and directory) of the generated code")
 	f.StringVar(&o.title, "title", "", `the API's title in openapi.yaml (default: from the directory's name)`)
 	f.BoolVar(&o.force, "force", false, "overwrite files that already exist")
-	f.BoolVar(&o.noGet, "no-get", false, `do not run "go mod tidy" (go.sum is then left for you to complete)`)
+	f.BoolVar(&o.noTidy, "no-tidy", false, `do not run "go mod tidy" (go.sum is then left for you to complete)`)
 	f.StringVar(&o.replace, "replace", "", "use the idemgen checkout in this directory instead of a published version (a go.mod replace)")
 	return cmd
 }
@@ -117,7 +117,7 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 	// and main.go's imports; -e lets it finish although the generated package
 	// that main.go imports does not exist until "go generate" runs.
 	tidy := []string{"mod", "tidy", "-e"}
-	if o.noGet {
+	if o.noTidy {
 		fmt.Fprintf(e.stdout, "skipped: go %s\n", strings.Join(tidy, " "))
 	} else {
 		fmt.Fprintf(e.stdout, "running: go %s\n", strings.Join(tidy, " "))
@@ -137,7 +137,7 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 	if dir != "." {
 		fmt.Fprintf(e.stdout, "  cd %s\n", dir)
 	}
-	if o.noGet {
+	if o.noTidy {
 		fmt.Fprintf(e.stdout, "  go %s\n", strings.Join(tidy, " "))
 	}
 	fmt.Fprintf(e.stdout, "  go generate ./...   # writes ./%s from openapi.yaml\n", data.Package)
