@@ -30,7 +30,7 @@ type initOptions struct {
 	pkg     string
 	title   string
 	force   bool
-	noTidy   bool
+	noTidy  bool
 	replace string
 }
 
