@@ -56,6 +56,12 @@ type Config struct {
 	// IssuePath, with Issuer, answers POST IssuePath with a new key (keys are
 	// bound to the principal when Principal is set).
 	IssuePath string
+	// StatusPath, when set, serves status lookups: GET StatusPath + a spec
+	// path (e.g. /idempotency-status/accounts/acme/payments), with the key as
+	// the operation takes it and ?method=POST (the default) naming the
+	// operation's method, answers like idempotency.Middleware.StatusHandler:
+	// {"state":"completed"|"in_flight"|"issued",...} or 404.
+	StatusPath string
 	// HealthPath answers GET with 200 while the process runs; ReadyPath
 	// answers 200 when the store answers, else 503. Empty disables either.
 	HealthPath, ReadyPath string
@@ -75,6 +81,7 @@ type Gateway struct {
 	ready  string
 	issue  string
 	issuer http.Handler
+	status string
 	table  []Route
 }
 
@@ -146,6 +153,7 @@ func New(cfg Config) (*Gateway, error) {
 		base:   strings.TrimSuffix(cfg.BasePath, "/"),
 		health: cfg.HealthPath,
 		ready:  cfg.ReadyPath,
+		status: strings.TrimSuffix(cfg.StatusPath, "/"),
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -198,7 +206,7 @@ func New(cfg Config) (*Gateway, error) {
 		if maxReq <= 0 {
 			maxReq = idempotency.DefaultMaxRequestBytes
 		}
-		rt := &route{op: op, segs: segs, h: m.Wrap(g.upstream(maxReq))}
+		rt := &route{op: op, segs: segs, h: m.Wrap(g.upstream(maxReq)), status: m.StatusHandler()}
 		if p.Key.Inject {
 			rt.inject = p.Key.Header
 			if rt.inject == "" {
@@ -316,6 +324,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case g.issue != "" && p == g.issue:
 		g.issuer.ServeHTTP(w, r)
 		return
+	case g.status != "" && strings.HasPrefix(p, g.status+"/") && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		g.serveStatus(w, r)
+		return
 	}
 	escaped := r.URL.EscapedPath()
 	if g.base != "" {
@@ -332,6 +343,40 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.proxy.ServeHTTP(w, r)
 		return
 	}
+	setPathValues(r, rt, vals)
+	if rt.inject != "" && len(r.Header[rt.inject]) == 0 {
+		key := newUUID()
+		r.Header[rt.inject] = []string{key}
+		w.Header()[rt.inject] = []string{key}
+	}
+	rt.h.ServeHTTP(w, r)
+}
+
+// serveStatus answers a status lookup for the operation of the method in
+// ?method= (default POST) and the spec path after the status prefix.
+func (g *Gateway) serveStatus(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	method := strings.ToUpper(q.Get("method"))
+	if method == "" {
+		method = http.MethodPost
+	}
+	var arr [8]string
+	rt, vals := g.routes.find(method, strings.TrimPrefix(r.URL.EscapedPath(), g.status), arr[:0])
+	if rt == nil || rt.status == nil {
+		idempotency.WriteProblem(w, idempotency.Problem{Status: http.StatusNotFound,
+			Detail: "no idempotent operation " + method + " " + strings.TrimPrefix(r.URL.Path, g.status)})
+		return
+	}
+	r2 := r.Clone(r.Context())
+	if q.Has("method") {
+		q.Del("method")
+		r2.URL.RawQuery = q.Encode()
+	}
+	setPathValues(r2, rt, vals)
+	rt.status.ServeHTTP(w, r2)
+}
+
+func setPathValues(r *http.Request, rt *route, vals []string) {
 	i := 0
 	for _, s := range rt.segs {
 		if s.name != "" {
@@ -339,12 +384,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			i++
 		}
 	}
-	if rt.inject != "" && len(r.Header[rt.inject]) == 0 {
-		key := newUUID()
-		r.Header[rt.inject] = []string{key}
-		w.Header()[rt.inject] = []string{key}
-	}
-	rt.h.ServeHTTP(w, r)
 }
 
 // readyProbe is a record id no request can produce (ids are hex digests).

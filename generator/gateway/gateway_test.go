@@ -113,6 +113,7 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 		Logger:     slog.New(slog.DiscardHandler),
 		Issuer:     f.iss,
 		IssuePath:  "/idempotency-keys",
+		StatusPath: "/idempotency-status",
 		HealthPath: "/healthz",
 		ReadyPath:  "/readyz",
 	}
@@ -366,6 +367,10 @@ func TestIssuedKeys(t *testing.T) {
 		t.Fatalf("issuing: %d %v", res.StatusCode, err)
 	}
 	res.Body.Close()
+	// Issued, not used yet: the status lookup says so.
+	if r := f.do(t, "GET", "/idempotency-status/vouchers", issued.Key, ""); r.status != http.StatusOK || !strings.Contains(r.body, `"state":"issued"`) {
+		t.Fatalf("status of an unused issued key: %d %s", r.status, r.body)
+	}
 	if r := f.do(t, "POST", "/vouchers", "client-made-key", `{}`); !isProblem(r, http.StatusBadRequest) {
 		t.Fatalf("client-made key: %d %s", r.status, r.body)
 	}
@@ -373,6 +378,26 @@ func TestIssuedKeys(t *testing.T) {
 	b := f.do(t, "POST", "/vouchers", issued.Key, `{}`)
 	if a.status != http.StatusCreated || b.header.Get("Idempotent-Replayed") != "true" || f.up.total.Load() != 1 {
 		t.Fatalf("issued key: %d, then %d %v; upstream ran %d", a.status, b.status, b.header, f.up.total.Load())
+	}
+	if r := f.do(t, "GET", "/idempotency-status/vouchers?method=post", issued.Key, ""); !strings.Contains(r.body, `"state":"completed","status":201`) {
+		t.Fatalf("status after use: %d %s", r.status, r.body)
+	}
+}
+
+func TestStatusLookup(t *testing.T) {
+	f := newFixture(t, nil)
+	f.do(t, "POST", "/accounts/acme/payments", "k1", `{}`)
+	// Scoped by path:account like the original request.
+	if r := f.do(t, "GET", "/idempotency-status/accounts/acme/payments", "k1", ""); r.status != http.StatusOK || !strings.Contains(r.body, `"state":"completed"`) {
+		t.Fatalf("lookup: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "GET", "/idempotency-status/accounts/other/payments", "k1", ""); !isProblem(r, http.StatusNotFound) {
+		t.Fatalf("lookup under another account: %d %s", r.status, r.body)
+	}
+	for _, path := range []string{"/idempotency-status/messages", "/idempotency-status/nowhere", "/idempotency-status/accounts/acme/payments?method=PUT"} {
+		if r := f.do(t, "GET", path, "k1", ""); !isProblem(r, http.StatusNotFound) {
+			t.Errorf("%s: %d %s, want 404", path, r.status, r.body)
+		}
 	}
 }
 

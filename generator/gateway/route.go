@@ -35,7 +35,8 @@ func (s segment) rank() int {
 type route struct {
 	op     *model.Operation
 	segs   []segment
-	h      http.Handler // the operation's middleware around the upstream
+	h      http.Handler // the operation's middleware around the upstream (or the proxy)
+	status http.Handler // its status lookup (nil for a pass-through operation)
 	inject string       // key header to fill when the request has none ("" = never)
 }
 

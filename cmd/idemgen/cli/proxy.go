@@ -32,7 +32,7 @@ type proxyOptions struct {
 	basePath                      string
 	upstreamTimeout, grace        time.Duration
 	principalHeader               string
-	issuePath                     string
+	issuePath, statusPath         string
 	healthPath, readyPath         string
 	logFormat, logLevel           string
 	check                         bool
@@ -70,6 +70,7 @@ table and exits without listening.`,
 	f.DurationVar(&o.grace, "shutdown-grace", 10*time.Second, "how long requests in flight may finish after SIGINT/SIGTERM")
 	f.StringVar(&o.principalHeader, "principal-header", "", "a request header carrying the authenticated principal (set by an auth layer in front), for scope: [principal] and bound issued keys")
 	f.StringVar(&o.issuePath, "issue-path", "", "serve POST on this path with a new server-issued key (needs $"+secretsEnv+")")
+	f.StringVar(&o.statusPath, "status-path", "", "serve status lookups: GET PATH/<spec path>[?method=POST] with the request's key answers its record's state (completed, in_flight, issued)")
 	f.StringVar(&o.healthPath, "healthz", "/healthz", "the liveness path (GET); empty disables it")
 	f.StringVar(&o.readyPath, "readyz", "/readyz", "the readiness path (GET, 503 while the store is unreachable); empty disables it")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -140,7 +141,7 @@ func runProxy(ctx context.Context, e *env, o proxyOptions) error {
 	cfg := gateway.Config{
 		API: api, Upstream: up, Store: store, BasePath: o.basePath,
 		UpstreamTimeout: o.upstreamTimeout, Logger: log, Principal: principal,
-		Issuer: issuer, IssuePath: o.issuePath, HealthPath: o.healthPath, ReadyPath: o.readyPath,
+		Issuer: issuer, IssuePath: o.issuePath, StatusPath: o.statusPath, HealthPath: o.healthPath, ReadyPath: o.readyPath,
 	}
 	g, err := gateway.New(cfg)
 	if err != nil {
