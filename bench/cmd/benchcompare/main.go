@@ -51,9 +51,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	corpus := fs.String("corpus", "../shared/corpus", "the OpenAPI corpus directory")
 	sections := fs.String("sections", "load,trips,gen,lint", "sections to run")
 	var set loadSettings
-	fs.DurationVar(&set.duration, "duration", time.Second, "length of each measured load run")
-	fs.DurationVar(&set.warmup, "warmup", 150*time.Millisecond, "warm-up before each load run")
-	fs.IntVar(&set.repeats, "repeats", 3, "repeats of every load run (medians are reported)")
+	fs.DurationVar(&set.duration, "duration", 500*time.Millisecond, "length of each measured load run")
+	fs.DurationVar(&set.warmup, "warmup", 100*time.Millisecond, "warm-up before each load run")
+	fs.IntVar(&set.repeats, "repeats", 5, "repeats of every load run (medians are reported)")
 	toolRepeats := fs.Int("tool-repeats", 5, "repeats of every generator and lint run (medians are reported)")
 	modes := fs.String("modes", "fresh,replay,contention", "load modes to run")
 	only := fs.String("contenders", strings.Join(contender.Names(), ","), "contenders of the load runs")
