@@ -175,8 +175,10 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 			jen.Return(jen.Func().Params(jen.Id("c").Op("*").Id("clientConfig")).Block(body...)),
 		)
 	}
-	option(ids.WithHTTPClient+" sends requests with doer (an *http.Client or any Doer)\n"+
-		"instead of http.DefaultClient.",
+	option(ids.WithHTTPClient+" sends requests with doer (an *http.Client or any Doer), used\n"+
+		"as is: an *http.Client that follows redirects makes a declared 3xx come back\n"+
+		"as the answer to the redirected request. Without it, "+ids.NewClient+" uses\n"+
+		"client.NewHTTPClient(), which does not follow redirects.",
 		ids.WithHTTPClient, []jen.Code{jen.Id("doer").Qual(clientPkg, "Doer")},
 		jen.Id("c").Dot("doer").Op("=").Id("doer"))
 	option(ids.WithRequestEditorFn+" adds an editor run on every request, before the call's own editors.",
@@ -197,7 +199,12 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 		jen.Id("c").Dot("retry").Op("=").Append(jen.Id("c").Dot("retry"), jen.Id("opts").Op("...")))
 
 	f.Add(docText(ids.NewClient + " returns a client of the API at baseURL (an absolute http or https URL;\n" +
-		"operation paths are appended to it). It fails on a bad URL or retry policy."))
+		"operation paths are appended to it). It fails on a bad URL or retry policy.\n\n" +
+		"Unless " + ids.WithHTTPClient + " gives one, requests are sent with client.NewHTTPClient(),\n" +
+		"an *http.Client whose CheckRedirect returns http.ErrUseLastResponse: a\n" +
+		"redirect is not followed, so a declared 3xx (the 303 of a post/redirect/get\n" +
+		"form) is returned as the operation's own typed response, Location included.\n" +
+		"A doer given with " + ids.WithHTTPClient + " is used as is."))
 	f.Func().Id(ids.NewClient).Params(jen.Id("baseURL").String(), jen.Id("opts").Op("...").Id(ids.ClientOption)).
 		Params(jen.Op("*").Id(ids.Client), jen.Error()).Block(
 		jen.List(jen.Id("u"), jen.Err()).Op(":=").Qual("net/url", "Parse").Call(jen.Id("baseURL")),
@@ -206,6 +213,9 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 		),
 		jen.Id("cfg").Op(":=").Id("clientConfig").Values(jen.Dict{jen.Id("userAgent"): jen.Id(ids.DefaultUserAgent)}),
 		jen.For(jen.List(jen.Id("_"), jen.Id("o")).Op(":=").Range().Id("opts")).Block(jen.Id("o").Call(jen.Op("&").Id("cfg"))),
+		jen.If(jen.Id("cfg").Dot("doer").Op("==").Nil()).Block(
+			jen.Id("cfg").Dot("doer").Op("=").Qual(clientPkg, "NewHTTPClient").Call(),
+		),
 		jen.Id("ropts").Op(":=").Index().Qual(clientPkg, "Option").Values(jen.Qual(clientPkg, "WithPolicy").Call(jen.Id("cfg").Dot("policy"))),
 		jen.If(jen.Id("cfg").Dot("observer").Op("!=").Nil()).Block(
 			jen.Id("ropts").Op("=").Append(jen.Id("ropts"), jen.Qual(clientPkg, "WithObserver").Call(jen.Id("cfg").Dot("observer"))),

@@ -21,4 +21,9 @@
 // idempotent (an x-idempotent operation carrying its key) is retried on every
 // retryable outcome. Any other request (a plain POST or PATCH) is retried only when
 // it provably never reached the server: a failure to connect.
+//
+// Redirects are answers, not hops: without a Doer a Retrier sends with
+// NewHTTPClient, which returns a 3xx instead of following it, so the caller sees
+// the response the server gave (and stored) for the request that carried the key.
+// A Doer the caller gives is used as is.
 package client

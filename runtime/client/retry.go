@@ -168,12 +168,26 @@ type Retrier struct {
 	jitter   func(n int64) int64
 }
 
-// NewRetrier returns a Retrier that sends requests with doer (http.DefaultClient
-// when nil). It fails when the policy is invalid.
+// NewHTTPClient returns the *http.Client that NewRetrier uses when it is given no
+// Doer: http.DefaultClient's transport and no timeout, but it does not follow
+// redirects. A 3xx is an answer of the API (for example the 303 of a
+// post/redirect/get form, stored and replayed by the server like any other
+// outcome), so the caller gets it as it came, Location header included, instead
+// of the answer to another request that the server never saw with the key.
+func NewHTTPClient() *http.Client {
+	return &http.Client{CheckRedirect: noRedirect}
+}
+
+// noRedirect is the CheckRedirect of NewHTTPClient: the 3xx is the last response.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// NewRetrier returns a Retrier that sends requests with doer, used as is (when nil:
+// NewHTTPClient(), which returns redirects instead of following them). It fails
+// when the policy is invalid.
 func NewRetrier(doer Doer, opts ...Option) (*Retrier, error) {
 	r := &Retrier{doer: doer, sleep: sleepCtx, now: time.Now, jitter: rand.Int64N}
 	if r.doer == nil {
-		r.doer = http.DefaultClient
+		r.doer = NewHTTPClient()
 	}
 	for _, o := range opts {
 		o(r)

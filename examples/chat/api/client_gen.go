@@ -51,8 +51,10 @@ type RequestEditorFn func(ctx context.Context, req *http.Request) error
 // DefaultUserAgent is the User-Agent of requests unless WithUserAgent sets another.
 const DefaultUserAgent = "idemgen-client/v0.1.0"
 
-// WithHTTPClient sends requests with doer (an *http.Client or any Doer)
-// instead of http.DefaultClient.
+// WithHTTPClient sends requests with doer (an *http.Client or any Doer), used
+// as is: an *http.Client that follows redirects makes a declared 3xx come back
+// as the answer to the redirected request. Without it, NewClient uses
+// client.NewHTTPClient(), which does not follow redirects.
 func WithHTTPClient(doer client.Doer) ClientOption {
 	return func(c *clientConfig) {
 		c.doer = doer
@@ -97,6 +99,12 @@ func WithRetryOptions(opts ...client.Option) ClientOption {
 
 // NewClient returns a client of the API at baseURL (an absolute http or https URL;
 // operation paths are appended to it). It fails on a bad URL or retry policy.
+//
+// Unless WithHTTPClient gives one, requests are sent with client.NewHTTPClient(),
+// an *http.Client whose CheckRedirect returns http.ErrUseLastResponse: a
+// redirect is not followed, so a declared 3xx (the 303 of a post/redirect/get
+// form) is returned as the operation's own typed response, Location included.
+// A doer given with WithHTTPClient is used as is.
 func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -105,6 +113,9 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	cfg := clientConfig{userAgent: DefaultUserAgent}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.doer == nil {
+		cfg.doer = client.NewHTTPClient()
 	}
 	ropts := []client.Option{client.WithPolicy(cfg.policy)}
 	if cfg.observer != nil {
