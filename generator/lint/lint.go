@@ -3,6 +3,7 @@ package lint
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,8 @@ func Lint(ctx context.Context, api *model.API, cfg *Config) []Finding {
 			out = append(out, f)
 		}
 	}
-	c := &checker{api: api, cfg: cfg, multiTenant: multiTenant(api, cfg.Policy), invalid: map[*model.Operation]bool{}}
+	c := &checker{api: api, cfg: cfg, multiTenant: multiTenant(api, cfg.Policy), issuing: issuingDocumented(api),
+		invalid: map[*model.Operation]bool{}}
 	for _, d := range api.Diagnostics {
 		if d.Severity == model.Error && d.Operation != nil {
 			c.invalid[d.Operation] = true
@@ -53,6 +55,8 @@ type checker struct {
 	api         *model.API
 	cfg         *Config
 	multiTenant bool
+	// issuing reports that the spec documents how clients get a server-issued key.
+	issuing bool
 	// invalid holds the operations with generator errors: their policy is not
 	// what the author meant, so only the generator's findings are reported.
 	invalid  map[*model.Operation]bool
@@ -107,7 +111,8 @@ func (c *checker) operation(op *model.Operation) {
 		return
 	}
 	p := ext.Policy
-	c.key(op, ext, extPtr, p.Key)
+	c.key(op, ext, extPtr, p.Key, p.Issued != nil)
+	c.issuedInject(op, ext, extPtr, p)
 	c.fingerprintScope(op, ext, extPtr, p)
 	c.documentation(op, ext, extPtr, p)
 	c.policy(op, ext, extPtr, p)
@@ -137,7 +142,7 @@ func sameParam(p *model.Param, in model.ParamIn, name string) bool {
 	return p.Name == name
 }
 
-func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, k idempotency.Key) {
+func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, k idempotency.Key, issued bool) {
 	if in, name, field := keyParam(k); in != "" {
 		var found []*model.Param
 		for _, p := range op.Params {
@@ -154,7 +159,7 @@ func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, 
 				"key %s parameter %q is declared %d times (%s)", in, name, len(found), paramNames(found))
 		}
 		if len(found) > 0 {
-			c.keySchema(op, found[0], k)
+			c.keySchema(op, found[0], k, issued)
 		}
 		if in == model.InHeader && op.Body != nil {
 			// The same key also sent as a body field is a second declaration.
@@ -218,35 +223,91 @@ func normName(s string) string {
 	return string(b)
 }
 
-func (c *checker) keySchema(op *model.Operation, p *model.Param, k idempotency.Key) {
+// keySchema judges the declared key parameter's schema. A server-issued key
+// (issued) has the server's own shape: its schema needs a length bound but no
+// format or pattern (RuleIssuedKeyShaped reports one).
+func (c *checker) keySchema(op *model.Operation, p *model.Param, k idempotency.Key, issued bool) {
 	s := p.Schema
+	pos := p.Pos
+	if s != nil && s.Pos.IsValid() {
+		pos = s.Pos
+	}
+	if issued && s != nil && (s.Format != "" || s.Pattern != "") {
+		shape := fmt.Sprintf("format: %s", s.Format)
+		if s.Format == "" {
+			shape = fmt.Sprintf("pattern: %q", s.Pattern)
+		}
+		c.report(RuleIssuedKeyShaped, op, pos, op.Pointer+"/parameters",
+			"key parameter %q of %s %s takes only server-issued keys but its schema has %s: clients would make up keys of that shape, which the server rejects with 400; drop it and tell clients where to get a key",
+			p.Name, op.Method, op.Path, shape)
+	}
 	var missing []string
 	if s == nil || s.MaxLength == nil {
 		missing = append(missing, "maxLength")
 	}
-	if s == nil || (s.Format == "" && s.Pattern == "") {
+	if !issued && (s == nil || (s.Format == "" && s.Pattern == "")) {
 		missing = append(missing, "format or pattern")
 	}
 	if len(missing) == 0 {
 		return
 	}
 	suggest := fmt.Sprintf("maxLength: %d", maxLength(k))
-	switch k.Format {
-	case idempotency.FormatUUID:
+	switch {
+	case issued:
+	case k.Format == idempotency.FormatUUID:
 		suggest += ", format: uuid"
-	case idempotency.FormatULID:
+	case k.Format == idempotency.FormatULID:
 		suggest += ", pattern: '^[0-9A-HJKMNP-TV-Z]{26}$'"
-	case idempotency.FormatPattern:
+	case k.Format == idempotency.FormatPattern:
 		suggest += fmt.Sprintf(", pattern: %q", k.Pattern)
 	default:
 		suggest += ", pattern: '^[\\x21-\\x7e]+$'"
 	}
-	pos := p.Pos
-	if s != nil && s.Pos.IsValid() {
-		pos = s.Pos
-	}
 	c.report(RuleKeySchemaWeak, op, pos, op.Pointer+"/parameters",
 		"key parameter %q schema has no %s (want e.g. %s)", p.Name, strings.Join(missing, " and no "), suggest)
+}
+
+// issuedInject checks the server-issued key (issued) and gateway key
+// injection (key.inject) settings of an operation.
+func (c *checker) issuedInject(op *model.Operation, ext *model.Extension, extPtr string, p idempotency.Policy) {
+	if p.Key.Inject && p.Key.Optional {
+		pos := ext.FieldPos("key.required")
+		if _, ok := ext.Fields["key.required"]; !ok {
+			pos = ext.FieldPos("key.inject")
+		}
+		c.report(RuleInjectOptional, op, pos, extPtr+"/key/required",
+			"key.required: false has no effect on %s %s with key.inject: idemgen proxy gives every request without a key one, so none runs un-deduplicated; drop required: false (or inject, to let keyless requests through)",
+			op.Method, op.Path)
+	}
+	if p.Issued == nil {
+		return
+	}
+	if p.Issued.BindPrincipal && !slices.Contains(p.Scope, "principal") {
+		c.report(RuleIssuedBindUnscoped, op, ext.FieldPos("issued.bindPrincipal"), extPtr+"/issued/bindPrincipal",
+			"issued.bindPrincipal on %s %s without scope: [principal]: add it so that each principal's records (and status lookups) are kept apart too", op.Method, op.Path)
+	}
+	if !c.issuing {
+		c.report(RuleIssuedNoEndpoint, op, ext.FieldPos("issued"), extPtr+"/issued",
+			"%s %s accepts only server-issued keys, but the spec documents no way to get one: declare the issuing endpoint (e.g. POST /idempotency-keys) or say in a description where the key is issued", op.Method, op.Path)
+	}
+}
+
+// issuingDocumented reports whether api documents how clients get a
+// server-issued key: an operation whose path ends in "idempotency-keys" (the
+// issuing endpoint, e.g. POST /idempotency-keys), or whose summary or
+// description speaks of issuing keys (a page that renders an issued key in a
+// form, an operation that documents where its key comes from).
+func issuingDocumented(api *model.API) bool {
+	for _, op := range api.Operations {
+		if strings.HasSuffix(strings.ToLower(strings.TrimRight(op.Path, "/")), "idempotency-keys") {
+			return true
+		}
+		text := strings.ToLower(op.Summary + "\n" + op.Description)
+		if strings.Contains(text, "key") && (strings.Contains(text, "issue") || strings.Contains(text, "issuing")) {
+			return true
+		}
+	}
+	return false
 }
 
 func maxLength(k idempotency.Key) int {

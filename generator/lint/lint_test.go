@@ -129,6 +129,28 @@ func TestRules(t *testing.T) {
 		{RuleCacheRetryable, func(op *model.Operation, a *model.API, c *Config) {
 			op.Idempotency.Policy.Cache = []string{"2xx", "429"}
 		}},
+		{RuleIssuedKeyShaped, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Issued = &idempotency.IssuedKeys{}
+			op.Description = "Get a key from POST /idempotency-keys: the server issues it."
+		}},
+		{RuleIssuedKeyShaped, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Issued = &idempotency.IssuedKeys{}
+			op.Params[0].Schema = str(intp(64), "", "^[a-z]+$")
+			op.Description = "Get a key from POST /idempotency-keys: the server issues it."
+		}},
+		{RuleInjectOptional, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Key = idempotency.Key{Inject: true, Optional: true}
+		}},
+		{RuleIssuedBindUnscoped, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Issued = &idempotency.IssuedKeys{BindPrincipal: true}
+			op.Idempotency.Policy.Scope = nil
+			op.Params[0].Schema = str(intp(64), "", "")
+			op.Summary = "Pay with a key issued by POST /idempotency-keys."
+		}},
+		{RuleIssuedNoEndpoint, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Issued = &idempotency.IssuedKeys{MaxAge: time.Hour}
+			op.Params[0].Schema = str(intp(64), "", "")
+		}},
 		{RuleTTLMinimum, func(op *model.Operation, a *model.API, c *Config) {
 			op.Idempotency.Policy.TTL = time.Hour
 			c.Policy.MinTTL = Duration(2 * time.Hour)
@@ -291,5 +313,56 @@ func TestBaselineNeverHidesGeneratorErrors(t *testing.T) {
 	got := rules(b.Filter(fs, "b.json"))
 	if !slices.Equal(got, []string{RuleBaselineStale, RuleExtTTLLease}) && !slices.Equal(got, []string{RuleExtTTLLease, RuleBaselineStale}) {
 		t.Fatalf("after baseline: %v", got)
+	}
+}
+
+// issuedOp returns goodOp with server-issued keys bound to the principal and a
+// key parameter schema that fits them (a maxLength, no format or pattern).
+func issuedOp() *model.Operation {
+	op := goodOp("create", "/payments", 10)
+	op.Idempotency.Policy.Issued = &idempotency.IssuedKeys{BindPrincipal: true}
+	op.Params[0].Schema = str(intp(64), "", "")
+	return op
+}
+
+// TestIssuedAndInjectClean holds the negative cases of the issued and inject
+// rules: a fitting issued operation, an issuing endpoint in the spec (or a
+// description saying where keys are issued), and inject with a required key.
+func TestIssuedAndInjectClean(t *testing.T) {
+	waived := func(path string) *model.Operation {
+		return &model.Operation{ID: "issueKey", Method: "POST", Path: path, Pos: pos(40), Pointer: "/paths/x/post",
+			Idempotency: &model.Extension{Enabled: false, Reason: "a fresh key per call is the point", Pos: pos(41)}}
+	}
+	described := issuedOp()
+	described.Description = "The page's hidden field holds a key the server issued when it rendered the form."
+	inject := goodOp("create", "/payments", 10)
+	inject.Idempotency.Policy.Key = idempotency.Key{Inject: true}
+	for name, a := range map[string]*model.API{
+		"endpoint":          api(issuedOp(), waived("/idempotency-keys")),
+		"versioned":         api(issuedOp(), waived("/v1/Idempotency-Keys/")),
+		"description":       api(described),
+		"inject-required":   api(inject),
+		"not-issued-schema": api(goodOp("create", "/payments", 10)),
+	} {
+		if got := lintRules(t, a, nil); len(got) != 0 {
+			t.Errorf("%s: findings %v, want none", name, got)
+		}
+	}
+}
+
+// TestIssuedKeySchemaNeedsNoFormat: key-schema-weak still wants a maxLength
+// on an issued key's parameter, but no format or pattern (issued keys have
+// the server's own shape).
+func TestIssuedKeySchemaNeedsNoFormat(t *testing.T) {
+	op := issuedOp()
+	op.Params[0].Schema = str(nil, "", "")
+	a := api(op, &model.Operation{ID: "issueKey", Method: "POST", Path: "/idempotency-keys", Pos: pos(40),
+		Idempotency: &model.Extension{Enabled: false, Reason: "issues keys", Pos: pos(41)}})
+	fs := Lint(context.Background(), a, nil)
+	if got := rules(fs); !slices.Equal(got, []string{RuleKeySchemaWeak}) {
+		t.Fatalf("rules = %v, want [%s]", got, RuleKeySchemaWeak)
+	}
+	if msg := fs[0].Message; !strings.Contains(msg, "no maxLength") || strings.Contains(msg, "format") || strings.Contains(msg, "pattern") {
+		t.Errorf("message %q: want only maxLength asked for", msg)
 	}
 }
