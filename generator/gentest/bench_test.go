@@ -31,7 +31,7 @@ func BenchmarkGenerate(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := emit.Generate(api, emit.Options{Package: "api", Models: true, Server: true}); err != nil {
+				if _, err := emit.Generate(api, emit.Options{Package: "api", Models: true, Server: true, Client: true}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -231,7 +231,7 @@ func TestCorpus(t *testing.T) {
 					t.Logf("%s: spec error (generating anyway): %s", c.name, d.Error())
 				}
 			}
-			res, err := emit.Generate(api, emit.Options{Package: "api", Models: true, Server: true, Version: "test"})
+			res, err := emit.Generate(api, emit.Options{Package: "api", Models: true, Server: true, Client: true, Version: "test"})
 			if err != nil {
 				t.Errorf("%s: generate: %v", c.name, err)
 				continue

@@ -34,7 +34,7 @@ func FuzzGenerate(f *testing.F) {
 		if err != nil {
 			return // not a document: the loader's error is the answer
 		}
-		if _, err := emit.Generate(api, emit.Options{Package: "api", Models: true, Server: true}); err != nil {
+		if _, err := emit.Generate(api, emit.Options{Package: "api", Models: true, Server: true, Client: true}); err != nil {
 			t.Fatalf("emit failed on a loaded document: %v", err)
 		}
 	})
