@@ -4,15 +4,19 @@ PKGS    ?= ./...
 # Real-world specs used by the generator and lint tests (see testdata/README.md).
 export IDEMGEN_CORPUS ?= $(abspath ../shared/corpus)
 
-.PHONY: all test vet unit generate check-generated bench demo fuzz build interop
+.PHONY: all test fmt vet unit generate check-generated bench demo fuzz build interop
 
 all: build test
 
 build:
 	$(GO) build ./...
 
-## test: vet, every test with -race, and a check that committed generated code is current.
-test: vet unit check-generated
+## test: gofmt and vet, every test with -race, a check that committed generated code
+## is current, and the oapi-codegen interop module.
+test: fmt vet unit check-generated interop
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "not gofmt-formatted:"; echo "$$out"; exit 1; }
 
 vet:
 	$(GO) vet $(PKGS)
