@@ -3,6 +3,7 @@ package idempotency
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"sync"
 	"unicode/utf16"
@@ -10,7 +11,7 @@ import (
 )
 
 // maxJSONDepth bounds nesting; deeper documents are fingerprinted as raw bytes
-// (which keeps the canonicaliser's recursion bounded on hostile input).
+// (which keeps the canonicaliser's state bounded on hostile input).
 const maxJSONDepth = 256
 
 // canon turns one JSON text into its canonical form: no insignificant
@@ -18,51 +19,80 @@ const maxJSONDepth = 256
 // duplicate keys), strings with escapes decoded and re-escaped minimally
 // (only '"', '\\' and control characters). Number literals are kept as
 // written. It allocates nothing once its buffers have grown; use getCanon.
+//
+// Two paths, each one pass over the input that validates it as it goes:
+//
+//   - compact, for JSON without whitespace and without escapes in strings
+//     (what most encoders send): the output is the input with some objects'
+//     members reordered, which keeps every value's length, so it copies the
+//     input once and reorders those objects in place, innermost first;
+//   - canonical, for everything else: output is mostly the input with
+//     whitespace removed, so instead of copying token by token it keeps a
+//     pending run in[rs:re] of input bytes that go to the output unchanged,
+//     extends it while tokens are contiguous, and copies it in one go when
+//     something else must be written (after whitespace, for escapes, before a
+//     sort).
+//
+// Either way an object whose keys arrive in order costs no sorting at all,
+// and objects with the same keys in the same order (the elements of an
+// array, typically) reuse the order found for the first.
 type canon struct {
-	in      []byte
-	pos     int
 	out     []byte
 	scratch []byte
-	members []member // a stack: each object uses the tail it appended
+	members []member // a stack: each open object uses the tail it appended
+	frames  []frame  // the open containers
 	dupKeys bool     // some object had a repeated key
 
-	runStart, runEnd int // pending input run, see emit
+	// idx[:permN] is the order memberOrder found last, for objects whose
+	// key prefixes are permPfx[:permN] (permN -1: none).
+	idx     []int32
+	permPfx [16]uint64
+	permN   int
+
+	// compact's state: the innermost open container (the others are in
+	// frames), how many are open, how many objects it reordered.
+	cur              frame
+	depth, reordered int
 }
 
-// member is one object member in canon.out: out[start:keyEnd] is the quoted
-// canonical key, out[start:end] the whole `"key":value`. kFrom:kTo locate the
-// key's canonical bytes for comparisons while the output is still pending:
-// in the input when keyIn, else in out.
+// member is one object member, starting at start (in the output; compact:
+// in the input) with its quoted canonical key. It ends before the ',' that
+// starts the next member (or, for the last, before the object's '}'): there
+// is exactly one byte between two members.
 type member struct {
-	start, keyEnd, end int
-	kFrom, kTo         int
-	keyIn              bool
-	pfx                uint64 // the key's first 8 bytes after the quote, big-endian, zero padded
+	pfx   uint64 // the key's first 8 bytes after the quote, big-endian, zero padded
+	start int
 }
 
-// keyPrefix packs the first 8 bytes of a quoted key (after its opening
-// quote) so most comparisons are one integer compare. Canonical keys hold no
-// zero bytes, so the padding cannot make two different keys compare equal
-// where their bytes differ.
-func keyPrefix(quoted []byte) uint64 {
-	k := quoted[1:]
-	if len(k) >= 8 {
-		return binary.BigEndian.Uint64(k)
+// frame is an open container that contains the current one.
+type frame struct {
+	open   int    // offset of its '{' or '[' (in the output; compact: in the input)
+	base   int    // len(members) when an object opened
+	last   uint64 // prefix of its last key so far
+	seen   int    // objects reordered before it opened (compact)
+	obj    bool   // an object (else an array)
+	sorted bool   // so far its keys arrived in strictly increasing prefix order
+}
+
+// keyPrefix packs the first 8 bytes of the quoted key buf[k0:k1] after its
+// opening quote, zero padded, so most comparisons are one integer compare.
+// Canonical keys hold no zero bytes, so the padding cannot make two different
+// keys compare equal where their bytes differ, and the order of prefixes
+// agrees with the order of the quoted keys wherever the prefixes differ.
+func keyPrefix(buf []byte, k0, k1 int) uint64 {
+	n := k1 - k0 - 1 // bytes after the opening quote, closing quote included
+	if k0+9 <= len(buf) {
+		// One load, then drop the bytes past the key (no byte-wise copy:
+		// a copy followed by a word load stalls store forwarding).
+		w := binary.BigEndian.Uint64(buf[k0+1:])
+		if n < 8 {
+			w &= ^uint64(0) << (8 * (8 - n))
+		}
+		return w
 	}
 	var b [8]byte
-	copy(b[:], k)
+	copy(b[:], buf[k0+1:k1])
 	return binary.BigEndian.Uint64(b[:])
-}
-
-// compareKeys orders two members by their canonical keys.
-func (c *canon) compareKeys(a, b *member) int {
-	if a.pfx != b.pfx {
-		if a.pfx < b.pfx {
-			return -1
-		}
-		return 1
-	}
-	return bytes.Compare(c.keyOf(*a), c.keyOf(*b))
 }
 
 var canonPool = sync.Pool{New: func() any { return new(canon) }}
@@ -70,10 +100,9 @@ var canonPool = sync.Pool{New: func() any { return new(canon) }}
 func getCanon() *canon { return canonPool.Get().(*canon) }
 
 func putCanon(c *canon) {
-	if cap(c.out) > 1<<20 || cap(c.scratch) > 1<<20 {
+	if cap(c.out) > 1<<20 || cap(c.scratch) > 1<<20 || cap(c.members) > 1<<14 || cap(c.idx) > 1<<14 {
 		return // do not keep huge buffers alive
 	}
-	c.in = nil
 	canonPool.Put(c)
 }
 
@@ -81,16 +110,19 @@ func putCanon(c *canon) {
 // whether data is one valid JSON text. On false c.out is left as it was.
 func (c *canon) appendCanonical(data []byte) bool {
 	mark := len(c.out)
-	c.in, c.pos, c.members, c.dupKeys = data, 0, c.members[:0], false
-	c.runStart, c.runEnd = 0, 0
-	c.skipWS()
-	ok := c.value(0)
-	c.skipWS()
-	c.flush()
-	if !ok || c.pos != len(c.in) {
-		c.out = c.out[:mark]
+	c.dupKeys = false
+	out, ok := c.compact(c.out, data)
+	if ok {
+		c.out = out
+		return true
+	}
+	c.dupKeys = false
+	out, ok = c.canonical(out[:mark], data)
+	if !ok {
+		c.out = out[:mark]
 		return false
 	}
+	c.out = out
 	return true
 }
 
@@ -107,36 +139,425 @@ func CanonicalJSON(data []byte) ([]byte, bool) {
 	return bytes.Clone(c.out), true
 }
 
-// Output is mostly the input with whitespace removed, so instead of copying
-// token by token the canonicaliser keeps a pending run in[runStart:runEnd]
-// of input bytes that go to the output unchanged, extends it while tokens
-// are contiguous, and copies it in one go when something else must be
-// written (after whitespace, for escapes, before a sort).
-
-// emit adds in[from:to] to the output.
-func (c *canon) emit(from, to int) {
-	if from != c.runEnd {
-		c.flush()
-		c.runStart = from
+// flushRun appends the pending run in[rs:re] to out.
+func flushRun(out, in []byte, rs, re int) []byte {
+	if re > rs {
+		out = append(out, in[rs:re]...)
 	}
-	c.runEnd = to
+	return out
 }
 
-// flush copies the pending run to c.out.
-func (c *canon) flush() {
-	if c.runEnd > c.runStart {
-		c.out = append(c.out, c.in[c.runStart:c.runEnd]...)
+// canonical appends the canonical form of the JSON text in to out. It is one
+// loop over the input with an explicit stack of open containers (the
+// innermost one in local variables); the labels are its states: value (a
+// value starts at p), after (a value ended before p), member (an object
+// member's key starts at p). Whitespace before p is already skipped in the
+// value and member states.
+//
+// Emitting in[from:to] is written out inline as
+//
+//	if from != re { out = flushRun(out, in, rs, re); rs = from; d = len(out) - rs }
+//	re = to
+//
+// where d maps an input offset inside the pending run to its output offset.
+func (c *canon) canonical(out, in []byte) ([]byte, bool) {
+	ms := c.members[:0]
+	fs := c.frames[:0]
+	var (
+		p, q, rs, re, d int
+		ch              byte
+		ok              bool
+		pfx             uint64
+		depth           int    // open containers; the innermost is cur*
+		curOpen         int    // output offset of its '{' or '['
+		curBase         int    // len(ms) when it opened (objects)
+		curLast         uint64 // prefix of its last key
+		curObj          bool
+		curSorted       bool
+	)
+	d = len(out)
+	p = skipWS(in, 0)
+
+value:
+	if p >= len(in) || depth > maxJSONDepth {
+		goto fail
 	}
-	c.runStart = c.runEnd
+	ch = in[p]
+	switch {
+	case ch == '"':
+		q = scanString(in, p+1)
+		if p != re {
+			out = flushRun(out, in, rs, re)
+			rs, d = p, len(out)-p
+		}
+		if q < len(in) && in[q] == '"' {
+			re, p = q+1, q+1
+			break
+		}
+		if q >= len(in) || in[q] != '\\' {
+			goto fail
+		}
+		out = append(out, in[rs:q]...)
+		if out, p, ok = appendEscaped(out, in, q); !ok {
+			goto fail
+		}
+		rs, re, d = p, p, len(out)-p
+	case ch == '{' || ch == '[':
+		if p != re {
+			out = flushRun(out, in, rs, re)
+			rs, d = p, len(out)-p
+		}
+		re = p + 1
+		q = skipWS(in, p+1)
+		if q < len(in) && in[q] == ch+2 { // '}' is '{'+2, ']' is '['+2
+			if q != re {
+				out = flushRun(out, in, rs, re)
+				rs, d = q, len(out)-q
+			}
+			re, p = q+1, q+1
+			break
+		}
+		if depth > 0 {
+			fs = append(fs, frame{open: curOpen, base: curBase, last: curLast, obj: curObj, sorted: curSorted})
+		}
+		depth++
+		curOpen, curBase, curObj, curSorted = p+d, len(ms), ch == '{', true
+		p = q
+		if curObj {
+			goto member
+		}
+		goto value
+	case ch == '-' || ch-'0' < 10:
+		if q = scanNumber(in, p); q < 0 {
+			goto fail
+		}
+		if p != re {
+			out = flushRun(out, in, rs, re)
+			rs, d = p, len(out)-p
+		}
+		re, p = q, q
+	case ch == 't' || ch == 'f' || ch == 'n':
+		if q = scanLiteral(in, p); q < 0 {
+			goto fail
+		}
+		if p != re {
+			out = flushRun(out, in, rs, re)
+			rs, d = p, len(out)-p
+		}
+		re, p = q, q
+	default:
+		goto fail
+	}
+
+after:
+	if depth == 0 {
+		out = flushRun(out, in, rs, re)
+		c.members, c.frames = ms[:0], fs[:0]
+		return out, skipWS(in, p) == len(in)
+	}
+	if p < len(in) && in[p] <= ' ' {
+		p = skipWS(in, p)
+	}
+	if p >= len(in) {
+		goto fail
+	}
+	ch = in[p]
+	if ch == ',' {
+		if p != re {
+			out = flushRun(out, in, rs, re)
+			rs, d = p, len(out)-p
+		}
+		re = p + 1
+		p = skipWS(in, p+1)
+		if curObj {
+			goto member
+		}
+		goto value
+	}
+	if curObj {
+		if ch != '}' {
+			goto fail
+		}
+		if !curSorted {
+			out = c.sortMembers(out, in, rs, re, curOpen, ms[curBase:])
+			rs, d = re, len(out)-re
+		}
+		ms = ms[:curBase]
+	} else if ch != ']' {
+		goto fail
+	}
+	if p != re {
+		out = flushRun(out, in, rs, re)
+		rs, d = p, len(out)-p
+	}
+	re, p = p+1, p+1
+	depth--
+	if depth > 0 {
+		f := &fs[len(fs)-1]
+		curOpen, curBase, curLast, curObj, curSorted = f.open, f.base, f.last, f.obj, f.sorted
+		fs = fs[:len(fs)-1]
+	}
+	goto after
+
+member:
+	if p >= len(in) || in[p] != '"' {
+		goto fail
+	}
+	q = scanString(in, p+1)
+	if p != re {
+		out = flushRun(out, in, rs, re)
+		rs, d = p, len(out)-p
+	}
+	if q < len(in) && in[q] == '"' {
+		pfx = keyPrefix(in, p, q+1)
+		ms = append(ms, member{pfx: pfx, start: p + d})
+		re, p = q+1, q+1
+	} else {
+		if q >= len(in) || in[q] != '\\' {
+			goto fail
+		}
+		q = p + d // the key's output offset
+		out = append(out, in[rs:p]...)
+		out, p, ok = appendCanonString(out, in, p)
+		if !ok {
+			goto fail
+		}
+		rs, re, d = p, p, len(out)-p
+		pfx = keyPrefix(out, q, len(out))
+		ms = append(ms, member{pfx: pfx, start: q})
+	}
+	if len(ms) > curBase+1 && curLast >= pfx {
+		curSorted = false // or equal prefixes: the sort compares whole keys
+	}
+	curLast = pfx
+	if p < len(in) && in[p] == ':' {
+		// compact
+	} else {
+		p = skipWS(in, p)
+		if p >= len(in) || in[p] != ':' {
+			goto fail
+		}
+	}
+	if p != re {
+		out = flushRun(out, in, rs, re)
+		rs, d = p, len(out)-p
+	}
+	re = p + 1
+	p = skipWS(in, p+1)
+	goto value
+
+fail:
+	c.members, c.frames = ms[:0], fs[:0]
+	return out, false
 }
 
-// outLen is the output length including the pending run.
-func (c *canon) outLen() int { return len(c.out) + c.runEnd - c.runStart }
+// compact is the fast path of canonical for the most common input: JSON
+// without whitespace and without escapes in strings. The canonical form is
+// then the input with the members of some objects reordered, which keeps
+// every value's length: compact copies the input to out and reorders those
+// objects in place, innermost first. On anything else (whitespace, an
+// escape, invalid JSON) it gives up with ok=false and out[:len(out) before]
+// intact, and canonical decides.
+func (c *canon) compact(out, in []byte) ([]byte, bool) {
+	base := len(out)
+	p := skipWS(in, 0) // (leading and trailing whitespace is fine)
+	out = append(out, in[p:]...)
+	off := base - p // out[off+i] is in[i]
+	ms := c.members[:0]
+	c.frames = c.frames[:0]
+	// The innermost container's state lives in c (memory), not in locals:
+	// Go's register allocator shuffles every live local at each label of
+	// this loop, and the container state is needed only at its edges.
+	cur := &c.cur
+	c.depth, c.reordered = 0, 0
+	var (
+		q, e int
+		ch   byte
+		pfx  uint64
+		w    uint64
+	)
 
-func (c *canon) skipWS() { c.pos = skipWS(c.in, c.pos) }
+value:
+	if p >= len(in) {
+		goto fail
+	}
+	ch = in[p]
+	switch {
+	case ch == '"':
+		// scanString, inlined: calls spill every live register.
+		for q = p + 1; q+8 <= len(in); q += 8 {
+			if w = specialMask(binary.LittleEndian.Uint64(in[q:])); w != 0 {
+				q += bits.TrailingZeros64(w) >> 3
+				goto strEnd
+			}
+		}
+		for ; q < len(in); q++ {
+			if ch = in[q]; ch == '"' || ch == '\\' || ch < 0x20 {
+				break
+			}
+		}
+	strEnd:
+		if q >= len(in) || in[q] != '"' {
+			goto fail
+		}
+		p = q + 1
+	case ch == '{' || ch == '[':
+		if p+1 < len(in) && in[p+1] == ch+2 { // '}' is '{'+2, ']' is '['+2
+			p += 2
+			break
+		}
+		// A value nested in more than maxJSONDepth containers is refused:
+		// a container at that depth must be empty.
+		if c.depth >= maxJSONDepth {
+			goto fail
+		}
+		if c.depth > 0 {
+			c.frames = append(c.frames, *cur)
+		}
+		c.depth++
+		*cur = frame{open: p, base: len(ms), seen: c.reordered, obj: ch == '{', sorted: true}
+		p++
+		if ch == '{' {
+			goto member
+		}
+		goto value
+	case ch == '-' || ch-'0' < 10:
+		if p = scanNumber(in, p); p < 0 {
+			goto fail
+		}
+	case ch == 't' || ch == 'f' || ch == 'n':
+		if p = scanLiteral(in, p); p < 0 {
+			goto fail
+		}
+	default:
+		goto fail
+	}
+
+after:
+	if p >= len(in) {
+		if c.depth == 0 {
+			c.members = ms[:0]
+			return out[:off+p], true
+		}
+		goto fail
+	}
+	ch = in[p]
+	p++
+	if ch == ',' {
+		if c.depth == 0 {
+			goto fail
+		}
+		if cur.obj {
+			goto member
+		}
+		goto value
+	}
+	if ch == '}' && c.depth > 0 && cur.obj {
+		if !cur.sorted {
+			out = c.reorder(out, in, off, p, ms[cur.base:])
+		}
+		ms = ms[:cur.base]
+	} else if ch != ']' || c.depth == 0 || cur.obj {
+		if c.depth == 0 && skipWS(in, p-1) == len(in) {
+			c.members = ms[:0]
+			return out[:off+p-1], true
+		}
+		goto fail
+	}
+	c.depth--
+	if c.depth > 0 {
+		*cur = c.frames[len(c.frames)-1]
+		c.frames = c.frames[:len(c.frames)-1]
+	}
+	goto after
+
+member:
+	if p >= len(in) || in[p] != '"' {
+		goto fail
+	}
+	for q = p + 1; q+8 <= len(in); q += 8 {
+		if w = specialMask(binary.LittleEndian.Uint64(in[q:])); w != 0 {
+			q += bits.TrailingZeros64(w) >> 3
+			goto keyEnd
+		}
+	}
+	for ; q < len(in); q++ {
+		if ch = in[q]; ch == '"' || ch == '\\' || ch < 0x20 {
+			break
+		}
+	}
+keyEnd:
+	if q >= len(in) || in[q] != '"' {
+		goto fail
+	}
+	// keyPrefix, inlined.
+	if e = q - p; p+9 <= len(in) {
+		pfx = binary.BigEndian.Uint64(in[p+1:])
+		if e < 8 {
+			pfx &= ^uint64(0) << (8 * (8 - e))
+		}
+	} else {
+		pfx = keyPrefix(in, p, q+1)
+	}
+	ms = append(ms, member{pfx: pfx, start: p})
+	if len(ms) > cur.base+1 && cur.last >= pfx {
+		cur.sorted = false // or equal prefixes: the sort compares whole keys
+	}
+	cur.last = pfx
+	p = q + 1
+	if p >= len(in) || in[p] != ':' {
+		goto fail
+	}
+	p++
+	goto value
+
+fail:
+	c.members = ms[:0]
+	return out[:base], false
+}
+
+// reorder writes the members ms of the object that ends before in[end] (the
+// '}' at end-1) in key order, in place in out (where out[off+i] is in[i]).
+// Keys are compared in the input (they did not move); values are copied
+// from it unless an object inside was reordered.
+func (c *canon) reorder(out, in []byte, off, end int, ms []member) []byte {
+	cur := &c.cur
+	src, shift := in, 0
+	if c.reordered > cur.seen {
+		c.scratch = append(c.scratch[:0], out[off+cur.open:off+end]...)
+		src, shift = c.scratch, -cur.open
+	}
+	w := off + cur.open + 1
+	for i, x := range c.memberOrder(in, 0, ms) {
+		if i > 0 {
+			out[w] = ','
+			w++
+		}
+		e := end - 1 // the '}'
+		if int(x)+1 < len(ms) {
+			e = ms[x+1].start - 1 // the ','
+		}
+		m := src[ms[x].start+shift : e+shift]
+		if n := len(m); n >= 8 && n <= 16 {
+			// Members are mostly short: two overlapping word moves beat
+			// a call to memmove (and the register spills around it).
+			d := out[w : w+n]
+			binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(m))
+			binary.LittleEndian.PutUint64(d[n-8:], binary.LittleEndian.Uint64(m[n-8:]))
+			w += n
+		} else {
+			w += copy(out[w:], m)
+		}
+	}
+	c.reordered++
+	return out
+}
 
 // skipWS returns the position of the first non-whitespace byte at or after p.
 func skipWS(in []byte, p int) int {
+	if p < len(in) && in[p] > ' ' {
+		return p // the common case: compact JSON
+	}
 	for p < len(in) {
 		switch in[p] {
 		case ' ', '\t', '\n', '\r':
@@ -148,41 +569,8 @@ func skipWS(in []byte, p int) int {
 	return p
 }
 
-func (c *canon) value(depth int) bool {
-	if c.pos >= len(c.in) || depth > maxJSONDepth {
-		return false
-	}
-	switch ch := c.in[c.pos]; {
-	case ch == '{':
-		return c.object(depth + 1)
-	case ch == '[':
-		return c.array(depth + 1)
-	case ch == '"':
-		return c.str()
-	case ch == '-' || ('0' <= ch && ch <= '9'):
-		return c.number()
-	case ch == 't':
-		return c.literal("true")
-	case ch == 'f':
-		return c.literal("false")
-	case ch == 'n':
-		return c.literal("null")
-	}
-	return false
-}
-
-func (c *canon) literal(lit string) bool {
-	if len(c.in)-c.pos < len(lit) || string(c.in[c.pos:c.pos+len(lit)]) != lit {
-		return false
-	}
-	c.emit(c.pos, c.pos+len(lit))
-	c.pos += len(lit)
-	return true
-}
-
-func (c *canon) number() bool {
-	in := c.in
-	p := c.pos
+// scanNumber returns the end of the number literal at in[p], or -1.
+func scanNumber(in []byte, p int) int {
 	if in[p] == '-' {
 		p++
 	}
@@ -195,7 +583,7 @@ func (c *canon) number() bool {
 			p++
 		}
 	default:
-		return false
+		return -1
 	}
 	if p < len(in) && in[p] == '.' {
 		p++
@@ -204,7 +592,7 @@ func (c *canon) number() bool {
 			p++
 		}
 		if p == d {
-			return false
+			return -1
 		}
 	}
 	if p < len(in) && (in[p] == 'e' || in[p] == 'E') {
@@ -217,70 +605,107 @@ func (c *canon) number() bool {
 			p++
 		}
 		if p == d {
-			return false
+			return -1
 		}
 	}
-	c.emit(c.pos, p)
-	c.pos = p
-	return true
+	return p
 }
 
-// str copies one string in canonical form. The common case (no escapes) is a
-// word-at-a-time scan that extends the pending run.
-func (c *canon) str() bool {
-	in := c.in
-	p := c.pos + 1
-	for p+8 <= len(in) && !specialWord(binary.LittleEndian.Uint64(in[p:])) {
+// scanLiteral returns the end of the true, false or null at in[p], or -1.
+func scanLiteral(in []byte, p int) int {
+	var lit string
+	switch in[p] {
+	case 't':
+		lit = "true"
+	case 'f':
+		lit = "false"
+	default:
+		lit = "null"
+	}
+	if len(in)-p < len(lit) || string(in[p:p+len(lit)]) != lit {
+		return -1
+	}
+	return p + len(lit)
+}
+
+// scanString returns the position of the first '"', '\\' or control
+// character at or after p (inside a string), or len(in). It looks at 8
+// bytes at a time.
+func scanString(in []byte, p int) int {
+	for p+8 <= len(in) {
+		if m := specialMask(binary.LittleEndian.Uint64(in[p:])); m != 0 {
+			// The lowest flagged byte is exact (false positives of these
+			// tricks only occur above a true one).
+			return p + bits.TrailingZeros64(m)>>3
+		}
 		p += 8
 	}
 	for p < len(in) {
-		ch := in[p]
-		if ch == '"' {
-			c.emit(c.pos, p+1)
-			c.pos = p + 1
-			return true
-		}
-		if ch == '\\' {
-			break
-		}
-		if ch < 0x20 {
-			return false
+		if ch := in[p]; ch == '"' || ch == '\\' || ch < 0x20 {
+			return p
 		}
 		p++
 	}
-	if p >= len(in) {
-		return false
+	return p
+}
+
+// specialMask flags (high bit of the byte) the bytes of w that are '"', '\\'
+// or a control character (below 0x20): the bytes that end a string's fast
+// path.
+func specialMask(w uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ctl := (w - lo*0x20) &^ w & hi
+	q := w ^ (lo * '"')
+	quote := (q - lo) &^ q & hi
+	b := w ^ (lo * '\\')
+	bs := (b - lo) &^ b & hi
+	return ctl | quote | bs
+}
+
+// appendCanonString appends the canonical form of the JSON string at in[p]
+// (its opening quote) and returns the position after it.
+func appendCanonString(out, in []byte, p int) ([]byte, int, bool) {
+	q := scanString(in, p+1)
+	if q < len(in) && in[q] == '"' {
+		return append(out, in[p:q+1]...), q + 1, true
 	}
-	// Slow path: decode escapes from p on, writing to c.out directly.
-	c.emit(c.pos, p)
-	c.flush()
+	if q >= len(in) || in[q] != '\\' {
+		return out, p, false
+	}
+	return appendEscaped(append(out, in[p:q]...), in, q)
+}
+
+var unescapeTable = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// appendEscaped is the slow path of a string: from in[p] (inside the string,
+// the bytes before already written) to its closing quote, it decodes escapes
+// and writes the minimal re-escaping. It returns the position after the
+// closing quote.
+func appendEscaped(out, in []byte, p int) ([]byte, int, bool) {
 	for p < len(in) {
 		ch := in[p]
 		switch {
 		case ch == '"':
-			c.out = append(c.out, '"')
-			c.pos = p + 1
-			c.runStart, c.runEnd = c.pos, c.pos
-			return true
+			return append(out, '"'), p + 1, true
 		case ch < 0x20:
-			return false
+			return out, p, false
 		case ch != '\\':
-			c.out = append(c.out, ch)
+			out = append(out, ch)
 			p++
 			continue
 		}
 		if p+1 >= len(in) {
-			return false
+			return out, p, false
 		}
 		e := in[p+1]
 		p += 2
 		switch e {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			c.writeRune(rune(unescapeTable[e]))
+			out = appendEscapedRune(out, rune(unescapeTable[e]))
 		case 'u':
 			r, ok := hex4(in, p)
 			if !ok {
-				return false
+				return out, p, false
 			}
 			p += 4
 			if utf16.IsSurrogate(r) {
@@ -297,40 +722,26 @@ func (c *canon) str() bool {
 					r = utf8.RuneError
 				}
 			}
-			c.writeRune(r)
+			out = appendEscapedRune(out, r)
 		default:
-			return false
+			return out, p, false
 		}
 	}
-	return false
+	return out, p, false
 }
 
-// specialWord reports whether one of the 8 bytes of w is '"', '\\' or a
-// control character (below 0x20): the bytes that end a string's fast path.
-func specialWord(w uint64) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	ctl := (w - lo*0x20) &^ w & hi
-	q := w ^ (lo * '"')
-	quote := (q - lo) &^ q & hi
-	b := w ^ (lo * '\\')
-	bs := (b - lo) &^ b & hi
-	return ctl|quote|bs != 0
-}
-
-var unescapeTable = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-// writeRune writes r escaped minimally: '"', '\\' and control characters.
-func (c *canon) writeRune(r rune) {
+// appendEscapedRune writes r escaped minimally: '"', '\\' and control characters.
+func appendEscapedRune(out []byte, r rune) []byte {
 	switch {
 	case r == '"':
-		c.out = append(c.out, '\\', '"')
+		return append(out, '\\', '"')
 	case r == '\\':
-		c.out = append(c.out, '\\', '\\')
+		return append(out, '\\', '\\')
 	case r < 0x20:
 		const hexDigits = "0123456789abcdef"
-		c.out = append(c.out, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xf])
+		return append(out, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xf])
 	default:
-		c.out = utf8.AppendRune(c.out, r)
+		return utf8.AppendRune(out, r)
 	}
 }
 
@@ -355,161 +766,131 @@ func hex4(in []byte, p int) (rune, bool) {
 	return r, true
 }
 
-func (c *canon) array(depth int) bool {
-	c.emit(c.pos, c.pos+1) // [
-	c.pos++
-	c.skipWS()
-	if c.pos < len(c.in) && c.in[c.pos] == ']' {
-		c.emit(c.pos, c.pos+1)
-		c.pos++
-		return true
-	}
-	for {
-		c.skipWS()
-		if !c.value(depth) {
-			return false
-		}
-		c.skipWS()
-		if c.pos >= len(c.in) {
-			return false
-		}
-		switch c.in[c.pos] {
-		case ',':
-			c.emit(c.pos, c.pos+1)
-			c.pos++
-		case ']':
-			c.emit(c.pos, c.pos+1)
-			c.pos++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-// keyOf returns the canonical (quoted) bytes of a member's key: in the input
-// when the key had no escapes, else in the output (already flushed).
-func (c *canon) keyOf(m member) []byte {
-	if m.keyIn {
-		return c.in[m.kFrom:m.kTo]
-	}
-	return c.out[m.kFrom:m.kTo]
-}
-
-func (c *canon) object(depth int) bool {
-	open := c.outLen()
-	c.emit(c.pos, c.pos+1) // {
-	c.pos++
-	base := len(c.members)
-	c.skipWS()
-	if c.pos < len(c.in) && c.in[c.pos] == '}' {
-		c.emit(c.pos, c.pos+1)
-		c.pos++
-		return true
-	}
-	sorted := true
-	for {
-		c.skipWS()
-		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
-			return false
-		}
-		m := member{start: c.outLen()}
-		kIn := c.pos
-		if !c.str() {
-			return false
-		}
-		m.keyEnd = c.outLen()
-		if c.runEnd == c.pos && c.runEnd-c.runStart >= c.pos-kIn {
-			m.keyIn, m.kFrom, m.kTo = true, kIn, c.pos // unchanged: compare in the input
-		} else {
-			c.flush()
-			m.kFrom, m.kTo = m.start, m.keyEnd
-		}
-		m.pfx = keyPrefix(c.keyOf(m))
-		c.skipWS()
-		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
-			return false
-		}
-		c.emit(c.pos, c.pos+1)
-		c.pos++
-		c.skipWS()
-		if !c.value(depth) {
-			return false
-		}
-		m.end = c.outLen()
-		if n := len(c.members); n > base && sorted && c.compareKeys(&c.members[n-1], &m) >= 0 {
-			sorted = false
-		}
-		c.members = append(c.members, m)
-		c.skipWS()
-		if c.pos >= len(c.in) {
-			return false
-		}
-		if c.in[c.pos] == '}' {
-			break
-		}
-		if c.in[c.pos] != ',' {
-			return false
-		}
-		c.emit(c.pos, c.pos+1)
-		c.pos++
-	}
-	if !sorted {
-		c.flush()
-		c.sortMembers(open, c.members[base:])
-	}
-	c.members = c.members[:base]
-	c.emit(c.pos, c.pos+1) // }
-	c.pos++
-	return true
-}
-
-// sortMembers rewrites out[open+1:] (the members of one object, separated by
-// commas) in key order.
-func (c *canon) sortMembers(open int, ms []member) {
-	c.scratch = append(c.scratch[:0], c.out[open:]...)
-	src := c.scratch
-	for i := range ms { // offsets into src rather than out
-		ms[i].start -= open
-		ms[i].keyEnd -= open
-		ms[i].end -= open
-	}
-	cmp := func(a, b *member) int {
-		if a.pfx != b.pfx {
-			if a.pfx < b.pfx {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(src[a.start:a.keyEnd], src[b.start:b.keyEnd])
-	}
-	if len(ms) <= 16 {
-		// Insertion sort: stable, and faster than a general sort for the
-		// handful of members a typical object has.
-		for i := 1; i < len(ms); i++ {
-			m := ms[i]
-			j := i
-			for j > 0 && cmp(&ms[j-1], &m) > 0 {
-				ms[j] = ms[j-1]
-				j--
-			}
-			ms[j] = m
-		}
+// sortMembers writes the members of one object (whose '{' is at output offset
+// open; the members so far are out[open+1:] followed by the pending run
+// in[rs:re]) in key order and returns the new out; the pending run is
+// consumed. When the whole object is still in the pending run (a compact
+// object without escapes, typically one without nested objects), the
+// members are copied from the input in their new order, else from a copy of
+// the output.
+func (c *canon) sortMembers(out, in []byte, rs, re, open int, ms []member) []byte {
+	var src []byte
+	shift := rs - len(out) // src offset of an output offset
+	end := re - shift      // output offset of the object's '}'
+	if open >= len(out) {
+		src = in
+		out = flushRun(out, in, rs, open+shift+1)
 	} else {
-		slices.SortStableFunc(ms, func(a, b member) int { return cmp(&a, &b) })
+		out = flushRun(out, in, rs, re)
+		c.scratch = append(c.scratch[:0], out[open:]...)
+		src, shift = c.scratch, -open
+		out = out[:open+1]
 	}
-	out := c.out[:open+1]
-	for i := range ms {
-		m := &ms[i]
+	for i, x := range c.memberOrder(src, shift, ms) {
 		if i > 0 {
 			out = append(out, ',')
-			if cmp(&ms[i-1], m) == 0 {
+		}
+		e := end // member x ends before the next one's ',' or the '}'
+		if int(x)+1 < len(ms) {
+			e = ms[x+1].start - 1
+		}
+		out = append(out, src[ms[x].start+shift:e+shift]...)
+	}
+	return out
+}
+
+// memberOrder returns the indices of ms in the order of their keys (found
+// at offset shift in src), stable, and sets dupKeys on repeated keys.
+func (c *canon) memberOrder(src []byte, shift int, ms []member) []int32 {
+	n := len(ms)
+	idx := c.idx
+	if cap(idx) < n {
+		idx = make([]int32, n, max(n, 16))
+		c.idx = idx
+	}
+	idx = idx[:n]
+	if n > len(c.permPfx) {
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		c.permN = -1 // idx no longer holds the cached order
+		slices.SortStableFunc(idx, func(a, b int32) int { return compareMembers(src, shift, &ms[a], &ms[b]) })
+		for i := 1; i < n; i++ {
+			if compareMembers(src, shift, &ms[idx[i-1]], &ms[idx[i]]) == 0 {
 				c.dupKeys = true
 			}
 		}
-		out = append(out, src[m.start:m.end]...)
+		return idx
 	}
-	c.out = out
+	// Objects of one array usually share their keys in the same order: the
+	// order found for the previous object is reused when the key prefixes
+	// are the same and all different (then they alone decide the order).
+	if n == c.permN {
+		cached := true
+		for i := 0; cached && i < n; i++ {
+			cached = c.permPfx[i] == ms[i].pfx
+		}
+		if cached {
+			return idx // still the order found last
+		}
+	}
+	// Insertion sort: stable, and faster than a general sort for the
+	// handful of members a typical object has.
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	for i := 1; i < n; i++ {
+		x := idx[i]
+		j := i
+		for j > 0 && compareMembers(src, shift, &ms[idx[j-1]], &ms[x]) > 0 {
+			idx[j] = idx[j-1]
+			j--
+		}
+		idx[j] = x
+	}
+	distinct := true
+	for i := 1; i < n; i++ {
+		if ms[idx[i-1]].pfx == ms[idx[i]].pfx {
+			distinct = false
+			if compareMembers(src, shift, &ms[idx[i-1]], &ms[idx[i]]) == 0 {
+				c.dupKeys = true
+			}
+		}
+	}
+	c.permN = -1
+	if distinct {
+		c.permN = n
+		for i := range ms {
+			c.permPfx[i] = ms[i].pfx
+		}
+	}
+	return idx
+}
+
+// compareMembers orders two members by their canonical keys, at offset
+// shift in src. Equal prefixes are rare (long common key prefixes,
+// duplicates): only then are the whole keys compared.
+func compareMembers(src []byte, shift int, a, b *member) int {
+	if a.pfx != b.pfx {
+		if a.pfx < b.pfx {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(quotedKey(src, a.start+shift), quotedKey(src, b.start+shift))
+}
+
+// quotedKey returns the canonical quoted key at src[start:].
+func quotedKey(src []byte, start int) []byte {
+	for p := start + 1; p < len(src); p++ {
+		switch src[p] {
+		case '\\':
+			p++
+		case '"':
+			return src[start : p+1]
+		}
+	}
+	return src[start:]
 }
 
 // lookup returns the raw JSON value at the JSON Pointer tokens ptr in the JSON
@@ -600,19 +981,20 @@ func keyEquals(quoted []byte, name string) bool {
 	}
 	c := getCanon()
 	defer putCanon(c)
-	c.in, c.pos, c.out, c.runStart, c.runEnd = quoted, 0, c.out[:0], 0, 0
-	if !c.str() {
+	out, _, ok := appendCanonString(c.out[:0], quoted, 0)
+	if !ok {
+		c.out = out[:0]
 		return false
 	}
-	c.flush()
-	// c.out is the minimally escaped form; compare with name escaped the same way.
-	n := len(c.out)
-	c.out = append(c.out, '"')
+	// out is the minimally escaped form; compare with name escaped the same way.
+	n := len(out)
+	out = append(out, '"')
 	for _, r := range name {
-		c.writeRune(r)
+		out = appendEscapedRune(out, r)
 	}
-	c.out = append(c.out, '"')
-	return bytes.Equal(c.out[:n], c.out[n:])
+	out = append(out, '"')
+	c.out = out[:0]
+	return bytes.Equal(out[:n], out[n:])
 }
 
 // findIndex, positioned on '[', moves to element idx.
@@ -710,24 +1092,24 @@ func stringValue(raw []byte) (string, bool) {
 	}
 	c := getCanon()
 	defer putCanon(c)
-	c.in, c.pos, c.out, c.runStart, c.runEnd = raw, 0, c.out[:0], 0, 0
-	if !c.str() {
+	enc, _, ok := appendCanonString(c.out[:0], raw, 0)
+	c.out = enc[:0]
+	if !ok {
 		return "", false
 	}
-	c.flush()
 	// Undo the minimal re-escaping of '"', '\\' and control characters.
-	out := make([]byte, 0, len(c.out))
-	for i := 1; i < len(c.out)-1; i++ {
-		ch := c.out[i]
+	out := make([]byte, 0, len(enc))
+	for i := 1; i < len(enc)-1; i++ {
+		ch := enc[i]
 		if ch == '\\' {
 			i++
-			switch c.out[i] {
+			switch enc[i] {
 			case 'u':
-				r, _ := hex4(c.out, i+1)
+				r, _ := hex4(enc, i+1)
 				out = append(out, byte(r))
 				i += 4
 			default:
-				out = append(out, c.out[i])
+				out = append(out, enc[i])
 			}
 			continue
 		}

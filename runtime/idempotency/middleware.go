@@ -143,7 +143,10 @@ func (m *Middleware) observe(ctx context.Context, start time.Time, o Outcome, st
 }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	start := time.Now()
+	var start time.Time // only the Observer's latency needs it
+	if m.observer != nil {
+		start = time.Now()
+	}
 	ctx := r.Context()
 	c := m.c
 	st := getState()

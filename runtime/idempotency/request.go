@@ -40,7 +40,6 @@ func putState(st *reqState) {
 	if cap(st.buf) > 64<<10 || cap(st.cw.buf) > 64<<10 || cap(st.cw.enc) > 64<<10 || cap(st.pre.out) > 64<<10 {
 		return // let large buffers go rather than pin them in the pool
 	}
-	st.pre.in = nil
 	statePool.Put(st)
 }
 

@@ -25,28 +25,19 @@ const (
 var errCorruptResult = errors.New("idempotency: corrupt stored result")
 
 // encodeResponse encodes status, the replayable headers of h and body,
-// reusing dst's storage.
+// reusing dst's storage. It walks h once: the header count is written as
+// one byte and widened afterwards in the rare case it needs more.
 func (c *compiled) encodeResponse(dst []byte, status int, h http.Header, body []byte) []byte {
-	size := 2 + binary.MaxVarintLen64*3 + len(body)
+	b := append(dst[:0], resultHTTP, resultV1)
+	b = binary.AppendUvarint(b, uint64(status))
+	at := len(b)
+	b = append(b, 0)
 	n := 0
 	for name, vals := range h {
 		if !c.replayable(name) {
 			continue
 		}
 		n++
-		size += binary.MaxVarintLen64*2 + len(name)
-		for _, v := range vals {
-			size += binary.MaxVarintLen64 + len(v)
-		}
-	}
-	b := slices.Grow(dst[:0], size)
-	b = append(b, resultHTTP, resultV1)
-	b = binary.AppendUvarint(b, uint64(status))
-	b = binary.AppendUvarint(b, uint64(n))
-	for name, vals := range h {
-		if !c.replayable(name) {
-			continue
-		}
 		b = binary.AppendUvarint(b, uint64(len(name)))
 		b = append(b, name...)
 		b = binary.AppendUvarint(b, uint64(len(vals)))
@@ -55,6 +46,15 @@ func (c *compiled) encodeResponse(dst []byte, status int, h http.Header, body []
 			b = append(b, v...)
 		}
 	}
+	if n < 0x80 {
+		b[at] = byte(n)
+	} else {
+		var u [binary.MaxVarintLen64]byte
+		k := binary.PutUvarint(u[:], uint64(n))
+		b = slices.Insert(b, at+1, u[1:k]...)
+		copy(b[at:], u[:k])
+	}
+	b = slices.Grow(b, binary.MaxVarintLen64+len(body))
 	b = binary.AppendUvarint(b, uint64(len(body)))
 	return append(b, body...)
 }
