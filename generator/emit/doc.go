@@ -16,9 +16,10 @@
 //   - Constructs that cannot be typed precisely (untyped schemas, unions without
 //     a name) become json.RawMessage.
 //
-// The server's decoding and routing helpers live in internal/serverkit, a
-// tested package whose declarations are copied into every server_gen.go, so
-// generated code never imports the generator.
+// The server's decoding, routing and response helpers live in the runtime
+// package serverkit (runtime/serverkit), which every server_gen.go imports; the
+// emitter prints only what is specific to the API, and generated code never
+// imports the generator.
 //
 // The client seam: when the generator type has a method
 //

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/dave/jennifer/jen"
-	"golang.org/x/tools/go/ast/astutil"
 
 	"github.com/idemgen/idemgen/generator/model"
 )
@@ -67,7 +66,6 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 	type part struct {
 		name string
 		emit func() (*jen.File, error)
-		kit  bool
 	}
 	var parts []part
 	if opts.Models {
@@ -77,7 +75,7 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 		parts = append(parts, part{name: "policies_gen.go", emit: g.emitPolicies})
 	}
 	if opts.Server {
-		parts = append(parts, part{name: "server_gen.go", emit: g.emitServer, kit: true})
+		parts = append(parts, part{name: "server_gen.go", emit: g.emitServer})
 	}
 	if opts.Client {
 		ce, ok := any(g).(interface{ emitClient() (*jen.File, error) })
@@ -91,11 +89,7 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		var extra string
-		if p.kit {
-			extra = serverKit
-		}
-		src, err := render(f, p.name, extra)
+		src, err := render(f, p.name)
 		if err != nil {
 			return nil, err
 		}
@@ -198,35 +192,22 @@ func (g *generator) newFile() *jen.File {
 	f.NoFormat = true
 	f.ImportName(idempotencyPkg, "idempotency")
 	f.ImportName(memstorePkg, "memstore")
+	f.ImportName(serverkitPkg, "serverkit")
 	return f
 }
 
-// render prints f, appends the declarations of extra (a Go file's source, its
-// imports merged) and formats the result. A formatting failure is reported with
+// render prints f and formats the result. A formatting failure is reported with
 // the numbered source.
-func render(f *jen.File, name, extra string) ([]byte, error) {
+func render(f *jen.File, name string) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("emit: %s: %w", name, err)
-	}
-	var imports []string
-	if extra != "" {
-		decls, imps, err := splitKit(extra)
-		if err != nil {
-			return nil, fmt.Errorf("emit: %s: %w", name, err)
-		}
-		buf.WriteString("\n")
-		buf.WriteString(decls)
-		imports = imps
 	}
 	src := buf.Bytes()
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, name, src, parser.ParseComments)
 	if err != nil {
 		return nil, fmt.Errorf("emit: %s does not parse: %w\n%s", name, err, numbered(src))
-	}
-	for _, path := range imports {
-		astutil.AddImport(fset, file, path)
 	}
 	var out bytes.Buffer
 	if err := format.Node(&out, fset, file); err != nil {
@@ -285,24 +266,6 @@ func groupImports(name string, src []byte) ([]byte, error) {
 	out := append([]byte(nil), src[:start]...)
 	out = append(out, b.Bytes()...)
 	return append(out, src[end:]...), nil
-}
-
-// splitKit returns the declarations (everything after the import block) and the
-// import paths of a Go source file.
-func splitKit(src string) (decls string, imports []string, err error) {
-	fset := token.NewFileSet()
-	file, err := parser.ParseFile(fset, "kit.go", src, parser.ImportsOnly)
-	if err != nil {
-		return "", nil, err
-	}
-	for _, imp := range file.Imports {
-		imports = append(imports, strings.Trim(imp.Path.Value, `"`))
-	}
-	end := fset.Position(file.Name.End()).Offset
-	if n := len(file.Decls); n > 0 {
-		end = fset.Position(file.Decls[n-1].End()).Offset
-	}
-	return src[end:], imports, nil
 }
 
 // numbered returns src with line numbers, for error messages.

@@ -12,8 +12,9 @@ import (
 )
 
 const (
-	memstorePkg = "github.com/idemgen/idemgen/runtime/store/memstore"
-	httpPkg     = "net/http"
+	memstorePkg  = "github.com/idemgen/idemgen/runtime/store/memstore"
+	serverkitPkg = "github.com/idemgen/idemgen/runtime/serverkit"
+	httpPkg      = "net/http"
 )
 
 // emitServer emits server_gen.go: the request and response types, the Handler
@@ -230,7 +231,7 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 	if code, ok := fixedStatus(r.Status); ok {
 		status = jen.Lit(code)
 	} else {
-		status = jen.Id("kitStatus").Call(jen.Id("r").Dot("StatusCode"), jen.Lit(defaultStatus(r.Status)))
+		status = jen.Qual(serverkitPkg, "Status").Call(jen.Id("r").Dot("StatusCode"), jen.Lit(defaultStatus(r.Status)))
 	}
 	var ct jen.Code = jen.Lit("")
 	if c != nil {
@@ -258,12 +259,12 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 			}
 		}
 		for i, h := range r.Headers {
-			gr.Id("kitSetHeader").Call(jen.Id("w"), jen.Lit(h.Name), jen.Id("r").Dot("Headers").Dot(rt.HeaderFields[i]))
+			gr.Qual(serverkitPkg, "SetHeader").Call(jen.Id("w"), jen.Lit(h.Name), jen.Id("r").Dot("Headers").Dot(rt.HeaderFields[i]))
 		}
 		if stream {
-			gr.Id("kitWriteStream").Call(jen.Id("w"), status, ct, jen.Id("r").Dot("Body"))
+			gr.Qual(serverkitPkg, "WriteStream").Call(jen.Id("w"), status, ct, jen.Id("r").Dot("Body"))
 		} else {
-			gr.Id("kitWrite").Call(jen.Id("w"), status, ct, body)
+			gr.Qual(serverkitPkg, "Write").Call(jen.Id("w"), status, ct, body)
 		}
 		gr.Return(jen.Nil())
 	})
@@ -391,16 +392,16 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 			if names := routes.byOp[op].pathParams(); len(names) > 0 {
 				// Outside the idempotency middleware, which reads path
 				// parameters by their spec names too.
-				gr.Id(v).Op("=").Id("kitNamePath").CallFunc(func(cg *jen.Group) {
+				gr.Id(v).Op("=").Qual(serverkitPkg, "NamePath").CallFunc(func(cg *jen.Group) {
 					cg.Id(v)
 					for _, n := range names {
 						loc := routes.byOp[op].params[n]
-						d := jen.Dict{jen.Id("name"): jen.Lit(n), jen.Id("wildcard"): jen.Lit(loc.wildcard)}
+						d := jen.Dict{jen.Id("Name"): jen.Lit(n), jen.Id("Wildcard"): jen.Lit(loc.wildcard)}
 						if loc.re != "" {
-							d[jen.Id("re")] = jen.Id(loc.re)
-							d[jen.Id("group")] = jen.Lit(loc.group)
+							d[jen.Id("Regexp")] = jen.Id(loc.re)
+							d[jen.Id("Group")] = jen.Lit(loc.group)
 						}
-						cg.Id("kitPathParam").Values(d)
+						cg.Qual(serverkitPkg, "PathParam").Values(d)
 					}
 				})
 			}
@@ -411,27 +412,27 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 			if len(grp.ops) == 1 && len(routes.byOp[grp.ops[0]].constraints) == 0 {
 				h = jen.Id(routes.handlerVar[grp.ops[0]])
 			} else {
-				h = jen.Id("kitDispatch").CallFunc(func(cg *jen.Group) {
+				h = jen.Qual(serverkitPkg, "Dispatch").CallFunc(func(cg *jen.Group) {
 					cg.Id("c").Dot("problemType")
 					for _, op := range grp.ops {
 						rt := routes.byOp[op]
-						cg.Id("kitRoute").Values(jen.Dict{
-							jen.Id("wildcards"): jen.Index().String().ValuesFunc(func(vg *jen.Group) {
+						cg.Qual(serverkitPkg, "Route").Values(jen.Dict{
+							jen.Id("Wildcards"): jen.Index().String().ValuesFunc(func(vg *jen.Group) {
 								for _, k := range rt.constraints {
 									vg.Lit(k.wildcard)
 								}
 							}),
-							jen.Id("res"): jen.Index().Op("*").Qual("regexp", "Regexp").ValuesFunc(func(vg *jen.Group) {
+							jen.Id("Regexps"): jen.Index().Op("*").Qual("regexp", "Regexp").ValuesFunc(func(vg *jen.Group) {
 								for _, k := range rt.constraints {
 									vg.Id(k.re)
 								}
 							}),
-							jen.Id("handler"): jen.Id(routes.handlerVar[op]),
+							jen.Id("Handler"): jen.Id(routes.handlerVar[op]),
 						})
 					}
 				})
 			}
-			gr.If(jen.Err().Op("=").Id("kitHandle").Call(jen.Id("mux"), jen.Lit(grp.pattern), h), jen.Err().Op("!=").Nil()).Block(
+			gr.If(jen.Err().Op("=").Qual(serverkitPkg, "Handle").Call(jen.Id("mux"), jen.Lit(grp.pattern), h), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(g.opts.Package+": NewServer: %w"), jen.Err())),
 			)
 		}
@@ -462,8 +463,8 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 			jen.Return(),
 		),
 		jen.If(jen.Qual("errors", "Is").Call(jen.Err(), jen.Id("ErrNotImplemented"))).Block(
-			jen.Id("kitWriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"),
-				jen.Op("&").Id("kitRequestError").Values(jen.Dict{
+			jen.Qual(serverkitPkg, "WriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"),
+				jen.Op("&").Qual(serverkitPkg, "RequestError").Values(jen.Dict{
 					jen.Id("Field"):  jen.Lit("operation"),
 					jen.Id("Status"): jen.Qual(httpPkg, "StatusNotImplemented"),
 					jen.Id("Err"):    jen.Err(),
@@ -472,7 +473,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 		),
 		jen.Id("s").Dot("cfg").Dot("logger").Dot("ErrorContext").Call(jen.Id("r").Dot("Context").Call(),
 			jen.Lit("handler failed"), jen.Lit("operation"), jen.Id("op"), jen.Lit("error"), jen.Err()),
-		jen.Id("kitWriteServerError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType")),
+		jen.Qual(serverkitPkg, "WriteServerError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType")),
 	)
 }
 
@@ -485,7 +486,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
 		jen.Var().Id("req").Id(n.Request),
 		jen.If(jen.Err().Op(":=").Id("s").Dot(decode).Call(jen.Id("r"), jen.Op("&").Id("req")), jen.Err().Op("!=").Nil()).Block(
-			jen.Id("kitWriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"), jen.Err()),
+			jen.Qual(serverkitPkg, "WriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"), jen.Err()),
 			jen.Return(),
 		),
 		jen.List(jen.Id("resp"), jen.Err()).Op(":=").Id("s").Dot("h").Dot(n.Method).Call(jen.Id("r").Dot("Context").Call(), jen.Id("req")),
@@ -517,7 +518,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 			sep := ","
 			switch p.In {
 			case model.InQuery:
-				source = jen.Id("kitQuery").Call(jen.Id("q"), jen.Lit(p.Name))
+				source = jen.Qual(serverkitPkg, "Query").Call(jen.Id("q"), jen.Lit(p.Name))
 				switch {
 				case p.Explode && (p.Style == "" || p.Style == "form"):
 					sep = ""
@@ -527,9 +528,9 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 					sep = "|"
 				}
 			case model.InHeader:
-				source = jen.Id("kitHeader").Call(jen.Id("r"), jen.Lit(p.Name))
+				source = jen.Qual(serverkitPkg, "Header").Call(jen.Id("r"), jen.Lit(p.Name))
 			case model.InCookie:
-				source = jen.Id("kitCookie").Call(jen.Id("r"), jen.Lit(p.Name))
+				source = jen.Qual(serverkitPkg, "Cookie").Call(jen.Id("r"), jen.Lit(p.Name))
 			case model.InPath:
 				_, ok := rt.params[p.Name]
 				if !ok {
@@ -537,7 +538,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 					source = jen.List(jen.Index().String().Call(jen.Nil()), jen.False())
 					break
 				}
-				source = jen.Id("kitPath").Call(jen.Id("r"), jen.Lit(p.Name))
+				source = jen.Qual(serverkitPkg, "Path").Call(jen.Id("r"), jen.Lit(p.Name))
 			default:
 				continue
 			}
@@ -549,7 +550,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 			field := fmt.Sprintf("%s parameter %q", p.In, p.Name)
 			gr.BlockFunc(func(bg *jen.Group) {
 				bg.List(jen.Id("vs"), jen.Id("ok")).Op(":=").Add(source)
-				bg.If(jen.Err().Op(":=").Id("kitParam").Call(jen.Lit(field), jen.Op("&").Id("req").Dot(n.Params[i]),
+				bg.If(jen.Err().Op(":=").Qual(serverkitPkg, "Param").Call(jen.Lit(field), jen.Op("&").Id("req").Dot(n.Params[i]),
 					jen.Id("vs"), jen.Id("ok"), jen.Lit(p.Required || p.In == model.InPath), jen.Lit(sep)), jen.Err().Op("!=").Nil()).Block(
 					jen.Return(jen.Err()),
 				)
@@ -567,10 +568,10 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 	n := g.ops[op]
 	single := len(op.Body.Contents) == 1
 	required := single && op.Body.Required
-	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Id("kitReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required), jen.Id("s").Dot("cfg").Dot("maxBodyBytes"))
+	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Qual(serverkitPkg, "ReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required), jen.Id("s").Dot("cfg").Dot("maxBodyBytes"))
 	gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 	gr.If(jen.Op("!").Id("present")).Block(jen.Return(jen.Nil()))
-	gr.Switch(jen.Id("kitMediaType").Call(jen.Id("r"), jen.Index().String().ValuesFunc(func(vg *jen.Group) {
+	gr.Switch(jen.Qual(serverkitPkg, "MediaType").Call(jen.Id("r"), jen.Index().String().ValuesFunc(func(vg *jen.Group) {
 		for _, c := range op.Body.Contents {
 			vg.Lit(c.MediaType)
 		}
@@ -581,16 +582,16 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 				switch c.Kind {
 				case model.BodyJSON:
 					if g.nilable(c.Schema) {
-						cg.If(jen.Err().Op(":=").Id("kitJSON").Call(jen.Id("body"), jen.Op("&").Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 						if g.hasEnum(c.Schema) {
-							cg.If(jen.Err().Op(":=").Id("kitCheck").Call(jen.Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+							cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "CheckValid").Call(jen.Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 						}
 						return
 					}
 					cg.Var().Id("v").Add(g.typeOf(c.Schema))
-					cg.If(jen.Err().Op(":=").Id("kitJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+					cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					if names := requiredProps(c.Schema); len(names) > 0 {
-						cg.If(jen.Err().Op(":=").Id("kitRequire").CallFunc(func(ag *jen.Group) {
+						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "RequireFields").CallFunc(func(ag *jen.Group) {
 							ag.Id("body")
 							for _, n := range names {
 								ag.Lit(n)
@@ -598,11 +599,11 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 						}), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					}
 					if g.hasEnum(c.Schema) {
-						cg.If(jen.Err().Op(":=").Id("kitCheck").Call(jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "CheckValid").Call(jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					}
 					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
 				case model.BodyForm:
-					cg.List(jen.Id("form"), jen.Err()).Op(":=").Id("kitForm").Call(jen.Id("body"))
+					cg.List(jen.Id("form"), jen.Err()).Op(":=").Qual(serverkitPkg, "ParseForm").Call(jen.Id("body"))
 					cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					s := g.formStruct(c.Schema)
 					if s == nil {
@@ -612,11 +613,11 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 					cg.Var().Id("v").Add(g.typeOf(c.Schema))
 					names := fieldNames(s)
 					for j, p := range s.Properties {
-						cg.If(jen.Err().Op(":=").Id("kitFormField").Call(jen.Id("form"), jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(p.Required)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "FormField").Call(jen.Id("form"), jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(p.Required)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					}
 					g.assign(cg, field, required && !c.Schema.Nullable)
 				case model.BodyMultipart:
-					cg.List(jen.Id("form"), jen.Err()).Op(":=").Id("kitMultipart").Call(jen.Id("r"), jen.Id("body"))
+					cg.List(jen.Id("form"), jen.Err()).Op(":=").Qual(serverkitPkg, "ParseMultipart").Call(jen.Id("r"), jen.Id("body"))
 					cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					cg.Add(field).Op("=").Id("form")
 				case model.BodyText:
@@ -627,12 +628,12 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 				}
 			})
 		}
-		sg.Default().Block(jen.Return(jen.Id("kitUnsupported").Call(jen.Id("r"))))
+		sg.Default().Block(jen.Return(jen.Qual(serverkitPkg, "Unsupported").Call(jen.Id("r"))))
 	})
 }
 
 // hasEnum reports whether a value of s can hold an enum (a type with a Valid
-// method), so that its decoding is followed by kitCheck.
+// method), so that its decoding is followed by serverkit.CheckValid.
 func (g *generator) hasEnum(s *model.Schema) bool {
 	if g.withEnum == nil {
 		g.withEnum = enumHolders(g.api, g.schemaNames)
@@ -858,7 +859,7 @@ func (g *generator) routes() *routeTable {
 }
 
 // wildcardName names the ServeMux wildcard of segment i. The leading
-// underscore keeps it apart from spec names, which kitNamePath sets as path
+// underscore keeps it apart from spec names, which serverkit.NamePath sets as path
 // values too.
 func wildcardName(i int) string { return fmt.Sprintf("_p%d", i) }
 

@@ -49,7 +49,7 @@ func TestBind(t *testing.T) {
 		{&obj, []string{`{"A": 3}`}, "", struct{ A int }{3}},
 		{&raw, []string{`{"x":1}`}, "", json.RawMessage(`{"x":1}`)},
 	} {
-		if err := kitBind(tc.dst, tc.raws, tc.sep); err != nil {
+		if err := bind(tc.dst, tc.raws, tc.sep); err != nil {
 			t.Errorf("%T %q: %v", tc.dst, tc.raws, err)
 			continue
 		}
@@ -78,23 +78,23 @@ func TestBindErrors(t *testing.T) {
 		{&col, "green", "not one of the allowed values"},
 		{&at, "yesterday", `invalid value "yesterday"`},
 	} {
-		err := kitBind(tc.dst, []string{tc.raw}, "")
+		err := bind(tc.dst, []string{tc.raw}, "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%T %q: error %v, want one containing %q", tc.dst, tc.raw, err, tc.want)
 		}
 	}
-	if err := kitBind(&s, nil, ""); err == nil {
+	if err := bind(&s, nil, ""); err == nil {
 		t.Error("no value: no error")
 	}
 }
 
 func TestParamRequired(t *testing.T) {
 	var v *string
-	if err := kitParam(`query parameter "q"`, &v, nil, false, false, ""); err != nil || v != nil {
+	if err := Param(`query parameter "q"`, &v, nil, false, false, ""); err != nil || v != nil {
 		t.Errorf("absent optional: %v, %v", err, v)
 	}
-	err := kitParam(`query parameter "q"`, &v, nil, false, true, "")
-	var re *kitRequestError
+	err := Param(`query parameter "q"`, &v, nil, false, true, "")
+	var re *RequestError
 	if !errors.As(err, &re) || re.Status != http.StatusBadRequest || err.Error() != `query parameter "q": is required` {
 		t.Errorf("absent required: %v", err)
 	}
@@ -115,13 +115,13 @@ func TestMediaType(t *testing.T) {
 		if ct != "" {
 			r.Header.Set("Content-Type", ct)
 		}
-		if got := kitMediaType(r, declared); got != want {
+		if got := MediaType(r, declared); got != want {
 			t.Errorf("%q: %d, want %d", ct, got, want)
 		}
 	}
 	r := httptest.NewRequest("POST", "/", nil)
 	r.Header.Set("Content-Type", "text/plain")
-	if got := kitMediaType(r, []string{"*/*"}); got != 0 {
+	if got := MediaType(r, []string{"*/*"}); got != 0 {
 		t.Errorf("*/*: %d", got)
 	}
 }
@@ -130,31 +130,31 @@ func TestJSONErrorsNameTheField(t *testing.T) {
 	var v struct {
 		Amount int `json:"amount"`
 	}
-	err := kitJSON([]byte(`{"amount": "ten"}`), &v)
+	err := DecodeJSON([]byte(`{"amount": "ten"}`), &v)
 	if err == nil || !strings.Contains(err.Error(), `field "amount"`) {
 		t.Errorf("type error: %v", err)
 	}
-	err = kitJSON([]byte(`{"amount": `), &v)
+	err = DecodeJSON([]byte(`{"amount": `), &v)
 	if err == nil || !strings.Contains(err.Error(), "invalid JSON") {
 		t.Errorf("syntax error: %v", err)
 	}
 }
 
 func TestFormAndFormat(t *testing.T) {
-	form, err := kitForm([]byte("amount=42&tag=a&tag=b"))
+	form, err := ParseForm([]byte("amount=42&tag=a&tag=b"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var amount int
 	var tags []string
 	var missing *string
-	if err := kitFormField(form, "amount", &amount, true); err != nil || amount != 42 {
+	if err := FormField(form, "amount", &amount, true); err != nil || amount != 42 {
 		t.Errorf("amount: %v %d", err, amount)
 	}
-	if err := kitFormField(form, "tag", &tags, false); err != nil || !reflect.DeepEqual(tags, []string{"a", "b"}) {
+	if err := FormField(form, "tag", &tags, false); err != nil || !reflect.DeepEqual(tags, []string{"a", "b"}) {
 		t.Errorf("tags: %v %v", err, tags)
 	}
-	if err := kitFormField(form, "note", &missing, true); err == nil || !strings.Contains(err.Error(), `form field "note"`) {
+	if err := FormField(form, "note", &missing, true); err == nil || !strings.Contains(err.Error(), `form field "note"`) {
 		t.Errorf("missing required field: %v", err)
 	}
 	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -167,9 +167,9 @@ func TestFormAndFormat(t *testing.T) {
 		{when, "2026-01-02T03:04:05Z", true}, {&when, "2026-01-02T03:04:05Z", true}, {3.5, "3.5", true},
 		{url.Values{"a": {"b"}}, `{"a":["b"]}`, true},
 	} {
-		got, ok := kitFormat(tc.v)
+		got, ok := format(tc.v)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("kitFormat(%#v) = %q, %v; want %q, %v", tc.v, got, ok, tc.want, tc.ok)
+			t.Errorf("format(%#v) = %q, %v; want %q, %v", tc.v, got, ok, tc.want, tc.ok)
 		}
 	}
 }
@@ -181,7 +181,7 @@ func TestDispatchAndHandle(t *testing.T) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit = name })
 	}
 	json := regexp.MustCompile(`^(.+?)\.json$`)
-	if err := kitHandle(mux, "GET /files/{p1}", kitDispatch("", kitRoute{wildcards: []string{"p1"}, res: []*regexp.Regexp{json}, handler: h("json")}, kitRoute{handler: h("any")})); err != nil {
+	if err := Handle(mux, "GET /files/{p1}", Dispatch("", Route{Wildcards: []string{"p1"}, Regexps: []*regexp.Regexp{json}, Handler: h("json")}, Route{Handler: h("any")})); err != nil {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{"/files/a.json": "json", "/files/a.xml": "any"} {
@@ -193,7 +193,7 @@ func TestDispatchAndHandle(t *testing.T) {
 	}
 	// No route matches: 404 problem+json.
 	strict := http.NewServeMux()
-	if err := kitHandle(strict, "GET /x/{p1}", kitDispatch("https://example.com/p", kitRoute{wildcards: []string{"p1"}, res: []*regexp.Regexp{json}, handler: h("json")})); err != nil {
+	if err := Handle(strict, "GET /x/{p1}", Dispatch("https://example.com/p", Route{Wildcards: []string{"p1"}, Regexps: []*regexp.Regexp{json}, Handler: h("json")})); err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
@@ -202,7 +202,7 @@ func TestDispatchAndHandle(t *testing.T) {
 		t.Errorf("unmatched: %d %s %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 	}
 	// A conflicting pattern is an error, not a panic.
-	if err := kitHandle(mux, "GET /files/{other}", h("dup")); err == nil {
+	if err := Handle(mux, "GET /files/{other}", h("dup")); err == nil {
 		t.Error("conflicting pattern registered without an error")
 	}
 }
@@ -212,36 +212,36 @@ func TestNamePath(t *testing.T) {
 	var name, ext, id string
 	re := regexp.MustCompile(`^(.+?)\.(.+?)$`)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, _ := kitPath(r, "name")
-		e, _ := kitPath(r, "ext")
-		i, ok := kitPath(r, "file-id")
+		n, _ := Path(r, "name")
+		e, _ := Path(r, "ext")
+		i, ok := Path(r, "file-id")
 		if !ok {
 			t.Error("file-id is not set")
 		}
 		name, ext, id = n[0], e[0], i[0]
 	})
-	mux.Handle("GET /f/{_p1}/{_p2}", kitNamePath(h,
-		kitPathParam{name: "file-id", wildcard: "_p1"},
-		kitPathParam{name: "name", wildcard: "_p2", re: re, group: 1},
-		kitPathParam{name: "ext", wildcard: "_p2", re: re, group: 2}))
+	mux.Handle("GET /f/{_p1}/{_p2}", NamePath(h,
+		PathParam{Name: "file-id", Wildcard: "_p1"},
+		PathParam{Name: "name", Wildcard: "_p2", Regexp: re, Group: 1},
+		PathParam{Name: "ext", Wildcard: "_p2", Regexp: re, Group: 2}))
 	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/f/7/report.v2.json", nil))
 	if id != "7" || name != "report" || ext != "v2.json" {
 		t.Errorf("id %q name %q ext %q", id, name, ext)
 	}
 	r := httptest.NewRequest("GET", "/", nil)
-	if _, ok := kitPath(r, "missing"); ok {
+	if _, ok := Path(r, "missing"); ok {
 		t.Error("a parameter that was never set is present")
 	}
 }
 
 func TestRequire(t *testing.T) {
-	if err := kitRequire([]byte(`{"a": null, "b": 1}`), "a", "b"); err != nil {
+	if err := RequireFields([]byte(`{"a": null, "b": 1}`), "a", "b"); err != nil {
 		t.Errorf("all present: %v", err)
 	}
-	if err := kitRequire([]byte(`{"a": 1}`), "a", "b"); err == nil || err.Error() != `request body: field "b" is required` {
+	if err := RequireFields([]byte(`{"a": 1}`), "a", "b"); err == nil || err.Error() != `request body: field "b" is required` {
 		t.Errorf("missing b: %v", err)
 	}
-	if err := kitRequire([]byte(`[1]`), "a"); err != nil {
+	if err := RequireFields([]byte(`[1]`), "a"); err != nil {
 		t.Errorf("not an object (the decoder's to report): %v", err)
 	}
 }
@@ -256,14 +256,14 @@ func TestCheck(t *testing.T) {
 		Raw   []byte           `json:"raw"`
 	}
 	red, green := color("red"), color("green")
-	if err := kitCheck(&body{Items: []item{{&red}, {}}, ByKey: map[string]color{"a": "blue"}}); err != nil {
+	if err := CheckValid(&body{Items: []item{{&red}, {}}, ByKey: map[string]color{"a": "blue"}}); err != nil {
 		t.Errorf("valid body: %v", err)
 	}
-	err := kitCheck(&body{Items: []item{{&red}, {&green}}})
+	err := CheckValid(&body{Items: []item{{&red}, {&green}}})
 	if err == nil || !strings.Contains(err.Error(), `field "/items/1/color": "green" is not one of the allowed values`) {
 		t.Errorf("invalid nested enum: %v", err)
 	}
-	err = kitCheck(&body{ByKey: map[string]color{"b": "x", "a": "y"}})
+	err = CheckValid(&body{ByKey: map[string]color{"b": "x", "a": "y"}})
 	if err == nil || !strings.Contains(err.Error(), `field "/by~1key/a"`) {
 		t.Errorf("invalid map value (first key in order, escaped pointer): %v", err)
 	}
@@ -271,20 +271,20 @@ func TestCheck(t *testing.T) {
 
 func TestReadBodyLimit(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", strings.NewReader("12345"))
-	if b, ok, err := kitReadBody(r, true, 5); err != nil || !ok || string(b) != "12345" {
+	if b, ok, err := ReadBody(r, true, 5); err != nil || !ok || string(b) != "12345" {
 		t.Errorf("at the limit: %q %v %v", b, ok, err)
 	}
 	r = httptest.NewRequest("POST", "/", strings.NewReader("123456"))
-	_, _, err := kitReadBody(r, true, 5)
-	var re *kitRequestError
+	_, _, err := ReadBody(r, true, 5)
+	var re *RequestError
 	if !errors.As(err, &re) || re.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("over the limit: %v", err)
 	}
 	r = httptest.NewRequest("POST", "/", strings.NewReader(""))
-	if _, _, err := kitReadBody(r, true, 5); err == nil || !strings.Contains(err.Error(), "is required") {
+	if _, _, err := ReadBody(r, true, 5); err == nil || !strings.Contains(err.Error(), "is required") {
 		t.Errorf("missing required body: %v", err)
 	}
-	if _, ok, err := kitReadBody(r, false, 5); err != nil || ok {
+	if _, ok, err := ReadBody(r, false, 5); err != nil || ok {
 		t.Errorf("missing optional body: %v %v", ok, err)
 	}
 }

@@ -3,25 +3,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/url"
-	"reflect"
 	"regexp"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
@@ -163,7 +154,7 @@ type AppendAuditResponseObject interface {
 type AppendAudit204Response struct{}
 
 func (r AppendAudit204Response) writeAppendAuditResponseObject(w http.ResponseWriter) error {
-	kitWrite(w, 204, "", nil)
+	serverkit.Write(w, 204, "", nil)
 	return nil
 }
 
@@ -184,7 +175,7 @@ type CreateBatchResponseObject interface {
 type CreateBatch202Response struct{}
 
 func (r CreateBatch202Response) writeCreateBatchResponseObject(w http.ResponseWriter) error {
-	kitWrite(w, 202, "", nil)
+	serverkit.Write(w, 202, "", nil)
 	return nil
 }
 
@@ -211,7 +202,7 @@ func (r GenerateBill201JSONResponse) writeGenerateBillResponseObject(w http.Resp
 	if err != nil {
 		return err
 	}
-	kitWrite(w, 201, "application/json", b)
+	serverkit.Write(w, 201, "application/json", b)
 	return nil
 }
 
@@ -236,7 +227,7 @@ type PayBill201TextResponse struct {
 }
 
 func (r PayBill201TextResponse) writePayBillResponseObject(w http.ResponseWriter) error {
-	kitWrite(w, 201, "text/plain", []byte(r.Body))
+	serverkit.Write(w, 201, "text/plain", []byte(r.Body))
 	return nil
 }
 
@@ -264,8 +255,8 @@ type Donate303Response struct {
 }
 
 func (r Donate303Response) writeDonateResponseObject(w http.ResponseWriter) error {
-	kitSetHeader(w, "Location", r.Headers.Location)
-	kitWrite(w, 303, "", nil)
+	serverkit.SetHeader(w, "Location", r.Headers.Location)
+	serverkit.Write(w, 303, "", nil)
 	return nil
 }
 
@@ -288,7 +279,7 @@ type CreateOrder201TextResponse struct {
 }
 
 func (r CreateOrder201TextResponse) writeCreateOrderResponseObject(w http.ResponseWriter) error {
-	kitWrite(w, 201, "text/plain", []byte(r.Body))
+	serverkit.Write(w, 201, "text/plain", []byte(r.Body))
 	return nil
 }
 
@@ -317,7 +308,7 @@ func (r ListPayments200JSONResponse) writeListPaymentsResponseObject(w http.Resp
 	if err != nil {
 		return err
 	}
-	kitWrite(w, 200, "application/json", b)
+	serverkit.Write(w, 200, "application/json", b)
 	return nil
 }
 
@@ -350,8 +341,8 @@ func (r CreatePayment201JSONResponse) writeCreatePaymentResponseObject(w http.Re
 	if err != nil {
 		return err
 	}
-	kitSetHeader(w, "Location", r.Headers.Location)
-	kitWrite(w, 201, "application/json", b)
+	serverkit.SetHeader(w, "Location", r.Headers.Location)
+	serverkit.Write(w, 201, "application/json", b)
 	return nil
 }
 
@@ -367,7 +358,7 @@ func (r CreatePayment400JSONResponse) writeCreatePaymentResponseObject(w http.Re
 	if err != nil {
 		return err
 	}
-	kitWrite(w, 400, "application/problem+json", b)
+	serverkit.Write(w, 400, "application/problem+json", b)
 	return nil
 }
 
@@ -396,7 +387,7 @@ func (r GetPayment200JSONResponse) writeGetPaymentResponseObject(w http.Response
 	if err != nil {
 		return err
 	}
-	kitWrite(w, 200, "application/json", b)
+	serverkit.Write(w, 200, "application/json", b)
 	return nil
 }
 
@@ -406,7 +397,7 @@ func (r GetPayment200JSONResponse) writeGetPaymentResponseObject(w http.Response
 type GetPayment404Response struct{}
 
 func (r GetPayment404Response) writeGetPaymentResponseObject(w http.ResponseWriter) error {
-	kitWrite(w, 404, "", nil)
+	serverkit.Write(w, 404, "", nil)
 	return nil
 }
 
@@ -431,7 +422,7 @@ type GetReceipt200TextResponse struct {
 }
 
 func (r GetReceipt200TextResponse) writeGetReceiptResponseObject(w http.ResponseWriter) error {
-	kitWrite(w, 200, "text/plain", []byte(r.Body))
+	serverkit.Write(w, 200, "text/plain", []byte(r.Body))
 	return nil
 }
 
@@ -454,7 +445,7 @@ type CreateTransfer201TextResponse struct {
 }
 
 func (r CreateTransfer201TextResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
-	kitWrite(w, 201, "text/plain", []byte(r.Body))
+	serverkit.Write(w, 201, "text/plain", []byte(r.Body))
 	return nil
 }
 
@@ -588,9 +579,9 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h3 = kitNamePath(h3, kitPathParam{
-		name:     "billId",
-		wildcard: "_p1",
+	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+		Name:     "billId",
+		Wildcard: "_p1",
 	})
 	var h4 http.Handler
 	if h4, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
@@ -606,60 +597,60 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, err
 	}
 	var h8 http.Handler = http.HandlerFunc(s.handleGetPayment)
-	h8 = kitNamePath(h8, kitPathParam{
-		name:     "id",
-		wildcard: "_p1",
+	h8 = serverkit.NamePath(h8, serverkit.PathParam{
+		Name:     "id",
+		Wildcard: "_p1",
 	})
 	var h9 http.Handler = http.HandlerFunc(s.handleGetReceipt)
-	h9 = kitNamePath(h9, kitPathParam{
-		group:    2,
-		name:     "format",
-		re:       serverPathGetReceipt1,
-		wildcard: "_p1",
-	}, kitPathParam{
-		group:    1,
-		name:     "receipt-id",
-		re:       serverPathGetReceipt1,
-		wildcard: "_p1",
+	h9 = serverkit.NamePath(h9, serverkit.PathParam{
+		Group:    2,
+		Name:     "format",
+		Regexp:   serverPathGetReceipt1,
+		Wildcard: "_p1",
+	}, serverkit.PathParam{
+		Group:    1,
+		Name:     "receipt-id",
+		Regexp:   serverPathGetReceipt1,
+		Wildcard: "_p1",
 	})
 	var h10 http.Handler
 	if h10, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	if err = kitHandle(mux, "POST /audit", h0); err != nil {
+	if err = serverkit.Handle(mux, "POST /audit", h0); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /batches", h1); err != nil {
+	if err = serverkit.Handle(mux, "POST /batches", h1); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /bills", h2); err != nil {
+	if err = serverkit.Handle(mux, "POST /bills", h2); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /donations", h4); err != nil {
+	if err = serverkit.Handle(mux, "POST /donations", h4); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /orders", h5); err != nil {
+	if err = serverkit.Handle(mux, "POST /orders", h5); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /payments", h7); err != nil {
+	if err = serverkit.Handle(mux, "POST /payments", h7); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /transfers", h10); err != nil {
+	if err = serverkit.Handle(mux, "POST /transfers", h10); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "POST /bills/{_p1}/payments", h3); err != nil {
+	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h3); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /payments", h6); err != nil {
+	if err = serverkit.Handle(mux, "GET /payments", h6); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /payments/{_p1}", h8); err != nil {
+	if err = serverkit.Handle(mux, "GET /payments/{_p1}", h8); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = kitHandle(mux, "GET /receipts/{_p1}", kitDispatch(c.problemType, kitRoute{
-		handler:   h9,
-		res:       []*regexp.Regexp{serverPathGetReceipt1},
-		wildcards: []string{"_p1"},
+	if err = serverkit.Handle(mux, "GET /receipts/{_p1}", serverkit.Dispatch(c.problemType, serverkit.Route{
+		Handler:   h9,
+		Regexps:   []*regexp.Regexp{serverPathGetReceipt1},
+		Wildcards: []string{"_p1"},
 	})); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
@@ -686,7 +677,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 		return
 	}
 	if errors.Is(err, ErrNotImplemented) {
-		kitWriteRequestError(w, r, s.cfg.problemType, &kitRequestError{
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, &serverkit.RequestError{
 			Err:    err,
 			Field:  "operation",
 			Status: http.StatusNotImplemented,
@@ -694,14 +685,14 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 		return
 	}
 	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
-	kitWriteServerError(w, r, s.cfg.problemType)
+	serverkit.WriteServerError(w, r, s.cfg.problemType)
 }
 
 // handleAppendAudit serves POST /audit: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 	var req AppendAuditRequestObject
 	if err := s.decodeAppendAudit(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.AppendAudit(r.Context(), req)
@@ -718,19 +709,19 @@ func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 
 // decodeAppendAudit decodes the parameters and body of POST /audit into req.
 func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObject) error {
-	body, present, err := kitReadBody(r, false, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, false, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"text/plain"}) {
+	switch serverkit.MediaType(r, []string{"text/plain"}) {
 	case 0:
 		v := string(body)
 		req.Body = &v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
@@ -739,7 +730,7 @@ func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObjec
 func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 	var req CreateBatchRequestObject
 	if err := s.decodeCreateBatch(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.CreateBatch(r.Context(), req)
@@ -756,25 +747,25 @@ func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreateBatch decodes the parameters and body of POST /batches into req.
 func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObject) error {
-	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"application/json"}) {
+	switch serverkit.MediaType(r, []string{"application/json"}) {
 	case 0:
 		var v CreateBatchRequest
-		if err := kitJSON(body, &v); err != nil {
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := kitCheck(&v); err != nil {
+		if err := serverkit.CheckValid(&v); err != nil {
 			return err
 		}
 		req.Body = v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
@@ -783,7 +774,7 @@ func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObjec
 func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
 	var req GenerateBillRequestObject
 	if err := s.decodeGenerateBill(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.GenerateBill(r.Context(), req)
@@ -800,25 +791,25 @@ func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
 
 // decodeGenerateBill decodes the parameters and body of POST /bills into req.
 func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObject) error {
-	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"application/json"}) {
+	switch serverkit.MediaType(r, []string{"application/json"}) {
 	case 0:
 		var v GenerateBillRequest
-		if err := kitJSON(body, &v); err != nil {
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := kitRequire(body, "user_id", "bill_date"); err != nil {
+		if err := serverkit.RequireFields(body, "user_id", "bill_date"); err != nil {
 			return err
 		}
 		req.Body = v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
@@ -827,7 +818,7 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 	var req PayBillRequestObject
 	if err := s.decodePayBill(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.PayBill(r.Context(), req)
@@ -845,30 +836,30 @@ func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 // decodePayBill decodes the parameters and body of POST /bills/{billId}/payments into req.
 func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error {
 	{
-		vs, ok := kitPath(r, "billId")
-		if err := kitParam("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
+		vs, ok := serverkit.Path(r, "billId")
+		if err := serverkit.Param("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
 			return err
 		}
 	}
-	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"application/json"}) {
+	switch serverkit.MediaType(r, []string{"application/json"}) {
 	case 0:
 		var v PayBillRequest
-		if err := kitJSON(body, &v); err != nil {
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := kitRequire(body, "payerId"); err != nil {
+		if err := serverkit.RequireFields(body, "payerId"); err != nil {
 			return err
 		}
 		req.Body = v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
@@ -877,7 +868,7 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 	var req DonateRequestObject
 	if err := s.decodeDonate(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.Donate(r.Context(), req)
@@ -894,32 +885,32 @@ func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 
 // decodeDonate decodes the parameters and body of POST /donations into req.
 func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
-	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"application/x-www-form-urlencoded"}) {
+	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := kitForm(body)
+		form, err := serverkit.ParseForm(body)
 		if err != nil {
 			return err
 		}
 		var v DonateRequest
-		if err := kitFormField(form, "token", &v.Token, true); err != nil {
+		if err := serverkit.FormField(form, "token", &v.Token, true); err != nil {
 			return err
 		}
-		if err := kitFormField(form, "amount", &v.Amount, true); err != nil {
+		if err := serverkit.FormField(form, "amount", &v.Amount, true); err != nil {
 			return err
 		}
-		if err := kitFormField(form, "note", &v.Note, false); err != nil {
+		if err := serverkit.FormField(form, "note", &v.Note, false); err != nil {
 			return err
 		}
 		req.Body = v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
@@ -928,7 +919,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	var req CreateOrderRequestObject
 	if err := s.decodeCreateOrder(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.CreateOrder(r.Context(), req)
@@ -945,25 +936,25 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreateOrder decodes the parameters and body of POST /orders into req.
 func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObject) error {
-	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"application/json"}) {
+	switch serverkit.MediaType(r, []string{"application/json"}) {
 	case 0:
 		var v CreateOrderRequest
-		if err := kitJSON(body, &v); err != nil {
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := kitRequire(body, "request_id", "item"); err != nil {
+		if err := serverkit.RequireFields(body, "request_id", "item"); err != nil {
 			return err
 		}
 		req.Body = v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
@@ -972,7 +963,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
 	if err := s.decodeListPayments(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.ListPayments(r.Context(), req)
@@ -991,14 +982,14 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
 	q := r.URL.Query()
 	{
-		vs, ok := kitQuery(q, "limit")
-		if err := kitParam("query parameter \"limit\"", &req.Limit, vs, ok, false, ""); err != nil {
+		vs, ok := serverkit.Query(q, "limit")
+		if err := serverkit.Param("query parameter \"limit\"", &req.Limit, vs, ok, false, ""); err != nil {
 			return err
 		}
 	}
 	{
-		vs, ok := kitQuery(q, "status")
-		if err := kitParam("query parameter \"status\"", &req.Status, vs, ok, false, ""); err != nil {
+		vs, ok := serverkit.Query(q, "status")
+		if err := serverkit.Param("query parameter \"status\"", &req.Status, vs, ok, false, ""); err != nil {
 			return err
 		}
 	}
@@ -1009,7 +1000,7 @@ func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObj
 func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 	var req CreatePaymentRequestObject
 	if err := s.decodeCreatePayment(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.CreatePayment(r.Context(), req)
@@ -1026,25 +1017,25 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreatePayment decodes the parameters and body of POST /payments into req.
 func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
-	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"application/json"}) {
+	switch serverkit.MediaType(r, []string{"application/json"}) {
 	case 0:
 		var v PaymentInput
-		if err := kitJSON(body, &v); err != nil {
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := kitRequire(body, "amount", "currency"); err != nil {
+		if err := serverkit.RequireFields(body, "amount", "currency"); err != nil {
 			return err
 		}
 		req.Body = v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
@@ -1053,7 +1044,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 	var req GetPaymentRequestObject
 	if err := s.decodeGetPayment(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.GetPayment(r.Context(), req)
@@ -1071,14 +1062,14 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 // decodeGetPayment decodes the parameters and body of GET /payments/{id} into req.
 func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject) error {
 	{
-		vs, ok := kitPath(r, "id")
-		if err := kitParam("path parameter \"id\"", &req.ID, vs, ok, true, ","); err != nil {
+		vs, ok := serverkit.Path(r, "id")
+		if err := serverkit.Param("path parameter \"id\"", &req.ID, vs, ok, true, ","); err != nil {
 			return err
 		}
 	}
 	{
-		vs, ok := kitHeader(r, "X-Trace")
-		if err := kitParam("header parameter \"X-Trace\"", &req.XTrace, vs, ok, false, ","); err != nil {
+		vs, ok := serverkit.Header(r, "X-Trace")
+		if err := serverkit.Param("header parameter \"X-Trace\"", &req.XTrace, vs, ok, false, ","); err != nil {
 			return err
 		}
 	}
@@ -1089,7 +1080,7 @@ func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject)
 func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
 	var req GetReceiptRequestObject
 	if err := s.decodeGetReceipt(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.GetReceipt(r.Context(), req)
@@ -1107,14 +1098,14 @@ func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
 // decodeGetReceipt decodes the parameters and body of GET /receipts/{receipt-id}.{format} into req.
 func (s *server) decodeGetReceipt(r *http.Request, req *GetReceiptRequestObject) error {
 	{
-		vs, ok := kitPath(r, "receipt-id")
-		if err := kitParam("path parameter \"receipt-id\"", &req.ReceiptID, vs, ok, true, ","); err != nil {
+		vs, ok := serverkit.Path(r, "receipt-id")
+		if err := serverkit.Param("path parameter \"receipt-id\"", &req.ReceiptID, vs, ok, true, ","); err != nil {
 			return err
 		}
 	}
 	{
-		vs, ok := kitPath(r, "format")
-		if err := kitParam("path parameter \"format\"", &req.Format, vs, ok, true, ","); err != nil {
+		vs, ok := serverkit.Path(r, "format")
+		if err := serverkit.Param("path parameter \"format\"", &req.Format, vs, ok, true, ","); err != nil {
 			return err
 		}
 	}
@@ -1125,7 +1116,7 @@ func (s *server) decodeGetReceipt(r *http.Request, req *GetReceiptRequestObject)
 func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 	var req CreateTransferRequestObject
 	if err := s.decodeCreateTransfer(r, &req); err != nil {
-		kitWriteRequestError(w, r, s.cfg.problemType, err)
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
 		return
 	}
 	resp, err := s.h.CreateTransfer(r.Context(), req)
@@ -1142,569 +1133,25 @@ func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 
 // decodeCreateTransfer decodes the parameters and body of POST /transfers into req.
 func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
-	body, present, err := kitReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
 	if err != nil {
 		return err
 	}
 	if !present {
 		return nil
 	}
-	switch kitMediaType(r, []string{"application/json"}) {
+	switch serverkit.MediaType(r, []string{"application/json"}) {
 	case 0:
 		var v CreateTransferRequest
-		if err := kitJSON(body, &v); err != nil {
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := kitRequire(body, "amount"); err != nil {
+		if err := serverkit.RequireFields(body, "amount"); err != nil {
 			return err
 		}
 		req.Body = v
 	default:
-		return kitUnsupported(r)
+		return serverkit.Unsupported(r)
 	}
 	return nil
-}
-
-// kitRequestError is a request that could not be decoded: a parameter or the
-// body did not match the spec. Field names what was wrong ("query parameter
-// \"limit\"", "request body"). The server answers it with 400 problem+json.
-type kitRequestError struct {
-	Field  string
-	Status int
-	Err    error
-}
-
-func (e *kitRequestError) Error() string { return e.Field + ": " + e.Err.Error() }
-
-func (e *kitRequestError) Unwrap() error { return e.Err }
-
-// kitBadRequest returns a 400 kitRequestError about field.
-func kitBadRequest(field string, err error) error {
-	return &kitRequestError{Field: field, Status: http.StatusBadRequest, Err: err}
-}
-
-// kitProblemNames name the problems a generated server writes itself; the
-// problem "type" is the configured base URI, "#" and the name (as the
-// idempotency runtime does for its own problems).
-var kitProblemNames = map[int]string{
-	http.StatusBadRequest:            "request-invalid",
-	http.StatusNotFound:              "route-not-found",
-	http.StatusUnsupportedMediaType:  "unsupported-media-type",
-	http.StatusRequestEntityTooLarge: "request-too-large",
-	http.StatusInternalServerError:   "internal-error",
-	http.StatusNotImplemented:        "not-implemented",
-}
-
-// kitProblem writes a problem+json of status with detail.
-func kitProblem(w http.ResponseWriter, r *http.Request, problemType string, status int, detail string) {
-	p := idempotency.Problem{Status: status, Title: http.StatusText(status), Detail: detail, Instance: r.URL.Path}
-	if problemType != "" {
-		p.Type = problemType + "#" + kitProblemNames[status]
-	}
-	idempotency.WriteProblem(w, p)
-}
-
-// kitWriteRequestError writes err (a *kitRequestError) as problem+json.
-func kitWriteRequestError(w http.ResponseWriter, r *http.Request, problemType string, err error) {
-	var re *kitRequestError
-	status := http.StatusBadRequest
-	if errors.As(err, &re) && re.Status != 0 {
-		status = re.Status
-	}
-	kitProblem(w, r, problemType, status, err.Error())
-}
-
-// kitWriteServerError is the default error handler: 500 problem+json. The error
-// text is not sent (it may hold internal details).
-func kitWriteServerError(w http.ResponseWriter, r *http.Request, problemType string) {
-	kitProblem(w, r, problemType, http.StatusInternalServerError, "")
-}
-
-// kitSplit splits the raw values of a parameter into items: each raw value is
-// one item when sep is empty (explode), otherwise it is split at sep.
-func kitSplit(raws []string, sep string) []string {
-	if sep == "" {
-		return raws
-	}
-	var items []string
-	for _, r := range raws {
-		if r == "" {
-			continue
-		}
-		items = append(items, strings.Split(r, sep)...)
-	}
-	return items
-}
-
-// kitBind decodes the raw values of one parameter (or form field) into dst, a
-// pointer to the request field: a value, a pointer (allocated: an optional
-// value) or a slice (every item decoded). sep is the array separator ("" when
-// each raw value is one item).
-func kitBind(dst any, raws []string, sep string) error {
-	v := reflect.ValueOf(dst).Elem()
-	if v.Kind() == reflect.Pointer {
-		nv := reflect.New(v.Type().Elem())
-		if err := kitBindValue(nv.Elem(), raws, sep); err != nil {
-			return err
-		}
-		v.Set(nv)
-		return nil
-	}
-	return kitBindValue(v, raws, sep)
-}
-
-func kitBindValue(v reflect.Value, raws []string, sep string) error {
-	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8 {
-		items := kitSplit(raws, sep)
-		s := reflect.MakeSlice(v.Type(), len(items), len(items))
-		for i, it := range items {
-			if err := kitBindScalar(s.Index(i), it); err != nil {
-				return fmt.Errorf("item %d: %w", i, err)
-			}
-		}
-		v.Set(s)
-		return nil
-	}
-	if len(raws) == 0 {
-		return errors.New("missing value")
-	}
-	return kitBindScalar(v, raws[0])
-}
-
-var kitTextUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
-
-func kitBindScalar(v reflect.Value, s string) error {
-	if v.Kind() == reflect.Pointer {
-		nv := reflect.New(v.Type().Elem())
-		if err := kitBindScalar(nv.Elem(), s); err != nil {
-			return err
-		}
-		v.Set(nv)
-		return nil
-	}
-	if reflect.PointerTo(v.Type()).Implements(kitTextUnmarshaler) {
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			return fmt.Errorf("invalid value %q: %w", s, err)
-		}
-		return nil
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(s)
-	case reflect.Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return fmt.Errorf("want a boolean, got %q", s)
-		}
-		v.SetBool(b)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, err := strconv.ParseInt(s, 10, v.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("want an integer (%d bits), got %q", v.Type().Bits(), s)
-		}
-		v.SetInt(n)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, err := strconv.ParseUint(s, 10, v.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("want an unsigned integer, got %q", s)
-		}
-		v.SetUint(n)
-	case reflect.Float32, reflect.Float64:
-		f, err := strconv.ParseFloat(s, v.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("want a number, got %q", s)
-		}
-		v.SetFloat(f)
-	case reflect.Slice: // []byte and json.RawMessage: the raw text.
-		v.SetBytes([]byte(s))
-	default: // structs, maps, unions: the value is JSON text.
-		if err := json.Unmarshal([]byte(s), v.Addr().Interface()); err != nil {
-			return fmt.Errorf("want JSON for %s, got %q", v.Type(), s)
-		}
-	}
-	if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
-		return fmt.Errorf("%q is not one of the allowed values", s)
-	}
-	return nil
-}
-
-// kitParam decodes one parameter. present reports whether the request carries
-// it; a missing required parameter is a 400 naming it.
-func kitParam(field string, dst any, raws []string, present, required bool, sep string) error {
-	if !present {
-		if required {
-			return kitBadRequest(field, errors.New("is required"))
-		}
-		return nil
-	}
-	if err := kitBind(dst, raws, sep); err != nil {
-		return kitBadRequest(field, err)
-	}
-	return nil
-}
-
-// kitQuery returns the values of a query parameter.
-func kitQuery(q url.Values, name string) ([]string, bool) {
-	vs, ok := q[name]
-	return vs, ok
-}
-
-// kitHeader returns the values of a request header.
-func kitHeader(r *http.Request, name string) ([]string, bool) {
-	vs := r.Header.Values(name)
-	return vs, len(vs) > 0
-}
-
-// kitCookie returns the value of a cookie.
-func kitCookie(r *http.Request, name string) ([]string, bool) {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return nil, false
-	}
-	return []string{c.Value}, true
-}
-
-// kitPathParam locates one path parameter of an operation: the ServeMux
-// wildcard that holds it, and the group of a regular expression over the
-// wildcard's value when the parameter shares its segment with text.
-type kitPathParam struct {
-	name     string
-	wildcard string
-	re       *regexp.Regexp
-	group    int
-}
-
-// kitNamePath makes every path parameter readable under its name in the spec
-// (r.PathValue("billId")) before next runs: ServeMux wildcards are named by
-// position, but the idempotency runtime (scope path:NAME, derive path:NAME)
-// and the generated decoders read parameters by their spec names.
-func kitNamePath(next http.Handler, params ...kitPathParam) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range params {
-			v := r.PathValue(p.wildcard)
-			if p.re != nil {
-				m := p.re.FindStringSubmatch(v)
-				if m == nil {
-					continue
-				}
-				v = m[p.group]
-			}
-			r.SetPathValue(p.name, v)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// kitPath returns a path parameter by its spec name (see kitNamePath).
-func kitPath(r *http.Request, name string) ([]string, bool) {
-	v := r.PathValue(name)
-	return []string{v}, v != ""
-}
-
-// kitRoute is one operation behind a ServeMux pattern shared with others: it
-// serves a request when every (wildcard, expression) pair matches.
-type kitRoute struct {
-	wildcards []string
-	res       []*regexp.Regexp
-	handler   http.Handler
-}
-
-// kitDispatch serves a request with the first route that matches, or 404.
-func kitDispatch(problemType string, routes ...kitRoute) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	next:
-		for _, rt := range routes {
-			for i, wc := range rt.wildcards {
-				if !rt.res[i].MatchString(r.PathValue(wc)) {
-					continue next
-				}
-			}
-			rt.handler.ServeHTTP(w, r)
-			return
-		}
-		kitWriteRequestError(w, r, problemType, &kitRequestError{Field: "path", Status: http.StatusNotFound, Err: errors.New("no operation matches")})
-	})
-}
-
-// kitHandle registers h for pattern, turning ServeMux's panic on conflicting
-// patterns (possible with some specs) into an error.
-func kitHandle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("route %q: %v", pattern, p)
-		}
-	}()
-	mux.Handle(pattern, h)
-	return nil
-}
-
-// kitMediaType returns the index of the declared media type that the request's
-// Content-Type matches (exactly, or through a "type/*" or "*/*" range), or -1.
-// A request without Content-Type matches the first declared type.
-func kitMediaType(r *http.Request, declared []string) int {
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return 0
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return -1
-	}
-	for i, d := range declared {
-		if strings.EqualFold(d, mt) {
-			return i
-		}
-	}
-	for i, d := range declared {
-		if d == "*/*" {
-			return i
-		}
-		if prefix, ok := strings.CutSuffix(d, "/*"); ok && strings.HasPrefix(mt, prefix+"/") {
-			return i
-		}
-	}
-	return -1
-}
-
-// kitUnsupported is the 415 for a Content-Type the operation does not declare.
-func kitUnsupported(r *http.Request) error {
-	return &kitRequestError{Field: "request body", Status: http.StatusUnsupportedMediaType,
-		Err: fmt.Errorf("unsupported Content-Type %q", r.Header.Get("Content-Type"))}
-}
-
-// kitReadBody reads the whole request body, at most limit bytes (a larger body
-// is a 413); present is false when it is empty. A missing required body is a
-// 400.
-func kitReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
-	if r.Body != nil {
-		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
-		if err != nil {
-			return nil, false, kitBadRequest("request body", err)
-		}
-		if int64(len(body)) > limit {
-			return nil, false, &kitRequestError{Field: "request body", Status: http.StatusRequestEntityTooLarge,
-				Err: fmt.Errorf("is larger than %d bytes", limit)}
-		}
-	}
-	if len(body) == 0 {
-		if required {
-			return nil, false, kitBadRequest("request body", errors.New("is required"))
-		}
-		return nil, false, nil
-	}
-	return body, true, nil
-}
-
-// kitJSON decodes a JSON body into dst, naming the offending field on failure.
-func kitJSON(body []byte, dst any) error {
-	if err := json.Unmarshal(body, dst); err != nil {
-		var te *json.UnmarshalTypeError
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &te) && te.Field != "":
-			return kitBadRequest("request body", fmt.Errorf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value))
-		case errors.As(err, &te):
-			return kitBadRequest("request body", fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
-		case errors.As(err, &se):
-			return kitBadRequest("request body", fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err))
-		}
-		return kitBadRequest("request body", err)
-	}
-	return nil
-}
-
-// kitRequire checks that a JSON object body has every required property (a
-// missing one would otherwise decode as its zero value). Only the top level is
-// checked.
-func kitRequire(body []byte, names ...string) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil // not an object: the decoder reports the type
-	}
-	for _, n := range names {
-		if _, ok := m[n]; !ok {
-			return kitBadRequest("request body", fmt.Errorf("field %q is required", n))
-		}
-	}
-	return nil
-}
-
-// kitCheck reports the first value in a decoded body whose type has a Valid
-// method (the generated enums) that returns false, naming it by JSON Pointer.
-func kitCheck(v any) error {
-	if err := kitWalk(reflect.ValueOf(v), ""); err != nil {
-		return kitBadRequest("request body", err)
-	}
-	return nil
-}
-
-func kitWalk(v reflect.Value, ptr string) error {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return kitWalk(v.Elem(), ptr)
-	case reflect.Invalid:
-		return nil
-	}
-	if v.CanInterface() {
-		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
-			val := fmt.Sprint(v.Interface())
-			if v.Kind() == reflect.String {
-				val = strconv.Quote(v.String())
-			}
-			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
-		}
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			// Fields without a json tag (the variants of a union) keep the
-			// pointer of the union itself.
-			p := ptr
-			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
-				p = ptr + "/" + kitEscape(name)
-			}
-			if err := kitWalk(v.Field(i), p); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return nil
-		}
-		for i := 0; i < v.Len(); i++ {
-			if err := kitWalk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		keys := v.MapKeys()
-		// Sorted, so that the same body always names the same field.
-		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
-		for _, k := range keys {
-			if err := kitWalk(v.MapIndex(k), ptr+"/"+kitEscape(fmt.Sprint(k))); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// kitEscape escapes a JSON Pointer token.
-func kitEscape(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-// kitForm parses a form-urlencoded body.
-func kitForm(body []byte) (url.Values, error) {
-	vs, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, kitBadRequest("request body", fmt.Errorf("invalid form: %w", err))
-	}
-	return vs, nil
-}
-
-// kitFormField decodes one field of a form body.
-func kitFormField(form url.Values, name string, dst any, required bool) error {
-	vs, ok := form[name]
-	return kitParam(fmt.Sprintf("form field %q", name), dst, vs, ok, required, "")
-}
-
-// kitMultipart parses a multipart/form-data body (files over 32 MiB in total
-// spill to temporary files, as net/http does).
-func kitMultipart(r *http.Request, body []byte) (*multipart.Form, error) {
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || params["boundary"] == "" {
-		return nil, kitBadRequest("request body", errors.New("multipart body without a boundary"))
-	}
-	form, err := multipart.NewReader(bytes.NewReader(body), params["boundary"]).ReadForm(32 << 20)
-	if err != nil {
-		return nil, kitBadRequest("request body", fmt.Errorf("invalid multipart body: %w", err))
-	}
-	return form, nil
-}
-
-// kitFormat formats a header value: "" and false for a nil pointer or slice.
-func kitFormat(v any) (string, bool) {
-	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer {
-		if rv.IsNil() {
-			return "", false
-		}
-		rv = rv.Elem()
-	}
-	if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() != reflect.Uint8 {
-		if rv.IsNil() {
-			return "", false
-		}
-		parts := make([]string, rv.Len())
-		for i := range parts {
-			parts[i], _ = kitFormat(rv.Index(i).Interface())
-		}
-		return strings.Join(parts, ","), true
-	}
-	if m, ok := rv.Interface().(encoding.TextMarshaler); ok {
-		b, err := m.MarshalText()
-		if err != nil {
-			return "", false
-		}
-		return string(b), true
-	}
-	switch rv.Kind() {
-	case reflect.String:
-		return rv.String(), true
-	case reflect.Slice:
-		return string(rv.Bytes()), true
-	case reflect.Struct, reflect.Map, reflect.Interface:
-		b, err := json.Marshal(rv.Interface())
-		if err != nil {
-			return "", false
-		}
-		return string(b), true
-	}
-	return fmt.Sprint(rv.Interface()), true
-}
-
-// kitSetHeader sets a response header from a typed value (skipped when unset).
-func kitSetHeader(w http.ResponseWriter, name string, v any) {
-	if s, ok := kitFormat(v); ok {
-		w.Header().Set(name, s)
-	}
-}
-
-// kitWrite writes status, Content-Type (when not empty) and body.
-func kitWrite(w http.ResponseWriter, status int, contentType string, body []byte) {
-	if contentType != "" {
-		w.Header().Set("Content-Type", contentType)
-	}
-	w.WriteHeader(status)
-	if len(body) > 0 {
-		w.Write(body)
-	}
-}
-
-// kitWriteStream writes status, Content-Type and copies body (nil: no body).
-func kitWriteStream(w http.ResponseWriter, status int, contentType string, body io.Reader) {
-	if contentType != "" {
-		w.Header().Set("Content-Type", contentType)
-	}
-	w.WriteHeader(status)
-	if body != nil {
-		io.Copy(w, body)
-	}
-}
-
-// kitStatus returns status, or def when the handler left it zero.
-func kitStatus(status, def int) int {
-	if status == 0 {
-		return def
-	}
-	return status
 }
