@@ -202,6 +202,12 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	id, err := m.requestID(r, key, st)
+	if errors.Is(err, errNoPathValue) {
+		m.log.ErrorContext(ctx, "idempotency: mount the middleware on a ServeMux pattern that names the scope's path parameter", "operation", c.op, "err", err)
+		m.problem(w, http.StatusInternalServerError, problemScopeRoute, "the server cannot scope this request's idempotency key")
+		m.observe(ctx, start, OutcomeRejectedKey, http.StatusInternalServerError, err)
+		return
+	}
 	if err != nil {
 		m.problem(w, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its key cannot be scoped")
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusUnauthorized, err)
@@ -241,7 +247,7 @@ func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, star
 		if err != nil {
 			m.log.ErrorContext(ctx, "idempotency: stored response is unreadable", "operation", m.c.op, "record", ex.ID, "err", err)
 			m.problem(w, http.StatusInternalServerError, problemUnavailable, "the stored response for this key is unreadable")
-			m.observe(ctx, start, OutcomeStoreError, http.StatusInternalServerError, err)
+			m.observe(ctx, start, OutcomeRejectedKey, http.StatusInternalServerError, err)
 			return
 		}
 		h := w.Header()

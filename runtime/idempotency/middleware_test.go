@@ -855,3 +855,36 @@ func TestStoreOutageAndRecovery(t *testing.T) {
 			first.Code, again.Header().Get("Idempotent-Replayed"), hs.runs.Load())
 	}
 }
+
+// A path scope on a route that does not name the parameter must not put every
+// request into one shared partition (tenants would read each other's replays):
+// the request is refused with 500 and the handler does not run.
+func TestScopeByPathUnrouted(t *testing.T) {
+	s := memstore.New(memstore.WithSweepInterval(-1))
+	defer s.Close()
+	var runs atomic.Int32
+	m, err := idempotency.New(s, idempotency.Policy{Operation: "op", Scope: []string{"path:account"}}, idempotency.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /accounts/{id}/payments", m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+	})))
+	mux.Handle("GET /accounts/{id}/payments/status", m.StatusHandler())
+	for _, acct := range []string{"1", "2"} {
+		r := httptest.NewRequest("POST", "/accounts/"+acct+"/payments", strings.NewReader("{}"))
+		r.Header.Set("Idempotency-Key", "same")
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		wantProblem(t, w, http.StatusInternalServerError)
+	}
+	r := httptest.NewRequest("GET", "/accounts/1/payments/status", nil)
+	r.Header.Set("Idempotency-Key", "same")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	wantProblem(t, w, http.StatusInternalServerError)
+	if runs.Load() != 0 {
+		t.Errorf("handler ran %d times, want 0", runs.Load())
+	}
+}

@@ -59,6 +59,7 @@ const (
 	problemUnauthorized = "idempotency-principal-unknown"
 	problemNotFound     = "idempotency-record-not-found"
 	problemMethod       = "idempotency-method-not-allowed"
+	problemScopeRoute   = "idempotency-scope-unrouted"
 )
 
 // problem writes one of the runtime's own problems.

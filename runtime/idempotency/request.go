@@ -368,7 +368,11 @@ func (m *Middleware) appendRef(b []byte, r *http.Request, body []byte, ref value
 	return b, false
 }
 
-var errNoPrincipal = errors.New("idempotency: no principal for the request")
+var (
+	errNoPrincipal = errors.New("idempotency: no principal for the request")
+	// errNoPathValue: a path scope has no value, so the route is misconfigured.
+	errNoPathValue = errors.New("idempotency: the route gives no value for the path scope")
+)
 
 // requestID is the record id: a hash of the operation, the scope values and
 // the key, so no user bytes reach the store's key space raw.
@@ -389,7 +393,15 @@ func (m *Middleware) requestID(r *http.Request, key string, st *reqState) (strin
 			b = appendString(b, p)
 			continue
 		}
-		b, _ = m.appendRef(b, r, nil, ref)
+		var ok bool
+		b, ok = m.appendRef(b, r, nil, ref)
+		if !ok && ref.kind == refPath {
+			// A matched route never has an empty path value: the handler was
+			// mounted on a pattern without {NAME}. Scoping every request into
+			// one shared partition would let tenants read each other's replays.
+			st.pre.out = b[:0]
+			return "", fmt.Errorf("%w: path:%s", errNoPathValue, ref.name)
+		}
 	}
 	b = appendString(b, key)
 	st.pre.out = b[:0]

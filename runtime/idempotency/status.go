@@ -144,6 +144,9 @@ func (m *Middleware) StatusHandler() http.Handler {
 		case errors.Is(err, errNoPrincipal):
 			m.problem(w, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown")
 			return
+		case errors.Is(err, errNoPathValue):
+			m.problem(w, http.StatusInternalServerError, problemScopeRoute, "the server cannot scope this idempotency key")
+			return
 		case err != nil:
 			m.log.ErrorContext(r.Context(), "idempotency: status lookup failed", "operation", m.c.op, "err", err)
 			w.Header()["Retry-After"] = []string{"1"}
