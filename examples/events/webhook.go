@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/idemgen/idemgen/examples/events/api"
 )
@@ -25,32 +24,16 @@ func (rc *Receiver) ReceivePaymentEvent(ctx context.Context, req api.ReceivePaym
 		return api.ReceivePaymentEvent400JSONResponse{Body: problem(400, "invalid event",
 			fmt.Sprintf("want a known type, an account and a positive amount; got type %q", e.Type))}, nil
 	}
-	id := eventID(req.WebhookID)
+	// The generated server decodes the webhook-id header as the idempotency
+	// runtime does: the bare form (evt_1) and the HTTP Structured Field string
+	// form ("evt_1") that idempotency-aware clients, the generated one
+	// included, send both give evt_1.
+	id := req.WebhookID
 	applied, err := rc.ledger.Apply(id, string(e.Type), e.Account, e.Amount)
 	if err != nil {
 		return nil, err
 	}
 	return api.ReceivePaymentEvent200JSONResponse{Body: api.Ack{EventId: id, Applied: applied}}, nil
-}
-
-// eventID returns the event id carried by a webhook-id header value. Like
-// the idempotency runtime, it accepts the bare form (evt_1) and the HTTP
-// Structured Field string form ("evt_1") that idempotency-aware clients,
-// the generated one included, send: both name the same event.
-func eventID(header string) string {
-	if len(header) < 2 || header[0] != '"' || header[len(header)-1] != '"' {
-		return header
-	}
-	var b strings.Builder
-	for i := 1; i < len(header)-1; i++ {
-		c := header[i]
-		if c == '\\' && i+1 < len(header)-1 {
-			i++
-			c = header[i]
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // GetLedger returns the balances.

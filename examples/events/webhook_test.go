@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,20 +122,62 @@ func TestWebhookReusedIDWithAnotherBodyIs422(t *testing.T) {
 	}
 }
 
-func TestEventID(t *testing.T) {
-	for in, want := range map[string]string{
-		`evt_1`:       "evt_1",
-		`"evt_1"`:     "evt_1",
-		`"a\"b\\c"`:   `a"b\c`,
-		`"`:           `"`,
-		`""`:          "",
-		`evt"`:        `evt"`,
-		`"unclosed`:   `"unclosed`,
-		`"sp ace"`:    "sp ace",
-		`"trailing\"`: `trailing\`,
-	} {
-		if got := eventID(in); got != want {
-			t.Errorf("eventID(%s) = %q, want %q", in, got, want)
+// TestWebhookIDForms: the handler gets the event id of a webhook-id header
+// in either form, bare (evt_1) or an HTTP Structured Field string ("evt_1",
+// escapes undone), and both forms name the same event; a value that is
+// neither never reaches the handler.
+func TestWebhookIDForms(t *testing.T) {
+	store := memstore.New()
+	t.Cleanup(func() { store.Close() })
+	ledger := NewLedger()
+	h, err := api.NewServer(&Receiver{ledger: ledger}, api.WithStore(store),
+		api.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	post := func(header string) (int, api.Ack) {
+		t.Helper()
+		req, err := http.NewRequest("POST", srv.URL+"/webhooks/payments",
+			strings.NewReader(`{"type": "payment.succeeded", "account": "acme", "amount": 1}`))
+		if err != nil {
+			t.Fatal(err)
 		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("webhook-id", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ack api.Ack
+		if resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(&ack); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode, ack
+	}
+	for in, want := range map[string]string{
+		`evt_1`:     "evt_1",
+		`"evt_1"`:   "evt_1",
+		`"a\"b\\c"`: `a"b\c`,
+		`"sp ace"`:  "sp ace",
+	} {
+		if status, ack := post(in); status != http.StatusOK || ack.EventId != want {
+			t.Errorf("webhook-id %s: %d, event id %q, want 200 and %q", in, status, ack.EventId, want)
+		}
+	}
+	if n := ledger.Times("evt_1"); n != 1 {
+		t.Errorf("evt_1 and \"evt_1\" applied %d times, want once", n)
+	}
+	for _, in := range []string{`"`, `""`, `evt"`, `"unclosed`, `"trailing\"`} {
+		if status, _ := post(in); status != http.StatusBadRequest {
+			t.Errorf("webhook-id %s: %d, want 400", in, status)
+		}
+	}
+	if _, applied := ledger.Snapshot(); applied != 3 {
+		t.Errorf("ledger applied %d events, want 3", applied)
 	}
 }

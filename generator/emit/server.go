@@ -9,6 +9,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
 const (
@@ -513,9 +514,11 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 		if hasQuery {
 			gr.Id("q").Op(":=").Id("r").Dot("URL").Dot("Query").Call()
 		}
+		keyHeader := policyKeyHeader(op)
 		for i, p := range op.Params {
 			var source jen.Code
 			sep := ","
+			isKey := false
 			switch p.In {
 			case model.InQuery:
 				source = jen.Qual(serverkitPkg, "Query").Call(jen.Id("q"), jen.Lit(p.Name))
@@ -529,6 +532,13 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 				}
 			case model.InHeader:
 				source = jen.Qual(serverkitPkg, "Header").Call(jen.Id("r"), jen.Lit(p.Name))
+				if keyHeader != "" && strings.EqualFold(p.Name, keyHeader) {
+					// The policy's key header: the handler gets the key the
+					// middleware deduplicated by, not the header's raw value
+					// (a structured-field string keeps its quotes).
+					isKey = true
+					source = jen.Qual(serverkitPkg, "KeyHeader").Call(jen.Id("r"), jen.Lit(p.Name), jen.Lit(op.Idempotency.Policy.Key.MaxLength))
+				}
 			case model.InCookie:
 				source = jen.Qual(serverkitPkg, "Cookie").Call(jen.Id("r"), jen.Lit(p.Name))
 			case model.InPath:
@@ -549,7 +559,12 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 			}
 			field := fmt.Sprintf("%s parameter %q", p.In, p.Name)
 			gr.BlockFunc(func(bg *jen.Group) {
-				bg.List(jen.Id("vs"), jen.Id("ok")).Op(":=").Add(source)
+				if isKey {
+					bg.List(jen.Id("vs"), jen.Id("ok"), jen.Err()).Op(":=").Add(source)
+					bg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+				} else {
+					bg.List(jen.Id("vs"), jen.Id("ok")).Op(":=").Add(source)
+				}
 				bg.If(jen.Err().Op(":=").Qual(serverkitPkg, "Param").Call(jen.Lit(field), jen.Op("&").Id("req").Dot(n.Params[i]),
 					jen.Id("vs"), jen.Id("ok"), jen.Lit(p.Required || p.In == model.InPath), jen.Lit(sep)), jen.Err().Op("!=").Nil()).Block(
 					jen.Return(jen.Err()),
@@ -561,6 +576,24 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation, rt *opRoute) {
 		}
 		gr.Return(jen.Nil())
 	})
+}
+
+// policyKeyHeader returns the name of the header that carries the
+// idempotency key of op ("Idempotency-Key" when the policy names no key
+// source), or "" when op is not idempotent or its key comes from elsewhere (a
+// query parameter, a body field, derived values).
+func policyKeyHeader(op *model.Operation) string {
+	if !op.Idempotent() {
+		return ""
+	}
+	k := op.Idempotency.Policy.Key
+	switch {
+	case k.Header != "":
+		return k.Header
+	case k.Query != "" || k.Field != "" || len(k.Derive) > 0:
+		return ""
+	}
+	return idempotency.DefaultHeader
 }
 
 // emitBodyDecode emits the decoding of the request body by its Content-Type.

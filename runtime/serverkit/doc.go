@@ -10,7 +10,9 @@
 //     a panic); Dispatch picks among operations that share a pattern; NamePath
 //     makes path parameters readable by their spec names.
 //   - Parameters: Query, Header, Cookie and Path return the raw values, Param
-//     decodes them into a typed field.
+//     decodes them into a typed field. KeyHeader returns the idempotency key
+//     header decoded as the idempotency middleware reads it (bare or
+//     structured-field string), so the handler sees the bare key.
 //   - Bodies: ReadBody (size limit), MediaType (which declared Content-Type),
 //     DecodeJSON, RequireFields, CheckValid, ParseForm, FormField,
 //     ParseMultipart, Unsupported.

@@ -218,6 +218,34 @@ func Header(r *http.Request, name string) ([]string, bool) {
 	return vs, len(vs) > 0
 }
 
+// KeyHeader returns the idempotency key that the request carries in header
+// name (the header of the operation's policy), decoded as the idempotency
+// middleware decodes it, with idempotency.ParseKeyHeader: the bare form (evt_1)
+// and the structured-field string form ("evt_1") both give evt_1, so the
+// handler sees the key the request was deduplicated by. maxLen is the policy's
+// key.maxLength, zero meaning idempotency.DefaultMaxLength. present reports
+// whether the request has the header; a value that is not a key (malformed,
+// too long, or sent in more than one header field) is a 400 naming the header
+// parameter.
+func KeyHeader(r *http.Request, name string, maxLen int) (vals []string, present bool, err error) {
+	raws := r.Header.Values(name)
+	if len(raws) == 0 {
+		return nil, false, nil
+	}
+	field := fmt.Sprintf("header parameter %q", name)
+	if len(raws) > 1 {
+		return nil, true, BadRequest(field, fmt.Errorf("%w: %d header fields, want one", idempotency.ErrInvalidKey, len(raws)))
+	}
+	if maxLen <= 0 {
+		maxLen = idempotency.DefaultMaxLength
+	}
+	key, err := idempotency.ParseKeyHeader(raws[0], maxLen)
+	if err != nil {
+		return nil, true, BadRequest(field, err)
+	}
+	return []string{key}, true, nil
+}
+
 // Cookie returns the value of a cookie.
 func Cookie(r *http.Request, name string) ([]string, bool) {
 	c, err := r.Cookie(name)

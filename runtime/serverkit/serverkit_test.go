@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
 type color string
@@ -286,5 +288,55 @@ func TestReadBodyLimit(t *testing.T) {
 	}
 	if _, ok, err := ReadBody(r, false, 5); err != nil || ok {
 		t.Errorf("missing optional body: %v %v", ok, err)
+	}
+}
+
+func TestKeyHeader(t *testing.T) {
+	for _, tc := range []struct {
+		raws    []string
+		maxLen  int
+		want    string
+		present bool
+		err     string
+	}{
+		{raws: nil},
+		{raws: []string{"evt_1"}, want: "evt_1", present: true},
+		{raws: []string{`"evt_1"`}, want: "evt_1", present: true},
+		{raws: []string{` "a\"b\\c" `}, want: `a"b\c`, present: true},
+		{raws: []string{`"sp ace"`}, want: "sp ace", present: true},
+		{raws: []string{`""`}, present: true, err: "empty key"},
+		{raws: []string{`"unclosed`}, present: true, err: "unterminated"},
+		{raws: []string{`evt"`}, present: true, err: "want visible ASCII"},
+		{raws: []string{"a", "b"}, present: true, err: "2 header fields, want one"},
+		{raws: []string{"abcdef"}, maxLen: 5, present: true, err: "6 bytes long, want at most 5"},
+		{raws: []string{strings.Repeat("k", 255)}, want: strings.Repeat("k", 255), present: true},
+		{raws: []string{strings.Repeat("k", 256)}, present: true, err: "want at most 255"},
+	} {
+		r := httptest.NewRequest("POST", "/", nil)
+		for _, v := range tc.raws {
+			r.Header.Add("webhook-id", v)
+		}
+		vals, present, err := KeyHeader(r, "Webhook-Id", tc.maxLen)
+		if present != tc.present {
+			t.Errorf("%q: present %v, want %v", tc.raws, present, tc.present)
+		}
+		if tc.err != "" {
+			var re *RequestError
+			if !errors.As(err, &re) || re.Status != http.StatusBadRequest || !strings.HasPrefix(err.Error(), `header parameter "Webhook-Id": `) ||
+				!strings.Contains(err.Error(), tc.err) || !errors.Is(err, idempotency.ErrInvalidKey) {
+				t.Errorf("%q: error %v, want a 400 about the header containing %q", tc.raws, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.raws, err)
+			continue
+		}
+		if tc.present && (len(vals) != 1 || vals[0] != tc.want) {
+			t.Errorf("%q: %q, want [%q]", tc.raws, vals, tc.want)
+		}
+		if !tc.present && vals != nil {
+			t.Errorf("%q: %q, want none", tc.raws, vals)
+		}
 	}
 }

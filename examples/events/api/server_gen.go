@@ -372,7 +372,10 @@ func (s *server) handleReceivePaymentEvent(w http.ResponseWriter, r *http.Reques
 // decodeReceivePaymentEvent decodes the parameters and body of POST /webhooks/payments into req.
 func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentEventRequestObject) error {
 	{
-		vs, ok := serverkit.Header(r, "webhook-id")
+		vs, ok, err := serverkit.KeyHeader(r, "webhook-id", 128)
+		if err != nil {
+			return err
+		}
 		if err := serverkit.Param("header parameter \"webhook-id\"", &req.WebhookID, vs, ok, true, ","); err != nil {
 			return err
 		}

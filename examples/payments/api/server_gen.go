@@ -544,7 +544,10 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 		}
 	}
 	{
-		vs, ok := serverkit.Header(r, "Idempotency-Key")
+		vs, ok, err := serverkit.KeyHeader(r, "Idempotency-Key", 0)
+		if err != nil {
+			return err
+		}
 		if err := serverkit.Param("header parameter \"Idempotency-Key\"", &req.IdempotencyKey, vs, ok, true, ","); err != nil {
 			return err
 		}

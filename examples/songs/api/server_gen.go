@@ -447,7 +447,10 @@ func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 // decodeCreateSong decodes the parameters and body of POST /songs into req.
 func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject) error {
 	{
-		vs, ok := serverkit.Header(r, "Idempotency-Key")
+		vs, ok, err := serverkit.KeyHeader(r, "Idempotency-Key", 255)
+		if err != nil {
+			return err
+		}
 		if err := serverkit.Param("header parameter \"Idempotency-Key\"", &req.IdempotencyKey, vs, ok, true, ","); err != nil {
 			return err
 		}

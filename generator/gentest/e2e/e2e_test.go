@@ -23,7 +23,7 @@ import (
 // operation really ran, so the tests can tell a replay from a second run.
 type payments struct {
 	UnimplementedHandler
-	created, orders, bills, donations, audits, transfers, billPayments atomic.Int64
+	created, orders, bills, donations, audits, transfers, billPayments, refunds atomic.Int64
 	// gate, when set, makes CreatePayment signal started and block until gate
 	// is closed (for the concurrency test).
 	gate    chan struct{}
@@ -70,6 +70,10 @@ func (p *payments) PayBill(ctx context.Context, req PayBillRequestObject) (PayBi
 
 func (p *payments) GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error) {
 	return GetReceipt200TextResponse{Body: fmt.Sprintf("receipt %d as %s", req.ReceiptID, req.Format)}, nil
+}
+
+func (p *payments) CreateRefund(ctx context.Context, req CreateRefundRequestObject) (CreateRefundResponseObject, error) {
+	return CreateRefund201TextResponse{Body: fmt.Sprintf("refund %d of %d under key %s", p.refunds.Add(1), req.Body.Amount, req.IdempotencyKey)}, nil
 }
 
 func (p *payments) AppendAudit(ctx context.Context, req AppendAuditRequestObject) (AppendAuditResponseObject, error) {
@@ -381,6 +385,41 @@ func TestFormBodyKey(t *testing.T) {
 	// A form field of the wrong type is a 400 naming it.
 	bad := url.Values{"token": {"tok-10"}, "amount": {"lots"}}.Encode()
 	wantProblem(t, do(t, ts, "POST", "/donations", "application/x-www-form-urlencoded", bad), http.StatusBadRequest, `form field "amount"`)
+}
+
+// TestKeyHeaderParamIsDecoded: when the policy's key header is also a declared
+// parameter, the handler gets the key the request was deduplicated by, not the
+// header's raw value: the structured-field string form ("rf_2", which the
+// generated clients send) reaches it without its quotes and escapes, and names
+// the same key as the bare form.
+func TestKeyHeaderParamIsDecoded(t *testing.T) {
+	h := &payments{}
+	ts := serve(t, h)
+	for _, tc := range []struct{ header, key string }{
+		{"rf_1", "rf_1"},
+		{`"rf_2"`, "rf_2"},
+		{`"a\"b\\c"`, `a"b\c`},
+		{`"sp ace"`, "sp ace"},
+	} {
+		r := do(t, ts, "POST", "/refunds", "application/json", `{"amount": 5}`, "Idempotency-Key", tc.header)
+		if r.status != http.StatusCreated || !strings.HasSuffix(r.body, " under key "+tc.key) {
+			t.Errorf("key header %s: %d %q, want 201 naming key %s", tc.header, r.status, r.body, tc.key)
+		}
+	}
+	// The bare and the quoted form are one key: the second is a replay.
+	first := do(t, ts, "POST", "/refunds", "application/json", `{"amount": 7}`, "Idempotency-Key", "rf_3")
+	again := do(t, ts, "POST", "/refunds", "application/json", `{"amount": 7}`, "Idempotency-Key", `"rf_3"`)
+	if again.status != http.StatusCreated || again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf(`"rf_3" after rf_3: %d %q replayed %q, want the replay of %q`, again.status, again.body, again.header.Get("Idempotent-Replayed"), first.body)
+	}
+	if n := h.refunds.Load(); n != 5 {
+		t.Errorf("createRefund ran %d times, want 5", n)
+	}
+	// A value that is not a key never reaches the handler.
+	wantProblem(t, do(t, ts, "POST", "/refunds", "application/json", `{"amount": 5}`, "Idempotency-Key", `"unclosed`), http.StatusBadRequest, "unterminated")
+	if n := h.refunds.Load(); n != 5 {
+		t.Errorf("createRefund ran %d times after a malformed key, want 5", n)
+	}
 }
 
 func TestWaivedOperationIsNotWrapped(t *testing.T) {

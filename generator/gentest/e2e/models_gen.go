@@ -23,6 +23,11 @@ type CreateOrderRequest struct {
 	Item      string `json:"item"`
 }
 
+// CreateRefundRequest is the "CreateRefundRequest" schema.
+type CreateRefundRequest struct {
+	Amount int `json:"amount"`
+}
+
 // CreateTransferRequest is the "CreateTransferRequest" schema.
 type CreateTransferRequest struct {
 	Amount int `json:"amount"`

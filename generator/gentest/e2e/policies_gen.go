@@ -26,6 +26,11 @@ var Policies = map[string]idempotency.Policy{
 		TTL:       time.Hour,
 		Lease:     10 * time.Second,
 	},
+	"createRefund": {
+		Operation: "createRefund",
+		TTL:       time.Hour,
+		Lease:     10 * time.Second,
+	},
 	"createTransfer": {
 		Operation: "createTransfer",
 		Scope:     []string{"principal"},

@@ -66,6 +66,12 @@ type Handler interface {
 	GetPayment(ctx context.Context, req GetPaymentRequestObject) (GetPaymentResponseObject, error)
 	// GetReceipt handles GET /receipts/{receipt-id}.{format} (operationId "getReceipt").
 	GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error)
+	// CreateRefund handles POST /refunds (operationId "createRefund").
+	//
+	// A refund; the key header is also a declared parameter, which the handler reads.
+	//
+	// It is idempotent: see Policies["createRefund"].
+	CreateRefund(ctx context.Context, req CreateRefundRequestObject) (CreateRefundResponseObject, error)
 	// CreateTransfer handles POST /transfers (operationId "createTransfer").
 	//
 	// A transfer; keys are scoped per account (the server's principal).
@@ -129,6 +135,11 @@ func (UnimplementedHandler) GetPayment(ctx context.Context, req GetPaymentReques
 
 // GetReceipt returns ErrNotImplemented.
 func (UnimplementedHandler) GetReceipt(ctx context.Context, req GetReceiptRequestObject) (GetReceiptResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// CreateRefund returns ErrNotImplemented.
+func (UnimplementedHandler) CreateRefund(ctx context.Context, req CreateRefundRequestObject) (CreateRefundResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -426,6 +437,32 @@ func (r GetReceipt200TextResponse) writeGetReceiptResponseObject(w http.Response
 	return nil
 }
 
+// CreateRefundRequestObject is the decoded request of CreateRefund (POST /refunds).
+type CreateRefundRequestObject struct {
+	// IdempotencyKey is the header parameter "idempotency-key".
+	// The key, bare (rf_1) or a structured-field string ("rf_1").
+	IdempotencyKey string
+	// Body is the request body as application/json.
+	Body CreateRefundRequest
+}
+
+// CreateRefundResponseObject is a response of CreateRefund: one of CreateRefund201TextResponse.
+type CreateRefundResponseObject interface {
+	writeCreateRefundResponseObject(w http.ResponseWriter) error
+}
+
+// CreateRefund201TextResponse is the 201 response of CreateRefund, body text/plain.
+//
+// Refunded; the body names the key.
+type CreateRefund201TextResponse struct {
+	Body string
+}
+
+func (r CreateRefund201TextResponse) writeCreateRefundResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 201, "text/plain", []byte(r.Body))
+	return nil
+}
+
 // CreateTransferRequestObject is the decoded request of CreateTransfer (POST /transfers).
 type CreateTransferRequestObject struct {
 	// Body is the request body as application/json.
@@ -614,7 +651,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h10 http.Handler
-	if h10, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
+	if h10, err = s.idempotent("createRefund", http.HandlerFunc(s.handleCreateRefund)); err != nil {
+		return nil, err
+	}
+	var h11 http.Handler
+	if h11, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
 	if err = serverkit.Handle(mux, "POST /audit", h0); err != nil {
@@ -635,7 +676,10 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if err = serverkit.Handle(mux, "POST /payments", h7); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "POST /transfers", h10); err != nil {
+	if err = serverkit.Handle(mux, "POST /refunds", h10); err != nil {
+		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	}
+	if err = serverkit.Handle(mux, "POST /transfers", h11); err != nil {
 		return nil, fmt.Errorf("e2e: NewServer: %w", err)
 	}
 	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h3); err != nil {
@@ -1108,6 +1152,59 @@ func (s *server) decodeGetReceipt(r *http.Request, req *GetReceiptRequestObject)
 		if err := serverkit.Param("path parameter \"format\"", &req.Format, vs, ok, true, ","); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// handleCreateRefund serves POST /refunds: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleCreateRefund(w http.ResponseWriter, r *http.Request) {
+	var req CreateRefundRequestObject
+	if err := s.decodeCreateRefund(r, &req); err != nil {
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.CreateRefund(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("CreateRefund returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeCreateRefundResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "createRefund", err)
+	}
+}
+
+// decodeCreateRefund decodes the parameters and body of POST /refunds into req.
+func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObject) error {
+	{
+		vs, ok, err := serverkit.KeyHeader(r, "idempotency-key", 0)
+		if err != nil {
+			return err
+		}
+		if err := serverkit.Param("header parameter \"idempotency-key\"", &req.IdempotencyKey, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/json"}) {
+	case 0:
+		var v CreateRefundRequest
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
+			return err
+		}
+		if err := serverkit.RequireFields(body, "amount"); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
 	}
 	return nil
 }
