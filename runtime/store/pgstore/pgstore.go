@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/internal/purger"
 )
 
 // Defaults of the options.
@@ -43,9 +43,7 @@ type Store struct {
 
 	sql statements
 
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	purger *purger.Loop
 }
 
 var _ idempotency.AtomicStore = (*Store)(nil)
@@ -95,20 +93,16 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		return nil, err
 	}
 	s.sql = buildStatements(ident(s.table))
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	if s.interval > 0 {
-		go s.purger()
-	} else {
-		close(s.done)
-	}
+	s.purger = purger.Start(s.interval, s.Purge, func(err error) {
+		s.log.Warn("pgstore: background purge failed", "table", s.table, "err", err)
+	})
 	return s, nil
 }
 
 // Close stops the background purger and waits for it. It does not close the
 // pool. Calling Close more than once is harmless.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.stop) })
-	<-s.done
+	s.purger.Close()
 	return nil
 }
 
@@ -253,42 +247,15 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 // of at most the purge batch size until a batch comes back short, and returns
 // how many it deleted.
 func (s *Store) Purge(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		tag, err := s.pool.Exec(ctx, s.sql.purge, s.batch)
+	total, err := purger.Batches(ctx, s.batch, func(ctx context.Context, limit int) (int, error) {
+		tag, err := s.pool.Exec(ctx, s.sql.purge, limit)
 		if err != nil {
-			return total, fmt.Errorf("pgstore: purge: %w", err)
+			return 0, err
 		}
-		n := int(tag.RowsAffected())
-		total += n
-		if n < s.batch {
-			return total, nil
-		}
+		return int(tag.RowsAffected()), nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("pgstore: purge: %w", err)
 	}
-}
-
-// purger runs Purge every interval until Close.
-func (s *Store) purger() {
-	defer close(s.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	tick := time.NewTicker(s.interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-tick.C:
-			if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("pgstore: background purge failed", "table", s.table, "err", err)
-			}
-		}
-	}
+	return total, nil
 }

@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/internal/purger"
 )
 
 // Defaults of the options.
@@ -47,9 +48,8 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	purger *purger.Loop
+	once   sync.Once
 }
 
 var _ idempotency.Store = (*Store)(nil)
@@ -106,12 +106,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	if s.interval > 0 {
-		go s.purger()
-	} else {
-		close(s.done)
-	}
+	s.purger = purger.Start(s.interval, s.Purge, func(err error) {
+		s.log.Warn("sqlitestore: background purge failed", "err", err)
+	})
 	return s, nil
 }
 
@@ -120,8 +117,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
-		close(s.stop)
-		<-s.done
+		s.purger.Close()
 		err = s.db.Close()
 	})
 	return err
@@ -269,47 +265,20 @@ FROM idempotency_records WHERE id = ? AND expires_at > ?`, id, s.now().UnixMicro
 // of at most the purge batch size until a batch comes back short, and returns
 // how many it deleted.
 func (s *Store) Purge(ctx context.Context) (int, error) {
-	total := 0
-	for {
+	total, err := purger.Batches(ctx, s.batch, func(ctx context.Context, limit int) (int, error) {
 		res, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_records WHERE id IN (
-  SELECT id FROM idempotency_records WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, s.now().UnixMicro(), s.batch)
+  SELECT id FROM idempotency_records WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, s.now().UnixMicro(), limit)
 		if err != nil {
-			return total, fmt.Errorf("sqlitestore: purge: %w", err)
+			return 0, err
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return total, fmt.Errorf("sqlitestore: purge: %w", err)
+			return 0, err
 		}
-		total += int(n)
-		if int(n) < s.batch {
-			return total, nil
-		}
+		return int(n), nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("sqlitestore: purge: %w", err)
 	}
-}
-
-// purger runs Purge every interval until Close; Close also cancels a purge
-// that is running.
-func (s *Store) purger() {
-	defer close(s.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	tick := time.NewTicker(s.interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("sqlitestore: background purge failed", "err", err)
-			}
-		}
-	}
+	return total, nil
 }
