@@ -668,13 +668,25 @@ func (g *generator) emitClientDecode(f *jen.File, ids *clientIDs, op *model.Oper
 				}
 			}
 		})
-		// A default arm with one media type always returns, and go vet reports a
-		// return after it as unreachable code.
-		if len(deflt) == 1 && len(deflt[0].types) == 1 {
+		// When every arm is one media type (it always returns) and one is the
+		// default, the switch always returns, and go vet reports a return after
+		// it as unreachable code. An arm with several media types switches on
+		// the Content-Type without a default, so the return is still needed.
+		if len(deflt) == 1 && allSingleType(all) {
 			return
 		}
 		gr.Return(jen.Nil(), jen.Id("raw"), jen.Id("raw").Dot("Undeclared").Call())
 	})
+}
+
+// allSingleType reports whether every case has one response type.
+func allSingleType(cases []*respCase) bool {
+	for _, rc := range cases {
+		if len(rc.types) != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // emitClientDecodeCase emits the decoding of the responses of one status.
