@@ -11,32 +11,52 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// scriptCalls is the number of EVALSHA and EVAL calls the server has run
-// (INFO commandstats), i.e. the store's round trips as the server counts them.
-func scriptCalls(b *testing.B, c *redis.Client) int64 {
+// scriptStats is the number of EVALSHA and EVAL calls the server has run and
+// the server time they took, in microseconds (INFO commandstats): the store's
+// round trips and its cost as the server counts them.
+type scriptStats struct{ calls, usec int64 }
+
+func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 	info, err := c.Info(context.Background(), "commandstats").Result()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var n int64
+	var st scriptStats
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
 			continue
 		}
-		calls, _, _ := strings.Cut(strings.TrimPrefix(rest, "calls="), ",")
-		v, _ := strconv.ParseInt(calls, 10, 64)
-		n += v
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				st.calls += n
+			case "usec":
+				st.usec += n
+			}
+		}
 	}
-	return n
+	return st
+}
+
+// reportServer reports the server's script calls (server-rt/op) and script
+// time (server-µs/op) per operation since before. Other clients of the same
+// server inflate both: measure on a private redis-server (IDEMGEN_REDIS_ADDR).
+func reportServer(b *testing.B, c *redis.Client, before scriptStats) {
+	after := readScriptStats(b, c)
+	b.ReportMetric(float64(after.calls-before.calls)/float64(b.N), "server-rt/op")
+	b.ReportMetric(float64(after.usec-before.usec)/float64(b.N), "server-µs/op")
 }
 
 var result = []byte(strings.Repeat("r", 256))
 
 // BenchmarkFirstRequest is a first request's store work: claim and complete.
 // It reports the round trips per request counted by the client (rt/op) and by
-// the server (server-rt/op, INFO commandstats deltas; other clients of the
-// same server inflate it).
+// the server (server-rt/op), and the server time of the scripts (server-µs/op);
+// the last two are INFO commandstats deltas, which other clients of the same
+// server inflate.
 func BenchmarkFirstRequest(b *testing.B) {
 	ctx := context.Background()
 	h := &countHook{}
@@ -44,7 +64,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 	run := fmt.Sprint(time.Now().UnixNano())
 	s.Claim(ctx, "warm", "fp", "t", time.Minute) // load the scripts
 	s.Complete(ctx, "warm", "t", result, time.Minute)
-	before := scriptCalls(b, c)
+	before := readScriptStats(b, c)
 	h.cmds.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -59,7 +79,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(h.cmds.Load())/float64(b.N), "rt/op")
-	b.ReportMetric(float64(scriptCalls(b, c)-before)/float64(b.N), "server-rt/op")
+	reportServer(b, c, before)
 }
 
 // BenchmarkReplay is a replay's store work: one claim that returns the
@@ -70,7 +90,7 @@ func BenchmarkReplay(b *testing.B) {
 	s, c := newStore(b, h)
 	s.Claim(ctx, "done", "fp", "t", time.Minute)
 	s.Complete(ctx, "done", "t", result, time.Minute)
-	before := scriptCalls(b, c)
+	before := readScriptStats(b, c)
 	h.cmds.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -82,5 +102,27 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(h.cmds.Load())/float64(b.N), "rt/op")
-	b.ReportMetric(float64(scriptCalls(b, c)-before)/float64(b.N), "server-rt/op")
+	reportServer(b, c, before)
+}
+
+// BenchmarkConflict is a duplicate that arrives while the first attempt is in
+// flight: one claim that returns the live in-flight record (a 409).
+func BenchmarkConflict(b *testing.B) {
+	ctx := context.Background()
+	h := &countHook{}
+	s, c := newStore(b, h)
+	s.Claim(ctx, "busy", "fp", "t", time.Hour)
+	before := readScriptStats(b, c)
+	h.cmds.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		cl, err := s.Claim(ctx, "busy", "fp", "t2", time.Hour)
+		if err != nil || cl.Acquired || cl.Existing.LeaseUntil.IsZero() {
+			b.Fatal(cl, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(h.cmds.Load())/float64(b.N), "rt/op")
+	reportServer(b, c, before)
 }

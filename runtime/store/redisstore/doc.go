@@ -1,26 +1,39 @@
 // Package redisstore keeps idempotency records in Redis (single node, Sentinel or
 // Cluster, through redis.UniversalClient).
 //
-// Each record is one hash at PREFIX{ID}: the braces are a cluster hash tag, so a
-// record never spans slots. Its fields are
+// Each record is one string value at PREFIX{ID}: the braces are a cluster hash
+// tag, so a record never spans slots. The value packs the record's fields, the
+// strings with their lengths in front (so any bytes are safe):
 //
-//	s  state (1 in flight, 2 completed, 3 issued)
-//	f  request fingerprint
-//	t  fencing token (compared as a string: Lua numbers would lose int64 precision)
-//	l  lease end, Unix milliseconds of the Redis server clock
-//	e  logical expiry, Unix milliseconds of the Redis server clock
-//	r  stored result (completed records only)
+//	in flight:  1 <len(token)>:<token> <len(fingerprint)>:<fingerprint> <grace>
+//	completed:  2 <len(token)>:<token> <len(fingerprint)>:<fingerprint> <leaseUntil>,<expiresAt>,<result>
+//
+// (without the spaces). The token is compared as a string (Lua numbers would
+// lose int64 precision). leaseUntil and expiresAt are Unix milliseconds of the
+// Redis server clock. grace is in milliseconds, zero padded to 15 digits.
 //
 // Every Store step is one Lua script (EVALSHA, falling back to EVAL when the
 // server does not know the script yet), so each step is one atomic round trip:
 // a first request costs two (claim, complete) and a replay one (the claim returns
-// the completed record). Leases and expiries use the server's clock
-// (redis.call('TIME')), never the caller's, so replicas with skewed clocks agree.
+// the completed record). The scripts are short: a fresh claim is one
+// SET NX PX; a replay is that SET and one GET; complete is GET, TIME, PTTL and
+// SET PX; Release is GET and DEL.
 //
 // Redis expires keys by itself: a completed record's key lives for its ttl, an
 // in-flight record's for its lease plus a grace of one more lease, at least a
 // minute. The record is logically gone at the end of its lease; the grace lets
 // Claim report a takeover and lets a slow owner still complete when nobody took
 // over (as the SQL stores allow until their purger runs). Purge therefore has
-// nothing to do.
+// nothing to do. An in-flight record does not store its lease end: the key's
+// own expiry does, as lease end + grace, so a fresh claim needs no clock. The
+// lease is live while the key's PTTL exceeds the grace, and ends at the server's
+// TIME + PTTL - grace, which the scripts compute only when they answer with an
+// in-flight record (a 409, Get) or complete it. Leases and expiries are thus
+// the server's clock, never the caller's, so replicas with skewed clocks agree.
+//
+// Records that an earlier version of the package kept as hashes (fields s, f,
+// t, l, e, r) are still read by Claim and Get until they expire, so a rolling
+// upgrade replays what the old version completed and refuses what it has in
+// flight. Old processes cannot read the new records: they answer them with an
+// error (WRONGTYPE), which the middleware turns into a 503, never a second run.
 package redisstore

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,64 +16,120 @@ import (
 // DefaultPrefix is the key prefix used when WithPrefix is not given.
 const DefaultPrefix = "idem:"
 
-// The scripts share one clock helper: the server's TIME in milliseconds. Numbers
-// that Lua stores are formatted with %.0f, because tostring would switch to
-// exponent notation for millisecond timestamps.
+// A record is one string value (see the package documentation for the layout):
+//
+//	in flight:  1 <len(token)> : <token> <len(fingerprint)> : <fingerprint> <grace, 15 digits>
+//	completed:  2 <len(token)> : <token> <len(fingerprint)> : <fingerprint> <leaseUntil> , <expiresAt> , <result>
+//
+// An in-flight record's key expires at the lease end plus grace (milliseconds),
+// so the lease is live while PTTL > grace and ends at now + PTTL - grace. That
+// keeps the server clock out of a fresh claim. The leading "1<len>:<token>" is
+// the owner prefix: Complete and Release check ownership by comparing it.
+//
+// The scripts that need the server's clock share one helper: TIME in
+// milliseconds. Numbers that Lua formats use %.0f, because tostring would switch
+// to exponent notation for millisecond timestamps.
 const clockLua = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
-// claimLua: KEYS[1] record; ARGV fingerprint, token, lease ms.
-// Returns {acquired, tookOver, state, fingerprint, leaseUntil, expiresAt, result}.
+// graceLua sets g, the grace of the in-flight record v: its last graceDigits
+// characters.
+const graceLua = `
+local g = tonumber(string.sub(v, -15))
+`
+
+// legacyLua defines legacy(), which reads a record that an earlier version of
+// this package left as a hash (fields s, f, t, l, e, r; its times absolute) and
+// returns it the way the scripts reply, as (record, leaseUntil), or (nil,
+// state) when it is not live. Those records stay readable until they expire,
+// so a rolling upgrade still replays what the old version completed and still
+// refuses what it has in flight. It runs only when GET meets a hash.
+const legacyLua = `
+local function legacy()
+  local r = redis.call('HMGET', KEYS[1], 's', 'f', 'l', 'e', 'r', 't')` + clockLua + `
+  if (r[1] ~= '1' and r[1] ~= '2') or now >= tonumber(r[4]) then return nil, r[1] end
+  local tok, f = r[6] or '', r[2] or ''
+  local h = string.len(tok) .. ':' .. tok .. string.len(f) .. ':' .. f
+  if r[1] == '2' then return '2' .. h .. r[3] .. ',' .. r[4] .. ',' .. (r[5] or ''), 0 end
+  return '1' .. h .. '000000000000000', r[3]
+end
+`
+
+// claimLua: KEYS[1] record; ARGV the in-flight record, the length of its owner
+// prefix, the key's lifetime (lease + grace, ms). Returns 1 (acquired), 2
+// (acquired by taking over an in-flight record whose lease had expired), or
+// {record, leaseUntil} for the live record that prevents the claim (leaseUntil
+// is 0 for a completed record, which holds its own). A fresh claim is one SET.
 // A live in-flight record that already holds this token is this same claim,
 // retried by the client after a lost reply (go-redis retries commands on
 // network errors): it is acquired again rather than answered as a duplicate.
-const claimLua = clockLua + `
-local r = redis.call('HMGET', KEYS[1], 's', 'f', 'l', 'e', 'r', 't')
-local s = r[1]
-if s and s ~= '3' and now < tonumber(r[4]) then
-  if s == '1' and r[6] == ARGV[2] then
-    return {1, 0, s, r[2], r[3], r[4], false}
-  end
-  return {0, 0, s, r[2], r[3], r[4], r[5]}
+const claimLua = legacyLua + `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 1 end
+local v = redis.pcall('GET', KEYS[1])
+if type(v) == 'table' then
+  local lv, lu = legacy()
+  if lv then return {lv, lu} end
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  if lu == '1' then return 2 end
+  return 1
 end
-local lease = tonumber(ARGV[3])
-local untl = string.format('%.0f', now + lease)
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', '1', 'f', ARGV[1], 't', ARGV[2], 'l', untl, 'e', untl)
-redis.call('PEXPIRE', KEYS[1], lease + math.max(lease, 60000))
-local took = 0
-if s == '1' then took = 1 end
-return {1, took, '1', ARGV[1], untl, untl, false}
+local s = v and string.sub(v, 1, 1)
+if s == '2' then return {v, 0} end
+if s == '1' then` + graceLua + `
+  local pttl = redis.call('PTTL', KEYS[1])
+  if pttl > g then
+    local n = tonumber(ARGV[2])
+    if string.sub(v, 1, n) == string.sub(ARGV[1], 1, n) then return 1 end` + clockLua + `
+    return {v, string.format('%.0f', now + pttl - g)}
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
 `
 
-// completeLua: KEYS[1] record; ARGV token, result, ttl ms. Returns 1, or 0 when
-// the token does not own an in-flight claim.
-const completeLua = clockLua + `
-local r = redis.call('HMGET', KEYS[1], 's', 't')
-if r[1] ~= '1' or r[2] ~= ARGV[1] then return 0 end
+// completeLua: KEYS[1] record; ARGV owner prefix, result, ttl ms. Returns 1, or
+// 0 when the token does not own an in-flight claim. The completed record keeps
+// the token and fingerprint and stores the lease end and the expiry as server
+// times.
+const completeLua = `
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
+local g = tonumber(string.sub(v, -15))` + clockLua + `
 local ttl = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 's', '2', 'r', ARGV[2], 'e', string.format('%.0f', now + ttl))
-redis.call('PEXPIRE', KEYS[1], ttl)
+local untl = now + redis.call('PTTL', KEYS[1]) - g
+redis.call('SET', KEYS[1], '2' .. string.sub(v, 2, -16) .. string.format('%.0f,%.0f,', untl, now + ttl) .. ARGV[2], 'PX', ttl)
 return 1
 `
 
-// releaseLua: KEYS[1] record; ARGV token. Returns 1, or 0 when the token does not
-// own an in-flight claim.
+// releaseLua: KEYS[1] record; ARGV owner prefix. Returns 1, or 0 when the token
+// does not own an in-flight claim.
 const releaseLua = `
-local r = redis.call('HMGET', KEYS[1], 's', 't')
-if r[1] ~= '1' or r[2] ~= ARGV[1] then return 0 end
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 `
 
-// getLua: KEYS[1] record. Returns {state, fingerprint, token, leaseUntil,
-// expiresAt, result}, or nil when there is no live record.
-const getLua = clockLua + `
-local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'l', 'e', 'r')
-if not r[1] or now >= tonumber(r[5]) then return false end
-return r
+// getLua: KEYS[1] record. Returns {record, leaseUntil} (leaseUntil 0 for a
+// completed record), or nil when there is no live record.
+const getLua = legacyLua + `
+local v = redis.pcall('GET', KEYS[1])
+if type(v) == 'table' then
+  local lv, lu = legacy()
+  if lv then return {lv, lu} end
+  return false
+end
+local s = v and string.sub(v, 1, 1)
+if s == '2' then return {v, 0} end
+if s ~= '1' then return false end` + graceLua + `
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl <= g then return false end` + clockLua + `
+return {v, string.format('%.0f', now + pttl - g)}
 `
 
 // Store is an idempotency.Store on Redis. It is safe for concurrent use by many
@@ -120,28 +177,63 @@ func (s *Store) Key(id string) string {
 	return s.prefix + "{" + id + "}"
 }
 
+// minGrace is the least grace an in-flight key outlives its lease by.
+const minGrace = 60000
+
+// graceDigits is the fixed width of an in-flight record's grace (ms, zero
+// padded), so that the scripts read it at a fixed offset from the end: the
+// largest time.Duration is 13 digits of milliseconds. The scripts spell it
+// as 15 and -16.
+const graceDigits = 15
+
 // Claim implements idempotency.Store.Claim in one script run.
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
-	v, err := s.claim.Run(ctx, s.client, []string{s.Key(id)}, fingerprint, token, millis(lease)).Slice()
+	ms := millis(lease)
+	grace := max(ms, minGrace)
+	var b strings.Builder
+	b.Grow(len(token) + len(fingerprint) + 32)
+	b.WriteByte('1')
+	b.WriteString(strconv.Itoa(len(token)))
+	b.WriteByte(':')
+	b.WriteString(token)
+	owner := b.Len()
+	b.WriteString(strconv.Itoa(len(fingerprint)))
+	b.WriteByte(':')
+	b.WriteString(fingerprint)
+	g := strconv.FormatInt(grace, 10)
+	b.WriteString(zeros[:graceDigits-len(g)])
+	b.WriteString(g)
+	v, err := s.claim.Run(ctx, s.client, []string{s.Key(id)}, b.String(), owner, ms+grace).Result()
 	if err != nil {
 		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
 	}
-	if len(v) != 7 {
-		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: unexpected reply %v", id, v)
+	switch v := v.(type) {
+	case int64:
+		if v == 1 || v == 2 {
+			return idempotency.Claim{Acquired: true, TookOver: v == 2}, nil
+		}
+	case []any:
+		if len(v) == 2 {
+			rec, err := decode(id, v[0], v[1])
+			if err != nil {
+				return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
+			}
+			return idempotency.Claim{Existing: rec}, nil
+		}
 	}
-	rec, err := record(id, v[2], v[3], nil, v[4], v[5], v[6])
-	if err != nil {
-		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
-	}
-	if v[0] == int64(1) {
-		return idempotency.Claim{Acquired: true, TookOver: v[1] == int64(1)}, nil
-	}
-	return idempotency.Claim{Existing: rec}, nil
+	return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: unexpected reply %v", id, v)
+}
+
+const zeros = "000000000000000"
+
+// ownerPrefix is the start of the in-flight record that token owns.
+func ownerPrefix(token string) string {
+	return "1" + strconv.Itoa(len(token)) + ":" + token
 }
 
 // Complete implements idempotency.Store.Complete in one script run.
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
-	n, err := s.complete.Run(ctx, s.client, []string{s.Key(id)}, token, result, millis(ttl)).Int()
+	n, err := s.complete.Run(ctx, s.client, []string{s.Key(id)}, ownerPrefix(token), result, millis(ttl)).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: complete %q: %w", id, err)
 	}
@@ -153,7 +245,7 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 
 // Release implements idempotency.Store.Release in one script run.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	n, err := s.release.Run(ctx, s.client, []string{s.Key(id)}, token).Int()
+	n, err := s.release.Run(ctx, s.client, []string{s.Key(id)}, ownerPrefix(token)).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: release %q: %w", id, err)
 	}
@@ -172,10 +264,10 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 	if err != nil {
 		return idempotency.Record{}, fmt.Errorf("redisstore: get %q: %w", id, err)
 	}
-	if len(v) != 6 {
+	if len(v) != 2 {
 		return idempotency.Record{}, fmt.Errorf("redisstore: get %q: unexpected reply %v", id, v)
 	}
-	rec, err := record(id, v[0], v[1], v[2], v[3], v[4], v[5])
+	rec, err := decode(id, v[0], v[1])
 	if err != nil {
 		return idempotency.Record{}, fmt.Errorf("redisstore: get %q: %w", id, err)
 	}
@@ -186,33 +278,66 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 // returns 0, nil.
 func (s *Store) Purge(context.Context) (int, error) { return 0, nil }
 
-// record builds a Record from the script reply fields (strings or nil).
-func record(id string, state, fp, token, lease, expires, result any) (idempotency.Record, error) {
-	rec := idempotency.Record{ID: id, Fingerprint: str(fp), Token: str(token)}
-	st, err := strconv.Atoi(str(state))
-	if err != nil {
-		return rec, fmt.Errorf("bad state %v", state)
+// decode builds a Record from a script reply: the stored record and, for an
+// in-flight one, its lease end (Unix ms of the server clock).
+func decode(id string, value, leaseUntil any) (idempotency.Record, error) {
+	v, _ := value.(string)
+	rec := idempotency.Record{ID: id}
+	if v == "" {
+		return rec, fmt.Errorf("bad record %v", value)
 	}
-	rec.State = idempotency.State(st)
-	if rec.LeaseUntil, err = msTime(lease); err != nil {
-		return rec, err
+	rec.State = idempotency.State(v[0] - '0')
+	rest := v[1:]
+	var ok bool
+	if rec.Token, rest, ok = lenPrefixed(rest); !ok {
+		return rec, fmt.Errorf("bad record %q", v)
 	}
-	if rec.ExpiresAt, err = msTime(expires); err != nil {
-		return rec, err
+	if rec.Fingerprint, rest, ok = lenPrefixed(rest); !ok {
+		return rec, fmt.Errorf("bad record %q", v)
 	}
-	if r, ok := result.(string); ok {
+	switch rec.State {
+	case idempotency.StateInFlight:
+		lu, err := msTime(leaseUntil)
+		if err != nil {
+			return rec, err
+		}
+		rec.LeaseUntil, rec.ExpiresAt = lu, lu
+	case idempotency.StateCompleted:
+		l, rest, ok1 := strings.Cut(rest, ",")
+		e, r, ok2 := strings.Cut(rest, ",")
+		if !ok1 || !ok2 {
+			return rec, fmt.Errorf("bad record %q", v)
+		}
+		var err error
+		if rec.LeaseUntil, err = msTime(l); err != nil {
+			return rec, err
+		}
+		if rec.ExpiresAt, err = msTime(e); err != nil {
+			return rec, err
+		}
 		rec.Result = []byte(r)
+	default:
+		return rec, fmt.Errorf("bad state in record %q", v)
 	}
 	return rec, nil
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
+// lenPrefixed splits "<n>:<n bytes>rest" into the n bytes and rest.
+func lenPrefixed(s string) (field, rest string, ok bool) {
+	ns, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", false
+	}
+	n, err := strconv.Atoi(ns)
+	if err != nil || n < 0 || n > len(rest) {
+		return "", "", false
+	}
+	return rest[:n], rest[n:], true
 }
 
 func msTime(v any) (time.Time, error) {
-	ms, err := strconv.ParseInt(str(v), 10, 64)
+	s, _ := v.(string)
+	ms, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bad timestamp %v", v)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -207,5 +208,79 @@ func TestUnreachableServerIsAnError(t *testing.T) {
 	_, err := s.Claim(context.Background(), "r", "fp", "t", time.Second)
 	if err == nil || !strings.HasPrefix(err.Error(), "redisstore: claim") {
 		t.Fatalf("Claim on a dead server: err = %v, want a redisstore error", err)
+	}
+}
+
+// TestLegacyHashRecords: records that an earlier version of the package kept
+// as hashes are still honoured until they expire: a completed one is replayed,
+// a live in-flight one refuses other claims, an expired one is taken over.
+func TestLegacyHashRecords(t *testing.T) {
+	ctx := context.Background()
+	s, c := newStore(t)
+	now := time.Now().UnixMilli()
+	ms := func(d time.Duration) string { return strconv.FormatInt(now+d.Milliseconds(), 10) }
+	c.HSet(ctx, s.Key("done"), "s", "2", "f", "fp", "t", "old", "l", ms(-time.Second), "e", ms(time.Hour), "r", "stored")
+	c.PExpire(ctx, s.Key("done"), time.Hour)
+	c.HSet(ctx, s.Key("busy"), "s", "1", "f", "fp", "t", "old", "l", ms(time.Hour), "e", ms(time.Hour))
+	c.PExpire(ctx, s.Key("busy"), 2*time.Hour)
+	c.HSet(ctx, s.Key("stale"), "s", "1", "f", "fp", "t", "old", "l", ms(-time.Second), "e", ms(-time.Second))
+	c.PExpire(ctx, s.Key("stale"), time.Hour)
+
+	cl, err := s.Claim(ctx, "done", "fp", "new", time.Minute)
+	if err != nil || cl.Acquired || cl.Existing.State != idempotency.StateCompleted || string(cl.Existing.Result) != "stored" ||
+		cl.Existing.Fingerprint != "fp" || cl.Existing.ExpiresAt.UnixMilli() != now+time.Hour.Milliseconds() {
+		t.Fatalf("claim of a legacy completed record = %+v, %v", cl, err)
+	}
+	if rec, err := s.Get(ctx, "done"); err != nil || rec.State != idempotency.StateCompleted || rec.Token != "old" || string(rec.Result) != "stored" {
+		t.Fatalf("Get of a legacy completed record = %+v, %v", rec, err)
+	}
+	cl, err = s.Claim(ctx, "busy", "fp", "new", time.Minute)
+	if err != nil || cl.Acquired || cl.Existing.State != idempotency.StateInFlight || cl.Existing.LeaseUntil.UnixMilli() != now+time.Hour.Milliseconds() {
+		t.Fatalf("claim of a legacy in-flight record = %+v, %v", cl, err)
+	}
+	if rec, err := s.Get(ctx, "busy"); err != nil || rec.State != idempotency.StateInFlight || rec.Token != "old" {
+		t.Fatalf("Get of a legacy in-flight record = %+v, %v", rec, err)
+	}
+	if _, err := s.Get(ctx, "stale"); !errors.Is(err, idempotency.ErrNotFound) {
+		t.Fatalf("Get of an expired legacy claim: err = %v, want ErrNotFound", err)
+	}
+	cl, err = s.Claim(ctx, "stale", "fp", "new", time.Minute)
+	if err != nil || !cl.Acquired || !cl.TookOver {
+		t.Fatalf("claim of an expired legacy claim = %+v, %v; want acquired, took over", cl, err)
+	}
+	if err := s.Complete(ctx, "stale", "new", []byte("r"), time.Minute); err != nil {
+		t.Fatalf("Complete after taking over a legacy claim: %v", err)
+	}
+}
+
+// TestInFlightTimes: an in-flight record reports its lease end on the server
+// clock, through Claim (a 409's Retry-After) and Get, and a completed record
+// keeps it beside its expiry.
+func TestInFlightTimes(t *testing.T) {
+	ctx := context.Background()
+	s, c := newStore(t)
+	srv, err := c.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, "r", "fp", "tok", 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	want := srv.Add(90 * time.Second)
+	near := func(got, want time.Time) bool { d := got.Sub(want); return d > -2*time.Second && d < 2*time.Second }
+	cl, err := s.Claim(ctx, "r", "fp", "other", time.Minute)
+	if err != nil || cl.Acquired || !near(cl.Existing.LeaseUntil, want) || !cl.Existing.ExpiresAt.Equal(cl.Existing.LeaseUntil) {
+		t.Fatalf("409 claim = %+v, %v; want LeaseUntil = ExpiresAt near %v", cl, err, want)
+	}
+	rec, err := s.Get(ctx, "r")
+	if err != nil || rec.Token != "tok" || !near(rec.LeaseUntil, want) || !rec.ExpiresAt.Equal(rec.LeaseUntil) {
+		t.Fatalf("Get = %+v, %v; want LeaseUntil = ExpiresAt near %v", rec, err, want)
+	}
+	if err := s.Complete(ctx, "r", "tok", []byte("v"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rec, err = s.Get(ctx, "r")
+	if err != nil || !near(rec.LeaseUntil, want) || !near(rec.ExpiresAt, srv.Add(time.Hour)) || rec.Token != "tok" {
+		t.Fatalf("Get after Complete = %+v, %v; want the lease end kept, ExpiresAt an hour on", rec, err)
 	}
 }
