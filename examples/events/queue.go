@@ -18,12 +18,21 @@ type Queue struct {
 	ackWait time.Duration
 
 	mu      sync.Mutex
-	ready   []*Message             // waiting for a consumer, oldest first
-	pending map[*Message]time.Time // delivered, not acked yet: redelivery deadline
-	wake    chan struct{}          // closed and replaced when ready grows
+	ready   []*entry             // waiting for a consumer, oldest first
+	pending map[*entry]time.Time // delivered, not acked yet: redelivery deadline
+	wake    chan struct{}        // closed and replaced when ready grows
 }
 
-// Message is one delivery of a published message.
+// entry is a published message as the queue keeps it.
+type entry struct {
+	id         string
+	body       []byte
+	deliveries int
+}
+
+// Message is one delivery of a published message. Each delivery is its own
+// value, so a consumer still holding an earlier delivery never races with the
+// redelivery of the same message to another consumer.
 type Message struct {
 	// ID is the message's id, set by the producer and identical on every
 	// delivery and every republish: the deduplication key.
@@ -34,23 +43,24 @@ type Message struct {
 	Delivery int
 
 	q *Queue
+	e *entry
 }
 
 // NewQueue returns an empty queue that redelivers a message when it is not
 // acknowledged within ackWait.
 func NewQueue(ackWait time.Duration) *Queue {
-	return &Queue{ackWait: ackWait, pending: make(map[*Message]time.Time), wake: make(chan struct{})}
+	return &Queue{ackWait: ackWait, pending: make(map[*entry]time.Time), wake: make(chan struct{})}
 }
 
 // Publish adds a message with the producer's id and body.
 func (q *Queue) Publish(id string, body []byte) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.pushLocked(&Message{ID: id, Body: body, q: q})
+	q.pushLocked(&entry{id: id, body: body})
 }
 
-func (q *Queue) pushLocked(m *Message) {
-	q.ready = append(q.ready, m)
+func (q *Queue) pushLocked(e *entry) {
+	q.ready = append(q.ready, e)
 	close(q.wake)
 	q.wake = make(chan struct{})
 }
@@ -63,21 +73,21 @@ func (q *Queue) Receive(ctx context.Context) (*Message, error) {
 		q.mu.Lock()
 		now := time.Now()
 		next := time.Time{}
-		for m, deadline := range q.pending {
+		for e, deadline := range q.pending {
 			if !deadline.After(now) {
-				delete(q.pending, m)
-				q.ready = append(q.ready, m)
+				delete(q.pending, e)
+				q.ready = append(q.ready, e)
 			} else if next.IsZero() || deadline.Before(next) {
 				next = deadline
 			}
 		}
 		if len(q.ready) > 0 {
-			m := q.ready[0]
+			e := q.ready[0]
 			q.ready = q.ready[1:]
-			m.Delivery++
-			q.pending[m] = now.Add(q.ackWait)
+			e.deliveries++
+			q.pending[e] = now.Add(q.ackWait)
 			q.mu.Unlock()
-			return m, nil
+			return &Message{ID: e.id, Body: e.body, Delivery: e.deliveries, q: q, e: e}, nil
 		}
 		wake := q.wake
 		q.mu.Unlock()
@@ -106,16 +116,16 @@ func (q *Queue) Receive(ctx context.Context) (*Message, error) {
 func (m *Message) Ack() {
 	m.q.mu.Lock()
 	defer m.q.mu.Unlock()
-	delete(m.q.pending, m)
+	delete(m.q.pending, m.e)
 }
 
 // Nak gives the delivery back for immediate redelivery.
 func (m *Message) Nak() {
 	m.q.mu.Lock()
 	defer m.q.mu.Unlock()
-	if _, ok := m.q.pending[m]; ok {
-		delete(m.q.pending, m)
-		m.q.pushLocked(m)
+	if _, ok := m.q.pending[m.e]; ok {
+		delete(m.q.pending, m.e)
+		m.q.pushLocked(m.e)
 	}
 }
 
