@@ -40,21 +40,24 @@ const graceLua = `
 local g = tonumber(string.sub(v, -15))
 `
 
-// legacyLua defines legacy(), which reads a record that an earlier version of
-// this package left as a hash (fields s, f, t, l, e, r; its times absolute) and
-// returns it the way the scripts reply, as (record, leaseUntil), or (nil,
-// state) when it is not live. Those records stay readable until they expire,
-// so a rolling upgrade still replays what the old version completed and still
-// refuses what it has in flight. It runs only when GET meets a hash.
+// legacyLua runs when GET meets a hash: a record that an earlier version of
+// this package left as a hash (fields s, f, t, l, e, r; its times absolute).
+// It sets r to the hash's fields and, when the record is live, lv and lu to the
+// record and its lease end the way the scripts reply. Those records stay
+// readable until they expire, so a rolling upgrade still replays what the old
+// version completed and still refuses what it has in flight.
 const legacyLua = `
-local function legacy()
   local r = redis.call('HMGET', KEYS[1], 's', 'f', 'l', 'e', 'r', 't')` + clockLua + `
-  if (r[1] ~= '1' and r[1] ~= '2') or now >= tonumber(r[4]) then return nil, r[1] end
-  local tok, f = r[6] or '', r[2] or ''
-  local h = string.len(tok) .. ':' .. tok .. string.len(f) .. ':' .. f
-  if r[1] == '2' then return '2' .. h .. r[3] .. ',' .. r[4] .. ',' .. (r[5] or ''), 0 end
-  return '1' .. h .. '000000000000000', r[3]
-end
+  local lv, lu
+  if (r[1] == '1' or r[1] == '2') and now < tonumber(r[4]) then
+    local tok, f = r[6] or '', r[2] or ''
+    local h = string.len(tok) .. ':' .. tok .. string.len(f) .. ':' .. f
+    if r[1] == '2' then
+      lv, lu = '2' .. h .. r[3] .. ',' .. r[4] .. ',' .. (r[5] or ''), 0
+    else
+      lv, lu = '1' .. h .. '000000000000000', r[3]
+    end
+  end
 `
 
 // claimLua: KEYS[1] record; ARGV the in-flight record, the length of its owner
@@ -65,15 +68,14 @@ end
 // A live in-flight record that already holds this token is this same claim,
 // retried by the client after a lost reply (go-redis retries commands on
 // network errors): it is acquired again rather than answered as a duplicate.
-const claimLua = legacyLua + `
+const claimLua = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 1 end
 local v = redis.pcall('GET', KEYS[1])
-if type(v) == 'table' then
-  local lv, lu = legacy()
+if type(v) == 'table' then` + legacyLua + `
   if lv then return {lv, lu} end
   redis.call('DEL', KEYS[1])
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-  if lu == '1' then return 2 end
+  if r[1] == '1' then return 2 end
   return 1
 end
 local s = v and string.sub(v, 1, 1)
@@ -117,10 +119,9 @@ return 1
 
 // getLua: KEYS[1] record. Returns {record, leaseUntil} (leaseUntil 0 for a
 // completed record), or nil when there is no live record.
-const getLua = legacyLua + `
+const getLua = `
 local v = redis.pcall('GET', KEYS[1])
-if type(v) == 'table' then
-  local lv, lu = legacy()
+if type(v) == 'table' then` + legacyLua + `
   if lv then return {lv, lu} end
   return false
 end
