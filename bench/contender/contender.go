@@ -1,6 +1,7 @@
 // Package contender builds the servers the load generator measures: a bare
-// net/http handler, idemgen's runtime with each store, and Fiber v2/v3 with and
-// without their idempotency middleware. Every one runs workload.Work once per
+// net/http handler, idemgen's runtime with each store, Fiber v2/v3 with and
+// without their idempotency middleware, and the bare handler behind
+// `idemgen proxy`'s gateway. Every one runs workload.Work once per
 // handler execution and reports it to a Recorder.
 package contender
 
@@ -44,6 +45,9 @@ type Info struct {
 	// ContentionOnly limits the contender to the contention modes (a variant
 	// that differs from another only in how it answers in-flight duplicates).
 	ContentionOnly bool
+	// Section is the benchcompare section that runs the contender: "" for the
+	// runtime comparison (load), SectionProxy for the gateway's overhead.
+	Section string
 }
 
 type opener func(ctx context.Context, env Env, rec *Recorder) (Server, error)

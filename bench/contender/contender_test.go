@@ -135,3 +135,70 @@ func TestRecorderConcurrent(t *testing.T) {
 		t.Fatal("Reset kept executions")
 	}
 }
+
+// TestProxyContenders checks that the gateway contenders put generator/gateway
+// in front of the upstream: the idempotent ones replay with
+// Idempotent-Replayed and refuse a reused key with another body (422) without
+// running the upstream again; pass-through reaches the upstream every time.
+func TestProxyContenders(t *testing.T) {
+	body, err := workload.Body(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := workload.Body(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(t *testing.T, client *http.Client, url, key string, body []byte) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(workload.KeyHeader, key)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	var proxied int
+	for _, name := range contender.Names() {
+		info, _ := contender.Lookup(name)
+		if info.Section != contender.SectionProxy {
+			continue
+		}
+		if info.Baseline != contender.ProxyBaseline {
+			t.Errorf("%s: baseline %q, want %q", name, info.Baseline, contender.ProxyBaseline)
+		}
+		if name == contender.ProxyBaseline {
+			continue
+		}
+		proxied++
+		t.Run(name, func(t *testing.T) {
+			url, rec, client := benchtest.Serve(t, name, contender.Env{})
+			key := loadgen.Key(rand.Uint32(), 1)
+			if r := do(t, client, url, key, body); r.StatusCode != http.StatusCreated || r.Header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("first: %d %v", r.StatusCode, r.Header)
+			}
+			again := do(t, client, url, key, body)
+			mismatch := do(t, client, url, key, other)
+			n := rec.Snapshot()[key]
+			if info.Store == "" {
+				if again.StatusCode != http.StatusCreated || again.Header.Get("Idempotent-Replayed") != "" || mismatch.StatusCode != http.StatusCreated || n != 3 {
+					t.Fatalf("pass-through: repeat %d %v, other body %d, %d upstream executions, want 201, 201 and 3", again.StatusCode, again.Header, mismatch.StatusCode, n)
+				}
+				return
+			}
+			if again.StatusCode != http.StatusCreated || again.Header.Get("Idempotent-Replayed") != "true" || mismatch.StatusCode != http.StatusUnprocessableEntity || n != 1 {
+				t.Fatalf("idempotent: replay %d %v, other body %d, %d upstream executions, want a replay, 422 and 1", again.StatusCode, again.Header, mismatch.StatusCode, n)
+			}
+		})
+	}
+	if proxied < 2 {
+		t.Fatalf("%d proxied contenders registered, want the idempotent and the pass-through gateway", proxied)
+	}
+}

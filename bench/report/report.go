@@ -13,6 +13,10 @@ type Doc struct {
 	Machine Machine
 	// Load holds one row per (scenario, contender), in display order.
 	Load []LoadRow
+	// Proxy holds one row per (scenario, contender) of the gateway section:
+	// the upstream reached directly (the baseline of Ratio) and through
+	// `idemgen proxy`'s gateway.
+	Proxy []LoadRow
 	// Trips holds one row per contender with a networked store.
 	Trips []TripRow
 	// Gen holds one row per (spec, generator).
@@ -147,6 +151,9 @@ func Render(w io.Writer, doc Doc) error {
 	if len(doc.Lint) > 0 {
 		renderLint(&b, doc.Lint, doc.LintSpec)
 	}
+	if len(doc.Proxy) > 0 {
+		renderProxy(&b, doc.Proxy)
+	}
 	if len(doc.Notes) > 0 {
 		b.WriteString("## Notes from this run\n\n")
 		for _, n := range doc.Notes {
@@ -170,12 +177,17 @@ func renderLoad(b *strings.Builder, rows []LoadRow) {
 		"The work differs in idemgen's disfavour: Fiber's middleware neither fingerprints the request (a reused key with another body is replayed, not refused with 422) nor hashes keys, and its lock does not reach across processes.\n\n")
 	b.WriteString("Modes: **fresh** = a new key per request; **replay** = 90% of requests repeat one of the client's earlier keys; " +
 		"**contention** = 64 clients, each group of 32 consecutive requests shares a key; **contention, 2 procs** = the same against two server processes sharing one store (requests alternate between them).\n\n")
+	loadTables(b, rows, "vs base", "executions")
+}
+
+// loadTables writes one table per scenario of rows.
+func loadTables(b *strings.Builder, rows []LoadRow, ratioHead, execHead string) {
 	scenario := ""
 	for _, r := range rows {
 		if r.Scenario != scenario {
 			scenario = r.Scenario
 			fmt.Fprintf(b, "\n### %s\n\n", scenario)
-			b.WriteString("| contender | req/s | vs base | p50 | p99 | allocs/req | B/req | 2xx | 409 | other | keys | executions | dup | divergent |\n")
+			b.WriteString("| contender | req/s | " + ratioHead + " | p50 | p99 | allocs/req | B/req | 2xx | 409 | other | keys | " + execHead + " | dup | divergent |\n")
 			b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		}
 		ratio := "—"
@@ -196,6 +208,21 @@ func renderLoad(b *strings.Builder, rows []LoadRow) {
 			r.Status2xx, r.Status409, other, r.Keys, r.Executions, dup, div)
 	}
 	b.WriteString("\n")
+}
+
+func renderProxy(b *strings.Builder, rows []LoadRow) {
+	b.WriteString("## 5. Gateway mode (`idemgen proxy`) against a direct call\n\n")
+	b.WriteString("The upstream is the bare net/http handler of section 1 (same work, same 1 KiB payment). " +
+		"**proxy-direct** is the client calling it directly; **proxy-memory** goes through generator/gateway (the handler of `idemgen proxy`) with POST /payments marked `x-idempotent: true` and the memory store; " +
+		"**proxy-passthrough** goes through the gateway with the operation not idempotent (reverse proxy only). " +
+		"The gateway is configured as `idemgen proxy --store memory://` configures it (its default Transport to the upstream, no upstream timeout) with logging off (as with `--log-level warn`: no line per request). " +
+		"That Transport keeps 2 idle connections to the upstream, so with more clients most proxied requests dial a new one; " +
+		"**proxy-memory-pooled** is proxy-memory with a Transport that keeps 256 (`gateway.Config.Transport`, which the command does not set), to show what that costs. " +
+		"Gateway and upstream run in one process (`benchcompare serve`), each with its own loopback listener and net/http server, so *allocs/req* and *B/req* of the proxied rows include the upstream's: the difference to proxy-direct is the gateway's. " +
+		"*vs direct* is throughput through the proxy over proxy-direct's, measured in the same repeat (the overhead ratio; below 1.00× is the proxy's cost). " +
+		"*upstream executions* counts the upstream handler's runs; with the idempotent gateway it must equal *keys* (*dup* 0, *divergent* 0). " +
+		"proxy-direct and proxy-passthrough deduplicate nothing: in the replay mode every repeat runs the upstream again, by design.\n")
+	loadTables(b, rows, "vs direct", "upstream executions")
 }
 
 func renderTrips(b *strings.Builder, rows []TripRow) {
@@ -251,6 +278,9 @@ func renderLint(b *strings.Builder, rows []LintRow, spec string) {
 	}
 	b.WriteString("\n")
 }
+
+// Dur prints a duration as the tables do (three significant figures, — for none).
+func Dur(d time.Duration) string { return dur(d) }
 
 // dur prints a duration with three significant figures.
 func dur(d time.Duration) string {

@@ -13,9 +13,13 @@ func TestRender(t *testing.T) {
 			{Scenario: "fresh", Contender: "nethttp", Baseline: "nethttp", RPS: 10000, Ratio: 1, P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Status2xx: 30000, Keys: 30000, Executions: 30000, ExecutedKeys: 30000},
 			{Scenario: "contention", Contender: "fiber2-redis", Baseline: "fiber2", RPS: 4000, Status2xx: 12000, Keys: 375, Executions: 403, ExecutedKeys: 375, Divergent: 380},
 		},
-		Trips:    []TripRow{{Contender: "idemgen-redis", Store: "redis", First: 2, FirstRoundTrips: 2, FirstServerMicros: 30.5, Replay: 1, ReplayRoundTrips: 1, FirstDetail: "EVALSHA 2.00"}},
-		Gen:      []GenRow{{Spec: "a.yaml", Tool: "idemgen", Time: 150 * time.Millisecond, Ratio: 0.5, RSSKiB: 40960, Generate: "ok", Build: "ok", Vet: "ok"}, {Spec: "a.yaml", Tool: "oapi-codegen", Generate: "ok", Build: "FAILS: x | y", Vet: "-"}},
-		Lint:     []LintRow{{Tool: "idemgen lint", Time: 800 * time.Microsecond, Exit: "0"}, {Tool: "Spectral", Time: 5 * time.Second, Ratio: 6250, Exit: "1"}},
+		Trips: []TripRow{{Contender: "idemgen-redis", Store: "redis", First: 2, FirstRoundTrips: 2, FirstServerMicros: 30.5, Replay: 1, ReplayRoundTrips: 1, FirstDetail: "EVALSHA 2.00"}},
+		Gen:   []GenRow{{Spec: "a.yaml", Tool: "idemgen", Time: 150 * time.Millisecond, Ratio: 0.5, RSSKiB: 40960, Generate: "ok", Build: "ok", Vet: "ok"}, {Spec: "a.yaml", Tool: "oapi-codegen", Generate: "ok", Build: "FAILS: x | y", Vet: "-"}},
+		Lint:  []LintRow{{Tool: "idemgen lint", Time: 800 * time.Microsecond, Exit: "0"}, {Tool: "Spectral", Time: 5 * time.Second, Ratio: 6250, Exit: "1"}},
+		Proxy: []LoadRow{
+			{Scenario: "proxy: fresh", Contender: "proxy-direct", Baseline: "proxy-direct", RPS: 8000, Ratio: 1, P50: 3 * time.Millisecond, P99: 20 * time.Millisecond, Keys: 100, Executions: 100, ExecutedKeys: 100},
+			{Scenario: "proxy: fresh", Contender: "proxy-memory", Baseline: "proxy-direct", RPS: 2000, Ratio: 0.25, P50: 12 * time.Millisecond, P99: 80 * time.Millisecond, Keys: 100, Executions: 100, ExecutedKeys: 100},
+		},
 		LintSpec: "big.json",
 		Findings: []string{"Target met: x."},
 		Notes:    []string{"note"},
@@ -36,6 +40,10 @@ func TestRender(t *testing.T) {
 		`FAILS: x \| y`,
 		"Informative only: the rule sets differ", "`big.json`", "| Spectral |  | 5.00s | 6250.00× |",
 		"- note", "## Analysis\n\ntext\n\n## 1. Runtime",
+		"## 5. Gateway mode (`idemgen proxy`) against a direct call", "### proxy: fresh",
+		"| contender | req/s | vs direct | p50 | p99 | allocs/req | B/req | 2xx | 409 | other | keys | upstream executions | dup | divergent |",
+		"| proxy-memory | 2000 | 0.25× | 12.0ms | 80.0ms |",
+		"| 100 | 100 | 0 | 0 |\n\n## Notes from this run",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idemgen/idemgen/bench/contender"
 	"github.com/idemgen/idemgen/bench/loadgen"
+	"github.com/idemgen/idemgen/bench/report"
 	"github.com/idemgen/idemgen/bench/workload"
 )
 
@@ -65,6 +66,45 @@ func TestRunCell(t *testing.T) {
 	}
 	if s.res.Requests == 0 || s.executions == 0 || s.executions != s.executedKeys || s.res.Divergent != 0 {
 		t.Fatalf("idemgen-sqlite, 2 processes: %d executions of %d keys, %+v", s.executions, s.executedKeys, s.res)
+	}
+
+	// The gateway in front of the upstream, in its own child: replays come
+	// from its store, so the upstream runs once per key.
+	gw, err := startChild(ctx, "proxy-memory", "t3", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.stop()
+	s, err = runCell(ctx, set, []*child{gw}, proxyScenarios[2], body, 3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.res.Requests == 0 || s.executions == 0 || s.executions != s.executedKeys || s.executions >= s.res.Requests || s.res.Divergent != 0 || s.allocs <= 0 {
+		t.Fatalf("proxy-memory, replay: %d upstream executions of %d keys for %d requests, %+v", s.executions, s.executedKeys, s.res.Requests, s.res)
+	}
+}
+
+// TestRunLoadProxy runs the proxy section end to end, briefly: a row per
+// (scenario, contender), each proxied row with its ratio to the direct call of
+// the same repeat.
+func TestRunLoadProxy(t *testing.T) {
+	set := loadSettings{duration: 100 * time.Millisecond, repeats: 2,
+		contenders: []string{contender.ProxyBaseline, "proxy-memory"}}
+	var doc report.Doc
+	rows, err := runLoad(context.Background(), set, proxyScenarios[:1], contender.Env{}, &doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || len(doc.Notes) != 0 {
+		t.Fatalf("rows %+v, notes %v", rows, doc.Notes)
+	}
+	for _, r := range rows {
+		if r.RPS <= 0 || r.Ratio <= 0 || r.Baseline != contender.ProxyBaseline || r.Executions != r.Keys {
+			t.Errorf("row %+v", r)
+		}
+	}
+	if rows[0].Contender != contender.ProxyBaseline || rows[0].Ratio != 1 {
+		t.Errorf("first row %+v, want the direct call at 1.00×", rows[0])
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/idemgen/idemgen/bench/contender"
 	"github.com/idemgen/idemgen/bench/loadgen"
 	"github.com/idemgen/idemgen/bench/report"
 )
@@ -117,6 +118,7 @@ func findings(doc report.Doc) []string {
 			out = append(out, "Peers that ran the handler twice for one key: "+strings.Join(dupPeers, "; ")+".")
 		}
 	}
+	out = append(out, proxyFindings(doc.Proxy)...)
 	peerGen := map[string]report.GenRow{}
 	for _, r := range doc.Gen {
 		if r.Tool != "idemgen" {
@@ -137,6 +139,55 @@ func findings(doc report.Doc) []string {
 		if r.Generate != "ok" || r.Build != "ok" || r.Vet != "ok" {
 			out = append(out, fmt.Sprintf("Target MISSED: idemgen's output for %s: generate %s, build %s, vet %s.", r.Spec, r.Generate, r.Build, r.Vet))
 		}
+	}
+	return out
+}
+
+// proxyFindings reports the gateway's overhead per proxy scenario (issue 9:
+// throughput through `idemgen proxy` over a direct call, same repeat) and
+// whether the idempotent gateway ran the upstream once per key.
+func proxyFindings(rows []report.LoadRow) []string {
+	var out []string
+	byKey := map[string]report.LoadRow{}
+	for _, r := range rows {
+		byKey[r.Scenario+"|"+r.Contender] = r
+	}
+	for _, sc := range proxyScenarios {
+		direct, ok := byKey[sc.name+"|"+contender.ProxyBaseline]
+		if !ok {
+			continue
+		}
+		var parts []string
+		for _, name := range []string{"proxy-memory", "proxy-passthrough", "proxy-memory-pooled"} {
+			r, ok := byKey[sc.name+"|"+name]
+			if !ok || r.Ratio <= 0 {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %.2f× (%.0f req/s, p50 %s, p99 %s)", name, r.Ratio, r.RPS, report.Dur(r.P50), report.Dur(r.P99)))
+		}
+		if len(parts) > 0 {
+			out = append(out, fmt.Sprintf("Gateway overhead, %s: throughput through the proxy over the direct call (%.0f req/s, p50 %s, p99 %s): %s.",
+				strings.TrimPrefix(sc.name, "proxy: "), direct.RPS, report.Dur(direct.P50), report.Dur(direct.P99), strings.Join(parts, "; ")))
+		}
+	}
+	var bad []string
+	var execs, keys, idem int
+	for _, r := range rows {
+		if info, ok := contender.Lookup(r.Contender); !ok || info.Store == "" {
+			continue // direct and pass-through deduplicate nothing, by design
+		}
+		idem++
+		execs += r.Executions
+		keys += r.Keys
+		if r.Duplicates() > 0 || r.Divergent > 0 {
+			bad = append(bad, fmt.Sprintf("%s (%s: %d duplicate upstream executions, %d divergent answers)", r.Contender, r.Scenario, r.Duplicates(), r.Divergent))
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		out = append(out, "Correctness MISSED: the idempotent gateway ran the upstream twice for a key: "+strings.Join(bad, "; ")+".")
+	case idem > 0:
+		out = append(out, fmt.Sprintf("Correctness: the idempotent gateway ran the upstream once per key in every proxy mode (%d upstream executions for %d distinct keys sent, no divergent answer).", execs, keys))
 	}
 	return out
 }

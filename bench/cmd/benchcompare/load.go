@@ -33,6 +33,15 @@ var scenarios = []scenario{
 	{"contention, 64 clients, 2 server processes sharing the store", loadgen.Contention, 64, 2},
 }
 
+// proxyScenarios are the proxy section's settings: the gateway's cost on top of
+// a direct call when every request reaches the upstream (fresh keys), and what
+// replays from its store save (replay-heavy).
+var proxyScenarios = []scenario{
+	{"proxy: fresh keys, 32 clients", loadgen.Fresh, 32, 1},
+	{"proxy: fresh keys, 128 clients", loadgen.Fresh, 128, 1},
+	{"proxy: replay-heavy (90% repeats), 32 clients", loadgen.Replay, 32, 1},
+}
+
 type loadSettings struct {
 	duration, warmup time.Duration
 	repeats          int
@@ -52,12 +61,14 @@ type sample struct {
 	executedKeys int
 }
 
-// runLoad runs every scenario for every contender, interleaving contenders
-// within each repeat so that a slow minute of the machine hits them all.
-func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *report.Doc) error {
+// runLoad runs every scenario of scs for every contender of set, interleaving
+// contenders within each repeat so that a slow minute of the machine hits them
+// all, and returns one row per (scenario, contender). Skipped contenders and
+// failed cells become notes of doc.
+func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contender.Env, doc *report.Doc) ([]report.LoadRow, error) {
 	body, err := workload.Body(1024)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	children := map[string][]*child{}
 	defer func() {
@@ -100,7 +111,7 @@ func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *repo
 	runID := runBase
 	samples := map[[2]int][]sample{}
 	for rep := range set.repeats {
-		for si, sc := range scenarios {
+		for si, sc := range scs {
 			for _, ni := range runOrder(names, rep) {
 				name := names[ni]
 				info, _ := contender.Lookup(name)
@@ -120,7 +131,8 @@ func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *repo
 			}
 		}
 	}
-	for si, sc := range scenarios {
+	var rows []report.LoadRow
+	for si, sc := range scs {
 		for ni, name := range names {
 			ss := samples[[2]int{si, ni}]
 			if len(ss) == 0 {
@@ -131,10 +143,10 @@ func runLoad(ctx context.Context, set loadSettings, env contender.Env, doc *repo
 			if bi := slices.Index(names, info.Baseline); bi >= 0 && sc.procs == 1 {
 				row.Ratio = medianRatio(ss, samples[[2]int{si, bi}])
 			}
-			doc.Load = append(doc.Load, row)
+			rows = append(rows, row)
 		}
 	}
-	return nil
+	return rows, nil
 }
 
 // runOrder returns the indexes of names (grouped by HTTP stack, baseline

@@ -1,10 +1,11 @@
 // Command benchcompare measures idemgen against its alternatives in one run and
 // writes docs/benchmarks.md: the runtime over loopback HTTP (throughput,
 // latency, allocations, correctness), store round trips, generator speed and
-// compile success against oapi-codegen, and lint speed against Spectral and
-// Redocly. `make bench-compare` runs it from the repository root.
+// compile success against oapi-codegen, lint speed against Spectral and
+// Redocly, and the overhead of `idemgen proxy` over a direct call (section
+// "proxy"). `make bench-compare` runs it from the repository root.
 //
-//	benchcompare [-out docs/benchmarks.md] [-sections load,trips,gen,lint] [-duration 1s] [-repeats 3]
+//	benchcompare [-out docs/benchmarks.md] [-sections load,proxy,trips,gen,lint] [-duration 1s] [-repeats 3]
 //
 // `benchcompare serve -contender NAME` is the child process it starts for each
 // contender server.
@@ -49,14 +50,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	out := fs.String("out", "docs/benchmarks.md", "the Markdown report to write (- for stdout)")
 	repo := fs.String("repo", ".", "the idemgen repository root")
 	corpus := fs.String("corpus", "../shared/corpus", "the OpenAPI corpus directory")
-	sections := fs.String("sections", "load,trips,gen,lint", "sections to run")
+	sections := fs.String("sections", "load,proxy,trips,gen,lint", "sections to run")
 	var set loadSettings
 	fs.DurationVar(&set.duration, "duration", 500*time.Millisecond, "length of each measured load run")
 	fs.DurationVar(&set.warmup, "warmup", 100*time.Millisecond, "warm-up before each load run")
 	fs.IntVar(&set.repeats, "repeats", 5, "repeats of every load run (medians are reported)")
 	toolRepeats := fs.Int("tool-repeats", 5, "repeats of every generator and lint run (medians are reported)")
 	modes := fs.String("modes", "fresh,replay,contention", "load modes to run")
-	only := fs.String("contenders", strings.Join(contender.Names(), ","), "contenders of the load runs")
+	only := fs.String("contenders", strings.Join(contender.Names(), ","), "contenders of the load runs (each runs in its section: load, or proxy for the proxy-* ones)")
 	fs.StringVar(&set.profile, "profile", "", "CPU-profile one contender in one mode during its first repeat, e.g. idemgen-memory/fresh")
 	fs.StringVar(&set.profileDir, "profile-dir", os.TempDir(), "where -profile writes CONTENDER-MODE.pprof")
 	redisAddr := fs.String("redis", "", "Redis host:port (default: a private redis-server from PATH, else 127.0.0.1:6379)")
@@ -73,7 +74,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, s := range strings.Split(*sections, ",") {
 		want[strings.TrimSpace(s)] = true
 	}
-	set.contenders = strings.Split(*only, ",")
+	var proxySet loadSettings
+	for _, n := range strings.Split(*only, ",") {
+		n = strings.TrimSpace(n)
+		if info, ok := contender.Lookup(n); ok && info.Section == contender.SectionProxy {
+			proxySet.contenders = append(proxySet.contenders, n)
+		} else {
+			set.contenders = append(set.contenders, n)
+		}
+	}
 	set.modes = map[loadgen.Mode]bool{}
 	for _, m := range strings.Split(*modes, ",") {
 		set.modes[loadgen.Mode(strings.TrimSpace(m))] = true
@@ -115,9 +124,23 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			PostgresURL: "postgres://postgres@" + *pgAddr + pgPath,
 			SQLitePath:  filepath.Join(tmp, "bench.db"),
 		}
-		if err := runLoad(ctx, set, env, &doc); err != nil {
+		rows, err := runLoad(ctx, set, scenarios, env, &doc)
+		if err != nil {
 			return err
 		}
+		doc.Load = rows
+	}
+	if want["proxy"] && len(proxySet.contenders) > 0 {
+		// The gateway's contenders use the memory store only: no Redis or
+		// PostgreSQL needed. Every mode of its scenarios runs unless -modes
+		// excludes it.
+		ps := set
+		ps.contenders = proxySet.contenders
+		rows, err := runLoad(ctx, ps, proxyScenarios, contender.Env{}, &doc)
+		if err != nil {
+			return err
+		}
+		doc.Proxy = rows
 	}
 	if want["trips"] {
 		runTrips(ctx, set.contenders, *redisAddr, *redisDB, privateServer, *pgAddr, pgPath, &doc)

@@ -67,6 +67,34 @@ func TestFindings(t *testing.T) {
 	}
 }
 
+func TestProxyFindings(t *testing.T) {
+	fresh, replay := proxyScenarios[0].name, proxyScenarios[2].name
+	rows := []report.LoadRow{
+		{Scenario: fresh, Contender: "proxy-direct", Baseline: "proxy-direct", Ratio: 1, RPS: 8000, P50: 3 * time.Millisecond, P99: 20 * time.Millisecond, Keys: 10, Executions: 10, ExecutedKeys: 10},
+		{Scenario: fresh, Contender: "proxy-passthrough", Baseline: "proxy-direct", Ratio: 0.5, RPS: 4000, P50: 6 * time.Millisecond, P99: 30 * time.Millisecond},
+		{Scenario: fresh, Contender: "proxy-memory", Baseline: "proxy-direct", Ratio: 0.4, RPS: 3200, P50: 8 * time.Millisecond, P99: 40 * time.Millisecond, Keys: 10, Executions: 10, ExecutedKeys: 10},
+		{Scenario: replay, Contender: "proxy-direct", Baseline: "proxy-direct", Ratio: 1, RPS: 8000, Keys: 5, Executions: 50, ExecutedKeys: 5, Divergent: 45},
+		{Scenario: replay, Contender: "proxy-memory", Baseline: "proxy-direct", Ratio: 1.1, RPS: 8800, Keys: 5, Executions: 5, ExecutedKeys: 5},
+	}
+	got := strings.Join(proxyFindings(rows), "\n")
+	for _, want := range []string{
+		"Gateway overhead, fresh keys, 32 clients: throughput through the proxy over the direct call (8000 req/s, p50 3.0ms, p99 20.0ms): proxy-memory 0.40× (3200 req/s, p50 8.0ms, p99 40.0ms); proxy-passthrough 0.50× (4000 req/s, p50 6.0ms, p99 30.0ms).",
+		"Gateway overhead, replay-heavy (90% repeats), 32 clients: throughput through the proxy over the direct call (8000 req/s, p50 —, p99 —): proxy-memory 1.10×",
+		"Correctness: the idempotent gateway ran the upstream once per key in every proxy mode (15 upstream executions for 15 distinct keys sent",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("findings lack %q:\n%s", want, got)
+		}
+	}
+	rows[4].Executions = 6
+	if got := strings.Join(proxyFindings(rows), "\n"); !strings.Contains(got, "Correctness MISSED: the idempotent gateway ran the upstream twice for a key: proxy-memory (proxy: replay-heavy (90% repeats), 32 clients: 1 duplicate upstream executions") {
+		t.Errorf("a duplicate upstream execution is not reported:\n%s", got)
+	}
+	if got := findings(report.Doc{Proxy: rows}); !strings.Contains(strings.Join(got, "\n"), "Gateway overhead") {
+		t.Errorf("findings leave out the proxy section: %v", got)
+	}
+}
+
 func TestCountJSON(t *testing.T) {
 	for in, want := range map[string]string{
 		`[{"a":1},{"b":2}]`: "2",
@@ -98,6 +126,10 @@ func TestRunOrder(t *testing.T) {
 	}
 	if got := fmt.Sprint(runOrder(names, 1)); got != "[2 1 0 4 3]" {
 		t.Fatalf("odd repeat: %s", got)
+	}
+	proxy := []string{"proxy-direct", "proxy-passthrough", "proxy-memory"}
+	if got := fmt.Sprint(runOrder(proxy, 1)); got != "[2 1 0]" {
+		t.Fatalf("proxy, odd repeat: %s (one group, the direct call its baseline)", got)
 	}
 }
 
