@@ -39,7 +39,8 @@ type Config struct {
 	// "/v1"). The upstream still receives the full path.
 	BasePath string
 	// Transport reaches the upstream. Nil means a clone of
-	// http.DefaultTransport with ResponseHeaderTimeout set to UpstreamTimeout.
+	// http.DefaultTransport with ResponseHeaderTimeout set to UpstreamTimeout
+	// and up to 256 idle connections kept to the upstream.
 	Transport http.RoundTripper
 	// UpstreamTimeout bounds the wait for the upstream's response headers
 	// (504 when it runs out). Zero means no bound. Ignored with Transport.
@@ -232,6 +233,11 @@ func (g *Gateway) newProxy(cfg Config) *httputil.ReverseProxy {
 	if tr == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.ResponseHeaderTimeout = cfg.UpstreamTimeout
+		// Every request goes to one host: the default of 2 idle connections
+		// per host made most proxied requests dial anew under concurrency
+		// (measured in bench/: 0.29x of a direct call vs 0.40x pooled).
+		t.MaxIdleConns = 256
+		t.MaxIdleConnsPerHost = 256
 		tr = t
 	}
 	up := cfg.Upstream
