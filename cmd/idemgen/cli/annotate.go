@@ -17,7 +17,12 @@ func newAnnotateCmd(e *env) *cobra.Command {
 	var output string
 	var markdown bool
 	cmd := &cobra.Command{
-		Use:   "annotate [-o FILE] [--markdown] SPEC",
+		Use: "annotate [-o FILE] [--markdown] SPEC",
+		Example: `  # a copy of the spec documenting each policy (key parameter, 400/409/422, Idempotent-Replayed)
+  idemgen annotate -o public/openapi.yaml api/openapi.yaml
+
+  # a Markdown table of every operation's policy, for docs
+  idemgen annotate --markdown api/openapi.yaml > docs/idempotency.md`,
 		Short: "Write a copy of the spec that documents each idempotent operation's policy",
 		Long: `annotate writes a copy of an OpenAPI document (YAML or JSON, as the input) in
 which every idempotent operation documents its policy for Swagger UI, Redoc and

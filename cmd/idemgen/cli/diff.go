@@ -15,7 +15,12 @@ import (
 func newDiffCmd(e *env) *cobra.Command {
 	var flags reviewFlags
 	cmd := &cobra.Command{
-		Use:   "diff [flags] BASE HEAD",
+		Use: "diff [flags] BASE HEAD",
+		Example: `  # two files
+  idemgen diff old/openapi.yaml api/openapi.yaml
+
+  # the base branch's version against the working tree, as GitHub annotations
+  idemgen diff --format github origin/main:api/openapi.yaml api/openapi.yaml`,
 		Short: "Report idempotency regressions between two versions of a spec",
 		Long: `diff compares two versions of an OpenAPI document and reports idempotency
 regressions: idempotency removed or waived, ttl shortened, key became required or

@@ -36,7 +36,18 @@ type generateOptions struct {
 func newGenerateCmd(e *env) *cobra.Command {
 	var o generateOptions
 	cmd := &cobra.Command{
-		Use:   "generate --spec FILE --out DIR --package NAME",
+		Use: "generate --spec FILE --out DIR --package NAME",
+		Example: `  # models, server, client and policy table into internal/api
+  idemgen generate --spec api/openapi.yaml --out internal/api --package api
+
+  # only the typed client, for a consumer of someone else's API
+  idemgen generate --spec vendor/payments.yaml --out paymentsclient --client
+
+  # the same settings from a file (keys spec, out, package, models, server, client)
+  idemgen generate --config idemgen.yaml
+
+  # from go generate, in a file of the target package
+  //go:generate go run github.com/idemgen/idemgen/cmd/idemgen generate --spec openapi.yaml --out . --package api`,
 		Short: "Generate Go models, server, client and policy table from an OpenAPI spec",
 		Long: `generate reads an OpenAPI 3 document (YAML or JSON) marked with x-idempotent
 and writes Go files into --out:

@@ -37,7 +37,10 @@ type initOptions struct {
 func newInitCmd(e *env) *cobra.Command {
 	var o initOptions
 	cmd := &cobra.Command{
-		Use:   "init [DIR]",
+		Use: "init [DIR]",
+		Example: `  # scaffold a service, then generate and run it
+  idemgen init songs --module example.com/songs
+  cd songs && go generate ./... && go run .`,
 		Short: "Scaffold a Go service from an x-idempotent OpenAPI spec",
 		Long: `init writes a new Go module in DIR (default: the current directory):
 

@@ -84,7 +84,16 @@ func newLintCmd(e *env) *cobra.Command {
 	var baseline string
 	var writeBaseline bool
 	cmd := &cobra.Command{
-		Use:   "lint [flags] SPEC...",
+		Use: "lint [flags] SPEC...",
+		Example: `  # go vet style findings; exit 1 when an error is found
+  idemgen lint api/openapi.yaml
+
+  # fail on warnings too, and write SARIF for GitHub code scanning
+  idemgen lint --fail-on warning --format sarif api/openapi.yaml > idemgen.sarif
+
+  # accept today's findings, then report only new ones
+  idemgen lint --baseline .idemgen-baseline.json --write-baseline api/openapi.yaml
+  idemgen lint --baseline .idemgen-baseline.json api/openapi.yaml`,
 		Short: "Review OpenAPI specs for idempotency problems",
 		Long: `lint reports idempotency problems in OpenAPI documents: unsafe operations
 without x-idempotent, invalid x-idempotent (the same validation as generate),

@@ -41,7 +41,12 @@ type proxyOptions struct {
 func newProxyCmd(e *env) *cobra.Command {
 	var o proxyOptions
 	cmd := &cobra.Command{
-		Use:   "proxy --spec openapi.yaml --upstream URL",
+		Use: "proxy --spec openapi.yaml --upstream URL",
+		Example: `  # enforce the spec's policies in front of any backend, records in Redis
+  idemgen proxy --spec openapi.yaml --upstream http://127.0.0.1:9000 --listen :8080 --store redis://127.0.0.1:6379/0
+
+  # print the route table (which operations are idempotent) and exit
+  idemgen proxy --spec openapi.yaml --upstream http://127.0.0.1:9000 --check`,
 		Short: "Run a reverse proxy that enforces the spec's x-idempotent policies in front of any backend",
 		Long: `proxy runs an HTTP reverse proxy in front of an upstream written in any
 language. Each request is routed by method and path template to its spec
