@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/format"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"strings"
 
@@ -197,7 +198,7 @@ func (g *generator) newFile() *jen.File {
 }
 
 // render prints f and formats the result. A formatting failure is reported with
-// the numbered source.
+// the lines around the error.
 func render(f *jen.File, name string) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
@@ -209,12 +210,12 @@ func render(f *jen.File, name string) ([]byte, error) {
 	// saves a good part of the parse.
 	file, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
 	if err != nil {
-		return nil, fmt.Errorf("emit: %s does not parse: %w\n%s", name, err, numbered(src))
+		return nil, fmt.Errorf("emit: %s does not parse (an idemgen bug: please report it with the spec): %w\n%s", name, err, excerpt(src, errorLine(err)))
 	}
 	var out bytes.Buffer
 	out.Grow(len(src) + len(src)/8)
 	if err := format.Node(&out, fset, file); err != nil {
-		return nil, fmt.Errorf("emit: %s does not format: %w\n%s", name, err, numbered(src))
+		return nil, fmt.Errorf("emit: %s does not format (an idemgen bug: please report it with the spec): %w\n%s", name, err, excerpt(src, errorLine(err)))
 	}
 	return groupImports(name, out.Bytes())
 }
@@ -271,11 +272,36 @@ func groupImports(name string, src []byte) ([]byte, error) {
 	return append(out, src[end:]...), nil
 }
 
-// numbered returns src with line numbers, for error messages.
-func numbered(src []byte) string {
+// excerpt returns the numbered lines of src around line (five either side, the
+// line itself marked), so that an emitter bug on a large spec prints a window
+// rather than the whole file.
+func excerpt(src []byte, line int) string {
+	const context = 5
+	lines := strings.Split(string(src), "\n")
+	if line < 1 || line > len(lines) {
+		line = 1
+	}
+	from, to := max(line-context, 1), min(line+context, len(lines))
 	var b strings.Builder
-	for i, line := range strings.Split(string(src), "\n") {
-		fmt.Fprintf(&b, "%5d  %s\n", i+1, line)
+	for i := from; i <= to; i++ {
+		mark := "  "
+		if i == line {
+			mark = "> "
+		}
+		fmt.Fprintf(&b, "%s%5d  %s\n", mark, i, lines[i-1])
 	}
 	return b.String()
+}
+
+// errorLine is the line of the first error of a parse error, 0 when unknown.
+func errorLine(err error) int {
+	var list scanner.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		return list[0].Pos.Line
+	}
+	var one *scanner.Error
+	if errors.As(err, &one) {
+		return one.Pos.Line
+	}
+	return 0
 }

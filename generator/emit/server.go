@@ -36,7 +36,9 @@ func (g *generator) emitServer() (*jen.File, error) {
 	return f, nil
 }
 
-func opLabel(op *model.Operation) string { return op.Method + " " + op.Path }
+// opLabel names an operation in comments ("POST /orders"); the path is spec
+// text, kept on one line.
+func opLabel(op *model.Operation) string { return op.Method + " " + singleLine(op.Path) }
 
 // emitHandlerInterface emits Handler, ErrNotImplemented and UnimplementedHandler.
 func (g *generator) emitHandlerInterface(f *jen.File) {

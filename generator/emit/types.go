@@ -212,20 +212,26 @@ func lowerFirstSentence(s string) string {
 // docText renders text (lines separated by "\n") as a // comment block.
 func docText(text string) jen.Code { return rawComment(strings.Split(text, "\n")) }
 
-// rawComment renders lines as one // comment block.
+// rawComment renders lines as one // comment block. A line may hold spec text:
+// its own line breaks start new comment lines and characters a comment cannot
+// carry are replaced (see commentLines), so no text can break the output.
 func rawComment(lines []string) jen.Code {
 	var b strings.Builder
-	for i, l := range lines {
-		if i > 0 {
-			b.WriteString("\n")
+	first := true
+	for _, line := range lines {
+		for _, l := range commentLines(line) {
+			if !first {
+				b.WriteString("\n")
+			}
+			first = false
+			l = strings.TrimRight(l, " \t")
+			if l == "" {
+				b.WriteString("//")
+				continue
+			}
+			b.WriteString("// ")
+			b.WriteString(l)
 		}
-		l = strings.TrimRight(l, " \t")
-		if l == "" {
-			b.WriteString("//")
-			continue
-		}
-		b.WriteString("// ")
-		b.WriteString(l)
 	}
 	return jen.Comment(b.String())
 }

@@ -517,6 +517,21 @@ func bodyKind(mt string) model.BodyKind {
 }
 
 // statusOrder sorts "200" < "2XX" < "300" ... < "default".
+// validStatus reports whether s is a responses key OpenAPI allows: a status code
+// from 100 to 599, a range 1XX to 5XX, or default.
+func validStatus(s string) bool {
+	if s == "default" {
+		return true
+	}
+	if len(s) != 3 || s[0] < '1' || s[0] > '5' {
+		return false
+	}
+	if s[1:] == "XX" || s[1:] == "xx" {
+		return true
+	}
+	return s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'
+}
+
 func statusOrder(s string) (int, int) {
 	if s == "default" {
 		return 1000, 0
@@ -541,6 +556,13 @@ func (b *builder) responses(m *model.Operation, rs *openapi3.Responses, at loc, 
 	for _, status := range statuses {
 		rr := rs.Value(status)
 		if rr == nil || rr.Value == nil {
+			continue
+		}
+		if !validStatus(status) {
+			// The key names Go types and a status the server writes: anything
+			// but a code, a range or default cannot be served.
+			b.report(model.Error, RuleOpenAPIInvalid, at.at(status), m,
+				"response key %q is not a status code (100-599), a range such as 4XX, or default", status)
 			continue
 		}
 		rl := b.follow(at.at(status), rr.Ref)
