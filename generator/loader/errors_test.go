@@ -22,6 +22,12 @@ func TestLoadErrors(t *testing.T) {
 		{"remote-ref.yaml", `remote-ref.yaml:5:`},
 		{"missing-file.yaml", `missing-file.yaml:5:`},
 		{"no-such-file.yaml", "no such file"},
+		// kin-openapi's type errors carry no position: ours come from the index.
+		{"tuple-items.yaml", `tuple-items.yaml:11:15: "items" holds an array where kin-openapi expects an object (Schema)`},
+		{"truncated.json", "truncated.json:1:115: unexpected end of JSON"},
+		{"ref-in-tag.yaml", `ref-in-tag.yaml:5:5: "description" holds an object where kin-openapi expects a string`},
+		{"wrong-type.yaml", `wrong-type.yaml:9:34: "minLength" holds a string where kin-openapi expects a non-negative integer`},
+		{"wrong-type.json", `wrong-type.json:8:69: "maxLength" holds a number (-1) where kin-openapi expects a non-negative integer`},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			api, err := Load(context.Background(), filepath.Join(dir, tc.file))

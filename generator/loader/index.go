@@ -19,6 +19,74 @@ import (
 type node struct {
 	keyLine, keyCol int32
 	valLine, valCol int32
+	kind            valueKind
+}
+
+// valueKind is the JSON kind of a value, as encoding/json names it in its
+// "cannot unmarshal <kind> into ..." errors.
+type valueKind uint8
+
+const (
+	kindUnknown valueKind = iota
+	kindObject
+	kindArray
+	kindString
+	kindNumber
+	kindBool
+	kindNull
+)
+
+var kindNames = map[string]valueKind{
+	"object": kindObject, "array": kindArray, "string": kindString,
+	"number": kindNumber, "bool": kindBool, "null": kindNull,
+}
+
+func (k valueKind) String() string {
+	for name, v := range kindNames {
+		if v == k {
+			return name
+		}
+	}
+	return "value"
+}
+
+// jsonKind is the kind of a token of encoding/json's tokenizer.
+func jsonKind(tok json.Token) valueKind {
+	switch tok.(type) {
+	case json.Delim:
+		if tok == json.Delim('{') {
+			return kindObject
+		}
+		return kindArray
+	case string:
+		return kindString
+	case json.Number, float64:
+		return kindNumber
+	case bool:
+		return kindBool
+	}
+	return kindNull
+}
+
+// yamlKind is the JSON kind a YAML node becomes.
+func yamlKind(n *yaml.Node) valueKind {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return kindObject
+	case yaml.SequenceNode:
+		return kindArray
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!int", "!!float":
+			return kindNumber
+		case "!!bool":
+			return kindBool
+		case "!!null":
+			return kindNull
+		}
+		return kindString
+	}
+	return kindUnknown
 }
 
 // index maps the JSON Pointer of every value of one file to its position. It is
@@ -147,7 +215,8 @@ func (ix *index) indexJSON(data []byte) error {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if len(stack) != 0 {
-				return errors.New("unexpected end of JSON")
+				l, c := lc.at(len(data))
+				return fmt.Errorf("%s:%d:%d: unexpected end of JSON: %d object(s) or array(s) left open (is the file truncated?)", ix.file, l, c, len(stack))
 			}
 			return nil
 		}
@@ -192,6 +261,7 @@ func (ix *index) indexJSON(data []byte) error {
 		case json.Delim('['):
 			stack = append(stack, frame{ptr: ptr})
 		}
+		n.kind = jsonKind(tok)
 		ix.nodes[ptr] = n
 	}
 }
@@ -219,6 +289,7 @@ func (ix *index) indexYAML(data []byte) error {
 		ix.nodes[it.ptr] = node{
 			keyLine: int32(it.kl), keyCol: int32(it.kc),
 			valLine: int32(v.Line), valCol: int32(v.Column),
+			kind: yamlKind(v),
 		}
 		switch v.Kind {
 		case yaml.MappingNode:

@@ -150,6 +150,9 @@ func (b *builder) locateError(err error) string {
 		// The root first, then the others by name.
 		return cmp.Or(cmp.Compare(boolInt(x != b.abs), boolInt(y != b.abs)), cmp.Compare(x, y))
 	})
+	if located, ok := b.locateTypeError(msg, files); ok {
+		return located
+	}
 	var needles []string
 	for _, m := range quoted.FindAllStringSubmatch(msg, 8) {
 		needles = append(needles, m[1])

@@ -63,7 +63,8 @@ settings can come from a YAML file given with --config (keys spec, out, package,
 models, server, client; paths relative to the file); flags win over the file.
 
 Diagnostics are printed as file:line:col. When the spec has errors nothing is
-written and the exit status is 1.`,
+written and the exit status is 1; a document that cannot be loaded at all (YAML
+or JSON syntax, a value of the wrong type, a missing $ref target) exits 2.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGenerate(cmd, e, o)
@@ -144,7 +145,7 @@ func runGenerate(cmd *cobra.Command, e *env, o generateOptions) error {
 	}
 	api, err := loader.Load(cmd.Context(), o.spec)
 	if err != nil {
-		return exitCode(1, err)
+		return exitCode(2, err)
 	}
 	errs := printDiagnostics(e.stderr, o.spec, api.Diagnostics)
 	if errs > 0 {
