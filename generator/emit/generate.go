@@ -96,7 +96,14 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 		}
 		res.Files = append(res.Files, File{Name: p.name, Content: src})
 	}
-	res.Diagnostics = g.diags
+	// A construct emitted in several files is reported once.
+	seen := make(map[string]bool, len(g.diags))
+	for _, d := range g.diags {
+		if k := d.Pos.String() + "\x00" + d.Rule + "\x00" + d.Message; !seen[k] {
+			seen[k] = true
+			res.Diagnostics = append(res.Diagnostics, d)
+		}
+	}
 	return res, nil
 }
 

@@ -37,6 +37,8 @@ func (g *generator) emitSchema(f *jen.File, s *model.Schema) {
 		g.emitOpenStruct(f, name, s)
 	case s.Kind == model.KindObject && len(s.Properties) > 0:
 		f.Type().Id(name).StructFunc(func(gr *jen.Group) { g.structFields(gr, s) })
+	case s.Kind == model.KindObject && s.AdditionalProperties == nil:
+		g.emitEmptyObject(f, name)
 	case s.Kind == model.KindObject:
 		f.Type().Id(name).Add(g.inlineType(s))
 	case s.Kind == model.KindUnion && s.Discriminator != nil:
@@ -341,6 +343,24 @@ func (g *generator) emitOpenStruct(f *jen.File, name string, s *model.Schema) {
 				jen.Id("v").Dot(extra).Op("=").Make(jen.Map(jen.String()).Add(value), jen.Len(jen.Id("all"))),
 			),
 			jen.Id("v").Dot(extra).Index(jen.Id("k")).Op("=").Id("x"),
+		),
+		jen.Return(jen.Nil()),
+	)
+}
+
+// emitEmptyObject emits an object schema that allows no properties
+// (additionalProperties: false and none declared): an empty struct whose
+// decoding refuses any member, as the schema does.
+func (g *generator) emitEmptyObject(f *jen.File, name string) {
+	f.Type().Id(name).Struct()
+	f.Comment("UnmarshalJSON accepts only an empty object (or null): the schema allows no properties.")
+	f.Func().Params(jen.Op("*").Id(name)).Id("UnmarshalJSON").Params(jen.Id("b").Index().Byte()).Error().Block(
+		jen.Var().Id("members").Map(jen.String()).Qual("encoding/json", "RawMessage"),
+		jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("b"), jen.Op("&").Id("members")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Err()),
+		),
+		jen.For(jen.Id("k").Op(":=").Range().Id("members")).Block(
+			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(name+": property %q is not allowed"), jen.Id("k"))),
 		),
 		jen.Return(jen.Nil()),
 	)

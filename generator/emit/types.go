@@ -100,6 +100,9 @@ func (g *generator) inlineType(s *model.Schema) jen.Code {
 			if s.AdditionalProperties != nil {
 				return jen.Map(jen.String()).Add(g.typeOf(s.AdditionalProperties))
 			}
+			// An anonymous object that allows no properties: only a named type
+			// can refuse members (emitEmptyObject).
+			g.warn(s.Pos, s.Pointer, "schema-closed-inline", "schema: an inline object that allows no properties is typed as map[string]any and its members are not refused; declare it under components/schemas to get a type that refuses them")
 			return jen.Map(jen.String()).Any()
 		}
 		return jen.StructFunc(func(gr *jen.Group) { g.structFields(gr, s) })

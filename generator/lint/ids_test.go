@@ -18,6 +18,7 @@ func TestGeneratorRuleIDs(t *testing.T) {
 		extension.RulePointerNotInSchema, extension.RuleScopeUndeclared, extension.RuleDeriveUndeclared,
 		extension.RuleKeyRequiredMismatch, extension.RulePolicyInvalid,
 		loader.RuleOpenAPIInvalid, loader.RuleSchemaUntyped, loader.RuleOperationIDDuplicate,
+		loader.RuleSchemaFreeForm, loader.RuleSchemaAny,
 	} {
 		if _, ok := lint.LookupRule(id); !ok {
 			t.Errorf("generator rule %q has no lint metadata", id)

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"github.com/idemgen/idemgen/generator/loader"
 	"github.com/idemgen/idemgen/generator/model"
 )
 
@@ -192,6 +193,12 @@ var catalog = []Rule{
 	{RuleLoadSchemaUntyped, CategoryExtension, Off,
 		"A schema construct cannot be typed precisely and falls back to any (off in lint: it concerns generated Go types, not idempotency).",
 		"Reported by generate; enable it here with rules: {schema-untyped: warning}."},
+	{loader.RuleSchemaFreeForm, CategoryExtension, Off,
+		"An object schema with no properties becomes a free-form map[string]json.RawMessage (off in lint: it concerns generated Go types, not idempotency).",
+		"Reported by generate; enable it here with rules: {schema-free-form: warning}."},
+	{loader.RuleSchemaAny, CategoryExtension, Off,
+		"A schema with no type ({}, description only, type null) becomes json.RawMessage (off in lint: it concerns generated Go types, not idempotency).",
+		"Reported by generate; enable it here with rules: {schema-any: warning}."},
 	{RuleLoadOperationIDDup, CategoryExtension, model.Error,
 		"Two operations share an operationId.",
 		"Records, baselines and SARIF fingerprints are keyed by operationId."},

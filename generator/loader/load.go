@@ -25,6 +25,13 @@ const (
 	// RuleSchemaUntyped: a schema construct that cannot be typed precisely falls
 	// back to KindAny (warning).
 	RuleSchemaUntyped = "schema-untyped"
+	// RuleSchemaFreeForm: an object schema that declares no properties (or
+	// only an untyped additionalProperties) becomes map[string]json.RawMessage:
+	// its members are not checked (warning).
+	RuleSchemaFreeForm = "schema-free-form"
+	// RuleSchemaAny: a schema with no type ({}, description only, type null)
+	// becomes json.RawMessage: any JSON value is accepted (warning).
+	RuleSchemaAny = "schema-any"
 	// RuleOperationIDDuplicate: two operations share an operationId; the second
 	// gets a suffixed ID (error).
 	RuleOperationIDDuplicate = "operation-id-duplicate"

@@ -173,6 +173,26 @@ func constraintsOnly(v *openapi3.Schema) bool {
 	return true
 }
 
+// constEnum reports whether v is a oneOf (or anyOf) whose every branch is
+// only a const, with a title or description at most: an enum in 3.1 style.
+func constEnum(v *openapi3.Schema) bool {
+	branches := append(append(openapi3.SchemaRefs(nil), v.OneOf...), v.AnyOf...)
+	if len(branches) == 0 || len(v.OneOf) > 0 && len(v.AnyOf) > 0 {
+		return false
+	}
+	for _, r := range branches {
+		if r == nil || r.Ref != "" || r.Value == nil || r.Value.Const == nil {
+			return false
+		}
+		bv := r.Value
+		if len(bv.Properties) > 0 || bv.Items != nil || len(bv.AllOf) > 0 || len(bv.OneOf) > 0 ||
+			len(bv.AnyOf) > 0 || len(bv.Enum) > 0 || bv.AdditionalProperties.Schema != nil {
+			return false
+		}
+	}
+	return true
+}
+
 func (b *builder) untyped(m *model.Schema, l loc, format string, args ...any) {
 	m.Kind = model.KindAny
 	b.report(model.Warning, RuleSchemaUntyped, l, nil, format, args...)
@@ -231,6 +251,12 @@ func (b *builder) fill(m *model.Schema, v *openapi3.Schema, l loc, base string) 
 		}
 	case len(v.AllOf) > 0:
 		b.object(m, v, l, base)
+	case len(m.Enum) == 0 && constEnum(v):
+		// The OpenAPI 3.1 enum idiom: oneOf of {const, title, description}.
+		for _, r := range append(v.OneOf, v.AnyOf...) {
+			m.Enum = append(m.Enum, r.Value.Const)
+		}
+		b.typed(m, v, l, base, types)
 	case (len(v.OneOf) > 0 || len(v.AnyOf) > 0) && !constraintsOnly(v):
 		b.union(m, v, l, base)
 	default:
@@ -342,6 +368,18 @@ func (b *builder) typed(m *model.Schema, v *openapi3.Schema, l loc, base string,
 		m.Kind = model.KindBoolean
 	case "":
 		m.Kind = model.KindAny
+		switch {
+		case lastToken(l) == "additionalProperties":
+			// the values of a free-form map: reported once, on the map
+		case strings.HasSuffix(parentPtr(l.ptr), "/allOf"):
+			// an allOf member that only annotates: the allOf is the type
+		case v.Type != nil:
+			b.report(model.Warning, RuleSchemaAny, l.at("type"), nil, "schema: type null allows only null; typed as json.RawMessage")
+		case len(v.OneOf) > 0 || len(v.AnyOf) > 0:
+			b.report(model.Warning, RuleSchemaAny, l, nil, "schema: a oneOf/anyOf of constraints only, with no type, accepts any JSON value; typed as json.RawMessage")
+		default:
+			b.report(model.Warning, RuleSchemaAny, l, nil, "schema: no type ({} or description only) accepts any JSON value; typed as json.RawMessage")
+		}
 	default:
 		b.untyped(m, l.at("type"), "schema: unknown type %q is typed as any", t)
 	}
@@ -375,10 +413,14 @@ func (b *builder) object(m *model.Schema, v *openapi3.Schema, l loc, base string
 			m.AdditionalProperties = acc.ap
 		case acc.ap != nil:
 			m.Kind, m.AdditionalProperties = model.KindMap, acc.ap
+			if acc.ap.Kind == model.KindAny && acc.ap.GoType == "" {
+				b.report(model.Warning, RuleSchemaFreeForm, l, nil, "schema: an object of untyped members is a free-form map[string]json.RawMessage; its members are not checked")
+			}
 		case acc.apFalse:
 			m.Kind = model.KindObject
 		default: // a free-form object
 			m.Kind, m.AdditionalProperties = model.KindMap, &model.Schema{Kind: model.KindAny}
+			b.report(model.Warning, RuleSchemaFreeForm, l, nil, "schema: an object with no properties is a free-form map[string]json.RawMessage; its members are not checked")
 		}
 		if len(acc.others) > 0 {
 			b.report(model.Warning, RuleSchemaUntyped, l.at("allOf"), nil, "schema: allOf mixes objects with other types; only the object parts are typed")
@@ -588,4 +630,12 @@ func (b *builder) union(m *model.Schema, v *openapi3.Schema, l loc, base string)
 		}
 	}
 	m.Discriminator = disc
+}
+
+// parentPtr is ptr without its last token.
+func parentPtr(ptr string) string {
+	if i := strings.LastIndexByte(ptr, '/'); i >= 0 {
+		return ptr[:i]
+	}
+	return ""
 }

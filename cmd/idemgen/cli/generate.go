@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,11 +27,14 @@ type generateConfig struct {
 	Models  *bool  `yaml:"models"`
 	Server  *bool  `yaml:"server"`
 	Client  *bool  `yaml:"client"`
+	// Ignore silences warnings by rule id (errors cannot be silenced).
+	Ignore []string `yaml:"ignore"`
 }
 
 type generateOptions struct {
 	config, spec, out, pkg string
 	models, server, client bool
+	ignore                 []string
 }
 
 func newGenerateCmd(e *env) *cobra.Command {
@@ -78,6 +82,7 @@ or JSON syntax, a value of the wrong type, a missing $ref target) exits 2.`,
 	f.BoolVar(&o.models, "models", false, "write models_gen.go")
 	f.BoolVar(&o.server, "server", false, "write server_gen.go (and policies_gen.go)")
 	f.BoolVar(&o.client, "client", false, "write client_gen.go (and policies_gen.go)")
+	f.StringSliceVar(&o.ignore, "ignore", nil, "silence warnings of these rule ids (the [rule] after each warning), e.g. schema-free-form")
 	return cmd
 }
 
@@ -119,6 +124,9 @@ func (o *generateOptions) resolve(cmd *cobra.Command) error {
 		set("models", &o.models, c.Models)
 		set("server", &o.server, c.Server)
 		set("client", &o.client, c.Client)
+		if !changed("ignore") {
+			o.ignore = c.Ignore
+		}
 	}
 	if o.spec == "" {
 		return errors.New("generate: no spec: give --spec or spec: in --config")
@@ -147,7 +155,7 @@ func runGenerate(cmd *cobra.Command, e *env, o generateOptions) error {
 	if err != nil {
 		return exitCode(2, err)
 	}
-	errs := printDiagnostics(e.stderr, o.spec, api.Diagnostics)
+	errs := printDiagnostics(e.stderr, o.spec, api.Diagnostics, o.ignore...)
 	if errs > 0 {
 		return exitCode(1, fmt.Errorf("generate: %s has %d error(s); nothing written", o.spec, errs))
 	}
@@ -157,7 +165,7 @@ func runGenerate(cmd *cobra.Command, e *env, o generateOptions) error {
 	if err != nil {
 		return exitCode(1, err)
 	}
-	printDiagnostics(e.stderr, o.spec, res.Diagnostics)
+	printDiagnostics(e.stderr, o.spec, res.Diagnostics, o.ignore...)
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return exitCode(1, err)
 	}
@@ -169,19 +177,26 @@ func runGenerate(cmd *cobra.Command, e *env, o generateOptions) error {
 	return nil
 }
 
-// printDiagnostics prints ds as "file:line:col: [warning: ]message" (the spec's
-// name when the position is unknown) and returns the number of errors.
-func printDiagnostics(w io.Writer, spec string, ds []model.Diagnostic) int {
+// printDiagnostics prints ds as "file:line:col: message" for errors and
+// "file:line:col: warning: message [rule]" otherwise (the spec's name when the
+// position is unknown), leaves out the warnings whose rule is in ignore, and
+// returns the number of errors.
+func printDiagnostics(w io.Writer, spec string, ds []model.Diagnostic, ignore ...string) int {
 	errs := 0
 	for _, d := range ds {
+		if d.Severity != model.Error && slices.Contains(ignore, d.Rule) {
+			continue
+		}
 		loc := d.Pos.String()
 		if loc == "" {
 			loc = spec
 		}
-		switch d.Severity {
-		case model.Error:
+		switch {
+		case d.Severity == model.Error:
 			errs++
 			fmt.Fprintf(w, "%s: %s\n", loc, d.Message)
+		case d.Rule != "":
+			fmt.Fprintf(w, "%s: %s: %s [%s]\n", loc, d.Severity, d.Message, d.Rule)
 		default:
 			fmt.Fprintf(w, "%s: %s: %s\n", loc, d.Severity, d.Message)
 		}
