@@ -23,7 +23,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing-file.yaml", `missing-file.yaml:5:`},
 		{"no-such-file.yaml", "no such file"},
 		// kin-openapi's type errors carry no position: ours come from the index.
-		{"tuple-items.yaml", `tuple-items.yaml:11:15: "items" holds an array where kin-openapi expects an object (Schema)`},
+		{"schema-array.yaml", `schema-array.yaml:11:15: "not" holds an array where kin-openapi expects an object (Schema)`},
 		{"truncated.json", "truncated.json:1:115: unexpected end of JSON"},
 		{"ref-in-tag.yaml", `ref-in-tag.yaml:5:5: "description" holds an object where kin-openapi expects a string`},
 		{"wrong-type.yaml", `wrong-type.yaml:9:34: "minLength" holds a string where kin-openapi expects a non-negative integer`},

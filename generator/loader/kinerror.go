@@ -68,9 +68,6 @@ func (b *builder) locateTypeError(msg string, files []string) (string, bool) {
 			got += " (" + detail + ")"
 		}
 		text := fmt.Sprintf("%q holds %s where kin-openapi expects %s", name, got, describeGoType(want))
-		if name == "items" && kind == kindArray {
-			text += " (an OpenAPI 3.1 tuple: use prefixItems)"
-		}
 		return fmt.Sprintf("%s: %s", ix.pos(best), text), true
 	}
 	return "", false

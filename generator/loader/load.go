@@ -97,14 +97,14 @@ func (b *builder) loadKin(abs string) (doc *openapi3.T, err error) {
 		}
 		p := filepath.FromSlash(u.Path)
 		if data, ok := b.files[p]; ok {
-			return data, nil
+			return b.kinInput(p, data), nil
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, err
 		}
 		b.files[p] = data
-		return data, nil
+		return b.kinInput(p, data), nil
 	}
 	return l.LoadFromFile(abs)
 }

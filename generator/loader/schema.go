@@ -265,6 +265,17 @@ func (b *builder) fill(m *model.Schema, v *openapi3.Schema, l loc, base string) 
 	if v.If != nil {
 		b.report(model.Warning, RuleSchemaUntyped, l.at("if"), nil, "schema: if/then/else is not typed; only the rest of the schema is")
 	}
+	if u := v.UnevaluatedProperties; u.Has != nil || u.Schema != nil {
+		b.report(model.Warning, RuleSchemaUntyped, l.at("unevaluatedProperties"), nil, "schema: unevaluatedProperties is not enforced by the generated types")
+	}
+	if u := v.UnevaluatedItems; u.Has != nil || u.Schema != nil {
+		b.report(model.Warning, RuleSchemaUntyped, l.at("unevaluatedItems"), nil, "schema: unevaluatedItems is not enforced by the generated types")
+	}
+	if m.Kind == model.KindString && m.Format == "" && v.ContentEncoding == "base64" {
+		// OpenAPI 3.1's spelling of format: byte; encoding/json's []byte is
+		// standard base64 too.
+		m.Format = "byte"
+	}
 	m.Enum = normalizeEnum(m.Kind, m.Enum)
 }
 
@@ -351,6 +362,12 @@ func (b *builder) typed(m *model.Schema, v *openapi3.Schema, l loc, base string,
 		b.object(m, v, l, base)
 	case "array":
 		m.Kind = model.KindArray
+		if len(v.PrefixItems) > 0 && v.Items != nil && v.Items.Value != nil && v.Items.Value.Always != nil && !*v.Items.Value.Always {
+			// "items: false" after prefixItems only closes the tuple
+			m.Items = &model.Schema{Kind: model.KindAny}
+			b.report(model.Warning, RuleSchemaUntyped, l.at("prefixItems"), nil, "schema: prefixItems (tuples) are not typed; the items are []json.RawMessage")
+			break
+		}
 		m.Items = b.schema(v.Items, l.at("items"), base+"Item")
 		if m.Items == nil {
 			m.Items = &model.Schema{Kind: model.KindAny}

@@ -19,7 +19,7 @@ func TestGenerateExitCodes(t *testing.T) {
 		code int
 		want string
 	}{
-		{filepath.Join(broken, "tuple-items.yaml"), 2, `tuple-items.yaml:11:15: "items" holds an array`},
+		{filepath.Join(broken, "schema-array.yaml"), 2, `schema-array.yaml:11:15: "not" holds an array`},
 		{filepath.Join(broken, "truncated.json"), 2, "truncated.json:1:115: unexpected end of JSON"},
 		{filepath.Join(broken, "yaml-syntax.yaml"), 2, "yaml-syntax.yaml:6:1:"},
 		{filepath.Join(repoTestdata(), "specs", "invalid", "bad-status.yaml"), 1, `bad-status.yaml:7:9: response key "20\n1" is not a status code`},
