@@ -175,6 +175,10 @@ func (b *builder) build(doc *openapi3.T) error {
 			return err
 		}
 	}
+	for _, name := range sortedKeys(doc.Webhooks) {
+		b.report(model.Warning, RuleOperationUnsupported, root.at("webhooks", name), nil,
+			"webhook %q is not generated (no receiver); write its handler by hand", name)
+	}
 	b.nameSchemas()
 	b.nameOperations()
 	for _, op := range api.Operations {
@@ -254,6 +258,10 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 				continue
 			}
 			b.operation(path, method, pi, pl, op)
+			for _, name := range sortedKeys(op.Callbacks) {
+				b.report(model.Warning, RuleOperationUnsupported, pl.at(strings.ToLower(method), "callbacks", name), nil,
+					"%s %s: callback %q is not generated (no receiver, no client); write its handler by hand", method, path, name)
+			}
 		}
 		// OpenAPI 3.2 methods have no net/http route pattern support here yet.
 		if pi.Query != nil {

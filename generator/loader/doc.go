@@ -11,5 +11,6 @@
 // $ref'd files included. All passes are linear in the size of the document.
 //
 // Load keeps no state between calls and is safe for concurrent use. Callbacks
-// and 3.1 webhooks are not part of the model.
+// and 3.1 webhooks are not part of the model: each is a located warning
+// (operation-unsupported).
 package loader
