@@ -3,6 +3,7 @@ package otelidem_test
 import (
 	"context"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -305,5 +307,33 @@ func TestServer(t *testing.T) {
 	active := counts(t, m["http.server.active_requests"], "http.route")
 	if active["/payments"] != 0 || len(active) != 1 {
 		t.Errorf("http.server.active_requests after the requests: %v, want /payments: 0", active)
+	}
+}
+
+// TestServerPanic: a panicking handler still ends its span as a 500 error and
+// leaves the in-flight gauge at zero; the panic goes on to net/http.
+func TestServerPanic(t *testing.T) {
+	h := newHarness(t)
+	srv := httptest.NewUnstartedServer(h.tel.Middleware("boom", "/boom")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("handler bug")
+	})))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // net/http logs the recovered panic
+	srv.Start()
+	if resp, err := srv.Client().Get(srv.URL + "/boom"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got a %d response, want the connection dropped by net/http's recover", resp.StatusCode)
+	}
+	srv.Close()
+
+	spans := h.spans.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	a := attrs(spans[0].Attributes)
+	if spans[0].Status.Code != codes.Error || a["http.response.status_code"] != "500" || a["error.type"] != "500" {
+		t.Errorf("span status %v, attributes %v: want Error, 500", spans[0].Status, a)
+	}
+	if active := counts(t, h.metrics(t)["http.server.active_requests"], "http.route"); active["/boom"] != 0 {
+		t.Errorf("http.server.active_requests after the panic: %v, want /boom: 0", active)
 	}
 }
