@@ -48,9 +48,11 @@ func (o *clientObserver) Observe(ctx context.Context, e client.Event) {
 	if e.Err != nil {
 		attrs = append(attrs, semconv.ErrorType(e.Err))
 	}
-	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	t.attempts.Add(ctx, 1, set)
-	t.attemptLatency.Record(ctx, e.Latency.Seconds(), set)
+	if t.attempts.Enabled(ctx) || t.attemptLatency.Enabled(ctx) {
+		set := metric.WithAttributeSet(attribute.NewSet(attrs...))
+		t.attempts.Add(ctx, 1, set)
+		t.attemptLatency.Record(ctx, e.Latency.Seconds(), set)
+	}
 
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {

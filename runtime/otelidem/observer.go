@@ -31,10 +31,12 @@ type idemObserver Telemetry
 func (o *idemObserver) Observe(ctx context.Context, e idempotency.Event) {
 	t := (*Telemetry)(o)
 	op, outcome := AttrOperation.String(e.Operation), AttrOutcome.String(e.Outcome.String())
-	set := metric.WithAttributeSet(attribute.NewSet(op, outcome))
-	t.outcomes.Add(ctx, 1, set)
-	if e.Outcome != idempotency.OutcomeTakeover {
-		t.duration.Record(ctx, e.Latency.Seconds(), set)
+	if t.outcomes.Enabled(ctx) || t.duration.Enabled(ctx) {
+		set := metric.WithAttributeSet(attribute.NewSet(op, outcome))
+		t.outcomes.Add(ctx, 1, set)
+		if e.Outcome != idempotency.OutcomeTakeover {
+			t.duration.Record(ctx, e.Latency.Seconds(), set)
+		}
 	}
 
 	span := trace.SpanFromContext(ctx)

@@ -28,7 +28,6 @@ import (
 // middleware outside the idempotency middleware, so that the span is in the
 // context its IdempotencyObserver is given.
 func (t *Telemetry) Middleware(operation, route string) func(http.Handler) http.Handler {
-	name := route
 	var static []attribute.KeyValue
 	if route != "" {
 		static = append(static, semconv.HTTPRoute(route))
@@ -38,7 +37,7 @@ func (t *Telemetry) Middleware(operation, route string) func(http.Handler) http.
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t.serve(w, r, next, name, static)
+			t.serve(w, r, next, route, static)
 		})
 	}
 }
@@ -54,7 +53,6 @@ func (t *Telemetry) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	metricAttrs := make([]attribute.KeyValue, 0, len(static)+4)
 	metricAttrs = append(metricAttrs, semconv.HTTPRequestMethodKey.String(method), semconv.URLScheme(scheme))
 	metricAttrs = append(metricAttrs, static...)
-	active := metric.WithAttributeSet(attribute.NewSet(metricAttrs...))
 
 	spanAttrs := make([]attribute.KeyValue, 0, len(metricAttrs)+8)
 	spanAttrs = append(spanAttrs, metricAttrs...)
@@ -77,9 +75,6 @@ func (t *Telemetry) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	if v := protocolVersion(r); v != "" {
 		spanAttrs = append(spanAttrs, semconv.NetworkProtocolVersion(v))
 	}
-	if kv, ok := t.serverKeyAttr(r); ok {
-		spanAttrs = append(spanAttrs, kv)
-	}
 
 	ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	spanName := method
@@ -90,8 +85,17 @@ func (t *Telemetry) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(spanAttrs...),
 		trace.WithTimestamp(start))
-
-	t.serverActive.Add(ctx, 1, active)
+	if span.IsRecording() { // the hash is the costly attribute: not for a no-op span
+		if kv, ok := t.serverKeyAttr(r); ok {
+			span.SetAttributes(kv)
+		}
+	}
+	// With no meter configured, the attribute set is not even built.
+	var active metric.AddOption
+	if t.serverActive.Enabled(ctx) {
+		active = metric.WithAttributeSet(attribute.NewSet(metricAttrs...))
+		t.serverActive.Add(ctx, 1, active)
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		// Runs on a panic too (net/http recovers it after us): the request
@@ -103,7 +107,9 @@ func (t *Telemetry) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		} else if status == 0 {
 			status = http.StatusOK
 		}
-		t.serverActive.Add(ctx, -1, active)
+		if active != nil {
+			t.serverActive.Add(ctx, -1, active)
+		}
 		end := []attribute.KeyValue{semconv.HTTPResponseStatusCode(status)}
 		if status >= 500 {
 			errType := strconv.Itoa(status)
@@ -112,8 +118,10 @@ func (t *Telemetry) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 		span.SetAttributes(end...)
 		span.End()
-		t.serverDuration.Record(ctx, time.Since(start).Seconds(),
-			metric.WithAttributes(append(metricAttrs, end...)...))
+		if t.serverDuration.Enabled(ctx) {
+			t.serverDuration.Record(ctx, time.Since(start).Seconds(),
+				metric.WithAttributes(append(metricAttrs, end...)...))
+		}
 	}()
 	next.ServeHTTP(sw, r.WithContext(ctx))
 }
