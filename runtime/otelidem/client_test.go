@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/idemgen/idemgen/runtime/client"
@@ -158,5 +159,35 @@ func TestClient(t *testing.T) {
 	got := counts(t, m[otelidem.MetricOutcomes], otelidem.AttrOutcome, op)
 	if got["not_cached"] != 1 || got["executed"] != 1 || got["replayed"] != 1 || len(got) != 3 {
 		t.Errorf("%s: %v", otelidem.MetricOutcomes, got)
+	}
+}
+
+// TestClientNoResponse: an attempt that gets no response is counted with
+// error.type and no status, and its client span is an error.
+func TestClientNoResponse(t *testing.T) {
+	h := newHarness(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens any more: connection refused
+	r, err := client.NewRetrier(h.tel.Doer(nil), client.WithObserver(h.tel.ClientObserver()),
+		client.WithPolicy(client.Policy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/songs", nil)
+	if _, err := r.Do(context.Background(), req, client.Call{Operation: "listSongs"}); err == nil {
+		t.Fatal("Do succeeded with nothing listening")
+	}
+	spans := h.spans.GetSpans()
+	if len(spans) != 1 || spans[0].Status.Code != codes.Error || attrs(spans[0].Attributes)["error.type"] == "" {
+		t.Fatalf("spans %+v, want one client span with status Error and error.type", spans)
+	}
+	m := h.metrics(t)
+	byErr := counts(t, m[otelidem.MetricClientAttempts], "error.type", otelidem.AttrOperation.String("listSongs"))
+	if len(byErr) != 1 || byErr[""] != 0 {
+		t.Errorf("%s by error.type: %v, want one error type", otelidem.MetricClientAttempts, byErr)
+	}
+	if s := counts(t, m[otelidem.MetricClientAttempts], "http.response.status_code"); s[""] != 1 {
+		t.Errorf("%s by status: %v, want one attempt without a status", otelidem.MetricClientAttempts, s)
 	}
 }
