@@ -470,34 +470,36 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 // emitClientPath emits path := "..." with the path parameters substituted.
 func (g *generator) emitClientPath(gr *jen.Group, op *model.Operation) {
 	n := g.ops[op]
-	path := op.Path
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
+	index := make(map[*model.Param]int, len(op.Params))
+	for i, p := range op.Params {
+		index[p] = i
 	}
 	var parts []jen.Code
-	last := 0
-	for _, m := range pathParamRe.FindAllStringSubmatchIndex(path, -1) {
-		name := path[m[2]:m[3]]
-		idx := -1
-		for i, p := range op.Params {
-			if p.In == model.InPath && p.Name == name {
-				idx = i
+	var text strings.Builder
+	for _, seg := range op.Route.Segments {
+		text.WriteByte('/')
+		for _, part := range seg.Parts {
+			if !part.IsParam() {
+				text.WriteString(part.Literal)
+				continue
 			}
+			if part.Param == nil {
+				// The loader reports the undeclared variable; the text stays as written.
+				text.WriteString("{" + part.Name + "}")
+				continue
+			}
+			if text.Len() > 0 {
+				parts = append(parts, jen.Lit(text.String()))
+				text.Reset()
+			}
+			v := fmt.Sprintf("p%d", len(parts))
+			gr.List(jen.Id(v), jen.Err()).Op(":=").Qual(clientPkg, "PathParam").Call(jen.Lit(part.Name), jen.Id("req").Dot(n.Params[index[part.Param]]))
+			gr.If(jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
+			parts = append(parts, jen.Id(v))
 		}
-		if idx < 0 {
-			continue // the server warns about it; the text stays as written
-		}
-		if m[0] > last {
-			parts = append(parts, jen.Lit(path[last:m[0]]))
-		}
-		v := fmt.Sprintf("p%d", len(parts))
-		gr.List(jen.Id(v), jen.Err()).Op(":=").Qual(clientPkg, "PathParam").Call(jen.Lit(name), jen.Id("req").Dot(n.Params[idx]))
-		gr.If(jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
-		parts = append(parts, jen.Id(v))
-		last = m[1]
 	}
-	if last < len(path) || len(parts) == 0 {
-		parts = append(parts, jen.Lit(path[last:]))
+	if text.Len() > 0 || len(parts) == 0 {
+		parts = append(parts, jen.Lit(text.String()))
 	}
 	expr := jen.Add(parts[0])
 	for _, p := range parts[1:] {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idemgen/idemgen/generator/emit"
 	"github.com/idemgen/idemgen/generator/gentest"
+	"github.com/idemgen/idemgen/generator/loader"
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
@@ -117,6 +118,7 @@ func handAPI() *model.API {
 			Responses:   []*model.Response{{Status: "202", Contents: []*model.Content{{MediaType: "application/x-www-form-urlencoded", Kind: model.BodyForm}}}},
 			Idempotency: &model.Extension{Enabled: false, Reason: "append-only"}},
 	}
+	withRoutes(ops)
 	return &model.API{Title: "Hand", Operations: ops,
 		Schemas: []*model.Schema{cat, createReq, dog, errSchema, genre, handler, level, node, pet, form, song, value}}
 }
@@ -230,13 +232,22 @@ func sparseAPI() *model.API {
 	loop.Items = loop // an anonymous cycle
 	return &model.API{
 		Schemas: []*model.Schema{u},
-		Operations: []*model.Operation{
+		Operations: withRoutes([]*model.Operation{
 			{ID: "do-it", GoName: "", Method: "PUT", Path: "things/{a}/{b}",
 				Params: []*model.Param{{Name: "a", In: model.InPath, Required: true}, {Name: "c", In: model.InPath, Required: true},
 					{Name: "h", In: model.InHeader, Schema: loop}},
 				Body: &model.Body{Contents: []*model.Content{{MediaType: "application/json", Kind: model.BodyJSON}, {MediaType: "application/x-www-form-urlencoded", Kind: model.BodyForm}}}},
 			{ID: "root", GoName: "Root", Method: "GET", Path: "/",
 				Responses: []*model.Response{{Status: "default", Contents: []*model.Content{{MediaType: "application/json", Kind: model.BodyJSON, Schema: u}}}}},
-		},
+		}),
 	}
+}
+
+// withRoutes parses each operation's path into its Route, as the loader does
+// (the sparse model's undeclared variable is kept on purpose).
+func withRoutes(ops []*model.Operation) []*model.Operation {
+	for _, op := range ops {
+		op.Route, _ = loader.Route(op.Path, op.Params)
+	}
+	return ops
 }

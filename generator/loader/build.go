@@ -248,6 +248,7 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			continue
 		}
 		pl := b.follow(root.at("paths", path), pi.Ref)
+		tmpl := b.template(path, root.at("paths", path))
 		if _, ok := pi.Extensions[extension.Name]; ok {
 			b.report(model.Warning, extension.RuleMisplaced, pl.at(extension.Name), nil,
 				"x-idempotent on the path item %s has no effect: put it on each operation", path)
@@ -257,7 +258,7 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			if op == nil {
 				continue
 			}
-			b.operation(path, method, pi, pl, op)
+			b.operation(path, tmpl, method, pi, pl, op)
 			for _, name := range sortedKeys(op.Callbacks) {
 				b.report(model.Warning, RuleOperationUnsupported, pl.at(strings.ToLower(method), "callbacks", name), nil,
 					"%s %s: callback %q is not generated (no receiver, no client); write its handler by hand", method, path, name)
@@ -274,7 +275,20 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 	return nil
 }
 
-func (b *builder) operation(path, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) {
+// template parses a path template (the key at l), reporting its problems once
+// for all the path's operations.
+func (b *builder) template(path string, l loc) model.Route {
+	tmpl, problems := parseTemplate(path)
+	if !strings.HasPrefix(path, "/") {
+		b.report(model.Warning, RuleOpenAPIInvalid, l, nil, "path %q does not start with /: it is served as %q", path, "/"+path)
+	}
+	for _, p := range problems {
+		b.report(model.Error, RuleOpenAPIInvalid, l, nil, "%s", p)
+	}
+	return tmpl
+}
+
+func (b *builder) operation(path string, tmpl model.Route, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) {
 	ol := pl.at(strings.ToLower(method))
 	m := &model.Operation{
 		ID:          op.OperationID,
@@ -300,7 +314,7 @@ func (b *builder) operation(path, method string, pi *openapi3.PathItem, pl loc, 
 	}
 	base := ident(m.ID)
 	b.params(m, pi, pl, op, ol, base)
-	b.checkPathParams(m, ol)
+	b.route(m, tmpl, ol)
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
 		b.body(m, op.RequestBody, ol.at("requestBody"), base)
 	}
@@ -376,42 +390,6 @@ func (b *builder) params(m *model.Operation, pi *openapi3.PathItem, pl loc, op *
 			p.GoName = names.unique(ident(p.Name), ident(p.Name)+ident(string(p.In)))
 		}
 		m.Params = append(m.Params, p)
-	}
-}
-
-// checkPathParams reports template variables of the path without a path
-// parameter, and path parameters that are not in the template: both make a
-// route that cannot be served.
-func (b *builder) checkPathParams(m *model.Operation, ol loc) {
-	inPath := map[string]bool{}
-	rest := m.Path
-	for {
-		i := strings.IndexByte(rest, '{')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(rest[i:], '}')
-		if j < 0 {
-			break
-		}
-		inPath[rest[i+1:i+j]] = true
-		rest = rest[i+j+1:]
-	}
-	declared := map[string]bool{}
-	for _, p := range m.Params {
-		if p.In != model.InPath {
-			continue
-		}
-		declared[p.Name] = true
-		if !inPath[p.Name] {
-			b.diags = append(b.diags, model.Diagnostic{Pos: p.Pos, Severity: model.Error, Rule: RuleOpenAPIInvalid, Pointer: ol.ptr,
-				Message: fmt.Sprintf("path parameter %q is not in the path %q", p.Name, m.Path), Operation: m})
-		}
-	}
-	for _, name := range sortedKeys(inPath) {
-		if !declared[name] {
-			b.report(model.Error, RuleOpenAPIInvalid, ol, m, "%s %s: the path variable {%s} is not declared as a path parameter", m.Method, m.Path, name)
-		}
 	}
 }
 

@@ -88,9 +88,11 @@ type Operation struct {
 	// ID is the operationId, or a name derived from method and path when absent.
 	ID string
 	// GoName is the exported Go identifier for the operation ("CreateSong").
-	GoName      string
-	Method      string // upper case: "POST"
-	Path        string // "/songs/{id}"
+	GoName string
+	Method string // upper case: "POST"
+	Path   string // "/songs/{id}", as written in the spec
+	// Route is Path parsed, its variables linked to Params.
+	Route       Route
 	Summary     string
 	Description string
 	Deprecated  bool

@@ -1,0 +1,306 @@
+package emit
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/serverkit"
+)
+
+// routeTable is how operations map to ServeMux patterns.
+type routeTable struct {
+	groups     []*routeGroup
+	byOp       map[*model.Operation]*opRoute
+	regexps    []routeRegexp
+	handlerVar map[*model.Operation]string
+}
+
+// routeGroup is one ServeMux pattern and the operations behind it: more than
+// one when paths differ only inside segments ("/{id}.json", "/{id}.xml") or
+// when their patterns would conflict in the ServeMux ("/a/{x}/b" and
+// "/a/b/{y}": neither is more specific, and ServeMux panics). The generated
+// dispatcher then tries them in order of specificity.
+type routeGroup struct {
+	pattern  string
+	method   string
+	segs     []pathSeg
+	trailing bool // the path ends with "/": the pattern ends with "{$}"
+	ops      []*model.Operation
+}
+
+// pathSeg is one segment of a pattern: a literal, or a wildcard (p<index>).
+type pathSeg struct {
+	lit  string
+	wild bool
+}
+
+type routeRegexp struct{ name, expr string }
+
+// opRoute is how one operation's path parameters are read.
+type opRoute struct {
+	params map[string]paramLoc
+	segs   []pathSeg
+	// partial are the constraints of segments that mix text and parameters.
+	partial []constraint
+	// constraints must all match for the operation to serve a request: the
+	// partial ones and the literals its group's pattern generalised away.
+	constraints []constraint
+}
+
+// pathParams returns the names of the operation's path parameters, sorted.
+func (rt *opRoute) pathParams() []string {
+	names := make([]string, 0, len(rt.params))
+	for n := range rt.params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+type paramLoc struct {
+	wildcard string
+	re       string // name of the regexp variable; "" for a whole segment
+	group    int
+}
+
+type constraint struct{ wildcard, re string }
+
+// routes turns every operation's route (model.Route) into a ServeMux pattern.
+// Wildcards are named by position (p0, p1...; OpenAPI names need not be Go
+// identifiers), and a segment that mixes text and parameters becomes one
+// wildcard whose value a regular expression splits.
+func (g *generator) routes() *routeTable {
+	t := &routeTable{byOp: make(map[*model.Operation]*opRoute), handlerVar: make(map[*model.Operation]string)}
+	for _, op := range g.api.Operations {
+		rt := &opRoute{params: make(map[string]paramLoc)}
+		segs := op.Route.Segments
+		trailing := op.Route.Trailing()
+		if trailing {
+			segs = segs[:len(segs)-1]
+		}
+		for i, seg := range segs {
+			wildcard := wildcardName(i)
+			if p, ok := seg.Whole(); ok {
+				rt.segs = append(rt.segs, pathSeg{wild: true})
+				rt.params[p.Name] = paramLoc{wildcard: wildcard}
+				continue
+			}
+			if lit, ok := seg.Literal(); ok && !strings.ContainsAny(lit, "{}") {
+				rt.segs = append(rt.segs, pathSeg{lit: lit})
+				continue
+			}
+			// Text and parameters, or text a pattern cannot hold (a
+			// malformed template the loader reported): a wildcard and an
+			// expression its value must match.
+			rt.segs = append(rt.segs, pathSeg{wild: true})
+			name := fmt.Sprintf("serverPath%s%d", g.ops[op].Method, i)
+			var expr strings.Builder
+			expr.WriteString("^")
+			group := 0
+			for _, p := range seg.Parts {
+				if !p.IsParam() {
+					expr.WriteString(regexp.QuoteMeta(p.Literal))
+					continue
+				}
+				group++
+				expr.WriteString("(.+?)")
+				rt.params[p.Name] = paramLoc{wildcard: wildcard, re: name, group: group}
+			}
+			expr.WriteString("$")
+			t.regexps = append(t.regexps, routeRegexp{name: name, expr: expr.String()})
+			rt.partial = append(rt.partial, constraint{wildcard: wildcard, re: name})
+		}
+		t.byOp[op] = rt
+		t.groups = append(t.groups, &routeGroup{method: op.Method, segs: rt.segs, trailing: trailing, ops: []*model.Operation{op}})
+	}
+	t.groups = mergeConflicts(t.groups)
+	for _, grp := range t.groups {
+		grp.pattern = grp.method + " " + patternPath(grp.segs, grp.trailing)
+		for _, op := range grp.ops {
+			rt := t.byOp[op]
+			rt.constraints = append([]constraint(nil), rt.partial...)
+			for i, s := range rt.segs {
+				if grp.segs[i].wild && !s.wild {
+					name := fmt.Sprintf("serverPath%s%d", g.ops[op].Method, i)
+					t.regexps = append(t.regexps, routeRegexp{name: name, expr: "^" + regexp.QuoteMeta(s.lit) + "$"})
+					rt.constraints = append(rt.constraints, constraint{wildcard: wildcardName(i), re: name})
+				}
+			}
+		}
+		// The most specific operation is tried first: more literal segments,
+		// then more constraints; the sort is stable, so the spec's order
+		// decides ties.
+		sort.SliceStable(grp.ops, func(i, j int) bool {
+			a, b := t.byOp[grp.ops[i]], t.byOp[grp.ops[j]]
+			if la, lb := literals(a.segs), literals(b.segs); la != lb {
+				return la > lb
+			}
+			return len(a.constraints) > len(b.constraints)
+		})
+	}
+	return t
+}
+
+// RouteServer registers on mux the routing of the NewServer that Generate
+// emits for api: the same ServeMux patterns, the same dispatch among the
+// operations that share one, and path parameters named by their spec names,
+// with handler(op) serving each operation. It tells, without compiling
+// generated code, which operation a request reaches (the gateway's tests
+// compare their routing with it).
+func RouteServer(api *model.API, mux *http.ServeMux, handler func(*model.Operation) http.Handler) error {
+	g := newGenerator(api, Options{Package: "routes"})
+	t := g.routes()
+	res := make(map[string]*regexp.Regexp, len(t.regexps))
+	for _, re := range t.regexps {
+		res[re.name] = regexp.MustCompile(re.expr)
+	}
+	hs := make(map[*model.Operation]http.Handler, len(api.Operations))
+	for _, op := range api.Operations {
+		rt := t.byOp[op]
+		var params []serverkit.PathParam
+		for _, n := range rt.pathParams() {
+			loc := rt.params[n]
+			p := serverkit.PathParam{Name: n, Wildcard: loc.wildcard, Group: loc.group}
+			if loc.re != "" {
+				p.Regexp = res[loc.re]
+			}
+			params = append(params, p)
+		}
+		hs[op] = serverkit.NamePath(handler(op), params...)
+	}
+	for _, grp := range t.groups {
+		h := hs[grp.ops[0]]
+		if len(grp.ops) > 1 || len(t.byOp[grp.ops[0]].constraints) > 0 {
+			var routes []serverkit.Route
+			for _, op := range grp.ops {
+				r := serverkit.Route{Handler: hs[op]}
+				for _, k := range t.byOp[op].constraints {
+					r.Wildcards = append(r.Wildcards, k.wildcard)
+					r.Regexps = append(r.Regexps, res[k.re])
+				}
+				routes = append(routes, r)
+			}
+			h = serverkit.Dispatch("", routes...)
+		}
+		if err := serverkit.Handle(mux, grp.pattern, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wildcardName names the ServeMux wildcard of segment i. The leading
+// underscore keeps it apart from spec names, which serverkit.NamePath sets as path
+// values too.
+func wildcardName(i int) string { return fmt.Sprintf("_p%d", i) }
+func literals(segs []pathSeg) int {
+	n := 0
+	for _, s := range segs {
+		if !s.wild {
+			n++
+		}
+	}
+	return n
+}
+
+func patternPath(segs []pathSeg, trailing bool) string {
+	var b strings.Builder
+	for i, s := range segs {
+		b.WriteString("/")
+		if s.wild {
+			b.WriteString("{" + wildcardName(i) + "}")
+		} else {
+			b.WriteString(s.lit)
+		}
+	}
+	if trailing || len(segs) == 0 {
+		b.WriteString("/{$}")
+	}
+	return b.String()
+}
+
+// mergeConflicts merges route groups that ServeMux could not register side by
+// side: identical patterns, and overlapping patterns of which neither is more
+// specific. A merged group's pattern has a wildcard wherever its members
+// differ. Only groups of one method and segment count can conflict, so the
+// pairwise check runs within those buckets only.
+func mergeConflicts(groups []*routeGroup) []*routeGroup {
+	type bucketKey struct {
+		method   string
+		n        int
+		trailing bool
+	}
+	buckets := make(map[bucketKey][]*routeGroup)
+	var order []bucketKey
+	for _, grp := range groups {
+		k := bucketKey{grp.method, len(grp.segs), grp.trailing}
+		if _, ok := buckets[k]; !ok {
+			order = append(order, k)
+		}
+		buckets[k] = append(buckets[k], grp)
+	}
+	var out []*routeGroup
+	for _, k := range order {
+		b := buckets[k]
+		for merged := true; merged; {
+			merged = false
+		scan:
+			for i := 0; i < len(b); i++ {
+				for j := i + 1; j < len(b); j++ {
+					if conflict(b[i].segs, b[j].segs) {
+						b[i].segs = generalize(b[i].segs, b[j].segs)
+						b[i].ops = append(b[i].ops, b[j].ops...)
+						b = append(b[:j], b[j+1:]...)
+						merged = true
+						break scan
+					}
+				}
+			}
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+// conflict reports whether two patterns of equal length are identical, or
+// overlap without one being more specific than the other.
+func conflict(a, b []pathSeg) bool {
+	for i := range a {
+		if !a[i].wild && !b[i].wild && a[i].lit != b[i].lit {
+			return false // disjoint
+		}
+	}
+	return !moreSpecific(a, b) && !moreSpecific(b, a)
+}
+
+// moreSpecific reports whether a matches a strict subset of what b matches
+// (given that they overlap).
+func moreSpecific(a, b []pathSeg) bool {
+	strict := false
+	for i := range a {
+		switch {
+		case a[i].wild && !b[i].wild:
+			return false
+		case !a[i].wild && b[i].wild:
+			strict = true
+		}
+	}
+	return strict
+}
+
+// generalize returns the pattern with a wildcard wherever a and b differ.
+func generalize(a, b []pathSeg) []pathSeg {
+	out := make([]pathSeg, len(a))
+	for i := range a {
+		if a[i].wild || b[i].wild || a[i].lit != b[i].lit {
+			out[i] = pathSeg{wild: true}
+		} else {
+			out[i] = a[i]
+		}
+	}
+	return out
+}
