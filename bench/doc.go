@@ -1,7 +1,7 @@
 // Package bench holds nothing but this comment: the bench module compares idemgen
 // with its alternatives (bare net/http, Fiber's idempotency middleware,
 // oapi-codegen, Spectral and Redocly) in one run on one machine, and measures
-// `idemgen proxy` (generator/gateway) against a direct call to its upstream.
+// `idemgen proxy` (runtime/gateway) against a direct call to its upstream.
 //
 // It is its own Go module so that the peers it measures never enter the main
 // go.mod. The command is cmd/benchcompare (`make bench-compare` in the repository

@@ -136,7 +136,7 @@ func TestRecorderConcurrent(t *testing.T) {
 	}
 }
 
-// TestProxyContenders checks that the gateway contenders put generator/gateway
+// TestProxyContenders checks that the gateway contenders put runtime/gateway
 // in front of the upstream: the idempotent ones replay with
 // Idempotent-Replayed and refuse a reused key with another body (422) without
 // running the upstream again; pass-through reaches the upstream every time.

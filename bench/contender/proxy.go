@@ -12,8 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/idemgen/idemgen/generator/gateway"
 	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/generator/proxyplan"
+	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
@@ -102,6 +103,10 @@ func openGateway(ctx context.Context, rec *Recorder, idempotent bool, tr http.Ro
 	if err != nil {
 		return nil, fmt.Errorf("contender: gateway spec: %w", err)
 	}
+	routes, err := proxyplan.Routes(api)
+	if err != nil {
+		return nil, fmt.Errorf("contender: gateway spec: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -111,7 +116,7 @@ func openGateway(ctx context.Context, rec *Recorder, idempotent bool, tr http.Ro
 	st := memstore.New()
 	closeAll := func() error { return errors.Join(up.Close(), st.Close()) }
 	g, err := gateway.New(gateway.Config{
-		API:       api,
+		Routes:    routes,
 		Upstream:  &url.URL{Scheme: "http", Host: ln.Addr().String()},
 		Store:     st,
 		Logger:    slog.New(slog.DiscardHandler),
@@ -121,7 +126,7 @@ func openGateway(ctx context.Context, rec *Recorder, idempotent bool, tr http.Ro
 		_ = closeAll()
 		return nil, fmt.Errorf("contender: gateway: %w", err)
 	}
-	if rs := g.Routes(); len(rs) != 1 || rs[0].Idempotent != idempotent {
+	if rs := g.Routes(); len(rs) != 1 || rs[0].Idempotent() != idempotent {
 		_ = closeAll()
 		return nil, fmt.Errorf("contender: gateway routes %+v, want POST /payments with idempotent %v", rs, idempotent)
 	}

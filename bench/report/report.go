@@ -213,7 +213,7 @@ func loadTables(b *strings.Builder, rows []LoadRow, ratioHead, execHead string) 
 func renderProxy(b *strings.Builder, rows []LoadRow) {
 	b.WriteString("## 5. Gateway mode (`idemgen proxy`) against a direct call\n\n")
 	b.WriteString("The upstream is the bare net/http handler of section 1 (same work, same 1 KiB payment). " +
-		"**proxy-direct** is the client calling it directly; **proxy-memory** goes through generator/gateway (the handler of `idemgen proxy`) with POST /payments marked `x-idempotent: true` and the memory store; " +
+		"**proxy-direct** is the client calling it directly; **proxy-memory** goes through runtime/gateway (the handler of `idemgen proxy`) with POST /payments marked `x-idempotent: true` and the memory store; " +
 		"**proxy-passthrough** goes through the gateway with the operation not idempotent (reverse proxy only). " +
 		"The gateway is configured as `idemgen proxy --store memory://` configures it (its default Transport to the upstream, no upstream timeout) with logging off (as with `--log-level warn`: no line per request). " +
 		"That Transport keeps 2 idle connections to the upstream, so with more clients most proxied requests dial a new one; " +

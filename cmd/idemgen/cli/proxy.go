@@ -18,8 +18,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/idemgen/idemgen/generator/gateway"
 	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/generator/proxyplan"
+	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/issuedkey"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
 )
@@ -114,6 +115,10 @@ func runProxy(ctx context.Context, e *env, o proxyOptions) error {
 	if errs := printDiagnostics(e.stderr, o.spec, api.Diagnostics); errs > 0 {
 		return exitCode(1, fmt.Errorf("proxy: %s has %d error(s)", o.spec, errs))
 	}
+	routes, err := proxyplan.Routes(api)
+	if err != nil {
+		return exitCode(1, err)
+	}
 	issuer, err := issuerFromEnv()
 	if err != nil {
 		return exitCode(2, err)
@@ -144,7 +149,7 @@ func runProxy(ctx context.Context, e *env, o proxyOptions) error {
 	defer closer.Close()
 
 	cfg := gateway.Config{
-		API: api, Upstream: up, Store: store, BasePath: o.basePath,
+		Routes: routes, Upstream: up, Store: store, BasePath: o.basePath,
 		UpstreamTimeout: o.upstreamTimeout, Logger: log, Principal: principal,
 		Issuer: issuer, IssuePath: o.issuePath, StatusPath: o.statusPath, HealthPath: o.healthPath, ReadyPath: o.readyPath,
 	}
@@ -161,7 +166,7 @@ func runProxy(ctx context.Context, e *env, o proxyOptions) error {
 	if o.check {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		for _, r := range g.Routes() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Method, r.Path, r.Operation, r.Summary)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Method, r.Path, r.Operation, r.Summary())
 		}
 		return tw.Flush()
 	}

@@ -18,16 +18,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/issuedkey"
 )
 
 // Config configures a Gateway.
 type Config struct {
-	// API is the loaded spec (generator/loader). Required; it must carry no
-	// error diagnostics.
-	API *model.API
+	// Routes are the spec's operations in spec order (generator/proxyplan
+	// builds them from a loaded spec). A request no route matches passes
+	// through untouched.
+	Routes []Route
 	// Upstream is the backend's base URL; a request's path is appended to its
 	// path. Required.
 	Upstream *url.URL
@@ -86,66 +86,47 @@ type Gateway struct {
 	table  []Route
 }
 
-// Route describes how the gateway treats one spec operation.
-type Route struct {
-	Method, Path, Operation string
-	// Idempotent reports that the operation's policy is enforced; otherwise
-	// its requests pass through.
-	Idempotent bool
-	// Summary says what is applied: "pass-through", or the policy's key source
-	// and notable options.
-	Summary string
-}
-
-// Routes returns the spec's operations in spec order with how each is treated.
+// Routes returns the route table in spec order.
 func (g *Gateway) Routes() []Route { return slices.Clone(g.table) }
 
-func summary(p idempotency.Policy) string {
-	var parts []string
-	switch k := p.Key; {
-	case k.Query != "":
-		parts = append(parts, "key query "+k.Query)
-	case k.Field != "":
-		parts = append(parts, "key field "+k.Field)
-	case len(k.Derive) > 0:
-		parts = append(parts, "key derived from "+strings.Join(k.Derive, ","))
-	case k.Header != "":
-		parts = append(parts, "key header "+k.Header)
-	default:
-		parts = append(parts, "key header "+idempotency.DefaultHeader)
+// Lookup returns the route ServeHTTP serves a request with this method and
+// escaped path by (the base path included), or false when the request passes
+// through unrouted.
+func (g *Gateway) Lookup(method, escapedPath string) (Route, bool) {
+	rest, ok := g.stripBase(escapedPath)
+	if !ok {
+		return Route{}, false
 	}
-	if p.Key.Optional {
-		parts = append(parts, "optional")
+	var arr [8]string
+	rt, _ := g.routes.find(method, rest, arr[:0])
+	if rt == nil {
+		return Route{}, false
 	}
-	if p.Key.Inject {
-		parts = append(parts, "injected when missing")
-	}
-	if p.Issued != nil {
-		parts = append(parts, "server-issued")
-	}
-	if len(p.Scope) > 0 {
-		parts = append(parts, "scope "+strings.Join(p.Scope, ","))
-	}
-	return "idempotent: " + strings.Join(parts, ", ")
+	return rt.Route, true
 }
 
-// New builds the gateway: one idempotency middleware per idempotent operation
-// of cfg.API, in front of one reverse proxy to cfg.Upstream. It fails on a
-// spec with errors, a policy the runtime rejects, or a path template it
-// cannot match.
+// stripBase returns the escaped path without the base path, or false when
+// the path is not under it.
+func (g *Gateway) stripBase(escaped string) (string, bool) {
+	if g.base == "" {
+		return escaped, true
+	}
+	rest, ok := strings.CutPrefix(escaped, g.base)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	return rest, true
+}
+
+// New builds the gateway: one idempotency middleware per idempotent route of
+// cfg.Routes, in front of one reverse proxy to cfg.Upstream. It fails on a
+// policy the runtime rejects or a route it cannot match.
 func New(cfg Config) (*Gateway, error) {
 	switch {
-	case cfg.API == nil:
-		return nil, errors.New("gateway: Config.API is nil")
 	case cfg.Upstream == nil || cfg.Upstream.Scheme == "" || cfg.Upstream.Host == "":
 		return nil, fmt.Errorf("gateway: want an absolute upstream URL like http://127.0.0.1:9000, got %q", urlString(cfg.Upstream))
 	case cfg.Store == nil:
 		return nil, errors.New("gateway: Config.Store is nil")
-	}
-	for _, d := range cfg.API.Diagnostics {
-		if d.Severity == model.Error {
-			return nil, fmt.Errorf("gateway: the spec has errors, first: %s", d.Error())
-		}
 	}
 	g := &Gateway{
 		routes: router{},
@@ -178,36 +159,32 @@ func New(cfg Config) (*Gateway, error) {
 		opts = append(opts, cfg.Issuer.Option())
 	}
 	opts = append(opts, cfg.Options...)
-	for _, op := range cfg.API.Operations {
-		segs, err := parseTemplate(op.Path)
-		if !op.Idempotent() {
-			g.table = append(g.table, Route{Method: op.Method, Path: op.Path, Operation: op.ID, Summary: "pass-through"})
-			if err == nil {
-				// Routed too, so that a more specific pass-through path
-				// ("/payments/export") is not taken for an idempotent
-				// template ("/payments/{id}"). An unparsable template
-				// passes through anyway.
-				g.routes.add(&route{op: op, segs: segs, h: g.proxy})
-			}
+	for _, r := range cfg.Routes {
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("gateway: %s: operation %q: %s %s: %w", r.Source, r.Operation, r.Method, r.Path, err)
+		}
+		r.Segments = slices.Clone(r.Segments)
+		g.table = append(g.table, r)
+		if r.Policy == nil {
+			// Routed too, so that a more specific pass-through path
+			// ("/payments/export") is not taken for an idempotent template
+			// ("/payments/{id}").
+			g.routes.add(&route{Route: r, h: g.proxy})
 			continue
 		}
-		g.table = append(g.table, Route{Method: op.Method, Path: op.Path, Operation: op.ID, Idempotent: true, Summary: summary(op.Idempotency.Policy)})
-		if err != nil {
-			return nil, fmt.Errorf("gateway: %s: operation %q: %w", op.Pos, op.ID, err)
-		}
-		p := op.Idempotency.Policy
+		p := *r.Policy
 		if p.Operation == "" {
-			p.Operation = op.ID
+			p.Operation = r.Operation
 		}
 		m, err := idempotency.New(cfg.Store, p, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("gateway: %s: operation %q: %w", op.Pos, op.ID, err)
+			return nil, fmt.Errorf("gateway: %s: operation %q: %w", r.Source, r.Operation, err)
 		}
 		maxReq := p.MaxRequestBytes
 		if maxReq <= 0 {
 			maxReq = idempotency.DefaultMaxRequestBytes
 		}
-		rt := &route{op: op, segs: segs, h: m.Wrap(g.upstream(maxReq)), status: m.StatusHandler()}
+		rt := &route{Route: r, h: m.Wrap(g.upstream(maxReq)), status: m.StatusHandler()}
 		if p.Key.Inject {
 			rt.inject = p.Key.Header
 			if rt.inject == "" {
@@ -334,14 +311,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveStatus(w, r)
 		return
 	}
-	escaped := r.URL.EscapedPath()
-	if g.base != "" {
-		rest, ok := strings.CutPrefix(escaped, g.base)
-		if !ok || (rest != "" && rest[0] != '/') {
-			g.proxy.ServeHTTP(w, r)
-			return
-		}
-		escaped = rest
+	escaped, ok := g.stripBase(r.URL.EscapedPath())
+	if !ok {
+		g.proxy.ServeHTTP(w, r)
+		return
 	}
 	var arr [8]string
 	rt, vals := g.routes.find(r.Method, escaped, arr[:0])
@@ -384,10 +357,12 @@ func (g *Gateway) serveStatus(w http.ResponseWriter, r *http.Request) {
 
 func setPathValues(r *http.Request, rt *route, vals []string) {
 	i := 0
-	for _, s := range rt.segs {
-		if s.name != "" {
-			r.SetPathValue(s.name, vals[i])
-			i++
+	for _, seg := range rt.Segments {
+		for _, p := range seg {
+			if p.Param != "" {
+				r.SetPathValue(p.Param, vals[i])
+				i++
+			}
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package proxyplan
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkGateway(b *testing.B) {
 	u, _ := url.Parse(up.URL)
 	st := memstore.New()
 	defer st.Close()
-	g, err := New(Config{API: loadSpec(b, "testdata/openapi.yaml"), Upstream: u, Store: st,
+	g, err := gateway.New(gateway.Config{Routes: routesOf(b, loadSpec(b, "testdata/openapi.yaml")), Upstream: u, Store: st,
 		Logger: slog.New(slog.DiscardHandler), Issuer: nil})
 	if err == nil {
 		b.Fatal("the test spec's issued-key operation needs an Issuer")
@@ -45,7 +46,7 @@ func BenchmarkGateway(b *testing.B) {
 			op.Idempotency.Enabled = false
 		}
 	}
-	g, err = New(Config{API: api, Upstream: u, Store: st, Logger: slog.New(slog.DiscardHandler)})
+	g, err = gateway.New(gateway.Config{Routes: routesOf(b, api), Upstream: u, Store: st, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,15 +97,14 @@ func BenchmarkRoute(b *testing.B) {
 			op.Idempotency.Enabled = false
 		}
 	}
-	g, err := New(Config{API: api, Upstream: &url.URL{Scheme: "http", Host: "x"}, Store: st})
+	g, err := gateway.New(gateway.Config{Routes: routesOf(b, api), Upstream: &url.URL{Scheme: "http", Host: "x"}, Store: st})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var arr [8]string
 	b.ReportAllocs()
 	for b.Loop() {
-		rt, _ := g.routes.find("PUT", "/reports/q1.json", arr[:0])
-		if rt == nil || !strings.HasPrefix(rt.op.Path, "/reports/") {
+		rt, ok := g.Lookup("PUT", "/reports/q1.json")
+		if !ok || !strings.HasPrefix(rt.Path, "/reports/") {
 			b.Fatal("no match")
 		}
 	}

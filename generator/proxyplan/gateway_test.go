@@ -1,4 +1,4 @@
-package gateway
+package proxyplan
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/idemgen/idemgen/generator/loader"
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/issuedkey"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
@@ -32,6 +33,15 @@ func loadSpec(t testing.TB, path string) *model.API {
 		t.Fatal(err)
 	}
 	return api
+}
+
+func routesOf(t testing.TB, api *model.API) []gateway.Route {
+	t.Helper()
+	routes, err := Routes(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return routes
 }
 
 // upstream is a plain backend, the kind a gateway fronts: it counts its
@@ -88,13 +98,13 @@ func (u *upstream) count(path, key string) int {
 type fixture struct {
 	up    *upstream
 	upSrv *httptest.Server
-	gw    *Gateway
+	gw    *gateway.Gateway
 	srv   *httptest.Server
 	store *memstore.Store
 	iss   *issuedkey.Issuer
 }
 
-func newFixture(t *testing.T, mod func(*Config)) *fixture {
+func newFixture(t *testing.T, mod func(*gateway.Config)) *fixture {
 	t.Helper()
 	f := &fixture{up: newUpstream(), store: memstore.New()}
 	t.Cleanup(func() { f.store.Close() })
@@ -106,8 +116,8 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
-		API:        loadSpec(t, "testdata/openapi.yaml"),
+	cfg := gateway.Config{
+		Routes:     routesOf(t, loadSpec(t, "testdata/openapi.yaml")),
 		Upstream:   u,
 		Store:      f.store,
 		Logger:     slog.New(slog.DiscardHandler),
@@ -120,7 +130,7 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 	if mod != nil {
 		mod(&cfg)
 	}
-	f.gw, err = New(cfg)
+	f.gw, err = gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +226,7 @@ func TestPathScope(t *testing.T) {
 }
 
 func TestConcurrentDuplicates(t *testing.T) {
-	f := newFixture(t, func(c *Config) {})
+	f := newFixture(t, func(c *gateway.Config) {})
 	f.up.delay.Store(int64(50 * time.Millisecond))
 	const n = 32
 	var wg sync.WaitGroup
@@ -303,7 +313,7 @@ func TestUpstreamDownAndTimeout(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	f := newFixture(t, func(c *Config) { c.Upstream = &url.URL{Scheme: "http", Host: addr} })
+	f := newFixture(t, func(c *gateway.Config) { c.Upstream = &url.URL{Scheme: "http", Host: addr} })
 	if r := f.do(t, "POST", "/accounts/acme/payments", "k", `{}`); !isProblem(r, http.StatusBadGateway) {
 		t.Fatalf("upstream down: %d %s", r.status, r.body)
 	}
@@ -312,7 +322,7 @@ func TestUpstreamDownAndTimeout(t *testing.T) {
 		t.Fatalf("retry, upstream still down: %d %v", r.status, r.header)
 	}
 
-	slow := newFixture(t, func(c *Config) { c.UpstreamTimeout = 50 * time.Millisecond })
+	slow := newFixture(t, func(c *gateway.Config) { c.UpstreamTimeout = 50 * time.Millisecond })
 	slow.up.delay.Store(int64(300 * time.Millisecond))
 	if r := slow.do(t, "POST", "/accounts/acme/payments", "k", `{}`); !isProblem(r, http.StatusGatewayTimeout) {
 		t.Fatalf("slow upstream: %d %s", r.status, r.body)
@@ -422,7 +432,7 @@ func TestHealthReady(t *testing.T) {
 	if r := f.do(t, "GET", "/readyz", "", ""); r.status != http.StatusOK {
 		t.Fatalf("readyz: %d", r.status)
 	}
-	down := newFixture(t, func(c *Config) { c.Store = failingStore{c.Store} })
+	down := newFixture(t, func(c *gateway.Config) { c.Store = failingStore{c.Store} })
 	if r := down.do(t, "GET", "/readyz", "", ""); !isProblem(r, http.StatusServiceUnavailable) {
 		t.Fatalf("readyz, store down: %d", r.status)
 	}
@@ -437,7 +447,7 @@ func TestHealthReady(t *testing.T) {
 }
 
 func TestBasePath(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.BasePath = "/v1/" })
+	f := newFixture(t, func(c *gateway.Config) { c.BasePath = "/v1/" })
 	f.do(t, "POST", "/v1/accounts/acme/payments", "k", `{}`)
 	if r := f.do(t, "POST", "/v1/accounts/acme/payments", "k", `{}`); r.header.Get("Idempotent-Replayed") != "true" || !strings.Contains(r.body, `"path":"/v1/accounts/acme/payments"`) {
 		t.Fatalf("base path: %d %s", r.status, r.body)
@@ -451,18 +461,19 @@ func TestBasePath(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	api := loadSpec(t, "testdata/openapi.yaml")
+	routes := routesOf(t, loadSpec(t, "testdata/openapi.yaml"))
 	u, _ := url.Parse("http://127.0.0.1:1")
 	st := memstore.New()
 	defer st.Close()
-	for name, cfg := range map[string]Config{
-		"no api":       {Upstream: u, Store: st},
-		"relative url": {API: api, Upstream: &url.URL{Path: "/x"}, Store: st},
-		"no store":     {API: api, Upstream: u},
-		"no issuer":    {API: api, Upstream: u, Store: st}, // redeemVoucher needs one
-		"bad base":     {API: api, Upstream: u, Store: st, BasePath: "v1"},
+	bad := []gateway.Route{{Method: "GET", Path: "/x", Segments: [][]gateway.Part{{{}}}}}
+	for name, cfg := range map[string]gateway.Config{
+		"bad route":    {Routes: bad, Upstream: u, Store: st},
+		"relative url": {Routes: routes, Upstream: &url.URL{Path: "/x"}, Store: st},
+		"no store":     {Routes: routes, Upstream: u},
+		"no issuer":    {Routes: routes, Upstream: u, Store: st}, // redeemVoucher needs one
+		"bad base":     {Routes: routes, Upstream: u, Store: st, BasePath: "v1"},
 	} {
-		if _, err := New(cfg); err == nil || !strings.HasPrefix(err.Error(), "gateway: ") {
+		if _, err := gateway.New(cfg); err == nil || !strings.HasPrefix(err.Error(), "gateway: ") {
 			t.Errorf("%s: New = %v, want a gateway error", name, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package gateway
+package proxyplan
 
 import (
 	"cmp"
@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
 )
 
@@ -96,7 +97,7 @@ func testSharedStore(t *testing.T, storeURL string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { closer.Close() })
-		g, err := New(Config{API: api, Upstream: u, Store: st, Logger: slog.New(slog.DiscardHandler)})
+		g, err := gateway.New(gateway.Config{Routes: routesOf(t, api), Upstream: u, Store: st, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}
