@@ -205,6 +205,28 @@ func TestMismatchAndMissingKey(t *testing.T) {
 	}
 }
 
+// TestSegmentWithTwoParameters: /files/{name}.{ext} is routed (not passed
+// through) and each parameter gets its part of the segment, as in the
+// generated server: the key derived from both tells a.tar.gz from a.tar.
+func TestSegmentWithTwoParameters(t *testing.T) {
+	f := newFixture(t, nil)
+	first := f.do(t, "POST", "/files/a.tar.gz", "", "")
+	again := f.do(t, "POST", "/files/a.tar.gz", "", "")
+	other := f.do(t, "POST", "/files/a.tar", "", "")
+	if first.status != http.StatusCreated || again.header.Get("Idempotent-Replayed") != "true" || other.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first %d; again %d %q; other %d %q", first.status, again.status, again.header.Get("Idempotent-Replayed"), other.status, other.header.Get("Idempotent-Replayed"))
+	}
+	if n := f.up.total.Load(); n != 2 {
+		t.Fatalf("upstream ran %d times, want 2", n)
+	}
+	if r, ok := f.gw.Lookup("POST", "/files/a.tar.gz"); !ok || r.Operation != "uploadFile" {
+		t.Fatalf("Lookup = %+v, %v", r, ok)
+	}
+	if _, ok := f.gw.Lookup("POST", "/files/nodot"); ok {
+		t.Fatal("/files/nodot is routed")
+	}
+}
+
 // TestPathScope: the scope path:account is read from the matched path, so the
 // same key under two accounts is two records (else the second would be a 422).
 func TestPathScope(t *testing.T) {
