@@ -1,9 +1,11 @@
 package emit
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -117,7 +119,33 @@ func (g *generator) routes() *routeTable {
 		t.byOp[op] = rt
 		t.groups = append(t.groups, &routeGroup{method: op.Method, segs: rt.segs, trailing: trailing, ops: []*model.Operation{op}})
 	}
-	t.groups = mergeConflicts(t.groups)
+	index := make(map[*model.Operation]int, len(g.api.Operations))
+	for i, op := range g.api.Operations {
+		index[op] = i
+	}
+	// precedes is the order in which operations are tried, the gateway's too.
+	precedes := func(a, b *model.Operation) int {
+		return cmp.Or(model.ComparePrecedence(a.Route, b.Route), cmp.Compare(index[a], index[b]))
+	}
+	// A group whose pattern is more specific than another's takes every
+	// request both match (ServeMux's rule). That is the route precedence
+	// only when each of its operations precedes each of the other's, and one
+	// of them serves its whole pattern (else a request it leaves unserved
+	// would be a 404, not the other group's).
+	apart := func(inner, outer *routeGroup) bool {
+		whole := false
+		for _, a := range inner.ops {
+			rt := t.byOp[a]
+			whole = whole || (len(rt.partial) == 0 && slices.Equal(rt.segs, inner.segs))
+			for _, b := range outer.ops {
+				if precedes(a, b) > 0 {
+					return false
+				}
+			}
+		}
+		return whole
+	}
+	t.groups = mergeConflicts(t.groups, apart)
 	for _, grp := range t.groups {
 		grp.pattern = grp.method + " " + patternPath(grp.segs, grp.trailing)
 		for _, op := range grp.ops {
@@ -131,15 +159,10 @@ func (g *generator) routes() *routeTable {
 				}
 			}
 		}
-		// The most specific operation is tried first: more literal segments,
-		// then more constraints; the sort is stable, so the spec's order
-		// decides ties.
-		sort.SliceStable(grp.ops, func(i, j int) bool {
-			a, b := t.byOp[grp.ops[i]], t.byOp[grp.ops[j]]
-			if la, lb := literals(a.segs), literals(b.segs); la != lb {
-				return la > lb
-			}
-			return len(a.constraints) > len(b.constraints)
+		// The operation that takes precedence is tried first, as in the
+		// gateway; the spec's order decides ties.
+		slices.SortStableFunc(grp.ops, func(a, b *model.Operation) int {
+			return precedes(a, b)
 		})
 	}
 	return t
@@ -197,16 +220,6 @@ func RouteServer(api *model.API, mux *http.ServeMux, handler func(*model.Operati
 // underscore keeps it apart from spec names, which serverkit.NamePath sets as path
 // values too.
 func wildcardName(i int) string { return fmt.Sprintf("_p%d", i) }
-func literals(segs []pathSeg) int {
-	n := 0
-	for _, s := range segs {
-		if !s.wild {
-			n++
-		}
-	}
-	return n
-}
-
 func patternPath(segs []pathSeg, trailing bool) string {
 	var b strings.Builder
 	for i, s := range segs {
@@ -223,12 +236,14 @@ func patternPath(segs []pathSeg, trailing bool) string {
 	return b.String()
 }
 
-// mergeConflicts merges route groups that ServeMux could not register side by
-// side: identical patterns, and overlapping patterns of which neither is more
-// specific. A merged group's pattern has a wildcard wherever its members
-// differ. Only groups of one method and segment count can conflict, so the
-// pairwise check runs within those buckets only.
-func mergeConflicts(groups []*routeGroup) []*routeGroup {
+// mergeConflicts merges route groups that cannot stay apart: identical
+// patterns and overlapping patterns of which neither is more specific (which
+// ServeMux refuses to register side by side), and nested patterns when
+// ServeMux's choice of the more specific one would not be the route that
+// takes precedence (apart says when it would). A merged group's pattern has a
+// wildcard wherever its members differ. Only groups of one method and segment
+// count can overlap, so the pairwise check runs within those buckets only.
+func mergeConflicts(groups []*routeGroup, apart func(inner, outer *routeGroup) bool) []*routeGroup {
 	type bucketKey struct {
 		method   string
 		n        int
@@ -243,6 +258,17 @@ func mergeConflicts(groups []*routeGroup) []*routeGroup {
 		}
 		buckets[k] = append(buckets[k], grp)
 	}
+	mustMerge := func(x, y *routeGroup) bool {
+		switch {
+		case disjoint(x.segs, y.segs):
+			return false
+		case moreSpecific(x.segs, y.segs):
+			return !apart(x, y)
+		case moreSpecific(y.segs, x.segs):
+			return !apart(y, x)
+		}
+		return true // identical, or crossing ("/a/{x}/b" and "/a/b/{y}")
+	}
 	var out []*routeGroup
 	for _, k := range order {
 		b := buckets[k]
@@ -251,7 +277,7 @@ func mergeConflicts(groups []*routeGroup) []*routeGroup {
 		scan:
 			for i := 0; i < len(b); i++ {
 				for j := i + 1; j < len(b); j++ {
-					if conflict(b[i].segs, b[j].segs) {
+					if mustMerge(b[i], b[j]) {
 						b[i].segs = generalize(b[i].segs, b[j].segs)
 						b[i].ops = append(b[i].ops, b[j].ops...)
 						b = append(b[:j], b[j+1:]...)
@@ -266,15 +292,14 @@ func mergeConflicts(groups []*routeGroup) []*routeGroup {
 	return out
 }
 
-// conflict reports whether two patterns of equal length are identical, or
-// overlap without one being more specific than the other.
-func conflict(a, b []pathSeg) bool {
+// disjoint reports whether no path matches both patterns of equal length.
+func disjoint(a, b []pathSeg) bool {
 	for i := range a {
 		if !a[i].wild && !b[i].wild && a[i].lit != b[i].lit {
-			return false // disjoint
+			return true
 		}
 	}
-	return !moreSpecific(a, b) && !moreSpecific(b, a)
+	return false
 }
 
 // moreSpecific reports whether a matches a strict subset of what b matches

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,8 +113,42 @@ func checkProxyRoutes(t *testing.T, name string, api *model.API) int {
 	if len(gw.Routes()) != len(api.Operations) {
 		t.Errorf("%s: the gateway has %d routes for %d operations", name, len(gw.Routes()), len(api.Operations))
 	}
+	// The literal segments of each method's routes by position: a parameter
+	// set to one of them makes a request more than one route matches, where
+	// precedence decides.
+	type at struct {
+		method string
+		i      int
+	}
+	literals := map[at][]string{}
 	for _, op := range api.Operations {
-		path := samplePath(op.Route)
+		for i, seg := range op.Route.Segments {
+			if lit, ok := seg.Literal(); ok && lit != "" && !slices.Contains(literals[at{op.Method, i}], lit) {
+				literals[at{op.Method, i}] = append(literals[at{op.Method, i}], lit)
+			}
+		}
+	}
+	overlaps := 0
+	for _, op := range api.Operations {
+		for i, seg := range op.Route.Segments {
+			if _, ok := seg.Whole(); !ok {
+				continue
+			}
+			for _, lit := range literals[at{op.Method, i}] {
+				path := samplePath(op.Route, i, lit)
+				served = nil
+				mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(op.Method, path, nil))
+				r, ok := gw.Lookup(op.Method, path)
+				if (served == nil) != !ok || (ok && served.ID != r.Operation) {
+					t.Errorf("%s: %s %s: the proxy routes it to %q, the generated server to %s", name, op.Method, path, r.Operation, label(served))
+				}
+				overlaps++
+			}
+		}
+	}
+	t.Logf("%s: %d requests more than one route matches", name, overlaps)
+	for _, op := range api.Operations {
+		path := samplePath(op.Route, -1, "")
 		served = nil
 		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(op.Method, path, nil))
 		if served != op {
@@ -132,15 +168,19 @@ func checkProxyRoutes(t *testing.T, name string, api *model.API) int {
 }
 
 // samplePath is an escaped request path for route with a distinct sample
-// value for each parameter.
-func samplePath(route model.Route) string {
+// value for each parameter, except segment at, a whole parameter, set to lit.
+func samplePath(route model.Route, at int, lit string) string {
 	var b strings.Builder
 	n := 0
-	for _, seg := range route.Segments {
+	for i, seg := range route.Segments {
 		b.WriteByte('/')
 		for _, p := range seg.Parts {
 			if p.IsParam() {
 				n++
+				if i == at {
+					b.WriteString(url.PathEscape(lit))
+					continue
+				}
 				fmt.Fprintf(&b, "v%d", n)
 			} else {
 				b.WriteString(url.PathEscape(p.Literal))
@@ -155,4 +195,71 @@ func label(op *model.Operation) string {
 		return "no operation"
 	}
 	return op.ID
+}
+
+// precedenceSpec has routes that overlap: a literal beside a parameter at
+// different positions, partial segments, and a route whose pattern is more
+// specific than another's without serving all of it.
+const precedenceSpec = `openapi: 3.0.3
+info: {title: Precedence, version: "1"}
+paths:
+  /files/upload_sessions/{id}: {get: {operationId: session, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /files/{id}/comments: {get: {operationId: comments, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /files/{id}/tasks: {get: {operationId: tasks, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /files/{id}/{kind}: {get: {operationId: anyKind, parameters: [{name: id, in: path, required: true, schema: {type: string}}, {name: kind, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /x/{a}.json: {get: {operationId: xJSON, parameters: [{name: a, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /{b}/{c}: {get: {operationId: pair, parameters: [{name: b, in: path, required: true, schema: {type: string}}, {name: c, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /songs/{id}: {get: {operationId: song, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /songs/{id}.json: {get: {operationId: songJSON, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}}
+  /songs/latest: {get: {operationId: latest, responses: {"200": {description: ok}}}}
+`
+
+// TestRoutePrecedence checks where the generated server and the gateway send
+// requests that several routes match: to the same operation, the one
+// model.ComparePrecedence puts first.
+func TestRoutePrecedence(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "openapi.yaml")
+	if err := os.WriteFile(spec, []byte(precedenceSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api, err := loader.Load(context.Background(), spec)
+	if err != nil || hasErrors(api) {
+		t.Fatalf("load: %v %v", err, api.Diagnostics)
+	}
+	checkProxyRoutes(t, "precedence", api)
+	var served *model.Operation
+	mux := http.NewServeMux()
+	if err := emit.RouteServer(api, mux, func(op *model.Operation) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served = op })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	routes, err := proxyplan.Routes(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{Routes: routes, Upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:9"}, Store: memstore.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/files/upload_sessions/comments": "session",
+		"/files/upload_sessions/tasks":    "session",
+		"/files/f1/comments":              "comments",
+		"/files/f1/tasks":                 "tasks",
+		"/files/f1/other":                 "anyKind",
+		"/x/a.json":                       "xJSON",
+		"/x/a.xml":                        "pair", // not a 404: the pair route matches
+		"/songs/latest":                   "latest",
+		"/songs/42.json":                  "songJSON",
+		"/songs/42":                       "song",
+		"/songs/42.xml":                   "song",
+	} {
+		served = nil
+		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+		r, _ := gw.Lookup("GET", path)
+		if label(served) != want || r.Operation != want {
+			t.Errorf("GET %s: the generated server serves it with %s, the gateway with %q; want %s", path, label(served), r.Operation, want)
+		}
+	}
 }

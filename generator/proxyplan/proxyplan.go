@@ -5,22 +5,27 @@ package proxyplan
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/gateway"
 )
 
-// Routes returns the gateway's route table of api: every operation in spec
-// order, with its policy when it has an enabled x-idempotent. It fails on a
-// spec with errors: the table would not be what the spec says.
+// Routes returns the gateway's route table of api: every operation, with its
+// policy when it has an enabled x-idempotent, in the order the gateway tries
+// them: by precedence (model.ComparePrecedence, as in the generated server),
+// else in spec order. It fails on a spec with errors: the table would not be
+// what the spec says.
 func Routes(api *model.API) ([]gateway.Route, error) {
 	for _, d := range api.Diagnostics {
 		if d.Severity == model.Error {
 			return nil, fmt.Errorf("gateway: the spec has errors, first: %s", d.Error())
 		}
 	}
-	routes := make([]gateway.Route, 0, len(api.Operations))
-	for _, op := range api.Operations {
+	ops := slices.Clone(api.Operations)
+	slices.SortStableFunc(ops, func(a, b *model.Operation) int { return model.ComparePrecedence(a.Route, b.Route) })
+	routes := make([]gateway.Route, 0, len(ops))
+	for _, op := range ops {
 		r := gateway.Route{
 			Method:    op.Method,
 			Path:      op.Path,

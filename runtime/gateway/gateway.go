@@ -24,9 +24,12 @@ import (
 
 // Config configures a Gateway.
 type Config struct {
-	// Routes are the spec's operations in spec order (generator/proxyplan
-	// builds them from a loaded spec). A request no route matches passes
-	// through untouched.
+	// Routes are the spec's operations in the order they are tried: a
+	// request is served by the first route of its method that matches, so a
+	// route that takes precedence ("/songs/latest") comes before the ones
+	// that also match its requests ("/songs/{id}"). generator/proxyplan
+	// builds them from a loaded spec, ordered as the generated server routes.
+	// A request no route matches passes through untouched.
 	Routes []Route
 	// Upstream is the backend's base URL; a request's path is appended to its
 	// path. Required.
@@ -86,7 +89,7 @@ type Gateway struct {
 	table  []Route
 }
 
-// Routes returns the route table in spec order.
+// Routes returns the route table in the order routes are tried.
 func (g *Gateway) Routes() []Route { return slices.Clone(g.table) }
 
 // Lookup returns the route ServeHTTP serves a request with this method and
@@ -194,7 +197,6 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.routes.add(rt)
 	}
-	g.routes.sort()
 	return g, nil
 }
 

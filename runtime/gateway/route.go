@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -114,18 +112,6 @@ type route struct {
 	inject string       // key header to fill when the request has none ("" = never)
 }
 
-// rank orders segments for matching precedence: literals first, then
-// parameters inside literal text, then whole-segment parameters.
-func rank(seg []Part) int {
-	switch {
-	case len(seg) == 0 || (len(seg) == 1 && seg[0].Param == ""):
-		return 0
-	case len(seg) > 1:
-		return 1
-	}
-	return 2
-}
-
 // match reports whether the escaped request path matches the route and, if so,
 // returns the parameter values (unescaped) in path order.
 func (rt *route) match(escaped string, vals []string) ([]string, bool) {
@@ -192,31 +178,14 @@ func matchSegment(parts []Part, v string, vals []string) ([]string, bool) {
 	return vals[:n], false
 }
 
-// compareRoutes orders routes of one method by precedence: segment by
-// segment, a literal beats a partial parameter beats a whole parameter, so
-// "/songs/latest" is tried before "/songs/{id}". Ties keep spec order.
-func compareRoutes(a, b *route) int {
-	for i := range min(len(a.Segments), len(b.Segments)) {
-		if c := cmp.Compare(rank(a.Segments[i]), rank(b.Segments[i])); c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(len(a.Segments), len(b.Segments))
-}
-
-// router holds the routes by method.
+// router holds the routes by method, in the order they are tried.
 type router map[string][]*route
 
 func (rt router) add(r *route) { rt[r.Method] = append(rt[r.Method], r) }
 
-func (rt router) sort() {
-	for _, rs := range rt {
-		slices.SortStableFunc(rs, compareRoutes)
-	}
-}
-
-// find returns the route of the request's method and escaped path (after the
-// base path was stripped) and its parameter values, or nil.
+// find returns the first route of the request's method that matches its
+// escaped path (after the base path was stripped) and its parameter values,
+// or nil.
 func (rt router) find(method, escaped string, vals []string) (*route, []string) {
 	for _, r := range rt[method] {
 		if v, ok := r.match(escaped, vals[:0]); ok {
