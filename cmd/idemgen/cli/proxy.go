@@ -60,7 +60,7 @@ $` + secretsEnv + `: comma-separated, base64-encoded, at least 32 bytes each; th
 first signs new keys (at --issue-path), the others only verify (rotation).
 
 With --check the proxy loads the spec, builds every policy, prints the route
-table and exits without listening.`,
+table (in the order routes are tried) and exits without listening.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProxy(cmd.Context(), e, o)
