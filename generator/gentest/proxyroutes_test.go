@@ -77,45 +77,73 @@ func hasErrors(api *model.API) bool {
 	return false
 }
 
-// checkProxyRoutes compares the two routings of api's operations and returns
-// how many it checked.
-func checkProxyRoutes(t *testing.T, name string, api *model.API) int {
-	t.Helper()
+// routings builds the two routings of api: the generated server's
+// (emit.RouteServer) and the gateway's (proxyplan.Routes, as `idemgen proxy`
+// builds it). Each returns the operationId a request reaches, "" for none.
+func routings(t testing.TB, api *model.API) (server, proxy func(method, path string) string, err error) {
 	var served *model.Operation
 	mux := http.NewServeMux()
-	err := emit.RouteServer(api, mux, func(op *model.Operation) http.Handler {
+	err = emit.RouteServer(api, mux, func(op *model.Operation) http.Handler {
 		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served = op })
 	})
 	if err != nil {
-		t.Errorf("%s: the generated server's routes: %v", name, err)
-		return 0
+		return nil, nil, fmt.Errorf("the generated server's routes: %w", err)
 	}
 	routes, err := proxyplan.Routes(api)
 	if err != nil {
-		t.Errorf("%s: %v", name, err)
-		return 0
+		return nil, nil, err
 	}
-	st := memstore.New()
-	defer st.Close()
 	iss, err := issuedkey.New(issuedkey.Config{Secret: []byte(strings.Repeat("k", 32))})
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
+	st := memstore.New()
+	t.Cleanup(func() { st.Close() })
 	gw, err := gateway.New(gateway.Config{
 		Routes: routes, Upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:9"}, Store: st,
 		Logger:    slog.New(slog.DiscardHandler),
 		Principal: func(*http.Request) (string, error) { return "p", nil }, Issuer: iss,
 	})
 	if err != nil {
-		t.Errorf("%s: the gateway: %v", name, err)
-		return 0
+		return nil, nil, err
 	}
 	if len(gw.Routes()) != len(api.Operations) {
-		t.Errorf("%s: the gateway has %d routes for %d operations", name, len(gw.Routes()), len(api.Operations))
+		return nil, nil, fmt.Errorf("the gateway has %d routes for %d operations", len(gw.Routes()), len(api.Operations))
 	}
-	// The literal segments of each method's routes by position: a parameter
-	// set to one of them makes a request more than one route matches, where
-	// precedence decides.
+	server = func(method, path string) string {
+		served = nil
+		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, path, nil))
+		if served == nil {
+			return ""
+		}
+		return served.ID
+	}
+	proxy = func(method, path string) string {
+		r, _ := gw.Lookup(method, path)
+		return r.Operation
+	}
+	return server, proxy, nil
+}
+
+// checkProxyRoutes compares the two routings on a request for each operation
+// and on requests where a parameter takes a literal of another route of the
+// method at its position (so that several routes may match and precedence
+// decides). It returns how many operations it checked.
+func checkProxyRoutes(t *testing.T, name string, api *model.API) int {
+	t.Helper()
+	server, proxy, err := routings(t, api)
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return 0
+	}
+	for _, op := range api.Operations {
+		path := samplePath(op.Route, -1, "")
+		if got := server(op.Method, path); got != op.ID {
+			t.Errorf("%s: %s %s: the generated server serves %s with %q", name, op.Method, op.Path, path, got)
+		} else if got := proxy(op.Method, path); got != op.ID {
+			t.Errorf("%s: %s %s: the proxy routes %s to %q (\"\" is pass-through), the generated server to %s", name, op.Method, op.Path, path, got, op.ID)
+		}
+	}
 	type at struct {
 		method string
 		i      int
@@ -123,8 +151,9 @@ func checkProxyRoutes(t *testing.T, name string, api *model.API) int {
 	literals := map[at][]string{}
 	for _, op := range api.Operations {
 		for i, seg := range op.Route.Segments {
-			if lit, ok := seg.Literal(); ok && lit != "" && !slices.Contains(literals[at{op.Method, i}], lit) {
-				literals[at{op.Method, i}] = append(literals[at{op.Method, i}], lit)
+			k := at{op.Method, i}
+			if lit, ok := seg.Literal(); ok && lit != "" && !slices.Contains(literals[k], lit) {
+				literals[k] = append(literals[k], lit)
 			}
 		}
 	}
@@ -136,34 +165,14 @@ func checkProxyRoutes(t *testing.T, name string, api *model.API) int {
 			}
 			for _, lit := range literals[at{op.Method, i}] {
 				path := samplePath(op.Route, i, lit)
-				served = nil
-				mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(op.Method, path, nil))
-				r, ok := gw.Lookup(op.Method, path)
-				if (served == nil) != !ok || (ok && served.ID != r.Operation) {
-					t.Errorf("%s: %s %s: the proxy routes it to %q, the generated server to %s", name, op.Method, path, r.Operation, label(served))
+				if s, p := server(op.Method, path), proxy(op.Method, path); s != p {
+					t.Errorf("%s: %s %s: the proxy routes it to %q, the generated server to %q", name, op.Method, path, p, s)
 				}
 				overlaps++
 			}
 		}
 	}
-	t.Logf("%s: %d requests more than one route matches", name, overlaps)
-	for _, op := range api.Operations {
-		path := samplePath(op.Route, -1, "")
-		served = nil
-		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(op.Method, path, nil))
-		if served != op {
-			t.Errorf("%s: %s %s: the generated server serves %s with %s", name, op.Method, op.Path, path, label(served))
-			continue
-		}
-		r, ok := gw.Lookup(op.Method, path)
-		if !ok || r.Operation != op.ID {
-			got := "nothing (pass-through)"
-			if ok {
-				got = r.Operation
-			}
-			t.Errorf("%s: %s %s: the proxy routes %s to %s, the generated server to %s", name, op.Method, op.Path, path, got, op.ID)
-		}
-	}
+	t.Logf("%s: %d operations, %d requests with a parameter set to another route's literal", name, len(api.Operations), overlaps)
 	return len(api.Operations)
 }
 
@@ -188,13 +197,6 @@ func samplePath(route model.Route, at int, lit string) string {
 		}
 	}
 	return b.String()
-}
-
-func label(op *model.Operation) string {
-	if op == nil {
-		return "no operation"
-	}
-	return op.ID
 }
 
 // precedenceSpec has routes that overlap: a literal beside a parameter at
@@ -227,18 +229,7 @@ func TestRoutePrecedence(t *testing.T) {
 		t.Fatalf("load: %v %v", err, api.Diagnostics)
 	}
 	checkProxyRoutes(t, "precedence", api)
-	var served *model.Operation
-	mux := http.NewServeMux()
-	if err := emit.RouteServer(api, mux, func(op *model.Operation) http.Handler {
-		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served = op })
-	}); err != nil {
-		t.Fatal(err)
-	}
-	routes, err := proxyplan.Routes(api)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Config{Routes: routes, Upstream: &url.URL{Scheme: "http", Host: "127.0.0.1:9"}, Store: memstore.New()})
+	server, proxy, err := routings(t, api)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,11 +246,8 @@ func TestRoutePrecedence(t *testing.T) {
 		"/songs/42":                       "song",
 		"/songs/42.xml":                   "song",
 	} {
-		served = nil
-		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
-		r, _ := gw.Lookup("GET", path)
-		if label(served) != want || r.Operation != want {
-			t.Errorf("GET %s: the generated server serves it with %s, the gateway with %q; want %s", path, label(served), r.Operation, want)
+		if s, p := server("GET", path), proxy("GET", path); s != want || p != want {
+			t.Errorf("GET %s: the generated server serves it with %q, the gateway with %q; want %s", path, s, p, want)
 		}
 	}
 }
