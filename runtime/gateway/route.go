@@ -167,6 +167,14 @@ func matchSegment(parts []Part, v string, vals []string) ([]string, bool) {
 	if len(parts) == 1 {
 		return append(vals, v), v != ""
 	}
+	if len(parts) == 2 && parts[1].Param == "" {
+		// The common "{id}.json": the parameter is all before the suffix.
+		suffix := parts[1].Literal
+		if len(v) <= len(suffix) || !strings.HasSuffix(v, suffix) {
+			return vals, false
+		}
+		return append(vals, v[:len(v)-len(suffix)]), true
+	}
 	n := len(vals)
 	for k := 0; k < len(v); {
 		_, size := utf8.DecodeRuneInString(v[k:])

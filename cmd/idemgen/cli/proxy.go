@@ -60,7 +60,7 @@ $` + secretsEnv + `: comma-separated, base64-encoded, at least 32 bytes each; th
 first signs new keys (at --issue-path), the others only verify (rotation).
 
 With --check the proxy loads the spec, builds every policy, prints the route
-table (in the order routes are tried) and exits without listening.`,
+table and exits without listening.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProxy(cmd.Context(), e, o)
@@ -164,8 +164,14 @@ func runProxy(ctx context.Context, e *env, o proxyOptions) error {
 		return exitCode(1, err)
 	}
 	if o.check {
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		// In spec order; the gateway holds them in the order it tries them.
+		byOp := map[string]gateway.Route{}
 		for _, r := range g.Routes() {
+			byOp[r.Operation] = r
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		for _, op := range api.Operations {
+			r := byOp[op.ID]
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Method, r.Path, r.Operation, r.Summary())
 		}
 		return tw.Flush()
