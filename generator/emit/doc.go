@@ -21,6 +21,12 @@
 // emitter prints only what is specific to the API, and generated code never
 // imports the generator.
 //
+// Routing reads each operation's parsed route (model.Route): ServeMux patterns,
+// with operations whose patterns overlap sharing one and tried by
+// model.ComparePrecedence, the rule the gateway follows too. RouteServer
+// registers the same routing in process, so tests can tell which operation a
+// request reaches without compiling generated code.
+//
 // The client seam: when the generator type has a method
 //
 //	func (g *generator) emitClient() (*jen.File, error)
