@@ -143,6 +143,12 @@ func checkProxyRoutes(t *testing.T, name string, api *model.API) int {
 		} else if got := proxy(op.Method, path); got != op.ID {
 			t.Errorf("%s: %s %s: the proxy routes %s to %q (\"\" is pass-through), the generated server to %s", name, op.Method, op.Path, path, got, op.ID)
 		}
+		if op.Method == http.MethodGet {
+			// ServeMux serves HEAD with a GET pattern unless a HEAD one matches.
+			if s, p := server(http.MethodHead, path), proxy(http.MethodHead, path); s != p {
+				t.Errorf("%s: HEAD %s: the proxy routes it to %q, the generated server to %q", name, path, p, s)
+			}
+		}
 	}
 	type at struct {
 		method string

@@ -193,12 +193,16 @@ func (rt router) add(r *route) { rt[r.Method] = append(rt[r.Method], r) }
 
 // find returns the first route of the request's method that matches its
 // escaped path (after the base path was stripped) and its parameter values,
-// or nil.
+// or nil. A HEAD request no HEAD route matches gets the GET route, as in the
+// generated server (a ServeMux GET pattern serves HEAD too).
 func (rt router) find(method, escaped string, vals []string) (*route, []string) {
 	for _, r := range rt[method] {
 		if v, ok := r.match(escaped, vals[:0]); ok {
 			return r, v
 		}
+	}
+	if method == http.MethodHead {
+		return rt.find(http.MethodGet, escaped, vals)
 	}
 	return nil, vals
 }

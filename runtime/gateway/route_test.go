@@ -66,6 +66,13 @@ func TestMatch(t *testing.T) {
 	if r, _ := rt.find("PUT", "/songs/42", nil); r != nil {
 		t.Error("PUT matched a POST route")
 	}
+	rt.add(&route{Route: Route{Method: "GET", Path: "/songs/{id}", Segments: [][]Part{{lit("songs")}, {param("id")}}}})
+	rt.add(&route{Route: Route{Method: "HEAD", Path: "/songs/latest", Segments: [][]Part{{lit("songs")}, {lit("latest")}}}})
+	for path, want := range map[string]string{"/songs/42": "GET /songs/{id}", "/songs/latest": "HEAD /songs/latest"} {
+		if r, _ := rt.find("HEAD", path, nil); r == nil || r.Method+" "+r.Path != want {
+			t.Errorf("HEAD %s: matched %v, want %s", path, r, want)
+		}
+	}
 }
 
 func TestRouteCheck(t *testing.T) {
