@@ -155,7 +155,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	var body []byte
 	if c.needBody && r.Body != nil && r.Body != http.NoBody {
 		if r.ContentLength > c.maxReq {
-			m.tooLarge(ctx, w, start)
+			m.tooLarge(w, r, start)
 			return
 		}
 		var err error
@@ -163,10 +163,10 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		if err != nil {
 			var mbe *http.MaxBytesError // an outer http.MaxBytesHandler's limit
 			if errors.Is(err, errBodyTooLarge) || errors.As(err, &mbe) {
-				m.tooLarge(ctx, w, start)
+				m.tooLarge(w, r, start)
 				return
 			}
-			m.problem(w, http.StatusBadRequest, problemKeyInvalid, "the request body could not be read")
+			m.problem(w, r, http.StatusBadRequest, problemKeyInvalid, "the request body could not be read")
 			m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, err)
 			return
 		}
@@ -177,13 +177,13 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 
 	key, present, err := m.requestKey(r, body, st, false)
 	if err != nil {
-		m.problem(w, http.StatusBadRequest, problemKeyInvalid, keyDetail(err))
+		m.problem(w, r, http.StatusBadRequest, problemKeyInvalid, keyDetail(err))
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, err)
 		return
 	}
 	if !present {
 		if c.required {
-			m.problem(w, http.StatusBadRequest, problemKeyMissing, "this operation needs an idempotency key ("+c.keySourceName()+")")
+			m.problem(w, r, http.StatusBadRequest, problemKeyMissing, "this operation needs an idempotency key ("+c.keySourceName()+")")
 			m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, nil)
 			return
 		}
@@ -193,23 +193,23 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 	if _, err := m.verifyIssued(r, key); err != nil {
 		if errors.Is(err, errNoPrincipal) {
-			m.problem(w, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its issued key cannot be verified")
+			m.problem(w, r, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its issued key cannot be verified")
 			m.observe(ctx, start, OutcomeRejectedKey, http.StatusUnauthorized, err)
 			return
 		}
-		m.problem(w, http.StatusBadRequest, problemKeyInvalid, keyDetail(err))
+		m.problem(w, r, http.StatusBadRequest, problemKeyInvalid, keyDetail(err))
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, err)
 		return
 	}
 	id, err := m.requestID(r, key, st)
 	if errors.Is(err, errNoPathValue) {
 		m.log.ErrorContext(ctx, "idempotency: mount the middleware on a ServeMux pattern that names the scope's path parameter", "operation", c.op, "err", err)
-		m.problem(w, http.StatusInternalServerError, problemScopeRoute, "the server cannot scope this request's idempotency key")
+		m.problem(w, r, http.StatusInternalServerError, problemScopeRoute, "the server cannot scope this request's idempotency key")
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusInternalServerError, err)
 		return
 	}
 	if err != nil {
-		m.problem(w, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its key cannot be scoped")
+		m.problem(w, r, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its key cannot be scoped")
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusUnauthorized, err)
 		return
 	}
@@ -239,14 +239,14 @@ func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, star
 	ctx := r.Context()
 	switch {
 	case ex.Fingerprint != fp:
-		m.problem(w, http.StatusUnprocessableEntity, problemMismatch,
+		m.problem(w, r, http.StatusUnprocessableEntity, problemMismatch,
 			"this idempotency key was already used with a different request payload")
 		m.observe(ctx, start, OutcomeMismatch, http.StatusUnprocessableEntity, nil)
 	case ex.State == StateCompleted:
 		d, err := decodeResponse(ex.Result)
 		if err != nil {
 			m.log.ErrorContext(ctx, "idempotency: stored response is unreadable", "operation", m.c.op, "record", ex.ID, "err", err)
-			m.problem(w, http.StatusInternalServerError, problemUnavailable, "the stored response for this key is unreadable")
+			m.problem(w, r, http.StatusInternalServerError, problemUnavailable, "the stored response for this key is unreadable")
 			m.observe(ctx, start, OutcomeRejectedKey, http.StatusInternalServerError, err)
 			return
 		}
@@ -260,7 +260,7 @@ func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, star
 		m.observe(ctx, start, OutcomeReplayed, d.status, nil)
 	default:
 		w.Header()["Retry-After"] = []string{retryAfter(ex.LeaseUntil)}
-		m.problem(w, http.StatusConflict, problemInFlight,
+		m.problem(w, r, http.StatusConflict, problemInFlight,
 			"a request with this idempotency key is still being processed; retry later")
 		m.observe(ctx, start, OutcomeConflict, http.StatusConflict, nil)
 	}
@@ -276,10 +276,10 @@ func retryAfter(t time.Time) string {
 	return strconv.FormatInt(s, 10)
 }
 
-func (m *Middleware) tooLarge(ctx context.Context, w http.ResponseWriter, start time.Time) {
-	m.problem(w, http.StatusRequestEntityTooLarge, problemTooLarge,
+func (m *Middleware) tooLarge(w http.ResponseWriter, r *http.Request, start time.Time) {
+	m.problem(w, r, http.StatusRequestEntityTooLarge, problemTooLarge,
 		"the request body is larger than "+strconv.FormatInt(m.c.maxReq, 10)+" bytes")
-	m.observe(ctx, start, OutcomeRejectedKey, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+	m.observe(r.Context(), start, OutcomeRejectedKey, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 }
 
 // storeFailed answers a store failure: 503 (fail-closed) or the handler
@@ -300,7 +300,7 @@ func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next ht
 	}
 	m.log.ErrorContext(ctx, "idempotency: store unavailable (fail-closed)", "operation", m.c.op, "err", err)
 	w.Header()["Retry-After"] = []string{"1"}
-	m.problem(w, http.StatusServiceUnavailable, problemUnavailable,
+	m.problem(w, r, http.StatusServiceUnavailable, problemUnavailable,
 		"the idempotency store is unavailable; the request was not processed, retry later")
 	m.observe(ctx, start, OutcomeStoreError, http.StatusServiceUnavailable, err)
 }
@@ -328,7 +328,7 @@ func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.H
 	defer m.releaseOnPanic(ctx, bg, tx, id, token, start, cw, &done)
 	next.ServeHTTP(cw, r)
 	done = true
-	m.finish(ctx, bg, cw, tx, start, id, token)
+	m.finish(ctx, bg, r, cw, tx, start, id, token)
 }
 
 // abort rolls back and releases after an uncached outcome.
@@ -350,7 +350,7 @@ func (m *Middleware) release(ctx context.Context, id, token string) {
 }
 
 // finish stores (or releases) the captured outcome and sends it.
-func (m *Middleware) finish(ctx, bg context.Context, cw *capture, tx AtomicTx, start time.Time, id, token string) {
+func (m *Middleware) finish(ctx, bg context.Context, r *http.Request, cw *capture, tx AtomicTx, start time.Time, id, token string) {
 	c := m.c
 	status := cw.statusOrOK()
 	if cw.pass || !c.cached(status) {
@@ -387,12 +387,12 @@ func (m *Middleware) finish(ctx, bg context.Context, cw *capture, tx AtomicTx, s
 		if errors.Is(err, ErrNotOwner) {
 			w := cw.rw
 			w.Header()["Retry-After"] = []string{"1"}
-			m.problem(w, http.StatusConflict, problemInFlight, "the claim on this idempotency key was taken over; the request was rolled back, retry later")
+			m.problem(w, r, http.StatusConflict, problemInFlight, "the claim on this idempotency key was taken over; the request was rolled back, retry later")
 			m.observe(ctx, start, OutcomeConflict, http.StatusConflict, err)
 			return
 		}
 		cw.rw.Header()["Retry-After"] = []string{"1"}
-		m.problem(cw.rw, http.StatusServiceUnavailable, problemUnavailable, "the request could not be committed; it was rolled back, retry later")
+		m.problem(cw.rw, r, http.StatusServiceUnavailable, problemUnavailable, "the request could not be committed; it was rolled back, retry later")
 		m.observe(ctx, start, OutcomeStoreError, http.StatusServiceUnavailable, err)
 		return
 	}

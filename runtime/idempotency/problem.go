@@ -62,11 +62,12 @@ const (
 	problemScopeRoute   = "idempotency-scope-unrouted"
 )
 
-// problem writes one of the runtime's own problems.
-func (m *Middleware) problem(w http.ResponseWriter, status int, name, detail string) {
+// problem writes one of the runtime's own problems, as HTML when r comes from
+// a browser page (see WriteProblemFor).
+func (m *Middleware) problem(w http.ResponseWriter, r *http.Request, status int, name, detail string) {
 	p := Problem{Status: status, Detail: detail}
 	if m.problemType != "" {
 		p.Type = m.problemType + "#" + name
 	}
-	WriteProblem(w, p)
+	WriteProblemFor(w, r, p)
 }

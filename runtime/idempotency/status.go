@@ -128,7 +128,7 @@ func (m *Middleware) StatusHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			m.problem(w, http.StatusMethodNotAllowed, problemMethod, "status lookups use GET")
+			m.problem(w, r, http.StatusMethodNotAllowed, problemMethod, "status lookups use GET")
 			return
 		}
 		st := getState()
@@ -136,21 +136,21 @@ func (m *Middleware) StatusHandler() http.Handler {
 		s, err := m.status(r.Context(), r, nil, st, true)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			m.problem(w, http.StatusNotFound, problemNotFound, "no record for this idempotency key")
+			m.problem(w, r, http.StatusNotFound, problemNotFound, "no record for this idempotency key")
 			return
 		case errors.Is(err, ErrInvalidKey):
-			m.problem(w, http.StatusBadRequest, problemKeyInvalid, err.Error())
+			m.problem(w, r, http.StatusBadRequest, problemKeyInvalid, err.Error())
 			return
 		case errors.Is(err, errNoPrincipal):
-			m.problem(w, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown")
+			m.problem(w, r, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown")
 			return
 		case errors.Is(err, errNoPathValue):
-			m.problem(w, http.StatusInternalServerError, problemScopeRoute, "the server cannot scope this idempotency key")
+			m.problem(w, r, http.StatusInternalServerError, problemScopeRoute, "the server cannot scope this idempotency key")
 			return
 		case err != nil:
 			m.log.ErrorContext(r.Context(), "idempotency: status lookup failed", "operation", m.c.op, "err", err)
 			w.Header()["Retry-After"] = []string{"1"}
-			m.problem(w, http.StatusServiceUnavailable, problemUnavailable, "the idempotency store is unavailable")
+			m.problem(w, r, http.StatusServiceUnavailable, problemUnavailable, "the idempotency store is unavailable")
 			return
 		}
 		b := statusBody{State: s.State.String(), Status: s.StatusCode, ExpiresAt: s.ExpiresAt.UTC()}

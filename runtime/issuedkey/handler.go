@@ -29,7 +29,7 @@ func (is *Issuer) Handler(principal func(*http.Request) (string, error)) http.Ha
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			idempotency.WriteProblem(w, idempotency.Problem{Status: http.StatusMethodNotAllowed, Detail: "keys are issued with POST"})
+			idempotency.WriteProblemFor(w, r, idempotency.Problem{Status: http.StatusMethodNotAllowed, Detail: "keys are issued with POST"})
 			return
 		}
 		var p string
@@ -37,13 +37,13 @@ func (is *Issuer) Handler(principal func(*http.Request) (string, error)) http.Ha
 			var err error
 			p, err = principal(r)
 			if err != nil || p == "" {
-				idempotency.WriteProblem(w, idempotency.Problem{Status: http.StatusUnauthorized, Detail: "the request's principal is unknown, so no key can be issued to it"})
+				idempotency.WriteProblemFor(w, r, idempotency.Problem{Status: http.StatusUnauthorized, Detail: "the request's principal is unknown, so no key can be issued to it"})
 				return
 			}
 		}
 		k, err := is.Issue(r.Context(), p)
 		if err != nil {
-			idempotency.WriteProblem(w, idempotency.Problem{Status: http.StatusServiceUnavailable, Detail: "no key could be issued; retry later"})
+			idempotency.WriteProblemFor(w, r, idempotency.Problem{Status: http.StatusServiceUnavailable, Detail: "no key could be issued; retry later"})
 			return
 		}
 		h := w.Header()

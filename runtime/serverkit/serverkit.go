@@ -52,13 +52,14 @@ var problemNames = map[int]string{
 	http.StatusNotImplemented:        "not-implemented",
 }
 
-// writeProblem writes a problem+json of status with detail.
+// writeProblem writes a problem of status with detail: problem+json, or a
+// small HTML page for a browser (idempotency.WriteProblemFor).
 func writeProblem(w http.ResponseWriter, r *http.Request, problemType string, status int, detail string) {
 	p := idempotency.Problem{Status: status, Title: http.StatusText(status), Detail: detail, Instance: r.URL.Path}
 	if problemType != "" {
 		p.Type = problemType + "#" + problemNames[status]
 	}
-	idempotency.WriteProblem(w, p)
+	idempotency.WriteProblemFor(w, r, p)
 }
 
 // WriteRequestError writes err (a *RequestError) as problem+json.
