@@ -10,6 +10,7 @@ import (
 	"github.com/idemgen/idemgen/examples/chat/api"
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/issuedkey"
 )
 
 func main() { exampleserver.Main("chat", run) }
@@ -27,19 +28,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closer.Close()
-	h, err := newServer(NewBoard(), store, slog.New(slog.NewTextHandler(stderr, nil)))
+	issuer, err := newIssuer()
+	if err != nil {
+		return err
+	}
+	h, err := newServer(NewBoard(), store, issuer, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
 	return exampleserver.Serve(ctx, flags.Addr, h, stdout)
 }
 
-// newServer serves the page at / and the generated API everywhere else.
-func newServer(board *Board, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
-	issuer, err := newIssuer()
-	if err != nil {
-		return nil, err
-	}
+// newServer serves the pages at /, /plain and /issued and the generated API
+// everywhere else. issuer issues and verifies the keys of /issued.
+func newServer(board *Board, store idempotency.Store, issuer *issuedkey.Issuer, log *slog.Logger) (http.Handler, error) {
 	apiHandler, err := api.NewServer(&Chat{board: board}, api.WithStore(store), api.WithLogger(log),
 		// submitIssuedForm accepts only keys this issuer signed.
 		api.WithIdempotencyOptions(issuer.Option()))
@@ -47,7 +49,8 @@ func newServer(board *Board, store idempotency.Store, log *slog.Logger) (http.Ha
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", pageHandler(board))
+	mux.Handle("GET /{$}", pageHandler(board, pageTmpl))
+	mux.Handle("GET /plain", pageHandler(board, plainPageTmpl))
 	mux.Handle("GET /issued", issuedPageHandler(board, issuer))
 	mux.Handle("POST /idempotency-keys", issuer.Handler(nil))
 	mux.Handle("/", apiHandler)

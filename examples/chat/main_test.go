@@ -24,7 +24,11 @@ func newTestServer(t *testing.T) (*Board, *api.Client, string) {
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
 	board := NewBoard()
-	h, err := newServer(board, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	issuer, err := newIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newServer(board, store, issuer, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

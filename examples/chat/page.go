@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"html/template"
 	"net/http"
 
@@ -18,6 +19,9 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 </head>
 <body>
 <h1>#{{.Room}}</h1>
+{{- with .Notice}}
+<p id="notice">{{.}}</p>
+{{- end}}
 <ol>
 {{- range .Posts}}
 <li><b>{{.User}}</b>: {{.Text}} <small>{{.PostedAt.Format "15:04:05"}}</small></li>
@@ -28,7 +32,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <form method="post" action="{{template "action" .}}">
 <input type="hidden" name="key" value="{{.Key}}">
 <input name="user" placeholder="name" value="{{.User}}" required>
-<input name="text" placeholder="message" required autofocus>
+<input name="text" placeholder="message" required autofocus autocomplete="off">
 <button>Send</button> <small>(try a double click)</small>
 </form>
 </body>
@@ -36,10 +40,24 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 {{- define "action"}}/rooms/{{.Room}}/form{{end}}
 `))
 
-// pageHandler serves GET /?room=NAME (default "general").
-func pageHandler(board *Board) http.Handler {
+// plainPageTmpl is the page of pageTmpl whose form is answered with the page
+// itself (200 HTML) instead of a redirect.
+var plainPageTmpl = template.Must(template.Must(pageTmpl.Clone()).Parse(`{{define "action"}}/rooms/{{.Room}}/plain-form{{end}}`))
+
+// page is what a room page shows.
+type page struct {
+	Room   string
+	Posts  []Post
+	Key    string // the form's hidden key, for the next message
+	User   string // the name field's value
+	Notice string // a line above the messages ("Sent.")
+}
+
+// pageHandler serves GET /?room=NAME (default "general") with tmpl, each
+// load with a new client-made key.
+func pageHandler(board *Board, tmpl *template.Template) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		renderPage(w, r, board, pageTmpl, client.NewKey())
+		renderPage(w, r, board, tmpl, client.NewKey())
 	})
 }
 
@@ -50,16 +68,21 @@ func renderPage(w http.ResponseWriter, r *http.Request, board *Board, tmpl *temp
 	if room == "" {
 		room = "general"
 	}
+	b, err := render(tmpl, page{Room: room, Posts: board.List(room), Key: key, User: r.URL.Query().Get("user")})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// The page carries a one-time key: it must never come from a cache.
 	w.Header().Set("Cache-Control", "no-store")
-	err := tmpl.Execute(w, map[string]any{
-		"Room":  room,
-		"Posts": board.List(room),
-		"Key":   key,
-		"User":  r.URL.Query().Get("user"),
-	})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	w.Write(b)
+}
+
+func render(tmpl *template.Template, p page) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, p); err != nil {
+		return nil, err
 	}
+	return buf.Bytes(), nil
 }

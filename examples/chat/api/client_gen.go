@@ -561,3 +561,98 @@ func decodePostMessage(raw *client.Response) (PostMessageResponseObject, *client
 	}
 	return nil, raw, raw.Undeclared()
 }
+
+// SubmitPlainForm calls POST /rooms/{room}/plain-form (operationId "submitPlainForm").
+//
+// Post a message from the HTML form at /plain, answered with the page itself.
+//
+// It returns the decoded response (one of the SubmitPlainFormResponseObject types, matched by
+// status and Content-Type) and the raw answer, whose Result tells the key sent,
+// the attempts made and whether the answer was a replay. A 4xx or 5xx status
+// also returns a *client.Error (with the problem+json body as a *client.Problem).
+//
+// It is idempotent: the key travels in the body field /key, filled with a
+// fresh UUIDv4 when empty (or with the key of WithIdempotencyKey).
+func (c *Client) SubmitPlainForm(ctx context.Context, req SubmitPlainFormRequestObject, opts ...CallOption) (SubmitPlainFormResponseObject, *client.Response, error) {
+	call := newCallConfig(opts)
+	p1, err := client.PathParam("room", req.Room)
+	if err != nil {
+		return nil, nil, clientError("submitPlainForm", err)
+	}
+	path := "/rooms/" + p1 + "/plain-form"
+	q := url.Values{}
+	var body []byte
+	var contentType string
+	var key string
+	{
+		form := url.Values{}
+		v := req.Body
+		if err := client.AddQuery(form, "user", v.User, ""); err != nil {
+			return nil, nil, clientError("submitPlainForm", err)
+		}
+		if err := client.AddQuery(form, "text", v.Text, ""); err != nil {
+			return nil, nil, clientError("submitPlainForm", err)
+		}
+		if err := client.AddQuery(form, "key", v.Key, ""); err != nil {
+			return nil, nil, clientError("submitPlainForm", err)
+		}
+		key = client.FillFormKey(form, "key", call.key)
+		body, contentType = []byte(form.Encode()), "application/x-www-form-urlencoded"
+	}
+	hreq, err := c.newRequest(ctx, "POST", path, q, body, contentType)
+	if err != nil {
+		return nil, nil, clientError("submitPlainForm", err)
+	}
+	if err := c.edit(ctx, hreq, call); err != nil {
+		return nil, nil, clientError("submitPlainForm", err)
+	}
+	raw, err := c.retrier.Do(ctx, hreq, client.Call{
+		Idempotent: true,
+		Key:        key,
+		Operation:  "submitPlainForm",
+		Policy:     call.policy,
+	})
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeSubmitPlainForm(raw)
+}
+
+// decodeSubmitPlainForm decodes the final answer of SubmitPlainForm.
+func decodeSubmitPlainForm(raw *client.Response) (SubmitPlainFormResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 200:
+		var r SubmitPlainForm200TextResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
+		r.Body = string(raw.Body)
+		return r, raw, raw.Err()
+	case status == 400:
+		var r SubmitPlainForm400JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 409:
+		var r SubmitPlainForm409JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 422:
+		var r SubmitPlainForm422JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	}
+	return nil, raw, raw.Undeclared()
+}

@@ -45,6 +45,15 @@ var Policies = map[string]idempotency.Policy{
 		Concurrent: idempotency.ConcurrentWait,
 		Cache:      []string{"2xx", "3xx", "4xx"},
 	},
+	"submitPlainForm": {
+		Operation: "submitPlainForm",
+		Key: idempotency.Key{
+			Field:  "key",
+			Format: idempotency.FormatUUID,
+		},
+		TTL:        time.Hour,
+		Concurrent: idempotency.ConcurrentWait,
+	},
 }
 
 // Waivers lists the operations deliberately marked not idempotent

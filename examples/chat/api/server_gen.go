@@ -53,6 +53,17 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["postMessage"].
 	PostMessage(ctx context.Context, req PostMessageRequestObject) (PostMessageResponseObject, error)
+	// SubmitPlainForm handles POST /rooms/{room}/plain-form (operationId "submitPlainForm").
+	//
+	// Post a message from the HTML form at /plain, answered with the page itself.
+	//
+	// The form of / without post/redirect/get: the answer is a 200 HTML page.
+	// Reloading that page makes the browser resubmit the same body, hidden
+	// key included ("Confirm Form Resubmission"); the runtime replays the
+	// stored page and the message is posted once.
+	//
+	// It is idempotent: see Policies["submitPlainForm"].
+	SubmitPlainForm(ctx context.Context, req SubmitPlainFormRequestObject) (SubmitPlainFormResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -80,6 +91,11 @@ func (UnimplementedHandler) ListMessages(ctx context.Context, req ListMessagesRe
 
 // PostMessage returns ErrNotImplemented.
 func (UnimplementedHandler) PostMessage(ctx context.Context, req PostMessageRequestObject) (PostMessageResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// SubmitPlainForm returns ErrNotImplemented.
+func (UnimplementedHandler) SubmitPlainForm(ctx context.Context, req SubmitPlainFormRequestObject) (SubmitPlainFormResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -356,6 +372,86 @@ func (r PostMessage422JSONResponse) writePostMessageResponseObject(w http.Respon
 	return nil
 }
 
+// SubmitPlainFormRequestObject is the decoded request of SubmitPlainForm (POST /rooms/{room}/plain-form).
+type SubmitPlainFormRequestObject struct {
+	// Room is the path parameter "room".
+	Room string
+	// Body is the request body as application/x-www-form-urlencoded.
+	Body MessageForm
+}
+
+// SubmitPlainFormResponseObject is a response of SubmitPlainForm: one of SubmitPlainForm200TextResponse, SubmitPlainForm400JSONResponse, SubmitPlainForm409JSONResponse, SubmitPlainForm422JSONResponse.
+type SubmitPlainFormResponseObject interface {
+	writeSubmitPlainFormResponseObject(w http.ResponseWriter) error
+}
+
+// SubmitPlainForm200ResponseHeaders are the headers of the 200 response of SubmitPlainForm.
+type SubmitPlainForm200ResponseHeaders struct {
+	IdempotentReplayed *SubmitMessageForm303IdempotentReplayed
+}
+
+// SubmitPlainForm200TextResponse is the 200 response of SubmitPlainForm, body text/html.
+//
+// The room page, with the message posted.
+type SubmitPlainForm200TextResponse struct {
+	Headers SubmitPlainForm200ResponseHeaders
+	Body    string
+}
+
+func (r SubmitPlainForm200TextResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
+	serverkit.SetHeader(w, "Idempotent-Replayed", r.Headers.IdempotentReplayed)
+	serverkit.Write(w, 200, "text/html", []byte(r.Body))
+	return nil
+}
+
+// SubmitPlainForm400JSONResponse is the 400 response of SubmitPlainForm, body application/problem+json.
+//
+// An RFC 9457 problem.
+type SubmitPlainForm400JSONResponse struct {
+	Body Problem
+}
+
+func (r SubmitPlainForm400JSONResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 400, "application/problem+json", b)
+	return nil
+}
+
+// SubmitPlainForm409JSONResponse is the 409 response of SubmitPlainForm, body application/problem+json.
+//
+// An RFC 9457 problem.
+type SubmitPlainForm409JSONResponse struct {
+	Body Problem
+}
+
+func (r SubmitPlainForm409JSONResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
+}
+
+// SubmitPlainForm422JSONResponse is the 422 response of SubmitPlainForm, body application/problem+json.
+//
+// An RFC 9457 problem.
+type SubmitPlainForm422JSONResponse struct {
+	Body Problem
+}
+
+func (r SubmitPlainForm422JSONResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 422, "application/problem+json", b)
+	return nil
+}
+
 // ServerOption configures NewServer.
 type ServerOption func(*serverConfig)
 
@@ -503,6 +599,14 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Name:     "room",
 		Wildcard: "_p1",
 	})
+	var h4 http.Handler
+	if h4, err = s.idempotent("submitPlainForm", http.HandlerFunc(s.handleSubmitPlainForm)); err != nil {
+		return nil, err
+	}
+	h4 = serverkit.NamePath(h4, serverkit.PathParam{
+		Name:     "room",
+		Wildcard: "_p1",
+	})
 	if err = serverkit.Handle(mux, "POST /rooms/{_p1}/form", h0); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
@@ -510,6 +614,9 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	if err = serverkit.Handle(mux, "POST /rooms/{_p1}/messages", h3); err != nil {
+		return nil, fmt.Errorf("api: NewServer: %w", err)
+	}
+	if err = serverkit.Handle(mux, "POST /rooms/{_p1}/plain-form", h4); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	if err = serverkit.Handle(mux, "GET /rooms/{_p1}/messages", h2); err != nil {
@@ -734,6 +841,63 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 			return err
 		}
 		if err := serverkit.RequireFields(body, "user", "text", "clientTime", "clientKey"); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// handleSubmitPlainForm serves POST /rooms/{room}/plain-form: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleSubmitPlainForm(w http.ResponseWriter, r *http.Request) {
+	var req SubmitPlainFormRequestObject
+	if err := s.decodeSubmitPlainForm(r, &req); err != nil {
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.SubmitPlainForm(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("SubmitPlainForm returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeSubmitPlainFormResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "submitPlainForm", err)
+	}
+}
+
+// decodeSubmitPlainForm decodes the parameters and body of POST /rooms/{room}/plain-form into req.
+func (s *server) decodeSubmitPlainForm(r *http.Request, req *SubmitPlainFormRequestObject) error {
+	{
+		vs, ok := serverkit.Path(r, "room")
+		if err := serverkit.Param("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
+	case 0:
+		form, err := serverkit.ParseForm(body)
+		if err != nil {
+			return err
+		}
+		var v MessageForm
+		if err := serverkit.FormField(form, "user", &v.User, true); err != nil {
+			return err
+		}
+		if err := serverkit.FormField(form, "text", &v.Text, true); err != nil {
+			return err
+		}
+		if err := serverkit.FormField(form, "key", &v.Key, true); err != nil {
 			return err
 		}
 		req.Body = v

@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/idemgen/idemgen/examples/internal/browsertest"
+	"github.com/idemgen/idemgen/runtime/issuedkey"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
+)
+
+// The browser tests drive the pages in headless Chromium, as a person does:
+// the browser decides what it resends, with which headers and body encoding.
+// Each asserts what the person sees and how many times the handler ran (the
+// board's messages), and, where it matters, how many requests the browser
+// actually sent, so that a case cannot pass because the browser sent nothing.
+
+var screenshots = flag.String("screenshots", "", "also save the browser tests' screenshots into this directory (../../docs/images refreshes the README's)")
+
+// browser is the package's one Chromium, shared by its tests.
+var browser browsertest.Browser
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	browser.Close()
+	os.Exit(code)
+}
+
+// site is the chat server as a browser test sees it.
+type site struct {
+	URL   string
+	board *Board
+
+	mu    sync.Mutex
+	sent  map[string]int // requests received, by "METHOD path"
+	now   time.Time      // the issuer's clock
+	delay time.Duration  // how long a POST is held before it is served
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	store := memstore.New()
+	t.Cleanup(func() { store.Close() })
+	s := &site{board: NewBoard(), sent: make(map[string]int), now: time.Now()}
+	issuer, err := issuedkey.New(issuedkey.Config{Secret: []byte(rand.Text() + rand.Text()), Now: s.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newServer(s.board, store, issuer, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.sent[r.Method+" "+r.URL.Path]++
+		delay := s.delay
+		s.mu.Unlock()
+		if r.Method == http.MethodPost && delay > 0 {
+			time.Sleep(delay)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+func (s *site) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+func (s *site) advance(d time.Duration) {
+	s.mu.Lock()
+	s.now = s.now.Add(d)
+	s.mu.Unlock()
+}
+
+// requests returns how many requests "METHOD path" the server received.
+func (s *site) requests(methodPath string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent[methodPath]
+}
+
+// messages returns the room's messages as the page lists them ("ana: hi").
+func (s *site) messages(room string) []string {
+	var out []string
+	for _, p := range s.board.List(room) {
+		out = append(out, p.User+": "+p.Text)
+	}
+	return out
+}
+
+// shown returns the messages the page in ctx lists, as "user: text".
+func shown(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	items, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("ol li b")].map(b => b.textContent + ": " + b.nextSibling.textContent.replace(/^:/, "").trim())`))
+	if err != nil {
+		t.Fatalf("reading the page's messages: %v", err)
+	}
+	return items
+}
+
+// pageKey returns the value of the page's hidden key field.
+func pageKey(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	k, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("input[name=key]").value`))
+	if err != nil || k == "" {
+		t.Fatalf("reading the hidden key: %q %v", k, err)
+	}
+	return k
+}
+
+// fill types user and text into the page's form, as a person does.
+func fill(user, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), user),
+		chromedp.SendKeys(chromedp.CSS(`input[name=text]`), text),
+	)
+}
+
+// do runs steps in ctx and fails t on error.
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// waitFor waits until the JavaScript expression holds in the page of ctx.
+func waitFor(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	if err := browsertest.WaitFor(ctx, expr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func equal(a, b []string) bool {
+	return strings.Join(a, "\n") == strings.Join(b, "\n") && len(a) == len(b)
+}
+
+// TestBrowserDoubleClick double-clicks Send: two real clicks, 80 ms apart
+// (a quick double click), while the first submit is still on its way. The
+// browser sends the form twice with the same hidden key; one message is
+// posted and the page shows it once.
+func TestBrowserDoubleClick(t *testing.T) {
+	s := newSite(t)
+	ctx := browser.Tab(t)
+	s.mu.Lock()
+	s.delay = 300 * time.Millisecond // the first POST is in flight when the second click lands
+	s.mu.Unlock()
+
+	do(t, ctx, "open the room", chromedp.Navigate(s.URL+"/?room=dbl"), fill("ana", "hello ☕"))
+	do(t, ctx, "double click", clickSend(2, 80*time.Millisecond))
+	waitFor(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete"`)
+
+	if n := s.requests("POST /rooms/dbl/form"); n != 2 {
+		t.Errorf("the browser sent the form %d times, want 2 (one per click)", n)
+	}
+	want := []string{"ana: hello ☕"}
+	if got := s.messages("dbl"); !equal(got, want) {
+		t.Errorf("board: %q, want %q (the handler ran once)", got, want)
+	}
+	if got := shown(t, ctx); !equal(got, want) {
+		t.Errorf("page shows %q, want %q", got, want)
+	}
+	browsertest.Screenshot(t, ctx, "chat-double-click.png", *screenshots)
+}
+
+// TestBrowserReloadAfterPost submits the /plain form, whose answer is a 200
+// HTML page (no redirect), then reloads that page: the browser sends the
+// same form again, hidden key included. One message; the reload shows the
+// stored page again, byte for byte (the same next-message key in its form).
+func TestBrowserReloadAfterPost(t *testing.T) {
+	s := newSite(t)
+	ctx := browser.Tab(t)
+
+	do(t, ctx, "open /plain", chromedp.Navigate(s.URL+"/plain?room=reload"), fill("ana", "hello"),
+		chromedp.Click(chromedp.CSS("button")))
+	waitFor(t, ctx, `document.getElementById("notice") !== null && document.readyState === "complete"`)
+	notice, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#notice")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := pageKey(t, ctx)
+
+	do(t, ctx, "reload", chromedp.Reload())
+	if n := s.requests("POST /rooms/reload/plain-form"); n != 2 {
+		t.Errorf("the browser sent the form %d times, want 2 (the submit and the reload)", n)
+	}
+	want := []string{"ana: hello"}
+	if got := s.messages("reload"); !equal(got, want) {
+		t.Errorf("board: %q, want %q (the handler ran once)", got, want)
+	}
+	if got := shown(t, ctx); !equal(got, want) {
+		t.Errorf("page shows %q, want %q", got, want)
+	}
+	again, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#notice")))
+	if err != nil || again != notice || pageKey(t, ctx) != next {
+		t.Errorf("reloaded page: notice %q (%v), want the replayed %q with the same next key", again, err, notice)
+	}
+	browsertest.Screenshot(t, ctx, "chat-reload.png", *screenshots)
+}
+
+// TestBrowserPostRedirectGet submits the / form (303 back to the room), then
+// reloads, goes back and forward: none of these posts again. Then the person
+// goes back and presses Send again on the form they already sent: the page
+// (from the back/forward cache, or fetched again) cannot post the message a
+// second time.
+func TestBrowserPostRedirectGet(t *testing.T) {
+	s := newSite(t)
+	ctx := browser.Tab(t)
+
+	do(t, ctx, "open", chromedp.Navigate(s.URL+"/?room=prg"), fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
+	onRoom := `location.search.includes("user=ana") && document.readyState === "complete"`
+	onForm := `!location.search.includes("user=ana") && document.readyState === "complete"`
+	waitFor(t, ctx, onRoom)
+	want := []string{"ana: hello"}
+	steps := []struct {
+		name  string
+		step  chromedp.Action[chromedp.Void]
+		where string
+		shows []string
+	}{
+		{"reload", chromedp.Reload(), onRoom, want},
+		{"back", history(-1), onForm, nil},
+		{"forward", history(+1), onRoom, want},
+	}
+	for _, st := range steps {
+		do(t, ctx, st.name, st.step)
+		waitFor(t, ctx, st.where)
+		if got := shown(t, ctx); st.shows != nil && !equal(got, st.shows) {
+			t.Errorf("after %s the page shows %q, want %q", st.name, got, st.shows)
+		}
+	}
+	if n := s.requests("POST /rooms/prg/form"); n != 1 {
+		t.Errorf("reload, back and forward: the browser sent the form %d times, want 1", n)
+	}
+
+	// Back, and Send again. Restored from the back/forward cache, the page
+	// still holds the first key and the typed text: the browser posts the
+	// same form and gets the first answer replayed. Fetched again, it has a
+	// new key but an empty text field (autocomplete="off"): nothing to send.
+	do(t, ctx, "back", history(-1))
+	waitFor(t, ctx, onForm)
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("input[name=text]").value`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "send again", clickSend(1, 0))
+	if text != "" {
+		waitFor(t, ctx, onRoom)
+	}
+	if got := s.messages("prg"); !equal(got, want) {
+		t.Errorf("board: %q, want %q (the handler ran once)", got, want)
+	}
+	if got := shown(t, ctx); text != "" && !equal(got, want) {
+		t.Errorf("after sending again the page shows %q, want %q", got, want)
+	}
+	t.Logf("back and send again: the form held %q; the browser sent the form %d times in all", text, s.requests("POST /rooms/prg/form"))
+	browsertest.Screenshot(t, ctx, "chat-post-redirect-get.png", *screenshots)
+}
+
+// clickSend clicks the page's Send button n times, gap apart (n = 2 with a
+// short gap is a double click: the second press has click count 2). It finds
+// the button with JavaScript, not a DOM query, so it works on a page restored
+// from the back/forward cache too, and only once: once the first click
+// submitted the form, the page is navigating and the clicks must not wait.
+func clickSend(n int, gap time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		c, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](
+			`(() => { const r = document.querySelector("button").getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2] })()`))
+		if err != nil {
+			return err
+		}
+		for i := 1; i <= n; i++ {
+			if i > 1 {
+				time.Sleep(gap)
+			}
+			err := chromedp.Do(ctx,
+				chromedp.MouseEvent(chromedp.MousePressed, c[0], c[1], chromedp.ButtonLeft, chromedp.ClickCount(i)),
+				chromedp.MouseEvent(chromedp.MouseReleased, c[0], c[1], chromedp.ButtonLeft, chromedp.ClickCount(i)),
+			)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// history goes delta entries back (-1) or forward (+1) in the tab's history,
+// as the browser's buttons do. It does not wait for a load event: a page
+// restored from the back/forward cache fires none.
+func history(delta int) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		h, err := chromedp.Run(ctx, chromedp.NavigationEntries())
+		if err != nil {
+			return err
+		}
+		i := int(h.CurrentIndex) + delta
+		if i < 0 || i >= len(h.Entries) {
+			return fmt.Errorf("no history entry %d of %d", i, len(h.Entries))
+		}
+		_, err = cdp.Call(ctx, t, cdppage.NavigateToHistoryEntry, cdppage.NavigateToHistoryEntryParams{EntryID: h.Entries[i].ID})
+		return err
+	})
+}
+
+// TestBrowserNewPageNewKey posts a message, then opens the room page again
+// (a new page load) and sends the same text deliberately: a new key, so a
+// second message.
+func TestBrowserNewPageNewKey(t *testing.T) {
+	s := newSite(t)
+	ctx := browser.Tab(t)
+
+	var keys []string
+	for i := range 2 {
+		do(t, ctx, "open the room", chromedp.Navigate(s.URL+"/?room=again"))
+		keys = append(keys, pageKey(t, ctx))
+		do(t, ctx, "submit", fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
+		waitFor(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete" && document.querySelectorAll("ol li b").length === `+string(rune('1'+i)))
+	}
+	if keys[0] == keys[1] {
+		t.Errorf("two page loads carried the same key %s", keys[0])
+	}
+	want := []string{"ana: hello", "ana: hello"}
+	if got := s.messages("again"); !equal(got, want) {
+		t.Errorf("board: %q, want %q", got, want)
+	}
+	if got := shown(t, ctx); !equal(got, want) {
+		t.Errorf("page shows %q, want %q", got, want)
+	}
+	browsertest.Screenshot(t, ctx, "chat-new-page.png", *screenshots)
+}
+
+// TestBrowserIssuedKeyRefused submits the /issued form with a key the server
+// did not issue (changed in the page) and with a key that expired while the
+// page stayed open: each is refused with an HTML page a person can read, not
+// a problem+json dump, and nothing is posted.
+func TestBrowserIssuedKeyRefused(t *testing.T) {
+	s := newSite(t)
+	ctx := browser.Tab(t)
+
+	cases := []struct {
+		name    string
+		tamper  chromedp.Action[chromedp.Void]
+		explain string // what the error page must say
+	}{
+		{"forged", chromedp.SetValue(chromedp.CSS(`input[name=key]`), "7c1a4f7e-8a59-4d38-9d0b-4b8f4d1c7a10"), "not a server-issued key"},
+		{"expired", chromedp.Func(func(context.Context, *chromedp.Target) error { s.advance(2 * time.Hour); return nil }), "expired"},
+	}
+	for _, c := range cases {
+		do(t, ctx, c.name, chromedp.Navigate(s.URL+"/issued?room=issued"), fill("ana", "hello"), c.tamper, chromedp.Click(chromedp.CSS("button")))
+		waitFor(t, ctx, `location.pathname.endsWith("/issued-form") && document.readyState === "complete"`)
+		page, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
+			`({type: document.contentType, title: document.title, text: document.body.innerText})`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page["type"] != "text/html" || strings.HasPrefix(strings.TrimSpace(page["text"]), "{") {
+			t.Errorf("%s key: the person sees a %s page:\n%s", c.name, page["type"], page["text"])
+		}
+		if !strings.Contains(page["title"], "400") || !strings.Contains(page["text"], c.explain) || !strings.Contains(page["text"], "Nothing was done") {
+			t.Errorf("%s key: error page titled %q says\n%s\nwant 400 and %q", c.name, page["title"], page["text"], c.explain)
+		}
+		browsertest.Screenshot(t, ctx, "chat-issued-"+c.name+".png", *screenshots)
+	}
+	if got := s.messages("issued"); len(got) != 0 {
+		t.Errorf("board: %q, want nothing posted", got)
+	}
+
+	// The error page links back to the form; that page load issues a new
+	// key, and the message goes through.
+	do(t, ctx, "back to the form", chromedp.Click(chromedp.CSS("a")))
+	waitFor(t, ctx, `location.pathname === "/issued" && document.readyState === "complete"`)
+	do(t, ctx, "send", fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
+	waitFor(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete"`)
+	want := []string{"ana: hello"}
+	if got := s.messages("issued"); !equal(got, want) {
+		t.Errorf("board: %q, want %q", got, want)
+	}
+	if got := shown(t, ctx); !equal(got, want) {
+		t.Errorf("page shows %q, want %q", got, want)
+	}
+}
