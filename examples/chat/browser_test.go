@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -45,18 +44,17 @@ func TestMain(m *testing.M) {
 type site struct {
 	URL   string
 	board *Board
+	*browsertest.Recorder
 
-	mu    sync.Mutex
-	sent  map[string]int // requests received, by "METHOD path"
-	now   time.Time      // the issuer's clock
-	delay time.Duration  // how long a POST is held before it is served
+	mu  sync.Mutex
+	now time.Time // the issuer's clock
 }
 
 func newSite(t *testing.T) *site {
 	t.Helper()
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
-	s := &site{board: NewBoard(), sent: make(map[string]int), now: time.Now()}
+	s := &site{board: NewBoard(), now: time.Now()}
 	issuer, err := issuedkey.New(issuedkey.Config{Secret: []byte(rand.Text() + rand.Text()), Now: s.clock})
 	if err != nil {
 		t.Fatal(err)
@@ -65,16 +63,8 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.sent[r.Method+" "+r.URL.Path]++
-		delay := s.delay
-		s.mu.Unlock()
-		if r.Method == http.MethodPost && delay > 0 {
-			time.Sleep(delay)
-		}
-		h.ServeHTTP(w, r)
-	}))
+	s.Recorder = browsertest.Record(h)
+	srv := httptest.NewServer(s.Recorder)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
@@ -90,13 +80,6 @@ func (s *site) advance(d time.Duration) {
 	s.mu.Lock()
 	s.now = s.now.Add(d)
 	s.mu.Unlock()
-}
-
-// requests returns how many requests "METHOD path" the server received.
-func (s *site) requests(methodPath string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sent[methodPath]
 }
 
 // messages returns the room's messages as the page lists them ("ana: hi").
@@ -137,22 +120,6 @@ func fill(user, text string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-// do runs steps in ctx and fails t on error.
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// waitFor waits until the JavaScript expression holds in the page of ctx.
-func waitFor(t *testing.T, ctx context.Context, expr string) {
-	t.Helper()
-	if err := browsertest.WaitFor(ctx, expr); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func equal(a, b []string) bool {
 	return strings.Join(a, "\n") == strings.Join(b, "\n") && len(a) == len(b)
 }
@@ -164,15 +131,13 @@ func equal(a, b []string) bool {
 func TestBrowserDoubleClick(t *testing.T) {
 	s := newSite(t)
 	ctx := browser.Tab(t)
-	s.mu.Lock()
-	s.delay = 300 * time.Millisecond // the first POST is in flight when the second click lands
-	s.mu.Unlock()
+	s.HoldPosts(300 * time.Millisecond) // the first POST is in flight when the second click lands
 
-	do(t, ctx, "open the room", chromedp.Navigate(s.URL+"/?room=dbl"), fill("ana", "hello ☕"))
-	do(t, ctx, "double click", clickSend(2, 80*time.Millisecond))
-	waitFor(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete"`)
+	browsertest.Do(t, ctx, "open the room", chromedp.Navigate(s.URL+"/?room=dbl"), fill("ana", "hello ☕"))
+	browsertest.Do(t, ctx, "double click", clickSend(2, 80*time.Millisecond))
+	browsertest.Wait(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete"`)
 
-	if n := s.requests("POST /rooms/dbl/form"); n != 2 {
+	if n := s.Count("POST /rooms/dbl/form"); n != 2 {
 		t.Errorf("the browser sent the form %d times, want 2 (one per click)", n)
 	}
 	want := []string{"ana: hello ☕"}
@@ -193,17 +158,17 @@ func TestBrowserReloadAfterPost(t *testing.T) {
 	s := newSite(t)
 	ctx := browser.Tab(t)
 
-	do(t, ctx, "open /plain", chromedp.Navigate(s.URL+"/plain?room=reload"), fill("ana", "hello"),
+	browsertest.Do(t, ctx, "open /plain", chromedp.Navigate(s.URL+"/plain?room=reload"), fill("ana", "hello"),
 		chromedp.Click(chromedp.CSS("button")))
-	waitFor(t, ctx, `document.getElementById("notice") !== null && document.readyState === "complete"`)
+	browsertest.Wait(t, ctx, `document.getElementById("notice") !== null && document.readyState === "complete"`)
 	notice, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#notice")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	next := pageKey(t, ctx)
 
-	do(t, ctx, "reload", chromedp.Reload())
-	if n := s.requests("POST /rooms/reload/plain-form"); n != 2 {
+	browsertest.Do(t, ctx, "reload", chromedp.Reload())
+	if n := s.Count("POST /rooms/reload/plain-form"); n != 2 {
 		t.Errorf("the browser sent the form %d times, want 2 (the submit and the reload)", n)
 	}
 	want := []string{"ana: hello"}
@@ -229,10 +194,10 @@ func TestBrowserPostRedirectGet(t *testing.T) {
 	s := newSite(t)
 	ctx := browser.Tab(t)
 
-	do(t, ctx, "open", chromedp.Navigate(s.URL+"/?room=prg"), fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
+	browsertest.Do(t, ctx, "open", chromedp.Navigate(s.URL+"/?room=prg"), fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
 	onRoom := `location.search.includes("user=ana") && document.readyState === "complete"`
 	onForm := `!location.search.includes("user=ana") && document.readyState === "complete"`
-	waitFor(t, ctx, onRoom)
+	browsertest.Wait(t, ctx, onRoom)
 	want := []string{"ana: hello"}
 	steps := []struct {
 		name  string
@@ -245,13 +210,13 @@ func TestBrowserPostRedirectGet(t *testing.T) {
 		{"forward", history(+1), onRoom, want},
 	}
 	for _, st := range steps {
-		do(t, ctx, st.name, st.step)
-		waitFor(t, ctx, st.where)
+		browsertest.Do(t, ctx, st.name, st.step)
+		browsertest.Wait(t, ctx, st.where)
 		if got := shown(t, ctx); st.shows != nil && !equal(got, st.shows) {
 			t.Errorf("after %s the page shows %q, want %q", st.name, got, st.shows)
 		}
 	}
-	if n := s.requests("POST /rooms/prg/form"); n != 1 {
+	if n := s.Count("POST /rooms/prg/form"); n != 1 {
 		t.Errorf("reload, back and forward: the browser sent the form %d times, want 1", n)
 	}
 
@@ -259,15 +224,15 @@ func TestBrowserPostRedirectGet(t *testing.T) {
 	// still holds the first key and the typed text: the browser posts the
 	// same form and gets the first answer replayed. Fetched again, it has a
 	// new key but an empty text field (autocomplete="off"): nothing to send.
-	do(t, ctx, "back", history(-1))
-	waitFor(t, ctx, onForm)
+	browsertest.Do(t, ctx, "back", history(-1))
+	browsertest.Wait(t, ctx, onForm)
 	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("input[name=text]").value`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	do(t, ctx, "send again", clickSend(1, 0))
+	browsertest.Do(t, ctx, "send again", clickSend(1, 0))
 	if text != "" {
-		waitFor(t, ctx, onRoom)
+		browsertest.Wait(t, ctx, onRoom)
 	}
 	if got := s.messages("prg"); !equal(got, want) {
 		t.Errorf("board: %q, want %q (the handler ran once)", got, want)
@@ -275,7 +240,7 @@ func TestBrowserPostRedirectGet(t *testing.T) {
 	if got := shown(t, ctx); text != "" && !equal(got, want) {
 		t.Errorf("after sending again the page shows %q, want %q", got, want)
 	}
-	t.Logf("back and send again: the form held %q; the browser sent the form %d times in all", text, s.requests("POST /rooms/prg/form"))
+	t.Logf("back and send again: the form held %q; the browser sent the form %d times in all", text, s.Count("POST /rooms/prg/form"))
 	browsertest.Screenshot(t, ctx, "chat-post-redirect-get.png", *screenshots)
 }
 
@@ -334,10 +299,10 @@ func TestBrowserNewPageNewKey(t *testing.T) {
 
 	var keys []string
 	for i := range 2 {
-		do(t, ctx, "open the room", chromedp.Navigate(s.URL+"/?room=again"))
+		browsertest.Do(t, ctx, "open the room", chromedp.Navigate(s.URL+"/?room=again"))
 		keys = append(keys, pageKey(t, ctx))
-		do(t, ctx, "submit", fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
-		waitFor(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete" && document.querySelectorAll("ol li b").length === `+string(rune('1'+i)))
+		browsertest.Do(t, ctx, "submit", fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
+		browsertest.Wait(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete" && document.querySelectorAll("ol li b").length === `+string(rune('1'+i)))
 	}
 	if keys[0] == keys[1] {
 		t.Errorf("two page loads carried the same key %s", keys[0])
@@ -369,8 +334,8 @@ func TestBrowserIssuedKeyRefused(t *testing.T) {
 		{"expired", chromedp.Func(func(context.Context, *chromedp.Target) error { s.advance(2 * time.Hour); return nil }), "expired"},
 	}
 	for _, c := range cases {
-		do(t, ctx, c.name, chromedp.Navigate(s.URL+"/issued?room=issued"), fill("ana", "hello"), c.tamper, chromedp.Click(chromedp.CSS("button")))
-		waitFor(t, ctx, `location.pathname.endsWith("/issued-form") && document.readyState === "complete"`)
+		browsertest.Do(t, ctx, c.name, chromedp.Navigate(s.URL+"/issued?room=issued"), fill("ana", "hello"), c.tamper, chromedp.Click(chromedp.CSS("button")))
+		browsertest.Wait(t, ctx, `location.pathname.endsWith("/issued-form") && document.readyState === "complete"`)
 		page, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
 			`({type: document.contentType, title: document.title, text: document.body.innerText})`))
 		if err != nil {
@@ -390,10 +355,10 @@ func TestBrowserIssuedKeyRefused(t *testing.T) {
 
 	// The error page links back to the form; that page load issues a new
 	// key, and the message goes through.
-	do(t, ctx, "back to the form", chromedp.Click(chromedp.CSS("a")))
-	waitFor(t, ctx, `location.pathname === "/issued" && document.readyState === "complete"`)
-	do(t, ctx, "send", fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
-	waitFor(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete"`)
+	browsertest.Do(t, ctx, "back to the form", chromedp.Click(chromedp.CSS("a")))
+	browsertest.Wait(t, ctx, `location.pathname === "/issued" && document.readyState === "complete"`)
+	browsertest.Do(t, ctx, "send", fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
+	browsertest.Wait(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete"`)
 	want := []string{"ana: hello"}
 	if got := s.messages("issued"); !equal(got, want) {
 		t.Errorf("board: %q, want %q", got, want)

@@ -42,19 +42,24 @@ func (b *Bank) PayBill(ctx context.Context, req api.PayBillRequestObject) (api.P
 		}
 		return api.PayBill400JSONResponse{Body: problem(400, "invalid payment", msg)}, nil
 	}
+	return api.PayBill201JSONResponse{Body: b.charge(req.BillId, req.Body.PayerId, req.Body.Amount, req.Body.Currency)}, nil
+}
+
+// charge records one payment of the bill and returns its receipt.
+func (b *Bank) charge(billID, payer string, amount int64, currency string) api.Receipt {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.n++
 	r := api.Receipt{
 		ID:       fmt.Sprintf("rcpt_%d", b.n),
-		BillId:   req.BillId,
-		PayerId:  req.Body.PayerId,
-		Amount:   req.Body.Amount,
-		Currency: strings.ToUpper(req.Body.Currency),
+		BillId:   billID,
+		PayerId:  payer,
+		Amount:   amount,
+		Currency: strings.ToUpper(currency),
 		PaidAt:   b.now().UTC().Truncate(time.Millisecond),
 	}
-	b.receipts[req.BillId] = append(b.receipts[req.BillId], r)
-	return api.PayBill201JSONResponse{Body: r}, nil
+	b.receipts[billID] = append(b.receipts[billID], r)
+	return r
 }
 
 // ListBillPayments returns the receipts of one bill.

@@ -35,7 +35,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // newServer is the generated server over bank, its idempotent operations
-// recorded in store.
+// recorded in store, and the pages of payment links at /pay/{billId}.
 func newServer(bank *Bank, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
-	return api.NewServer(bank, api.WithStore(store), api.WithLogger(log))
+	apiHandler, err := api.NewServer(bank, api.WithStore(store), api.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /pay/{billId}", payLinkPage())
+	mux.Handle("/", apiHandler)
+	return mux, nil
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,6 +142,66 @@ func (b *Browser) Close() {
 	b.cancel() // closes the browser gracefully
 	b.alloc()  // and waits for the process to exit
 	os.RemoveAll(b.dir)
+}
+
+// Do runs steps in the tab of ctx and fails t, naming what, on error.
+func Do(t testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Wait waits until the JavaScript expression holds in the tab of ctx (see
+// WaitFor) and fails t when it never does.
+func Wait(t testing.TB, ctx context.Context, expr string) {
+	t.Helper()
+	if err := WaitFor(ctx, expr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Recorder is an http.Handler that counts the requests the browser sent
+// before passing them on, so that a test can tell "the browser sent the
+// form twice and the handler ran once" from "the browser sent it once". It
+// can also hold every POST for a while, to keep a first submit in flight
+// while a person clicks again.
+type Recorder struct {
+	next  http.Handler
+	mu    sync.Mutex
+	sent  map[string]int
+	delay time.Duration
+}
+
+// Record returns a Recorder in front of next.
+func Record(next http.Handler) *Recorder {
+	return &Recorder{next: next, sent: make(map[string]int)}
+}
+
+// ServeHTTP counts r and serves it with the wrapped handler.
+func (rec *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec.mu.Lock()
+	rec.sent[r.Method+" "+r.URL.Path]++
+	delay := rec.delay
+	rec.mu.Unlock()
+	if r.Method == http.MethodPost && delay > 0 {
+		time.Sleep(delay)
+	}
+	rec.next.ServeHTTP(w, r)
+}
+
+// Count returns how many requests "METHOD /path" were received.
+func (rec *Recorder) Count(methodPath string) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.sent[methodPath]
+}
+
+// HoldPosts makes every later POST wait d before it is served.
+func (rec *Recorder) HoldPosts(d time.Duration) {
+	rec.mu.Lock()
+	rec.delay = d
+	rec.mu.Unlock()
 }
 
 // WaitFor evaluates the JavaScript expression in the tab of ctx until it is

@@ -371,6 +371,111 @@ func decodeCreateTransfer(raw *client.Response) (CreateTransferResponseObject, *
 	return nil, raw, raw.Undeclared()
 }
 
+// PayByLink calls POST /bills/{billId}/link-payments (operationId "payByLink").
+//
+// Pay a bill from the page of a payment link.
+//
+// It returns the decoded response (one of the PayByLinkResponseObject types, matched by
+// status and Content-Type) and the raw answer, whose Result tells the key sent,
+// the attempts made and whether the answer was a replay. A 4xx or 5xx status
+// also returns a *client.Error (with the problem+json body as a *client.Problem).
+//
+// It is idempotent: the key travels in the query parameter key: the key of
+// WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
+func (c *Client) PayByLink(ctx context.Context, req PayByLinkRequestObject, opts ...CallOption) (PayByLinkResponseObject, *client.Response, error) {
+	call := newCallConfig(opts)
+	p1, err := client.PathParam("billId", req.BillId)
+	if err != nil {
+		return nil, nil, clientError("payByLink", err)
+	}
+	path := "/bills/" + p1 + "/link-payments"
+	q := url.Values{}
+	if err := client.AddQuery(q, "key", req.Key, ""); err != nil {
+		return nil, nil, clientError("payByLink", err)
+	}
+	var body []byte
+	var contentType string
+	var key string
+	{
+		form := url.Values{}
+		v := req.Body
+		if err := client.AddQuery(form, "payerId", v.PayerId, ""); err != nil {
+			return nil, nil, clientError("payByLink", err)
+		}
+		if err := client.AddQuery(form, "amount", v.Amount, ""); err != nil {
+			return nil, nil, clientError("payByLink", err)
+		}
+		if err := client.AddQuery(form, "currency", v.Currency, ""); err != nil {
+			return nil, nil, clientError("payByLink", err)
+		}
+		body, contentType = []byte(form.Encode()), "application/x-www-form-urlencoded"
+	}
+	key = call.key
+	if key == "" {
+		key = client.ParamString(req.Key)
+	}
+	if key == "" {
+		key = client.NewKey()
+	}
+	q.Set("key", key)
+	hreq, err := c.newRequest(ctx, "POST", path, q, body, contentType)
+	if err != nil {
+		return nil, nil, clientError("payByLink", err)
+	}
+	if err := c.edit(ctx, hreq, call); err != nil {
+		return nil, nil, clientError("payByLink", err)
+	}
+	raw, err := c.retrier.Do(ctx, hreq, client.Call{
+		Idempotent: true,
+		Key:        key,
+		Operation:  "payByLink",
+		Policy:     call.policy,
+	})
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodePayByLink(raw)
+}
+
+// decodePayByLink decodes the final answer of PayByLink.
+func decodePayByLink(raw *client.Response) (PayByLinkResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 200:
+		var r PayByLink200TextResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
+		r.Body = string(raw.Body)
+		return r, raw, raw.Err()
+	case status == 400:
+		var r PayByLink400JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 409:
+		var r PayByLink409JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 422:
+		var r PayByLink422JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	}
+	return nil, raw, raw.Undeclared()
+}
+
 // ListBillPayments calls GET /bills/{billId}/payments (operationId "listBillPayments").
 //
 // List the payments made for a bill.

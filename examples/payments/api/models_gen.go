@@ -31,6 +31,14 @@ func (v CreateTransfer201IdempotentReplayed) Valid() bool {
 	return false
 }
 
+// LinkPayment is the "LinkPayment" schema.
+type LinkPayment struct {
+	PayerId string `json:"payerId"`
+	// Amount is the amount in minor units (cents).
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
 // NewTransfer is the "NewTransfer" schema.
 type NewTransfer struct {
 	To       string `json:"to"`

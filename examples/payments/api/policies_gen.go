@@ -33,6 +33,17 @@ var Policies = map[string]idempotency.Policy{
 		TTL:         720 * time.Hour,
 		Lease:       30 * time.Second,
 	},
+	"payByLink": {
+		Operation: "payByLink",
+		Key: idempotency.Key{
+			Query:  "key",
+			Format: idempotency.FormatUUID,
+		},
+		Scope:      []string{"path:billId"},
+		TTL:        720 * time.Hour,
+		Lease:      30 * time.Second,
+		Concurrent: idempotency.ConcurrentWait,
+	},
 }
 
 // Waivers lists the operations deliberately marked not idempotent

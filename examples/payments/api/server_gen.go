@@ -31,6 +31,18 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["createTransfer"].
 	CreateTransfer(ctx context.Context, req CreateTransferRequestObject) (CreateTransferResponseObject, error)
+	// PayByLink handles POST /bills/{billId}/link-payments (operationId "payByLink").
+	//
+	// Pay a bill from the page of a payment link.
+	//
+	// A payment link (/pay/{billId}?key=...) carries a key made when the link
+	// was made. Its page has a Pay button whose form posts here with that key
+	// in the query string: opening the link in two tabs and paying in both
+	// pays once, and the second tab shows the first receipt. The answer is
+	// the receipt as an HTML page.
+	//
+	// It is idempotent: see Policies["payByLink"].
+	PayByLink(ctx context.Context, req PayByLinkRequestObject) (PayByLinkResponseObject, error)
 	// ListBillPayments handles GET /bills/{billId}/payments (operationId "listBillPayments").
 	//
 	// List the payments made for a bill.
@@ -58,6 +70,11 @@ func (UnimplementedHandler) ListTransfers(ctx context.Context, req ListTransfers
 
 // CreateTransfer returns ErrNotImplemented.
 func (UnimplementedHandler) CreateTransfer(ctx context.Context, req CreateTransferRequestObject) (CreateTransferResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// PayByLink returns ErrNotImplemented.
+func (UnimplementedHandler) PayByLink(ctx context.Context, req PayByLinkRequestObject) (PayByLinkResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -177,6 +194,89 @@ type CreateTransfer422JSONResponse struct {
 }
 
 func (r CreateTransfer422JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 422, "application/problem+json", b)
+	return nil
+}
+
+// PayByLinkRequestObject is the decoded request of PayByLink (POST /bills/{billId}/link-payments).
+type PayByLinkRequestObject struct {
+	// BillId is the path parameter "billId".
+	BillId string
+	// Key is the query parameter "key".
+	// The payment link's key.
+	Key string
+	// Body is the request body as application/x-www-form-urlencoded.
+	Body LinkPayment
+}
+
+// PayByLinkResponseObject is a response of PayByLink: one of PayByLink200TextResponse, PayByLink400JSONResponse, PayByLink409JSONResponse, PayByLink422JSONResponse.
+type PayByLinkResponseObject interface {
+	writePayByLinkResponseObject(w http.ResponseWriter) error
+}
+
+// PayByLink200ResponseHeaders are the headers of the 200 response of PayByLink.
+type PayByLink200ResponseHeaders struct {
+	IdempotentReplayed *CreateTransfer201IdempotentReplayed
+}
+
+// PayByLink200TextResponse is the 200 response of PayByLink, body text/html.
+//
+// The receipt page (or its replay).
+type PayByLink200TextResponse struct {
+	Headers PayByLink200ResponseHeaders
+	Body    string
+}
+
+func (r PayByLink200TextResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
+	serverkit.SetHeader(w, "Idempotent-Replayed", r.Headers.IdempotentReplayed)
+	serverkit.Write(w, 200, "text/html", []byte(r.Body))
+	return nil
+}
+
+// PayByLink400JSONResponse is the 400 response of PayByLink, body application/problem+json.
+//
+// An RFC 9457 problem.
+type PayByLink400JSONResponse struct {
+	Body Problem
+}
+
+func (r PayByLink400JSONResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 400, "application/problem+json", b)
+	return nil
+}
+
+// PayByLink409JSONResponse is the 409 response of PayByLink, body application/problem+json.
+//
+// An RFC 9457 problem.
+type PayByLink409JSONResponse struct {
+	Body Problem
+}
+
+func (r PayByLink409JSONResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
+}
+
+// PayByLink422JSONResponse is the 422 response of PayByLink, body application/problem+json.
+//
+// An RFC 9457 problem.
+type PayByLink422JSONResponse struct {
+	Body Problem
+}
+
+func (r PayByLink422JSONResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -427,29 +527,40 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
-	var h2 http.Handler = http.HandlerFunc(s.handleListBillPayments)
+	var h2 http.Handler
+	if h2, err = s.idempotent("payByLink", http.HandlerFunc(s.handlePayByLink)); err != nil {
+		return nil, err
+	}
 	h2 = serverkit.NamePath(h2, serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
-	var h3 http.Handler
-	if h3, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
+	var h3 http.Handler = http.HandlerFunc(s.handleListBillPayments)
+	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+		Name:     "billId",
+		Wildcard: "_p1",
+	})
+	var h4 http.Handler
+	if h4, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+	h4 = serverkit.NamePath(h4, serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
 	if err = serverkit.Handle(mux, "GET /accounts/{_p1}/transfers", h0); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "GET /bills/{_p1}/payments", h2); err != nil {
+	if err = serverkit.Handle(mux, "GET /bills/{_p1}/payments", h3); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	if err = serverkit.Handle(mux, "POST /accounts/{_p1}/transfers", h1); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h3); err != nil {
+	if err = serverkit.Handle(mux, "POST /bills/{_p1}/link-payments", h2); err != nil {
+		return nil, fmt.Errorf("api: NewServer: %w", err)
+	}
+	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h4); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -566,6 +677,70 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 			return err
 		}
 		if err := serverkit.RequireFields(body, "to", "amount", "currency"); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// handlePayByLink serves POST /bills/{billId}/link-payments: it decodes the request, calls the Handler and writes its response.
+func (s *server) handlePayByLink(w http.ResponseWriter, r *http.Request) {
+	var req PayByLinkRequestObject
+	if err := s.decodePayByLink(r, &req); err != nil {
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.PayByLink(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("PayByLink returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writePayByLinkResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "payByLink", err)
+	}
+}
+
+// decodePayByLink decodes the parameters and body of POST /bills/{billId}/link-payments into req.
+func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) error {
+	q := r.URL.Query()
+	{
+		vs, ok := serverkit.Path(r, "billId")
+		if err := serverkit.Param("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	{
+		vs, ok := serverkit.Query(q, "key")
+		if err := serverkit.Param("query parameter \"key\"", &req.Key, vs, ok, true, ""); err != nil {
+			return err
+		}
+	}
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
+	case 0:
+		form, err := serverkit.ParseForm(body)
+		if err != nil {
+			return err
+		}
+		var v LinkPayment
+		if err := serverkit.FormField(form, "payerId", &v.PayerId, true); err != nil {
+			return err
+		}
+		if err := serverkit.FormField(form, "amount", &v.Amount, true); err != nil {
+			return err
+		}
+		if err := serverkit.FormField(form, "currency", &v.Currency, true); err != nil {
 			return err
 		}
 		req.Body = v
