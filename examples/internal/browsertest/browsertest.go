@@ -78,7 +78,7 @@ func (b *Browser) start() {
 		b.err = err
 		return
 	}
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path), chromedp.UserDataDir(dir), chromedp.WindowSize(800, 600)}
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path), chromedp.UserDataDir(dir), chromedp.WindowSize(800, 400)}
 	for _, f := range flags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
