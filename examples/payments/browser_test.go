@@ -43,7 +43,7 @@ func TestBrowserPaymentLinkTwoTabs(t *testing.T) {
 	rec := browsertest.Record(h)
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	link := srv.URL + PaymentLink("b-7", "ana", 4200, "EUR")
+	link := srv.URL + PaymentLink("b-7", "Zoë", 4200, "EUR")
 
 	tab1 := browser.Tab(t)
 	tab2 := browsertest.NewTab(t, tab1)
@@ -71,6 +71,9 @@ func TestBrowserPaymentLinkTwoTabs(t *testing.T) {
 		return id
 	}
 	r1, r2 := receipt(tab1), receipt(tab2)
+	if text, err := chromedp.Run(tab1, chromedp.Text(chromedp.CSS("p"))); err != nil || text != "Bill b-7: Zoë paid 42.00 EUR." {
+		t.Errorf("receipt says %q (%v), want %q", text, err, "Bill b-7: Zoë paid 42.00 EUR.")
+	}
 	if r1 != r2 {
 		t.Errorf("tab 1 shows receipt %s, tab 2 shows %s: want the same receipt", r1, r2)
 	}

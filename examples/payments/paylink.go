@@ -41,10 +41,11 @@ var payLinkTmpl = template.Must(template.New("pay").Parse(`<!doctype html>
 </html>
 `))
 
-// receiptTmpl is payByLink's answer: the receipt as a page.
+// receiptTmpl is payByLink's answer: the receipt as a page. It declares no
+// charset: the generated server sends text/html as UTF-8 in its Content-Type.
 var receiptTmpl = template.Must(template.New("receipt").Funcs(template.FuncMap{"money": money}).Parse(`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Receipt {{.ID}}</title>
+<head><title>Receipt {{.ID}}</title>
 <style>body{font:16px system-ui;max-width:30em;margin:2em auto}</style>
 </head>
 <body>

@@ -578,15 +578,27 @@ func SetHeader(w http.ResponseWriter, name string, v any) {
 	}
 }
 
-// Write writes status, Content-Type (when not empty) and body.
+// Write writes status, Content-Type (when not empty) and body. A text/*
+// type without a charset gets "; charset=utf-8": the generated types hold
+// text as Go strings, and without it a browser guesses the charset of an
+// HTML page that declares none ("Zoë" shows as "ZoÃ«").
 func Write(w http.ResponseWriter, status int, contentType string, body []byte) {
 	if contentType != "" {
-		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Type", textCharset(contentType))
 	}
 	w.WriteHeader(status)
 	if len(body) > 0 {
 		w.Write(body)
 	}
+}
+
+// textCharset returns contentType with "; charset=utf-8" added when it is a
+// text/* type without a charset parameter.
+func textCharset(contentType string) string {
+	if len(contentType) > 5 && strings.EqualFold(contentType[:5], "text/") && !strings.Contains(strings.ToLower(contentType), "charset=") {
+		return contentType + "; charset=utf-8"
+	}
+	return contentType
 }
 
 // WriteStream writes status, Content-Type and copies body (nil: no body).

@@ -340,3 +340,23 @@ func TestKeyHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTextCharset: text bodies are Go strings, sent as UTF-8 with the
+// charset said; other types and an explicit charset are left alone.
+func TestWriteTextCharset(t *testing.T) {
+	for in, want := range map[string]string{
+		"text/html":                  "text/html; charset=utf-8",
+		"text/plain":                 "text/plain; charset=utf-8",
+		"TEXT/csv":                   "TEXT/csv; charset=utf-8",
+		"text/plain; charset=latin1": "text/plain; charset=latin1",
+		"text/html;Charset=UTF-8":    "text/html;Charset=UTF-8",
+		"application/json":           "application/json",
+		"application/problem+json":   "application/problem+json",
+	} {
+		w := httptest.NewRecorder()
+		Write(w, 200, in, []byte("Zoë"))
+		if got := w.Header().Get("Content-Type"); got != want {
+			t.Errorf("Write(%q): Content-Type %q, want %q", in, got, want)
+		}
+	}
+}
