@@ -8,7 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,12 +33,7 @@ var screenshots = flag.String("screenshots", "", "also save the browser tests' s
 // browser is the package's one Chromium, shared by its tests.
 var browser browsertest.Browser
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	browser.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { browser.Main(m) }
 
 // site is the chat server as a browser test sees it.
 type site struct {
@@ -120,9 +115,19 @@ func fill(user, text string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-func equal(a, b []string) bool {
-	return strings.Join(a, "\n") == strings.Join(b, "\n") && len(a) == len(b)
+// expect checks that the room holds the messages want (the handler ran once
+// for each) and that the page in ctx lists the same.
+func (s *site) expect(t *testing.T, ctx context.Context, room string, want ...string) {
+	t.Helper()
+	if got := s.messages(room); !equal(got, want) {
+		t.Errorf("board: %q, want %q (the handler runs once per message)", got, want)
+	}
+	if got := shown(t, ctx); !equal(got, want) {
+		t.Errorf("page shows %q, want %q", got, want)
+	}
 }
+
+func equal(a, b []string) bool { return slices.Equal(a, b) }
 
 // TestBrowserDoubleClick double-clicks Send: two real clicks, 80 ms apart
 // (a quick double click), while the first submit is still on its way. The
@@ -140,13 +145,7 @@ func TestBrowserDoubleClick(t *testing.T) {
 	if n := s.Count("POST /rooms/dbl/form"); n != 2 {
 		t.Errorf("the browser sent the form %d times, want 2 (one per click)", n)
 	}
-	want := []string{"ana: hello ☕"}
-	if got := s.messages("dbl"); !equal(got, want) {
-		t.Errorf("board: %q, want %q (the handler ran once)", got, want)
-	}
-	if got := shown(t, ctx); !equal(got, want) {
-		t.Errorf("page shows %q, want %q", got, want)
-	}
+	s.expect(t, ctx, "dbl", "ana: hello ☕")
 	browsertest.Screenshot(t, ctx, "chat-double-click.png", *screenshots)
 }
 
@@ -171,13 +170,7 @@ func TestBrowserReloadAfterPost(t *testing.T) {
 	if n := s.Count("POST /rooms/reload/plain-form"); n != 2 {
 		t.Errorf("the browser sent the form %d times, want 2 (the submit and the reload)", n)
 	}
-	want := []string{"ana: hello"}
-	if got := s.messages("reload"); !equal(got, want) {
-		t.Errorf("board: %q, want %q (the handler ran once)", got, want)
-	}
-	if got := shown(t, ctx); !equal(got, want) {
-		t.Errorf("page shows %q, want %q", got, want)
-	}
+	s.expect(t, ctx, "reload", "ana: hello")
 	again, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#notice")))
 	if err != nil || again != notice || pageKey(t, ctx) != next {
 		t.Errorf("reloaded page: notice %q (%v), want the replayed %q with the same next key", again, err, notice)
@@ -307,13 +300,7 @@ func TestBrowserNewPageNewKey(t *testing.T) {
 	if keys[0] == keys[1] {
 		t.Errorf("two page loads carried the same key %s", keys[0])
 	}
-	want := []string{"ana: hello", "ana: hello"}
-	if got := s.messages("again"); !equal(got, want) {
-		t.Errorf("board: %q, want %q", got, want)
-	}
-	if got := shown(t, ctx); !equal(got, want) {
-		t.Errorf("page shows %q, want %q", got, want)
-	}
+	s.expect(t, ctx, "again", "ana: hello", "ana: hello")
 	browsertest.Screenshot(t, ctx, "chat-new-page.png", *screenshots)
 }
 
@@ -359,11 +346,5 @@ func TestBrowserIssuedKeyRefused(t *testing.T) {
 	browsertest.Wait(t, ctx, `location.pathname === "/issued" && document.readyState === "complete"`)
 	browsertest.Do(t, ctx, "send", fill("ana", "hello"), chromedp.Click(chromedp.CSS("button")))
 	browsertest.Wait(t, ctx, `location.search.includes("user=ana") && document.readyState === "complete"`)
-	want := []string{"ana: hello"}
-	if got := s.messages("issued"); !equal(got, want) {
-		t.Errorf("board: %q, want %q", got, want)
-	}
-	if got := shown(t, ctx); !equal(got, want) {
-		t.Errorf("page shows %q, want %q", got, want)
-	}
+	s.expect(t, ctx, "issued", "ana: hello")
 }

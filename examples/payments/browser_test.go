@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +20,7 @@ var screenshots = flag.String("screenshots", "", "also save the browser tests' s
 // browser is the package's one Chromium, shared by its tests.
 var browser browsertest.Browser
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	browser.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { browser.Main(m) }
 
 // TestBrowserPaymentLinkTwoTabs opens one payment link in two tabs and pays
 // in both, the second while the first payment is still on its way: one

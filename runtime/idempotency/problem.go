@@ -25,19 +25,8 @@ type Problem struct {
 // (500 when zero). When p.Type is an absolute URI other than about:blank it
 // also sends `Link: <type>; rel="describedby"` so clients can find the docs.
 func WriteProblem(w http.ResponseWriter, p Problem) {
-	if p.Status == 0 {
-		p.Status = http.StatusInternalServerError
-	}
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
-	}
 	h := w.Header()
-	h["Content-Type"] = []string{"application/problem+json"}
-	h["Cache-Control"] = []string{"no-store"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	if p.Type != "" && p.Type != "about:blank" {
-		h.Add("Link", "<"+p.Type+`>; rel="describedby"`)
-	}
+	p = problemHeaders(h, p, "application/problem+json")
 	body, err := json.Marshal(p)
 	if err != nil { // cannot happen for strings and an int; keep the status anyway
 		body = []byte(`{"status":` + strconv.Itoa(p.Status) + `}`)
@@ -45,6 +34,25 @@ func WriteProblem(w http.ResponseWriter, p Problem) {
 	h["Content-Length"] = []string{strconv.Itoa(len(body) + 1)}
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// problemHeaders fills p's defaults (status 500, the status text as title)
+// and sets the headers of a problem answer in either form: contentType, never
+// cached, no sniffing, and a Link to the type's documentation when it has one.
+func problemHeaders(h http.Header, p Problem, contentType string) Problem {
+	if p.Status == 0 {
+		p.Status = http.StatusInternalServerError
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	h["Content-Type"] = []string{contentType}
+	h["Cache-Control"] = []string{"no-store"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	if p.Type != "" && p.Type != "about:blank" {
+		h.Add("Link", "<"+p.Type+`>; rel="describedby"`)
+	}
+	return p
 }
 
 // Problem types the runtime produces. The "type" URI of each is the policy's

@@ -20,19 +20,8 @@ func WriteProblemFor(w http.ResponseWriter, r *http.Request, p Problem) {
 		WriteProblem(w, p)
 		return
 	}
-	if p.Status == 0 {
-		p.Status = http.StatusInternalServerError
-	}
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
-	}
 	h := w.Header()
-	h["Content-Type"] = []string{"text/html; charset=utf-8"}
-	h["Cache-Control"] = []string{"no-store"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	if p.Type != "" && p.Type != "about:blank" {
-		h.Add("Link", "<"+p.Type+`>; rel="describedby"`)
-	}
+	p = problemHeaders(h, p, "text/html; charset=utf-8")
 	body := problemPage(p, backLink(r))
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(p.Status)

@@ -11,6 +11,7 @@ package browsertest
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -131,6 +132,15 @@ func NewTab(t testing.TB, ctx context.Context) context.Context {
 	tab, closeTab := chromedp.NewContext(ctx)
 	t.Cleanup(closeTab)
 	return tab
+}
+
+// Main is a test package's TestMain: it runs the tests, then stops the
+// browser, and exits with the tests' status.
+func (b *Browser) Main(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	b.Close()
+	os.Exit(code)
 }
 
 // Close stops the browser and removes its profile. Call it from TestMain
