@@ -136,7 +136,7 @@ func equal(a, b []string) bool { return slices.Equal(a, b) }
 func TestBrowserDoubleClick(t *testing.T) {
 	s := newSite(t)
 	ctx := browser.Tab(t)
-	s.HoldPosts(300 * time.Millisecond) // the first POST is in flight when the second click lands
+	s.HoldPosts(2, 5*time.Second) // the first POST is still in flight when the second click lands
 
 	browsertest.Do(t, ctx, "open the room", chromedp.Navigate(s.URL+"/?room=dbl"), fill("ana", "hello ☕"))
 	browsertest.Do(t, ctx, "double click", clickSend(2, 80*time.Millisecond))

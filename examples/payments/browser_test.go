@@ -44,9 +44,9 @@ func TestBrowserPaymentLinkTwoTabs(t *testing.T) {
 	for _, tab := range []context.Context{tab1, tab2} {
 		browsertest.Do(t, tab, "open the link", chromedp.Navigate(link))
 	}
-	// Hold each payment a moment, so the second tab's Pay lands while the
-	// first payment is in flight (concurrent: wait makes it wait and replay).
-	rec.HoldPosts(200 * time.Millisecond)
+	// Both payments are in flight at once (concurrent: wait makes the
+	// second wait for the first and replay its receipt).
+	rec.HoldPosts(2, 5*time.Second)
 	var wg sync.WaitGroup
 	for _, tab := range []context.Context{tab1, tab2} {
 		wg.Go(func() {

@@ -83,6 +83,9 @@ func (b *Browser) start() {
 	for _, f := range flags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
+	// Every host but 127.0.0.1 (where httptest serves) resolves to
+	// nothing, so nothing else is ever reached, even by accident.
+	opts = append(opts, chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
 	// No debugging port: chromedp talks to Chromium over a pipe.
 	allocCtx, alloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancel := chromedp.NewContext(allocCtx)
@@ -174,13 +177,15 @@ func Wait(t testing.TB, ctx context.Context, expr string) {
 // Recorder is an http.Handler that counts the requests the browser sent
 // before passing them on, so that a test can tell "the browser sent the
 // form twice and the handler ran once" from "the browser sent it once". It
-// can also hold every POST for a while, to keep a first submit in flight
-// while a person clicks again.
+// can also hold POSTs until several are in flight, as when a person clicks
+// again before the first answer came.
 type Recorder struct {
-	next  http.Handler
-	mu    sync.Mutex
-	sent  map[string]int
-	delay time.Duration
+	next http.Handler
+	mu   sync.Mutex
+	sent map[string]int
+	hold int           // POSTs still to arrive before the gate opens
+	gate chan struct{} // closed when they have
+	max  time.Duration
 }
 
 // Record returns a Recorder in front of next.
@@ -192,10 +197,21 @@ func Record(next http.Handler) *Recorder {
 func (rec *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.mu.Lock()
 	rec.sent[r.Method+" "+r.URL.Path]++
-	delay := rec.delay
+	var gate chan struct{}
+	if r.Method == http.MethodPost && rec.hold > 0 {
+		gate = rec.gate
+		if rec.hold--; rec.hold == 0 {
+			close(gate)
+		}
+	}
+	max := rec.max
 	rec.mu.Unlock()
-	if r.Method == http.MethodPost && delay > 0 {
-		time.Sleep(delay)
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-time.After(max):
+		case <-r.Context().Done():
+		}
 	}
 	rec.next.ServeHTTP(w, r)
 }
@@ -207,10 +223,13 @@ func (rec *Recorder) Count(methodPath string) int {
 	return rec.sent[methodPath]
 }
 
-// HoldPosts makes every later POST wait d before it is served.
-func (rec *Recorder) HoldPosts(d time.Duration) {
+// HoldPosts makes the next n POSTs wait until all n have arrived, then lets
+// them go together: n submits in flight at once, however slowly the machine
+// runs. A POST waits at most max (the browser may send fewer than n; the
+// test's count then says so).
+func (rec *Recorder) HoldPosts(n int, max time.Duration) {
 	rec.mu.Lock()
-	rec.delay = d
+	rec.hold, rec.gate, rec.max = n, make(chan struct{}), max
 	rec.mu.Unlock()
 }
 
