@@ -24,9 +24,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Flags are Chromium's command line: headless, no sandbox (CI runs as root),
-// and nothing that reaches the network on its own (updates, sync, QUIC, field
-// trials), so only the test server on loopback is ever contacted.
+// flags are Chromium's command line: headless, no sandbox (CI runs as root),
+// no GPU, and nothing that reaches the network on its own (background
+// networking, component updates, sync, QUIC, extensions), so that only the
+// test server on loopback is ever contacted.
 var flags = []string{
 	"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
 	"disable-background-networking", "disable-component-update", "disable-sync",
