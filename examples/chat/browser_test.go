@@ -29,7 +29,9 @@ import (
 // board's messages), and, where it matters, how many requests the browser
 // actually sent, so that a case cannot pass because the browser sent nothing.
 
-var screenshots = flag.String("screenshots", "", "also save the browser tests' screenshots into this directory (../../docs/images refreshes the README's)")
+// docImages is where the screenshots that the docs show are also saved:
+// go test -run Browser -args -doc-images=../../docs/images refreshes them.
+var docImages = flag.String("doc-images", "", "also save the screenshots the docs show into this directory (../../docs/images)")
 
 // browser is the package's one Chromium, shared by its tests.
 var browser browsertest.Browser
@@ -145,7 +147,7 @@ func TestBrowserDoubleClick(t *testing.T) {
 		t.Errorf("the browser sent the form %d times, want 2 (one per click)", n)
 	}
 	s.expect(t, ctx, "dbl", "ana: hello ☕")
-	browsertest.Screenshot(t, ctx, "chat-double-click.png", *screenshots)
+	browsertest.Screenshot(t, ctx, "chat-double-click.png", *docImages)
 }
 
 // TestBrowserReloadAfterPost submits the /plain form, whose answer is a 200
@@ -174,7 +176,7 @@ func TestBrowserReloadAfterPost(t *testing.T) {
 	if err != nil || again != notice || pageKey(t, ctx) != next {
 		t.Errorf("reloaded page: notice %q (%v), want the replayed %q with the same next key", again, err, notice)
 	}
-	browsertest.Screenshot(t, ctx, "chat-reload.png", *screenshots)
+	browsertest.Screenshot(t, ctx, "chat-reload.png", "")
 }
 
 // TestBrowserPostRedirectGet submits the / form (303 back to the room), then
@@ -207,7 +209,7 @@ func TestBrowserPostRedirectGet(t *testing.T) {
 		t.Errorf("reload, back and forward: the browser sent the form %d times, want 1", n)
 	}
 	s.expect(t, ctx, "prg", want...)
-	browsertest.Screenshot(t, ctx, "chat-post-redirect-get.png", *screenshots)
+	browsertest.Screenshot(t, ctx, "chat-post-redirect-get.png", "")
 }
 
 // Where a test waits: the room page after a post (its URL names the user),
@@ -274,6 +276,7 @@ func TestBrowserBackAndResend(t *testing.T) {
 			}
 			// Fetched again, the form page lists the message already sent.
 			s.expect(t, ctx, "back", "ana: hello")
+			browsertest.Screenshot(t, ctx, "chat-back-"+strings.ReplaceAll(c.name, " ", "-")+".png", "")
 		})
 	}
 }
@@ -342,7 +345,7 @@ func TestBrowserNewPageNewKey(t *testing.T) {
 		t.Errorf("two page loads carried the same key %s", keys[0])
 	}
 	s.expect(t, ctx, "again", "ana: hello", "ana: hello")
-	browsertest.Screenshot(t, ctx, "chat-new-page.png", *screenshots)
+	browsertest.Screenshot(t, ctx, "chat-new-page.png", "")
 }
 
 // TestBrowserIssuedKeyRefused submits the /issued form with a key the server
@@ -375,7 +378,11 @@ func TestBrowserIssuedKeyRefused(t *testing.T) {
 		if !strings.Contains(page["title"], "400") || !strings.Contains(page["text"], c.explain) || !strings.Contains(page["text"], "Nothing was done") {
 			t.Errorf("%s key: error page titled %q says\n%s\nwant 400 and %q", c.name, page["title"], page["text"], c.explain)
 		}
-		browsertest.Screenshot(t, ctx, "chat-issued-"+c.name+".png", *screenshots)
+		dir := ""
+		if c.name == "expired" {
+			dir = *docImages // docs/runtime.md shows it
+		}
+		browsertest.Screenshot(t, ctx, "chat-issued-"+c.name+".png", dir)
 	}
 	if got := s.messages("issued"); len(got) != 0 {
 		t.Errorf("board: %q, want nothing posted", got)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -14,8 +13,6 @@ import (
 	"github.com/idemgen/idemgen/examples/internal/browsertest"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
-
-var screenshots = flag.String("screenshots", "", "also save the browser tests' screenshots into this directory")
 
 // browser is the package's one Chromium, shared by its tests.
 var browser browsertest.Browser
@@ -81,5 +78,5 @@ func TestBrowserPaymentLinkTwoTabs(t *testing.T) {
 	if n := bank.Charges(); n != 1 {
 		t.Errorf("%d charges, want 1", n)
 	}
-	browsertest.Screenshot(t, tab2, "payments-link-second-tab.png", *screenshots)
+	browsertest.Screenshot(t, tab2, "payments-link-second-tab.png", "")
 }

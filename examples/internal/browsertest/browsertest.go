@@ -256,8 +256,8 @@ func WaitFor(ctx context.Context, expr string) error {
 }
 
 // Screenshot saves a PNG of what the tab of ctx shows into t's temporary
-// directory as name, and also into dir when dir is not empty (the -screenshots
-// flag of the examples' tests, to refresh their READMEs' images).
+// directory as name, and also into dir when dir is not empty (the -doc-images
+// flag of the examples' tests, to refresh the images the docs show).
 func Screenshot(t testing.TB, ctx context.Context, name, dir string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
