@@ -360,3 +360,23 @@ func TestWriteTextCharset(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRequestErrorNegotiated: a decoding error is problem+json for an
+// API client and a small HTML page for a browser submitting a form.
+func TestWriteRequestErrorNegotiated(t *testing.T) {
+	for accept, want := range map[string]string{
+		"":                 "application/problem+json",
+		"application/json": "application/problem+json",
+		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8": "text/html; charset=utf-8",
+	} {
+		r := httptest.NewRequest("POST", "/rooms/a/form", nil)
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		w := httptest.NewRecorder()
+		WriteRequestError(w, r, "", BadRequest(`form field "text"`, errors.New("missing value")))
+		if w.Code != 400 || w.Header().Get("Content-Type") != want || !strings.Contains(w.Body.String(), `form field \"text\": missing value`) && !strings.Contains(w.Body.String(), "form field &#34;text&#34;: missing value") {
+			t.Errorf("Accept %q: %d %q\n%s", accept, w.Code, w.Header().Get("Content-Type"), w.Body)
+		}
+	}
+}
