@@ -8,6 +8,7 @@ import (
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
+	_ "github.com/idemgen/idemgen/runtime/store/storeurl/all" // every backend, picked by URL
 )
 
 // idemgenPolicy is the policy every idemgen contender runs: the extension's

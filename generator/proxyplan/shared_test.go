@@ -20,6 +20,7 @@ import (
 
 	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
+	_ "github.com/idemgen/idemgen/runtime/store/storeurl/all" // every backend, picked by URL
 )
 
 // skipUnlessCI skips a test whose backend is unreachable, except under CI=true

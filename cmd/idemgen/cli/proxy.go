@@ -23,6 +23,7 @@ import (
 	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/issuedkey"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
+	_ "github.com/idemgen/idemgen/runtime/store/storeurl/all" // every backend, picked by URL
 )
 
 // secretsEnv names the environment variable holding the issued-key secrets.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
+	_ "github.com/idemgen/idemgen/runtime/store/storeurl/all" // every backend, picked by URL
 )
 
 // Flags are the command line flags every example server takes.

@@ -20,12 +20,13 @@ import (
 	"github.com/idemgen/idemgen/runtime/store/redisstore"
 	"github.com/idemgen/idemgen/runtime/store/sqlitestore"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
+	_ "github.com/idemgen/idemgen/runtime/store/storeurl/all" // every backend, picked by URL
 )
 
 func TestBadURLs(t *testing.T) {
 	for _, tc := range []struct{ url, want string }{
 		{"", "storeurl: empty store URL"},
-		{"mongodb://localhost", `storeurl: unsupported scheme "mongodb"; want one of memory, redis`},
+		{"mongodb://localhost", `storeurl: unsupported scheme "mongodb"; want one of memory, postgres, postgresql, redis,`},
 		{"localhost:6379", `storeurl: unsupported scheme "localhost"`},
 		{"/var/lib/idem.db", `storeurl: "/var/lib/idem.db" has no scheme`},
 		{"memory://x", `storeurl: "memory://x": a memory store takes no host`},
@@ -34,6 +35,15 @@ func TestBadURLs(t *testing.T) {
 		{"redis://127.0.0.1:6379/x", `storeurl: "redis://127.0.0.1:6379/x": redis: invalid database number`},
 		{"redis://127.0.0.1:6379/0?bogus=1", `redis: unexpected option: bogus`},
 		{"redis://127.0.0.1:6379/0?dialer_retries=0", `dialer_retries: want a count of at least 1, got "0"`},
+		{"redis+cluster://?addr=127.0.0.1:7001", `want redis+cluster://host:port?addr=host2:port2`},
+		{"redis+cluster://127.0.0.1:1/3", `a cluster has only database 0; drop the path /3`},
+		{"redis+cluster://127.0.0.1:1?addr=nope", `redis: unable to parse addr param: nope`},
+		{"redis+cluster://127.0.0.1:1?db=2", `redis: unexpected option: db`},
+		{"rediss+cluster://u:secret@127.0.0.1:1?dial_timeout=1s", `storeurl: redis at "rediss+cluster://u:xxxxx@127.0.0.1:1?dial_timeout=1s"`},
+		{"redis+sentinel://127.0.0.1:26379/0", `want the monitored master's name: ?master_name=NAME`},
+		{"redis+sentinel://127.0.0.1:26379/x?master_name=m", `redis: invalid database number: "x"`},
+		{"redis+sentinel:///0?master_name=m", `want redis+sentinel://host:26379/db?master_name=NAME`},
+		{"redis+sentinel://127.0.0.1:1/0?master_name=m&bogus=1", `redis: unexpected option: bogus`},
 		{"redis://u:secret@127.0.0.1:1/0", `storeurl: redis at "redis://u:xxxxx@127.0.0.1:1/0"`},
 		{"postgres://127.0.0.1/test?purge_interval=often", `purge_interval: want a duration like "1m", got "often"`},
 		{"postgres://127.0.0.1/test?table=a;b", `invalid semicolon separator in query`},
