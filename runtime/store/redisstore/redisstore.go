@@ -143,6 +143,8 @@ type Store struct {
 	complete *redis.Script
 	release  *redis.Script
 	get      *redis.Script
+	// reload is the client's ReloadState when it is a cluster client.
+	reload func(context.Context)
 }
 
 var _ idempotency.Store = (*Store)(nil)
@@ -169,7 +171,22 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		s.reload = cc.ReloadState
+	}
 	return s
+}
+
+// failed is called with every error of a command. go-redis reloads a
+// cluster's slot map on MOVED/ASK replies and otherwise only every 60s: after
+// a master dies, the commands for its slots keep going to its dead address
+// (503s) for up to a minute although a replica took over within seconds. A
+// failed command therefore asks for a reload (go-redis runs one at a time, at
+// most one per 200ms), so the store follows the promotion at once.
+func (s *Store) failed(ctx context.Context) {
+	if s.reload != nil {
+		s.reload(ctx)
+	}
 }
 
 // Key returns the Redis key that holds record id: the prefix, then the id in a
@@ -206,6 +223,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	b.WriteString(g)
 	v, err := s.claim.Run(ctx, s.client, []string{s.Key(id)}, b.String(), owner, ms+grace).Result()
 	if err != nil {
+		s.failed(ctx)
 		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
 	}
 	switch v := v.(type) {
@@ -236,6 +254,7 @@ func ownerPrefix(token string) string {
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
 	n, err := s.complete.Run(ctx, s.client, []string{s.Key(id)}, ownerPrefix(token), result, millis(ttl)).Int()
 	if err != nil {
+		s.failed(ctx)
 		return fmt.Errorf("redisstore: complete %q: %w", id, err)
 	}
 	if n != 1 {
@@ -248,6 +267,7 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 func (s *Store) Release(ctx context.Context, id, token string) error {
 	n, err := s.release.Run(ctx, s.client, []string{s.Key(id)}, ownerPrefix(token)).Int()
 	if err != nil {
+		s.failed(ctx)
 		return fmt.Errorf("redisstore: release %q: %w", id, err)
 	}
 	if n != 1 {
@@ -263,6 +283,7 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}
 	if err != nil {
+		s.failed(ctx)
 		return idempotency.Record{}, fmt.Errorf("redisstore: get %q: %w", id, err)
 	}
 	if len(v) != 2 {
