@@ -38,10 +38,21 @@ type InitData struct {
 	Name string
 	// Title is the API's title in openapi.yaml ("Songs API").
 	Title string
-	// GoVersion is the go directive of the new go.mod ("1.24").
+	// GoVersion is the go directive of the new go.mod: idemgen's own, which
+	// the go command would raise it to anyway ("1.26.8").
 	GoVersion string
 	// IdemgenVersion is the required version of the idemgen module ("v0.1.0").
 	IdemgenVersion string
+	// Store is the store backend that main.go links: "sqlite", "memory",
+	// "redis" or "postgres".
+	Store string
+	// StoreImport is the store package main.go imports for its URL schemes
+	// (empty for memory, which storeurl always has).
+	StoreImport string
+	// StoreURL is the default of main.go's -store flag.
+	StoreURL string
+	// StoreForms lists the URL forms of that store, for the flag's help.
+	StoreForms string
 	// Replace, when not empty, is a local directory that the idemgen module is
 	// replaced with (for trying a checkout of idemgen itself).
 	Replace string

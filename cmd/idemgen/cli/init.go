@@ -32,6 +32,26 @@ type initOptions struct {
 	force   bool
 	noTidy  bool
 	replace string
+	store   string
+}
+
+// goDirective is the go directive of idemgen's own go.mod, which every module
+// that requires idemgen inherits; TestGoDirectiveMatchesGoMod keeps it true.
+const goDirective = "1.26.8"
+
+// initStore is what main.go needs for one store backend of --store.
+type initStore struct {
+	pkg, url, forms string
+}
+
+var initStores = map[string]initStore{
+	"sqlite": {"github.com/idemgen/idemgen/runtime/store/sqlitestore", "sqlite:data/idempotency.db",
+		"sqlite:relative/path.db or sqlite:///absolute/path.db (embedded), memory://"},
+	"memory": {"", "memory://", "memory:// (in process, forgotten on restart)"},
+	"redis": {"github.com/idemgen/idemgen/runtime/store/redisstore", "redis://127.0.0.1:6379/0",
+		"redis://host:6379/0, rediss://..., redis+cluster://host:port?addr=host2:port2, redis+sentinel://host:26379/0?master_name=NAME, memory://"},
+	"postgres": {"github.com/idemgen/idemgen/runtime/store/pgstore", "postgres://postgres@127.0.0.1:5432/postgres",
+		"postgres://user@host:5432/db?table=idempotency_records, memory://"},
 }
 
 func newInitCmd(e *env) *cobra.Command {
@@ -48,11 +68,15 @@ func newInitCmd(e *env) *cobra.Command {
                 options shown as comments
   gen.go        the //go:generate line (go tool idemgen generate ...)
   main.go       a server implementing the generated handler interface, with a
-                -store flag taking a store URL (default: an embedded SQLite file)
+                -store flag taking a store URL; it links the one store driver
+                that --store names (default sqlite: an embedded SQLite file)
   main_test.go  a test that drives the server with the generated client
   go.mod        requiring idemgen as a tool and runtime dependency
 
-It then runs "go mod tidy -e" in DIR so that go.sum is complete (skip with --no-tidy).
+It then runs "go mod tidy -e" in DIR so that go.sum is complete (skip with
+--no-tidy), and checks that the module resolves github.com/idemgen/idemgen and
+builds "go tool idemgen"; if not, it exits non-zero and says how to fix it
+(--replace with a clone of idemgen, or a version that exists).
 Afterwards "go generate ./... && go run ." in DIR serves the API.
 Existing files are never overwritten unless --force is given.`,
 		Args: cobra.MaximumNArgs(1),
@@ -71,6 +95,7 @@ Existing files are never overwritten unless --force is given.`,
 	f.BoolVar(&o.force, "force", false, "overwrite files that already exist")
 	f.BoolVar(&o.noTidy, "no-tidy", false, `do not run "go mod tidy" (go.sum is then left for you to complete)`)
 	f.StringVar(&o.replace, "replace", "", "use the idemgen checkout in this directory instead of a published version (a go.mod replace)")
+	f.StringVar(&o.store, "store", "sqlite", "the store backend main.go links: sqlite, memory, redis or postgres")
 	return cmd
 }
 
@@ -135,6 +160,9 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 			e.stderr.Write(out.Bytes())
 			return exitCode(1, fmt.Errorf("init: go mod tidy in %q: %w (the files are written; fix the error and run it again)", dir, err))
 		}
+		if err := checkToolBuilds(ctx, e, abs, dir, o, out.String()); err != nil {
+			return exitCode(1, err)
+		}
 	}
 	fmt.Fprintf(e.stdout, "\nnext:\n")
 	if dir != "." {
@@ -148,6 +176,40 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 	return nil
 }
 
+// checkToolBuilds checks that the module in abs still requires idemgen after
+// "go mod tidy -e" (which drops a requirement it cannot fetch, and says so only
+// among the errors -e tolerates) and that "go tool idemgen" builds, so that
+// init never exits 0 with a module whose next step, go generate, must fail.
+func checkToolBuilds(ctx context.Context, e *env, abs, dir string, o initOptions, tidyOut string) error {
+	fix := fmt.Sprintf("fix: point the module at a clone of idemgen: idemgen init --force --replace PATH_TO_CLONE %s\n"+
+		"  or require a published version: cd %s && go get %s@VERSION && go mod tidy", dir, dir, idemgenModule)
+	if o.replace != "" {
+		fix = "fix: check that --replace " + o.replace + " is a clone of idemgen that builds"
+	}
+	fmt.Fprintf(e.stdout, "running: go build %s/cmd/idemgen (the go tool of the new module)\n", idemgenModule)
+	c := exec.CommandContext(ctx, "go", "list", "-m", idemgenModule)
+	c.Dir = abs
+	if out, err := c.CombinedOutput(); err != nil {
+		var why []string
+		for _, l := range strings.Split(tidyOut, "\n") {
+			if (strings.Contains(l, idemgenModule+"@") || strings.Contains(l, idemgenModule+" ")) && !strings.HasPrefix(l, "go: downloading") {
+				why = append(why, "  "+strings.TrimSpace(l))
+			}
+		}
+		if len(why) == 0 {
+			why = append(why, "  "+strings.TrimSpace(string(out)))
+		}
+		return fmt.Errorf("init: go mod tidy dropped the requirement on %s %s: it could not be fetched:\n%s\n%s",
+			idemgenModule, Version, strings.Join(why, "\n"), fix)
+	}
+	c = exec.CommandContext(ctx, "go", "build", "-o", os.DevNull, idemgenModule+"/cmd/idemgen")
+	c.Dir = abs
+	if out, err := c.CombinedOutput(); err != nil {
+		return fmt.Errorf("init: the new module cannot build go tool idemgen: %w\n%s\n%s", err, strings.TrimSpace(string(out)), fix)
+	}
+	return nil
+}
+
 // initData checks the options and fills in their defaults for the project in
 // the absolute directory dir.
 func initData(dir string, o initOptions) (templates.InitData, error) {
@@ -156,9 +218,14 @@ func initData(dir string, o initOptions) (templates.InitData, error) {
 		Module:         o.module,
 		Package:        o.pkg,
 		Title:          o.title,
-		GoVersion:      "1.24",
+		GoVersion:      goDirective,
 		IdemgenVersion: Version,
 	}
+	st, ok := initStores[o.store]
+	if !ok {
+		return d, fmt.Errorf("init: --store: want sqlite, memory, redis or postgres, got %q", o.store)
+	}
+	d.Store, d.StoreImport, d.StoreURL, d.StoreForms = o.store, st.pkg, st.url, st.forms
 	if d.Module == "" {
 		d.Module = "example.com/" + strings.ToLower(base)
 	}

@@ -125,3 +125,21 @@ func TestInitProjectRuns(t *testing.T) {
 		t.Errorf("the default SQLite store was not created: %v", err)
 	}
 }
+
+// TestGoDirectiveMatchesGoMod: the scaffold's go directive is idemgen's own,
+// the least version a module requiring idemgen can have.
+func TestGoDirectiveMatchesGoMod(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(repoTestdata()), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "go "); ok {
+			if v != goDirective {
+				t.Fatalf("go.mod says go %s, init's goDirective is %s", v, goDirective)
+			}
+			return
+		}
+	}
+	t.Fatal("go.mod has no go directive")
+}
