@@ -4,7 +4,7 @@ PKGS    ?= ./...
 # Real-world specs used by the generator and lint tests (see testdata/README.md).
 export IDEMGEN_CORPUS ?= $(abspath ../shared/corpus)
 
-.PHONY: all test fmt vet unit generate check-generated bench demo fuzz build interop
+.PHONY: all test fmt vet unit corpus-note generate check-generated bench demo fuzz build interop
 
 all: build test
 
@@ -21,8 +21,17 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
-unit:
+unit: corpus-note
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## corpus-note: one line on the real-world specs the generator tests use, or why
+## those tests skip (go test hides a passing package's skip messages without -v).
+corpus-note:
+	@if [ -d "$(IDEMGEN_CORPUS)" ]; then \
+		echo "corpus: $$(find "$(IDEMGEN_CORPUS)" -maxdepth 2 -type f \( -name '*.json' -o -name '*.yaml' -o -name '*.yml' \) | wc -l | tr -d ' ') spec files in $(IDEMGEN_CORPUS)"; \
+	else \
+		echo "corpus: $(IDEMGEN_CORPUS) not found: the corpus tests skip (set IDEMGEN_CORPUS; see testdata/README.md)"; \
+	fi
 
 ## generate: regenerate every committed generated file (examples, goldens).
 generate:
