@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
@@ -17,19 +20,21 @@ import (
 // example. (Give both the same operation name to deduplicate across them.)
 const QueueOperation = "consumePaymentEvent"
 
-// QueueEvent is a message of the payments queue.
+// QueueEvent is a message of the payments stream.
 type QueueEvent struct {
 	Type    string `json:"type"`
 	Account string `json:"account"`
 	Amount  int64  `json:"amount"`
 }
 
-// retryPause is how long Run waits after a delivery failed.
+// retryPause is how long a delivery that failed waits before it is redelivered.
 const retryPause = 20 * time.Millisecond
 
-// Consumer applies the queue's events to a ledger at most once per message id,
-// with the idempotency runtime's Do: a redelivered or republished message
-// replays the stored result and the ledger is not touched again.
+// Consumer applies a JetStream stream's events to a ledger at most once per
+// message id, with the idempotency runtime's Do: a message that JetStream
+// redelivers (its ack was lost, or the consumer died before acking) or that
+// the producer published again replays the stored result, and the ledger is
+// not touched again.
 type Consumer struct {
 	mw     *idempotency.Middleware
 	ledger *Ledger
@@ -49,54 +54,101 @@ func NewConsumer(store idempotency.Store, ledger *Ledger, log *slog.Logger) (*Co
 	return &Consumer{mw: mw, ledger: ledger, log: log}, nil
 }
 
+// MessageID is the idempotency key of a JetStream message: the producer's
+// Nats-Msg-Id header, which stays the same when the producer publishes again.
+// JetStream itself drops such a copy only within the stream's duplicate window
+// (2 minutes by default); the idempotency record lasts the policy's TTL. A
+// message without the header is keyed by its stream and sequence, which a
+// redelivery keeps (a second publish does not).
+func MessageID(m jetstream.Msg) (string, error) {
+	if id := m.Headers().Get(jetstream.MsgIDHeader); id != "" {
+		return id, nil
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		return "", fmt.Errorf("events: a message without %s or JetStream metadata: %w", jetstream.MsgIDHeader, err)
+	}
+	return md.Stream + ":" + strconv.FormatUint(md.Sequence.Stream, 10), nil
+}
+
 // Handle processes one delivery and reports whether it was a replay. It does
 // not ack: Run does, after Handle succeeded.
-func (c *Consumer) Handle(ctx context.Context, m *Message) (replayed bool, err error) {
-	_, replayed, err = c.mw.Do(ctx, "", m.ID, m.Body, func(ctx context.Context) ([]byte, error) {
+func (c *Consumer) Handle(ctx context.Context, m jetstream.Msg) (replayed bool, err error) {
+	id, err := MessageID(m)
+	if err != nil {
+		return false, err
+	}
+	body := m.Data()
+	_, replayed, err = c.mw.Do(ctx, "", id, body, func(ctx context.Context) ([]byte, error) {
 		var e QueueEvent
-		if err := json.Unmarshal(m.Body, &e); err != nil {
-			return nil, fmt.Errorf("events: message %q: %w", m.ID, err)
+		if err := json.Unmarshal(body, &e); err != nil {
+			return nil, fmt.Errorf("events: message %q: %w", id, err)
 		}
-		applied, err := c.ledger.Apply(m.ID, e.Type, e.Account, e.Amount)
+		applied, err := c.ledger.Apply(id, e.Type, e.Account, e.Amount)
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(map[string]any{"eventId": m.ID, "applied": applied})
+		return json.Marshal(map[string]any{"eventId": id, "applied": applied})
 	})
 	return replayed, err
 }
 
-// Run receives and handles deliveries until ctx ends. A delivery that fails
-// (the store is down, another worker holds the claim) is given back for
-// redelivery; a delivery that was handled is acked. ackLost, when not nil, is
-// asked before every ack whether to lose it, to play a consumer that crashes
-// between doing the work and acking it.
-func (c *Consumer) Run(ctx context.Context, q *Queue, ackLost func(*Message) bool) error {
+// Run pulls deliveries from cons and handles them until ctx ends. A delivery
+// that was handled is acked; one that failed (the store is down, another
+// worker holds the claim) is naked for redelivery after retryPause. ackLost,
+// when not nil, is asked before every ack whether to lose it, to play a
+// consumer that dies between doing the work and acking it.
+func (c *Consumer) Run(ctx context.Context, cons jetstream.Consumer, ackLost func(jetstream.Msg) bool) error {
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("events: consume: %w", err)
+	}
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+		}
+		it.Stop()
+	}()
 	for {
-		m, err := q.Receive(ctx)
+		m, err := it.Next()
 		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return fmt.Errorf("events: consume: %w", err)
 		}
 		replayed, err := c.Handle(ctx, m)
 		if err != nil {
-			c.log.WarnContext(ctx, "event not handled; redelivering", "id", m.ID, "delivery", m.Delivery, "err", err)
-			m.Nak()
-			// Do not spin while the store is down or another worker holds
-			// the claim.
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(retryPause):
-			}
+			c.log.WarnContext(ctx, "event not handled; redelivering", "subject", m.Subject(), "err", err)
+			m.NakWithDelay(retryPause)
 			continue
 		}
-		c.log.DebugContext(ctx, "event handled", "id", m.ID, "delivery", m.Delivery, "replayed", replayed)
+		c.log.DebugContext(ctx, "event handled", "subject", m.Subject(), "replayed", replayed)
 		if ackLost != nil && ackLost(m) {
 			continue
 		}
-		m.Ack()
+		if err := m.Ack(); err != nil {
+			c.log.WarnContext(ctx, "ack failed; the message will be redelivered and replayed", "err", err)
+		}
+	}
+}
+
+// StreamConfig is the payments stream of the example: every subject under
+// subjects, kept until acked by the consumer.
+func StreamConfig(name, subjects string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{Name: name, Subjects: []string{subjects}, Retention: jetstream.WorkQueuePolicy}
+}
+
+// ConsumerConfig is a durable pull consumer with explicit acks: a message
+// not acked within ackWait is redelivered, without limit.
+func ConsumerConfig(durable string, ackWait time.Duration) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:    durable,
+		AckPolicy:  jetstream.AckExplicitPolicy,
+		AckWait:    ackWait,
+		MaxDeliver: -1,
 	}
 }

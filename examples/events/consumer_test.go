@@ -1,102 +1,264 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
-// TestConsumerAppliesEachMessageOnce publishes every message twice, loses the
-// first ack of each (so each comes back after the ack wait) and runs several
-// consumers at once: every message must take effect exactly once.
-func TestConsumerAppliesEachMessageOnce(t *testing.T) {
-	const n = 100
-	store := memstore.New()
-	defer store.Close()
-	ledger := NewLedger()
-	c, err := NewConsumer(store, ledger, slog.New(slog.NewTextHandler(io.Discard, nil)))
+// natsURL is the JetStream server the tests use: IDEMGEN_NATS_URL or the
+// machine's nats://127.0.0.1:4222.
+func natsURL() string { return cmp.Or(os.Getenv("IDEMGEN_NATS_URL"), "nats://127.0.0.1:4222") }
+
+// connect opens a connection to the test NATS server, closed when t ends.
+// Without a server the test is skipped, except under CI=true.
+func connect(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(natsURL(), nats.Timeout(2*time.Second))
+	var js jetstream.JetStream
+	if err == nil {
+		js, err = jetstream.New(nc)
+	}
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err = js.AccountInfo(ctx) // JetStream enabled?
+		cancel()
+	}
+	if err != nil {
+		if nc != nil {
+			nc.Close()
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("NATS JetStream at %s unreachable under CI=true: %v", natsURL(), err)
+		}
+		t.Skipf("skipping: NATS JetStream at %s unreachable (%v); CI=true makes this a failure", natsURL(), err)
+	}
+	t.Cleanup(nc.Close)
+	return nc, js
+}
+
+// testStream creates a stream of the test's own (deleted when t ends) with a
+// duplicate window of dupWindow, and a durable consumer on it.
+func testStream(t *testing.T, js jetstream.JetStream, dupWindow, ackWait time.Duration) (name string, st jetstream.Stream) {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name = "IDEMTEST_" + strings.ToUpper(hex.EncodeToString(b[:]))
+	ctx := context.Background()
+	cfg := StreamConfig(name, name+".>")
+	cfg.Duplicates = dupWindow
+	st, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := NewQueue(30 * time.Millisecond)
-	for i := range n {
+	t.Cleanup(func() { js.DeleteStream(context.Background(), name) })
+	if _, err := st.CreateOrUpdateConsumer(ctx, ConsumerConfig("ledger", ackWait)); err != nil {
+		t.Fatal(err)
+	}
+	return name, st
+}
+
+func publish(t *testing.T, js jetstream.JetStream, stream string, ids []string) (stored int) {
+	t.Helper()
+	for i, id := range ids {
 		body, _ := json.Marshal(QueueEvent{Type: "payment.succeeded", Account: fmt.Sprintf("a%d", i%4), Amount: 10})
-		q.Publish(fmt.Sprintf("m%d", i), body)
-		q.Publish(fmt.Sprintf("m%d", i), body)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	lose := loseFirstAck()
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Run(ctx, q, lose); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	for q.Len() > 0 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	wg.Wait()
-	if q.Len() != 0 {
-		t.Fatalf("%d messages still unacked when the test timed out", q.Len())
-	}
-
-	balances, applied := ledger.Snapshot()
-	if applied != n {
-		t.Errorf("ledger applied %d events, want %d (each was delivered at least three times)", applied, n)
-	}
-	for i := range n {
-		if got := ledger.Times(fmt.Sprintf("m%d", i)); got != 1 {
-			t.Errorf("m%d applied %d times, want 1", i, got)
+		ack, err := js.Publish(context.Background(), stream+".succeeded", body, jetstream.WithMsgID(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ack.Duplicate {
+			stored++
 		}
 	}
-	for a := range 4 {
-		if got := balances[fmt.Sprintf("a%d", a)]; got != 10*n/4 {
-			t.Errorf("balance of a%d = %d, want %d", a, got, 10*n/4)
+	return stored
+}
+
+// drain waits until the work-queue stream holds no message (every one acked).
+func drain(t *testing.T, ctx context.Context, st jetstream.Stream) {
+	t.Helper()
+	for {
+		info, err := st.Info(ctx)
+		if err == nil && info.State.Msgs == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("stream not drained: %v (last error %v)", info.State, err)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// TestConsumerReplaysResult checks the Do contract the consumer relies on: the
-// second delivery returns the first result, marked replayed.
-func TestConsumerReplaysResult(t *testing.T) {
-	store := memstore.New()
-	defer store.Close()
-	ledger := NewLedger()
-	c, err := NewConsumer(store, ledger, slog.New(slog.NewTextHandler(io.Discard, nil)))
+// deliveries counts what the consumers saw: every handled delivery, and
+// those that JetStream had delivered before.
+type deliveries struct {
+	handled, redelivered atomic.Int64
+}
+
+func (d *deliveries) wrap(lose func(jetstream.Msg) bool) func(jetstream.Msg) bool {
+	return func(m jetstream.Msg) bool {
+		d.handled.Add(1)
+		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+			d.redelivered.Add(1)
+		}
+		return lose != nil && lose(m)
+	}
+}
+
+func checkLedger(t *testing.T, ledger *Ledger, ids []string) {
+	t.Helper()
+	_, applied := ledger.Snapshot()
+	if applied != int64(len(ids)) {
+		t.Errorf("ledger applied %d events, want %d", applied, len(ids))
+	}
+	for _, id := range ids {
+		if got := ledger.Times(id); got != 1 {
+			t.Errorf("%s applied %d times, want 1", id, got)
+		}
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestJetStreamRedeliveryRunsOnce publishes 100 events to a real JetStream
+// stream, each twice (a producer retry, which JetStream drops within its
+// duplicate window), has four consumers lose the first ack of every message
+// (JetStream redelivers it after the ack wait), then publishes ten of them
+// again after the duplicate window (JetStream stores the copies): every event
+// must change the ledger exactly once.
+func TestJetStreamRedeliveryRunsOnce(t *testing.T) {
+	_, js := connect(t)
+	const dupWindow = 300 * time.Millisecond
+	stream, st := testStream(t, js, dupWindow, 300*time.Millisecond)
+	cons, err := st.Consumer(context.Background(), "ledger")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := []byte(`{"type":"payment.refunded","account":"x","amount":7}`)
-	m := &Message{ID: "r1", Body: body}
-	ctx := context.Background()
-	for i, wantReplayed := range []bool{false, true, true} {
-		replayed, err := c.Handle(ctx, m)
-		if err != nil {
-			t.Fatalf("delivery %d: %v", i+1, err)
-		}
-		if replayed != wantReplayed {
-			t.Errorf("delivery %d: replayed = %v, want %v", i+1, replayed, wantReplayed)
-		}
+	store := memstore.New()
+	defer store.Close()
+	ledger := NewLedger()
+	c, err := NewConsumer(store, ledger, quiet())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if b, _ := ledger.Snapshot(); b["x"] != -7 {
-		t.Errorf("balance = %d, want -7 (one refund)", b["x"])
+	var ids []string
+	for i := range 100 {
+		ids = append(ids, fmt.Sprintf("m%d", i))
 	}
-	// A bad message fails and is not recorded, so a fixed redelivery could run.
-	if _, err := c.Handle(ctx, &Message{ID: "bad", Body: []byte(`{"type":"payment.lost","account":"x","amount":1}`)}); err == nil {
-		t.Error("an unknown event type was handled without error")
+	stored := publish(t, js, stream, ids)
+	stored += publish(t, js, stream, ids) // within the window: dropped by JetStream
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var seen deliveries
+	lose := seen.wrap(loseFirstAck())
+	var wg sync.WaitGroup
+	run, stop := context.WithCancel(ctx)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Run(run, cons, lose); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	drain(t, ctx, st)
+	time.Sleep(dupWindow) // JetStream forgets the message ids
+	again := publish(t, js, stream, ids[:10])
+	drain(t, ctx, st)
+	stop()
+	wg.Wait()
+
+	if stored != len(ids) || again != 10 {
+		t.Errorf("JetStream stored %d of 200 first publishes (want 100) and %d of 10 late ones (want 10)", stored, again)
+	}
+	checkLedger(t, ledger, ids)
+	t.Logf("jetstream: %d messages stored (+%d after the duplicate window); %d deliveries handled, %d of them redeliveries; ledger changes %d",
+		stored, again, seen.handled.Load(), seen.redelivered.Load(), len(ids))
+	if seen.redelivered.Load() < int64(len(ids)) {
+		t.Errorf("%d redeliveries, want at least %d (every first ack was lost)", seen.redelivered.Load(), len(ids))
+	}
+}
+
+// TestJetStreamConsumerKilled: a consumer applies every message and dies
+// before acking any (its connection closes, as when its process is killed);
+// a new consumer on another connection gets every message again from
+// JetStream and replays each one instead of applying it a second time.
+func TestJetStreamConsumerKilled(t *testing.T) {
+	_, js := connect(t)
+	stream, st := testStream(t, js, time.Minute, 300*time.Millisecond)
+	store := memstore.New()
+	defer store.Close()
+	ledger := NewLedger()
+	var ids []string
+	for i := range 50 {
+		ids = append(ids, fmt.Sprintf("k%d", i))
+	}
+	publish(t, js, stream, ids)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// The first process: handles, never acks, dies.
+	nc1, js1 := connect(t)
+	cons1, err := js1.Consumer(ctx, stream, "ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := NewConsumer(store, ledger, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first deliveries
+	run1, stop1 := context.WithCancel(ctx)
+	done1 := make(chan error, 1)
+	go func() { done1 <- c1.Run(run1, cons1, first.wrap(func(jetstream.Msg) bool { return true })) }()
+	for first.handled.Load() < int64(len(ids)) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	nc1.Close()
+	stop1()
+	<-done1
+
+	// The second process: JetStream redelivers everything after the ack wait.
+	_, js2 := connect(t)
+	cons2, err := js2.Consumer(ctx, stream, "ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := NewConsumer(store, ledger, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second deliveries
+	run2, stop2 := context.WithCancel(ctx)
+	done2 := make(chan error, 1)
+	go func() { done2 <- c2.Run(run2, cons2, second.wrap(nil)) }()
+	drain(t, ctx, st)
+	stop2()
+	if err := <-done2; err != nil {
+		t.Error(err)
+	}
+	checkLedger(t, ledger, ids)
+	t.Logf("jetstream, consumer killed: first process handled %d (acked none), second handled %d (%d redeliveries); ledger changes %d",
+		first.handled.Load(), second.handled.Load(), second.redelivered.Load(), len(ids))
+	if second.redelivered.Load() < int64(len(ids)) {
+		t.Errorf("the second consumer saw %d redeliveries, want %d", second.redelivered.Load(), len(ids))
 	}
 }
