@@ -20,6 +20,7 @@ type Bank struct {
 	mu        sync.Mutex
 	receipts  map[string][]api.Receipt  // by bill id
 	transfers map[string][]api.Transfer // by source account id
+	payments  []api.Payment
 	n         int
 }
 
@@ -97,6 +98,38 @@ func (b *Bank) ListTransfers(ctx context.Context, req api.ListTransfersRequestOb
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return api.ListTransfers200JSONResponse{Body: append([]api.Transfer{}, b.transfers[req.AccountId]...)}, nil
+}
+
+// CreatePayment pays the payee. It does not look for a similar payment made
+// in the last 5 minutes: the policy's derived key and 5-minute ttl do.
+func (b *Bank) CreatePayment(ctx context.Context, req api.CreatePaymentRequestObject) (api.CreatePaymentResponseObject, error) {
+	if msg := checkMoney(req.Body.Amount, req.Body.Currency); msg != "" || req.Body.PayerId == "" || req.Body.PayeeId == "" {
+		if msg == "" {
+			msg = "payerId or payeeId is empty"
+		}
+		return api.CreatePayment400JSONResponse{Body: problem(400, "invalid payment", msg)}, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n++
+	p := api.Payment{
+		ID:        fmt.Sprintf("pay_%d", b.n),
+		PayerId:   req.Body.PayerId,
+		PayeeId:   req.Body.PayeeId,
+		Amount:    req.Body.Amount,
+		Currency:  strings.ToUpper(req.Body.Currency),
+		Note:      req.Body.Note,
+		CreatedAt: b.now().UTC().Truncate(time.Millisecond),
+	}
+	b.payments = append(b.payments, p)
+	return api.CreatePayment201JSONResponse{Body: p}, nil
+}
+
+// ListPayments returns the direct payments.
+func (b *Bank) ListPayments(ctx context.Context, req api.ListPaymentsRequestObject) (api.ListPaymentsResponseObject, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return api.ListPayments200JSONResponse{Body: append([]api.Payment{}, b.payments...)}, nil
 }
 
 // Charges returns how many payments and transfers the handlers made.

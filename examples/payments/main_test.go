@@ -162,3 +162,73 @@ func TestTransferKeysAreScopedPerAccount(t *testing.T) {
 		t.Errorf("a key that is not a UUID: err = %v, want a 400", err)
 	}
 }
+
+// clock is a settable time for the store and the bank.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// TestPaymentBusinessWindow is the seeds' case: a payment retried by the user
+// without a key. The same payer, payee, amount and currency within 5 minutes
+// is the same payment (replayed, charged once), whatever the note says;
+// another amount is another payment; after the 5 minutes the same payment
+// runs again.
+func TestPaymentBusinessWindow(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	store := memstore.New(memstore.WithClock(clk.Now))
+	t.Cleanup(func() { store.Close() })
+	bank := NewBank()
+	bank.now = clk.Now
+	h, err := newServer(bank, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := api.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pay := func(amount int64, note string) (string, bool) {
+		t.Helper()
+		resp, raw, err := c.CreatePayment(ctx, api.CreatePaymentRequestObject{Body: api.NewPayment{
+			PayerId: "ana", PayeeId: "bo", Amount: amount, Currency: "EUR", Note: ptr(note)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, isOK := resp.(api.CreatePayment201JSONResponse)
+		if !isOK {
+			t.Fatalf("CreatePayment: %T %+v, want a 201", resp, resp)
+		}
+		return ok.Body.ID, raw.Result.Replayed
+	}
+
+	first, replayed := pay(1500, "lunch")
+	if replayed {
+		t.Fatal("the first payment was a replay")
+	}
+	clk.Add(4*time.Minute + 59*time.Second)
+	if id, replayed := pay(1500, "lunch, again"); id != first || !replayed {
+		t.Errorf("the same payment 4m59s later: %s (replayed %v), want the replay of %s", id, replayed, first)
+	}
+	if id, replayed := pay(1600, "lunch"); id == first || replayed {
+		t.Errorf("another amount: %s (replayed %v), want a new payment", id, replayed)
+	}
+	clk.Add(2 * time.Second) // 5m01s after the first
+	if id, replayed := pay(1500, "lunch"); id == first || replayed {
+		t.Errorf("the same payment 5m01s later: %s (replayed %v), want a new payment", id, replayed)
+	}
+	resp, _, err := c.ListPayments(ctx, api.ListPaymentsRequestObject{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.(api.ListPayments200JSONResponse).Body; len(got) != 3 || bank.Charges() != 3 {
+		t.Errorf("%d payments, %d charges; want 3 (1500, 1600, and 1500 after the window)", len(got), bank.Charges())
+	}
+}

@@ -39,11 +39,33 @@ type LinkPayment struct {
 	Currency string `json:"currency"`
 }
 
+// NewPayment is the "NewPayment" schema.
+type NewPayment struct {
+	PayerId string `json:"payerId"`
+	PayeeId string `json:"payeeId"`
+	// Amount is the amount in minor units (cents).
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	// Note is free text for the payee; not part of what makes two payments the same.
+	Note *string `json:"note,omitempty"`
+}
+
 // NewTransfer is the "NewTransfer" schema.
 type NewTransfer struct {
 	To       string `json:"to"`
 	Amount   int64  `json:"amount"`
 	Currency string `json:"currency"`
+}
+
+// Payment is the "Payment" schema.
+type Payment struct {
+	ID        string    `json:"id"`
+	PayerId   string    `json:"payerId"`
+	PayeeId   string    `json:"payeeId"`
+	Amount    int64     `json:"amount"`
+	Currency  string    `json:"currency"`
+	Note      *string   `json:"note,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Problem is the "Problem" schema.

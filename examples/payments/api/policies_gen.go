@@ -13,6 +13,15 @@ import (
 // that are not in the table are not wrapped. Tests and tools may read it; it is
 // not meant to be changed at run time.
 var Policies = map[string]idempotency.Policy{
+	"createPayment": {
+		Operation: "createPayment",
+		Key: idempotency.Key{
+			Derive: []string{"/payerId", "/payeeId", "/amount", "/currency"},
+		},
+		Fingerprint: []string{"/payerId", "/payeeId", "/amount", "/currency"},
+		TTL:         5 * time.Minute,
+		Lease:       30 * time.Second,
+	},
 	"createTransfer": {
 		Operation: "createTransfer",
 		Key: idempotency.Key{

@@ -53,6 +53,23 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["payBill"].
 	PayBill(ctx context.Context, req PayBillRequestObject) (PayBillResponseObject, error)
+	// ListPayments handles GET /payments (operationId "listPayments").
+	//
+	// List the direct payments, oldest first.
+	ListPayments(ctx context.Context, req ListPaymentsRequestObject) (ListPaymentsResponseObject, error)
+	// CreatePayment handles POST /payments (operationId "createPayment").
+	//
+	// Pay someone; the same payment again within 5 minutes is a retry.
+	//
+	// A user who retries a payment (a second tap after a slow answer, a
+	// resubmitted form) sends no key. The server checks whether a similar
+	// transaction happened in the last 5 minutes: the key is derived from the
+	// payer, the payee, the amount and the currency, and kept for 5 minutes.
+	// Within the window the first payment is replayed; after it, the same
+	// payment runs again as a new one.
+	//
+	// It is idempotent: see Policies["createPayment"].
+	CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -85,6 +102,16 @@ func (UnimplementedHandler) ListBillPayments(ctx context.Context, req ListBillPa
 
 // PayBill returns ErrNotImplemented.
 func (UnimplementedHandler) PayBill(ctx context.Context, req PayBillRequestObject) (PayBillResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// ListPayments returns ErrNotImplemented.
+func (UnimplementedHandler) ListPayments(ctx context.Context, req ListPaymentsRequestObject) (ListPaymentsResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// CreatePayment returns ErrNotImplemented.
+func (UnimplementedHandler) CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -396,6 +423,112 @@ func (r PayBill422JSONResponse) writePayBillResponseObject(w http.ResponseWriter
 	return nil
 }
 
+// ListPaymentsRequestObject is the decoded request of ListPayments (GET /payments).
+type ListPaymentsRequestObject struct{}
+
+// ListPaymentsResponseObject is a response of ListPayments: one of ListPayments200JSONResponse.
+type ListPaymentsResponseObject interface {
+	writeListPaymentsResponseObject(w http.ResponseWriter) error
+}
+
+// ListPayments200JSONResponse is the 200 response of ListPayments, body application/json.
+//
+// The payments, oldest first.
+type ListPayments200JSONResponse struct {
+	Body []Payment
+}
+
+func (r ListPayments200JSONResponse) writeListPaymentsResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 200, "application/json", b)
+	return nil
+}
+
+// CreatePaymentRequestObject is the decoded request of CreatePayment (POST /payments).
+type CreatePaymentRequestObject struct {
+	// Body is the request body as application/json.
+	Body NewPayment
+}
+
+// CreatePaymentResponseObject is a response of CreatePayment: one of CreatePayment201JSONResponse, CreatePayment400JSONResponse, CreatePayment409JSONResponse, CreatePayment422JSONResponse.
+type CreatePaymentResponseObject interface {
+	writeCreatePaymentResponseObject(w http.ResponseWriter) error
+}
+
+// CreatePayment201ResponseHeaders are the headers of the 201 response of CreatePayment.
+type CreatePayment201ResponseHeaders struct {
+	IdempotentReplayed *CreateTransfer201IdempotentReplayed
+}
+
+// CreatePayment201JSONResponse is the 201 response of CreatePayment, body application/json.
+//
+// The payment (or, within 5 minutes, the replay of the identical one).
+type CreatePayment201JSONResponse struct {
+	Headers CreatePayment201ResponseHeaders
+	Body    Payment
+}
+
+func (r CreatePayment201JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Idempotent-Replayed", r.Headers.IdempotentReplayed)
+	serverkit.Write(w, 201, "application/json", b)
+	return nil
+}
+
+// CreatePayment400JSONResponse is the 400 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment400JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment400JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 400, "application/problem+json", b)
+	return nil
+}
+
+// CreatePayment409JSONResponse is the 409 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment409JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment409JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
+}
+
+// CreatePayment422JSONResponse is the 422 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment422JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment422JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 422, "application/problem+json", b)
+	return nil
+}
+
 // ServerOption configures NewServer.
 type ServerOption func(*serverConfig)
 
@@ -548,6 +681,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
+	var h5 http.Handler = http.HandlerFunc(s.handleListPayments)
+	var h6 http.Handler
+	if h6, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+		return nil, err
+	}
 	if err = serverkit.Handle(mux, "GET /accounts/{_p1}/transfers", h0); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
@@ -561,6 +699,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h4); err != nil {
+		return nil, fmt.Errorf("api: NewServer: %w", err)
+	}
+	if err = serverkit.Handle(mux, "GET /payments", h5); err != nil {
+		return nil, fmt.Errorf("api: NewServer: %w", err)
+	}
+	if err = serverkit.Handle(mux, "POST /payments", h6); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -821,6 +965,74 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 			return err
 		}
 		if err := serverkit.RequireFields(body, "payerId", "amount", "currency"); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// handleListPayments serves GET /payments: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
+	var req ListPaymentsRequestObject
+	if err := s.decodeListPayments(r, &req); err != nil {
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.ListPayments(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("ListPayments returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeListPaymentsResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "listPayments", err)
+	}
+}
+
+// decodeListPayments decodes the parameters and body of GET /payments into req.
+func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
+	return nil
+}
+
+// handleCreatePayment serves POST /payments: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
+	var req CreatePaymentRequestObject
+	if err := s.decodeCreatePayment(r, &req); err != nil {
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.CreatePayment(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("CreatePayment returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeCreatePaymentResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "createPayment", err)
+	}
+}
+
+// decodeCreatePayment decodes the parameters and body of POST /payments into req.
+func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/json"}) {
+	case 0:
+		var v NewPayment
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
+			return err
+		}
+		if err := serverkit.RequireFields(body, "payerId", "payeeId", "amount", "currency"); err != nil {
 			return err
 		}
 		req.Body = v
