@@ -71,7 +71,7 @@ table and exits without listening.`,
 	f.StringVar(&o.spec, "spec", "", "the OpenAPI document (YAML or JSON)")
 	f.StringVar(&o.upstream, "upstream", "", "the backend's base URL, e.g. http://127.0.0.1:9000")
 	f.StringVar(&o.listen, "listen", ":8080", "the address to listen on")
-	f.StringVar(&o.store, "store", "memory://", "the idempotency store: memory://, redis://HOST:PORT/DB, postgres://..., sqlite:///PATH")
+	f.StringVar(&o.store, "store", "memory://", "the idempotency store: memory://, redis://HOST:PORT/DB, redis+cluster://HOST:PORT?addr=HOST2:PORT2, redis+sentinel://HOST:26379/DB?master_name=NAME, postgres://..., sqlite:///PATH")
 	f.StringVar(&o.basePath, "base-path", "", "a path prefix in front of the spec's paths (the server URL's path, e.g. /v1)")
 	f.DurationVar(&o.upstreamTimeout, "upstream-timeout", 0, "the longest wait for the upstream's response headers (504 after); 0 means no bound")
 	f.DurationVar(&o.grace, "shutdown-grace", 10*time.Second, "how long requests in flight may finish after SIGINT/SIGTERM")
