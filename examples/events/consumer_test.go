@@ -92,16 +92,8 @@ func publish(t *testing.T, js jetstream.JetStream, stream string, ids []string) 
 // drain waits until the work-queue stream holds no message (every one acked).
 func drain(t *testing.T, ctx context.Context, st jetstream.Stream) {
 	t.Helper()
-	for {
-		info, err := st.Info(ctx)
-		if err == nil && info.State.Msgs == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("stream not drained: %v (last error %v)", info.State, err)
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := drained(ctx, st); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -136,22 +136,30 @@ func publishDemo(ctx context.Context, js jetstream.JetStream, stream string, n i
 	return nil
 }
 
-// reportWhenDrained logs the ledger once the stream holds no unacked message
-// (a work-queue stream deletes what its consumer acked).
+// reportWhenDrained logs the ledger once the stream holds no unacked message.
 func reportWhenDrained(ctx context.Context, st jetstream.Stream, ledger *Ledger, log *slog.Logger) {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		info, err := st.Info(ctx)
-		if err == nil && info.State.Msgs == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if drained(ctx, st) != nil {
+		return
 	}
 	balances, applied := ledger.Snapshot()
 	log.Info("queue drained", "events applied", applied, "balances", balances)
+}
+
+// drained waits until the stream holds no message: a work-queue stream
+// deletes each message its consumer acked. It fails when ctx ends first.
+func drained(ctx context.Context, st jetstream.Stream) error {
+	for {
+		info, err := st.Info(ctx)
+		if err == nil && info.State.Msgs == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("%d messages left", info.State.Msgs)
+			}
+			return fmt.Errorf("events: stream not drained: %w (%w)", ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
