@@ -74,16 +74,20 @@ func testStream(t *testing.T, js jetstream.JetStream, dupWindow, ackWait time.Du
 	return name, st
 }
 
-func publish(t *testing.T, js jetstream.JetStream, stream string, ids []string) (stored int) {
+// publish publishes every id times times in a row (a producer that retried at
+// once) and returns how many messages JetStream stored.
+func publish(t *testing.T, js jetstream.JetStream, stream string, ids []string, times int) (stored int) {
 	t.Helper()
 	for i, id := range ids {
 		body, _ := json.Marshal(QueueEvent{Type: "payment.succeeded", Account: fmt.Sprintf("a%d", i%4), Amount: 10})
-		ack, err := js.Publish(context.Background(), stream+".succeeded", body, jetstream.WithMsgID(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ack.Duplicate {
-			stored++
+		for range times {
+			ack, err := js.Publish(context.Background(), stream+".succeeded", body, jetstream.WithMsgID(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ack.Duplicate {
+				stored++
+			}
 		}
 	}
 	return stored
@@ -129,14 +133,14 @@ func checkLedger(t *testing.T, ledger *Ledger, ids []string) {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestJetStreamRedeliveryRunsOnce publishes 100 events to a real JetStream
-// stream, each twice (a producer retry, which JetStream drops within its
-// duplicate window), has four consumers lose the first ack of every message
-// (JetStream redelivers it after the ack wait), then publishes ten of them
-// again after the duplicate window (JetStream stores the copies): every event
-// must change the ledger exactly once.
+// stream, each twice in a row (a producer retry, which JetStream drops within
+// its 500ms duplicate window), has four consumers lose the first ack of every
+// message (JetStream redelivers it after the ack wait), then publishes ten of
+// them again after the duplicate window (JetStream stores the copies): every
+// event must change the ledger exactly once.
 func TestJetStreamRedeliveryRunsOnce(t *testing.T) {
 	_, js := connect(t)
-	const dupWindow = 300 * time.Millisecond
+	const dupWindow = 500 * time.Millisecond
 	stream, st := testStream(t, js, dupWindow, 300*time.Millisecond)
 	cons, err := st.Consumer(context.Background(), "ledger")
 	if err != nil {
@@ -153,8 +157,7 @@ func TestJetStreamRedeliveryRunsOnce(t *testing.T) {
 	for i := range 100 {
 		ids = append(ids, fmt.Sprintf("m%d", i))
 	}
-	stored := publish(t, js, stream, ids)
-	stored += publish(t, js, stream, ids) // within the window: dropped by JetStream
+	stored := publish(t, js, stream, ids, 2) // the copy comes within the window: dropped by JetStream
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -172,8 +175,8 @@ func TestJetStreamRedeliveryRunsOnce(t *testing.T) {
 		}()
 	}
 	drain(t, ctx, st)
-	time.Sleep(dupWindow) // JetStream forgets the message ids
-	again := publish(t, js, stream, ids[:10])
+	time.Sleep(dupWindow + 100*time.Millisecond) // JetStream forgets the message ids
+	again := publish(t, js, stream, ids[:10], 1)
 	drain(t, ctx, st)
 	stop()
 	wg.Wait()
@@ -203,7 +206,7 @@ func TestJetStreamConsumerKilled(t *testing.T) {
 	for i := range 50 {
 		ids = append(ids, fmt.Sprintf("k%d", i))
 	}
-	publish(t, js, stream, ids)
+	publish(t, js, stream, ids, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
