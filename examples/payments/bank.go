@@ -20,7 +20,7 @@ type Bank struct {
 	mu        sync.Mutex
 	receipts  map[string][]api.Receipt  // by bill id
 	transfers map[string][]api.Transfer // by source account id
-	payments  []api.Payment
+	payments  map[string][]api.Payment  // by paying account id
 	n         int
 }
 
@@ -32,6 +32,7 @@ func NewBank() *Bank {
 		now:       time.Now,
 		receipts:  make(map[string][]api.Receipt),
 		transfers: make(map[string][]api.Transfer),
+		payments:  make(map[string][]api.Payment),
 	}
 }
 
@@ -103,9 +104,9 @@ func (b *Bank) ListTransfers(ctx context.Context, req api.ListTransfersRequestOb
 // CreatePayment pays the payee. It does not look for a similar payment made
 // in the last 5 minutes: the policy's derived key and 5-minute ttl do.
 func (b *Bank) CreatePayment(ctx context.Context, req api.CreatePaymentRequestObject) (api.CreatePaymentResponseObject, error) {
-	if msg := checkMoney(req.Body.Amount, req.Body.Currency); msg != "" || req.Body.PayerId == "" || req.Body.PayeeId == "" {
+	if msg := checkMoney(req.Body.Amount, req.Body.Currency); msg != "" || req.Body.PayeeId == "" {
 		if msg == "" {
-			msg = "payerId or payeeId is empty"
+			msg = "payeeId is empty"
 		}
 		return api.CreatePayment400JSONResponse{Body: problem(400, "invalid payment", msg)}, nil
 	}
@@ -114,22 +115,22 @@ func (b *Bank) CreatePayment(ctx context.Context, req api.CreatePaymentRequestOb
 	b.n++
 	p := api.Payment{
 		ID:        fmt.Sprintf("pay_%d", b.n),
-		PayerId:   req.Body.PayerId,
+		From:      req.AccountId,
 		PayeeId:   req.Body.PayeeId,
 		Amount:    req.Body.Amount,
 		Currency:  strings.ToUpper(req.Body.Currency),
 		Note:      req.Body.Note,
 		CreatedAt: b.now().UTC().Truncate(time.Millisecond),
 	}
-	b.payments = append(b.payments, p)
+	b.payments[req.AccountId] = append(b.payments[req.AccountId], p)
 	return api.CreatePayment201JSONResponse{Body: p}, nil
 }
 
-// ListPayments returns the direct payments.
+// ListPayments returns an account's direct payments.
 func (b *Bank) ListPayments(ctx context.Context, req api.ListPaymentsRequestObject) (api.ListPaymentsResponseObject, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return api.ListPayments200JSONResponse{Body: append([]api.Payment{}, b.payments...)}, nil
+	return api.ListPayments200JSONResponse{Body: append([]api.Payment{}, b.payments[req.AccountId]...)}, nil
 }
 
 // Charges returns how many payments and transfers the handlers made.

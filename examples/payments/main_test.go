@@ -174,10 +174,10 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // TestPaymentBusinessWindow is the seeds' case: a payment retried by the user
-// without a key. The same payer, payee, amount and currency within 5 minutes
-// is the same payment (replayed, charged once), whatever the note says;
-// another amount is another payment; after the 5 minutes the same payment
-// runs again.
+// without a key. The same account paying the same payee, amount and currency
+// within 5 minutes is the same payment (replayed, charged once), whatever the
+// note says; another amount, or another account, is another payment; after
+// the 5 minutes the same payment runs again.
 func TestPaymentBusinessWindow(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	store := memstore.New(memstore.WithClock(clk.Now))
@@ -197,8 +197,8 @@ func TestPaymentBusinessWindow(t *testing.T) {
 	ctx := context.Background()
 	pay := func(amount int64, note string) (string, bool) {
 		t.Helper()
-		resp, raw, err := c.CreatePayment(ctx, api.CreatePaymentRequestObject{Body: api.NewPayment{
-			PayerId: "ana", PayeeId: "bo", Amount: amount, Currency: "EUR", Note: ptr(note)}})
+		resp, raw, err := c.CreatePayment(ctx, api.CreatePaymentRequestObject{AccountId: "ana", Body: api.NewPayment{
+			PayeeId: "bo", Amount: amount, Currency: "EUR", Note: ptr(note)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,11 +224,16 @@ func TestPaymentBusinessWindow(t *testing.T) {
 	if id, replayed := pay(1500, "lunch"); id == first || replayed {
 		t.Errorf("the same payment 5m01s later: %s (replayed %v), want a new payment", id, replayed)
 	}
-	resp, _, err := c.ListPayments(ctx, api.ListPaymentsRequestObject{})
+	// Another account paying the same within the window is its own payment.
+	if _, raw, err := c.CreatePayment(ctx, api.CreatePaymentRequestObject{AccountId: "cy", Body: api.NewPayment{
+		PayeeId: "bo", Amount: 1500, Currency: "EUR"}}); err != nil || raw.Result.Replayed {
+		t.Errorf("account cy paying the same: replayed %v, %v; want a payment of its own", raw.Result.Replayed, err)
+	}
+	resp, _, err := c.ListPayments(ctx, api.ListPaymentsRequestObject{AccountId: "ana"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := resp.(api.ListPayments200JSONResponse).Body; len(got) != 3 || bank.Charges() != 3 {
-		t.Errorf("%d payments, %d charges; want 3 (1500, 1600, and 1500 after the window)", len(got), bank.Charges())
+	if got := resp.(api.ListPayments200JSONResponse).Body; len(got) != 3 || bank.Charges() != 4 {
+		t.Errorf("ana: %d payments, %d charges in all; want 3 (1500, 1600, and 1500 after the window) and 4 (cy's)", len(got), bank.Charges())
 	}
 }

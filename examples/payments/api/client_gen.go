@@ -218,6 +218,150 @@ func clientError(op string, err error) error {
 	return fmt.Errorf("api: %s: %w", op, err)
 }
 
+// ListPayments calls GET /accounts/{accountId}/payments (operationId "listPayments").
+//
+// List an account's direct payments, oldest first.
+//
+// It returns the decoded response (one of the ListPaymentsResponseObject types, matched by
+// status and Content-Type) and the raw answer, whose Result tells the key sent,
+// the attempts made and whether the answer was a replay. A 4xx or 5xx status
+// also returns a *client.Error (with the problem+json body as a *client.Problem).
+func (c *Client) ListPayments(ctx context.Context, req ListPaymentsRequestObject, opts ...CallOption) (ListPaymentsResponseObject, *client.Response, error) {
+	call := newCallConfig(opts)
+	p1, err := client.PathParam("accountId", req.AccountId)
+	if err != nil {
+		return nil, nil, clientError("listPayments", err)
+	}
+	path := "/accounts/" + p1 + "/payments"
+	q := url.Values{}
+	var body []byte
+	var contentType string
+	var key string
+	hreq, err := c.newRequest(ctx, "GET", path, q, body, contentType)
+	if err != nil {
+		return nil, nil, clientError("listPayments", err)
+	}
+	if err := c.edit(ctx, hreq, call); err != nil {
+		return nil, nil, clientError("listPayments", err)
+	}
+	raw, err := c.retrier.Do(ctx, hreq, client.Call{
+		Idempotent: false,
+		Key:        key,
+		Operation:  "listPayments",
+		Policy:     call.policy,
+	})
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeListPayments(raw)
+}
+
+// decodeListPayments decodes the final answer of ListPayments.
+func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 200:
+		var r ListPayments200JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	}
+	return nil, raw, raw.Undeclared()
+}
+
+// CreatePayment calls POST /accounts/{accountId}/payments (operationId "createPayment").
+//
+// Pay someone; the same payment again within 5 minutes is a retry.
+//
+// It returns the decoded response (one of the CreatePaymentResponseObject types, matched by
+// status and Content-Type) and the raw answer, whose Result tells the key sent,
+// the attempts made and whether the answer was a replay. A 4xx or 5xx status
+// also returns a *client.Error (with the problem+json body as a *client.Problem).
+//
+// It is idempotent: the server derives the key from the request, so none is sent.
+func (c *Client) CreatePayment(ctx context.Context, req CreatePaymentRequestObject, opts ...CallOption) (CreatePaymentResponseObject, *client.Response, error) {
+	call := newCallConfig(opts)
+	p1, err := client.PathParam("accountId", req.AccountId)
+	if err != nil {
+		return nil, nil, clientError("createPayment", err)
+	}
+	path := "/accounts/" + p1 + "/payments"
+	q := url.Values{}
+	var body []byte
+	var contentType string
+	var key string
+	{
+		b, err := json.Marshal(req.Body)
+		if err != nil {
+			return nil, nil, clientError("createPayment", err)
+		}
+		body, contentType = b, "application/json"
+	}
+	hreq, err := c.newRequest(ctx, "POST", path, q, body, contentType)
+	if err != nil {
+		return nil, nil, clientError("createPayment", err)
+	}
+	if err := c.edit(ctx, hreq, call); err != nil {
+		return nil, nil, clientError("createPayment", err)
+	}
+	raw, err := c.retrier.Do(ctx, hreq, client.Call{
+		Idempotent: true,
+		Key:        key,
+		Operation:  "createPayment",
+		Policy:     call.policy,
+	})
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeCreatePayment(raw)
+}
+
+// decodeCreatePayment decodes the final answer of CreatePayment.
+func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 201:
+		var r CreatePayment201JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 400:
+		var r CreatePayment400JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 409:
+		var r CreatePayment409JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	case status == 422:
+		var r CreatePayment422JSONResponse
+		if len(raw.Body) > 0 {
+			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
+				return nil, raw, raw.DecodeError(err)
+			}
+		}
+		return r, raw, raw.Err()
+	}
+	return nil, raw, raw.Undeclared()
+}
+
 // ListTransfers calls GET /accounts/{accountId}/transfers (operationId "listTransfers").
 //
 // List an account's transfers.
@@ -610,142 +754,6 @@ func decodePayBill(raw *client.Response) (PayBillResponseObject, *client.Respons
 		return r, raw, raw.Err()
 	case status == 422:
 		var r PayBill422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
-		}
-		return r, raw, raw.Err()
-	}
-	return nil, raw, raw.Undeclared()
-}
-
-// ListPayments calls GET /payments (operationId "listPayments").
-//
-// List the direct payments, oldest first.
-//
-// It returns the decoded response (one of the ListPaymentsResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
-func (c *Client) ListPayments(ctx context.Context, req ListPaymentsRequestObject, opts ...CallOption) (ListPaymentsResponseObject, *client.Response, error) {
-	call := newCallConfig(opts)
-	path := "/payments"
-	q := url.Values{}
-	var body []byte
-	var contentType string
-	var key string
-	hreq, err := c.newRequest(ctx, "GET", path, q, body, contentType)
-	if err != nil {
-		return nil, nil, clientError("listPayments", err)
-	}
-	if err := c.edit(ctx, hreq, call); err != nil {
-		return nil, nil, clientError("listPayments", err)
-	}
-	raw, err := c.retrier.Do(ctx, hreq, client.Call{
-		Idempotent: false,
-		Key:        key,
-		Operation:  "listPayments",
-		Policy:     call.policy,
-	})
-	if err != nil {
-		return nil, raw, err
-	}
-	return decodeListPayments(raw)
-}
-
-// decodeListPayments decodes the final answer of ListPayments.
-func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *client.Response, error) {
-	status := raw.HTTP.StatusCode
-	switch {
-	case status == 200:
-		var r ListPayments200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
-		}
-		return r, raw, raw.Err()
-	}
-	return nil, raw, raw.Undeclared()
-}
-
-// CreatePayment calls POST /payments (operationId "createPayment").
-//
-// Pay someone; the same payment again within 5 minutes is a retry.
-//
-// It returns the decoded response (one of the CreatePaymentResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
-//
-// It is idempotent: the server derives the key from the request, so none is sent.
-func (c *Client) CreatePayment(ctx context.Context, req CreatePaymentRequestObject, opts ...CallOption) (CreatePaymentResponseObject, *client.Response, error) {
-	call := newCallConfig(opts)
-	path := "/payments"
-	q := url.Values{}
-	var body []byte
-	var contentType string
-	var key string
-	{
-		b, err := json.Marshal(req.Body)
-		if err != nil {
-			return nil, nil, clientError("createPayment", err)
-		}
-		body, contentType = b, "application/json"
-	}
-	hreq, err := c.newRequest(ctx, "POST", path, q, body, contentType)
-	if err != nil {
-		return nil, nil, clientError("createPayment", err)
-	}
-	if err := c.edit(ctx, hreq, call); err != nil {
-		return nil, nil, clientError("createPayment", err)
-	}
-	raw, err := c.retrier.Do(ctx, hreq, client.Call{
-		Idempotent: true,
-		Key:        key,
-		Operation:  "createPayment",
-		Policy:     call.policy,
-	})
-	if err != nil {
-		return nil, raw, err
-	}
-	return decodeCreatePayment(raw)
-}
-
-// decodeCreatePayment decodes the final answer of CreatePayment.
-func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *client.Response, error) {
-	status := raw.HTTP.StatusCode
-	switch {
-	case status == 201:
-		var r CreatePayment201JSONResponse
-		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
-			return nil, raw, raw.DecodeError(err)
-		}
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
-		}
-		return r, raw, raw.Err()
-	case status == 400:
-		var r CreatePayment400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
-		}
-		return r, raw, raw.Err()
-	case status == 409:
-		var r CreatePayment409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
-		}
-		return r, raw, raw.Err()
-	case status == 422:
-		var r CreatePayment422JSONResponse
 		if len(raw.Body) > 0 {
 			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
 				return nil, raw, raw.DecodeError(err)

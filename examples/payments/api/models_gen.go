@@ -14,18 +14,18 @@ type BillPayment struct {
 	Card *string `json:"card,omitempty"`
 }
 
-// CreateTransfer201IdempotentReplayed is the "CreateTransfer201IdempotentReplayed" schema.
-type CreateTransfer201IdempotentReplayed string
+// CreatePayment201IdempotentReplayed is the "CreatePayment201IdempotentReplayed" schema.
+type CreatePayment201IdempotentReplayed string
 
-// Values of CreateTransfer201IdempotentReplayed.
+// Values of CreatePayment201IdempotentReplayed.
 const (
-	CreateTransfer201IdempotentReplayedTrue CreateTransfer201IdempotentReplayed = "true"
+	CreatePayment201IdempotentReplayedTrue CreatePayment201IdempotentReplayed = "true"
 )
 
-// Valid reports whether v is one of the values the spec allows for CreateTransfer201IdempotentReplayed.
-func (v CreateTransfer201IdempotentReplayed) Valid() bool {
+// Valid reports whether v is one of the values the spec allows for CreatePayment201IdempotentReplayed.
+func (v CreatePayment201IdempotentReplayed) Valid() bool {
 	switch v {
-	case CreateTransfer201IdempotentReplayedTrue:
+	case CreatePayment201IdempotentReplayedTrue:
 		return true
 	}
 	return false
@@ -41,7 +41,6 @@ type LinkPayment struct {
 
 // NewPayment is the "NewPayment" schema.
 type NewPayment struct {
-	PayerId string `json:"payerId"`
 	PayeeId string `json:"payeeId"`
 	// Amount is the amount in minor units (cents).
 	Amount   int64  `json:"amount"`
@@ -60,7 +59,7 @@ type NewTransfer struct {
 // Payment is the "Payment" schema.
 type Payment struct {
 	ID        string    `json:"id"`
-	PayerId   string    `json:"payerId"`
+	From      string    `json:"from"`
 	PayeeId   string    `json:"payeeId"`
 	Amount    int64     `json:"amount"`
 	Currency  string    `json:"currency"`

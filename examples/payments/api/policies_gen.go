@@ -16,9 +16,10 @@ var Policies = map[string]idempotency.Policy{
 	"createPayment": {
 		Operation: "createPayment",
 		Key: idempotency.Key{
-			Derive: []string{"/payerId", "/payeeId", "/amount", "/currency"},
+			Derive: []string{"/payeeId", "/amount", "/currency"},
 		},
-		Fingerprint: []string{"/payerId", "/payeeId", "/amount", "/currency"},
+		Scope:       []string{"path:accountId"},
+		Fingerprint: []string{"/payeeId", "/amount", "/currency"},
 		TTL:         5 * time.Minute,
 		Lease:       30 * time.Second,
 	},

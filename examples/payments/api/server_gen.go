@@ -21,6 +21,24 @@ import (
 // problem+json; 501 for ErrNotImplemented). Idempotent operations are
 // deduplicated before the method runs; a replay does not call it.
 type Handler interface {
+	// ListPayments handles GET /accounts/{accountId}/payments (operationId "listPayments").
+	//
+	// List an account's direct payments, oldest first.
+	ListPayments(ctx context.Context, req ListPaymentsRequestObject) (ListPaymentsResponseObject, error)
+	// CreatePayment handles POST /accounts/{accountId}/payments (operationId "createPayment").
+	//
+	// Pay someone; the same payment again within 5 minutes is a retry.
+	//
+	// A user who retries a payment (a second tap after a slow answer, a
+	// resubmitted form) sends no key. The server checks whether a similar
+	// transaction happened in the last 5 minutes: the key is derived from the
+	// payee, the amount and the currency, in the paying account's own key
+	// space (the scope), and kept for 5 minutes.
+	// Within the window the first payment is replayed; after it, the same
+	// payment runs again as a new one.
+	//
+	// It is idempotent: see Policies["createPayment"].
+	CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error)
 	// ListTransfers handles GET /accounts/{accountId}/transfers (operationId "listTransfers").
 	//
 	// List an account's transfers.
@@ -53,23 +71,6 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["payBill"].
 	PayBill(ctx context.Context, req PayBillRequestObject) (PayBillResponseObject, error)
-	// ListPayments handles GET /payments (operationId "listPayments").
-	//
-	// List the direct payments, oldest first.
-	ListPayments(ctx context.Context, req ListPaymentsRequestObject) (ListPaymentsResponseObject, error)
-	// CreatePayment handles POST /payments (operationId "createPayment").
-	//
-	// Pay someone; the same payment again within 5 minutes is a retry.
-	//
-	// A user who retries a payment (a second tap after a slow answer, a
-	// resubmitted form) sends no key. The server checks whether a similar
-	// transaction happened in the last 5 minutes: the key is derived from the
-	// payer, the payee, the amount and the currency, and kept for 5 minutes.
-	// Within the window the first payment is replayed; after it, the same
-	// payment runs again as a new one.
-	//
-	// It is idempotent: see Policies["createPayment"].
-	CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -79,6 +80,16 @@ var ErrNotImplemented = errors.New("operation not implemented")
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
 type UnimplementedHandler struct{}
+
+// ListPayments returns ErrNotImplemented.
+func (UnimplementedHandler) ListPayments(ctx context.Context, req ListPaymentsRequestObject) (ListPaymentsResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// CreatePayment returns ErrNotImplemented.
+func (UnimplementedHandler) CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error) {
+	return nil, ErrNotImplemented
+}
 
 // ListTransfers returns ErrNotImplemented.
 func (UnimplementedHandler) ListTransfers(ctx context.Context, req ListTransfersRequestObject) (ListTransfersResponseObject, error) {
@@ -105,14 +116,117 @@ func (UnimplementedHandler) PayBill(ctx context.Context, req PayBillRequestObjec
 	return nil, ErrNotImplemented
 }
 
-// ListPayments returns ErrNotImplemented.
-func (UnimplementedHandler) ListPayments(ctx context.Context, req ListPaymentsRequestObject) (ListPaymentsResponseObject, error) {
-	return nil, ErrNotImplemented
+// ListPaymentsRequestObject is the decoded request of ListPayments (GET /accounts/{accountId}/payments).
+type ListPaymentsRequestObject struct {
+	// AccountId is the path parameter "accountId".
+	// The paying account.
+	AccountId string
 }
 
-// CreatePayment returns ErrNotImplemented.
-func (UnimplementedHandler) CreatePayment(ctx context.Context, req CreatePaymentRequestObject) (CreatePaymentResponseObject, error) {
-	return nil, ErrNotImplemented
+// ListPaymentsResponseObject is a response of ListPayments: one of ListPayments200JSONResponse.
+type ListPaymentsResponseObject interface {
+	writeListPaymentsResponseObject(w http.ResponseWriter) error
+}
+
+// ListPayments200JSONResponse is the 200 response of ListPayments, body application/json.
+//
+// The payments, oldest first.
+type ListPayments200JSONResponse struct {
+	Body []Payment
+}
+
+func (r ListPayments200JSONResponse) writeListPaymentsResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 200, "application/json", b)
+	return nil
+}
+
+// CreatePaymentRequestObject is the decoded request of CreatePayment (POST /accounts/{accountId}/payments).
+type CreatePaymentRequestObject struct {
+	// AccountId is the path parameter "accountId".
+	// The paying account.
+	AccountId string
+	// Body is the request body as application/json.
+	Body NewPayment
+}
+
+// CreatePaymentResponseObject is a response of CreatePayment: one of CreatePayment201JSONResponse, CreatePayment400JSONResponse, CreatePayment409JSONResponse, CreatePayment422JSONResponse.
+type CreatePaymentResponseObject interface {
+	writeCreatePaymentResponseObject(w http.ResponseWriter) error
+}
+
+// CreatePayment201ResponseHeaders are the headers of the 201 response of CreatePayment.
+type CreatePayment201ResponseHeaders struct {
+	IdempotentReplayed *CreatePayment201IdempotentReplayed
+}
+
+// CreatePayment201JSONResponse is the 201 response of CreatePayment, body application/json.
+//
+// The payment (or, within 5 minutes, the replay of the identical one).
+type CreatePayment201JSONResponse struct {
+	Headers CreatePayment201ResponseHeaders
+	Body    Payment
+}
+
+func (r CreatePayment201JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Idempotent-Replayed", r.Headers.IdempotentReplayed)
+	serverkit.Write(w, 201, "application/json", b)
+	return nil
+}
+
+// CreatePayment400JSONResponse is the 400 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment400JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment400JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 400, "application/problem+json", b)
+	return nil
+}
+
+// CreatePayment409JSONResponse is the 409 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment409JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment409JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
+}
+
+// CreatePayment422JSONResponse is the 422 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment422JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment422JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.Write(w, 422, "application/problem+json", b)
+	return nil
 }
 
 // ListTransfersRequestObject is the decoded request of ListTransfers (GET /accounts/{accountId}/transfers).
@@ -160,7 +274,7 @@ type CreateTransferResponseObject interface {
 
 // CreateTransfer201ResponseHeaders are the headers of the 201 response of CreateTransfer.
 type CreateTransfer201ResponseHeaders struct {
-	IdempotentReplayed *CreateTransfer201IdempotentReplayed
+	IdempotentReplayed *CreatePayment201IdempotentReplayed
 }
 
 // CreateTransfer201JSONResponse is the 201 response of CreateTransfer, body application/json.
@@ -247,7 +361,7 @@ type PayByLinkResponseObject interface {
 
 // PayByLink200ResponseHeaders are the headers of the 200 response of PayByLink.
 type PayByLink200ResponseHeaders struct {
-	IdempotentReplayed *CreateTransfer201IdempotentReplayed
+	IdempotentReplayed *CreatePayment201IdempotentReplayed
 }
 
 // PayByLink200TextResponse is the 200 response of PayByLink, body text/html.
@@ -354,7 +468,7 @@ type PayBillResponseObject interface {
 
 // PayBill201ResponseHeaders are the headers of the 201 response of PayBill.
 type PayBill201ResponseHeaders struct {
-	IdempotentReplayed *CreateTransfer201IdempotentReplayed
+	IdempotentReplayed *CreatePayment201IdempotentReplayed
 }
 
 // PayBill201JSONResponse is the 201 response of PayBill, body application/json.
@@ -415,112 +529,6 @@ type PayBill422JSONResponse struct {
 }
 
 func (r PayBill422JSONResponse) writePayBillResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
-}
-
-// ListPaymentsRequestObject is the decoded request of ListPayments (GET /payments).
-type ListPaymentsRequestObject struct{}
-
-// ListPaymentsResponseObject is a response of ListPayments: one of ListPayments200JSONResponse.
-type ListPaymentsResponseObject interface {
-	writeListPaymentsResponseObject(w http.ResponseWriter) error
-}
-
-// ListPayments200JSONResponse is the 200 response of ListPayments, body application/json.
-//
-// The payments, oldest first.
-type ListPayments200JSONResponse struct {
-	Body []Payment
-}
-
-func (r ListPayments200JSONResponse) writeListPaymentsResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
-}
-
-// CreatePaymentRequestObject is the decoded request of CreatePayment (POST /payments).
-type CreatePaymentRequestObject struct {
-	// Body is the request body as application/json.
-	Body NewPayment
-}
-
-// CreatePaymentResponseObject is a response of CreatePayment: one of CreatePayment201JSONResponse, CreatePayment400JSONResponse, CreatePayment409JSONResponse, CreatePayment422JSONResponse.
-type CreatePaymentResponseObject interface {
-	writeCreatePaymentResponseObject(w http.ResponseWriter) error
-}
-
-// CreatePayment201ResponseHeaders are the headers of the 201 response of CreatePayment.
-type CreatePayment201ResponseHeaders struct {
-	IdempotentReplayed *CreateTransfer201IdempotentReplayed
-}
-
-// CreatePayment201JSONResponse is the 201 response of CreatePayment, body application/json.
-//
-// The payment (or, within 5 minutes, the replay of the identical one).
-type CreatePayment201JSONResponse struct {
-	Headers CreatePayment201ResponseHeaders
-	Body    Payment
-}
-
-func (r CreatePayment201JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.SetHeader(w, "Idempotent-Replayed", r.Headers.IdempotentReplayed)
-	serverkit.Write(w, 201, "application/json", b)
-	return nil
-}
-
-// CreatePayment400JSONResponse is the 400 response of CreatePayment, body application/problem+json.
-//
-// An RFC 9457 problem.
-type CreatePayment400JSONResponse struct {
-	Body Problem
-}
-
-func (r CreatePayment400JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
-}
-
-// CreatePayment409JSONResponse is the 409 response of CreatePayment, body application/problem+json.
-//
-// An RFC 9457 problem.
-type CreatePayment409JSONResponse struct {
-	Body Problem
-}
-
-func (r CreatePayment409JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
-}
-
-// CreatePayment422JSONResponse is the 422 response of CreatePayment, body application/problem+json.
-//
-// An RFC 9457 problem.
-type CreatePayment422JSONResponse struct {
-	Body Problem
-}
-
-func (r CreatePayment422JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -647,64 +655,72 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	mux := http.NewServeMux()
 	s := &server{h: h, cfg: c}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleListTransfers)
+	var h0 http.Handler = http.HandlerFunc(s.handleListPayments)
 	h0 = serverkit.NamePath(h0, serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
 	var h1 http.Handler
-	if h1, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
+	if h1, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
 	h1 = serverkit.NamePath(h1, serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
-	var h2 http.Handler
-	if h2, err = s.idempotent("payByLink", http.HandlerFunc(s.handlePayByLink)); err != nil {
-		return nil, err
-	}
+	var h2 http.Handler = http.HandlerFunc(s.handleListTransfers)
 	h2 = serverkit.NamePath(h2, serverkit.PathParam{
-		Name:     "billId",
+		Name:     "accountId",
 		Wildcard: "_p1",
 	})
-	var h3 http.Handler = http.HandlerFunc(s.handleListBillPayments)
+	var h3 http.Handler
+	if h3, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
+		return nil, err
+	}
 	h3 = serverkit.NamePath(h3, serverkit.PathParam{
-		Name:     "billId",
+		Name:     "accountId",
 		Wildcard: "_p1",
 	})
 	var h4 http.Handler
-	if h4, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
+	if h4, err = s.idempotent("payByLink", http.HandlerFunc(s.handlePayByLink)); err != nil {
 		return nil, err
 	}
 	h4 = serverkit.NamePath(h4, serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
-	var h5 http.Handler = http.HandlerFunc(s.handleListPayments)
+	var h5 http.Handler = http.HandlerFunc(s.handleListBillPayments)
+	h5 = serverkit.NamePath(h5, serverkit.PathParam{
+		Name:     "billId",
+		Wildcard: "_p1",
+	})
 	var h6 http.Handler
-	if h6, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+	if h6, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /accounts/{_p1}/transfers", h0); err != nil {
+	h6 = serverkit.NamePath(h6, serverkit.PathParam{
+		Name:     "billId",
+		Wildcard: "_p1",
+	})
+	if err = serverkit.Handle(mux, "GET /accounts/{_p1}/payments", h0); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "GET /bills/{_p1}/payments", h3); err != nil {
+	if err = serverkit.Handle(mux, "GET /accounts/{_p1}/transfers", h2); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "POST /accounts/{_p1}/transfers", h1); err != nil {
+	if err = serverkit.Handle(mux, "GET /bills/{_p1}/payments", h5); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "POST /bills/{_p1}/link-payments", h2); err != nil {
+	if err = serverkit.Handle(mux, "POST /accounts/{_p1}/payments", h1); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h4); err != nil {
+	if err = serverkit.Handle(mux, "POST /accounts/{_p1}/transfers", h3); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "GET /payments", h5); err != nil {
+	if err = serverkit.Handle(mux, "POST /bills/{_p1}/link-payments", h4); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
-	if err = serverkit.Handle(mux, "POST /payments", h6); err != nil {
+	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h6); err != nil {
 		return nil, fmt.Errorf("api: NewServer: %w", err)
 	}
 	var out http.Handler = mux
@@ -739,6 +755,86 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 	}
 	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
 	serverkit.WriteServerError(w, r, s.cfg.problemType)
+}
+
+// handleListPayments serves GET /accounts/{accountId}/payments: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
+	var req ListPaymentsRequestObject
+	if err := s.decodeListPayments(r, &req); err != nil {
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.ListPayments(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("ListPayments returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeListPaymentsResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "listPayments", err)
+	}
+}
+
+// decodeListPayments decodes the parameters and body of GET /accounts/{accountId}/payments into req.
+func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
+	{
+		vs, ok := serverkit.Path(r, "accountId")
+		if err := serverkit.Param("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleCreatePayment serves POST /accounts/{accountId}/payments: it decodes the request, calls the Handler and writes its response.
+func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
+	var req CreatePaymentRequestObject
+	if err := s.decodeCreatePayment(r, &req); err != nil {
+		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		return
+	}
+	resp, err := s.h.CreatePayment(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("CreatePayment returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeCreatePaymentResponseObject(w)
+	}
+	if err != nil {
+		s.fail(w, r, "createPayment", err)
+	}
+}
+
+// decodeCreatePayment decodes the parameters and body of POST /accounts/{accountId}/payments into req.
+func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
+	{
+		vs, ok := serverkit.Path(r, "accountId")
+		if err := serverkit.Param("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
+			return err
+		}
+	}
+	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/json"}) {
+	case 0:
+		var v NewPayment
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
+			return err
+		}
+		if err := serverkit.RequireFields(body, "payeeId", "amount", "currency"); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
 }
 
 // handleListTransfers serves GET /accounts/{accountId}/transfers: it decodes the request, calls the Handler and writes its response.
@@ -965,74 +1061,6 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 			return err
 		}
 		if err := serverkit.RequireFields(body, "payerId", "amount", "currency"); err != nil {
-			return err
-		}
-		req.Body = v
-	default:
-		return serverkit.Unsupported(r)
-	}
-	return nil
-}
-
-// handleListPayments serves GET /payments: it decodes the request, calls the Handler and writes its response.
-func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
-	var req ListPaymentsRequestObject
-	if err := s.decodeListPayments(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
-		return
-	}
-	resp, err := s.h.ListPayments(r.Context(), req)
-	if err == nil && resp == nil {
-		err = errors.New("ListPayments returned neither a response nor an error")
-	}
-	if err == nil {
-		err = resp.writeListPaymentsResponseObject(w)
-	}
-	if err != nil {
-		s.fail(w, r, "listPayments", err)
-	}
-}
-
-// decodeListPayments decodes the parameters and body of GET /payments into req.
-func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
-	return nil
-}
-
-// handleCreatePayment serves POST /payments: it decodes the request, calls the Handler and writes its response.
-func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
-	var req CreatePaymentRequestObject
-	if err := s.decodeCreatePayment(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
-		return
-	}
-	resp, err := s.h.CreatePayment(r.Context(), req)
-	if err == nil && resp == nil {
-		err = errors.New("CreatePayment returned neither a response nor an error")
-	}
-	if err == nil {
-		err = resp.writeCreatePaymentResponseObject(w)
-	}
-	if err != nil {
-		s.fail(w, r, "createPayment", err)
-	}
-}
-
-// decodeCreatePayment decodes the parameters and body of POST /payments into req.
-func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
-	if err != nil {
-		return err
-	}
-	if !present {
-		return nil
-	}
-	switch serverkit.MediaType(r, []string{"application/json"}) {
-	case 0:
-		var v NewPayment
-		if err := serverkit.DecodeJSON(body, &v); err != nil {
-			return err
-		}
-		if err := serverkit.RequireFields(body, "payerId", "payeeId", "amount", "currency"); err != nil {
 			return err
 		}
 		req.Body = v
