@@ -234,19 +234,26 @@ func (c *cluster) stop() {
 }
 
 // waitHealthy waits until every node reports cluster_state:ok and every
-// replica's link to its master is up.
+// replica (nodes[len/2:]) is one, with its link to its master up and no sync
+// in progress. (A restarted old master first reports itself a master from its
+// stale nodes.conf, and takes a moment to learn that it is a replica now.)
 func (c *cluster) waitHealthy(ctx context.Context) error {
-	for _, n := range c.nodes {
+	for i, n := range c.nodes {
+		replica := i >= len(c.nodes)/2
 		err := waitFor(ctx, n.addr()+" healthy", func(rc *redis.Client) (bool, error) {
 			info, err := rc.ClusterInfo(ctx).Result()
 			if err != nil || !strings.Contains(info, "cluster_state:ok") {
 				return false, err
 			}
+			if !replica {
+				return true, nil
+			}
 			repl, err := rc.Info(ctx, "replication").Result()
 			if err != nil {
 				return false, err
 			}
-			return strings.Contains(repl, "role:master") || strings.Contains(repl, "master_link_status:up"), nil
+			return strings.Contains(repl, "role:slave") && strings.Contains(repl, "master_link_status:up") &&
+				strings.Contains(repl, "master_sync_in_progress:0"), nil
 		}, n)
 		if err != nil {
 			return err
