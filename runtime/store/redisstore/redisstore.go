@@ -145,6 +145,9 @@ type Store struct {
 	get      *redis.Script
 	// reload is the client's ReloadState when it is a cluster client.
 	reload func(context.Context)
+	// replicas and waitTimeout: see WithReplicaWait (replicas 0: no WAIT).
+	replicas    int
+	waitTimeout time.Duration
 }
 
 var _ idempotency.Store = (*Store)(nil)
@@ -156,6 +159,26 @@ type Option func(*Store)
 // not given). Services sharing one Redis keep their records apart with it.
 func WithPrefix(prefix string) Option {
 	return func(s *Store) { s.prefix = prefix }
+}
+
+// WithReplicaWait makes Claim and Complete wait until n replicas of the
+// record's master acknowledged the write (Redis WAIT n timeout, on the same
+// connection, one more round trip), and fail when fewer did within timeout.
+// Redis replicates asynchronously: without it, a claim or a completed record
+// that the master acknowledged just before it died can be missing on the
+// replica that takes over, and a retry then runs again. A claim that was not
+// replicated is released and reported as an error (the middleware answers 503
+// and the handler does not run); a completion that was not replicated is an
+// error (the answer is sent but not stored). WAIT cannot make Redis strongly
+// consistent (a replica that acknowledged may still lose a failover election
+// to one that did not), but with one replica per master it closes the window.
+// n < 1 or timeout <= 0 leave the store as without the option.
+func WithReplicaWait(n int, timeout time.Duration) Option {
+	return func(s *Store) {
+		if n >= 1 && timeout > 0 {
+			s.replicas, s.waitTimeout = n, timeout
+		}
+	}
 }
 
 // New returns a Store that keeps its records in client.
@@ -221,7 +244,13 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	g := strconv.FormatInt(grace, 10)
 	b.WriteString(zeros[:graceDigits-len(g)])
 	b.WriteString(g)
-	v, err := s.claim.Run(ctx, s.client, []string{s.Key(id)}, b.String(), owner, ms+grace).Result()
+	key := s.Key(id)
+	cmd, acked, err := s.run(ctx, s.claim, key, b.String(), owner, ms+grace)
+	if err != nil {
+		s.failed(ctx)
+		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
+	}
+	v, err := cmd.Result()
 	if err != nil {
 		s.failed(ctx)
 		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
@@ -229,6 +258,12 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	switch v := v.(type) {
 	case int64:
 		if v == 1 || v == 2 {
+			if acked < s.replicas {
+				// Nobody may rely on a claim that a failover can lose: give
+				// it back (best effort; its lease bounds it otherwise).
+				s.release.Run(ctx, s.client, []string{key}, ownerPrefix(token))
+				return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %d of %d replicas acknowledged it within %v", id, acked, s.replicas, s.waitTimeout)
+			}
 			return idempotency.Claim{Acquired: true, TookOver: v == 2}, nil
 		}
 	case []any:
@@ -245,6 +280,38 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 
 const zeros = "000000000000000"
 
+// run runs the write script sc on key. With WithReplicaWait it sends the
+// script and WAIT in one pipeline on one connection to key's master (WAIT
+// counts the replicas that have that connection's writes), and returns how
+// many replicas acknowledged; without, acked is 0 and nothing waits. err is
+// an error of the connection or of WAIT; the script's own is in cmd.
+func (s *Store) run(ctx context.Context, sc *redis.Script, key string, args ...any) (cmd *redis.Cmd, acked int, err error) {
+	if s.replicas == 0 {
+		return sc.Run(ctx, s.client, []string{key}, args...), 0, nil
+	}
+	var node redis.Pipeliner
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			return nil, 0, err
+		}
+		node = m.Pipeline()
+	} else {
+		node = s.client.Pipeline()
+	}
+	cmd = sc.EvalSha(ctx, node, []string{key}, args...)
+	wait := node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
+	node.Exec(ctx) // the errors are the commands'
+	if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		// The server does not know the script yet: send it whole.
+		cmd = sc.Eval(ctx, node, []string{key}, args...)
+		wait = node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
+		node.Exec(ctx)
+	}
+	n, err := wait.Int64()
+	return cmd, int(n), err
+}
+
 // ownerPrefix is the start of the in-flight record that token owns.
 func ownerPrefix(token string) string {
 	return "1" + strconv.Itoa(len(token)) + ":" + token
@@ -252,13 +319,20 @@ func ownerPrefix(token string) string {
 
 // Complete implements idempotency.Store.Complete in one script run.
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
-	n, err := s.complete.Run(ctx, s.client, []string{s.Key(id)}, ownerPrefix(token), result, millis(ttl)).Int()
+	cmd, acked, err := s.run(ctx, s.complete, s.Key(id), ownerPrefix(token), result, millis(ttl))
+	if err == nil {
+		var n int
+		n, err = cmd.Int()
+		if err == nil && n != 1 {
+			return idempotency.ErrNotOwner
+		}
+	}
 	if err != nil {
 		s.failed(ctx)
 		return fmt.Errorf("redisstore: complete %q: %w", id, err)
 	}
-	if n != 1 {
-		return idempotency.ErrNotOwner
+	if acked < s.replicas {
+		return fmt.Errorf("redisstore: complete %q: %d of %d replicas acknowledged it within %v", id, acked, s.replicas, s.waitTimeout)
 	}
 	return nil
 }

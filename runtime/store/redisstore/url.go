@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -33,7 +34,7 @@ func init() {
 }
 
 func openURL(ctx context.Context, u *url.URL) (idempotency.Store, io.Closer, error) {
-	params, err := storeurl.Take(u, "prefix", "dialer_retries")
+	params, err := storeurl.Take(u, "prefix", "dialer_retries", "wait_replicas", "wait_timeout")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,6 +51,23 @@ func openURL(ctx context.Context, u *url.URL) (idempotency.Store, io.Closer, err
 	if v, ok := params["dialer_retries"]; ok {
 		if dialerRetries, err = strconv.Atoi(v); err != nil || dialerRetries < 1 {
 			return nil, nil, fmt.Errorf("storeurl: %q: dialer_retries: want a count of at least 1, got %q", u.Redacted(), v)
+		}
+	}
+	waitReplicas, waitTimeout := 0, 100*time.Millisecond
+	if v, ok := params["wait_replicas"]; ok {
+		if waitReplicas, err = strconv.Atoi(v); err != nil || waitReplicas < 1 {
+			return nil, nil, fmt.Errorf("storeurl: %q: wait_replicas: want a count of at least 1, got %q", u.Redacted(), v)
+		}
+	}
+	if v, ok := params["wait_timeout"]; ok {
+		if waitReplicas == 0 {
+			return nil, nil, fmt.Errorf("storeurl: %q: wait_timeout without wait_replicas", u.Redacted())
+		}
+		if waitTimeout, err = storeurl.Duration(u, "wait_timeout", v); err != nil {
+			return nil, nil, err
+		}
+		if waitTimeout <= 0 {
+			return nil, nil, fmt.Errorf("storeurl: %q: wait_timeout: want a positive duration (Redis would wait forever), got %q", u.Redacted(), v)
 		}
 	}
 	// go-redis parses the URL with the plain scheme (redis or rediss).
@@ -93,6 +111,9 @@ func openURL(ctx context.Context, u *url.URL) (idempotency.Store, io.Closer, err
 	var so []Option
 	if p, ok := params["prefix"]; ok {
 		so = append(so, WithPrefix(p))
+	}
+	if waitReplicas > 0 {
+		so = append(so, WithReplicaWait(waitReplicas, waitTimeout))
 	}
 	return New(client, so...), client, nil
 }
