@@ -31,6 +31,10 @@
 // in-flight record (a 409, Get) or complete it. Leases and expiries are thus
 // the server's clock, never the caller's, so replicas with skewed clocks agree.
 //
+// Redis replicates asynchronously, so a failover can lose a write the master
+// had acknowledged; WithReplicaWait makes Claim and Complete wait for the
+// record's replicas (Redis WAIT) and fail when they did not acknowledge.
+//
 // Records that an earlier version of the package kept as hashes (fields s, f,
 // t, l, e, r) are still read by Claim and Get until they expire, so a rolling
 // upgrade replays what the old version completed and refuses what it has in
