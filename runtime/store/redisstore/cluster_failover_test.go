@@ -24,7 +24,7 @@ import (
 
 // openCluster opens a store on c by URL (redis+cluster://) under a prefix of
 // its own, and deletes the prefix's keys from every master when t ends.
-func openCluster(t *testing.T, c *cluster, extra ...string) (*redisstore.Store, *redis.ClusterClient) {
+func openCluster(t testing.TB, c *cluster, extra ...string) (*redisstore.Store, *redis.ClusterClient) {
 	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])

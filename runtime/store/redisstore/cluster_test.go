@@ -51,7 +51,7 @@ func (l *lazyCluster) stop() {
 
 // testCluster returns the shared cluster, starting it on first use. Without a
 // redis-server binary the test is skipped, except under CI=true.
-func testCluster(t *testing.T) *cluster {
+func testCluster(t testing.TB) *cluster {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,31 @@ func TestClusterReplicaWait(t *testing.T) {
 	}
 	if _, err := s2.Get(ctx, "short"); !errors.Is(err, idempotency.ErrNotFound) {
 		t.Fatalf("Get after the unreplicated claim: %v, want ErrNotFound (released)", err)
+	}
+}
+
+// BenchmarkClusterCycle is one request's store work (Claim, Complete) on the
+// local cluster, without and with wait_replicas=1: the price of WAIT.
+func BenchmarkClusterCycle(b *testing.B) {
+	c := testCluster(b)
+	for _, tc := range []struct {
+		name  string
+		extra []string
+	}{{"async", nil}, {"wait_replicas=1", []string{"wait_replicas=1", "wait_timeout=1s"}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, _ := openCluster(b, c, tc.extra...)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				i++
+				id := "bench-" + strconv.Itoa(i)
+				if _, err := s.Claim(ctx, id, "fp", "tok", time.Minute); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Complete(ctx, id, "tok", []byte("r"), time.Minute); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
