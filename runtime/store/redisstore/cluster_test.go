@@ -206,6 +206,7 @@ func (c *cluster) start(n *node) error {
 		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
 		"--save", "", "--appendonly", "no",
 		"--dir", n.dir, "--logfile", "redis.log")
+	dieWithTest(n.cmd)
 	if err := n.cmd.Start(); err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ func TestSentinelConformance(t *testing.T) {
 		"--save", "", "--appendonly", "no", "--dir", master.dir, "--logfile", "redis.log")
 	sentinel.cmd = exec.Command(bin, conf, "--sentinel")
 	for _, n := range procs.nodes {
+		dieWithTest(n.cmd)
 		if err := n.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
