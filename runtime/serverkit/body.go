@@ -1,0 +1,210 @@
+package serverkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// MediaType returns the index of the declared media type that the request's
+// Content-Type matches (exactly, or through a "type/*" or "*/*" range), or -1.
+// A request without Content-Type matches the first declared type.
+func MediaType(r *http.Request, declared []string) int {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return 0
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return -1
+	}
+	for i, d := range declared {
+		if strings.EqualFold(d, mt) {
+			return i
+		}
+	}
+	for i, d := range declared {
+		if d == "*/*" {
+			return i
+		}
+		if prefix, ok := strings.CutSuffix(d, "/*"); ok && strings.HasPrefix(mt, prefix+"/") {
+			return i
+		}
+	}
+	return -1
+}
+
+// Unsupported is the 415 for a Content-Type the operation does not declare.
+func Unsupported(r *http.Request) error {
+	return &RequestError{Field: "request body", Status: http.StatusUnsupportedMediaType,
+		Err: fmt.Errorf("unsupported Content-Type %q", r.Header.Get("Content-Type"))}
+}
+
+// ReadBody reads the whole request body, at most limit bytes (a larger body
+// is a 413); present is false when it is empty. A missing required body is a
+// 400.
+func ReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
+	if r.Body != nil {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, false, BadRequest("request body", err)
+		}
+		if int64(len(body)) > limit {
+			return nil, false, &RequestError{Field: "request body", Status: http.StatusRequestEntityTooLarge,
+				Err: fmt.Errorf("is larger than %d bytes", limit)}
+		}
+	}
+	if len(body) == 0 {
+		if required {
+			return nil, false, BadRequest("request body", errors.New("is required"))
+		}
+		return nil, false, nil
+	}
+	return body, true, nil
+}
+
+// DecodeJSON decodes a JSON body into dst, naming the offending field on failure.
+func DecodeJSON(body []byte, dst any) error {
+	if err := json.Unmarshal(body, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			return BadRequest("request body", fmt.Errorf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value))
+		case errors.As(err, &te):
+			return BadRequest("request body", fmt.Errorf("want %s, got JSON %s", te.Type, te.Value))
+		case errors.As(err, &se):
+			return BadRequest("request body", fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err))
+		}
+		return BadRequest("request body", err)
+	}
+	return nil
+}
+
+// RequireFields checks that a JSON object body has every required property (a
+// missing one would otherwise decode as its zero value). Only the top level is
+// checked.
+func RequireFields(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil // not an object: the decoder reports the type
+	}
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return BadRequest("request body", fmt.Errorf("field %q is required", n))
+		}
+	}
+	return nil
+}
+
+// CheckValid reports the first value in a decoded body whose type has a Valid
+// method (the generated enums) that returns false, naming it by JSON Pointer.
+func CheckValid(v any) error {
+	if err := walk(reflect.ValueOf(v), ""); err != nil {
+		return BadRequest("request body", err)
+	}
+	return nil
+}
+
+func walk(v reflect.Value, ptr string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return walk(v.Elem(), ptr)
+	case reflect.Invalid:
+		return nil
+	}
+	if v.CanInterface() {
+		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
+			val := fmt.Sprint(v.Interface())
+			if v.Kind() == reflect.String {
+				val = strconv.Quote(v.String())
+			}
+			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			// Fields without a json tag (the variants of a union) keep the
+			// pointer of the union itself.
+			p := ptr
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				p = ptr + "/" + escapePointer(name)
+			}
+			if err := walk(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := walk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		// Sorted, so that the same body always names the same field.
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			if err := walk(v.MapIndex(k), ptr+"/"+escapePointer(fmt.Sprint(k))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// escapePointer escapes a JSON Pointer token.
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// ParseForm parses a form-urlencoded body.
+func ParseForm(body []byte) (url.Values, error) {
+	vs, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, BadRequest("request body", fmt.Errorf("invalid form: %w", err))
+	}
+	return vs, nil
+}
+
+// FormField decodes one field of a form body.
+func FormField(form url.Values, name string, dst any, required bool) error {
+	vs, ok := form[name]
+	return Param(fmt.Sprintf("form field %q", name), dst, vs, ok, required, "")
+}
+
+// ParseMultipart parses a multipart/form-data body (files over 32 MiB in total
+// spill to temporary files, as net/http does).
+func ParseMultipart(r *http.Request, body []byte) (*multipart.Form, error) {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return nil, BadRequest("request body", errors.New("multipart body without a boundary"))
+	}
+	form, err := multipart.NewReader(bytes.NewReader(body), params["boundary"]).ReadForm(32 << 20)
+	if err != nil {
+		return nil, BadRequest("request body", fmt.Errorf("invalid multipart body: %w", err))
+	}
+	return form, nil
+}
