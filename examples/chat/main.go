@@ -11,6 +11,7 @@ import (
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/issuedkey"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 )
 
 func main() { exampleserver.Main("chat", run) }
@@ -42,9 +43,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newServer serves the pages at /, /plain and /issued and the generated API
 // everywhere else. issuer issues and verifies the keys of /issued.
 func newServer(board *Board, store idempotency.Store, issuer *issuedkey.Issuer, log *slog.Logger) (http.Handler, error) {
-	apiHandler, err := api.NewServer(&Chat{board: board}, api.WithStore(store), api.WithLogger(log),
+	apiHandler, err := api.NewServer(&Chat{board: board}, serverkit.WithStore(store), serverkit.WithLogger(log),
 		// submitIssuedForm accepts only keys this issuer signed.
-		api.WithIdempotencyOptions(issuer.Option()))
+		serverkit.WithIdempotencyOptions(issuer.Option()))
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func newTestServer(t *testing.T) (*Board, *api.Client, string) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := api.NewClient(srv.URL, api.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	c, err := api.NewClient(srv.URL, client.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestFormWithGeneratedClient(t *testing.T) {
 		t.Fatalf("got %T key %q, want a 303 with Location and a generated key", resp, raw.Result.Key)
 	}
 	_, again, err := c.SubmitMessageForm(ctx, api.SubmitMessageFormRequestObject{Room: "r", Body: api.MessageForm{User: "bo", Text: "hi"}},
-		api.WithIdempotencyKey(raw.Result.Key))
+		client.WithIdempotencyKey(raw.Result.Key))
 	if err != nil || !again.Result.Replayed {
 		t.Fatalf("same key again: err=%v replayed=%v, want the 303 replayed", err, again != nil && again.Result.Replayed)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/idemgen/idemgen/examples/events/api"
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 )
 
 func main() { exampleserver.Main("events", run) }
@@ -93,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	h, err := api.NewServer(&Receiver{ledger: ledger}, api.WithStore(store), api.WithLogger(log))
+	h, err := api.NewServer(&Receiver{ledger: ledger}, serverkit.WithStore(store), serverkit.WithLogger(log))
 	if err != nil {
 		return err
 	}

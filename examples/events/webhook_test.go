@@ -17,6 +17,7 @@ import (
 
 	"github.com/idemgen/idemgen/examples/events/api"
 	"github.com/idemgen/idemgen/runtime/client"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
@@ -27,14 +28,14 @@ func newWebhookServer(t *testing.T) (*Ledger, *api.Client) {
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
 	ledger := NewLedger()
-	h, err := api.NewServer(&Receiver{ledger: ledger}, api.WithStore(store),
-		api.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h, err := api.NewServer(&Receiver{ledger: ledger}, serverkit.WithStore(store),
+		serverkit.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := api.NewClient(srv.URL, api.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	c, err := api.NewClient(srv.URL, client.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +131,8 @@ func TestWebhookIDForms(t *testing.T) {
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
 	ledger := NewLedger()
-	h, err := api.NewServer(&Receiver{ledger: ledger}, api.WithStore(store),
-		api.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h, err := api.NewServer(&Receiver{ledger: ledger}, serverkit.WithStore(store),
+		serverkit.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
 	"github.com/idemgen/idemgen/examples/payments/api"
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 )
 
 func main() { exampleserver.Main("payments", run) }
@@ -37,7 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newServer is the generated server over bank, its idempotent operations
 // recorded in store, and the pages of payment links at /pay/{billId}.
 func newServer(bank *Bank, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
-	apiHandler, err := api.NewServer(bank, api.WithStore(store), api.WithLogger(log))
+	apiHandler, err := api.NewServer(bank, serverkit.WithStore(store), serverkit.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}

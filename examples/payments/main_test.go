@@ -27,7 +27,7 @@ func newTestServer(t *testing.T) (*Bank, *api.Client) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := api.NewClient(srv.URL, api.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	c, err := api.NewClient(srv.URL, client.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestTransferKeysAreScopedPerAccount(t *testing.T) {
 
 	ids := map[string]string{}
 	for _, acct := range []string{"acct-a", "acct-b"} {
-		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, api.WithIdempotencyKey(key))
+		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, client.WithIdempotencyKey(key))
 		if err != nil {
 			// A 422 here means both accounts landed on one record: the
 			// runtime reads scope path:accountId with r.PathValue("accountId"),
@@ -143,7 +143,7 @@ func TestTransferKeysAreScopedPerAccount(t *testing.T) {
 		ids[acct] = tr.ID
 	}
 	for _, acct := range []string{"acct-a", "acct-b"} {
-		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, api.WithIdempotencyKey(key))
+		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, client.WithIdempotencyKey(key))
 		if err != nil {
 			t.Fatalf("%s retry: %v", acct, err)
 		}
@@ -156,7 +156,7 @@ func TestTransferKeysAreScopedPerAccount(t *testing.T) {
 	}
 
 	// The key must be a UUID (format: uuid).
-	_, _, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: "acct-a", Body: body}, api.WithIdempotencyKey("not-a-uuid"))
+	_, _, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: "acct-a", Body: body}, client.WithIdempotencyKey("not-a-uuid"))
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest {
 		t.Errorf("a key that is not a UUID: err = %v, want a 400", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
 	"github.com/idemgen/idemgen/examples/songs/api"
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 )
 
 func main() { exampleserver.Main("songs", run) }
@@ -41,9 +42,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // recorded in store.
 func newServer(catalog *Catalog, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
 	return api.NewServer(catalog,
-		api.WithStore(store),
-		api.WithLogger(log),
+		serverkit.WithStore(store),
+		serverkit.WithLogger(log),
 		// The runtime's own problems (400, 409, 422, 503) link to the docs.
-		api.WithProblemType("https://github.com/idemgen/idemgen/blob/main/docs/extension.md"),
+		serverkit.WithProblemType("https://github.com/idemgen/idemgen/blob/main/docs/extension.md"),
 	)
 }

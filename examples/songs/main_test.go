@@ -32,7 +32,7 @@ func newTestServer(t *testing.T, uploadTime time.Duration) (*Catalog, *api.Clien
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := api.NewClient(srv.URL, api.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	c, err := api.NewClient(srv.URL, client.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestRetryReplaysTheFirstUpload(t *testing.T) {
 		t.Fatalf("first upload: %T replayed=%v key=%q, want a fresh 201 with a key", resp, raw.Result.Replayed, raw.Result.Key)
 	}
 
-	resp, again, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: tide}, api.WithIdempotencyKey(raw.Result.Key))
+	resp, again, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: tide}, client.WithIdempotencyKey(raw.Result.Key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestConcurrentDuplicatesCreateOneSong(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, _, err := c.CreateSong(context.Background(), api.CreateSongRequestObject{Body: tide}, api.WithIdempotencyKey(key))
+			resp, _, err := c.CreateSong(context.Background(), api.CreateSongRequestObject{Body: tide}, client.WithIdempotencyKey(key))
 			if err != nil {
 				errs[i] = err
 				return
@@ -113,12 +113,12 @@ func TestReusedKeyWithAnotherSongIs422(t *testing.T) {
 	catalog, c, _ := newTestServer(t, 0)
 	ctx := context.Background()
 	key := client.NewKey()
-	if _, _, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: tide}, api.WithIdempotencyKey(key)); err != nil {
+	if _, _, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: tide}, client.WithIdempotencyKey(key)); err != nil {
 		t.Fatal(err)
 	}
 	other := tide
 	other.Title = "Tide (remix)"
-	resp, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: other}, api.WithIdempotencyKey(key))
+	resp, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: other}, client.WithIdempotencyKey(key))
 	var ce *client.Error
 	if !errors.As(err, &ce) || !ce.KeyMismatch() || ce.Problem == nil {
 		t.Fatalf("reused key: err = %v, want a 422 *client.Error with a problem", err)

@@ -15,25 +15,16 @@ const clientPkg = "github.com/idemgen/idemgen/runtime/client"
 // clientIDs are the exported package-level names of the generated client. They
 // are taken from the generator's namer after the schemas, the server and the
 // policy table, so a schema called "Client" keeps its name and the client type
-// becomes Client2 instead of breaking the build.
+// becomes Client2 instead of breaking the build. The options are those of
+// package client (client.WithHTTPClient, client.WithIdempotencyKey...).
 type clientIDs struct {
-	Client, NewClient, ClientOption, RequestEditorFn, CallOption, DefaultUserAgent string
-	WithHTTPClient, WithRequestEditorFn, WithUserAgent, WithRetryPolicy            string
-	WithClientObserver, WithRetryOptions                                           string
-	WithIdempotencyKey, WithCallRetryPolicy, WithCallRequestEditorFn               string
+	Client, NewClient, DefaultUserAgent, ClientOption, CallOption string
 }
 
 func (g *generator) clientIDs() *clientIDs {
 	t := g.names.take
-	return &clientIDs{
-		Client: t("Client"), NewClient: t("NewClient"), ClientOption: t("ClientOption"),
-		RequestEditorFn: t("RequestEditorFn"), CallOption: t("CallOption"), DefaultUserAgent: t("DefaultUserAgent"),
-		WithHTTPClient: t("WithHTTPClient"), WithRequestEditorFn: t("WithRequestEditorFn"),
-		WithUserAgent: t("WithUserAgent"), WithRetryPolicy: t("WithRetryPolicy"),
-		WithClientObserver: t("WithClientObserver"), WithRetryOptions: t("WithRetryOptions"),
-		WithIdempotencyKey: t("WithIdempotencyKey"), WithCallRetryPolicy: t("WithCallRetryPolicy"),
-		WithCallRequestEditorFn: t("WithCallRequestEditorFn"),
-	}
+	return &clientIDs{Client: t("Client"), NewClient: t("NewClient"), DefaultUserAgent: t("DefaultUserAgent"),
+		ClientOption: t("ClientOption"), CallOption: t("CallOption")}
 }
 
 // emitClient emits client_gen.go: the Client, its options and one method per
@@ -130,178 +121,43 @@ func (g *generator) responseBodyType(c *model.Content) jen.Code {
 	return jen.Qual("io", "Reader")
 }
 
-// emitClientType emits the Client, its options, NewClient and the helpers every
-// operation method shares.
+// emitClientType emits the Client and NewClient: a Client holds a
+// client.Base, the spec-independent part (options, retries, editors, request
+// building), and adds one method per operation.
 func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 	pkg := g.opts.Package
 	title := g.api.Title
 	if title == "" {
 		title = "the"
 	}
+	f.Add(docText(ids.DefaultUserAgent + " is the User-Agent of requests unless client.WithUserAgent sets another."))
+	f.Const().Id(ids.DefaultUserAgent).Op("=").Lit("idemgen-client/" + g.opts.Version)
 	f.Add(docText(fmt.Sprintf("%s calls the %s API over HTTP. It is safe for concurrent use.\n\n"+
 		"Every call is one logical call: it is retried (package client's Retrier) on\n"+
 		"connection errors, timeouts, 5xx, 429 and, for idempotent operations, on a 409\n"+
 		"that says the key is in flight. An idempotent operation sends one idempotency\n"+
-		"key per call (a fresh UUIDv4 unless %s gives one), the same on every\n"+
-		"retry; a non-idempotent unsafe operation is retried only when the request\n"+
-		"never left (a failed connection).", ids.Client, title, ids.WithIdempotencyKey)))
-	f.Type().Id(ids.Client).Struct(
-		jen.Id("baseURL").String(),
-		jen.Id("retrier").Op("*").Qual(clientPkg, "Retrier"),
-		jen.Id("editors").Index().Id(ids.RequestEditorFn),
-		jen.Id("userAgent").String(),
-	)
-	f.Comment("clientConfig collects the ClientOptions of NewClient.")
-	f.Type().Id("clientConfig").Struct(
-		jen.Id("doer").Qual(clientPkg, "Doer"),
-		jen.Id("editors").Index().Id(ids.RequestEditorFn),
-		jen.Id("userAgent").String(),
-		jen.Id("policy").Qual(clientPkg, "Policy"),
-		jen.Id("observer").Qual(clientPkg, "Observer"),
-		jen.Id("retry").Index().Qual(clientPkg, "Option"),
-	)
-	f.Add(docText(ids.ClientOption + " configures " + ids.NewClient + "."))
-	f.Type().Id(ids.ClientOption).Func().Params(jen.Op("*").Id("clientConfig"))
-	f.Add(docText(ids.RequestEditorFn + " edits a request before it is sent, e.g. to add an Authorization\n" +
-		"header. It runs once per call, before the first attempt: every retry sends\n" +
-		"the same request."))
-	f.Type().Id(ids.RequestEditorFn).Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Op("*").Qual(httpPkg, "Request")).Error()
-	f.Add(docText(ids.DefaultUserAgent + " is the User-Agent of requests unless " + ids.WithUserAgent + " sets another."))
-	f.Const().Id(ids.DefaultUserAgent).Op("=").Lit("idemgen-client/" + g.opts.Version)
-
-	option := func(doc, name string, params []jen.Code, body ...jen.Code) {
-		f.Add(docText(doc))
-		f.Func().Id(name).Params(params...).Id(ids.ClientOption).Block(
-			jen.Return(jen.Func().Params(jen.Id("c").Op("*").Id("clientConfig")).Block(body...)),
-		)
-	}
-	option(ids.WithHTTPClient+" sends requests with doer (an *http.Client or any Doer), used\n"+
-		"as is: an *http.Client that follows redirects makes a declared 3xx come back\n"+
-		"as the answer to the redirected request. Without it, "+ids.NewClient+" uses\n"+
-		"client.NewHTTPClient(), which does not follow redirects.",
-		ids.WithHTTPClient, []jen.Code{jen.Id("doer").Qual(clientPkg, "Doer")},
-		jen.Id("c").Dot("doer").Op("=").Id("doer"))
-	option(ids.WithRequestEditorFn+" adds an editor run on every request, before the call's own editors.",
-		ids.WithRequestEditorFn, []jen.Code{jen.Id("fn").Id(ids.RequestEditorFn)},
-		jen.Id("c").Dot("editors").Op("=").Append(jen.Id("c").Dot("editors"), jen.Id("fn")))
-	option(ids.WithUserAgent+" sets the User-Agent header (empty: none).",
-		ids.WithUserAgent, []jen.Code{jen.Id("ua").String()},
-		jen.Id("c").Dot("userAgent").Op("=").Id("ua"))
-	option(ids.WithRetryPolicy+" sets the retry policy of every call (default: client.Policy{},\n"+
-		"whose zero fields are the documented defaults; MaxAttempts 1 disables retries).",
-		ids.WithRetryPolicy, []jen.Code{jen.Id("p").Qual(clientPkg, "Policy")},
-		jen.Id("c").Dot("policy").Op("=").Id("p"))
-	option(ids.WithClientObserver+" sets an observer told about every attempt of every call.",
-		ids.WithClientObserver, []jen.Code{jen.Id("o").Qual(clientPkg, "Observer")},
-		jen.Id("c").Dot("observer").Op("=").Id("o"))
-	option(ids.WithRetryOptions+" passes options to the client.Retrier (e.g. client.WithSleep in tests).",
-		ids.WithRetryOptions, []jen.Code{jen.Id("opts").Op("...").Qual(clientPkg, "Option")},
-		jen.Id("c").Dot("retry").Op("=").Append(jen.Id("c").Dot("retry"), jen.Id("opts").Op("...")))
-
+		"key per call (a fresh one unless client.WithIdempotencyKey gives one), the same\n"+
+		"on every retry; a non-idempotent unsafe operation is retried only when the\n"+
+		"request never left (a failed connection).", ids.Client, title)))
+	f.Type().Id(ids.Client).Struct(jen.Id("base").Op("*").Qual(clientPkg, "Base"))
+	f.Add(docText(ids.ClientOption + " configures " + ids.NewClient + ": client.WithHTTPClient, client.WithRetryPolicy..."))
+	f.Type().Id(ids.ClientOption).Op("=").Qual(clientPkg, "ClientOption")
+	f.Add(docText(ids.CallOption + " configures one call: client.WithIdempotencyKey, client.WithCallRetryPolicy..."))
+	f.Type().Id(ids.CallOption).Op("=").Qual(clientPkg, "CallOption")
 	f.Add(docText(ids.NewClient + " returns a client of the API at baseURL (an absolute http or https URL;\n" +
-		"operation paths are appended to it). It fails on a bad URL or retry policy.\n\n" +
-		"Unless " + ids.WithHTTPClient + " gives one, requests are sent with client.NewHTTPClient(),\n" +
-		"an *http.Client whose CheckRedirect returns http.ErrUseLastResponse: a\n" +
-		"redirect is not followed, so a declared 3xx (the 303 of a post/redirect/get\n" +
-		"form) is returned as the operation's own typed response, Location included.\n" +
-		"A doer given with " + ids.WithHTTPClient + " is used as is."))
+		"operation paths are appended to it; see client.NewBase). It fails on a bad URL\n" +
+		"or retry policy."))
 	f.Func().Id(ids.NewClient).Params(jen.Id("baseURL").String(), jen.Id("opts").Op("...").Id(ids.ClientOption)).
 		Params(jen.Op("*").Id(ids.Client), jen.Error()).Block(
-		jen.List(jen.Id("u"), jen.Err()).Op(":=").Qual("net/url", "Parse").Call(jen.Id("baseURL")),
-		jen.If(jen.Err().Op("!=").Nil().Op("||").Parens(jen.Id("u").Dot("Scheme").Op("!=").Lit("http").Op("&&").Id("u").Dot("Scheme").Op("!=").Lit("https")).Op("||").Id("u").Dot("Host").Op("==").Lit("")).Block(
-			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(pkg+": "+ids.NewClient+": want an absolute http(s) base URL, got %q"), jen.Id("baseURL"))),
-		),
-		jen.Id("cfg").Op(":=").Id("clientConfig").Values(jen.Dict{jen.Id("userAgent"): jen.Id(ids.DefaultUserAgent)}),
-		jen.For(jen.List(jen.Id("_"), jen.Id("o")).Op(":=").Range().Id("opts")).Block(jen.Id("o").Call(jen.Op("&").Id("cfg"))),
-		jen.If(jen.Id("cfg").Dot("doer").Op("==").Nil()).Block(
-			jen.Id("cfg").Dot("doer").Op("=").Qual(clientPkg, "NewHTTPClient").Call(),
-		),
-		jen.Id("ropts").Op(":=").Index().Qual(clientPkg, "Option").Values(jen.Qual(clientPkg, "WithPolicy").Call(jen.Id("cfg").Dot("policy"))),
-		jen.If(jen.Id("cfg").Dot("observer").Op("!=").Nil()).Block(
-			jen.Id("ropts").Op("=").Append(jen.Id("ropts"), jen.Qual(clientPkg, "WithObserver").Call(jen.Id("cfg").Dot("observer"))),
-		),
-		jen.List(jen.Id("r"), jen.Err()).Op(":=").Qual(clientPkg, "NewRetrier").Call(jen.Id("cfg").Dot("doer"), jen.Append(jen.Id("ropts"), jen.Id("cfg").Dot("retry").Op("...")).Op("...")),
+		jen.List(jen.Id("b"), jen.Err()).Op(":=").Qual(clientPkg, "NewBase").Call(
+			jen.Qual(clientPkg, "BaseConfig").Values(jen.Dict{
+				jen.Id("Package"):   jen.Lit(pkg),
+				jen.Id("UserAgent"): jen.Id(ids.DefaultUserAgent),
+			}), jen.Id("baseURL"), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(pkg+": "+ids.NewClient+": %w"), jen.Err())),
 		),
-		jen.Return(jen.Op("&").Id(ids.Client).Values(jen.Dict{
-			jen.Id("baseURL"):   jen.Qual("strings", "TrimRight").Call(jen.Id("baseURL"), jen.Lit("/")),
-			jen.Id("retrier"):   jen.Id("r"),
-			jen.Id("editors"):   jen.Id("cfg").Dot("editors"),
-			jen.Id("userAgent"): jen.Id("cfg").Dot("userAgent"),
-		}), jen.Nil()),
-	)
-
-	f.Comment("callConfig collects the CallOptions of one call.")
-	f.Type().Id("callConfig").Struct(
-		jen.Id("key").String(),
-		jen.Id("policy").Op("*").Qual(clientPkg, "Policy"),
-		jen.Id("editors").Index().Id(ids.RequestEditorFn),
-	)
-	f.Add(docText(ids.CallOption + " configures one call."))
-	f.Type().Id(ids.CallOption).Func().Params(jen.Op("*").Id("callConfig"))
-	callOption := func(doc, name string, params []jen.Code, body ...jen.Code) {
-		f.Add(docText(doc))
-		f.Func().Id(name).Params(params...).Id(ids.CallOption).Block(
-			jen.Return(jen.Func().Params(jen.Id("c").Op("*").Id("callConfig")).Block(body...)),
-		)
-	}
-	callOption(ids.WithIdempotencyKey+" sets the idempotency key of one call of an idempotent\n"+
-		"operation, instead of a fresh UUIDv4 (or the key already in the request).\n"+
-		"Use one key per logical call, the same when the call is repeated later (for\n"+
-		"example after a restart), so the server replays its outcome. Operations whose\n"+
-		"key the server derives, and non-idempotent operations, ignore it.",
-		ids.WithIdempotencyKey, []jen.Code{jen.Id("key").String()},
-		jen.Id("c").Dot("key").Op("=").Id("key"))
-	callOption(ids.WithCallRetryPolicy+" sets the retry policy of one call.",
-		ids.WithCallRetryPolicy, []jen.Code{jen.Id("p").Qual(clientPkg, "Policy")},
-		jen.Id("c").Dot("policy").Op("=").Op("&").Id("p"))
-	callOption(ids.WithCallRequestEditorFn+" adds an editor run on this call's request, after the client's.",
-		ids.WithCallRequestEditorFn, []jen.Code{jen.Id("fn").Id(ids.RequestEditorFn)},
-		jen.Id("c").Dot("editors").Op("=").Append(jen.Id("c").Dot("editors"), jen.Id("fn")))
-
-	recv := func() *jen.Statement { return f.Func().Params(jen.Id("c").Op("*").Id(ids.Client)) }
-	f.Add(docText("newRequest builds the request of one call; the body bytes are replayed on\nevery attempt."))
-	recv().Id("newRequest").Params(jen.Id("ctx").Qual("context", "Context"), jen.List(jen.Id("method"), jen.Id("path")).String(),
-		jen.Id("query").Qual("net/url", "Values"), jen.Id("body").Index().Byte(), jen.Id("contentType").String()).
-		Params(jen.Op("*").Qual(httpPkg, "Request"), jen.Error()).Block(
-		jen.Id("u").Op(":=").Id("c").Dot("baseURL").Op("+").Id("path"),
-		jen.If(jen.Len(jen.Id("query")).Op(">").Lit(0)).Block(
-			jen.Id("u").Op("+=").Lit("?").Op("+").Id("query").Dot("Encode").Call(),
-		),
-		jen.Var().Id("rd").Qual("io", "Reader"),
-		jen.If(jen.Id("body").Op("!=").Nil()).Block(jen.Id("rd").Op("=").Qual("bytes", "NewReader").Call(jen.Id("body"))),
-		jen.List(jen.Id("req"), jen.Err()).Op(":=").Qual(httpPkg, "NewRequestWithContext").Call(jen.Id("ctx"), jen.Id("method"), jen.Id("u"), jen.Id("rd")),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.If(jen.Id("contentType").Op("!=").Lit("")).Block(
-			jen.Id("req").Dot("Header").Dot("Set").Call(jen.Lit("Content-Type"), jen.Id("contentType")),
-		),
-		jen.If(jen.Id("c").Dot("userAgent").Op("!=").Lit("")).Block(
-			jen.Id("req").Dot("Header").Dot("Set").Call(jen.Lit("User-Agent"), jen.Id("c").Dot("userAgent")),
-		),
-		jen.Return(jen.Id("req"), jen.Nil()),
-	)
-	f.Add(docText("edit runs the client's editors, then the call's."))
-	recv().Id("edit").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Op("*").Qual(httpPkg, "Request"), jen.Id("call").Op("*").Id("callConfig")).Error().Block(
-		jen.For(jen.List(jen.Id("_"), jen.Id("editors")).Op(":=").Range().Index().Index().Id(ids.RequestEditorFn).Values(
-			jen.Id("c").Dot("editors"), jen.Id("call").Dot("editors"))).Block(
-			jen.For(jen.List(jen.Id("_"), jen.Id("e")).Op(":=").Range().Id("editors")).Block(
-				jen.If(jen.Err().Op(":=").Id("e").Call(jen.Id("ctx"), jen.Id("req")), jen.Err().Op("!=").Nil()).Block(
-					jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit("request editor: %w"), jen.Err())),
-				),
-			),
-		),
-		jen.Return(jen.Nil()),
-	)
-	f.Add(docText("newCallConfig applies a call's options."))
-	f.Func().Id("newCallConfig").Params(jen.Id("opts").Index().Id(ids.CallOption)).Op("*").Id("callConfig").Block(
-		jen.Id("c").Op(":=").Op("&").Id("callConfig").Values(),
-		jen.For(jen.List(jen.Id("_"), jen.Id("o")).Op(":=").Range().Id("opts")).Block(jen.Id("o").Call(jen.Id("c"))),
-		jen.Return(jen.Id("c")),
-	)
-	f.Add(docText("clientError names the package and the operation in an error of a call."))
-	f.Func().Id("clientError").Params(jen.Id("op").String(), jen.Err().Error()).Error().Block(
-		jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(pkg+": %s: %w"), jen.Id("op"), jen.Err())),
+		jen.Return(jen.Op("&").Id(ids.Client).Values(jen.Dict{jen.Id("base"): jen.Id("b")}), jen.Nil()),
 	)
 }
 
@@ -363,8 +219,10 @@ func opKeySource(op *model.Operation) *keySource {
 }
 
 // ret returns from an operation method with an error built from err.
+// The error names the package and the operation (client.Invocation.Error);
+// opID is kept for the callers' readability.
 func ret(opID string, raw jen.Code, err jen.Code) jen.Code {
-	return jen.Return(jen.Nil(), raw, jen.Id("clientError").Call(jen.Lit(opID), err))
+	return jen.Return(jen.Nil(), raw, jen.Id("call").Dot("Error").Call(err))
 }
 
 // emitClientMethod emits the Client method of one operation.
@@ -390,7 +248,7 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 			fresh = "ULID"
 		}
 		lines = append(lines, "", fmt.Sprintf("It is idempotent: the key travels in the body field %s, filled with a", ks.field),
-			"fresh "+fresh+" when empty (or with the key of "+ids.WithIdempotencyKey+").")
+			"fresh "+fresh+" when empty (or with the key of client.WithIdempotencyKey).")
 	default:
 		where := fmt.Sprintf("header %s", ks.header)
 		if ks.query != "" {
@@ -401,11 +259,11 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 			fresh = "ULID"
 		}
 		lines = append(lines, "", "It is idempotent: the key travels in the "+where+": the key of",
-			ids.WithIdempotencyKey+", else the one in the request, else a fresh "+fresh+".")
+			"client.WithIdempotencyKey, else the one in the request, else a fresh "+fresh+".")
 	}
 	if ks != nil && !ks.derived && op.Idempotency.Policy.Key.Format == idempotency.FormatPattern {
-		lines = append(lines, fmt.Sprintf("The server accepts only keys matching %s: give one with %s.",
-			op.Idempotency.Policy.Key.Pattern, ids.WithIdempotencyKey))
+		lines = append(lines, fmt.Sprintf("The server accepts only keys matching %s: give one with client.WithIdempotencyKey.",
+			op.Idempotency.Policy.Key.Pattern))
 	}
 	if op.Deprecated {
 		lines = append(lines, "", "Deprecated: marked deprecated in the spec.")
@@ -414,54 +272,54 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 	f.Func().Params(jen.Id("c").Op("*").Id(ids.Client)).Id(n.Method).
 		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Id(n.Request), jen.Id("opts").Op("...").Id(ids.CallOption)).
 		Params(jen.Id(n.Response), jen.Op("*").Qual(clientPkg, "Response"), jen.Error()).BlockFunc(func(gr *jen.Group) {
-		gr.Id("call").Op(":=").Id("newCallConfig").Call(jen.Id("opts"))
+		var desc fields
+		desc.add("ID", jen.Lit(op.ID))
+		desc.add("Method", jen.Lit(op.Method))
+		if op.Idempotent() {
+			desc.add("Idempotent", jen.True())
+		}
+		gr.Id("call").Op(":=").Id("c").Dot("base").Dot("Begin").Call(
+			jen.Qual(clientPkg, "Operation").Values(desc.sorted("ID", "Method", "Idempotent")...), jen.Id("opts"))
 		g.emitClientPath(gr, op)
-		g.emitClientQuery(gr, op)
-		gr.Var().Id("body").Index().Byte()
-		gr.Var().Id("contentType").String()
-		gr.Var().Id("key").String()
+		query := g.emitClientQuery(gr, op, ks)
+		body, contentType := jen.Nil(), jen.Lit("")
 		if op.Body != nil && len(op.Body.Contents) > 0 {
+			gr.Var().Id("body").Index().Byte()
+			gr.Var().Id("contentType").String()
 			g.emitClientBody(gr, op, ks)
+			body, contentType = jen.Id("body"), jen.Id("contentType")
 		}
 		if ks != nil && !ks.derived && ks.field == "" {
-			gr.Id("key").Op("=").Id("call").Dot("key")
+			fromRequest := jen.Lit("")
 			if ks.param >= 0 {
-				gr.If(jen.Id("key").Op("==").Lit("")).Block(
-					jen.Id("key").Op("=").Qual(clientPkg, "ParamString").Call(jen.Id("req").Dot(n.Params[ks.param])),
-				)
+				fromRequest = jen.Qual(clientPkg, "ParamString").Call(jen.Id("req").Dot(n.Params[ks.param]))
 			}
-			gr.If(jen.Id("key").Op("==").Lit("")).Block(jen.Id("key").Op("=").Add(ks.newKeyFunc()).Call())
+			gr.Id("call").Dot("Key").Op("=").Id("call").Dot("ChooseKey").Call(fromRequest, ks.newKeyFunc())
 			if ks.query != "" {
-				gr.Id("q").Dot("Set").Call(jen.Lit(ks.query), jen.Id("key"))
+				gr.Id("q").Dot("Set").Call(jen.Lit(ks.query), jen.Id("call").Dot("Key"))
 			}
 		}
-		gr.List(jen.Id("hreq"), jen.Err()).Op(":=").Id("c").Dot("newRequest").Call(jen.Id("ctx"), jen.Lit(op.Method), jen.Id("path"), jen.Id("q"), jen.Id("body"), jen.Id("contentType"))
-		gr.If(jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
+		gr.List(jen.Id("hreq"), jen.Err()).Op(":=").Id("call").Dot("NewRequest").Call(jen.Id("ctx"), jen.Id("path"), query, body, contentType)
+		gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Nil(), jen.Err()))
 		for i, p := range op.Params {
 			if ks != nil && ks.header != "" && i == ks.param {
-				continue // the key header is set below, from key
+				continue // the key header is set below, from the call's key
 			}
-			var call jen.Code
+			var set jen.Code
 			switch p.In {
 			case model.InHeader:
-				call = jen.Qual(clientPkg, "SetHeader").Call(jen.Id("hreq").Dot("Header"), jen.Lit(p.Name), jen.Id("req").Dot(n.Params[i]))
+				set = jen.Qual(clientPkg, "SetHeader").Call(jen.Id("hreq").Dot("Header"), jen.Lit(p.Name), jen.Id("req").Dot(n.Params[i]))
 			case model.InCookie:
-				call = jen.Qual(clientPkg, "AddCookie").Call(jen.Id("hreq"), jen.Lit(p.Name), jen.Id("req").Dot(n.Params[i]))
+				set = jen.Qual(clientPkg, "AddCookie").Call(jen.Id("hreq"), jen.Lit(p.Name), jen.Id("req").Dot(n.Params[i]))
 			default:
 				continue
 			}
-			gr.If(jen.Err().Op(":=").Add(call), jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
+			gr.If(jen.Err().Op(":=").Add(set), jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
 		}
 		if ks != nil && ks.header != "" {
-			gr.Id("hreq").Dot("Header").Dot("Set").Call(jen.Lit(ks.header), jen.Qual(clientPkg, "KeyHeaderValue").Call(jen.Id("key")))
+			gr.Id("hreq").Dot("Header").Dot("Set").Call(jen.Lit(ks.header), jen.Qual(clientPkg, "KeyHeaderValue").Call(jen.Id("call").Dot("Key")))
 		}
-		gr.If(jen.Err().Op(":=").Id("c").Dot("edit").Call(jen.Id("ctx"), jen.Id("hreq"), jen.Id("call")), jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
-		gr.List(jen.Id("raw"), jen.Err()).Op(":=").Id("c").Dot("retrier").Dot("Do").Call(jen.Id("ctx"), jen.Id("hreq"), jen.Qual(clientPkg, "Call").Values(jen.Dict{
-			jen.Id("Operation"):  jen.Lit(op.ID),
-			jen.Id("Idempotent"): jen.Lit(op.Idempotent()),
-			jen.Id("Key"):        jen.Id("key"),
-			jen.Id("Policy"):     jen.Id("call").Dot("policy"),
-		}))
+		gr.List(jen.Id("raw"), jen.Err()).Op(":=").Id("call").Dot("Do").Call(jen.Id("ctx"), jen.Id("hreq"))
 		gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("raw"), jen.Err()))
 		gr.Return(jen.Id("decode" + n.Method).Call(jen.Id("raw")))
 	})
@@ -508,9 +366,19 @@ func (g *generator) emitClientPath(gr *jen.Group, op *model.Operation) {
 	gr.Id("path").Op(":=").Add(expr)
 }
 
-// emitClientQuery emits q, the query parameters.
-func (g *generator) emitClientQuery(gr *jen.Group, op *model.Operation) {
+// emitClientQuery emits q, the query parameters, when the operation has any
+// (or its key travels in the query), and returns the query of the request.
+func (g *generator) emitClientQuery(gr *jen.Group, op *model.Operation, ks *keySource) jen.Code {
 	n := g.ops[op]
+	hasQuery := ks != nil && ks.query != ""
+	for _, p := range op.Params {
+		if p.In == model.InQuery {
+			hasQuery = true
+		}
+	}
+	if !hasQuery {
+		return jen.Nil()
+	}
 	gr.Id("q").Op(":=").Qual("net/url", "Values").Values()
 	for i, p := range op.Params {
 		if p.In != model.InQuery {
@@ -527,6 +395,7 @@ func (g *generator) emitClientQuery(gr *jen.Group, op *model.Operation) {
 		}
 		gr.If(jen.Err().Op(":=").Qual(clientPkg, "AddQuery").Call(jen.Id("q"), jen.Lit(p.Name), jen.Id("req").Dot(n.Params[i]), jen.Lit(sep)), jen.Err().Op("!=").Nil()).Block(ret(op.ID, jen.Nil(), jen.Err()))
 	}
+	return jen.Id("q")
 }
 
 // requestContentType is the Content-Type sent for a declared media type: a range
@@ -564,7 +433,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 				jen.If(jen.Err().Op("!=").Nil()).Block(fail))
 			if fieldKey {
 				block = append(block,
-					jen.List(jen.Id("b"), jen.Id("key"), jen.Err()).Op("=").Add(ks.fill("FillJSONKey", jen.Id("b"), jen.Lit(ks.field), jen.Id("call").Dot("key"))),
+					jen.List(jen.Id("b"), jen.Id("call").Dot("Key"), jen.Err()).Op("=").Add(ks.fill("FillJSONKey", jen.Id("b"), jen.Lit(ks.field), jen.Id("call").Dot("GivenKey"))),
 					jen.If(jen.Err().Op("!=").Nil()).Block(fail))
 			}
 			block = append(block, jen.List(jen.Id("body"), jen.Id("contentType")).Op("=").List(jen.Id("b"), jen.Lit(requestContentType(c))))
@@ -582,7 +451,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 					))
 			}
 			if fieldKey {
-				block = append(block, jen.Id("key").Op("=").Add(ks.fill("FillFormKey", jen.Id("form"), jen.Lit(strings.TrimPrefix(ks.field, "/")), jen.Id("call").Dot("key"))))
+				block = append(block, jen.Id("call").Dot("Key").Op("=").Add(ks.fill("FillFormKey", jen.Id("form"), jen.Lit(strings.TrimPrefix(ks.field, "/")), jen.Id("call").Dot("GivenKey"))))
 			}
 			block = append(block, jen.List(jen.Id("body"), jen.Id("contentType")).Op("=").List(
 				jen.Index().Byte().Call(jen.Id("form").Dot("Encode").Call()), jen.Lit(requestContentType(c))))

@@ -26,7 +26,6 @@ func (g *generator) emitServer() (*jen.File, error) {
 		g.emitRequestType(f, op)
 		g.emitResponseTypes(f, op)
 	}
-	g.emitOptions(f)
 	g.emitNewServer(f, routes)
 	for _, op := range g.api.Operations {
 		g.emitHandle(f, op)
@@ -54,7 +53,7 @@ func (g *generator) emitHandlerInterface(f *jen.File) {
 		}
 	})
 	f.Add(docText("ErrNotImplemented is returned by UnimplementedHandler; the server answers it\nwith 501."))
-	f.Var().Id("ErrNotImplemented").Op("=").Qual("errors", "New").Call(jen.Lit("operation not implemented"))
+	f.Var().Id("ErrNotImplemented").Op("=").Qual(serverkitPkg, "ErrNotImplemented")
 	f.Add(docText("UnimplementedHandler answers every operation with ErrNotImplemented. Embed it\n" +
 		"in a Handler implementation to implement operations one at a time."))
 	f.Type().Id("UnimplementedHandler").Struct()
@@ -197,7 +196,7 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 	}
 	doc[0] += "."
 	if d := strings.TrimSpace(r.Description); d != "" {
-		doc = append(doc, "", d)
+		doc = append(append(doc, ""), strings.Split(d, "\n")...)
 	}
 	if !fixed {
 		doc = append(doc, "", fmt.Sprintf("StatusCode is the status sent; zero means %d.", defaultStatus(r.Status)))
@@ -271,80 +270,14 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 	})
 }
 
-// emitOptions emits ServerOption and its constructors.
-func (g *generator) emitOptions(f *jen.File) {
-	f.Add(docText("ServerOption configures NewServer."))
-	f.Type().Id("ServerOption").Func().Params(jen.Op("*").Id("serverConfig"))
-	f.Comment("serverConfig is what the ServerOptions set.")
-	f.Type().Id("serverConfig").Struct(
-		jen.Id("store").Qual(idempotencyPkg, "Store"),
-		jen.Id("idempotency").Index().Qual(idempotencyPkg, "Option"),
-		jen.Id("problemType").String(),
-		jen.Id("maxBodyBytes").Int64(),
-		jen.Id("logger").Op("*").Qual("log/slog", "Logger"),
-		jen.Id("middleware").Index().Func().Params(jen.Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler"),
-		jen.Id("errorHandler").Func().Params(jen.Qual(httpPkg, "ResponseWriter"), jen.Op("*").Qual(httpPkg, "Request"), jen.Error()),
-	)
-	option := func(doc, name string, params []jen.Code, body ...jen.Code) {
-		f.Add(docText(doc))
-		f.Func().Id(name).Params(params...).Id("ServerOption").Block(
-			jen.Return(jen.Func().Params(jen.Id("c").Op("*").Id("serverConfig")).Block(body...)),
-		)
-	}
-	idem := func(call jen.Code) jen.Code {
-		return jen.Id("c").Dot("idempotency").Op("=").Append(jen.Id("c").Dot("idempotency"), call)
-	}
-	option("WithStore sets the store of the idempotency records. Without it NewServer uses\n"+
-		"an in-process memory store, which does not deduplicate across processes.",
-		"WithStore", []jen.Code{jen.Id("store").Qual(idempotencyPkg, "Store")},
-		jen.Id("c").Dot("store").Op("=").Id("store"))
-	option("WithPrincipal sets the function that names the caller of a request, for\n"+
-		"policies scoped by principal.",
-		"WithPrincipal", []jen.Code{jen.Id("principal").Func().Params(jen.Op("*").Qual(httpPkg, "Request")).Params(jen.String(), jen.Error())},
-		idem(jen.Qual(idempotencyPkg, "WithPrincipal").Call(jen.Id("principal"))))
-	option("WithObserver sets the observer of idempotency outcomes (metrics, traces).",
-		"WithObserver", []jen.Code{jen.Id("o").Qual(idempotencyPkg, "Observer")},
-		idem(jen.Qual(idempotencyPkg, "WithObserver").Call(jen.Id("o"))))
-	option("WithProblemType sets the type URI of every problem+json error the server\n"+
-		"writes (its documentation); the default is about:blank.",
-		"WithProblemType", []jen.Code{jen.Id("uri").String()},
-		jen.Id("c").Dot("problemType").Op("=").Id("uri"),
-		idem(jen.Qual(idempotencyPkg, "WithProblemType").Call(jen.Id("uri"))))
-	option("WithLogger sets the logger of handler errors and idempotency warnings; the\n"+
-		"default is slog.Default().",
-		"WithLogger", []jen.Code{jen.Id("l").Op("*").Qual("log/slog", "Logger")},
-		jen.Id("c").Dot("logger").Op("=").Id("l"),
-		idem(jen.Qual(idempotencyPkg, "WithLogger").Call(jen.Id("l"))))
-	option("WithMaxBodyBytes sets the largest request body the server reads (default\n"+
-		"10 MiB); a larger one is answered with 413. The idempotency middleware has its\n"+
-		"own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).",
-		"WithMaxBodyBytes", []jen.Code{jen.Id("n").Int64()},
-		jen.Id("c").Dot("maxBodyBytes").Op("=").Id("n"))
-	option("WithMiddleware wraps the whole server with mw; the first is the outermost.",
-		"WithMiddleware", []jen.Code{jen.Id("mw").Op("...").Func().Params(jen.Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler")},
-		jen.Id("c").Dot("middleware").Op("=").Append(jen.Id("c").Dot("middleware"), jen.Id("mw").Op("...")))
-	option("WithErrorHandler sets the function that answers a handler's error. The\n"+
-		"default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.",
-		"WithErrorHandler", []jen.Code{jen.Id("h").Func().Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("err").Error())},
-		jen.Id("c").Dot("errorHandler").Op("=").Id("h"))
-	option("WithIdempotencyOptions passes options to every idempotency middleware\n"+
-		"(idempotency.New), e.g. idempotency.WithAtomic().",
-		"WithIdempotencyOptions", []jen.Code{jen.Id("opts").Op("...").Qual(idempotencyPkg, "Option")},
-		jen.Id("c").Dot("idempotency").Op("=").Append(jen.Id("c").Dot("idempotency"), jen.Id("opts").Op("...")))
-}
-
 // emitNewServer emits NewServer, the server type and its error handling.
 func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
-	anyIdempotent := false
-	for _, op := range g.api.Operations {
-		if op.Idempotent() {
-			anyIdempotent = true
-		}
-	}
+	f.Add(docText("ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger..."))
+	f.Type().Id("ServerOption").Op("=").Qual(serverkitPkg, "Option")
 	f.Comment("server routes requests to a Handler.")
 	f.Type().Id("server").Struct(
 		jen.Id("h").Id("Handler"),
-		jen.Id("cfg").Id("serverConfig"),
+		jen.Id("kit").Op("*").Qual(serverkitPkg, "Server"),
 	)
 	// Package-level expressions for path parameters that share a segment.
 	for _, re := range routes.regexps {
@@ -360,22 +293,9 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 		gr.If(jen.Id("h").Op("==").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(g.opts.Package+": NewServer: nil Handler"))),
 		)
-		gr.Var().Id("c").Id("serverConfig")
-		gr.For(jen.List(jen.Id("_"), jen.Id("o")).Op(":=").Range().Id("opts")).Block(jen.Id("o").Call(jen.Op("&").Id("c")))
-		gr.If(jen.Id("c").Dot("maxBodyBytes").Op("<=").Lit(0)).Block(
-			jen.Id("c").Dot("maxBodyBytes").Op("=").Lit(10).Op("<<").Lit(20),
-		)
-		gr.If(jen.Id("c").Dot("logger").Op("==").Nil()).Block(
-			jen.Id("c").Dot("logger").Op("=").Qual("log/slog", "Default").Call(),
-		)
-		if anyIdempotent {
-			gr.If(jen.Id("c").Dot("store").Op("==").Nil()).Block(
-				jen.Id("c").Dot("store").Op("=").Qual(memstorePkg, "New").Call(),
-			)
-		}
-		gr.Id("mux").Op(":=").Qual(httpPkg, "NewServeMux").Call()
+		gr.Id("kit").Op(":=").Qual(serverkitPkg, "New").Call(jen.Lit(g.opts.Package), jen.Id("opts").Op("..."))
 		if len(g.api.Operations) > 0 {
-			gr.Id("s").Op(":=").Op("&").Id("server").Values(jen.Id("h").Op(":").Id("h"), jen.Id("cfg").Op(":").Id("c"))
+			gr.Id("s").Op(":=").Op("&").Id("server").Values(jen.Id("h").Op(":").Id("h"), jen.Id("kit").Op(":").Id("kit"))
 			gr.Var().Id("err").Error()
 		}
 		// One handler variable per operation, wrapped when idempotent.
@@ -384,7 +304,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 			handle := jen.Qual(httpPkg, "HandlerFunc").Call(jen.Id("s").Dot("handle" + g.ops[op].Method))
 			if op.Idempotent() {
 				gr.Var().Id(v).Qual(httpPkg, "Handler")
-				gr.If(jen.List(jen.Id(v), jen.Err()).Op("=").Id("s").Dot("idempotent").Call(jen.Lit(op.ID), handle), jen.Err().Op("!=").Nil()).Block(
+				gr.If(jen.List(jen.Id(v), jen.Err()).Op("=").Id("kit").Dot("Idempotent").Call(jen.Lit(op.ID), jen.Id("Policies").Index(jen.Lit(op.ID)), handle), jen.Err().Op("!=").Nil()).Block(
 					jen.Return(jen.Nil(), jen.Err()),
 				)
 			} else {
@@ -414,7 +334,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 				h = jen.Id(routes.handlerVar[grp.ops[0]])
 			} else {
 				h = jen.Qual(serverkitPkg, "Dispatch").CallFunc(func(cg *jen.Group) {
-					cg.Id("c").Dot("problemType")
+					cg.Id("kit").Dot("ProblemType").Call()
 					for _, op := range grp.ops {
 						rt := routes.byOp[op]
 						cg.Qual(serverkitPkg, "Route").Values(jen.Dict{
@@ -433,49 +353,12 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 					}
 				})
 			}
-			gr.If(jen.Err().Op("=").Qual(serverkitPkg, "Handle").Call(jen.Id("mux"), jen.Lit(grp.pattern), h), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(g.opts.Package+": NewServer: %w"), jen.Err())),
+			gr.If(jen.Err().Op("=").Id("kit").Dot("Handle").Call(jen.Lit(grp.pattern), h), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Nil(), jen.Err()),
 			)
 		}
-		gr.Var().Id("out").Qual(httpPkg, "Handler").Op("=").Id("mux")
-		gr.For(jen.Id("i").Op(":=").Len(jen.Id("c").Dot("middleware")).Op("-").Lit(1), jen.Id("i").Op(">=").Lit(0), jen.Id("i").Op("--")).Block(
-			jen.Id("out").Op("=").Id("c").Dot("middleware").Index(jen.Id("i")).Call(jen.Id("out")),
-		)
-		gr.Return(jen.Id("out"), jen.Nil())
+		gr.Return(jen.Id("kit").Dot("Handler").Call(), jen.Nil())
 	})
-
-	f.Add(docText("idempotent wraps next with the idempotency middleware of operation op."))
-	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("idempotent").
-		Params(jen.Id("op").String(), jen.Id("next").Qual(httpPkg, "Handler")).
-		Params(jen.Qual(httpPkg, "Handler"), jen.Error()).Block(
-		jen.List(jen.Id("mw"), jen.Err()).Op(":=").Qual(idempotencyPkg, "New").Call(
-			jen.Id("s").Dot("cfg").Dot("store"), jen.Id("Policies").Index(jen.Id("op")), jen.Id("s").Dot("cfg").Dot("idempotency").Op("...")),
-		jen.If(jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(g.opts.Package+": NewServer: operation %q: %w"), jen.Id("op"), jen.Err())),
-		),
-		jen.Return(jen.Id("mw").Dot("Wrap").Call(jen.Id("next")), jen.Nil()),
-	)
-
-	f.Add(docText("fail answers a handler's error."))
-	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("fail").
-		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("op").String(), jen.Err().Error()).Block(
-		jen.If(jen.Id("s").Dot("cfg").Dot("errorHandler").Op("!=").Nil()).Block(
-			jen.Id("s").Dot("cfg").Dot("errorHandler").Call(jen.Id("w"), jen.Id("r"), jen.Err()),
-			jen.Return(),
-		),
-		jen.If(jen.Qual("errors", "Is").Call(jen.Err(), jen.Id("ErrNotImplemented"))).Block(
-			jen.Qual(serverkitPkg, "WriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"),
-				jen.Op("&").Qual(serverkitPkg, "RequestError").Values(jen.Dict{
-					jen.Id("Field"):  jen.Lit("operation"),
-					jen.Id("Status"): jen.Qual(httpPkg, "StatusNotImplemented"),
-					jen.Id("Err"):    jen.Err(),
-				})),
-			jen.Return(),
-		),
-		jen.Id("s").Dot("cfg").Dot("logger").Dot("ErrorContext").Call(jen.Id("r").Dot("Context").Call(),
-			jen.Lit("handler failed"), jen.Lit("operation"), jen.Id("op"), jen.Lit("error"), jen.Err()),
-		jen.Qual(serverkitPkg, "WriteServerError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType")),
-	)
 }
 
 // emitHandle emits the http.HandlerFunc of one operation and its decoder.
@@ -487,7 +370,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
 		jen.Var().Id("req").Id(n.Request),
 		jen.If(jen.Err().Op(":=").Id("s").Dot(decode).Call(jen.Id("r"), jen.Op("&").Id("req")), jen.Err().Op("!=").Nil()).Block(
-			jen.Qual(serverkitPkg, "WriteRequestError").Call(jen.Id("w"), jen.Id("r"), jen.Id("s").Dot("cfg").Dot("problemType"), jen.Err()),
+			jen.Id("s").Dot("kit").Dot("RequestError").Call(jen.Id("w"), jen.Id("r"), jen.Err()),
 			jen.Return(),
 		),
 		jen.List(jen.Id("resp"), jen.Err()).Op(":=").Id("s").Dot("h").Dot(n.Method).Call(jen.Id("r").Dot("Context").Call(), jen.Id("req")),
@@ -498,77 +381,68 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 			jen.Err().Op("=").Id("resp").Dot("write"+n.Response).Call(jen.Id("w")),
 		),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
-			jen.Id("s").Dot("fail").Call(jen.Id("w"), jen.Id("r"), jen.Lit(op.ID), jen.Err()),
+			jen.Id("s").Dot("kit").Dot("Fail").Call(jen.Id("w"), jen.Id("r"), jen.Lit(op.ID), jen.Err()),
 		),
 	)
 
 	f.Commentf("%s decodes the parameters and body of %s into req.", decode, opLabel(op))
 	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id(decode).
 		Params(jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("req").Op("*").Id(n.Request)).Error().BlockFunc(func(gr *jen.Group) {
-		hasQuery := false
-		for _, p := range op.Params {
-			if p.In == model.InQuery {
-				hasQuery = true
-			}
-		}
-		if hasQuery {
-			gr.Id("q").Op(":=").Id("r").Dot("URL").Dot("Query").Call()
-		}
 		keyHeader := policyKeyHeader(op)
+		started := false
 		for i, p := range op.Params {
-			var source jen.Code
-			sep := ","
-			isKey := false
+			// A descriptor of the parameter: serverkit.Params.Decode reads
+			// and decodes it.
+			var d fields
+			d.add("Name", jen.Lit(p.Name))
 			switch p.In {
 			case model.InQuery:
-				source = jen.Qual(serverkitPkg, "Query").Call(jen.Id("q"), jen.Lit(p.Name))
+				d.add("In", jen.Qual(serverkitPkg, "InQuery"))
 				switch {
 				case p.Explode && (p.Style == "" || p.Style == "form"):
-					sep = ""
+					d.add("Explode", jen.True())
 				case p.Style == "spaceDelimited":
-					sep = " "
+					d.add("Delimiter", jen.Lit(" "))
 				case p.Style == "pipeDelimited":
-					sep = "|"
+					d.add("Delimiter", jen.Lit("|"))
 				}
 			case model.InHeader:
-				source = jen.Qual(serverkitPkg, "Header").Call(jen.Id("r"), jen.Lit(p.Name))
+				d.add("In", jen.Qual(serverkitPkg, "InHeader"))
 				if keyHeader != "" && strings.EqualFold(p.Name, keyHeader) {
 					// The policy's key header: the handler gets the key the
 					// middleware deduplicated by, not the header's raw value
 					// (a structured-field string keeps its quotes).
-					isKey = true
-					source = jen.Qual(serverkitPkg, "KeyHeader").Call(jen.Id("r"), jen.Lit(p.Name), jen.Lit(op.Idempotency.Policy.Key.MaxLength))
+					d.add("IdempotencyKey", jen.True())
+					if n := op.Idempotency.Policy.Key.MaxLength; n != 0 {
+						d.add("KeyMaxLength", jen.Lit(n))
+					}
 				}
 			case model.InCookie:
-				source = jen.Qual(serverkitPkg, "Cookie").Call(jen.Id("r"), jen.Lit(p.Name))
+				d.add("In", jen.Qual(serverkitPkg, "InCookie"))
 			case model.InPath:
+				d.add("In", jen.Qual(serverkitPkg, "InPath"))
 				if !op.Route.Has(p.Name) {
+					// Not routed: never present, so the request is rejected.
 					g.warn(p.Pos, "", "path-param-missing", "path parameter %q does not appear in path %q; requests will be rejected", p.Name, op.Path)
-					source = jen.List(jen.Index().String().Call(jen.Nil()), jen.False())
-					break
 				}
-				source = jen.Qual(serverkitPkg, "Path").Call(jen.Id("r"), jen.Lit(p.Name))
 			default:
 				continue
+			}
+			if p.Required || p.In == model.InPath {
+				d.add("Required", jen.True())
 			}
 			switch p.Style {
 			case "matrix", "label", "deepObject":
 				g.warn(p.Pos, "", "param-style-unsupported",
 					"%s parameter %q: style %q is not decoded; the server reads the parameter's raw value (JSON for objects)", p.In, p.Name, p.Style)
 			}
-			field := fmt.Sprintf("%s parameter %q", p.In, p.Name)
-			gr.BlockFunc(func(bg *jen.Group) {
-				if isKey {
-					bg.List(jen.Id("vs"), jen.Id("ok"), jen.Err()).Op(":=").Add(source)
-					bg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-				} else {
-					bg.List(jen.Id("vs"), jen.Id("ok")).Op(":=").Add(source)
-				}
-				bg.If(jen.Err().Op(":=").Qual(serverkitPkg, "Param").Call(jen.Lit(field), jen.Op("&").Id("req").Dot(n.Params[i]),
-					jen.Id("vs"), jen.Id("ok"), jen.Lit(p.Required || p.In == model.InPath), jen.Lit(sep)), jen.Err().Op("!=").Nil()).Block(
-					jen.Return(jen.Err()),
-				)
-			})
+			if !started {
+				gr.Id("params").Op(":=").Qual(serverkitPkg, "ParamsOf").Call(jen.Id("r"))
+				started = true
+			}
+			gr.If(jen.Err().Op(":=").Id("params").Dot("Decode").Call(jen.Op("&").Id("req").Dot(n.Params[i]), jen.Qual(serverkitPkg, "Parameter").Values(d.sorted("In", "Name", "Required", "Explode", "Delimiter", "IdempotencyKey", "KeyMaxLength")...)), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Err()),
+			)
 		}
 		if op.Body != nil && len(op.Body.Contents) > 0 {
 			g.emitBodyDecode(gr, op)
@@ -600,7 +474,7 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 	n := g.ops[op]
 	single := len(op.Body.Contents) == 1
 	required := single && op.Body.Required
-	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Qual(serverkitPkg, "ReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required), jen.Id("s").Dot("cfg").Dot("maxBodyBytes"))
+	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Qual(serverkitPkg, "ReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required), jen.Id("s").Dot("kit").Dot("MaxBodyBytes").Call())
 	gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 	gr.If(jen.Op("!").Id("present")).Block(jen.Return(jen.Nil()))
 	gr.Switch(jen.Qual(serverkitPkg, "MediaType").Call(jen.Id("r"), jen.Index().String().ValuesFunc(func(vg *jen.Group) {

@@ -321,3 +321,32 @@ func cyclicProperties(schemas []*model.Schema) map[*model.Property]bool {
 	}
 	return out
 }
+
+// fields are the fields of a composite literal, printed in a chosen order
+// (jen.Dict sorts its keys).
+type fields map[string]jen.Code
+
+func (f *fields) add(name string, v jen.Code) {
+	if *f == nil {
+		*f = make(fields)
+	}
+	(*f)[name] = v
+}
+
+// sorted returns the fields named in order that are set, as key: value; more
+// than three go one per line.
+func (f fields) sorted(order ...string) []jen.Code {
+	var out []jen.Code
+	for _, name := range order {
+		if v, ok := f[name]; ok {
+			out = append(out, jen.Id(name).Op(":").Add(v))
+		}
+	}
+	if len(out) > 3 {
+		for i, c := range out {
+			out[i] = jen.Line().Add(c)
+		}
+		out = append(out, jen.Line())
+	}
+	return out
+}

@@ -43,7 +43,7 @@ func Example() {
 
 	// Server: the idempotency middleware reports to the observer, inside the
 	// span of tel.Middleware. A generated server takes the same two pieces:
-	// api.WithObserver(tel.IdempotencyObserver()) and api.WithMiddleware(...).
+	// serverkit.WithObserver(tel.IdempotencyObserver()) and serverkit.WithMiddleware(...).
 	store := memstore.New()
 	defer store.Close()
 	mw, err := idempotency.New(store, idempotency.Policy{Operation: "createPayment"},
@@ -60,7 +60,7 @@ func Example() {
 
 	// Client: each attempt in a client span that the server's span joins, and
 	// one event per attempt on the caller's span. A generated client takes
-	// api.WithHTTPClient(tel.Doer(nil)) and api.WithClientObserver(tel.ClientObserver()).
+	// client.WithHTTPClient(tel.Doer(nil)) and client.WithClientObserver(tel.ClientObserver()).
 	retrier, err := client.NewRetrier(tel.Doer(nil), client.WithObserver(tel.ClientObserver()))
 	if err != nil {
 		log.Fatal(err)

@@ -197,3 +197,92 @@ func Path(r *http.Request, name string) ([]string, bool) {
 	v := r.PathValue(name)
 	return []string{v}, v != ""
 }
+
+// Location is where a parameter travels.
+type Location string
+
+// The locations of parameters (OpenAPI's "in").
+const (
+	InQuery  Location = "query"
+	InHeader Location = "header"
+	InPath   Location = "path"
+	InCookie Location = "cookie"
+)
+
+// Parameter describes one parameter of an operation, as Params.Decode reads it.
+type Parameter struct {
+	// In and Name locate the parameter; a path parameter is read by its spec
+	// name (see NamePath).
+	In   Location
+	Name string
+	// Required makes a missing parameter a 400.
+	Required bool
+	// Explode reads each raw value as one item of an array (style form,
+	// explode true); otherwise a raw value is split at Delimiter ("," when
+	// empty; " " for spaceDelimited, "|" for pipeDelimited).
+	Explode   bool
+	Delimiter string
+	// IdempotencyKey marks the header that carries the operation's
+	// idempotency key: it is decoded as the middleware decodes it (see
+	// KeyHeader), at most KeyMaxLength long (0: the default).
+	IdempotencyKey bool
+	KeyMaxLength   int
+}
+
+// Params reads the parameters of one request (see ParamsOf).
+type Params struct {
+	r     *http.Request
+	query url.Values
+}
+
+// ParamsOf returns the reader of r's parameters; it parses the query once,
+// on the first query parameter.
+func ParamsOf(r *http.Request) Params { return Params{r: r} }
+
+// Decode decodes parameter p into dst, a pointer to the request field, as
+// Param does: a missing required parameter, or a value that does not decode,
+// is a 400 naming the parameter ("query parameter \"limit\"").
+func (ps *Params) Decode(dst any, p Parameter) error {
+	var raws []string
+	var present bool
+	switch p.In {
+	case InQuery:
+		if ps.query == nil {
+			ps.query = ps.r.URL.Query()
+		}
+		raws, present = ps.query[p.Name]
+	case InHeader:
+		if p.IdempotencyKey {
+			var err error
+			if raws, present, err = KeyHeader(ps.r, p.Name, p.KeyMaxLength); err != nil {
+				return err
+			}
+		} else {
+			raws, present = Header(ps.r, p.Name)
+		}
+	case InCookie:
+		raws, present = Cookie(ps.r, p.Name)
+	case InPath:
+		raws, present = Path(ps.r, p.Name)
+	default:
+		return fmt.Errorf("parameter %q: unknown location %q", p.Name, p.In)
+	}
+	field := func() string { return string(p.In) + " parameter " + strconv.Quote(p.Name) }
+	if !present {
+		if p.Required {
+			return BadRequest(field(), errors.New("is required"))
+		}
+		return nil
+	}
+	sep := p.Delimiter
+	switch {
+	case p.Explode:
+		sep = ""
+	case sep == "":
+		sep = ","
+	}
+	if err := bind(dst, raws, sep); err != nil {
+		return BadRequest(field(), err)
+	}
+	return nil
+}

@@ -6,13 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/serverkit"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -68,7 +64,7 @@ type Handler interface {
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
 // with 501.
-var ErrNotImplemented = errors.New("operation not implemented")
+var ErrNotImplemented = serverkit.ErrNotImplemented
 
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
@@ -452,97 +448,13 @@ func (r SubmitPlainForm422JSONResponse) writeSubmitPlainFormResponseObject(w htt
 	return nil
 }
 
-// ServerOption configures NewServer.
-type ServerOption func(*serverConfig)
-
-// serverConfig is what the ServerOptions set.
-type serverConfig struct {
-	store        idempotency.Store
-	idempotency  []idempotency.Option
-	problemType  string
-	maxBodyBytes int64
-	logger       *slog.Logger
-	middleware   []func(http.Handler) http.Handler
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-}
-
-// WithStore sets the store of the idempotency records. Without it NewServer uses
-// an in-process memory store, which does not deduplicate across processes.
-func WithStore(store idempotency.Store) ServerOption {
-	return func(c *serverConfig) {
-		c.store = store
-	}
-}
-
-// WithPrincipal sets the function that names the caller of a request, for
-// policies scoped by principal.
-func WithPrincipal(principal func(*http.Request) (string, error)) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithPrincipal(principal))
-	}
-}
-
-// WithObserver sets the observer of idempotency outcomes (metrics, traces).
-func WithObserver(o idempotency.Observer) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithObserver(o))
-	}
-}
-
-// WithProblemType sets the type URI of every problem+json error the server
-// writes (its documentation); the default is about:blank.
-func WithProblemType(uri string) ServerOption {
-	return func(c *serverConfig) {
-		c.problemType = uri
-		c.idempotency = append(c.idempotency, idempotency.WithProblemType(uri))
-	}
-}
-
-// WithLogger sets the logger of handler errors and idempotency warnings; the
-// default is slog.Default().
-func WithLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) {
-		c.logger = l
-		c.idempotency = append(c.idempotency, idempotency.WithLogger(l))
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body the server reads (default
-// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
-// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
-func WithMaxBodyBytes(n int64) ServerOption {
-	return func(c *serverConfig) {
-		c.maxBodyBytes = n
-	}
-}
-
-// WithMiddleware wraps the whole server with mw; the first is the outermost.
-func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
-	return func(c *serverConfig) {
-		c.middleware = append(c.middleware, mw...)
-	}
-}
-
-// WithErrorHandler sets the function that answers a handler's error. The
-// default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.
-func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) ServerOption {
-	return func(c *serverConfig) {
-		c.errorHandler = h
-	}
-}
-
-// WithIdempotencyOptions passes options to every idempotency middleware
-// (idempotency.New), e.g. idempotency.WithAtomic().
-func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, opts...)
-	}
-}
+// ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
+type ServerOption = serverkit.Option
 
 // server routes requests to a Handler.
 type server struct {
 	h   Handler
-	cfg serverConfig
+	kit *serverkit.Server
 }
 
 // NewServer returns the HTTP handler of the API: each operation routed with a
@@ -554,24 +466,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
 	}
-	var c serverConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.maxBodyBytes <= 0 {
-		c.maxBodyBytes = 10 << 20
-	}
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
-	if c.store == nil {
-		c.store = memstore.New()
-	}
-	mux := http.NewServeMux()
-	s := &server{h: h, cfg: c}
+	kit := serverkit.New("api", opts...)
+	s := &server{h: h, kit: kit}
 	var err error
 	var h0 http.Handler
-	if h0, err = s.idempotent("submitMessageForm", http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
+	if h0, err = kit.Idempotent("submitMessageForm", Policies["submitMessageForm"], http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
 		return nil, err
 	}
 	h0 = serverkit.NamePath(h0, serverkit.PathParam{
@@ -579,7 +478,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h1 http.Handler
-	if h1, err = s.idempotent("submitIssuedForm", http.HandlerFunc(s.handleSubmitIssuedForm)); err != nil {
+	if h1, err = kit.Idempotent("submitIssuedForm", Policies["submitIssuedForm"], http.HandlerFunc(s.handleSubmitIssuedForm)); err != nil {
 		return nil, err
 	}
 	h1 = serverkit.NamePath(h1, serverkit.PathParam{
@@ -592,7 +491,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h3 http.Handler
-	if h3, err = s.idempotent("postMessage", http.HandlerFunc(s.handlePostMessage)); err != nil {
+	if h3, err = kit.Idempotent("postMessage", Policies["postMessage"], http.HandlerFunc(s.handlePostMessage)); err != nil {
 		return nil, err
 	}
 	h3 = serverkit.NamePath(h3, serverkit.PathParam{
@@ -600,67 +499,36 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h4 http.Handler
-	if h4, err = s.idempotent("submitPlainForm", http.HandlerFunc(s.handleSubmitPlainForm)); err != nil {
+	if h4, err = kit.Idempotent("submitPlainForm", Policies["submitPlainForm"], http.HandlerFunc(s.handleSubmitPlainForm)); err != nil {
 		return nil, err
 	}
 	h4 = serverkit.NamePath(h4, serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
-	if err = serverkit.Handle(mux, "POST /rooms/{_p1}/form", h0); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /rooms/{_p1}/form", h0); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /rooms/{_p1}/issued-form", h1); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /rooms/{_p1}/issued-form", h1); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /rooms/{_p1}/messages", h3); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /rooms/{_p1}/messages", h3); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /rooms/{_p1}/plain-form", h4); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /rooms/{_p1}/plain-form", h4); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /rooms/{_p1}/messages", h2); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("GET /rooms/{_p1}/messages", h2); err != nil {
+		return nil, err
 	}
-	var out http.Handler = mux
-	for i := len(c.middleware) - 1; i >= 0; i-- {
-		out = c.middleware[i](out)
-	}
-	return out, nil
-}
-
-// idempotent wraps next with the idempotency middleware of operation op.
-func (s *server) idempotent(op string, next http.Handler) (http.Handler, error) {
-	mw, err := idempotency.New(s.cfg.store, Policies[op], s.cfg.idempotency...)
-	if err != nil {
-		return nil, fmt.Errorf("api: NewServer: operation %q: %w", op, err)
-	}
-	return mw.Wrap(next), nil
-}
-
-// fail answers a handler's error.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
-	if s.cfg.errorHandler != nil {
-		s.cfg.errorHandler(w, r, err)
-		return
-	}
-	if errors.Is(err, ErrNotImplemented) {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, &serverkit.RequestError{
-			Err:    err,
-			Field:  "operation",
-			Status: http.StatusNotImplemented,
-		})
-		return
-	}
-	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
-	serverkit.WriteServerError(w, r, s.cfg.problemType)
+	return kit.Handler(), nil
 }
 
 // handleSubmitMessageForm serves POST /rooms/{room}/form: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleSubmitMessageForm(w http.ResponseWriter, r *http.Request) {
 	var req SubmitMessageFormRequestObject
 	if err := s.decodeSubmitMessageForm(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.SubmitMessageForm(r.Context(), req)
@@ -671,19 +539,17 @@ func (s *server) handleSubmitMessageForm(w http.ResponseWriter, r *http.Request)
 		err = resp.writeSubmitMessageFormResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "submitMessageForm", err)
+		s.kit.Fail(w, r, "submitMessageForm", err)
 	}
 }
 
 // decodeSubmitMessageForm decodes the parameters and body of POST /rooms/{room}/form into req.
 func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageFormRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "room")
-		if err := serverkit.Param("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -717,7 +583,7 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 func (s *server) handleSubmitIssuedForm(w http.ResponseWriter, r *http.Request) {
 	var req SubmitIssuedFormRequestObject
 	if err := s.decodeSubmitIssuedForm(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.SubmitIssuedForm(r.Context(), req)
@@ -728,19 +594,17 @@ func (s *server) handleSubmitIssuedForm(w http.ResponseWriter, r *http.Request) 
 		err = resp.writeSubmitIssuedFormResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "submitIssuedForm", err)
+		s.kit.Fail(w, r, "submitIssuedForm", err)
 	}
 }
 
 // decodeSubmitIssuedForm decodes the parameters and body of POST /rooms/{room}/issued-form into req.
 func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "room")
-		if err := serverkit.Param("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -774,7 +638,7 @@ func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRe
 func (s *server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	var req ListMessagesRequestObject
 	if err := s.decodeListMessages(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListMessages(r.Context(), req)
@@ -785,17 +649,15 @@ func (s *server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeListMessagesResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "listMessages", err)
+		s.kit.Fail(w, r, "listMessages", err)
 	}
 }
 
 // decodeListMessages decodes the parameters and body of GET /rooms/{room}/messages into req.
 func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "room")
-		if err := serverkit.Param("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -804,7 +666,7 @@ func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObj
 func (s *server) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 	var req PostMessageRequestObject
 	if err := s.decodePostMessage(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.PostMessage(r.Context(), req)
@@ -815,19 +677,17 @@ func (s *server) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 		err = resp.writePostMessageResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "postMessage", err)
+		s.kit.Fail(w, r, "postMessage", err)
 	}
 }
 
 // decodePostMessage decodes the parameters and body of POST /rooms/{room}/messages into req.
 func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "room")
-		if err := serverkit.Param("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -854,7 +714,7 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 func (s *server) handleSubmitPlainForm(w http.ResponseWriter, r *http.Request) {
 	var req SubmitPlainFormRequestObject
 	if err := s.decodeSubmitPlainForm(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.SubmitPlainForm(r.Context(), req)
@@ -865,19 +725,17 @@ func (s *server) handleSubmitPlainForm(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeSubmitPlainFormResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "submitPlainForm", err)
+		s.kit.Fail(w, r, "submitPlainForm", err)
 	}
 }
 
 // decodeSubmitPlainForm decodes the parameters and body of POST /rooms/{room}/plain-form into req.
 func (s *server) decodeSubmitPlainForm(r *http.Request, req *SubmitPlainFormRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "room")
-		if err := serverkit.Param("path parameter \"room\"", &req.Room, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}

@@ -6,13 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/serverkit"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -35,7 +31,7 @@ type Handler interface {
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
 // with 501.
-var ErrNotImplemented = errors.New("operation not implemented")
+var ErrNotImplemented = serverkit.ErrNotImplemented
 
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
@@ -163,97 +159,13 @@ func (r ReceivePaymentEvent422JSONResponse) writeReceivePaymentEventResponseObje
 	return nil
 }
 
-// ServerOption configures NewServer.
-type ServerOption func(*serverConfig)
-
-// serverConfig is what the ServerOptions set.
-type serverConfig struct {
-	store        idempotency.Store
-	idempotency  []idempotency.Option
-	problemType  string
-	maxBodyBytes int64
-	logger       *slog.Logger
-	middleware   []func(http.Handler) http.Handler
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-}
-
-// WithStore sets the store of the idempotency records. Without it NewServer uses
-// an in-process memory store, which does not deduplicate across processes.
-func WithStore(store idempotency.Store) ServerOption {
-	return func(c *serverConfig) {
-		c.store = store
-	}
-}
-
-// WithPrincipal sets the function that names the caller of a request, for
-// policies scoped by principal.
-func WithPrincipal(principal func(*http.Request) (string, error)) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithPrincipal(principal))
-	}
-}
-
-// WithObserver sets the observer of idempotency outcomes (metrics, traces).
-func WithObserver(o idempotency.Observer) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithObserver(o))
-	}
-}
-
-// WithProblemType sets the type URI of every problem+json error the server
-// writes (its documentation); the default is about:blank.
-func WithProblemType(uri string) ServerOption {
-	return func(c *serverConfig) {
-		c.problemType = uri
-		c.idempotency = append(c.idempotency, idempotency.WithProblemType(uri))
-	}
-}
-
-// WithLogger sets the logger of handler errors and idempotency warnings; the
-// default is slog.Default().
-func WithLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) {
-		c.logger = l
-		c.idempotency = append(c.idempotency, idempotency.WithLogger(l))
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body the server reads (default
-// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
-// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
-func WithMaxBodyBytes(n int64) ServerOption {
-	return func(c *serverConfig) {
-		c.maxBodyBytes = n
-	}
-}
-
-// WithMiddleware wraps the whole server with mw; the first is the outermost.
-func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
-	return func(c *serverConfig) {
-		c.middleware = append(c.middleware, mw...)
-	}
-}
-
-// WithErrorHandler sets the function that answers a handler's error. The
-// default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.
-func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) ServerOption {
-	return func(c *serverConfig) {
-		c.errorHandler = h
-	}
-}
-
-// WithIdempotencyOptions passes options to every idempotency middleware
-// (idempotency.New), e.g. idempotency.WithAtomic().
-func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, opts...)
-	}
-}
+// ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
+type ServerOption = serverkit.Option
 
 // server routes requests to a Handler.
 type server struct {
 	h   Handler
-	cfg serverConfig
+	kit *serverkit.Server
 }
 
 // NewServer returns the HTTP handler of the API: each operation routed with a
@@ -265,72 +177,28 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
 	}
-	var c serverConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.maxBodyBytes <= 0 {
-		c.maxBodyBytes = 10 << 20
-	}
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
-	if c.store == nil {
-		c.store = memstore.New()
-	}
-	mux := http.NewServeMux()
-	s := &server{h: h, cfg: c}
+	kit := serverkit.New("api", opts...)
+	s := &server{h: h, kit: kit}
 	var err error
 	var h0 http.Handler = http.HandlerFunc(s.handleGetLedger)
 	var h1 http.Handler
-	if h1, err = s.idempotent("receivePaymentEvent", http.HandlerFunc(s.handleReceivePaymentEvent)); err != nil {
+	if h1, err = kit.Idempotent("receivePaymentEvent", Policies["receivePaymentEvent"], http.HandlerFunc(s.handleReceivePaymentEvent)); err != nil {
 		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /ledger", h0); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("GET /ledger", h0); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /webhooks/payments", h1); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /webhooks/payments", h1); err != nil {
+		return nil, err
 	}
-	var out http.Handler = mux
-	for i := len(c.middleware) - 1; i >= 0; i-- {
-		out = c.middleware[i](out)
-	}
-	return out, nil
-}
-
-// idempotent wraps next with the idempotency middleware of operation op.
-func (s *server) idempotent(op string, next http.Handler) (http.Handler, error) {
-	mw, err := idempotency.New(s.cfg.store, Policies[op], s.cfg.idempotency...)
-	if err != nil {
-		return nil, fmt.Errorf("api: NewServer: operation %q: %w", op, err)
-	}
-	return mw.Wrap(next), nil
-}
-
-// fail answers a handler's error.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
-	if s.cfg.errorHandler != nil {
-		s.cfg.errorHandler(w, r, err)
-		return
-	}
-	if errors.Is(err, ErrNotImplemented) {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, &serverkit.RequestError{
-			Err:    err,
-			Field:  "operation",
-			Status: http.StatusNotImplemented,
-		})
-		return
-	}
-	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
-	serverkit.WriteServerError(w, r, s.cfg.problemType)
+	return kit.Handler(), nil
 }
 
 // handleGetLedger serves GET /ledger: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleGetLedger(w http.ResponseWriter, r *http.Request) {
 	var req GetLedgerRequestObject
 	if err := s.decodeGetLedger(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetLedger(r.Context(), req)
@@ -341,7 +209,7 @@ func (s *server) handleGetLedger(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetLedgerResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getLedger", err)
+		s.kit.Fail(w, r, "getLedger", err)
 	}
 }
 
@@ -354,7 +222,7 @@ func (s *server) decodeGetLedger(r *http.Request, req *GetLedgerRequestObject) e
 func (s *server) handleReceivePaymentEvent(w http.ResponseWriter, r *http.Request) {
 	var req ReceivePaymentEventRequestObject
 	if err := s.decodeReceivePaymentEvent(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ReceivePaymentEvent(r.Context(), req)
@@ -365,28 +233,26 @@ func (s *server) handleReceivePaymentEvent(w http.ResponseWriter, r *http.Reques
 		err = resp.writeReceivePaymentEventResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "receivePaymentEvent", err)
+		s.kit.Fail(w, r, "receivePaymentEvent", err)
 	}
 }
 
 // decodeReceivePaymentEvent decodes the parameters and body of POST /webhooks/payments into req.
 func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentEventRequestObject) error {
-	{
-		vs, ok, err := serverkit.KeyHeader(r, "webhook-id", 128)
-		if err != nil {
-			return err
-		}
-		if err := serverkit.Param("header parameter \"webhook-id\"", &req.WebhookID, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.WebhookID, serverkit.Parameter{
+		In:             serverkit.InHeader,
+		Name:           "webhook-id",
+		Required:       true,
+		IdempotencyKey: true,
+		KeyMaxLength:   128,
+	}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Header(r, "webhook-timestamp")
-		if err := serverkit.Param("header parameter \"webhook-timestamp\"", &req.WebhookTimestamp, vs, ok, false, ","); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.WebhookTimestamp, serverkit.Parameter{In: serverkit.InHeader, Name: "webhook-timestamp"}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}

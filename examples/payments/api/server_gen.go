@@ -6,13 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/serverkit"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -75,7 +71,7 @@ type Handler interface {
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
 // with 501.
-var ErrNotImplemented = errors.New("operation not implemented")
+var ErrNotImplemented = serverkit.ErrNotImplemented
 
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
@@ -537,97 +533,13 @@ func (r PayBill422JSONResponse) writePayBillResponseObject(w http.ResponseWriter
 	return nil
 }
 
-// ServerOption configures NewServer.
-type ServerOption func(*serverConfig)
-
-// serverConfig is what the ServerOptions set.
-type serverConfig struct {
-	store        idempotency.Store
-	idempotency  []idempotency.Option
-	problemType  string
-	maxBodyBytes int64
-	logger       *slog.Logger
-	middleware   []func(http.Handler) http.Handler
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-}
-
-// WithStore sets the store of the idempotency records. Without it NewServer uses
-// an in-process memory store, which does not deduplicate across processes.
-func WithStore(store idempotency.Store) ServerOption {
-	return func(c *serverConfig) {
-		c.store = store
-	}
-}
-
-// WithPrincipal sets the function that names the caller of a request, for
-// policies scoped by principal.
-func WithPrincipal(principal func(*http.Request) (string, error)) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithPrincipal(principal))
-	}
-}
-
-// WithObserver sets the observer of idempotency outcomes (metrics, traces).
-func WithObserver(o idempotency.Observer) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithObserver(o))
-	}
-}
-
-// WithProblemType sets the type URI of every problem+json error the server
-// writes (its documentation); the default is about:blank.
-func WithProblemType(uri string) ServerOption {
-	return func(c *serverConfig) {
-		c.problemType = uri
-		c.idempotency = append(c.idempotency, idempotency.WithProblemType(uri))
-	}
-}
-
-// WithLogger sets the logger of handler errors and idempotency warnings; the
-// default is slog.Default().
-func WithLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) {
-		c.logger = l
-		c.idempotency = append(c.idempotency, idempotency.WithLogger(l))
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body the server reads (default
-// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
-// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
-func WithMaxBodyBytes(n int64) ServerOption {
-	return func(c *serverConfig) {
-		c.maxBodyBytes = n
-	}
-}
-
-// WithMiddleware wraps the whole server with mw; the first is the outermost.
-func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
-	return func(c *serverConfig) {
-		c.middleware = append(c.middleware, mw...)
-	}
-}
-
-// WithErrorHandler sets the function that answers a handler's error. The
-// default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.
-func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) ServerOption {
-	return func(c *serverConfig) {
-		c.errorHandler = h
-	}
-}
-
-// WithIdempotencyOptions passes options to every idempotency middleware
-// (idempotency.New), e.g. idempotency.WithAtomic().
-func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, opts...)
-	}
-}
+// ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
+type ServerOption = serverkit.Option
 
 // server routes requests to a Handler.
 type server struct {
 	h   Handler
-	cfg serverConfig
+	kit *serverkit.Server
 }
 
 // NewServer returns the HTTP handler of the API: each operation routed with a
@@ -639,21 +551,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
 	}
-	var c serverConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.maxBodyBytes <= 0 {
-		c.maxBodyBytes = 10 << 20
-	}
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
-	if c.store == nil {
-		c.store = memstore.New()
-	}
-	mux := http.NewServeMux()
-	s := &server{h: h, cfg: c}
+	kit := serverkit.New("api", opts...)
+	s := &server{h: h, kit: kit}
 	var err error
 	var h0 http.Handler = http.HandlerFunc(s.handleListPayments)
 	h0 = serverkit.NamePath(h0, serverkit.PathParam{
@@ -661,7 +560,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h1 http.Handler
-	if h1, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+	if h1, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
 	h1 = serverkit.NamePath(h1, serverkit.PathParam{
@@ -674,7 +573,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h3 http.Handler
-	if h3, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
+	if h3, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
 	h3 = serverkit.NamePath(h3, serverkit.PathParam{
@@ -682,7 +581,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h4 http.Handler
-	if h4, err = s.idempotent("payByLink", http.HandlerFunc(s.handlePayByLink)); err != nil {
+	if h4, err = kit.Idempotent("payByLink", Policies["payByLink"], http.HandlerFunc(s.handlePayByLink)); err != nil {
 		return nil, err
 	}
 	h4 = serverkit.NamePath(h4, serverkit.PathParam{
@@ -695,73 +594,42 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h6 http.Handler
-	if h6, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
+	if h6, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
 	h6 = serverkit.NamePath(h6, serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
-	if err = serverkit.Handle(mux, "GET /accounts/{_p1}/payments", h0); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("GET /accounts/{_p1}/payments", h0); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /accounts/{_p1}/transfers", h2); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("GET /accounts/{_p1}/transfers", h2); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /bills/{_p1}/payments", h5); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("GET /bills/{_p1}/payments", h5); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /accounts/{_p1}/payments", h1); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /accounts/{_p1}/payments", h1); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /accounts/{_p1}/transfers", h3); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /accounts/{_p1}/transfers", h3); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /bills/{_p1}/link-payments", h4); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /bills/{_p1}/link-payments", h4); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h6); err != nil {
-		return nil, fmt.Errorf("api: NewServer: %w", err)
+	if err = kit.Handle("POST /bills/{_p1}/payments", h6); err != nil {
+		return nil, err
 	}
-	var out http.Handler = mux
-	for i := len(c.middleware) - 1; i >= 0; i-- {
-		out = c.middleware[i](out)
-	}
-	return out, nil
-}
-
-// idempotent wraps next with the idempotency middleware of operation op.
-func (s *server) idempotent(op string, next http.Handler) (http.Handler, error) {
-	mw, err := idempotency.New(s.cfg.store, Policies[op], s.cfg.idempotency...)
-	if err != nil {
-		return nil, fmt.Errorf("api: NewServer: operation %q: %w", op, err)
-	}
-	return mw.Wrap(next), nil
-}
-
-// fail answers a handler's error.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
-	if s.cfg.errorHandler != nil {
-		s.cfg.errorHandler(w, r, err)
-		return
-	}
-	if errors.Is(err, ErrNotImplemented) {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, &serverkit.RequestError{
-			Err:    err,
-			Field:  "operation",
-			Status: http.StatusNotImplemented,
-		})
-		return
-	}
-	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
-	serverkit.WriteServerError(w, r, s.cfg.problemType)
+	return kit.Handler(), nil
 }
 
 // handleListPayments serves GET /accounts/{accountId}/payments: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
 	if err := s.decodeListPayments(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListPayments(r.Context(), req)
@@ -772,17 +640,15 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeListPaymentsResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "listPayments", err)
+		s.kit.Fail(w, r, "listPayments", err)
 	}
 }
 
 // decodeListPayments decodes the parameters and body of GET /accounts/{accountId}/payments into req.
 func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "accountId")
-		if err := serverkit.Param("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -791,7 +657,7 @@ func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObj
 func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 	var req CreatePaymentRequestObject
 	if err := s.decodeCreatePayment(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreatePayment(r.Context(), req)
@@ -802,19 +668,17 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreatePaymentResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createPayment", err)
+		s.kit.Fail(w, r, "createPayment", err)
 	}
 }
 
 // decodeCreatePayment decodes the parameters and body of POST /accounts/{accountId}/payments into req.
 func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "accountId")
-		if err := serverkit.Param("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -841,7 +705,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 func (s *server) handleListTransfers(w http.ResponseWriter, r *http.Request) {
 	var req ListTransfersRequestObject
 	if err := s.decodeListTransfers(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListTransfers(r.Context(), req)
@@ -852,17 +716,15 @@ func (s *server) handleListTransfers(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeListTransfersResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "listTransfers", err)
+		s.kit.Fail(w, r, "listTransfers", err)
 	}
 }
 
 // decodeListTransfers decodes the parameters and body of GET /accounts/{accountId}/transfers into req.
 func (s *server) decodeListTransfers(r *http.Request, req *ListTransfersRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "accountId")
-		if err := serverkit.Param("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -871,7 +733,7 @@ func (s *server) decodeListTransfers(r *http.Request, req *ListTransfersRequestO
 func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 	var req CreateTransferRequestObject
 	if err := s.decodeCreateTransfer(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreateTransfer(r.Context(), req)
@@ -882,28 +744,25 @@ func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreateTransferResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createTransfer", err)
+		s.kit.Fail(w, r, "createTransfer", err)
 	}
 }
 
 // decodeCreateTransfer decodes the parameters and body of POST /accounts/{accountId}/transfers into req.
 func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "accountId")
-		if err := serverkit.Param("path parameter \"accountId\"", &req.AccountId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok, err := serverkit.KeyHeader(r, "Idempotency-Key", 0)
-		if err != nil {
-			return err
-		}
-		if err := serverkit.Param("header parameter \"Idempotency-Key\"", &req.IdempotencyKey, vs, ok, true, ","); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+		In:             serverkit.InHeader,
+		Name:           "Idempotency-Key",
+		Required:       true,
+		IdempotencyKey: true,
+	}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -930,7 +789,7 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 func (s *server) handlePayByLink(w http.ResponseWriter, r *http.Request) {
 	var req PayByLinkRequestObject
 	if err := s.decodePayByLink(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.PayByLink(r.Context(), req)
@@ -941,26 +800,25 @@ func (s *server) handlePayByLink(w http.ResponseWriter, r *http.Request) {
 		err = resp.writePayByLinkResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "payByLink", err)
+		s.kit.Fail(w, r, "payByLink", err)
 	}
 }
 
 // decodePayByLink decodes the parameters and body of POST /bills/{billId}/link-payments into req.
 func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) error {
-	q := r.URL.Query()
-	{
-		vs, ok := serverkit.Path(r, "billId")
-		if err := serverkit.Param("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Query(q, "key")
-		if err := serverkit.Param("query parameter \"key\"", &req.Key, vs, ok, true, ""); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Key, serverkit.Parameter{
+		In:       serverkit.InQuery,
+		Name:     "key",
+		Required: true,
+		Explode:  true,
+	}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -994,7 +852,7 @@ func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) e
 func (s *server) handleListBillPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListBillPaymentsRequestObject
 	if err := s.decodeListBillPayments(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListBillPayments(r.Context(), req)
@@ -1005,17 +863,15 @@ func (s *server) handleListBillPayments(w http.ResponseWriter, r *http.Request) 
 		err = resp.writeListBillPaymentsResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "listBillPayments", err)
+		s.kit.Fail(w, r, "listBillPayments", err)
 	}
 }
 
 // decodeListBillPayments decodes the parameters and body of GET /bills/{billId}/payments into req.
 func (s *server) decodeListBillPayments(r *http.Request, req *ListBillPaymentsRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "billId")
-		if err := serverkit.Param("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -1024,7 +880,7 @@ func (s *server) decodeListBillPayments(r *http.Request, req *ListBillPaymentsRe
 func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 	var req PayBillRequestObject
 	if err := s.decodePayBill(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.PayBill(r.Context(), req)
@@ -1035,19 +891,17 @@ func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 		err = resp.writePayBillResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "payBill", err)
+		s.kit.Fail(w, r, "payBill", err)
 	}
 }
 
 // decodePayBill decodes the parameters and body of POST /bills/{billId}/payments into req.
 func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "billId")
-		if err := serverkit.Param("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}

@@ -83,8 +83,8 @@ func run(ctx context.Context, out io.Writer) int {
 	base := "http://" + srv.addr
 
 	c, err := api.NewClient(base,
-		api.WithRetryPolicy(client.Policy{BaseDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond}),
-		api.WithClientObserver(client.ObserverFunc(func(ctx context.Context, e client.Event) {
+		client.WithRetryPolicy(client.Policy{BaseDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond}),
+		client.WithClientObserver(client.ObserverFunc(func(ctx context.Context, e client.Event) {
 			if e.Status == http.StatusConflict {
 				d.conflicts.Add(1)
 			}
@@ -197,7 +197,7 @@ func (d *demo) retry(ctx context.Context, c *api.Client, first created) {
 		d.expect(false, "retry: skipped, the create failed")
 		return
 	}
-	resp, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: newSong}, api.WithIdempotencyKey(first.key))
+	resp, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: newSong}, client.WithIdempotencyKey(first.key))
 	if !d.expect(err == nil, "retry: %v", err) {
 		return
 	}
@@ -231,7 +231,7 @@ func (d *demo) concurrent(ctx context.Context, c *api.Client) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: song}, api.WithIdempotencyKey(key))
+			resp, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: song}, client.WithIdempotencyKey(key))
 			if err != nil {
 				answers[i].err = err
 				return
@@ -267,7 +267,7 @@ func (d *demo) otherPayload(ctx context.Context, c *api.Client, first created) {
 	d.printf("4. other payload   POST /songs, the first key with another title\n")
 	other := newSong
 	other.Title = "Tide (remix)"
-	_, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: other}, api.WithIdempotencyKey(first.key))
+	_, raw, err := c.CreateSong(ctx, api.CreateSongRequestObject{Body: other}, client.WithIdempotencyKey(first.key))
 	var ce *client.Error
 	if !d.expect(errors.As(err, &ce), "other payload: want a *client.Error, got %v", err) {
 		return
@@ -320,7 +320,7 @@ func (d *demo) flaky(ctx context.Context, direct *api.Client, addr string) {
 		return
 	}
 	defer p.Close()
-	c, err := api.NewClient(p.URL(), api.WithRetryPolicy(client.Policy{BaseDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond}))
+	c, err := api.NewClient(p.URL(), client.WithRetryPolicy(client.Policy{BaseDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond}))
 	if err != nil {
 		d.expect(false, "flaky: %v", err)
 		return

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
@@ -102,8 +103,8 @@ func serve(t *testing.T, h Handler, opts ...ServerOption) *httptest.Server {
 	t.Cleanup(func() { store.Close() })
 	// createTransfer is scoped by principal, so NewServer needs a principal
 	// function; a test's own WithPrincipal comes later and wins.
-	anonymous := WithPrincipal(func(*http.Request) (string, error) { return "anonymous", nil })
-	srv, err := NewServer(h, append([]ServerOption{WithStore(store), anonymous}, opts...)...)
+	anonymous := serverkit.WithPrincipal(func(*http.Request) (string, error) { return "anonymous", nil })
+	srv, err := NewServer(h, append([]ServerOption{serverkit.WithStore(store), anonymous}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,13 +223,13 @@ func TestPrincipalScopeAndObserver(t *testing.T) {
 	var mu sync.Mutex
 	outcomes := map[string]int{}
 	ts := serve(t, h,
-		WithPrincipal(func(r *http.Request) (string, error) {
+		serverkit.WithPrincipal(func(r *http.Request) (string, error) {
 			if a := r.Header.Get("X-Account"); a != "" {
 				return a, nil
 			}
 			return "", errors.New("no account")
 		}),
-		WithObserver(idempotency.ObserverFunc(func(ctx context.Context, e idempotency.Event) {
+		serverkit.WithObserver(idempotency.ObserverFunc(func(ctx context.Context, e idempotency.Event) {
 			mu.Lock()
 			outcomes[e.Operation+" "+e.Outcome.String()]++
 			mu.Unlock()
@@ -442,7 +443,7 @@ func TestWaivedOperationIsNotWrapped(t *testing.T) {
 }
 
 func TestDecodeFailuresName400Field(t *testing.T) {
-	ts := serve(t, &payments{}, WithMaxBodyBytes(1024))
+	ts := serve(t, &payments{}, serverkit.WithMaxBodyBytes(1024))
 	for _, tc := range []struct {
 		name, method, path, ct, body, field string
 		status                              int
@@ -489,10 +490,10 @@ func TestErrorHandlerAndMiddleware(t *testing.T) {
 		})
 	}
 	var handled error
-	ts := serve(t, &payments{}, WithMiddleware(mw), WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+	ts := serve(t, &payments{}, serverkit.WithMiddleware(mw), serverkit.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 		handled = err
 		w.WriteHeader(http.StatusTeapot)
-	}), WithProblemType("https://example.com/problems"))
+	}), serverkit.WithProblemType("https://example.com/problems"))
 	if r := do(t, ts, "GET", "/payments", "", ""); r.status != http.StatusTeapot || !errors.Is(handled, ErrNotImplemented) {
 		t.Errorf("error handler: status %d, error %v", r.status, handled)
 	}

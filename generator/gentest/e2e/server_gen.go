@@ -6,14 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"regexp"
 
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/serverkit"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -82,7 +78,7 @@ type Handler interface {
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
 // with 501.
-var ErrNotImplemented = errors.New("operation not implemented")
+var ErrNotImplemented = serverkit.ErrNotImplemented
 
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
@@ -486,97 +482,13 @@ func (r CreateTransfer201TextResponse) writeCreateTransferResponseObject(w http.
 	return nil
 }
 
-// ServerOption configures NewServer.
-type ServerOption func(*serverConfig)
-
-// serverConfig is what the ServerOptions set.
-type serverConfig struct {
-	store        idempotency.Store
-	idempotency  []idempotency.Option
-	problemType  string
-	maxBodyBytes int64
-	logger       *slog.Logger
-	middleware   []func(http.Handler) http.Handler
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-}
-
-// WithStore sets the store of the idempotency records. Without it NewServer uses
-// an in-process memory store, which does not deduplicate across processes.
-func WithStore(store idempotency.Store) ServerOption {
-	return func(c *serverConfig) {
-		c.store = store
-	}
-}
-
-// WithPrincipal sets the function that names the caller of a request, for
-// policies scoped by principal.
-func WithPrincipal(principal func(*http.Request) (string, error)) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithPrincipal(principal))
-	}
-}
-
-// WithObserver sets the observer of idempotency outcomes (metrics, traces).
-func WithObserver(o idempotency.Observer) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithObserver(o))
-	}
-}
-
-// WithProblemType sets the type URI of every problem+json error the server
-// writes (its documentation); the default is about:blank.
-func WithProblemType(uri string) ServerOption {
-	return func(c *serverConfig) {
-		c.problemType = uri
-		c.idempotency = append(c.idempotency, idempotency.WithProblemType(uri))
-	}
-}
-
-// WithLogger sets the logger of handler errors and idempotency warnings; the
-// default is slog.Default().
-func WithLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) {
-		c.logger = l
-		c.idempotency = append(c.idempotency, idempotency.WithLogger(l))
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body the server reads (default
-// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
-// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
-func WithMaxBodyBytes(n int64) ServerOption {
-	return func(c *serverConfig) {
-		c.maxBodyBytes = n
-	}
-}
-
-// WithMiddleware wraps the whole server with mw; the first is the outermost.
-func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
-	return func(c *serverConfig) {
-		c.middleware = append(c.middleware, mw...)
-	}
-}
-
-// WithErrorHandler sets the function that answers a handler's error. The
-// default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.
-func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) ServerOption {
-	return func(c *serverConfig) {
-		c.errorHandler = h
-	}
-}
-
-// WithIdempotencyOptions passes options to every idempotency middleware
-// (idempotency.New), e.g. idempotency.WithAtomic().
-func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, opts...)
-	}
-}
+// ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
+type ServerOption = serverkit.Option
 
 // server routes requests to a Handler.
 type server struct {
 	h   Handler
-	cfg serverConfig
+	kit *serverkit.Server
 }
 
 var serverPathGetReceipt1 = regexp.MustCompile("^(.+?)\\.(.+?)$")
@@ -590,30 +502,17 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("e2e: NewServer: nil Handler")
 	}
-	var c serverConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.maxBodyBytes <= 0 {
-		c.maxBodyBytes = 10 << 20
-	}
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
-	if c.store == nil {
-		c.store = memstore.New()
-	}
-	mux := http.NewServeMux()
-	s := &server{h: h, cfg: c}
+	kit := serverkit.New("e2e", opts...)
+	s := &server{h: h, kit: kit}
 	var err error
 	var h0 http.Handler = http.HandlerFunc(s.handleAppendAudit)
 	var h1 http.Handler = http.HandlerFunc(s.handleCreateBatch)
 	var h2 http.Handler
-	if h2, err = s.idempotent("generateBill", http.HandlerFunc(s.handleGenerateBill)); err != nil {
+	if h2, err = kit.Idempotent("generateBill", Policies["generateBill"], http.HandlerFunc(s.handleGenerateBill)); err != nil {
 		return nil, err
 	}
 	var h3 http.Handler
-	if h3, err = s.idempotent("payBill", http.HandlerFunc(s.handlePayBill)); err != nil {
+	if h3, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
 	h3 = serverkit.NamePath(h3, serverkit.PathParam{
@@ -621,16 +520,16 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h4 http.Handler
-	if h4, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
+	if h4, err = kit.Idempotent("donate", Policies["donate"], http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
 	var h5 http.Handler
-	if h5, err = s.idempotent("createOrder", http.HandlerFunc(s.handleCreateOrder)); err != nil {
+	if h5, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
 	var h6 http.Handler = http.HandlerFunc(s.handleListPayments)
 	var h7 http.Handler
-	if h7, err = s.idempotent("createPayment", http.HandlerFunc(s.handleCreatePayment)); err != nil {
+	if h7, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
 	var h8 http.Handler = http.HandlerFunc(s.handleGetPayment)
@@ -651,92 +550,61 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h10 http.Handler
-	if h10, err = s.idempotent("createRefund", http.HandlerFunc(s.handleCreateRefund)); err != nil {
+	if h10, err = kit.Idempotent("createRefund", Policies["createRefund"], http.HandlerFunc(s.handleCreateRefund)); err != nil {
 		return nil, err
 	}
 	var h11 http.Handler
-	if h11, err = s.idempotent("createTransfer", http.HandlerFunc(s.handleCreateTransfer)); err != nil {
+	if h11, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /audit", h0); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /audit", h0); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /batches", h1); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /batches", h1); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /bills", h2); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /bills", h2); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /donations", h4); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /donations", h4); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /orders", h5); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /orders", h5); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /payments", h7); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /payments", h7); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /refunds", h10); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /refunds", h10); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /transfers", h11); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /transfers", h11); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /bills/{_p1}/payments", h3); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("POST /bills/{_p1}/payments", h3); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /payments", h6); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("GET /payments", h6); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /payments/{_p1}", h8); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+	if err = kit.Handle("GET /payments/{_p1}", h8); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /receipts/{_p1}", serverkit.Dispatch(c.problemType, serverkit.Route{
+	if err = kit.Handle("GET /receipts/{_p1}", serverkit.Dispatch(kit.ProblemType(), serverkit.Route{
 		Handler:   h9,
 		Regexps:   []*regexp.Regexp{serverPathGetReceipt1},
 		Wildcards: []string{"_p1"},
 	})); err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: %w", err)
+		return nil, err
 	}
-	var out http.Handler = mux
-	for i := len(c.middleware) - 1; i >= 0; i-- {
-		out = c.middleware[i](out)
-	}
-	return out, nil
-}
-
-// idempotent wraps next with the idempotency middleware of operation op.
-func (s *server) idempotent(op string, next http.Handler) (http.Handler, error) {
-	mw, err := idempotency.New(s.cfg.store, Policies[op], s.cfg.idempotency...)
-	if err != nil {
-		return nil, fmt.Errorf("e2e: NewServer: operation %q: %w", op, err)
-	}
-	return mw.Wrap(next), nil
-}
-
-// fail answers a handler's error.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
-	if s.cfg.errorHandler != nil {
-		s.cfg.errorHandler(w, r, err)
-		return
-	}
-	if errors.Is(err, ErrNotImplemented) {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, &serverkit.RequestError{
-			Err:    err,
-			Field:  "operation",
-			Status: http.StatusNotImplemented,
-		})
-		return
-	}
-	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
-	serverkit.WriteServerError(w, r, s.cfg.problemType)
+	return kit.Handler(), nil
 }
 
 // handleAppendAudit serves POST /audit: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 	var req AppendAuditRequestObject
 	if err := s.decodeAppendAudit(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.AppendAudit(r.Context(), req)
@@ -747,13 +615,13 @@ func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeAppendAuditResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "appendAudit", err)
+		s.kit.Fail(w, r, "appendAudit", err)
 	}
 }
 
 // decodeAppendAudit decodes the parameters and body of POST /audit into req.
 func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, false, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, false, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -774,7 +642,7 @@ func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObjec
 func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 	var req CreateBatchRequestObject
 	if err := s.decodeCreateBatch(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreateBatch(r.Context(), req)
@@ -785,13 +653,13 @@ func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreateBatchResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createBatch", err)
+		s.kit.Fail(w, r, "createBatch", err)
 	}
 }
 
 // decodeCreateBatch decodes the parameters and body of POST /batches into req.
 func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -818,7 +686,7 @@ func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObjec
 func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
 	var req GenerateBillRequestObject
 	if err := s.decodeGenerateBill(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GenerateBill(r.Context(), req)
@@ -829,13 +697,13 @@ func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGenerateBillResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "generateBill", err)
+		s.kit.Fail(w, r, "generateBill", err)
 	}
 }
 
 // decodeGenerateBill decodes the parameters and body of POST /bills into req.
 func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -862,7 +730,7 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 	var req PayBillRequestObject
 	if err := s.decodePayBill(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.PayBill(r.Context(), req)
@@ -873,19 +741,17 @@ func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 		err = resp.writePayBillResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "payBill", err)
+		s.kit.Fail(w, r, "payBill", err)
 	}
 }
 
 // decodePayBill decodes the parameters and body of POST /bills/{billId}/payments into req.
 func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "billId")
-		if err := serverkit.Param("path parameter \"billId\"", &req.BillId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -912,7 +778,7 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 	var req DonateRequestObject
 	if err := s.decodeDonate(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.Donate(r.Context(), req)
@@ -923,13 +789,13 @@ func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeDonateResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "donate", err)
+		s.kit.Fail(w, r, "donate", err)
 	}
 }
 
 // decodeDonate decodes the parameters and body of POST /donations into req.
 func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -963,7 +829,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	var req CreateOrderRequestObject
 	if err := s.decodeCreateOrder(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreateOrder(r.Context(), req)
@@ -974,13 +840,13 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreateOrderResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createOrder", err)
+		s.kit.Fail(w, r, "createOrder", err)
 	}
 }
 
 // decodeCreateOrder decodes the parameters and body of POST /orders into req.
 func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -1007,7 +873,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
 	if err := s.decodeListPayments(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListPayments(r.Context(), req)
@@ -1018,24 +884,18 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeListPaymentsResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "listPayments", err)
+		s.kit.Fail(w, r, "listPayments", err)
 	}
 }
 
 // decodeListPayments decodes the parameters and body of GET /payments into req.
 func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
-	q := r.URL.Query()
-	{
-		vs, ok := serverkit.Query(q, "limit")
-		if err := serverkit.Param("query parameter \"limit\"", &req.Limit, vs, ok, false, ""); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Limit, serverkit.Parameter{In: serverkit.InQuery, Name: "limit", Explode: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Query(q, "status")
-		if err := serverkit.Param("query parameter \"status\"", &req.Status, vs, ok, false, ""); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Status, serverkit.Parameter{In: serverkit.InQuery, Name: "status", Explode: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -1044,7 +904,7 @@ func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObj
 func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 	var req CreatePaymentRequestObject
 	if err := s.decodeCreatePayment(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreatePayment(r.Context(), req)
@@ -1055,13 +915,13 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreatePaymentResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createPayment", err)
+		s.kit.Fail(w, r, "createPayment", err)
 	}
 }
 
 // decodeCreatePayment decodes the parameters and body of POST /payments into req.
 func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -1088,7 +948,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 	var req GetPaymentRequestObject
 	if err := s.decodeGetPayment(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetPayment(r.Context(), req)
@@ -1099,23 +959,18 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetPaymentResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getPayment", err)
+		s.kit.Fail(w, r, "getPayment", err)
 	}
 }
 
 // decodeGetPayment decodes the parameters and body of GET /payments/{id} into req.
 func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "id")
-		if err := serverkit.Param("path parameter \"id\"", &req.ID, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Header(r, "X-Trace")
-		if err := serverkit.Param("header parameter \"X-Trace\"", &req.XTrace, vs, ok, false, ","); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.XTrace, serverkit.Parameter{In: serverkit.InHeader, Name: "X-Trace"}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -1124,7 +979,7 @@ func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject)
 func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
 	var req GetReceiptRequestObject
 	if err := s.decodeGetReceipt(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetReceipt(r.Context(), req)
@@ -1135,23 +990,18 @@ func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetReceiptResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getReceipt", err)
+		s.kit.Fail(w, r, "getReceipt", err)
 	}
 }
 
 // decodeGetReceipt decodes the parameters and body of GET /receipts/{receipt-id}.{format} into req.
 func (s *server) decodeGetReceipt(r *http.Request, req *GetReceiptRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "receipt-id")
-		if err := serverkit.Param("path parameter \"receipt-id\"", &req.ReceiptID, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.ReceiptID, serverkit.Parameter{In: serverkit.InPath, Name: "receipt-id", Required: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Path(r, "format")
-		if err := serverkit.Param("path parameter \"format\"", &req.Format, vs, ok, true, ","); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Format, serverkit.Parameter{In: serverkit.InPath, Name: "format", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -1160,7 +1010,7 @@ func (s *server) decodeGetReceipt(r *http.Request, req *GetReceiptRequestObject)
 func (s *server) handleCreateRefund(w http.ResponseWriter, r *http.Request) {
 	var req CreateRefundRequestObject
 	if err := s.decodeCreateRefund(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreateRefund(r.Context(), req)
@@ -1171,22 +1021,22 @@ func (s *server) handleCreateRefund(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreateRefundResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createRefund", err)
+		s.kit.Fail(w, r, "createRefund", err)
 	}
 }
 
 // decodeCreateRefund decodes the parameters and body of POST /refunds into req.
 func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObject) error {
-	{
-		vs, ok, err := serverkit.KeyHeader(r, "idempotency-key", 0)
-		if err != nil {
-			return err
-		}
-		if err := serverkit.Param("header parameter \"idempotency-key\"", &req.IdempotencyKey, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+		In:             serverkit.InHeader,
+		Name:           "idempotency-key",
+		Required:       true,
+		IdempotencyKey: true,
+	}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -1213,7 +1063,7 @@ func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObj
 func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 	var req CreateTransferRequestObject
 	if err := s.decodeCreateTransfer(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreateTransfer(r.Context(), req)
@@ -1224,13 +1074,13 @@ func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreateTransferResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createTransfer", err)
+		s.kit.Fail(w, r, "createTransfer", err)
 	}
 }
 
 // decodeCreateTransfer decodes the parameters and body of POST /transfers into req.
 func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}

@@ -7,16 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"regexp"
 
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/serverkit"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -45,7 +41,7 @@ type Handler interface {
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
 // with 501.
-var ErrNotImplemented = errors.New("operation not implemented")
+var ErrNotImplemented = serverkit.ErrNotImplemented
 
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
@@ -267,97 +263,13 @@ func (r Upload4XXTextResponse) writeUploadResponseObject(w http.ResponseWriter) 
 	return nil
 }
 
-// ServerOption configures NewServer.
-type ServerOption func(*serverConfig)
-
-// serverConfig is what the ServerOptions set.
-type serverConfig struct {
-	store        idempotency.Store
-	idempotency  []idempotency.Option
-	problemType  string
-	maxBodyBytes int64
-	logger       *slog.Logger
-	middleware   []func(http.Handler) http.Handler
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-}
-
-// WithStore sets the store of the idempotency records. Without it NewServer uses
-// an in-process memory store, which does not deduplicate across processes.
-func WithStore(store idempotency.Store) ServerOption {
-	return func(c *serverConfig) {
-		c.store = store
-	}
-}
-
-// WithPrincipal sets the function that names the caller of a request, for
-// policies scoped by principal.
-func WithPrincipal(principal func(*http.Request) (string, error)) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithPrincipal(principal))
-	}
-}
-
-// WithObserver sets the observer of idempotency outcomes (metrics, traces).
-func WithObserver(o idempotency.Observer) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithObserver(o))
-	}
-}
-
-// WithProblemType sets the type URI of every problem+json error the server
-// writes (its documentation); the default is about:blank.
-func WithProblemType(uri string) ServerOption {
-	return func(c *serverConfig) {
-		c.problemType = uri
-		c.idempotency = append(c.idempotency, idempotency.WithProblemType(uri))
-	}
-}
-
-// WithLogger sets the logger of handler errors and idempotency warnings; the
-// default is slog.Default().
-func WithLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) {
-		c.logger = l
-		c.idempotency = append(c.idempotency, idempotency.WithLogger(l))
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body the server reads (default
-// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
-// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
-func WithMaxBodyBytes(n int64) ServerOption {
-	return func(c *serverConfig) {
-		c.maxBodyBytes = n
-	}
-}
-
-// WithMiddleware wraps the whole server with mw; the first is the outermost.
-func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
-	return func(c *serverConfig) {
-		c.middleware = append(c.middleware, mw...)
-	}
-}
-
-// WithErrorHandler sets the function that answers a handler's error. The
-// default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.
-func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) ServerOption {
-	return func(c *serverConfig) {
-		c.errorHandler = h
-	}
-}
-
-// WithIdempotencyOptions passes options to every idempotency middleware
-// (idempotency.New), e.g. idempotency.WithAtomic().
-func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, opts...)
-	}
-}
+// ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
+type ServerOption = serverkit.Option
 
 // server routes requests to a Handler.
 type server struct {
 	h   Handler
-	cfg serverConfig
+	kit *serverkit.Server
 }
 
 var serverPathGetFile1 = regexp.MustCompile("^(.+?)\\.(.+?)$")
@@ -373,21 +285,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("bodies: NewServer: nil Handler")
 	}
-	var c serverConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.maxBodyBytes <= 0 {
-		c.maxBodyBytes = 10 << 20
-	}
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
-	if c.store == nil {
-		c.store = memstore.New()
-	}
-	mux := http.NewServeMux()
-	s := &server{h: h, cfg: c}
+	kit := serverkit.New("bodies", opts...)
+	s := &server{h: h, kit: kit}
 	var err error
 	var h0 http.Handler = http.HandlerFunc(s.handleGetABY)
 	h0 = serverkit.NamePath(h0, serverkit.PathParam{
@@ -400,7 +299,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h2 http.Handler
-	if h2, err = s.idempotent("donate", http.HandlerFunc(s.handleDonate)); err != nil {
+	if h2, err = kit.Idempotent("donate", Policies["donate"], http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
 	var h3 http.Handler = http.HandlerFunc(s.handleGetFileByID)
@@ -421,10 +320,10 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h5 http.Handler
-	if h5, err = s.idempotent("upload", http.HandlerFunc(s.handleUpload)); err != nil {
+	if h5, err = kit.Idempotent("upload", Policies["upload"], http.HandlerFunc(s.handleUpload)); err != nil {
 		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /a/{_p1}/{_p2}", serverkit.Dispatch(c.problemType, serverkit.Route{
+	if err = kit.Handle("GET /a/{_p1}/{_p2}", serverkit.Dispatch(kit.ProblemType(), serverkit.Route{
 		Handler:   h0,
 		Regexps:   []*regexp.Regexp{serverPathGetABY1},
 		Wildcards: []string{"_p1"},
@@ -433,15 +332,15 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Regexps:   []*regexp.Regexp{serverPathGetAXB2},
 		Wildcards: []string{"_p2"},
 	})); err != nil {
-		return nil, fmt.Errorf("bodies: NewServer: %w", err)
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /donations", h2); err != nil {
-		return nil, fmt.Errorf("bodies: NewServer: %w", err)
+	if err = kit.Handle("POST /donations", h2); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /uploads", h5); err != nil {
-		return nil, fmt.Errorf("bodies: NewServer: %w", err)
+	if err = kit.Handle("POST /uploads", h5); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /files/{_p1}", serverkit.Dispatch(c.problemType, serverkit.Route{
+	if err = kit.Handle("GET /files/{_p1}", serverkit.Dispatch(kit.ProblemType(), serverkit.Route{
 		Handler:   h4,
 		Regexps:   []*regexp.Regexp{serverPathGetFile1},
 		Wildcards: []string{"_p1"},
@@ -450,47 +349,16 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Regexps:   []*regexp.Regexp{},
 		Wildcards: []string{},
 	})); err != nil {
-		return nil, fmt.Errorf("bodies: NewServer: %w", err)
+		return nil, err
 	}
-	var out http.Handler = mux
-	for i := len(c.middleware) - 1; i >= 0; i-- {
-		out = c.middleware[i](out)
-	}
-	return out, nil
-}
-
-// idempotent wraps next with the idempotency middleware of operation op.
-func (s *server) idempotent(op string, next http.Handler) (http.Handler, error) {
-	mw, err := idempotency.New(s.cfg.store, Policies[op], s.cfg.idempotency...)
-	if err != nil {
-		return nil, fmt.Errorf("bodies: NewServer: operation %q: %w", op, err)
-	}
-	return mw.Wrap(next), nil
-}
-
-// fail answers a handler's error.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
-	if s.cfg.errorHandler != nil {
-		s.cfg.errorHandler(w, r, err)
-		return
-	}
-	if errors.Is(err, ErrNotImplemented) {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, &serverkit.RequestError{
-			Err:    err,
-			Field:  "operation",
-			Status: http.StatusNotImplemented,
-		})
-		return
-	}
-	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
-	serverkit.WriteServerError(w, r, s.cfg.problemType)
+	return kit.Handler(), nil
 }
 
 // handleGetABY serves GET /a/b/{y}: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleGetABY(w http.ResponseWriter, r *http.Request) {
 	var req GetABYRequestObject
 	if err := s.decodeGetABY(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetABY(r.Context(), req)
@@ -501,17 +369,15 @@ func (s *server) handleGetABY(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetABYResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getABY", err)
+		s.kit.Fail(w, r, "getABY", err)
 	}
 }
 
 // decodeGetABY decodes the parameters and body of GET /a/b/{y} into req.
 func (s *server) decodeGetABY(r *http.Request, req *GetABYRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "y")
-		if err := serverkit.Param("path parameter \"y\"", &req.Y, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Y, serverkit.Parameter{In: serverkit.InPath, Name: "y", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -520,7 +386,7 @@ func (s *server) decodeGetABY(r *http.Request, req *GetABYRequestObject) error {
 func (s *server) handleGetAXB(w http.ResponseWriter, r *http.Request) {
 	var req GetAXBRequestObject
 	if err := s.decodeGetAXB(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetAXB(r.Context(), req)
@@ -531,17 +397,15 @@ func (s *server) handleGetAXB(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetAXBResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getAXB", err)
+		s.kit.Fail(w, r, "getAXB", err)
 	}
 }
 
 // decodeGetAXB decodes the parameters and body of GET /a/{x}/b into req.
 func (s *server) decodeGetAXB(r *http.Request, req *GetAXBRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "x")
-		if err := serverkit.Param("path parameter \"x\"", &req.X, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.X, serverkit.Parameter{In: serverkit.InPath, Name: "x", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -550,7 +414,7 @@ func (s *server) decodeGetAXB(r *http.Request, req *GetAXBRequestObject) error {
 func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 	var req DonateRequestObject
 	if err := s.decodeDonate(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.Donate(r.Context(), req)
@@ -561,13 +425,13 @@ func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeDonateResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "donate", err)
+		s.kit.Fail(w, r, "donate", err)
 	}
 }
 
 // decodeDonate decodes the parameters and body of POST /donations into req.
 func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -601,7 +465,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 func (s *server) handleGetFileByID(w http.ResponseWriter, r *http.Request) {
 	var req GetFileByIDRequestObject
 	if err := s.decodeGetFileByID(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetFileByID(r.Context(), req)
@@ -612,17 +476,15 @@ func (s *server) handleGetFileByID(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetFileByIDResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getFileByID", err)
+		s.kit.Fail(w, r, "getFileByID", err)
 	}
 }
 
 // decodeGetFileByID decodes the parameters and body of GET /files/{id} into req.
 func (s *server) decodeGetFileByID(r *http.Request, req *GetFileByIDRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "id")
-		if err := serverkit.Param("path parameter \"id\"", &req.ID, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -631,7 +493,7 @@ func (s *server) decodeGetFileByID(r *http.Request, req *GetFileByIDRequestObjec
 func (s *server) handleGetFile(w http.ResponseWriter, r *http.Request) {
 	var req GetFileRequestObject
 	if err := s.decodeGetFile(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetFile(r.Context(), req)
@@ -642,23 +504,18 @@ func (s *server) handleGetFile(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetFileResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getFile", err)
+		s.kit.Fail(w, r, "getFile", err)
 	}
 }
 
 // decodeGetFile decodes the parameters and body of GET /files/{name}.{ext} into req.
 func (s *server) decodeGetFile(r *http.Request, req *GetFileRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "name")
-		if err := serverkit.Param("path parameter \"name\"", &req.Name, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Name, serverkit.Parameter{In: serverkit.InPath, Name: "name", Required: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Path(r, "ext")
-		if err := serverkit.Param("path parameter \"ext\"", &req.Ext, vs, ok, true, ","); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Ext, serverkit.Parameter{In: serverkit.InPath, Name: "ext", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -667,7 +524,7 @@ func (s *server) decodeGetFile(r *http.Request, req *GetFileRequestObject) error
 func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	var req UploadRequestObject
 	if err := s.decodeUpload(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.Upload(r.Context(), req)
@@ -678,32 +535,28 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeUploadResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "upload", err)
+		s.kit.Fail(w, r, "upload", err)
 	}
 }
 
 // decodeUpload decodes the parameters and body of POST /uploads into req.
 func (s *server) decodeUpload(r *http.Request, req *UploadRequestObject) error {
-	q := r.URL.Query()
-	{
-		vs, ok := serverkit.Header(r, "X-User")
-		if err := serverkit.Param("header parameter \"X-User\"", &req.XUser, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.XUser, serverkit.Parameter{In: serverkit.InHeader, Name: "X-User", Required: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Query(q, "name")
-		if err := serverkit.Param("query parameter \"name\"", &req.Name, vs, ok, true, ""); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Name, serverkit.Parameter{
+		In:       serverkit.InQuery,
+		Name:     "name",
+		Required: true,
+		Explode:  true,
+	}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Query(q, "tags")
-		if err := serverkit.Param("query parameter \"tags\"", &req.Tags, vs, ok, false, ","); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Tags, serverkit.Parameter{In: serverkit.InQuery, Name: "tags"}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}

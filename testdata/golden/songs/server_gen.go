@@ -6,13 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 
-	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/serverkit"
-	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -50,7 +46,7 @@ type Handler interface {
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
 // with 501.
-var ErrNotImplemented = errors.New("operation not implemented")
+var ErrNotImplemented = serverkit.ErrNotImplemented
 
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
@@ -304,97 +300,13 @@ func (r RecordPlay202Response) writeRecordPlayResponseObject(w http.ResponseWrit
 	return nil
 }
 
-// ServerOption configures NewServer.
-type ServerOption func(*serverConfig)
-
-// serverConfig is what the ServerOptions set.
-type serverConfig struct {
-	store        idempotency.Store
-	idempotency  []idempotency.Option
-	problemType  string
-	maxBodyBytes int64
-	logger       *slog.Logger
-	middleware   []func(http.Handler) http.Handler
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-}
-
-// WithStore sets the store of the idempotency records. Without it NewServer uses
-// an in-process memory store, which does not deduplicate across processes.
-func WithStore(store idempotency.Store) ServerOption {
-	return func(c *serverConfig) {
-		c.store = store
-	}
-}
-
-// WithPrincipal sets the function that names the caller of a request, for
-// policies scoped by principal.
-func WithPrincipal(principal func(*http.Request) (string, error)) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithPrincipal(principal))
-	}
-}
-
-// WithObserver sets the observer of idempotency outcomes (metrics, traces).
-func WithObserver(o idempotency.Observer) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, idempotency.WithObserver(o))
-	}
-}
-
-// WithProblemType sets the type URI of every problem+json error the server
-// writes (its documentation); the default is about:blank.
-func WithProblemType(uri string) ServerOption {
-	return func(c *serverConfig) {
-		c.problemType = uri
-		c.idempotency = append(c.idempotency, idempotency.WithProblemType(uri))
-	}
-}
-
-// WithLogger sets the logger of handler errors and idempotency warnings; the
-// default is slog.Default().
-func WithLogger(l *slog.Logger) ServerOption {
-	return func(c *serverConfig) {
-		c.logger = l
-		c.idempotency = append(c.idempotency, idempotency.WithLogger(l))
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body the server reads (default
-// 10 MiB); a larger one is answered with 413. The idempotency middleware has its
-// own, smaller limit for the bodies of idempotent operations (MaxRequestBytes).
-func WithMaxBodyBytes(n int64) ServerOption {
-	return func(c *serverConfig) {
-		c.maxBodyBytes = n
-	}
-}
-
-// WithMiddleware wraps the whole server with mw; the first is the outermost.
-func WithMiddleware(mw ...func(http.Handler) http.Handler) ServerOption {
-	return func(c *serverConfig) {
-		c.middleware = append(c.middleware, mw...)
-	}
-}
-
-// WithErrorHandler sets the function that answers a handler's error. The
-// default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.
-func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) ServerOption {
-	return func(c *serverConfig) {
-		c.errorHandler = h
-	}
-}
-
-// WithIdempotencyOptions passes options to every idempotency middleware
-// (idempotency.New), e.g. idempotency.WithAtomic().
-func WithIdempotencyOptions(opts ...idempotency.Option) ServerOption {
-	return func(c *serverConfig) {
-		c.idempotency = append(c.idempotency, opts...)
-	}
-}
+// ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
+type ServerOption = serverkit.Option
 
 // server routes requests to a Handler.
 type server struct {
 	h   Handler
-	cfg serverConfig
+	kit *serverkit.Server
 }
 
 // NewServer returns the HTTP handler of the API: each operation routed with a
@@ -406,25 +318,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("songs: NewServer: nil Handler")
 	}
-	var c serverConfig
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.maxBodyBytes <= 0 {
-		c.maxBodyBytes = 10 << 20
-	}
-	if c.logger == nil {
-		c.logger = slog.Default()
-	}
-	if c.store == nil {
-		c.store = memstore.New()
-	}
-	mux := http.NewServeMux()
-	s := &server{h: h, cfg: c}
+	kit := serverkit.New("songs", opts...)
+	s := &server{h: h, kit: kit}
 	var err error
 	var h0 http.Handler = http.HandlerFunc(s.handleListSongs)
 	var h1 http.Handler
-	if h1, err = s.idempotent("createSong", http.HandlerFunc(s.handleCreateSong)); err != nil {
+	if h1, err = kit.Idempotent("createSong", Policies["createSong"], http.HandlerFunc(s.handleCreateSong)); err != nil {
 		return nil, err
 	}
 	var h2 http.Handler = http.HandlerFunc(s.handleGetSong)
@@ -433,7 +332,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Wildcard: "_p1",
 	})
 	var h3 http.Handler
-	if h3, err = s.idempotent("replaceSong", http.HandlerFunc(s.handleReplaceSong)); err != nil {
+	if h3, err = kit.Idempotent("replaceSong", Policies["replaceSong"], http.HandlerFunc(s.handleReplaceSong)); err != nil {
 		return nil, err
 	}
 	h3 = serverkit.NamePath(h3, serverkit.PathParam{
@@ -450,63 +349,32 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Name:     "songId",
 		Wildcard: "_p1",
 	})
-	if err = serverkit.Handle(mux, "GET /songs", h0); err != nil {
-		return nil, fmt.Errorf("songs: NewServer: %w", err)
+	if err = kit.Handle("GET /songs", h0); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /songs", h1); err != nil {
-		return nil, fmt.Errorf("songs: NewServer: %w", err)
+	if err = kit.Handle("POST /songs", h1); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "GET /songs/{_p1}", h2); err != nil {
-		return nil, fmt.Errorf("songs: NewServer: %w", err)
+	if err = kit.Handle("GET /songs/{_p1}", h2); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "PUT /songs/{_p1}", h3); err != nil {
-		return nil, fmt.Errorf("songs: NewServer: %w", err)
+	if err = kit.Handle("PUT /songs/{_p1}", h3); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "DELETE /songs/{_p1}", h4); err != nil {
-		return nil, fmt.Errorf("songs: NewServer: %w", err)
+	if err = kit.Handle("DELETE /songs/{_p1}", h4); err != nil {
+		return nil, err
 	}
-	if err = serverkit.Handle(mux, "POST /songs/{_p1}/plays", h5); err != nil {
-		return nil, fmt.Errorf("songs: NewServer: %w", err)
+	if err = kit.Handle("POST /songs/{_p1}/plays", h5); err != nil {
+		return nil, err
 	}
-	var out http.Handler = mux
-	for i := len(c.middleware) - 1; i >= 0; i-- {
-		out = c.middleware[i](out)
-	}
-	return out, nil
-}
-
-// idempotent wraps next with the idempotency middleware of operation op.
-func (s *server) idempotent(op string, next http.Handler) (http.Handler, error) {
-	mw, err := idempotency.New(s.cfg.store, Policies[op], s.cfg.idempotency...)
-	if err != nil {
-		return nil, fmt.Errorf("songs: NewServer: operation %q: %w", op, err)
-	}
-	return mw.Wrap(next), nil
-}
-
-// fail answers a handler's error.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
-	if s.cfg.errorHandler != nil {
-		s.cfg.errorHandler(w, r, err)
-		return
-	}
-	if errors.Is(err, ErrNotImplemented) {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, &serverkit.RequestError{
-			Err:    err,
-			Field:  "operation",
-			Status: http.StatusNotImplemented,
-		})
-		return
-	}
-	s.cfg.logger.ErrorContext(r.Context(), "handler failed", "operation", op, "error", err)
-	serverkit.WriteServerError(w, r, s.cfg.problemType)
+	return kit.Handler(), nil
 }
 
 // handleListSongs serves GET /songs: it decodes the request, calls the Handler and writes its response.
 func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 	var req ListSongsRequestObject
 	if err := s.decodeListSongs(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListSongs(r.Context(), req)
@@ -517,30 +385,21 @@ func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeListSongsResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "listSongs", err)
+		s.kit.Fail(w, r, "listSongs", err)
 	}
 }
 
 // decodeListSongs decodes the parameters and body of GET /songs into req.
 func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequestObject) error {
-	q := r.URL.Query()
-	{
-		vs, ok := serverkit.Query(q, "limit")
-		if err := serverkit.Param("query parameter \"limit\"", &req.Limit, vs, ok, false, ""); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Limit, serverkit.Parameter{In: serverkit.InQuery, Name: "limit", Explode: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Query(q, "genre")
-		if err := serverkit.Param("query parameter \"genre\"", &req.Genre, vs, ok, false, ""); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Genre, serverkit.Parameter{In: serverkit.InQuery, Name: "genre", Explode: true}); err != nil {
+		return err
 	}
-	{
-		vs, ok := serverkit.Cookie(r, "cursor")
-		if err := serverkit.Param("cookie parameter \"cursor\"", &req.Cursor, vs, ok, false, ","); err != nil {
-			return err
-		}
+	if err := params.Decode(&req.Cursor, serverkit.Parameter{In: serverkit.InCookie, Name: "cursor"}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -549,7 +408,7 @@ func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequestObject) e
 func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 	var req CreateSongRequestObject
 	if err := s.decodeCreateSong(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.CreateSong(r.Context(), req)
@@ -560,22 +419,22 @@ func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeCreateSongResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "createSong", err)
+		s.kit.Fail(w, r, "createSong", err)
 	}
 }
 
 // decodeCreateSong decodes the parameters and body of POST /songs into req.
 func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject) error {
-	{
-		vs, ok, err := serverkit.KeyHeader(r, "Idempotency-Key", 0)
-		if err != nil {
-			return err
-		}
-		if err := serverkit.Param("header parameter \"Idempotency-Key\"", &req.IdempotencyKey, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+		In:             serverkit.InHeader,
+		Name:           "Idempotency-Key",
+		Required:       true,
+		IdempotencyKey: true,
+	}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -605,7 +464,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 	var req GetSongRequestObject
 	if err := s.decodeGetSong(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.GetSong(r.Context(), req)
@@ -616,17 +475,15 @@ func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeGetSongResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "getSong", err)
+		s.kit.Fail(w, r, "getSong", err)
 	}
 }
 
 // decodeGetSong decodes the parameters and body of GET /songs/{songId} into req.
 func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "songId")
-		if err := serverkit.Param("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.SongId, serverkit.Parameter{In: serverkit.InPath, Name: "songId", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -635,7 +492,7 @@ func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error
 func (s *server) handleReplaceSong(w http.ResponseWriter, r *http.Request) {
 	var req ReplaceSongRequestObject
 	if err := s.decodeReplaceSong(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ReplaceSong(r.Context(), req)
@@ -646,19 +503,17 @@ func (s *server) handleReplaceSong(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeReplaceSongResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "replaceSong", err)
+		s.kit.Fail(w, r, "replaceSong", err)
 	}
 }
 
 // decodeReplaceSong decodes the parameters and body of PUT /songs/{songId} into req.
 func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "songId")
-		if err := serverkit.Param("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.SongId, serverkit.Parameter{In: serverkit.InPath, Name: "songId", Required: true}); err != nil {
+		return err
 	}
-	body, present, err := serverkit.ReadBody(r, true, s.cfg.maxBodyBytes)
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
 	if err != nil {
 		return err
 	}
@@ -688,7 +543,7 @@ func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObjec
 func (s *server) handleDeleteSong(w http.ResponseWriter, r *http.Request) {
 	var req DeleteSongRequestObject
 	if err := s.decodeDeleteSong(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.DeleteSong(r.Context(), req)
@@ -699,17 +554,15 @@ func (s *server) handleDeleteSong(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeDeleteSongResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "deleteSong", err)
+		s.kit.Fail(w, r, "deleteSong", err)
 	}
 }
 
 // decodeDeleteSong decodes the parameters and body of DELETE /songs/{songId} into req.
 func (s *server) decodeDeleteSong(r *http.Request, req *DeleteSongRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "songId")
-		if err := serverkit.Param("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.SongId, serverkit.Parameter{In: serverkit.InPath, Name: "songId", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -718,7 +571,7 @@ func (s *server) decodeDeleteSong(r *http.Request, req *DeleteSongRequestObject)
 func (s *server) handleRecordPlay(w http.ResponseWriter, r *http.Request) {
 	var req RecordPlayRequestObject
 	if err := s.decodeRecordPlay(r, &req); err != nil {
-		serverkit.WriteRequestError(w, r, s.cfg.problemType, err)
+		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.RecordPlay(r.Context(), req)
@@ -729,17 +582,15 @@ func (s *server) handleRecordPlay(w http.ResponseWriter, r *http.Request) {
 		err = resp.writeRecordPlayResponseObject(w)
 	}
 	if err != nil {
-		s.fail(w, r, "recordPlay", err)
+		s.kit.Fail(w, r, "recordPlay", err)
 	}
 }
 
 // decodeRecordPlay decodes the parameters and body of POST /songs/{songId}/plays into req.
 func (s *server) decodeRecordPlay(r *http.Request, req *RecordPlayRequestObject) error {
-	{
-		vs, ok := serverkit.Path(r, "songId")
-		if err := serverkit.Param("path parameter \"songId\"", &req.SongId, vs, ok, true, ","); err != nil {
-			return err
-		}
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.SongId, serverkit.Parameter{In: serverkit.InPath, Name: "songId", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/idemgen/idemgen/runtime/client"
 	"github.com/idemgen/idemgen/runtime/client/clienttest"
+	"github.com/idemgen/idemgen/runtime/serverkit"
 )
 
 var ulidRe = regexp.MustCompile(`^[0-7][0-9A-HJKMNP-TV-Z]{25}$`)
@@ -120,7 +121,7 @@ func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 // whose retries do not wait and whose attempts each use a new connection.
 func start(t *testing.T, h Handler, rec *seen, dropPath string, opts ...ClientOption) *Client {
 	t.Helper()
-	srv, err := NewServer(h, WithMiddleware(dropFirst(dropPath, rec)))
+	srv, err := NewServer(h, serverkit.WithMiddleware(dropFirst(dropPath, rec)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +133,8 @@ func start(t *testing.T, h Handler, rec *seen, dropPath string, opts ...ClientOp
 func newClient(t *testing.T, url string, opts ...ClientOption) *Client {
 	t.Helper()
 	base := []ClientOption{
-		WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}),
-		WithRetryOptions(client.WithSleep(noSleep)),
+		client.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}),
+		client.WithRetryOptions(client.WithSleep(noSleep)),
 	}
 	c, err := NewClient(url, append(base, opts...)...)
 	if err != nil {
@@ -176,7 +177,7 @@ func TestKeySources(t *testing.T) {
 	ctx := context.Background()
 
 	// A caller's key, then a key the caller put in the declared header parameter.
-	_, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "b"}}, WithIdempotencyKey("caller-key"))
+	_, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "b"}}, client.WithIdempotencyKey("caller-key"))
 	if err != nil || raw.Result.Key != "caller-key" || rec.last().Header.Get("Idempotency-Key") != `"caller-key"` {
 		t.Errorf("caller key: err %v, result %+v", err, raw.Result)
 	}
@@ -214,7 +215,7 @@ func TestKeySources(t *testing.T) {
 
 	// A derived key: nothing is sent; the server deduplicates by bill and payer.
 	for i := range 2 {
-		_, raw, err = c.PayBill(ctx, PayBillRequestObject{BillId: "b-1", Body: Payment{Bill: "b-1", Payer: "ann", Amount: 5}}, WithIdempotencyKey("ignored"))
+		_, raw, err = c.PayBill(ctx, PayBillRequestObject{BillId: "b-1", Body: Payment{Bill: "b-1", Payer: "ann", Amount: 5}}, client.WithIdempotencyKey("ignored"))
 		if err != nil || raw.Result.Key != "" || rec.last().Header.Get("Idempotency-Key") != "" || raw.Result.Replayed != (i == 1) {
 			t.Errorf("derived key, call %d: err %v, result %+v", i, err, raw.Result)
 		}
@@ -228,11 +229,11 @@ func TestTypedErrors(t *testing.T) {
 	h, rec := &impl{}, &seen{}
 	c := start(t, h, rec, "-")
 	ctx := context.Background()
-	if _, _, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "one"}}, WithIdempotencyKey("k")); err != nil {
+	if _, _, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "one"}}, client.WithIdempotencyKey("k")); err != nil {
 		t.Fatal(err)
 	}
 	// The same key with another payload: 422, a client bug, never retried.
-	resp, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "two"}}, WithIdempotencyKey("k"))
+	resp, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "two"}}, client.WithIdempotencyKey("k"))
 	var ce *client.Error
 	var p *client.Problem
 	if !errors.As(err, &ce) || ce.Status != 422 || !ce.KeyMismatch() || !errors.As(err, &p) || p.Status != 422 {
@@ -271,16 +272,16 @@ func TestInFlightRetriedUntilReplay(t *testing.T) {
 		})
 		return ctx.Err()
 	}
-	c := start(t, h, rec, "-", WithRetryOptions(client.WithSleep(sleep)))
+	c := start(t, h, rec, "-", client.WithRetryOptions(client.WithSleep(sleep)))
 	ctx := context.Background()
 	go func() {
-		_, _, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "slow"}}, WithIdempotencyKey("dup"))
+		_, _, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "slow"}}, client.WithIdempotencyKey("dup"))
 		first <- err
 	}()
 	for rec.count() == 0 { // the first call is in the handler once the server saw it
 		time.Sleep(time.Millisecond)
 	}
-	resp, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "slow"}}, WithIdempotencyKey("dup"))
+	resp, raw, err := c.CreateSong(ctx, CreateSongRequestObject{Body: NewSong{Title: "slow"}}, client.WithIdempotencyKey("dup"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,21 +305,21 @@ func TestOptions(t *testing.T) {
 	h, rec := &impl{}, &seen{}
 	var events atomic.Int64
 	c := start(t, h, rec, "-",
-		WithUserAgent("e2e/1"),
-		WithRequestEditorFn(func(ctx context.Context, r *http.Request) error {
+		client.WithUserAgent("e2e/1"),
+		client.WithRequestEditorFn(func(ctx context.Context, r *http.Request) error {
 			r.Header.Set("Authorization", "Bearer x")
 			return nil
 		}),
-		WithClientObserver(client.ObserverFunc(func(ctx context.Context, e client.Event) { events.Add(1) })),
-		WithRetryPolicy(client.Policy{MaxAttempts: 1}))
+		client.WithClientObserver(client.ObserverFunc(func(ctx context.Context, e client.Event) { events.Add(1) })),
+		client.WithRetryPolicy(client.Policy{MaxAttempts: 1}))
 	_, _, err := c.GetSong(context.Background(), GetSongRequestObject{ID: 1},
-		WithCallRequestEditorFn(func(ctx context.Context, r *http.Request) error { r.Header.Set("X-Call", "1"); return nil }))
+		client.WithCallRequestEditorFn(func(ctx context.Context, r *http.Request) error { r.Header.Set("X-Call", "1"); return nil }))
 	r := rec.last()
 	if err != nil || r.UserAgent() != "e2e/1" || r.Header.Get("Authorization") != "Bearer x" || r.Header.Get("X-Call") != "1" || events.Load() != 1 {
 		t.Errorf("err %v, headers %v, %d events", err, r.Header, events.Load())
 	}
 	_, _, err = c.GetSong(context.Background(), GetSongRequestObject{ID: 1},
-		WithCallRequestEditorFn(func(ctx context.Context, r *http.Request) error { return errors.New("no token") }))
+		client.WithCallRequestEditorFn(func(ctx context.Context, r *http.Request) error { return errors.New("no token") }))
 	if err == nil || !strings.Contains(err.Error(), "e2e: getSong: request editor: no token") {
 		t.Errorf("editor error = %v", err)
 	}
@@ -340,7 +341,7 @@ func TestDropProxy(t *testing.T) {
 	px := clienttest.NewDropProxy(be.URL, be.Client(), 0.3, 7)
 	ps := httptest.NewServer(px)
 	defer ps.Close()
-	c := newClient(t, ps.URL, WithRetryPolicy(client.Policy{MaxAttempts: 25, MaxElapsed: -1}))
+	c := newClient(t, ps.URL, client.WithRetryPolicy(client.Policy{MaxAttempts: 25, MaxElapsed: -1}))
 	const calls = 300
 	var wg sync.WaitGroup
 	errs := make(chan error, calls)
@@ -392,7 +393,7 @@ func TestAgainstDraftServer(t *testing.T) {
 	if s.Runs() != 1 || s.Requests(raw.Result.Key) != 2 {
 		t.Errorf("draft server ran %d times for %d requests", s.Runs(), s.Requests(raw.Result.Key))
 	}
-	_, _, err = c.CreateSong(context.Background(), CreateSongRequestObject{Body: NewSong{Title: "other"}}, WithIdempotencyKey(raw.Result.Key))
+	_, _, err = c.CreateSong(context.Background(), CreateSongRequestObject{Body: NewSong{Title: "other"}}, client.WithIdempotencyKey(raw.Result.Key))
 	var p *client.Problem
 	if !errors.As(err, &p) || p.Status != 422 {
 		t.Errorf("reused key: %v", err)
