@@ -12,20 +12,12 @@ import (
 
 const clientPkg = "github.com/idemgen/idemgen/runtime/client"
 
-// clientIDs are the exported package-level names of the generated client. They
-// are taken from the generator's namer after the schemas, the server and the
-// policy table, so a schema called "Client" keeps its name and the client type
-// becomes Client2 instead of breaking the build. The options are those of
+// clientIDs are the exported package-level names of the generated client,
+// as the loader assigned them (model.ClientNames). The options are those of
 // package client (client.WithHTTPClient, client.WithIdempotencyKey...).
-type clientIDs struct {
-	Client, NewClient, DefaultUserAgent, ClientOption, CallOption string
-}
+type clientIDs = model.ClientNames
 
-func (g *generator) clientIDs() *clientIDs {
-	t := g.names.take
-	return &clientIDs{Client: t("Client"), NewClient: t("NewClient"), DefaultUserAgent: t("DefaultUserAgent"),
-		ClientOption: t("ClientOption"), CallOption: t("CallOption")}
-}
+func (g *generator) clientIDs() *clientIDs { return &g.api.GoNames }
 
 // emitClient emits client_gen.go: the Client, its options and one method per
 // operation. It reuses the server's request and response types (CreateSongRequest,

@@ -38,7 +38,7 @@ func TestClientDeterministic(t *testing.T) {
 		api := handAPI()
 		api.Schemas = append(api.Schemas, &model.Schema{Name: "Client", GoName: "Client", Kind: model.KindObject,
 			Properties: []*model.Property{{Name: "x", GoName: "X", Required: true, Schema: &model.Schema{Kind: model.KindString}}}})
-		res, err := emit.Generate(api, emit.Options{Package: "hand", Models: true, Client: true, Version: "v0.0.0-test"})
+		res, err := emit.Generate(named(api), emit.Options{Package: "hand", Models: true, Client: true, Version: "v0.0.0-test"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -119,8 +119,14 @@ func handAPI() *model.API {
 			Idempotency: &model.Extension{Enabled: false, Reason: "append-only"}},
 	}
 	withRoutes(ops)
-	return &model.API{Title: "Hand", Operations: ops,
-		Schemas: []*model.Schema{cat, createReq, dog, errSchema, genre, handler, level, node, pet, form, song, value}}
+	return named(&model.API{Title: "Hand", Operations: ops,
+		Schemas: []*model.Schema{cat, createReq, dog, errSchema, genre, handler, level, node, pet, form, song, value}})
+}
+
+// named assigns the Go names of a hand-built model, as Load does.
+func named(api *model.API) *model.API {
+	loader.AssignGoNames(api)
+	return api
 }
 
 func generate(t *testing.T, api *model.API) *emit.Result {
@@ -206,7 +212,7 @@ func TestGenerateCompiles(t *testing.T) {
 	m := gentest.NewModule(t)
 	m.Add(t, "hand", res.Files)
 	// A document with schemas and no operations still gives a valid server.
-	empty, err := emit.Generate(&model.API{Schemas: handAPI().Schemas}, emit.Options{Package: "empty", Models: true, Server: true})
+	empty, err := emit.Generate(named(&model.API{Schemas: handAPI().Schemas}), emit.Options{Package: "empty", Models: true, Server: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +236,7 @@ func sparseAPI() *model.API {
 		Discriminator: &model.Discriminator{Property: "t", Mapping: []model.DiscriminatorCase{{Value: "x", Schema: nil}}}}
 	loop := &model.Schema{Kind: model.KindArray}
 	loop.Items = loop // an anonymous cycle
-	return &model.API{
+	return named(&model.API{
 		Schemas: []*model.Schema{u},
 		Operations: withRoutes([]*model.Operation{
 			{ID: "do-it", GoName: "", Method: "PUT", Path: "things/{a}/{b}",
@@ -240,7 +246,7 @@ func sparseAPI() *model.API {
 			{ID: "root", GoName: "Root", Method: "GET", Path: "/",
 				Responses: []*model.Response{{Status: "default", Contents: []*model.Content{{MediaType: "application/json", Kind: model.BodyJSON, Schema: u}}}}},
 		}),
-	}
+	})
 }
 
 // withRoutes parses each operation's path into its Route, as the loader does

@@ -79,11 +79,7 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 		parts = append(parts, part{name: "server_gen.go", emit: g.emitServer})
 	}
 	if opts.Client {
-		ce, ok := any(g).(interface{ emitClient() (*jen.File, error) })
-		if !ok {
-			return nil, errors.New("emit: client generation is not available in this build")
-		}
-		parts = append(parts, part{name: "client_gen.go", emit: ce.emitClient})
+		parts = append(parts, part{name: "client_gen.go", emit: g.emitClient})
 	}
 	for _, p := range parts {
 		f, err := safeEmit(p.name, p.emit)
@@ -118,22 +114,11 @@ func safeEmit(name string, emit func() (*jen.File, error)) (f *jen.File, err err
 	return emit()
 }
 
-// ClientSupported reports whether this build can emit clients (Options.Client).
-func ClientSupported() bool {
-	_, ok := any(&generator{}).(interface{ emitClient() (*jen.File, error) })
-	return ok
-}
-
 // generator holds the state of one Generate call.
 type generator struct {
 	api  *model.API
 	opts Options
-	// names are the package-level identifiers taken so far.
-	names *namer
-	// methods are the Handler method names taken so far.
-	methods *namer
-	// schemaNames is the Go type name of every named schema (its GoName unless
-	// that collides with a fixed identifier of the generated API).
+	// schemaNames is the Go type name of every named schema (its GoName).
 	schemaNames map[*model.Schema]string
 	// byPointer are the properties that must be pointers to break a cycle of
 	// struct values.
@@ -146,41 +131,20 @@ type generator struct {
 	diags    []model.Diagnostic
 }
 
-// fixedNames are the exported identifiers of the generated server and policy
-// table; schemas never take them.
-var fixedNames = []string{
-	"Handler", "UnimplementedHandler", "NewServer", "ServerOption",
-	"WithStore", "WithPrincipal", "WithObserver", "WithProblemType", "WithLogger",
-	"WithMiddleware", "WithErrorHandler", "WithMaxBodyBytes", "WithIdempotencyOptions",
-	"ErrNotImplemented", "Policies", "Waivers",
-}
-
 func newGenerator(api *model.API, opts Options) *generator {
 	g := &generator{
 		api:         api,
 		opts:        opts,
-		names:       newNamer(),
-		methods:     newNamer(),
 		schemaNames: make(map[*model.Schema]string, len(api.Schemas)),
 		visiting:    make(map[*model.Schema]bool),
 		ops:         make(map[*model.Operation]*opNames, len(api.Operations)),
 	}
-	for _, n := range fixedNames {
-		g.names.take(n)
-	}
 	for _, s := range api.Schemas {
-		name := s.GoName
-		if name == "" || !token.IsIdentifier(name) {
-			name = exportedIdent(s.Name)
-		}
-		if g.names.used[name] {
-			name += "Schema"
-		}
-		g.schemaNames[s] = g.names.take(name)
+		g.schemaNames[s] = s.GoName
 	}
 	g.byPointer = cyclicProperties(api.Schemas)
 	for _, op := range api.Operations {
-		g.ops[op] = g.newOpNames(op)
+		g.ops[op] = newOpNames(op)
 	}
 	return g
 }

@@ -2,8 +2,6 @@ package emit
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -57,89 +55,29 @@ func (g *generator) emitSchema(f *jen.File, s *model.Schema) {
 	}
 }
 
-// emitEnum emits the typed constants of an enum and its Valid method.
+// emitEnum emits the typed constants of an enum (named by the loader) and
+// its Valid method.
 func (g *generator) emitEnum(f *jen.File, name string, s *model.Schema) {
-	type value struct {
-		id  string
-		lit jen.Code
-		raw string
-	}
-	var values []value
-	seen := make(map[string]bool)
-	for _, v := range s.Enum {
-		lit, raw, ok := enumLiteral(s.Kind, v)
-		if !ok || seen[raw] {
-			continue
-		}
-		seen[raw] = true
-		values = append(values, value{id: g.names.take(name + exportedIdent(raw)), lit: lit, raw: raw})
-	}
-	if len(values) == 0 {
+	if len(s.EnumValues) == 0 {
 		return
 	}
 	f.Commentf("Values of %s.", name)
 	f.Const().DefsFunc(func(gr *jen.Group) {
-		for _, v := range values {
-			gr.Id(v.id).Id(name).Op("=").Add(v.lit)
+		for _, v := range s.EnumValues {
+			gr.Id(v.GoName).Id(name).Op("=").Lit(v.Value)
 		}
 	})
 	f.Commentf("Valid reports whether v is one of the values the spec allows for %s.", name)
 	f.Func().Params(jen.Id("v").Id(name)).Id("Valid").Params().Bool().Block(
 		jen.Switch(jen.Id("v")).Block(
 			jen.Case(jen.ListFunc(func(gr *jen.Group) {
-				for _, v := range values {
-					gr.Id(v.id)
+				for _, v := range s.EnumValues {
+					gr.Id(v.GoName)
 				}
 			})).Block(jen.Return(jen.True())),
 		),
 		jen.Return(jen.False()),
 	)
-}
-
-// enumLiteral converts an enum value of the loaded document (YAML/JSON
-// decoding gives string, bool, int, int64, uint64 or float64) to a Go literal
-// of the enum's kind; ok is false for a value of another type.
-func enumLiteral(kind model.Kind, v any) (lit jen.Code, raw string, ok bool) {
-	switch kind {
-	case model.KindString:
-		s, ok := v.(string)
-		return jen.Lit(s), s, ok
-	case model.KindInteger:
-		var n int64
-		switch x := v.(type) {
-		case int:
-			n = int64(x)
-		case int64:
-			n = x
-		case uint64:
-			if x > math.MaxInt64 {
-				return nil, "", false
-			}
-			n = int64(x)
-		case float64:
-			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
-				return nil, "", false
-			}
-			n = int64(x)
-		default:
-			return nil, "", false
-		}
-		return jen.Lit(int(n)), strconv.FormatInt(n, 10), true
-	case model.KindNumber:
-		var x float64
-		switch y := v.(type) {
-		case int:
-			x = float64(y)
-		case int64:
-			x = float64(y)
-		case float64:
-			x = y
-		default:
-			return nil, "", false
-		}
-		return jen.Lit(x), strconv.FormatFloat(x, 'f', -1, 64), true
-	}
-	return nil, "", false
 }
 
 // variant is one branch of a union as the generated code names it.
@@ -148,25 +86,18 @@ type variant struct {
 	schema *model.Schema
 }
 
-// variants names the branches of a union: a named schema by its type name,
-// others by their shape, unique within the union.
+// variants are the branches of a union with the names the loader gave them.
 func (g *generator) variants(s *model.Schema) []variant {
-	names := newNamer()
 	var out []variant
-	for _, v := range s.Variants {
+	for i, v := range s.Variants {
 		if v == nil {
 			continue
 		}
-		var n string
-		switch {
-		case g.schemaNames[v] != "":
-			n = g.schemaNames[v]
-		case v.GoType != "":
-			n = exportedIdent(v.GoType)
-		default:
-			n = exportedIdent(string(v.Kind))
+		name := ""
+		if i < len(s.VariantNames) {
+			name = s.VariantNames[i]
 		}
-		out = append(out, variant{name: names.take(n), schema: v})
+		out = append(out, variant{name: name, schema: v})
 	}
 	return out
 }
@@ -301,11 +232,7 @@ func (g *generator) unionDoc(s *model.Schema) string {
 // additionalProperties: the struct has an AdditionalProperties map for the
 // undeclared ones, and JSON (un)marshalling that merges it with the fields.
 func (g *generator) emitOpenStruct(f *jen.File, name string, s *model.Schema) {
-	names := newNamer()
-	for _, n := range fieldNames(s) {
-		names.take(n)
-	}
-	extra := names.take("AdditionalProperties")
+	extra := s.ExtraGoName
 	value := g.typeOf(s.AdditionalProperties)
 	f.Type().Id(name).StructFunc(func(gr *jen.Group) {
 		g.structFields(gr, s)

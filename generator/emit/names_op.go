@@ -2,13 +2,12 @@ package emit
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/idemgen/idemgen/generator/model"
 )
 
 // opNames are the Go names of one operation's generated types, shared by the
-// server and client emitters.
+// server and client emitters: a view of the names the loader assigned.
 type opNames struct {
 	// Method is the Handler method ("CreateSong").
 	Method string
@@ -35,93 +34,28 @@ type respType struct {
 	HeaderFields []string
 }
 
-// kindNames label body kinds in type and field names.
-var kindNames = map[model.BodyKind]string{
-	model.BodyJSON: "JSON", model.BodyForm: "Form", model.BodyMultipart: "Multipart",
-	model.BodyText: "Text", model.BodyBinary: "Binary",
-}
-
-// contentLabels names each content of a body or response by its kind, or by its
-// media type when two contents share a kind.
-func contentLabels(contents []*model.Content) []string {
-	count := make(map[model.BodyKind]int)
-	for _, c := range contents {
-		count[c.Kind]++
-	}
-	names := newNamer()
-	out := make([]string, len(contents))
-	for i, c := range contents {
-		label := kindNames[c.Kind]
-		if label == "" {
-			label = "Binary"
-		}
-		if count[c.Kind] > 1 {
-			label = exportedIdent(c.MediaType)
-		}
-		out[i] = names.take(label)
-	}
-	return out
-}
-
-// statusLabel is the status part of a response type name: "201", "2XX", "Default".
-func statusLabel(status string) string {
-	if status == "default" {
-		return "Default"
-	}
-	return strings.ToUpper(status)
-}
-
-func (g *generator) newOpNames(op *model.Operation) *opNames {
-	n := &opNames{Method: op.GoName}
-	if n.Method == "" || !strings.ContainsAny(n.Method[:1], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-		n.Method = exportedIdent(op.ID)
-	}
-	n.Method = g.methods.take(n.Method)
-	n.Request = g.names.take(n.Method + "RequestObject")
-	n.Response = g.names.take(n.Method + "ResponseObject")
-	fields := newNamer()
+// newOpNames collects the names the loader gave op and its parts.
+func newOpNames(op *model.Operation) *opNames {
+	n := &opNames{Method: op.GoName, Request: op.RequestGoName, Response: op.ResponseGoName}
 	if op.Body != nil {
-		labels := contentLabels(op.Body.Contents)
-		for i := range op.Body.Contents {
-			name := "Body"
-			if len(op.Body.Contents) > 1 {
-				name = labels[i] + "Body"
-			}
-			n.Bodies = append(n.Bodies, fields.take(name))
+		for _, c := range op.Body.Contents {
+			n.Bodies = append(n.Bodies, c.GoName)
 		}
 	}
 	for _, p := range op.Params {
-		name := p.GoName
-		if name == "" {
-			name = exportedIdent(p.Name)
-		}
-		n.Params = append(n.Params, fields.take(name))
+		n.Params = append(n.Params, p.GoName)
 	}
 	for _, r := range op.Responses {
-		status := statusLabel(r.Status)
-		var headers string
 		var headerFields []string
-		if len(r.Headers) > 0 {
-			headers = g.names.take(n.Method + status + "ResponseHeaders")
-			hf := newNamer()
-			for _, h := range r.Headers {
-				name := h.GoName
-				if name == "" {
-					name = exportedIdent(h.Name)
-				}
-				headerFields = append(headerFields, hf.take(name))
-			}
+		for _, h := range r.Headers {
+			headerFields = append(headerFields, h.GoName)
 		}
 		if len(r.Contents) == 0 {
-			n.Responses = append(n.Responses, &respType{Resp: r, Name: g.names.take(n.Method + status + "Response"),
-				Headers: headers, HeaderFields: headerFields})
+			n.Responses = append(n.Responses, &respType{Resp: r, Name: r.GoName, Headers: r.HeadersGoName, HeaderFields: headerFields})
 			continue
 		}
-		labels := contentLabels(r.Contents)
-		for i, c := range r.Contents {
-			n.Responses = append(n.Responses, &respType{Resp: r, Content: c,
-				Name:    g.names.take(n.Method + status + labels[i] + "Response"),
-				Headers: headers, HeaderFields: headerFields})
+		for _, c := range r.Contents {
+			n.Responses = append(n.Responses, &respType{Resp: r, Content: c, Name: c.GoName, Headers: r.HeadersGoName, HeaderFields: headerFields})
 		}
 	}
 	return n

@@ -167,16 +167,12 @@ func (g *generator) structFields(gr *jen.Group, s *model.Schema) {
 	}
 }
 
-// fieldNames returns the Go field name of each property of s, in order.
+// fieldNames returns the Go field name of each property of s, in order (the
+// loader made them unique in the struct).
 func fieldNames(s *model.Schema) []string {
-	fields := newNamer()
 	out := make([]string, len(s.Properties))
 	for i, p := range s.Properties {
-		name := p.GoName
-		if name == "" {
-			name = exportedIdent(p.Name)
-		}
-		out[i] = fields.take(name)
+		out[i] = p.GoName
 	}
 	return out
 }

@@ -181,6 +181,7 @@ func (b *builder) build(doc *openapi3.T) error {
 	}
 	b.nameSchemas()
 	b.nameOperations()
+	AssignGoNames(api)
 	for _, op := range api.Operations {
 		b.idempotency(op)
 	}

@@ -68,6 +68,8 @@ type API struct {
 	// Schemas holds every schema that becomes a named Go type (components and
 	// named inline schemas), sorted by GoName, with unique GoNames.
 	Schemas []*Schema
+	// GoNames are the package-level identifiers of the generated client.
+	GoNames ClientNames
 	// Defaults is the parsed x-idempotent-defaults (nil when absent).
 	Defaults *Extension
 	// SecuritySchemes are the names of components.securitySchemes.
@@ -83,14 +85,26 @@ type API struct {
 	Diagnostics []Diagnostic
 }
 
+// ClientNames are the exported package-level identifiers of a generated
+// client, assigned after the schemas and the operations' types so that a
+// schema called "Client" keeps its name and the client type becomes Client2.
+type ClientNames struct {
+	Client, NewClient, DefaultUserAgent, ClientOption, CallOption string
+}
+
 // Operation is one method on one path.
 type Operation struct {
 	// ID is the operationId, or a name derived from method and path when absent.
 	ID string
-	// GoName is the exported Go identifier for the operation ("CreateSong").
+	// GoName is the exported Go identifier for the operation ("CreateSong"):
+	// the Handler and Client method, unique among operations.
 	GoName string
-	Method string // upper case: "POST"
-	Path   string // "/songs/{id}", as written in the spec
+	// RequestGoName and ResponseGoName are the operation's request struct
+	// ("CreateSongRequestObject") and response interface
+	// ("CreateSongResponseObject").
+	RequestGoName, ResponseGoName string
+	Method                        string // upper case: "POST"
+	Path                          string // "/songs/{id}", as written in the spec
 	// Route is Path parsed, its variables linked to Params.
 	Route       Route
 	Summary     string
@@ -156,7 +170,7 @@ const (
 // Param is a parameter of an operation, or a header of a response.
 type Param struct {
 	Name        string
-	GoName      string // exported Go field name, unique within the operation
+	GoName      string // exported Go field name, unique within the request struct (or the response's Headers struct)
 	In          ParamIn
 	Required    bool
 	Style       string // "form", "simple", ... (the OpenAPI default when absent)
@@ -183,6 +197,10 @@ type Content struct {
 	MediaType string
 	Kind      BodyKind
 	Schema    *Schema // nil when the media type declares no schema
+	// GoName is, in a request body, the request struct's field ("Body", or
+	// "JSONBody" when there are several media types); in a response, the
+	// response type ("CreateSong201JSONResponse").
+	GoName string
 }
 
 // Body is an operation's request body.
@@ -201,6 +219,10 @@ type Response struct {
 	Headers     []*Param // In == InHeader
 	Contents    []*Content
 	Pos         Pos
+	// GoName is the response type when the response has no content
+	// ("DeleteSong204Response"); HeadersGoName the type of its headers
+	// ("CreateSong201ResponseHeaders"), empty without headers.
+	GoName, HeadersGoName string
 }
 
 // Kind is the Go shape of a schema.
@@ -240,8 +262,15 @@ type Schema struct {
 	// extra properties (KindObject); nil when none are allowed or declared.
 	AdditionalProperties *Schema
 	Items                *Schema // KindArray
+	// ExtraGoName is the field that holds the undeclared properties of a named
+	// object with both (AdditionalProperties unless a property takes it).
+	ExtraGoName string
 
 	Enum []any // allowed values, for typed constants
+	// EnumValues are the distinct values of Enum that fit Kind, with their
+	// constant names, for a named schema emitted as a Go type with constants
+	// (a string, integer or number); nil otherwise.
+	EnumValues []EnumValue
 
 	// MaxLength and Pattern are the string constraints (nil / "" when absent);
 	// lint reads them to judge a declared key parameter's schema.
@@ -249,7 +278,10 @@ type Schema struct {
 	Pattern   string
 
 	// Variants are the oneOf/anyOf branches of a KindUnion; AnyOf tells which.
+	// VariantNames name them in generated code (a field or method suffix,
+	// unique in the union; "" for a nil variant).
 	Variants      []*Schema
+	VariantNames  []string
 	AnyOf         bool
 	Discriminator *Discriminator
 
@@ -259,6 +291,16 @@ type Schema struct {
 
 	Pos     Pos
 	Pointer string
+}
+
+// EnumValue is one value of an enum, typed for the generated constant.
+type EnumValue struct {
+	// Value is a string, an int (integer kind) or a float64 (number kind).
+	Value any
+	// Raw is the value as text ("active", "42", "1.5").
+	Raw string
+	// GoName is the constant ("StatusActive"), unique in the package.
+	GoName string
 }
 
 // Property is a field of an object schema.

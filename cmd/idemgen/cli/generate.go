@@ -142,7 +142,7 @@ func (o *generateOptions) resolve(cmd *cobra.Command) error {
 		o.pkg = strings.NewReplacer("-", "", ".", "").Replace(filepath.Base(abs))
 	}
 	if !o.models && !o.server && !o.client {
-		o.models, o.server, o.client = true, true, emit.ClientSupported()
+		o.models, o.server, o.client = true, true, true
 	}
 	return nil
 }
