@@ -1,8 +1,14 @@
 // Package client is what idemgen's generated clients use to call an idempotent
 // HTTP API safely, and it is usable on its own by hand-written clients.
 //
-// It provides three things:
+// It provides four things:
 //
+//   - The base of generated clients: Base holds what a generated Client does
+//     that does not depend on the spec (base URL, Retrier, request editors,
+//     User-Agent) and is configured with ClientOptions (WithHTTPClient,
+//     WithRetryPolicy...); each generated method starts an Invocation (Begin),
+//     configured with CallOptions (WithIdempotencyKey...), which builds the
+//     request and sends it.
 //   - Keys: NewKey returns a fresh UUIDv4 from crypto/rand. One logical call uses
 //     one key, sent unchanged on every retry of that call, so the server
 //     deduplicates the retries and replays the first outcome.

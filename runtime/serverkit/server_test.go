@@ -1,0 +1,143 @@
+package serverkit
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
+)
+
+func TestParamsDecode(t *testing.T) {
+	r := httptest.NewRequest("GET", "/x?ids=1,2&tag=a&tag=b&sp=a%20b&limit=x", nil)
+	r.Header.Set("Idempotency-Key", `"k-1"`)
+	r.AddCookie(&http.Cookie{Name: "s", Value: "c"})
+	r.SetPathValue("id", "7")
+	p := ParamsOf(r)
+	var (
+		ids   []int
+		tags  []string
+		sp    []string
+		key   string
+		s     string
+		id    int64
+		limit *int
+		none  *string
+	)
+	for _, c := range []struct {
+		dst  any
+		spec Parameter
+	}{
+		{&ids, Parameter{In: InQuery, Name: "ids"}},
+		{&tags, Parameter{In: InQuery, Name: "tag", Explode: true}},
+		{&sp, Parameter{In: InQuery, Name: "sp", Delimiter: " "}},
+		{&key, Parameter{In: InHeader, Name: "Idempotency-Key", Required: true, IdempotencyKey: true}},
+		{&s, Parameter{In: InCookie, Name: "s"}},
+		{&id, Parameter{In: InPath, Name: "id", Required: true}},
+		{&none, Parameter{In: InQuery, Name: "absent"}},
+	} {
+		if err := p.Decode(c.dst, c.spec); err != nil {
+			t.Fatalf("%+v: %v", c.spec, err)
+		}
+	}
+	if len(ids) != 2 || ids[1] != 2 || len(tags) != 2 || tags[1] != "b" || len(sp) != 2 || key != "k-1" || s != "c" || id != 7 || none != nil {
+		t.Errorf("decoded ids=%v tags=%q sp=%q key=%q s=%q id=%d none=%v", ids, tags, sp, key, s, id, none)
+	}
+	err := p.Decode(&limit, Parameter{In: InQuery, Name: "limit"})
+	var re *RequestError
+	if !errors.As(err, &re) || re.Status != http.StatusBadRequest || re.Field != `query parameter "limit"` {
+		t.Errorf("bad limit: %v", err)
+	}
+	err = p.Decode(&s, Parameter{In: InHeader, Name: "X-Need", Required: true})
+	if err == nil || err.Error() != `header parameter "X-Need": is required` {
+		t.Errorf("missing required header: %v", err)
+	}
+	r.Header.Set("Idempotency-Key", strings.Repeat("k", 20))
+	if err := p.Decode(&key, Parameter{In: InHeader, Name: "Idempotency-Key", IdempotencyKey: true, KeyMaxLength: 10}); err == nil {
+		t.Error("a key longer than KeyMaxLength decoded")
+	}
+}
+
+func TestServer(t *testing.T) {
+	var logs bytes.Buffer
+	var order []string
+	mw := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				order = append(order, name)
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	s := New("api", WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithProblemType("https://example.com/p"),
+		WithMiddleware(mw("outer"), mw("inner")), WithMaxBodyBytes(-1))
+	if s.MaxBodyBytes() != DefaultMaxBodyBytes || s.ProblemType() != "https://example.com/p" {
+		t.Errorf("defaults: %d %q", s.MaxBodyBytes(), s.ProblemType())
+	}
+	fail := func(err error) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.Fail(w, r, "op", err) })
+	}
+	if err := s.Handle("GET /todo", fail(ErrNotImplemented)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Handle("GET /boom", fail(errors.New("secret detail"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Handle("GET /todo", fail(nil)); err == nil || !strings.HasPrefix(err.Error(), "api: NewServer: ") {
+		t.Errorf("conflicting pattern: %v", err)
+	}
+	h := s.Handler()
+	for path, want := range map[string]int{"/todo": 501, "/boom": 500} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != want || !strings.Contains(w.Body.String(), "https://example.com/p#") || strings.Contains(w.Body.String(), "secret") {
+			t.Errorf("%s: %d %s", path, w.Code, w.Body)
+		}
+	}
+	if len(order) != 4 || order[0] != "outer" || order[1] != "inner" {
+		t.Errorf("middleware order %q", order)
+	}
+	if !strings.Contains(logs.String(), "secret detail") || strings.Contains(logs.String(), "not implemented") {
+		t.Errorf("log: %s", logs.String())
+	}
+
+	var handled error
+	custom := New("api", WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) { handled = err; w.WriteHeader(418) }))
+	w := httptest.NewRecorder()
+	custom.Fail(w, httptest.NewRequest("GET", "/", nil), "op", ErrNotImplemented)
+	if w.Code != 418 || handled != ErrNotImplemented {
+		t.Errorf("error handler: %d %v", w.Code, handled)
+	}
+}
+
+func TestServerIdempotent(t *testing.T) {
+	s := New("api", WithLogger(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))))
+	runs := 0
+	h, err := s.Idempotent("create", idempotency.Policy{Operation: "create"}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs++
+		w.WriteHeader(201)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Idempotency-Key", "k-1")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 201 {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+	if runs != 1 {
+		t.Errorf("handler ran %d times with one key and the default memory store", runs)
+	}
+	if _, err := s.Idempotent("bad", idempotency.Policy{Operation: "bad", TTL: -1}, http.NotFoundHandler()); err == nil || !strings.Contains(err.Error(), `api: NewServer: operation "bad"`) {
+		t.Errorf("bad policy: %v", err)
+	}
+}
