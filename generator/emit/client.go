@@ -142,10 +142,8 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 	f.Func().Id(ids.NewClient).Params(jen.Id("baseURL").String(), jen.Id("opts").Op("...").Id(ids.ClientOption)).
 		Params(jen.Op("*").Id(ids.Client), jen.Error()).Block(
 		jen.List(jen.Id("b"), jen.Err()).Op(":=").Qual(clientPkg, "NewBase").Call(
-			jen.Qual(clientPkg, "BaseConfig").Values(jen.Dict{
-				jen.Id("Package"):   jen.Lit(pkg),
-				jen.Id("UserAgent"): jen.Id(ids.DefaultUserAgent),
-			}), jen.Id("baseURL"), jen.Id("opts").Op("...")),
+			jen.Qual(clientPkg, "BaseConfig").Values(jen.Id("Package").Op(":").Lit(pkg), jen.Id("UserAgent").Op(":").Id(ids.DefaultUserAgent)),
+			jen.Id("baseURL"), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(pkg+": "+ids.NewClient+": %w"), jen.Err())),
 		),

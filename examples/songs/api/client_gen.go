@@ -35,10 +35,7 @@ type CallOption = client.CallOption
 // operation paths are appended to it; see client.NewBase). It fails on a bad URL
 // or retry policy.
 func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
-	b, err := client.NewBase(client.BaseConfig{
-		Package:   "api",
-		UserAgent: DefaultUserAgent,
-	}, baseURL, opts...)
+	b, err := client.NewBase(client.BaseConfig{Package: "api", UserAgent: DefaultUserAgent}, baseURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("api: NewClient: %w", err)
 	}
