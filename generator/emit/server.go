@@ -196,7 +196,7 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 	}
 	doc[0] += "."
 	if d := strings.TrimSpace(r.Description); d != "" {
-		doc = append(append(doc, ""), strings.Split(d, "\n")...)
+		doc = append(doc, "", d)
 	}
 	if !fixed {
 		doc = append(doc, "", fmt.Sprintf("StatusCode is the status sent; zero means %d.", defaultStatus(r.Status)))
