@@ -242,6 +242,10 @@ func (g *generator) emitResponseType(f *jen.File, op *model.Operation, rt *respT
 	}
 	f.Line()
 	f.Func().Params(jen.Id("r").Id(rt.Name)).Id(writeMethod).Params(jen.Id("w").Qual(httpPkg, "ResponseWriter")).Error().BlockFunc(func(gr *jen.Group) {
+		if c != nil && c.Kind == model.BodyJSON && len(r.Headers) == 0 {
+			gr.Return(jen.Qual(serverkitPkg, "WriteJSON").Call(jen.Id("w"), status, ct, jen.Id("r").Dot("Body")))
+			return
+		}
 		var body jen.Code = jen.Nil()
 		stream := false
 		if c != nil {

@@ -99,3 +99,15 @@ func Status(status, def int) int {
 	}
 	return status
 }
+
+// WriteJSON writes v as JSON with status and contentType. When v does not
+// encode it writes nothing and returns the error (the server answers it as a
+// handler's error).
+func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	Write(w, status, contentType, b)
+	return nil
+}

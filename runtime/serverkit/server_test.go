@@ -141,3 +141,20 @@ func TestServerIdempotent(t *testing.T) {
 		t.Errorf("bad policy: %v", err)
 	}
 }
+
+func TestWriteJSON(t *testing.T) {
+	w := httptest.NewRecorder()
+	if err := WriteJSON(w, 201, "application/json", map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != 201 || w.Header().Get("Content-Type") != "application/json" || w.Body.String() != `{"a":1}` {
+		t.Errorf("wrote %d %q %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	w = httptest.NewRecorder()
+	if err := WriteJSON(w, 201, "application/json", func() {}); err == nil {
+		t.Error("a value that does not encode was written")
+	}
+	if w.Body.Len() != 0 || w.Header().Get("Content-Type") != "" {
+		t.Errorf("something was written before the error: %q", w.Body)
+	}
+}

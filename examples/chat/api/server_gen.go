@@ -136,12 +136,7 @@ type SubmitMessageForm400JSONResponse struct {
 }
 
 func (r SubmitMessageForm400JSONResponse) writeSubmitMessageFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // SubmitMessageForm409JSONResponse is the 409 response of SubmitMessageForm, body application/problem+json.
@@ -152,12 +147,7 @@ type SubmitMessageForm409JSONResponse struct {
 }
 
 func (r SubmitMessageForm409JSONResponse) writeSubmitMessageFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // SubmitMessageForm422JSONResponse is the 422 response of SubmitMessageForm, body application/problem+json.
@@ -168,12 +158,7 @@ type SubmitMessageForm422JSONResponse struct {
 }
 
 func (r SubmitMessageForm422JSONResponse) writeSubmitMessageFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // SubmitIssuedFormRequestObject is the decoded request of SubmitIssuedForm (POST /rooms/{room}/issued-form).
@@ -217,12 +202,7 @@ type SubmitIssuedForm400JSONResponse struct {
 }
 
 func (r SubmitIssuedForm400JSONResponse) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // SubmitIssuedForm409JSONResponse is the 409 response of SubmitIssuedForm, body application/problem+json.
@@ -233,12 +213,7 @@ type SubmitIssuedForm409JSONResponse struct {
 }
 
 func (r SubmitIssuedForm409JSONResponse) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // SubmitIssuedForm422JSONResponse is the 422 response of SubmitIssuedForm, body application/problem+json.
@@ -249,12 +224,7 @@ type SubmitIssuedForm422JSONResponse struct {
 }
 
 func (r SubmitIssuedForm422JSONResponse) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // ListMessagesRequestObject is the decoded request of ListMessages (GET /rooms/{room}/messages).
@@ -276,12 +246,7 @@ type ListMessages200JSONResponse struct {
 }
 
 func (r ListMessages200JSONResponse) writeListMessagesResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // PostMessageRequestObject is the decoded request of PostMessage (POST /rooms/{room}/messages).
@@ -328,12 +293,7 @@ type PostMessage400JSONResponse struct {
 }
 
 func (r PostMessage400JSONResponse) writePostMessageResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // PostMessage409JSONResponse is the 409 response of PostMessage, body application/problem+json.
@@ -344,12 +304,7 @@ type PostMessage409JSONResponse struct {
 }
 
 func (r PostMessage409JSONResponse) writePostMessageResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // PostMessage422JSONResponse is the 422 response of PostMessage, body application/problem+json.
@@ -360,12 +315,7 @@ type PostMessage422JSONResponse struct {
 }
 
 func (r PostMessage422JSONResponse) writePostMessageResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // SubmitPlainFormRequestObject is the decoded request of SubmitPlainForm (POST /rooms/{room}/plain-form).

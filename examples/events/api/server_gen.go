@@ -63,12 +63,7 @@ type GetLedger200JSONResponse struct {
 }
 
 func (r GetLedger200JSONResponse) writeGetLedgerResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // ReceivePaymentEventRequestObject is the decoded request of ReceivePaymentEvent (POST /webhooks/payments).
@@ -119,12 +114,7 @@ type ReceivePaymentEvent400JSONResponse struct {
 }
 
 func (r ReceivePaymentEvent400JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // ReceivePaymentEvent409JSONResponse is the 409 response of ReceivePaymentEvent, body application/problem+json.
@@ -135,12 +125,7 @@ type ReceivePaymentEvent409JSONResponse struct {
 }
 
 func (r ReceivePaymentEvent409JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // ReceivePaymentEvent422JSONResponse is the 422 response of ReceivePaymentEvent, body application/problem+json.
@@ -151,12 +136,7 @@ type ReceivePaymentEvent422JSONResponse struct {
 }
 
 func (r ReceivePaymentEvent422JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...

@@ -244,12 +244,7 @@ type ListTransfers200JSONResponse struct {
 }
 
 func (r ListTransfers200JSONResponse) writeListTransfersResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // CreateTransferRequestObject is the decoded request of CreateTransfer (POST /accounts/{accountId}/transfers).
@@ -299,12 +294,7 @@ type CreateTransfer400JSONResponse struct {
 }
 
 func (r CreateTransfer400JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // CreateTransfer409JSONResponse is the 409 response of CreateTransfer, body application/problem+json.
@@ -315,12 +305,7 @@ type CreateTransfer409JSONResponse struct {
 }
 
 func (r CreateTransfer409JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // CreateTransfer422JSONResponse is the 422 response of CreateTransfer, body application/problem+json.
@@ -331,12 +316,7 @@ type CreateTransfer422JSONResponse struct {
 }
 
 func (r CreateTransfer422JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // PayByLinkRequestObject is the decoded request of PayByLink (POST /bills/{billId}/link-payments).
@@ -441,12 +421,7 @@ type ListBillPayments200JSONResponse struct {
 }
 
 func (r ListBillPayments200JSONResponse) writeListBillPaymentsResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // PayBillRequestObject is the decoded request of PayBill (POST /bills/{billId}/payments).
@@ -493,12 +468,7 @@ type PayBill400JSONResponse struct {
 }
 
 func (r PayBill400JSONResponse) writePayBillResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // PayBill409JSONResponse is the 409 response of PayBill, body application/problem+json.
@@ -509,12 +479,7 @@ type PayBill409JSONResponse struct {
 }
 
 func (r PayBill409JSONResponse) writePayBillResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // PayBill422JSONResponse is the 422 response of PayBill, body application/problem+json.
@@ -525,12 +490,7 @@ type PayBill422JSONResponse struct {
 }
 
 func (r PayBill422JSONResponse) writePayBillResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...

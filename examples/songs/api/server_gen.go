@@ -74,12 +74,7 @@ type ListSongs200JSONResponse struct {
 }
 
 func (r ListSongs200JSONResponse) writeListSongsResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // CreateSongRequestObject is the decoded request of CreateSong (POST /songs).
@@ -127,12 +122,7 @@ type CreateSong400JSONResponse struct {
 }
 
 func (r CreateSong400JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // CreateSong409JSONResponse is the 409 response of CreateSong, body application/problem+json.
@@ -143,12 +133,7 @@ type CreateSong409JSONResponse struct {
 }
 
 func (r CreateSong409JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // CreateSong422JSONResponse is the 422 response of CreateSong, body application/problem+json.
@@ -159,12 +144,7 @@ type CreateSong422JSONResponse struct {
 }
 
 func (r CreateSong422JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // CreateSong503JSONResponse is the 503 response of CreateSong, body application/problem+json.
@@ -175,12 +155,7 @@ type CreateSong503JSONResponse struct {
 }
 
 func (r CreateSong503JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 503, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 503, "application/problem+json", r.Body)
 }
 
 // GetSongRequestObject is the decoded request of GetSong (GET /songs/{id}).
@@ -202,12 +177,7 @@ type GetSong200JSONResponse struct {
 }
 
 func (r GetSong200JSONResponse) writeGetSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // GetSong404JSONResponse is the 404 response of GetSong, body application/problem+json.
@@ -218,12 +188,7 @@ type GetSong404JSONResponse struct {
 }
 
 func (r GetSong404JSONResponse) writeGetSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 404, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 404, "application/problem+json", r.Body)
 }
 
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...

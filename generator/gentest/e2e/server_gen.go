@@ -205,12 +205,7 @@ type GenerateBill201JSONResponse struct {
 }
 
 func (r GenerateBill201JSONResponse) writeGenerateBillResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 201, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 201, "application/json", r.Body)
 }
 
 // PayBillRequestObject is the decoded request of PayBill (POST /bills/{billId}/payments).
@@ -311,12 +306,7 @@ type ListPayments200JSONResponse struct {
 }
 
 func (r ListPayments200JSONResponse) writeListPaymentsResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // CreatePaymentRequestObject is the decoded request of CreatePayment (POST /payments).
@@ -361,12 +351,7 @@ type CreatePayment400JSONResponse struct {
 }
 
 func (r CreatePayment400JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // GetPaymentRequestObject is the decoded request of GetPayment (GET /payments/{id}).
@@ -390,12 +375,7 @@ type GetPayment200JSONResponse struct {
 }
 
 func (r GetPayment200JSONResponse) writeGetPaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // GetPayment404Response is the 404 response of GetPayment.

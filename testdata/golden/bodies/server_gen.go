@@ -5,7 +5,6 @@ package bodies
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -240,12 +239,7 @@ type Upload201JSONResponse struct {
 }
 
 func (r Upload201JSONResponse) writeUploadResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 201, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 201, "application/json", r.Body)
 }
 
 // Upload4XXTextResponse is the 4XX response of Upload, body text/plain.

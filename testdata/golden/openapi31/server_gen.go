@@ -4,7 +4,6 @@ package openapi31
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -55,12 +54,7 @@ type CreateDoc201JSONResponse struct {
 }
 
 func (r CreateDoc201JSONResponse) writeCreateDocResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 201, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 201, "application/json", r.Body)
 }
 
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...

@@ -4,7 +4,6 @@ package schemas
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -71,12 +70,7 @@ type AddPet200JSONResponse struct {
 }
 
 func (r AddPet200JSONResponse) writeAddPetResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // PatchTreeRequestObject is the decoded request of PatchTree (PATCH /trees).
@@ -100,12 +94,7 @@ type PatchTree200JSONResponse struct {
 }
 
 func (r PatchTree200JSONResponse) writePatchTreeResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // GetValuesRequestObject is the decoded request of GetValues (GET /values).
@@ -124,12 +113,7 @@ type GetValues200JSONResponse struct {
 }
 
 func (r GetValues200JSONResponse) writeGetValuesResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...

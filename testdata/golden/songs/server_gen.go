@@ -165,12 +165,7 @@ type CreateSong409JSONResponse struct {
 }
 
 func (r CreateSong409JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // CreateSongDefaultJSONResponse is the default response of CreateSong, body application/problem+json.
@@ -184,12 +179,7 @@ type CreateSongDefaultJSONResponse struct {
 }
 
 func (r CreateSongDefaultJSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, serverkit.Status(r.StatusCode, 500), "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, serverkit.Status(r.StatusCode, 500), "application/problem+json", r.Body)
 }
 
 // GetSongRequestObject is the decoded request of GetSong (GET /songs/{songId}).
@@ -211,12 +201,7 @@ type GetSong200JSONResponse struct {
 }
 
 func (r GetSong200JSONResponse) writeGetSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // GetSong404Response is the 404 response of GetSong.
@@ -250,12 +235,7 @@ type ReplaceSong200JSONResponse struct {
 }
 
 func (r ReplaceSong200JSONResponse) writeReplaceSongResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // DeleteSongRequestObject is the decoded request of DeleteSong (DELETE /songs/{songId}).
