@@ -587,8 +587,8 @@ func (g *generator) emitClientDecodeType(gr *jen.Group, rt *respType) {
 	if c := rt.Content; c != nil {
 		switch c.Kind {
 		case model.BodyJSON:
-			gr.If(jen.Len(jen.Id("raw").Dot("Body")).Op(">").Lit(0)).Block(
-				jen.If(jen.Err().Op(":=").Qual("encoding/json", "Unmarshal").Call(jen.Id("raw").Dot("Body"), jen.Op("&").Id("r").Dot("Body")), jen.Err().Op("!=").Nil()).Block(fail),
+			gr.If(jen.Err().Op(":=").Id("raw").Dot("DecodeJSON").Call(jen.Op("&").Id("r").Dot("Body")), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Nil(), jen.Id("raw"), jen.Err()),
 			)
 		case model.BodyForm:
 			gr.List(jen.Id("form"), jen.Err()).Op(":=").Qual("net/url", "ParseQuery").Call(jen.String().Call(jen.Id("raw").Dot("Body")))

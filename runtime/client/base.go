@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -241,4 +242,16 @@ func (c *Invocation) Do(ctx context.Context, req *http.Request) (*Response, erro
 		Key:        c.Key,
 		Policy:     c.policy,
 	})
+}
+
+// DecodeJSON decodes the body of the answer into dst (a body that is empty
+// leaves dst as it is); an error is a DecodeError.
+func (r *Response) DecodeJSON(dst any) error {
+	if len(r.Body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.Body, dst); err != nil {
+		return r.DecodeError(err)
+	}
+	return nil
 }

@@ -145,3 +145,35 @@ func TestCallRetryPolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseDecodeJSON(t *testing.T) {
+	bodies := map[string]string{"/ok": `{"a":1}`, "/bad": `{"a":`, "/empty": ``}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, bodies[r.URL.Path])
+	}))
+	defer srv.Close()
+	b, err := client.NewBase(client.BaseConfig{Package: "api"}, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	get := func(path string) *client.Response {
+		call := b.Begin(client.Operation{ID: "get", Method: "GET"}, nil)
+		req, _ := call.NewRequest(ctx, path, nil, nil, "")
+		raw, err := call.Do(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	v := map[string]int{"keep": 1}
+	if err := get("/ok").DecodeJSON(&v); err != nil || v["a"] != 1 {
+		t.Errorf("ok: %v %v", v, err)
+	}
+	if err := get("/empty").DecodeJSON(&v); err != nil || v["keep"] != 1 {
+		t.Errorf("empty: %v %v", v, err)
+	}
+	if err := get("/bad").DecodeJSON(&v); err == nil || !strings.Contains(err.Error(), "decoding the 200 response") {
+		t.Errorf("bad: %v", err)
+	}
+}

@@ -104,26 +104,20 @@ func decodeSubmitMessageForm(raw *client.Response) (SubmitMessageFormResponseObj
 		return r, raw, raw.Err()
 	case status == 400:
 		var r SubmitMessageForm400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r SubmitMessageForm409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r SubmitMessageForm422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -191,26 +185,20 @@ func decodeSubmitIssuedForm(raw *client.Response) (SubmitIssuedFormResponseObjec
 		return r, raw, raw.Err()
 	case status == 400:
 		var r SubmitIssuedForm400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r SubmitIssuedForm409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r SubmitIssuedForm422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -249,10 +237,8 @@ func decodeListMessages(raw *client.Response) (ListMessagesResponseObject, *clie
 	switch {
 	case status == 200:
 		var r ListMessages200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -311,34 +297,26 @@ func decodePostMessage(raw *client.Response) (PostMessageResponseObject, *client
 		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 400:
 		var r PostMessage400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r PostMessage409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r PostMessage422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}

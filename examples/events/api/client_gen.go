@@ -70,10 +70,8 @@ func decodeGetLedger(raw *client.Response) (GetLedgerResponseObject, *client.Res
 	switch {
 	case status == 200:
 		var r GetLedger200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -128,34 +126,26 @@ func decodeReceivePaymentEvent(raw *client.Response) (ReceivePaymentEventRespons
 		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 400:
 		var r ReceivePaymentEvent400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r ReceivePaymentEvent409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r ReceivePaymentEvent422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}

@@ -197,10 +197,8 @@ func decodeListTransfers(raw *client.Response) (ListTransfersResponseObject, *cl
 	switch {
 	case status == 200:
 		var r ListTransfers200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -256,34 +254,26 @@ func decodeCreateTransfer(raw *client.Response) (CreateTransferResponseObject, *
 		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 400:
 		var r CreateTransfer400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r CreateTransfer409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r CreateTransfer422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -412,10 +402,8 @@ func decodeListBillPayments(raw *client.Response) (ListBillPaymentsResponseObjec
 	switch {
 	case status == 200:
 		var r ListBillPayments200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -468,34 +456,26 @@ func decodePayBill(raw *client.Response) (PayBillResponseObject, *client.Respons
 		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 400:
 		var r PayBill400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r PayBill409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r PayBill422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}

@@ -70,10 +70,8 @@ func decodeListSongs(raw *client.Response) (ListSongsResponseObject, *client.Res
 	switch {
 	case status == 200:
 		var r ListSongs200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -125,42 +123,32 @@ func decodeCreateSong(raw *client.Response) (CreateSongResponseObject, *client.R
 		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 400:
 		var r CreateSong400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r CreateSong409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r CreateSong422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 503:
 		var r CreateSong503JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -199,18 +187,14 @@ func decodeGetSong(raw *client.Response) (GetSongResponseObject, *client.Respons
 	switch {
 	case status == 200:
 		var r GetSong200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 404:
 		var r GetSong404JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
