@@ -358,12 +358,7 @@ type SubmitPlainForm400JSONResponse struct {
 }
 
 func (r SubmitPlainForm400JSONResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // SubmitPlainForm409JSONResponse is the 409 response of SubmitPlainForm, body application/problem+json.
@@ -374,12 +369,7 @@ type SubmitPlainForm409JSONResponse struct {
 }
 
 func (r SubmitPlainForm409JSONResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // SubmitPlainForm422JSONResponse is the 422 response of SubmitPlainForm, body application/problem+json.
@@ -390,12 +380,7 @@ type SubmitPlainForm422JSONResponse struct {
 }
 
 func (r SubmitPlainForm422JSONResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...

@@ -75,10 +75,8 @@ func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *clie
 	switch {
 	case status == 200:
 		var r ListPayments200JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -131,34 +129,26 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 400:
 		var r CreatePayment400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r CreatePayment409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r CreatePayment422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}
@@ -344,26 +334,20 @@ func decodePayByLink(raw *client.Response) (PayByLinkResponseObject, *client.Res
 		return r, raw, raw.Err()
 	case status == 400:
 		var r PayByLink400JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 409:
 		var r PayByLink409JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	case status == 422:
 		var r PayByLink422JSONResponse
-		if len(raw.Body) > 0 {
-			if err := json.Unmarshal(raw.Body, &r.Body); err != nil {
-				return nil, raw, raw.DecodeError(err)
-			}
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
 		}
 		return r, raw, raw.Err()
 	}

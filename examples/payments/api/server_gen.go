@@ -132,12 +132,7 @@ type ListPayments200JSONResponse struct {
 }
 
 func (r ListPayments200JSONResponse) writeListPaymentsResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // CreatePaymentRequestObject is the decoded request of CreatePayment (POST /accounts/{accountId}/payments).
@@ -185,12 +180,7 @@ type CreatePayment400JSONResponse struct {
 }
 
 func (r CreatePayment400JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // CreatePayment409JSONResponse is the 409 response of CreatePayment, body application/problem+json.
@@ -201,12 +191,7 @@ type CreatePayment409JSONResponse struct {
 }
 
 func (r CreatePayment409JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // CreatePayment422JSONResponse is the 422 response of CreatePayment, body application/problem+json.
@@ -217,12 +202,7 @@ type CreatePayment422JSONResponse struct {
 }
 
 func (r CreatePayment422JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // ListTransfersRequestObject is the decoded request of ListTransfers (GET /accounts/{accountId}/transfers).
@@ -362,12 +342,7 @@ type PayByLink400JSONResponse struct {
 }
 
 func (r PayByLink400JSONResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 400, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
 // PayByLink409JSONResponse is the 409 response of PayByLink, body application/problem+json.
@@ -378,12 +353,7 @@ type PayByLink409JSONResponse struct {
 }
 
 func (r PayByLink409JSONResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 409, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
 }
 
 // PayByLink422JSONResponse is the 422 response of PayByLink, body application/problem+json.
@@ -394,12 +364,7 @@ type PayByLink422JSONResponse struct {
 }
 
 func (r PayByLink422JSONResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.Write(w, 422, "application/problem+json", b)
-	return nil
+	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // ListBillPaymentsRequestObject is the decoded request of ListBillPayments (GET /bills/{billId}/payments).
