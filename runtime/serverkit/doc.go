@@ -22,11 +22,12 @@
 //   - Bodies (body.go): ReadBody (size limit), MediaType (which declared
 //     Content-Type), DecodeJSON, RequireFields, CheckValid, ParseForm,
 //     FormField, ParseMultipart, Unsupported.
-//   - Responses (response.go): Write, WriteStream, SetHeader, Status.
+//   - Responses (response.go): Write, WriteJSON, WriteStream, SetHeader, Status.
 //   - Errors (errors.go): a *RequestError is a request that did not match the
 //     spec (400, 404, 413 or 415); WriteRequestError and WriteServerError write
-//     problem+json whose "type" is the configured base URI, "#" and a name such
-//     as "request-invalid", as package idempotency does for its own problems.
+//     problem+json (a small HTML page for a browser) whose "type" is the
+//     configured base URI, "#" and a name such as "request-invalid", as package
+//     idempotency does for its own problems.
 //
 // It depends only on the standard library, package idempotency and, for the
 // default store, package memstore.
