@@ -176,7 +176,7 @@ func TestResultEncodingRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := map[string][]string{"Content-Type": {"application/json"}, "X-Multi": {"a", "b"}, "Set-Cookie": {"s=1"}, "Date": {"now"}}
-	enc := c.encodeResponse(nil, 201, h, []byte("body\x00bytes"))
+	enc := c.encodeResponse(nil, 201, h, []byte("body\x00bytes"), nil)
 	d, err := decodeResponse(enc)
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +194,7 @@ func TestResultEncodingRoundTrip(t *testing.T) {
 
 func FuzzDecodeResponse(f *testing.F) {
 	c, _ := compile(Policy{Operation: "x"})
-	f.Add(c.encodeResponse(nil, 200, map[string][]string{"A": {"b"}}, []byte("x")))
+	f.Add(c.encodeResponse(nil, 200, map[string][]string{"A": {"b"}}, []byte("x"), nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := decodeResponse(b)
 		if err == nil {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +35,7 @@ type options struct {
 	problemType *string
 	atomic      bool
 	keyVerifier KeyVerifier
+	private     []string
 }
 
 // WithObserver sets the Observer told about every outcome.
@@ -62,6 +65,15 @@ func WithProblemType(uri string) Option { return func(op *options) { op.problemT
 // (New logs a warning).
 func WithAtomic() Option { return func(op *options) { op.atomic = true } }
 
+// WithPrivateHeaders names more response headers that are never stored or
+// replayed, whatever the policy's ReplayHeaders says: headers that belong to
+// the first caller, as Set-Cookie does (e.g. "X-Session-Token"). Set-Cookie,
+// Set-Cookie2, WWW-Authenticate, Authentication-Info, Proxy-Authenticate and
+// Proxy-Authentication-Info are never replayed without it.
+func WithPrivateHeaders(names ...string) Option {
+	return func(op *options) { op.private = append(op.private, names...) }
+}
+
 // Middleware applies one Policy. It is safe for concurrent use; build one per
 // operation with New and keep it.
 type Middleware struct {
@@ -72,7 +84,9 @@ type Middleware struct {
 	log         *slog.Logger
 	principal   func(*http.Request) (string, error)
 	problemType string
-	verify      KeyVerifier // non-nil when the policy accepts only issued keys
+	verify      KeyVerifier     // non-nil when the policy accepts only issued keys
+	private     map[string]bool // WithPrivateHeaders, canonical names
+	recent      atomic.Int64    // recent handler duration in ns (noteDuration), 0: none yet
 }
 
 // New validates p (returning its ValidationError), resolves its defaults once
@@ -99,6 +113,12 @@ func New(store Store, p Policy, opts ...Option) (*Middleware, error) {
 	}
 	if m.log == nil {
 		m.log = slog.Default()
+	}
+	for _, name := range o.private {
+		if m.private == nil {
+			m.private = make(map[string]bool, len(o.private))
+		}
+		m.private[textproto.CanonicalMIMEHeaderKey(name)] = true
 	}
 	if o.problemType != nil {
 		m.problemType = *o.problemType
@@ -259,21 +279,49 @@ func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, star
 		}
 		m.observe(ctx, start, OutcomeReplayed, d.status, nil)
 	default:
-		w.Header()["Retry-After"] = []string{retryAfter(ex.LeaseUntil)}
+		w.Header()["Retry-After"] = []string{m.inFlightRetryAfter(ex.LeaseUntil)}
 		m.problem(w, r, http.StatusConflict, problemInFlight,
 			"a request with this idempotency key is still being processed; retry later")
 		m.observe(ctx, start, OutcomeConflict, http.StatusConflict, nil)
 	}
 }
 
-// retryAfter is the whole seconds until t, at least 1.
-func retryAfter(t time.Time) string {
-	d := time.Until(t)
+// inFlightRetryAfter is the Retry-After of a 409 for a claim whose lease ends
+// at leaseUntil: when the holder should be done, from the operation's recent
+// handler duration less the time the claim has already run (the lease
+// started at leaseUntil - lease), in whole seconds rounded up, at least 1 and
+// at most the remaining lease. Before any handler has been timed, 1.
+// The whole remaining lease would be a poor answer: a handler that takes
+// 1.5 s under a 30 s lease would make its retrying client wait ~30 s.
+func (m *Middleware) inFlightRetryAfter(leaseUntil time.Time) string {
+	remaining := time.Until(leaseUntil)
+	est := time.Second
+	if d := time.Duration(m.recent.Load()); d > 0 {
+		est = d - (m.c.lease - remaining)
+	}
+	return wholeSeconds(min(est, remaining))
+}
+
+// wholeSeconds is d in whole seconds rounded up, at least 1.
+func wholeSeconds(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	if s < 1 {
 		s = 1
 	}
 	return strconv.FormatInt(s, 10)
+}
+
+// noteDuration folds one handler run into the operation's recent duration:
+// an exponentially weighted average (weight 1/4 for the newest run), so a
+// changed handler speed shows within a few requests. Concurrent updates may
+// lose one another's sample, which an estimate can afford.
+func (m *Middleware) noteDuration(d time.Duration) {
+	old := m.recent.Load()
+	if old == 0 {
+		m.recent.Store(max(int64(d), 1))
+		return
+	}
+	m.recent.Store(max(old+(int64(d)-old)/4, 1))
 }
 
 func (m *Middleware) tooLarge(w http.ResponseWriter, r *http.Request, start time.Time) {
@@ -326,7 +374,9 @@ func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.H
 	cw.reset(w, m.c.maxBody)
 	done := false
 	defer m.releaseOnPanic(ctx, bg, tx, id, token, start, cw, &done)
+	t0 := time.Now()
 	next.ServeHTTP(cw, r)
+	m.noteDuration(time.Since(t0))
 	done = true
 	m.finish(ctx, bg, r, cw, tx, start, id, token)
 }
@@ -369,7 +419,7 @@ func (m *Middleware) finish(ctx, bg context.Context, r *http.Request, cw *captur
 	}
 	// The encoding lives in the pooled request state: stores do not keep the
 	// slice past Complete (see Store.Complete).
-	res := c.encodeResponse(cw.enc, status, h, cw.buf)
+	res := c.encodeResponse(cw.enc, status, h, cw.buf, m.private)
 	cw.enc = res
 	var err error
 	if tx != nil {

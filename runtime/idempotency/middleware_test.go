@@ -412,8 +412,9 @@ func TestConflictWhileInFlight(t *testing.T) {
 	<-started
 	w := hs.post("k", `{}`)
 	wantProblem(t, w, http.StatusConflict)
-	if ra := w.Header().Get("Retry-After"); ra == "" || ra == "0" {
-		t.Errorf("Retry-After %q", ra)
+	// Not the remaining 10 s lease: nothing says the holder needs that long.
+	if ra := w.Header().Get("Retry-After"); ra != "1" {
+		t.Errorf("Retry-After %q, want 1 (no handler timed yet)", ra)
 	}
 	// A different payload while in flight is a mismatch, not a conflict.
 	wantProblem(t, hs.post("k", `{"other":1}`), 422)
@@ -886,5 +887,36 @@ func TestScopeByPathUnrouted(t *testing.T) {
 	wantProblem(t, w, http.StatusInternalServerError)
 	if runs.Load() != 0 {
 		t.Errorf("handler ran %d times, want 0", runs.Load())
+	}
+}
+
+// Per-user headers belong to the first caller: never stored, even when the
+// policy's ReplayHeaders lists them, and WithPrivateHeaders adds more.
+func TestPerUserHeadersAreNeverReplayed(t *testing.T) {
+	private := []string{"Set-Cookie", "Set-Cookie2", "WWW-Authenticate", "Authentication-Info",
+		"Proxy-Authenticate", "Proxy-Authentication-Info", "X-Session-Token"}
+	for _, p := range []idempotency.Policy{{}, {ReplayHeaders: append([]string{"Location"}, private...)}} {
+		hs := newHarness(t, p, func(w http.ResponseWriter, r *http.Request) {
+			for _, name := range private {
+				w.Header().Set(name, "first caller's "+name)
+			}
+			w.Header()["WWW-Authenticate"] = []string{`Basic realm="set directly"`} // not canonical
+			w.Header().Set("Location", "/things/1")
+			w.WriteHeader(201)
+		}, idempotency.WithPrivateHeaders("x-session-token"))
+		if w := hs.post("k", `{}`); w.Header().Get("Set-Cookie") == "" {
+			t.Fatalf("the first answer lost its own Set-Cookie: %v", w.Header())
+		}
+		w := hs.post("k", `{}`)
+		if w.Header().Get("Idempotent-Replayed") != "true" || w.Header().Get("Location") != "/things/1" {
+			t.Fatalf("not a replay with Location: %d %v", w.Code, w.Header())
+		}
+		for name := range w.Header() {
+			for _, p := range append(private, "WWW-Authenticate") {
+				if strings.EqualFold(name, p) {
+					t.Errorf("policy %v: replay carries the per-user header %s", p, name)
+				}
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"net/textproto"
 	"slices"
 )
 
@@ -24,17 +25,17 @@ const (
 
 var errCorruptResult = errors.New("idempotency: corrupt stored result")
 
-// encodeResponse encodes status, the replayable headers of h and body,
-// reusing dst's storage. It walks h once: the header count is written as
-// one byte and widened afterwards in the rare case it needs more.
-func (c *compiled) encodeResponse(dst []byte, status int, h http.Header, body []byte) []byte {
+// encodeResponse encodes status, the replayable headers of h (less those in
+// private) and body, reusing dst's storage. It walks h once: the header count
+// is written as one byte and widened afterwards in the rare case it needs more.
+func (c *compiled) encodeResponse(dst []byte, status int, h http.Header, body []byte, private map[string]bool) []byte {
 	b := append(dst[:0], resultHTTP, resultV1)
 	b = binary.AppendUvarint(b, uint64(status))
 	at := len(b)
 	b = append(b, 0)
 	n := 0
 	for name, vals := range h {
-		if !c.replayable(name) {
+		if !c.replayable(name) || (private != nil && private[textproto.CanonicalMIMEHeaderKey(name)]) {
 			continue
 		}
 		n++
@@ -59,13 +60,21 @@ func (c *compiled) encodeResponse(dst []byte, status int, h http.Header, body []
 	return append(b, body...)
 }
 
-// replayable reports whether response header name (canonical) is stored.
+// replayable reports whether response header name (canonical) is stored:
+// never a hop-by-hop header, Date, Content-Length or one of the per-user
+// headers (cookies and authentication challenges or results, which belong to
+// the first caller's session), whatever ReplayHeaders says.
 func (c *compiled) replayable(name string) bool {
 	switch name {
 	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te",
-		"Trailer", "Proxy-Authenticate", "Proxy-Authorization", "Set-Cookie", "Date",
-		"Content-Length", replayedHeader:
+		"Trailer", "Proxy-Authorization", "Date", "Content-Length", replayedHeader,
+		// Per-user headers (see WithPrivateHeaders for more).
+		"Set-Cookie", "Set-Cookie2", "Www-Authenticate", "Authentication-Info",
+		"Proxy-Authenticate", "Proxy-Authentication-Info":
 		return false
+	}
+	if cn := textproto.CanonicalMIMEHeaderKey(name); cn != name {
+		return c.replayable(cn) // a handler that set h["WWW-Authenticate"] directly
 	}
 	if c.replayAll {
 		return true

@@ -20,7 +20,7 @@ func TestResultEncodingManyHeaders(t *testing.T) {
 		for i := range n {
 			h["X-H"+strconv.Itoa(i)] = []string{strconv.Itoa(i)}
 		}
-		enc := c.encodeResponse([]byte("garbage to overwrite"), 200, h, []byte("body"))
+		enc := c.encodeResponse([]byte("garbage to overwrite"), 200, h, []byte("body"), nil)
 		want := []byte{resultHTTP, resultV1}
 		want = binary.AppendUvarint(want, 200)
 		want = binary.AppendUvarint(want, uint64(n))
