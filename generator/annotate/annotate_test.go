@@ -165,7 +165,7 @@ func TestMarkdown(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"# Idempotency policies of Pay",
-		"| `create` | POST | `/payments` | header Idempotency-Key | yes | 2h | principal | method, path, query, body | reject | 2xx, 4xx | 400, 409, 422 |",
+		"| `create` | POST | `/payments` | header Idempotency-Key | yes | 2h | principal | method, path, query, body | reject | 2xx, 3xx, 4xx | 400, 409, 422 |",
 		"| `audit` | POST | `/audit` | append-only \\| harmless |",
 		"- PATCH /raw (raw)",
 	} {

@@ -9,6 +9,7 @@ import (
 	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/lint"
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/templates"
 )
 
@@ -63,7 +64,7 @@ func Report(api *model.API) PolicyReport {
 			}
 			cache := p.Cache
 			if cache == nil {
-				cache = []string{"2xx", "4xx"}
+				cache = idempotency.DefaultCache()
 			}
 			r.Policies = append(r.Policies, PolicyRow{
 				OperationID: op.ID, Method: op.Method, Path: op.Path,

@@ -554,7 +554,7 @@ func hasMediaType(r *model.Response, mt string) bool {
 func Cached(p idempotency.Policy, status string) bool {
 	cache := p.Cache
 	if cache == nil {
-		cache = []string{"2xx", "4xx"}
+		cache = idempotency.DefaultCache()
 	}
 	for _, item := range cache {
 		if strings.EqualFold(item, status) || strings.EqualFold(item, status[:1]+"xx") {

@@ -920,3 +920,22 @@ func TestPerUserHeadersAreNeverReplayed(t *testing.T) {
 		}
 	}
 }
+
+// A form's post/redirect/get answer (303) is stored by the default cache, so
+// a resubmit replays the redirect instead of running the handler again.
+func TestDefaultCacheReplaysRedirect(t *testing.T) {
+	hs := newHarness(t, idempotency.Policy{Key: idempotency.Key{Field: "key"}}, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/rooms/1", http.StatusSeeOther)
+	})
+	submit := func() *httptest.ResponseRecorder {
+		return hs.do(http.MethodPost, "/rooms/1/form", "key=k1&text=hi", "Content-Type", "application/x-www-form-urlencoded")
+	}
+	submit()
+	w := submit()
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/rooms/1" || w.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("resubmit: %d Location %q replayed %q, want the 303 replayed", w.Code, w.Header().Get("Location"), w.Header().Get("Idempotent-Replayed"))
+	}
+	if n := hs.runs.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+}

@@ -35,9 +35,10 @@ type Policy struct {
 	Concurrent Concurrency
 
 	// Cache lists the outcomes that are stored and replayed: "2xx", "3xx", "4xx",
-	// "5xx" or exact codes ("409"). Nil means {"2xx", "4xx"}. Any other outcome
-	// (and a panic) releases the claim, so a retry runs again. 429 is only
-	// cached when listed as "429" (a class does not cover it).
+	// "5xx" or exact codes ("409"). Nil means DefaultCache: {"2xx", "3xx",
+	// "4xx"}. Any other outcome (and a panic) releases the claim, so a retry
+	// runs again. 429 is only cached when listed as "429" (a class does not
+	// cover it).
 	Cache []string
 
 	// ReplayHeaders is the allowlist of response headers stored and replayed. Nil
@@ -125,6 +126,13 @@ const (
 	FormatULID    Format = "ulid"
 	FormatPattern Format = "pattern"
 )
+
+// DefaultCache is the extension's default cache list: successes, redirects
+// and client errors. Redirects are in it because the post/redirect/get form
+// answers a submit with 303 See Other once the work is done: not storing it
+// would let a resubmit of the same form run the handler again. Only 5xx
+// (and 429) release the key by default, so that a retry can succeed.
+func DefaultCache() []string { return []string{"2xx", "3xx", "4xx"} }
 
 // Defaults of the x-idempotent extension.
 const (

@@ -267,7 +267,7 @@ func compile(p Policy) (*compiled, error) {
 
 	cache := p.Cache
 	if cache == nil {
-		cache = []string{"2xx", "4xx"}
+		cache = DefaultCache()
 	}
 	for i, item := range cache {
 		if len(item) == 3 && item[1] == 'x' && item[2] == 'x' && item[0] >= '1' && item[0] <= '5' {

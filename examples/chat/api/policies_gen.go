@@ -30,7 +30,6 @@ var Policies = map[string]idempotency.Policy{
 		},
 		TTL:        time.Hour,
 		Concurrent: idempotency.ConcurrentWait,
-		Cache:      []string{"2xx", "3xx", "4xx"},
 		Issued: &idempotency.IssuedKeys{
 			MaxAge: time.Hour,
 		},
@@ -43,7 +42,6 @@ var Policies = map[string]idempotency.Policy{
 		},
 		TTL:        time.Hour,
 		Concurrent: idempotency.ConcurrentWait,
-		Cache:      []string{"2xx", "3xx", "4xx"},
 	},
 	"submitPlainForm": {
 		Operation: "submitPlainForm",

@@ -22,8 +22,9 @@ type Handler interface {
 	// Post a message from the HTML form.
 	//
 	// The form's hidden "key" field is the idempotency key. The answer is a
-	// 303 redirect back to the room (post/redirect/get); 3xx answers are
-	// cached so that the second submit of a double click replays the redirect.
+	// 303 redirect back to the room (post/redirect/get); the default cache
+	// ([2xx, 3xx, 4xx]) stores it, so the second submit of a double click
+	// replays the redirect.
 	//
 	// It is idempotent: see Policies["submitMessageForm"].
 	SubmitMessageForm(ctx context.Context, req SubmitMessageFormRequestObject) (SubmitMessageFormResponseObject, error)
