@@ -9,9 +9,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -42,7 +44,12 @@ type Call struct {
 type Result struct {
 	// Key is the idempotency key that was sent on every attempt ("" when none).
 	Key string
-	// Attempts is the number of requests sent (1 when the first one was final).
+	// Attempts is the number of requests sent (1 when the first one was final):
+	// the Retrier's attempts, plus the resends net/http's Transport makes by
+	// itself (it resends a request that carries an Idempotency-Key when a
+	// reused connection dies before any response byte), counted with
+	// net/http/httptrace. An attempt that never reached the network (a refused
+	// dial) counts as one.
 	Attempts int
 	// Status is the final response's status (0 when no response arrived).
 	Status int
@@ -246,9 +253,9 @@ func (r *Retrier) Do(ctx context.Context, req *http.Request, c Call) (*Response,
 	for attempt := 1; ; attempt++ {
 		ev := Event{Operation: c.Operation, Method: req.Method, Key: c.Key, Attempt: attempt}
 		t0 := r.now()
-		resp, body, aerr := r.attempt(ctx, req, p, attempt)
+		resp, body, sent, aerr := r.attempt(ctx, req, p, attempt)
 		ev.Latency = r.now().Sub(t0)
-		out.Result.Attempts = attempt
+		out.Result.Attempts += max(sent, 1)
 		out.Result.Elapsed = r.now().Sub(start)
 		if ctx.Err() != nil && aerr != nil {
 			// The caller gave up; whatever the attempt did is not retried.
@@ -297,32 +304,36 @@ func (r *Retrier) Do(ctx context.Context, req *http.Request, c Call) (*Response,
 	}
 }
 
-// attempt sends one request and reads its whole body, under the attempt timeout.
-func (r *Retrier) attempt(ctx context.Context, req *http.Request, p Policy, n int) (*http.Response, []byte, error) {
+// attempt sends one request and reads its whole body, under the attempt
+// timeout. sent is how many times the request's headers were written to a
+// connection: more than 1 when the Transport resent it on its own.
+func (r *Retrier) attempt(ctx context.Context, req *http.Request, p Policy, n int) (resp *http.Response, body []byte, sent int, err error) {
 	if p.AttemptTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.AttemptTimeout)
 		defer cancel()
 	}
+	var writes atomic.Int32
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { writes.Add(1) }})
 	areq := req.Clone(ctx)
 	if req.GetBody != nil {
 		b, err := req.GetBody()
 		if err != nil {
-			return nil, nil, fmt.Errorf("request body: %w", err)
+			return nil, nil, 0, fmt.Errorf("request body: %w", err)
 		}
 		areq.Body = b
 	}
-	resp, err := r.doer.Do(areq)
+	resp, err = r.doer.Do(areq)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, int(writes.Load()), err
 	}
-	body, err := io.ReadAll(resp.Body)
+	body, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		// The answer was lost on the way: like a connection reset before the response.
-		return nil, nil, fmt.Errorf("reading response body: %w", err)
+		return nil, nil, int(writes.Load()), fmt.Errorf("reading response body: %w", err)
 	}
-	return resp, body, nil
+	return resp, body, int(writes.Load()), nil
 }
 
 func (r *Retrier) fullJitter(ceil time.Duration) time.Duration {

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -539,5 +540,65 @@ func TestStoreUnavailableProblem(t *testing.T) {
 	if err := resp.Err(); !errors.As(err, &p) || p.Status != 503 || n.Load() != 3 ||
 		!strings.Contains(err.Error(), "client: op: 503 Service Unavailable: t503: d (after 3 attempts)") {
 		t.Errorf("err %v after %d requests", err, n.Load())
+	}
+}
+
+// net/http's Transport resends a request carrying an Idempotency-Key by itself
+// when a reused connection dies before any response byte; Attempts counts that
+// resend too, as the server saw two requests.
+func TestAttemptsCountTransportResends(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var seen atomic.Int32
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if seen.Add(1) == 2 {
+						return // the second request dies on its reused connection, unanswered
+					}
+					_, _ = io.WriteString(c, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}")
+				}
+			})
+		}
+	}()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	r := newRetrier(t, &http.Client{Transport: tr}, client.WithPolicy(client.Policy{MaxAttempts: 1}))
+	url := "http://" + ln.Addr().String() + "/things"
+	post := func(key string) *client.Response {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"a":1}`))
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := r.Do(context.Background(), req, client.Call{Idempotent: true, Key: key})
+		if err != nil {
+			t.Fatalf("key %s: %v", key, err)
+		}
+		return resp
+	}
+	if got := post("k1").Result.Attempts; got != 1 {
+		t.Fatalf("first call: %d attempts, want 1", got)
+	}
+	resp := post("k2") // reuses the connection, which dies: the Transport resends
+	if resp.Result.Status != http.StatusCreated || seen.Load() != 3 {
+		t.Fatalf("status %d, server saw %d requests; want 201 after 3", resp.Result.Status, seen.Load())
+	}
+	if resp.Result.Attempts != 2 {
+		t.Errorf("Attempts %d, want 2 (the Transport's own resend included)", resp.Result.Attempts)
 	}
 }
