@@ -364,6 +364,12 @@ func TestMismatchAndCanonicalBody(t *testing.T) {
 		t.Errorf("outcome %s", hs.ev.last().Outcome)
 	}
 	_ = p
+	// Numbers compare as written, not by value (docs/runtime.md: not RFC 8785,
+	// which would round 2^53+1 into 2^53).
+	hs.post("num", `{"amount":2}`)
+	wantProblem(t, hs.post("num", `{"amount":2.0}`), 422)
+	hs.post("big", `{"id":9007199254740993}`)
+	wantProblem(t, hs.post("big", `{"id":9007199254740992}`), 422)
 	// Non-JSON bodies compare as raw bytes.
 	hs.post("raw", "a=1&b=2")
 	wantProblem(t, hs.post("raw", "b=2&a=1"), 422)
