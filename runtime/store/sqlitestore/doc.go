@@ -3,9 +3,21 @@
 // restarts, for single-node services and the examples.
 //
 // The database runs in WAL mode with a busy timeout, so several processes on one
-// host may share the file. Each Store step runs in one IMMEDIATE transaction
-// (the write lock is taken up front, so concurrent steps serialize instead of
-// failing with SQLITE_BUSY). Times are the process clock, in Unix microseconds.
+// host may share the file. A Store has one writer connection (SQLite admits one
+// writer at a time, so the process's writes queue in Go rather than on SQLite's
+// busy handler) and a few read-only ones: Claim reads the row on a reader first,
+// so a replay or a conflict never takes the write lock, and claims with one
+// conditional upsert (insert, or take over an issued or expired row) that is
+// atomic on its own. Complete and Release are one guarded statement each. All
+// statements are prepared once. Times are the process clock, in Unix
+// microseconds.
+//
+// Durability: synchronous=NORMAL in WAL mode syncs the WAL at checkpoints, not
+// at every commit. A crash of the process loses nothing; a power loss or an OS
+// crash can lose the commits since the last checkpoint (at most about 1000
+// pages of WAL, SQLite's default auto-checkpoint): a lost claim or completed
+// record means that a retry of that key runs the handler again, as it would
+// after the record's TTL. Use pgstore where that matters.
 //
 // The table idempotency_records has the same columns as pgstore's (id, state,
 // fingerprint, token, lease_until, expires_at, result) with an index on

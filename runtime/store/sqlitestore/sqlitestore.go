@@ -41,7 +41,9 @@ CREATE INDEX IF NOT EXISTS idempotency_records_expires_at_idx ON idempotency_rec
 // Store is an idempotency.Store in an SQLite file. It is safe for concurrent use
 // by many goroutines, and by several processes on one host sharing the file.
 type Store struct {
-	db       *sql.DB
+	db       *sql.DB // the one writer connection
+	rdb      *sql.DB // read-only connections: a replay never waits for the writer
+	stmts    statements
 	interval time.Duration
 	batch    int
 	busy     time.Duration
@@ -53,6 +55,15 @@ type Store struct {
 }
 
 var _ idempotency.Store = (*Store)(nil)
+
+// statements are prepared once per Store: a step then costs one statement
+// execution, with no SQL parsing.
+type statements struct {
+	read, claim, complete, release, get *sql.Stmt
+}
+
+// readers is how many read-only connections replays and lookups share.
+const readers = 4
 
 // Option configures a Store.
 type Option func(*Store)
@@ -98,12 +109,27 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
-	// One connection: the process's steps queue in Go instead of spinning on
-	// SQLite's busy handler; other processes wait on the busy timeout.
+	// One writer connection: SQLite has one writer at a time anyway, so the
+	// process's writes queue in Go instead of spinning on SQLite's busy
+	// handler; other processes wait on the busy timeout.
 	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
 	s.db = db
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+	}
+	// Readers see the last committed state (WAL), in parallel with the writer.
+	q.Add("_pragma", "query_only(1)")
+	s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err == nil {
+		s.rdb.SetMaxOpenConns(readers)
+		s.rdb.SetMaxIdleConns(readers)
+		err = s.prepare(ctx)
+	}
+	if err != nil {
+		s.closeDBs()
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
 	s.purger = purger.Start(s.interval, s.Purge, func(err error) {
@@ -118,8 +144,49 @@ func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
 		s.purger.Close()
-		err = s.db.Close()
+		err = s.closeDBs()
 	})
+	return err
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.stmts.read, s.stmts.claim, s.stmts.complete, s.stmts.release, s.stmts.get} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	prep := func(db *sql.DB, query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.PrepareContext(ctx, query)
+		return st
+	}
+	s.stmts.read = prep(s.rdb, `SELECT state, fingerprint, lease_until, expires_at, result
+FROM idempotency_records WHERE id = ?`)
+	// The claim's one write: insert, or take over a row that counts as absent
+	// (issued, or expired: an in-flight row expires with its lease). A live row
+	// is left alone and no row changes.
+	s.stmts.claim = prep(s.db, `INSERT INTO idempotency_records
+(id, state, fingerprint, token, lease_until, expires_at, result) VALUES (?1, 1, ?2, ?3, ?4, ?4, NULL)
+ON CONFLICT (id) DO UPDATE SET state = 1, fingerprint = ?2, token = ?3, lease_until = ?4, expires_at = ?4, result = NULL
+WHERE idempotency_records.state = 3 OR idempotency_records.expires_at <= ?5`)
+	s.stmts.complete = prep(s.db, `UPDATE idempotency_records SET state = 2, result = ?, expires_at = ?
+WHERE id = ? AND token = ? AND state = 1`)
+	s.stmts.release = prep(s.db, `DELETE FROM idempotency_records WHERE id = ? AND token = ? AND state = 1`)
+	s.stmts.get = prep(s.rdb, `SELECT state, fingerprint, token, lease_until, expires_at, result
+FROM idempotency_records WHERE id = ? AND expires_at > ?`)
 	return err
 }
 
@@ -169,10 +236,13 @@ func micros(d time.Duration) int64 {
 	return us
 }
 
-// Claim implements idempotency.Store.Claim in one transaction.
+// Claim implements idempotency.Store.Claim. It reads the row on a reader
+// connection first, so a replay or a conflict never takes the write lock;
+// otherwise one conditional upsert claims the id atomically (it changes no
+// row when another claim got there first, and the row is read again).
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
-	var c idempotency.Claim
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	for range 8 {
+		var c idempotency.Claim
 		now := s.now().UnixMicro()
 		var (
 			state  int
@@ -180,34 +250,37 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 			lu, ex int64
 			result []byte
 		)
-		err := tx.QueryRowContext(ctx, `SELECT state, fingerprint, lease_until, expires_at, result
-FROM idempotency_records WHERE id = ?`, id).Scan(&state, &fp, &lu, &ex, &result)
+		err := s.stmts.read.QueryRowContext(ctx, id).Scan(&state, &fp, &lu, &ex, &result)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
-			return err
+			return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
 		case idempotency.State(state) != idempotency.StateIssued && now < ex:
 			c.Existing = idempotency.Record{
 				ID: id, State: idempotency.State(state), Fingerprint: fp,
 				LeaseUntil: time.UnixMicro(lu), ExpiresAt: time.UnixMicro(ex), Result: result,
 			}
-			return nil
+			return c, nil
 		default:
 			// Absent for the contract: issued, or expired (an in-flight record expires
 			// with its lease, so this is where a crashed worker's claim is taken over).
 			c.TookOver = idempotency.State(state) == idempotency.StateInFlight
 		}
-		until := now + micros(lease)
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_records
-(id, state, fingerprint, token, lease_until, expires_at, result) VALUES (?, 1, ?, ?, ?, ?, NULL)`,
-			id, fingerprint, token, until, until)
-		c.Acquired = err == nil
-		return err
-	})
-	if err != nil {
-		return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
+		res, err := s.stmts.claim.ExecContext(ctx, id, fingerprint, token, now+micros(lease), now)
+		if err != nil {
+			return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
+		}
+		if n == 1 {
+			c.Acquired = true
+			return c, nil
+		}
+		// Another claim won between the read and the write: read its row.
 	}
-	return c, nil
+	return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: the row kept changing under the claim", id)
 }
 
 // Complete implements idempotency.Store.Complete with one guarded statement. A
@@ -217,14 +290,13 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 	if result == nil {
 		result = []byte{}
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE idempotency_records SET state = 2, result = ?, expires_at = ?
-WHERE id = ? AND token = ? AND state = 1`, result, s.now().UnixMicro()+micros(ttl), id, token)
+	res, err := s.stmts.complete.ExecContext(ctx, result, s.now().UnixMicro()+micros(ttl), id, token)
 	return guarded(res, err, "complete", id)
 }
 
 // Release implements idempotency.Store.Release with one guarded statement.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_records WHERE id = ? AND token = ? AND state = 1`, id, token)
+	res, err := s.stmts.release.ExecContext(ctx, id, token)
 	return guarded(res, err, "release", id)
 }
 
@@ -247,8 +319,7 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 	rec := idempotency.Record{ID: id}
 	var state int
 	var lu, ex int64
-	err := s.db.QueryRowContext(ctx, `SELECT state, fingerprint, token, lease_until, expires_at, result
-FROM idempotency_records WHERE id = ? AND expires_at > ?`, id, s.now().UnixMicro()).
+	err := s.stmts.get.QueryRowContext(ctx, id, s.now().UnixMicro()).
 		Scan(&state, &rec.Fingerprint, &rec.Token, &lu, &ex, &rec.Result)
 	if errors.Is(err, sql.ErrNoRows) {
 		return idempotency.Record{}, idempotency.ErrNotFound
