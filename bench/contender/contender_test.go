@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -79,7 +80,7 @@ func TestEveryContender(t *testing.T) {
 				}
 				return
 			}
-			if code != http.StatusCreated || again != first {
+			if code != http.StatusCreated || !reflect.DeepEqual(again, first) {
 				t.Fatalf("replay: %d %+v, want %+v", code, again, first)
 			}
 			var wg sync.WaitGroup

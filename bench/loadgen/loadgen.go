@@ -48,6 +48,10 @@ type Config struct {
 	Concurrency int
 	// Duration bounds the run: no request starts after it.
 	Duration time.Duration
+	// Requests, when above 0, also ends the run: no request starts once this
+	// many have been started. A run is then Requests requests or Duration,
+	// whichever comes first.
+	Requests int
 	// Body is the request body.
 	Body []byte
 	// Run distinguishes the keys of separate runs against the same store.
@@ -135,6 +139,9 @@ func Run(ctx context.Context, client *http.Client, cfg Config) (Result, error) {
 		wg.Go(func() {
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				n := seq.Add(1) - 1
+				if cfg.Requests > 0 && n >= uint64(cfg.Requests) {
+					return
+				}
 				var key string
 				switch cfg.Mode {
 				case Fresh:

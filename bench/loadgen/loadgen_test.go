@@ -104,3 +104,26 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A request cap ends the run before its duration: exactly that many requests.
+func TestRequestCap(t *testing.T) {
+	url, rec := serve(t, "nethttp")
+	body, err := workload.Body(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := loadgen.NewClient(8)
+	t.Cleanup(client.CloseIdleConnections)
+	res, err := loadgen.Run(context.Background(), client, loadgen.Config{
+		Targets: []string{url}, Mode: loadgen.Fresh, Concurrency: 8, Duration: time.Minute, Requests: 300, Body: body, Run: 9,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 300 || res.Elapsed >= time.Minute {
+		t.Fatalf("%d requests in %v, want 300 well before the minute", res.Requests, res.Elapsed)
+	}
+	if total, _ := executions(rec); total != 300 {
+		t.Fatalf("%d executions, want 300", total)
+	}
+}

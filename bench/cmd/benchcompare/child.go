@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,14 +27,19 @@ type child struct {
 }
 
 // startChild starts `benchcompare serve` for contender name and waits for it to
-// be ready.
-func startChild(ctx context.Context, name, id string, env contender.Env) (*child, error) {
+// be ready. With cpu >= 0 the child is pinned to that CPU (taskset), so the
+// server gets one core and the load generator the other.
+func startChild(ctx context.Context, name, id string, env contender.Env, cpu int) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "serve", "-contender", name, "-id", id,
-		"-redis", env.RedisURL, "-postgres", env.PostgresURL, "-sqlite", env.SQLitePath)
+	args := []string{exe, "serve", "-contender", name, "-id", id,
+		"-redis", env.RedisURL, "-postgres", env.PostgresURL, "-sqlite", env.SQLitePath}
+	if cpu >= 0 {
+		args = append([]string{"taskset", "-c", strconv.Itoa(cpu)}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -38,7 +38,7 @@ func TestRunCell(t *testing.T) {
 	}
 	set := loadSettings{duration: 300 * time.Millisecond, warmup: 50 * time.Millisecond}
 
-	bare, err := startChild(ctx, "nethttp", "t0", env)
+	bare, err := startChild(ctx, "nethttp", "t0", env, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestRunCell(t *testing.T) {
 
 	var procs []*child
 	for i := range 2 {
-		c, err := startChild(ctx, "idemgen-sqlite", "t"+string(rune('1'+i)), env)
+		c, err := startChild(ctx, "idemgen-sqlite", "t"+string(rune('1'+i)), env, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestRunCell(t *testing.T) {
 
 	// The gateway in front of the upstream, in its own child: replays come
 	// from its store, so the upstream runs once per key.
-	gw, err := startChild(ctx, "proxy-memory", "t3", env)
+	gw, err := startChild(ctx, "proxy-memory", "t3", env, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestRunLoadProxy(t *testing.T) {
 }
 
 func TestStartChildUnknownContender(t *testing.T) {
-	if _, err := startChild(context.Background(), "nope", "x", contender.Env{}); err == nil {
+	if _, err := startChild(context.Background(), "nope", "x", contender.Env{}, -1); err == nil {
 		t.Fatal("startChild of an unknown contender succeeded")
 	}
 }

@@ -24,11 +24,11 @@ type scenario struct {
 	procs       int // server processes sharing the store
 }
 
+// scenarios are the runtime section's settings: 32 clients as the outside
+// harness used, each mode against a fresh server process per repeat.
 var scenarios = []scenario{
 	{"fresh keys, 32 clients", loadgen.Fresh, 32, 1},
-	{"fresh keys, 128 clients", loadgen.Fresh, 128, 1},
 	{"replay-heavy (90% repeats), 32 clients", loadgen.Replay, 32, 1},
-	{"replay-heavy (90% repeats), 128 clients", loadgen.Replay, 128, 1},
 	{"contention, 64 clients on a few keys", loadgen.Contention, 64, 1},
 	{"contention, 64 clients, 2 server processes sharing the store", loadgen.Contention, 64, 2},
 }
@@ -44,7 +44,9 @@ var proxyScenarios = []scenario{
 
 type loadSettings struct {
 	duration, warmup time.Duration
+	requests         int // a run ends after this many requests or duration, whichever first
 	repeats          int
+	serverCPU        int // CPU the servers are pinned to, -1 for none
 	contenders       []string
 	modes            map[loadgen.Mode]bool // nil: every mode
 	profile          string                // "contender/mode" to CPU-profile, e.g. "idemgen-memory/fresh"
@@ -57,57 +59,33 @@ type sample struct {
 	res          loadgen.Result
 	allocs       float64
 	bytes        float64
+	cpu          float64 // server CPU ns per request
 	executions   int
 	executedKeys int
 }
 
 // runLoad runs every scenario of scs for every contender of set, interleaving
 // contenders within each repeat so that a slow minute of the machine hits them
-// all, and returns one row per (scenario, contender). Skipped contenders and
-// failed cells become notes of doc.
+// all, and returns one row per (scenario, contender). Every cell (contender,
+// scenario, repeat) gets fresh server processes, started for it and stopped
+// after it, so no run inherits another's heap, connections or caches; the
+// SQLite contenders get a fresh database file too. Contenders that cannot
+// start and failed cells become notes of doc.
 func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contender.Env, doc *report.Doc) ([]report.LoadRow, error) {
 	body, err := workload.Body(1024)
 	if err != nil {
 		return nil, err
 	}
-	children := map[string][]*child{}
-	defer func() {
-		for _, cs := range children {
-			for _, c := range cs {
-				c.stop()
-			}
-		}
-	}()
 	var names []string
-	for i, name := range set.contenders {
-		info, ok := contender.Lookup(name)
-		if !ok {
+	for _, name := range set.contenders {
+		if _, ok := contender.Lookup(name); !ok {
 			doc.Notes = append(doc.Notes, fmt.Sprintf("contender %s is not built into this binary (its package has not landed?)", name))
 			continue
 		}
-		procs := 1
-		if info.Shared {
-			procs = 2
-		}
-		var cs []*child
-		for p := range procs {
-			c, err := startChild(ctx, name, fmt.Sprintf("%d.%d", i, p), env)
-			if err != nil {
-				doc.Notes = append(doc.Notes, fmt.Sprintf("contender %s skipped: %v", name, err))
-				break
-			}
-			cs = append(cs, c)
-		}
-		if len(cs) != procs {
-			for _, c := range cs {
-				c.stop()
-			}
-			continue
-		}
-		children[name] = cs
 		names = append(names, name)
 	}
-	runBase := rand.Uint32() // keys of this invocation never meet older records
+	broken := map[string]bool{} // contenders that could not start: skipped from then on
+	runBase := rand.Uint32()    // keys of this invocation never meet older records
 	runID := runBase
 	samples := map[[2]int][]sample{}
 	for rep := range set.repeats {
@@ -115,19 +93,36 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 			for _, ni := range runOrder(names, rep) {
 				name := names[ni]
 				info, _ := contender.Lookup(name)
-				if (sc.procs > 1 && !info.Shared) || (set.modes != nil && !set.modes[sc.mode]) || (info.ContentionOnly && sc.mode != loadgen.Contention) {
+				if broken[name] || (sc.procs > 1 && !info.Shared) || (set.modes != nil && !set.modes[sc.mode]) || (info.ContentionOnly && sc.mode != loadgen.Contention) {
 					continue
 				}
-				cs := children[name][:sc.procs]
 				runID++
+				cellEnv := env
+				if env.SQLitePath != "" {
+					cellEnv.SQLitePath = fmt.Sprintf("%s.%d", env.SQLitePath, runID)
+				}
+				cs, err := startChildren(ctx, name, sc.procs, runID, cellEnv, set.serverCPU)
+				if err != nil {
+					broken[name] = true
+					doc.Notes = append(doc.Notes, fmt.Sprintf("contender %s skipped: %v", name, err))
+					continue
+				}
 				s, err := runCell(ctx, set, cs, sc, body, runID, rep == 0 && set.profile == name+"/"+string(sc.mode))
+				for _, c := range cs {
+					c.stop()
+				}
+				if cellEnv.SQLitePath != env.SQLitePath {
+					for _, suffix := range []string{"", "-wal", "-shm"} {
+						_ = os.Remove(cellEnv.SQLitePath + suffix)
+					}
+				}
 				if err != nil {
 					doc.Notes = append(doc.Notes, fmt.Sprintf("%s, %s, repeat %d: %v", name, sc.name, rep+1, err))
 					continue
 				}
 				s.rep = rep
 				samples[[2]int{si, ni}] = append(samples[[2]int{si, ni}], s)
-				fmt.Fprintf(os.Stderr, "load %d/%d %-16s %-62s %8.0f req/s p99 %v dup %d\n", rep+1, set.repeats, name, sc.name, s.res.RPS(), s.res.P99, s.executions-s.executedKeys)
+				fmt.Fprintf(os.Stderr, "load %d/%d %-20s %-62s %8.0f req/s %6.1f µs CPU/req p99 %v dup %d\n", rep+1, set.repeats, name, sc.name, s.res.RPS(), s.cpu/1e3, s.res.P99, s.executions-s.executedKeys)
 			}
 		}
 	}
@@ -141,12 +136,37 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 			info, _ := contender.Lookup(name)
 			row := aggregate(sc.name, name, info.Baseline, ss)
 			if bi := slices.Index(names, info.Baseline); bi >= 0 && sc.procs == 1 {
-				row.Ratio = medianRatio(ss, samples[[2]int{si, bi}])
+				base := samples[[2]int{si, bi}]
+				row.Ratio, row.RatioMin, row.RatioMax = pairedRatios(ss, base, func(s sample) float64 { return s.res.RPS() })
+				// CPU: the base's CPU per request over ours, so that like the
+				// throughput ratio, below 1 means we cost more.
+				row.CPURatio, row.CPURatioMin, row.CPURatioMax = pairedRatios(ss, base, func(s sample) float64 {
+					if s.cpu <= 0 {
+						return 0
+					}
+					return 1 / s.cpu
+				})
 			}
 			rows = append(rows, row)
 		}
 	}
 	return rows, nil
+}
+
+// startChildren starts procs server processes of contender name.
+func startChildren(ctx context.Context, name string, procs int, runID uint32, env contender.Env, cpu int) ([]*child, error) {
+	var cs []*child
+	for p := range procs {
+		c, err := startChild(ctx, name, fmt.Sprintf("%x.%d", runID, p), env, cpu)
+		if err != nil {
+			for _, c := range cs {
+				c.stop()
+			}
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
 }
 
 // runOrder returns the indexes of names (grouped by HTTP stack, baseline
@@ -201,7 +221,7 @@ func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, bo
 		}
 		before = append(before, st)
 	}
-	cfg.Duration, cfg.Run = set.duration, runID
+	cfg.Duration, cfg.Requests, cfg.Run = set.duration, set.requests, runID
 	profDone := make(chan error, 1)
 	if profile {
 		go func() {
@@ -227,6 +247,7 @@ func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, bo
 		}
 		s.allocs += float64(st.Mallocs - before[i].Mallocs)
 		s.bytes += float64(st.TotalAlloc - before[i].TotalAlloc)
+		s.cpu += float64(st.CPUNanos - before[i].CPUNanos)
 		keys, err := c.keys(ctx)
 		if err != nil {
 			return sample{}, err
@@ -239,14 +260,16 @@ func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, bo
 	s.executedKeys = len(union)
 	s.allocs /= float64(res.Requests)
 	s.bytes /= float64(res.Requests)
+	s.cpu /= float64(res.Requests)
 	return s, nil
 }
 
 func aggregate(scenarioName, name, baseline string, ss []sample) report.LoadRow {
 	row := report.LoadRow{Scenario: scenarioName, Contender: name, Baseline: baseline}
-	var rps, p50, p99, allocs, bytes []float64
+	var rps, p50, p99, allocs, bytes, cpu []float64
 	for _, s := range ss {
 		rps = append(rps, s.res.RPS())
+		cpu = append(cpu, s.cpu)
 		p50 = append(p50, float64(s.res.P50))
 		p99 = append(p99, float64(s.res.P99))
 		allocs = append(allocs, s.allocs)
@@ -268,7 +291,9 @@ func aggregate(scenarioName, name, baseline string, ss []sample) report.LoadRow 
 		row.ExecutedKeys += s.executedKeys
 		row.Divergent += s.res.Divergent
 	}
-	row.RPS = median(rps)
+	row.RPS, row.RPSMin, row.RPSMax = median(rps), slices.Min(rps), slices.Max(rps)
+	row.CPUPerReq = time.Duration(median(cpu))
+	row.Repeats = len(ss)
 	row.P50 = time.Duration(median(p50))
 	row.P99 = time.Duration(median(p99))
 	row.AllocsPerReq = median(allocs)
@@ -276,17 +301,22 @@ func aggregate(scenarioName, name, baseline string, ss []sample) report.LoadRow 
 	return row
 }
 
-// medianRatio pairs the samples of one repeat and returns the median ratio.
-func medianRatio(ss, base []sample) float64 {
+// pairedRatios pairs the samples of one repeat, divides v(ours) by v(base)
+// and returns the median, smallest and largest of those ratios (zeros when
+// no repeat has both).
+func pairedRatios(ss, base []sample, v func(sample) float64) (med, lo, hi float64) {
 	var r []float64
 	for _, s := range ss {
 		for _, b := range base {
-			if b.rep == s.rep && b.res.RPS() > 0 {
-				r = append(r, s.res.RPS()/b.res.RPS())
+			if b.rep == s.rep && v(b) > 0 && v(s) > 0 {
+				r = append(r, v(s)/v(b))
 			}
 		}
 	}
-	return median(r)
+	if len(r) == 0 {
+		return 0, 0, 0
+	}
+	return median(r), slices.Min(r), slices.Max(r)
 }
 
 func median(xs []float64) float64 {

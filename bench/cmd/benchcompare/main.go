@@ -5,7 +5,7 @@
 // Redocly, and the overhead of `idemgen proxy` over a direct call (section
 // "proxy"). `make bench-compare` runs it from the repository root.
 //
-//	benchcompare [-out docs/benchmarks.md] [-sections load,proxy,trips,gen,lint] [-duration 1s] [-repeats 3]
+//	benchcompare [-out docs/benchmarks.md] [-sections load,proxy,trips,gen,lint] [-requests 20000] [-duration 5s] [-repeats 5] [-pin=false]
 //
 // `benchcompare serve -contender NAME` is the child process it starts for each
 // contender server.
@@ -18,9 +18,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,8 +54,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	corpus := fs.String("corpus", "../shared/corpus", "the OpenAPI corpus directory")
 	sections := fs.String("sections", "load,proxy,trips,gen,lint", "sections to run")
 	var set loadSettings
-	fs.DurationVar(&set.duration, "duration", 500*time.Millisecond, "length of each measured load run")
-	fs.DurationVar(&set.warmup, "warmup", 100*time.Millisecond, "warm-up before each load run")
+	fs.IntVar(&set.requests, "requests", 20000, "requests of each measured load run (it ends at -requests or -duration, whichever first)")
+	fs.DurationVar(&set.duration, "duration", 5*time.Second, "longest measured load run")
+	fs.DurationVar(&set.warmup, "warmup", 200*time.Millisecond, "warm-up of each fresh server process before its measured run")
+	pin := fs.Bool("pin", true, "pin the servers to CPU 0 and the load generator to CPU 1 (taskset; needs 2 CPUs)")
 	fs.IntVar(&set.repeats, "repeats", 5, "repeats of every load run (medians are reported)")
 	toolRepeats := fs.Int("tool-repeats", 5, "repeats of every generator and lint run (medians are reported)")
 	modes := fs.String("modes", "fresh,replay,contention", "load modes to run")
@@ -69,6 +73,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cores := runtime.NumCPU()
+	set.serverCPU = -1
+	pinning := "none: servers and load generator share every CPU"
+	if *pin {
+		if n := os.Getenv(pinnedEnv); n != "" {
+			// Re-executed under taskset -c 1 (below): the servers get CPU 0.
+			cores, _ = strconv.Atoi(n)
+			set.serverCPU = 0
+			pinning = "each server process on CPU 0, the load generator (this process) on CPU 1 (taskset)"
+		} else if _, err := exec.LookPath("taskset"); err == nil && cores >= 2 {
+			return reexecPinned(ctx, cores, stderr)
+		} else {
+			pinning = "none: pinning needs taskset and 2 CPUs"
+		}
+	}
+	loadStart := loadAvg()
 	start := time.Now()
 	want := map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
@@ -88,8 +108,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		set.modes[loadgen.Mode(strings.TrimSpace(m))] = true
 	}
 	doc := report.Doc{Machine: report.Machine{
-		Cores: runtime.NumCPU(), CPU: cpuModel(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
-		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Repeats: set.repeats, ToolRepeats: *toolRepeats,
+		Cores: cores, CPU: cpuModel(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
+		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Requests: set.requests,
+		Warmup: set.warmup, Repeats: set.repeats, ToolRepeats: *toolRepeats, Pinning: pinning, LoadAvgStart: loadStart,
 	}}
 	tmp, err := os.MkdirTemp("", "benchcompare-")
 	if err != nil {
@@ -155,6 +176,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		doc.Analysis = string(b)
 	}
 	doc.Machine.Elapsed = time.Since(start)
+	doc.Machine.LoadAvgEnd = loadAvg()
 	var buf bytes.Buffer
 	if err := report.Render(&buf, doc); err != nil {
 		return err
@@ -164,6 +186,36 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return os.WriteFile(*out, buf.Bytes(), 0o644)
+}
+
+// pinnedEnv marks the re-executed, pinned process and carries the machine's
+// CPU count (the pinned process sees one).
+const pinnedEnv = "BENCHCOMPARE_PINNED_CPUS"
+
+// reexecPinned runs this command again under taskset -c 1, so that the load
+// generator keeps to CPU 1 while each server is pinned to CPU 0.
+func reexecPinned(ctx context.Context, cores int, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", "1", exe}, os.Args[1:]...)...)
+	cmd.Env = append(os.Environ(), pinnedEnv+"="+strconv.Itoa(cores))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
+	return cmd.Run()
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages (Linux), or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], ", ")
 }
 
 // cpuModel returns the processor's model name (Linux), or "".

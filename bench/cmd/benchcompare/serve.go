@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/idemgen/idemgen/bench/contender"
@@ -52,7 +53,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		_ = json.NewEncoder(w).Encode(procStats{Mallocs: ms.Mallocs, TotalAlloc: ms.TotalAlloc, NumGC: ms.NumGC})
+		_ = json.NewEncoder(w).Encode(procStats{Mallocs: ms.Mallocs, TotalAlloc: ms.TotalAlloc, NumGC: ms.NumGC, CPUNanos: cpuNanos()})
 	})
 	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(rec.Snapshot())
@@ -89,4 +90,16 @@ type procStats struct {
 	Mallocs    uint64 `json:"mallocs"`
 	TotalAlloc uint64 `json:"total_alloc"`
 	NumGC      uint32 `json:"num_gc"`
+	// CPUNanos is the process's user+system CPU time (getrusage): the server's
+	// cost per request, which other work on a shared machine moves far less
+	// than its throughput.
+	CPUNanos int64 `json:"cpu_ns"`
+}
+
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

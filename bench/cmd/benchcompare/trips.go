@@ -61,7 +61,7 @@ func measureTrips(ctx context.Context, name, store, redisAddr, redisDB string, p
 		env.PostgresURL = "postgres://postgres@" + proxy.Addr() + pgPath
 	}
 	defer proxy.Close()
-	c, err := startChild(ctx, name, "trips", env)
+	c, err := startChild(ctx, name, "trips", env, -1)
 	if err != nil {
 		return row, err
 	}
