@@ -1,6 +1,8 @@
 package pgstore_test
 
 import (
+	"github.com/idemgen/idemgen/runtime/store/storetest"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -138,4 +140,11 @@ func BenchmarkAtomicFirstRequest(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
+}
+
+// BenchmarkMiddleware: bare handler, first request and replay through the
+// middleware with this store (cpu-ns/op, allocs/op).
+func BenchmarkMiddleware(b *testing.B) {
+	s, _ := benchStore(b)
+	storetest.BenchMiddleware(b, s)
 }

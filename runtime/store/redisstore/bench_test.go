@@ -1,6 +1,8 @@
 package redisstore_test
 
 import (
+	"github.com/idemgen/idemgen/runtime/store/storetest"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -125,4 +127,11 @@ func BenchmarkConflict(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(h.cmds.Load())/float64(b.N), "rt/op")
 	reportServer(b, c, before)
+}
+
+// BenchmarkMiddleware: bare handler, first request and replay through the
+// middleware with this store (cpu-ns/op, allocs/op).
+func BenchmarkMiddleware(b *testing.B) {
+	s, _ := newStore(b)
+	storetest.BenchMiddleware(b, s)
 }

@@ -1,6 +1,8 @@
 package sqlitestore_test
 
 import (
+	"github.com/idemgen/idemgen/runtime/store/storetest"
+
 	"context"
 	"path/filepath"
 	"strconv"
@@ -58,3 +60,7 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMiddleware: bare handler, first request and replay through the
+// middleware with this store (cpu-ns/op, allocs/op).
+func BenchmarkMiddleware(b *testing.B) { storetest.BenchMiddleware(b, benchStore(b)) }
