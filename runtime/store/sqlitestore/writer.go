@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -51,6 +52,10 @@ func (s *Store) runWriter(stop <-chan struct{}) {
 		case <-stop:
 			return
 		}
+		// Let the goroutines that are ready run up to their own write first:
+		// with few Ps (GOMAXPROCS=1 on a one-core server) the writer would
+		// otherwise take each write the moment it is sent, and batch nothing.
+		runtime.Gosched()
 	drain:
 		for len(batch) < maxBatch {
 			select {
