@@ -68,6 +68,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	redisDB := fs.String("redis-db", "11", "Redis database number")
 	pgAddr := fs.String("postgres", "127.0.0.1:5432", "PostgreSQL host:port (trust auth, user postgres)")
 	pgDB := fs.String("postgres-db", "idemgen_bench", "PostgreSQL database (created when missing)")
+	// pgx's default pool (max(4, CPUs) connections; 4 on the pinned one-core
+	// server) would let only 4 of the 32 clients' commits wait on a WAL flush
+	// at once: size it for the clients, as a deployment should.
+	pgConns := fs.Int("postgres-pool", 64, "pool_max_conns of the PostgreSQL contenders")
 	analysis := fs.String("analysis", "analysis.md", "hand-written Markdown to include after the findings (skipped when missing)")
 	command := fs.String("command", "make bench-compare", "the command named in the report")
 	if err := fs.Parse(args); err != nil {
@@ -133,7 +137,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if privateServer {
 		doc.Notes = append(doc.Notes, "Redis: a private redis-server started for this run (persistence off), so no other user's traffic shares it.")
 	}
-	pgPath := "/" + *pgDB + "?sslmode=disable"
+	pgPath := "/" + *pgDB + "?sslmode=disable&pool_max_conns=" + strconv.Itoa(*pgConns)
 	if want["load"] || want["trips"] {
 		if err := ensureDatabase(ctx, *pgAddr, *pgDB); err != nil {
 			doc.Notes = append(doc.Notes, fmt.Sprintf("PostgreSQL database %s unavailable: %v", *pgDB, err))
