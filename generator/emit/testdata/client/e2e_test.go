@@ -342,6 +342,39 @@ func TestUndeclaredResults(t *testing.T) {
 	}
 }
 
+// TestProblemPerStatus: problem+json is a declared outcome for the statuses
+// that declare it (4XX of vote), not for the one that declares JSON (its 404).
+func TestProblemPerStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct, status := "application/problem+json", 404
+		switch r.URL.Query().Get("choice") {
+		case "json404":
+			ct = "application/json"
+		case "problem409":
+			status = 409
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"message":"m","title":"t","status":%d}`, status)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, client.WithRetryPolicy(client.Policy{MaxAttempts: 1}))
+	ctx := context.Background()
+	resp, _, err := c.Vote(ctx, VoteRequestObject{Choice: "json404"})
+	if nf, ok := resp.(Vote404JSONResponse); err != nil || !ok || nf.Body.Message != "m" {
+		t.Errorf("JSON 404: %#v, %v", resp, err)
+	}
+	resp, _, err = c.Vote(ctx, VoteRequestObject{Choice: "problem404"})
+	var ce *client.Error
+	if resp != nil || !errors.As(err, &ce) || ce.Status != 404 || ce.Problem == nil {
+		t.Errorf("problem 404: %#v, %v; want a *client.Error", resp, err)
+	}
+	resp, _, err = c.Vote(ctx, VoteRequestObject{Choice: "problem409"})
+	if p, ok := resp.(Vote4XXJSONResponse); err != nil || !ok || p.StatusCode != 409 {
+		t.Errorf("problem 409: %#v, %v; want the declared 4XX", resp, err)
+	}
+}
+
 // TestRuntimeConflictIsAnError: a duplicate that arrives while the first call
 // runs gets the runtime's 409 problem; without retries left it is an error
 // that says the key is in flight, not the operation's JSON default.
