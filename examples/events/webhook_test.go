@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -113,10 +112,10 @@ func TestWebhookReusedIDWithAnotherBodyIs422(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Amount = 6
-	_, _, err := c.ReceivePaymentEvent(ctx, delivery("evt_x", 1, e))
-	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("same id, other body: err = %v, want a 422", err)
+	// The spec declares the 422: it comes back typed, with a nil error.
+	resp, _, err := c.ReceivePaymentEvent(ctx, delivery("evt_x", 1, e))
+	if _, ok := resp.(api.ReceivePaymentEvent422JSONResponse); err != nil || !ok {
+		t.Fatalf("same id, other body: %#v, %v; want the declared 422", resp, err)
 	}
 	if b, _ := ledger.Snapshot(); b["acme"] != 5 {
 		t.Errorf("balance = %d, want 5", b["acme"])

@@ -7,6 +7,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/runtime/client"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
@@ -226,8 +227,11 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 	lines = append(lines, "",
 		"It returns the decoded response (one of the "+n.Response+" types, matched by",
 		"status and Content-Type) and the raw answer, whose Result tells the key sent,",
-		"the attempts made and whether the answer was a replay. A 4xx or 5xx status",
-		"also returns a *client.Error (with the problem+json body as a *client.Problem).")
+		"the attempts made and whether the answer was a replay. Every status the spec",
+		"declares, 4xx and 5xx included, comes back typed with a nil error. The error",
+		"is a failure to get an answer, a status the spec does not declare or a",
+		"problem+json answer it does not declare for that status (the runtime's own,",
+		"e.g. a key reused): then a *client.Error, with its *client.Problem.")
 	switch {
 	case ks == nil:
 	case ks.derived:
@@ -509,6 +513,26 @@ func (g *generator) emitClientDecode(f *jen.File, ids *clientIDs, op *model.Oper
 			gr.Return(jen.Nil(), jen.Id("raw"), jen.Id("raw").Dot("Undeclared").Call())
 			return
 		}
+		undeclaredProblem := func(cg *jen.Group) {
+			cg.If(jen.Err().Op(":=").Id("raw").Dot("UndeclaredProblem").Call(), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(jen.Nil(), jen.Id("raw"), jen.Err()))
+		}
+		// A 4xx/5xx problem+json answer is a declared outcome only where the
+		// spec declares problem+json for its status. The arms that must check
+		// are those of one media type (an arm of several matches the
+		// Content-Type and has no case for it) that may see a 4xx/5xx; the
+		// check is made once, before the switch, when no arm declares
+		// problem+json.
+		anyProblem, anyCheck := false, false
+		check := make(map[*respCase]bool)
+		for _, rc := range all {
+			anyProblem = anyProblem || declaresProblem(rc)
+			check[rc] = len(rc.types) == 1 && mayFail(rc.status) && !declaresProblem(rc)
+			anyCheck = anyCheck || check[rc]
+		}
+		if anyCheck && !anyProblem {
+			undeclaredProblem(gr)
+		}
 		gr.Id("status").Op(":=").Id("raw").Dot("HTTP").Dot("StatusCode")
 		gr.Switch().BlockFunc(func(sg *jen.Group) {
 			for _, rc := range all {
@@ -521,7 +545,12 @@ func (g *generator) emitClientDecode(f *jen.File, ids *clientIDs, op *model.Oper
 					lo := defaultStatus(rc.status)
 					cond = jen.Id("status").Op(">=").Lit(lo).Op("&&").Id("status").Op("<").Lit(lo + 100)
 				}
-				body := func(cg *jen.Group) { g.emitClientDecodeCase(cg, rc) }
+				body := func(cg *jen.Group) {
+					if anyProblem && check[rc] {
+						undeclaredProblem(cg)
+					}
+					g.emitClientDecodeCase(cg, rc)
+				}
 				if cond == nil {
 					sg.Default().BlockFunc(body)
 				} else {
@@ -538,6 +567,26 @@ func (g *generator) emitClientDecode(f *jen.File, ids *clientIDs, op *model.Oper
 		}
 		gr.Return(jen.Nil(), jen.Id("raw"), jen.Id("raw").Dot("Undeclared").Call())
 	})
+}
+
+// declaresProblem reports whether one of the media types declared for a
+// status accepts an application/problem+json answer.
+func declaresProblem(rc *respCase) bool {
+	for _, rt := range rc.types {
+		if rt.Content != nil && client.MatchMediaType("application/problem+json", []string{rt.Content.MediaType}) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// mayFail reports whether a declared status (a code, a range or default) may
+// be a 4xx or 5xx.
+func mayFail(status string) bool {
+	if code, ok := fixedStatus(status); ok {
+		return code >= 400
+	}
+	return status == "default" || defaultStatus(status) >= 400
 }
 
 // allSingleType reports whether every case has one response type.
@@ -603,5 +652,5 @@ func (g *generator) emitClientDecodeType(gr *jen.Group, rt *respType) {
 			gr.Id("r").Dot("ContentType").Op("=").Id("raw").Dot("HTTP").Dot("Header").Dot("Get").Call(jen.Lit("Content-Type"))
 		}
 	}
-	gr.Return(jen.Id("r"), jen.Id("raw"), jen.Id("raw").Dot("Err").Call())
+	gr.Return(jen.Id("r"), jen.Id("raw"), jen.Nil())
 }

@@ -18,9 +18,13 @@
 //     attempts and a maximum elapsed time, and stopping at once when the context
 //     ends. The request body is replayed byte for byte on every attempt, so the
 //     server's fingerprint of the request matches.
-//   - Errors: CheckResponse turns a 4xx/5xx response into an *Error that carries
+//   - Errors: Response.Err turns a 4xx/5xx response into an *Error that carries
 //     the decoded application/problem+json body (RFC 9457) as a *Problem; both are
-//     reachable with errors.As.
+//     reachable with errors.As. A generated client returns every status its spec
+//     declares as a typed response with a nil error, and an *Error only for an
+//     undeclared status (Response.Undeclared) or a problem+json answer the spec
+//     does not declare for that status (Response.UndeclaredProblem): the
+//     runtime's own problems.
 //
 // Which calls are retried depends on what is safe: a request whose method is safe
 // or idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or that the caller marks

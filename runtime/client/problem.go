@@ -64,9 +64,13 @@ func (p *Problem) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Error is the error of a call answered with a 4xx or 5xx status. Problem is set
-// when the body was application/problem+json; errors.As(err, &problem) reaches it.
-// Result tells how many attempts were made and which key was sent.
+// Error is the error of a call answered with a 4xx or 5xx status that is not one
+// of the operation's declared outcomes: a status the spec does not declare, or an
+// application/problem+json answer (the idempotency runtime's 400/409/422/503, a
+// generated server's own 400) where the spec declares no problem+json for that
+// status. Problem is set when the body was application/problem+json;
+// errors.As(err, &problem) reaches it. Result tells how many attempts were made
+// and which key was sent.
 type Error struct {
 	// Operation is the operation id of the call (may be empty for hand-built calls).
 	Operation string
@@ -82,7 +86,9 @@ type Error struct {
 	Result Result
 }
 
-// Error formats the error as "client: OPERATION: STATUS TEXT: problem".
+// Error formats the error as "client: OPERATION: STATUS TEXT: title: detail",
+// saying each thing once: the problem's title is left out when it is only the
+// status text again (the idempotency runtime's titles are), its status always.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("client: ")
@@ -90,10 +96,17 @@ func (e *Error) Error() string {
 		b.WriteString(e.Operation)
 		b.WriteString(": ")
 	}
-	fmt.Fprintf(&b, "%d %s", e.Status, http.StatusText(e.Status))
-	if e.Problem != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Problem.Error())
+	text := http.StatusText(e.Status)
+	fmt.Fprintf(&b, "%d %s", e.Status, text)
+	if p := e.Problem; p != nil {
+		q := *p
+		if strings.EqualFold(q.Title, text) {
+			q.Title = ""
+		}
+		if q.Title != "" || q.Detail != "" {
+			b.WriteString(": ")
+			b.WriteString(q.Error())
+		}
 	}
 	if e.Result.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Result.Attempts)

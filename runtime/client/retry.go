@@ -76,7 +76,9 @@ type Response struct {
 }
 
 // Err returns nil for a final status below 400 and otherwise an *Error holding the
-// response and its decoded problem+json body.
+// response and its decoded problem+json body. A hand-written client calls it to
+// treat every 4xx/5xx as an error; a generated client does not: a status the
+// spec declares comes back as its typed response with a nil error.
 func (r *Response) Err() error {
 	if r.HTTP == nil || r.HTTP.StatusCode < 400 {
 		return nil
@@ -91,13 +93,10 @@ func (r *Response) Err() error {
 	}
 }
 
-// DecodeError reports that the body of the final response could not be decoded
-// as declared: for a 4xx/5xx it returns Err() (the status says more than the
-// body), otherwise an error naming the operation, the status and err.
+// DecodeError reports that the body of the final response could not be
+// decoded as its declared type: an error naming the operation and the status,
+// wrapping err.
 func (r *Response) DecodeError(err error) error {
-	if e := r.Err(); e != nil {
-		return e
-	}
 	return fmt.Errorf("client: %s: decoding the %d response: %w", r.operation, r.Result.Status, err)
 }
 
@@ -108,6 +107,19 @@ func (r *Response) Undeclared() error {
 		return e
 	}
 	return fmt.Errorf("client: %s: undeclared response status %d", r.operation, r.Result.Status)
+}
+
+// UndeclaredProblem returns Err() for a 4xx/5xx application/problem+json
+// answer, nil for any other. A generated client calls it for the statuses
+// whose declared responses have no problem+json body: such an answer is not
+// the declared outcome but a problem of the runtime (a key in flight or
+// reused, a store outage, a request the generated server could not decode) or
+// of something in between, so it comes back as an error.
+func (r *Response) UndeclaredProblem() error {
+	if r.HTTP == nil || !isProblem(r.HTTP.Header) {
+		return nil
+	}
+	return r.Err()
 }
 
 // Event describes one attempt of a logical call, for an Observer.

@@ -49,8 +49,11 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // It returns the decoded response (one of the SubmitMessageFormResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the body field /key, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -101,25 +104,25 @@ func decodeSubmitMessageForm(raw *client.Response) (SubmitMessageFormResponseObj
 		if err := client.ReadHeader(raw.HTTP.Header, "Location", &r.Headers.Location); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r SubmitMessageForm400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r SubmitMessageForm409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r SubmitMessageForm422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -130,8 +133,11 @@ func decodeSubmitMessageForm(raw *client.Response) (SubmitMessageFormResponseObj
 //
 // It returns the decoded response (one of the SubmitIssuedFormResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the body field /key, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -182,25 +188,25 @@ func decodeSubmitIssuedForm(raw *client.Response) (SubmitIssuedFormResponseObjec
 		if err := client.ReadHeader(raw.HTTP.Header, "Location", &r.Headers.Location); err != nil {
 			return nil, raw, raw.DecodeError(err)
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r SubmitIssuedForm400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r SubmitIssuedForm409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r SubmitIssuedForm422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -211,8 +217,11 @@ func decodeSubmitIssuedForm(raw *client.Response) (SubmitIssuedFormResponseObjec
 //
 // It returns the decoded response (one of the ListMessagesResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 func (c *Client) ListMessages(ctx context.Context, req ListMessagesRequestObject, opts ...CallOption) (ListMessagesResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listMessages", Method: "GET"}, opts)
 	p1, err := client.PathParam("room", req.Room)
@@ -240,7 +249,7 @@ func decodeListMessages(raw *client.Response) (ListMessagesResponseObject, *clie
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -251,8 +260,11 @@ func decodeListMessages(raw *client.Response) (ListMessagesResponseObject, *clie
 //
 // It returns the decoded response (one of the PostMessageResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the body field /clientKey, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -300,25 +312,25 @@ func decodePostMessage(raw *client.Response) (PostMessageResponseObject, *client
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r PostMessage400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r PostMessage409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r PostMessage422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -329,8 +341,11 @@ func decodePostMessage(raw *client.Response) (PostMessageResponseObject, *client
 //
 // It returns the decoded response (one of the SubmitPlainFormResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the body field /key, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -379,25 +394,25 @@ func decodeSubmitPlainForm(raw *client.Response) (SubmitPlainFormResponseObject,
 			return nil, raw, raw.DecodeError(err)
 		}
 		r.Body = string(raw.Body)
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r SubmitPlainForm400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r SubmitPlainForm409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r SubmitPlainForm422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }

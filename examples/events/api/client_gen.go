@@ -48,8 +48,11 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // It returns the decoded response (one of the GetLedgerResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 func (c *Client) GetLedger(ctx context.Context, req GetLedgerRequestObject, opts ...CallOption) (GetLedgerResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "getLedger", Method: "GET"}, opts)
 	path := "/ledger"
@@ -73,7 +76,7 @@ func decodeGetLedger(raw *client.Response) (GetLedgerResponseObject, *client.Res
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -84,8 +87,11 @@ func decodeGetLedger(raw *client.Response) (GetLedgerResponseObject, *client.Res
 //
 // It returns the decoded response (one of the ReceivePaymentEventResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the header webhook-id: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -129,25 +135,25 @@ func decodeReceivePaymentEvent(raw *client.Response) (ReceivePaymentEventRespons
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r ReceivePaymentEvent400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r ReceivePaymentEvent409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r ReceivePaymentEvent422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }

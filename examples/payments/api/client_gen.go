@@ -49,8 +49,11 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // It returns the decoded response (one of the ListPaymentsResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 func (c *Client) ListPayments(ctx context.Context, req ListPaymentsRequestObject, opts ...CallOption) (ListPaymentsResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listPayments", Method: "GET"}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
@@ -78,7 +81,7 @@ func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *clie
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -89,8 +92,11 @@ func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *clie
 //
 // It returns the decoded response (one of the CreatePaymentResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the server derives the key from the request, so none is sent.
 func (c *Client) CreatePayment(ctx context.Context, req CreatePaymentRequestObject, opts ...CallOption) (CreatePaymentResponseObject, *client.Response, error) {
@@ -132,25 +138,25 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r CreatePayment400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r CreatePayment409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r CreatePayment422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -161,8 +167,11 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 //
 // It returns the decoded response (one of the ListTransfersResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 func (c *Client) ListTransfers(ctx context.Context, req ListTransfersRequestObject, opts ...CallOption) (ListTransfersResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listTransfers", Method: "GET"}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
@@ -190,7 +199,7 @@ func decodeListTransfers(raw *client.Response) (ListTransfersResponseObject, *cl
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -201,8 +210,11 @@ func decodeListTransfers(raw *client.Response) (ListTransfersResponseObject, *cl
 //
 // It returns the decoded response (one of the CreateTransferResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -247,25 +259,25 @@ func decodeCreateTransfer(raw *client.Response) (CreateTransferResponseObject, *
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r CreateTransfer400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r CreateTransfer409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r CreateTransfer422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -276,8 +288,11 @@ func decodeCreateTransfer(raw *client.Response) (CreateTransferResponseObject, *
 //
 // It returns the decoded response (one of the PayByLinkResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the query parameter key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -331,25 +346,25 @@ func decodePayByLink(raw *client.Response) (PayByLinkResponseObject, *client.Res
 			return nil, raw, raw.DecodeError(err)
 		}
 		r.Body = string(raw.Body)
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r PayByLink400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r PayByLink409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r PayByLink422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -360,8 +375,11 @@ func decodePayByLink(raw *client.Response) (PayByLinkResponseObject, *client.Res
 //
 // It returns the decoded response (one of the ListBillPaymentsResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 func (c *Client) ListBillPayments(ctx context.Context, req ListBillPaymentsRequestObject, opts ...CallOption) (ListBillPaymentsResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listBillPayments", Method: "GET"}, opts)
 	p1, err := client.PathParam("billId", req.BillId)
@@ -389,7 +407,7 @@ func decodeListBillPayments(raw *client.Response) (ListBillPaymentsResponseObjec
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -400,8 +418,11 @@ func decodeListBillPayments(raw *client.Response) (ListBillPaymentsResponseObjec
 //
 // It returns the decoded response (one of the PayBillResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the server derives the key from the request, so none is sent.
 func (c *Client) PayBill(ctx context.Context, req PayBillRequestObject, opts ...CallOption) (PayBillResponseObject, *client.Response, error) {
@@ -443,25 +464,25 @@ func decodePayBill(raw *client.Response) (PayBillResponseObject, *client.Respons
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r PayBill400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r PayBill409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r PayBill422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }

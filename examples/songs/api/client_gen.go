@@ -48,8 +48,11 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // It returns the decoded response (one of the ListSongsResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 func (c *Client) ListSongs(ctx context.Context, req ListSongsRequestObject, opts ...CallOption) (ListSongsResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listSongs", Method: "GET"}, opts)
 	path := "/songs"
@@ -73,7 +76,7 @@ func decodeListSongs(raw *client.Response) (ListSongsResponseObject, *client.Res
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -84,8 +87,11 @@ func decodeListSongs(raw *client.Response) (ListSongsResponseObject, *client.Res
 //
 // It returns the decoded response (one of the CreateSongResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -126,31 +132,31 @@ func decodeCreateSong(raw *client.Response) (CreateSongResponseObject, *client.R
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 400:
 		var r CreateSong400JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 409:
 		var r CreateSong409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 422:
 		var r CreateSong422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 503:
 		var r CreateSong503JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -161,8 +167,11 @@ func decodeCreateSong(raw *client.Response) (CreateSongResponseObject, *client.R
 //
 // It returns the decoded response (one of the GetSongResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 func (c *Client) GetSong(ctx context.Context, req GetSongRequestObject, opts ...CallOption) (GetSongResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "getSong", Method: "GET"}, opts)
 	p1, err := client.PathParam("id", req.ID)
@@ -190,13 +199,13 @@ func decodeGetSong(raw *client.Response) (GetSongResponseObject, *client.Respons
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	case status == 404:
 		var r GetSong404JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
