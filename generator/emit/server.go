@@ -291,7 +291,10 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 		"Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding\n" +
 		"failure is a 400 problem+json naming the field) and, for operations in\n" +
 		"Policies, wrapped with the idempotency middleware. Operations without a\n" +
-		"policy are not wrapped."))
+		"policy are not wrapped. serverkit.WithOperationMiddleware wraps every\n" +
+		"operation with middleware told its operationId, method and route. A request\n" +
+		"no operation serves is answered 404, or 405 with Allow, in problem+json\n" +
+		"(serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them)."))
 	f.Func().Id("NewServer").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Id("ServerOption")).
 		Params(jen.Qual(httpPkg, "Handler"), jen.Error()).BlockFunc(func(gr *jen.Group) {
 		gr.If(jen.Id("h").Op("==").Nil()).Block(
@@ -302,24 +305,24 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 			gr.Id("s").Op(":=").Op("&").Id("server").Values(jen.Id("h").Op(":").Id("h"), jen.Id("kit").Op(":").Id("kit"))
 			gr.Var().Id("err").Error()
 		}
-		// One handler variable per operation, wrapped when idempotent.
+		// One handler variable per operation: wrapped with the idempotency
+		// middleware when idempotent, then (kit.Operation) with the
+		// per-operation middleware, outside of which the path parameters are
+		// set under their spec names (the idempotency middleware and the
+		// per-operation middleware read them by those names too).
 		for i, op := range g.api.Operations {
 			v := fmt.Sprintf("h%d", i)
 			handle := jen.Qual(httpPkg, "HandlerFunc").Call(jen.Id("s").Dot("handle" + g.ops[op].Method))
-			if op.Idempotent() {
-				gr.Var().Id(v).Qual(httpPkg, "Handler")
-				gr.If(jen.List(jen.Id(v), jen.Err()).Op("=").Id("kit").Dot("Idempotent").Call(jen.Lit(op.ID), jen.Id("Policies").Index(jen.Lit(op.ID)), handle), jen.Err().Op("!=").Nil()).Block(
-					jen.Return(jen.Nil(), jen.Err()),
-				)
-			} else {
-				gr.Var().Id(v).Qual(httpPkg, "Handler").Op("=").Add(handle)
-			}
-			if names := routes.byOp[op].pathParams(); len(names) > 0 {
-				// Outside the idempotency middleware, which reads path
-				// parameters by their spec names too.
-				gr.Id(v).Op("=").Qual(serverkitPkg, "NamePath").CallFunc(func(cg *jen.Group) {
-					cg.Id(v)
-					for _, n := range names {
+			info := jen.Qual(serverkitPkg, "OperationInfo").Values(
+				jen.Id("ID").Op(":").Lit(op.ID),
+				jen.Id("Method").Op(":").Lit(op.Method),
+				jen.Id("Route").Op(":").Lit(op.Route.String()),
+			)
+			operation := func(h jen.Code) jen.Code {
+				return jen.Id("kit").Dot("Operation").CallFunc(func(cg *jen.Group) {
+					cg.Add(info)
+					cg.Add(h)
+					for _, n := range routes.byOp[op].pathParams() {
 						loc := routes.byOp[op].params[n]
 						d := jen.Dict{jen.Id("Name"): jen.Lit(n), jen.Id("Wildcard"): jen.Lit(loc.wildcard)}
 						if loc.re != "" {
@@ -330,6 +333,15 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 					}
 				})
 			}
+			if op.Idempotent() {
+				gr.Var().Id(v).Qual(httpPkg, "Handler")
+				gr.If(jen.List(jen.Id(v), jen.Err()).Op("=").Id("kit").Dot("Idempotent").Call(jen.Lit(op.ID), jen.Id("Policies").Index(jen.Lit(op.ID)), handle), jen.Err().Op("!=").Nil()).Block(
+					jen.Return(jen.Nil(), jen.Err()),
+				)
+				gr.Id(v).Op("=").Add(operation(jen.Id(v)))
+			} else {
+				gr.Id(v).Op(":=").Add(operation(handle))
+			}
 			routes.handlerVar[op] = v
 		}
 		for _, grp := range routes.groups {
@@ -337,8 +349,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 			if len(grp.ops) == 1 && len(routes.byOp[grp.ops[0]].constraints) == 0 {
 				h = jen.Id(routes.handlerVar[grp.ops[0]])
 			} else {
-				h = jen.Qual(serverkitPkg, "Dispatch").CallFunc(func(cg *jen.Group) {
-					cg.Id("kit").Dot("ProblemType").Call()
+				h = jen.Id("kit").Dot("Dispatch").CallFunc(func(cg *jen.Group) {
 					for _, op := range grp.ops {
 						rt := routes.byOp[op]
 						cg.Qual(serverkitPkg, "Route").Values(jen.Dict{

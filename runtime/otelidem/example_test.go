@@ -43,7 +43,8 @@ func Example() {
 
 	// Server: the idempotency middleware reports to the observer, inside the
 	// span of tel.Middleware. A generated server takes the same two pieces:
-	// serverkit.WithObserver(tel.IdempotencyObserver()) and serverkit.WithMiddleware(...).
+	// serverkit.WithObserver(tel.IdempotencyObserver()) and
+	// serverkit.WithOperationMiddleware(...) (see docs/observability.md).
 	store := memstore.New()
 	defer store.Close()
 	mw, err := idempotency.New(store, idempotency.Policy{Operation: "createPayment"},

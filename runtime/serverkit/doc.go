@@ -6,13 +6,16 @@
 // By concern, one file each:
 //
 //   - Server (server.go): the options a generated NewServer takes (WithStore,
-//     WithLogger, WithProblemType, WithMiddleware, WithErrorHandler...), the
-//     ServeMux, the idempotency middleware of each idempotent operation
-//     (Idempotent) and the answer to a handler's error (Fail, 501 for
-//     ErrNotImplemented).
+//     WithLogger, WithProblemType, WithMiddleware, WithOperationMiddleware,
+//     WithNotFound, WithErrorHandler...), the ServeMux, the idempotency
+//     middleware of each idempotent operation (Idempotent) and the answer to a
+//     handler's error (Fail, 501 for ErrNotImplemented).
 //   - Routing (route.go): Handle registers a ServeMux pattern (a conflict is an
-//     error, not a panic); Dispatch picks among operations that share a pattern;
-//     NamePath makes path parameters readable by their spec names.
+//     error, not a panic); Operation wraps an operation with the middleware of
+//     WithOperationMiddleware, told its OperationInfo, and makes its path
+//     parameters readable by their spec names (NamePath); Dispatch picks among
+//     operations that share a pattern. A request no pattern matches gets 404,
+//     or 405 with Allow, as problem+json.
 //   - Parameters (params.go): a Parameter descriptor says where a parameter is
 //     and how it is encoded; Params.Decode reads and decodes it into a typed
 //     field. The idempotency key header is decoded as the idempotency

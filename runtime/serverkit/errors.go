@@ -33,6 +33,7 @@ func BadRequest(field string, err error) error {
 var problemNames = map[int]string{
 	http.StatusBadRequest:            "request-invalid",
 	http.StatusNotFound:              "route-not-found",
+	http.StatusMethodNotAllowed:      "method-not-allowed",
 	http.StatusUnsupportedMediaType:  "unsupported-media-type",
 	http.StatusRequestEntityTooLarge: "request-too-large",
 	http.StatusInternalServerError:   "internal-error",

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
@@ -69,6 +71,33 @@ func WithMiddleware(mw ...func(http.Handler) http.Handler) Option {
 	return func(s *Server) { s.middleware = append(s.middleware, mw...) }
 }
 
+// WithOperationMiddleware wraps the handler of each operation with mw, the
+// first outermost. Each mw is called once per operation when the server is
+// built, with the operation's OperationInfo, so it can label what it records
+// (otelidem's tel.Middleware(op.ID, op.Route) does). It runs for every
+// operation, idempotent or not, outside the idempotency middleware (a replay
+// passes through it too) and after the path parameters are set under their
+// spec names (r.PathValue("orderId")). Requests no operation serves (404, 405)
+// do not reach it; WithMiddleware sees every request.
+func WithOperationMiddleware(mw ...func(op OperationInfo, next http.Handler) http.Handler) Option {
+	return func(s *Server) { s.operationMiddleware = append(s.operationMiddleware, mw...) }
+}
+
+// WithNotFound sets the handler of a request whose path no operation has
+// (and of one no operation sharing its route pattern matches). The default
+// answers 404 problem+json, or a small HTML page for a browser.
+func WithNotFound(h http.Handler) Option {
+	return func(s *Server) { s.notFound = h }
+}
+
+// WithMethodNotAllowed sets the handler of a request whose path some
+// operation has, but not with its method. The Allow header, listing the
+// methods that path accepts, is set before h runs. The default answers 405
+// problem+json, or a small HTML page for a browser.
+func WithMethodNotAllowed(h http.Handler) Option {
+	return func(s *Server) { s.methodNotAllowed = h }
+}
+
 // WithErrorHandler sets the function that answers a handler's error. The
 // default writes 500 problem+json (501 for ErrNotImplemented) and logs the error.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
@@ -97,6 +126,13 @@ type Server struct {
 	middleware   []func(http.Handler) http.Handler
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	mux          *http.ServeMux
+	// operationMiddleware wraps each operation (WithOperationMiddleware).
+	operationMiddleware []func(OperationInfo, http.Handler) http.Handler
+	// notFound and methodNotAllowed answer requests no operation serves.
+	notFound, methodNotAllowed http.Handler
+	// methods are the methods of the registered patterns, sorted: the
+	// candidates of a 405's Allow header.
+	methods []string
 }
 
 // New applies opts over the defaults (10 MiB bodies, slog.Default(), an
@@ -113,6 +149,16 @@ func New(pkg string, opts ...Option) *Server {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
+	if s.notFound == nil {
+		s.notFound = http.HandlerFunc(s.writeNotFound)
+	}
+	if s.methodNotAllowed == nil {
+		s.methodNotAllowed = http.HandlerFunc(s.writeMethodNotAllowed)
+	}
+	// Every generated pattern has a method, so "/" (any method, any path)
+	// is less specific than each: it gets exactly the requests ServeMux would
+	// answer with its text/plain 404 or 405.
+	s.mux.Handle("/", http.HandlerFunc(s.unrouted))
 	return s
 }
 
@@ -141,7 +187,19 @@ func (s *Server) Handle(pattern string, h http.Handler) error {
 	if err := Handle(s.mux, pattern, h); err != nil {
 		return fmt.Errorf("%s: NewServer: %w", s.pkg, err)
 	}
+	if method, _, ok := strings.Cut(pattern, " "); ok {
+		s.addMethod(method)
+		if method == http.MethodGet {
+			s.addMethod(http.MethodHead) // ServeMux serves HEAD with GET patterns
+		}
+	}
 	return nil
+}
+
+func (s *Server) addMethod(m string) {
+	if i, found := slices.BinarySearch(s.methods, m); !found {
+		s.methods = slices.Insert(s.methods, i, m)
+	}
 }
 
 // Handler returns the routed operations wrapped in the middleware of

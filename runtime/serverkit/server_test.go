@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,5 +158,97 @@ func TestWriteJSON(t *testing.T) {
 	}
 	if w.Body.Len() != 0 || w.Header().Get("Content-Type") != "" {
 		t.Errorf("something was written before the error: %q", w.Body)
+	}
+}
+
+func TestUnrouted(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	s := New("api", WithProblemType("https://example.com/p"))
+	for _, p := range []string{"GET /orders/{_p1}", "DELETE /orders/{_p1}", "POST /orders", "PUT /things/{$}"} {
+		if err := s.Handle(p, ok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := s.Handler()
+	for _, c := range []struct {
+		method, path, accept string
+		status               int
+		allow, ctype, has    string
+	}{
+		{"GET", "/orders/7", "", 204, "", "", ""},
+		{"HEAD", "/orders/7", "", 204, "", "", ""},
+		{"GET", "/nope", "", 404, "", "application/problem+json", "https://example.com/p#route-not-found"},
+		{"POST", "/orders/7", "", 405, "DELETE, GET, HEAD", "application/problem+json", "https://example.com/p#method-not-allowed"},
+		{"GET", "/orders", "", 405, "POST", "application/problem+json", `"detail":"/orders does not accept GET; it accepts POST"`},
+		{"GET", "/things/", "", 405, "PUT", "application/problem+json", ""},
+		{"GET", "/nope", "text/html,application/xhtml+xml,*/*;q=0.8", 404, "", "text/html; charset=utf-8", "<html"},
+		{"PATCH", "/orders", "text/html", 405, "POST", "text/html; charset=utf-8", "<html"},
+	} {
+		r := httptest.NewRequest(c.method, c.path, nil)
+		if c.accept != "" {
+			r.Header.Set("Accept", c.accept)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.status || w.Header().Get("Allow") != c.allow || w.Header().Get("Content-Type") != c.ctype || !strings.Contains(w.Body.String(), c.has) {
+			t.Errorf("%s %s (Accept %q): %d Allow %q %s %s", c.method, c.path, c.accept, w.Code, w.Header().Get("Allow"), w.Header().Get("Content-Type"), w.Body)
+		}
+	}
+
+	// Both answers can be replaced; the Allow header is set for the 405 handler.
+	teapot := func(code int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) })
+	}
+	custom := New("api", WithNotFound(teapot(410)), WithMethodNotAllowed(teapot(418)))
+	if err := custom.Handle("POST /orders", ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := custom.Handle("GET /files/{_p1}", custom.Dispatch(Route{Wildcards: []string{"_p1"}, Regexps: []*regexp.Regexp{regexp.MustCompile(`\.txt$`)}, Handler: ok})); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/nope", 410, ""},
+		{"GET", "/orders", 418, "POST"},
+		{"GET", "/files/a.txt", 204, ""},
+		{"GET", "/files/a.pdf", 410, ""}, // no operation behind the shared pattern matches
+	} {
+		w := httptest.NewRecorder()
+		custom.Handler().ServeHTTP(w, httptest.NewRequest(c.method, c.path, nil))
+		if w.Code != c.status || w.Header().Get("Allow") != c.allow {
+			t.Errorf("custom %s %s: %d Allow %q", c.method, c.path, w.Code, w.Header().Get("Allow"))
+		}
+	}
+}
+
+func TestOperationMiddleware(t *testing.T) {
+	type seen struct {
+		op          OperationInfo
+		layer, name string
+	}
+	var got []seen
+	mw := func(layer string) func(OperationInfo, http.Handler) http.Handler {
+		return func(op OperationInfo, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = append(got, seen{op, layer, r.PathValue("name")})
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	s := New("api", WithOperationMiddleware(mw("outer"), mw("inner")))
+	info := OperationInfo{ID: "getFile", Method: "GET", Route: "/files/{name}.{ext}"}
+	re := regexp.MustCompile(`^(.+?)\.(.+?)$`)
+	h := s.Operation(info, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = append(got, seen{layer: "handler"}) }),
+		PathParam{Name: "name", Wildcard: "_p1", Regexp: re, Group: 1})
+	if err := s.Handle("GET /files/{_p1}", h); err != nil {
+		t.Fatal(err)
+	}
+	s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/files/report.pdf", nil))
+	want := []seen{{info, "outer", "report"}, {info, "inner", "report"}, {layer: "handler"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("saw %+v, want %+v", got, want)
 	}
 }

@@ -397,7 +397,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
@@ -409,7 +412,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("submitMessageForm", Policies["submitMessageForm"], http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
 		return nil, err
 	}
-	h0 = serverkit.NamePath(h0, serverkit.PathParam{
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "submitMessageForm", Method: "POST", Route: "/rooms/{room}/form"}, h0, serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
@@ -417,12 +420,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("submitIssuedForm", Policies["submitIssuedForm"], http.HandlerFunc(s.handleSubmitIssuedForm)); err != nil {
 		return nil, err
 	}
-	h1 = serverkit.NamePath(h1, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "submitIssuedForm", Method: "POST", Route: "/rooms/{room}/issued-form"}, h1, serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
-	var h2 http.Handler = http.HandlerFunc(s.handleListMessages)
-	h2 = serverkit.NamePath(h2, serverkit.PathParam{
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "listMessages", Method: "GET", Route: "/rooms/{room}/messages"}, http.HandlerFunc(s.handleListMessages), serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
@@ -430,7 +432,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = kit.Idempotent("postMessage", Policies["postMessage"], http.HandlerFunc(s.handlePostMessage)); err != nil {
 		return nil, err
 	}
-	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "postMessage", Method: "POST", Route: "/rooms/{room}/messages"}, h3, serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
@@ -438,7 +440,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h4, err = kit.Idempotent("submitPlainForm", Policies["submitPlainForm"], http.HandlerFunc(s.handleSubmitPlainForm)); err != nil {
 		return nil, err
 	}
-	h4 = serverkit.NamePath(h4, serverkit.PathParam{
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "submitPlainForm", Method: "POST", Route: "/rooms/{room}/plain-form"}, h4, serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})

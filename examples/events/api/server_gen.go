@@ -152,7 +152,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
@@ -160,11 +163,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	kit := serverkit.New("api", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleGetLedger)
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "getLedger", Method: "GET", Route: "/ledger"}, http.HandlerFunc(s.handleGetLedger))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("receivePaymentEvent", Policies["receivePaymentEvent"], http.HandlerFunc(s.handleReceivePaymentEvent)); err != nil {
 		return nil, err
 	}
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "receivePaymentEvent", Method: "POST", Route: "/webhooks/payments"}, h1)
 	if err = kit.Handle("GET /ledger", h0); err != nil {
 		return nil, err
 	}

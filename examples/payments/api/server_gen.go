@@ -471,7 +471,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
@@ -479,8 +482,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	kit := serverkit.New("api", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleListPayments)
-	h0 = serverkit.NamePath(h0, serverkit.PathParam{
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "listPayments", Method: "GET", Route: "/accounts/{accountId}/payments"}, http.HandlerFunc(s.handleListPayments), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
@@ -488,12 +490,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
-	h1 = serverkit.NamePath(h1, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/accounts/{accountId}/payments"}, h1, serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
-	var h2 http.Handler = http.HandlerFunc(s.handleListTransfers)
-	h2 = serverkit.NamePath(h2, serverkit.PathParam{
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "listTransfers", Method: "GET", Route: "/accounts/{accountId}/transfers"}, http.HandlerFunc(s.handleListTransfers), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
@@ -501,7 +502,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/accounts/{accountId}/transfers"}, h3, serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
@@ -509,12 +510,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h4, err = kit.Idempotent("payByLink", Policies["payByLink"], http.HandlerFunc(s.handlePayByLink)); err != nil {
 		return nil, err
 	}
-	h4 = serverkit.NamePath(h4, serverkit.PathParam{
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "payByLink", Method: "POST", Route: "/bills/{billId}/link-payments"}, h4, serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
-	var h5 http.Handler = http.HandlerFunc(s.handleListBillPayments)
-	h5 = serverkit.NamePath(h5, serverkit.PathParam{
+	h5 := kit.Operation(serverkit.OperationInfo{ID: "listBillPayments", Method: "GET", Route: "/bills/{billId}/payments"}, http.HandlerFunc(s.handleListBillPayments), serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
@@ -522,7 +522,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h6, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h6 = serverkit.NamePath(h6, serverkit.PathParam{
+	h6 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, h6, serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})

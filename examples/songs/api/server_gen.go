@@ -204,7 +204,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
@@ -212,13 +215,13 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	kit := serverkit.New("api", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleListSongs)
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "listSongs", Method: "GET", Route: "/songs"}, http.HandlerFunc(s.handleListSongs))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("createSong", Policies["createSong"], http.HandlerFunc(s.handleCreateSong)); err != nil {
 		return nil, err
 	}
-	var h2 http.Handler = http.HandlerFunc(s.handleGetSong)
-	h2 = serverkit.NamePath(h2, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, h1)
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{id}"}, http.HandlerFunc(s.handleGetSong), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -526,5 +527,104 @@ func TestPoliciesTable(t *testing.T) {
 	}
 	if got := strconv.Itoa(len(Policies["generateBill"].Key.Derive)); got != "2" {
 		t.Errorf("generateBill derives from %s values, want 2", got)
+	}
+}
+
+// TestUnroutedIsProblem: a path no operation has is a 404 and a method its
+// path does not accept a 405 with Allow, both problem+json (an HTML page for
+// a browser), as every other error of the server.
+func TestUnroutedIsProblem(t *testing.T) {
+	ts := serve(t, &payments{}, serverkit.WithProblemType("https://example.com/problems"))
+	for _, c := range []struct {
+		method, path, allow, typ string
+		status                   int
+	}{
+		{"GET", "/nope", "", "route-not-found", http.StatusNotFound},
+		{"GET", "/receipts/42", "", "route-not-found", http.StatusNotFound}, // the pattern matches, no operation behind it does
+		{"DELETE", "/payments", "GET, HEAD, POST", "method-not-allowed", http.StatusMethodNotAllowed},
+		{"GET", "/orders", "POST", "method-not-allowed", http.StatusMethodNotAllowed},
+		{"PUT", "/receipts/42.txt", "GET, HEAD", "method-not-allowed", http.StatusMethodNotAllowed},
+	} {
+		r := do(t, ts, c.method, c.path, "", "")
+		wantProblem(t, r, c.status, "")
+		var p idempotency.Problem
+		if err := json.Unmarshal([]byte(r.body), &p); err != nil || p.Type != "https://example.com/problems#"+c.typ || p.Status != c.status {
+			t.Errorf("%s %s: problem %+v (%v)", c.method, c.path, p, err)
+		}
+		if got := r.header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
+	r := do(t, ts, "GET", "/nope", "", "", "Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	if r.status != http.StatusNotFound || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Errorf("browser: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	custom := serve(t, &payments{}, serverkit.WithMethodNotAllowed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	})))
+	if r := do(t, custom, "GET", "/orders", "", ""); r.status != http.StatusTeapot || r.header.Get("Allow") != "POST" {
+		t.Errorf("WithMethodNotAllowed: %d Allow %q", r.status, r.header.Get("Allow"))
+	}
+}
+
+// TestOperationMiddleware: the per-operation middleware runs for every
+// operation, idempotent or not, with its operationId, method and route
+// template, sees the path parameters under their spec names, and runs outside
+// the idempotency middleware (a replay passes through it; the handler does not
+// run again).
+func TestOperationMiddleware(t *testing.T) {
+	type call struct {
+		op     serverkit.OperationInfo
+		params string
+	}
+	var (
+		mu    sync.Mutex
+		calls []call
+	)
+	record := func(op serverkit.OperationInfo, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var params []string
+			for _, n := range []string{"id", "billId", "receipt-id", "format"} {
+				if v := r.PathValue(n); v != "" {
+					params = append(params, n+"="+v)
+				}
+			}
+			mu.Lock()
+			calls = append(calls, call{op, strings.Join(params, " ")})
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := &payments{}
+	ts := serve(t, h, serverkit.WithOperationMiddleware(record))
+	var wg sync.WaitGroup
+	for range 4 { // concurrently, for -race
+		wg.Go(func() {
+			// 201, a replay of it, or 409 while the first is in flight.
+			if r := do(t, ts, "POST", "/bills/B-1/payments", "application/json", `{"payerId": "p"}`); r.status != http.StatusCreated && r.status != http.StatusConflict {
+				t.Errorf("payBill: %d %s", r.status, r.body)
+			}
+		})
+	}
+	wg.Wait()
+	if r := do(t, ts, "GET", "/receipts/42.txt", "", ""); r.status != 200 || r.body != "receipt 42 as txt" {
+		t.Errorf("getReceipt: %d %q", r.status, r.body)
+	}
+	do(t, ts, "GET", "/payments/7", "", "")
+	do(t, ts, "GET", "/nope", "", "")
+	do(t, ts, "DELETE", "/payments", "", "")
+
+	if n := h.billPayments.Load(); n != 1 {
+		t.Errorf("payBill ran %d times, want 1 (the others were replays or refused in flight)", n)
+	}
+	payBill := call{serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, "billId=B-1"}
+	want := []call{payBill, payBill, payBill, payBill,
+		{serverkit.OperationInfo{ID: "getReceipt", Method: "GET", Route: "/receipts/{receipt-id}.{format}"}, "receipt-id=42 format=txt"},
+		{serverkit.OperationInfo{ID: "getPayment", Method: "GET", Route: "/payments/{id}"}, "id=7"},
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(calls, want) {
+		t.Errorf("middleware saw\n%+v\nwant\n%+v", calls, want)
 	}
 }

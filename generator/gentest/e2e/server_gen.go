@@ -477,7 +477,10 @@ var serverPathGetReceipt1 = regexp.MustCompile("^(.+?)\\.(.+?)$")
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("e2e: NewServer: nil Handler")
@@ -485,17 +488,18 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	kit := serverkit.New("e2e", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleAppendAudit)
-	var h1 http.Handler = http.HandlerFunc(s.handleCreateBatch)
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "appendAudit", Method: "POST", Route: "/audit"}, http.HandlerFunc(s.handleAppendAudit))
+	h1 := kit.Operation(serverkit.OperationInfo{ID: "createBatch", Method: "POST", Route: "/batches"}, http.HandlerFunc(s.handleCreateBatch))
 	var h2 http.Handler
 	if h2, err = kit.Idempotent("generateBill", Policies["generateBill"], http.HandlerFunc(s.handleGenerateBill)); err != nil {
 		return nil, err
 	}
+	h2 = kit.Operation(serverkit.OperationInfo{ID: "generateBill", Method: "POST", Route: "/bills"}, h2)
 	var h3 http.Handler
 	if h3, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, h3, serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
@@ -503,22 +507,23 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h4, err = kit.Idempotent("donate", Policies["donate"], http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "donate", Method: "POST", Route: "/donations"}, h4)
 	var h5 http.Handler
 	if h5, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	var h6 http.Handler = http.HandlerFunc(s.handleListPayments)
+	h5 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, h5)
+	h6 := kit.Operation(serverkit.OperationInfo{ID: "listPayments", Method: "GET", Route: "/payments"}, http.HandlerFunc(s.handleListPayments))
 	var h7 http.Handler
 	if h7, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
-	var h8 http.Handler = http.HandlerFunc(s.handleGetPayment)
-	h8 = serverkit.NamePath(h8, serverkit.PathParam{
+	h7 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/payments"}, h7)
+	h8 := kit.Operation(serverkit.OperationInfo{ID: "getPayment", Method: "GET", Route: "/payments/{id}"}, http.HandlerFunc(s.handleGetPayment), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
 	})
-	var h9 http.Handler = http.HandlerFunc(s.handleGetReceipt)
-	h9 = serverkit.NamePath(h9, serverkit.PathParam{
+	h9 := kit.Operation(serverkit.OperationInfo{ID: "getReceipt", Method: "GET", Route: "/receipts/{receipt-id}.{format}"}, http.HandlerFunc(s.handleGetReceipt), serverkit.PathParam{
 		Group:    2,
 		Name:     "format",
 		Regexp:   serverPathGetReceipt1,
@@ -533,10 +538,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h10, err = kit.Idempotent("createRefund", Policies["createRefund"], http.HandlerFunc(s.handleCreateRefund)); err != nil {
 		return nil, err
 	}
+	h10 = kit.Operation(serverkit.OperationInfo{ID: "createRefund", Method: "POST", Route: "/refunds"}, h10)
 	var h11 http.Handler
 	if h11, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
+	h11 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/transfers"}, h11)
 	if err = kit.Handle("POST /audit", h0); err != nil {
 		return nil, err
 	}
@@ -570,7 +577,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if err = kit.Handle("GET /payments/{_p1}", h8); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /receipts/{_p1}", serverkit.Dispatch(kit.ProblemType(), serverkit.Route{
+	if err = kit.Handle("GET /receipts/{_p1}", kit.Dispatch(serverkit.Route{
 		Handler:   h9,
 		Regexps:   []*regexp.Regexp{serverPathGetReceipt1},
 		Wildcards: []string{"_p1"},

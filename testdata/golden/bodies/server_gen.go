@@ -274,7 +274,10 @@ var serverPathGetAXB2 = regexp.MustCompile("^b$")
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("bodies: NewServer: nil Handler")
@@ -282,13 +285,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	kit := serverkit.New("bodies", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleGetABY)
-	h0 = serverkit.NamePath(h0, serverkit.PathParam{
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "getABY", Method: "GET", Route: "/a/b/{y}"}, http.HandlerFunc(s.handleGetABY), serverkit.PathParam{
 		Name:     "y",
 		Wildcard: "_p2",
 	})
-	var h1 http.Handler = http.HandlerFunc(s.handleGetAXB)
-	h1 = serverkit.NamePath(h1, serverkit.PathParam{
+	h1 := kit.Operation(serverkit.OperationInfo{ID: "getAXB", Method: "GET", Route: "/a/{x}/b"}, http.HandlerFunc(s.handleGetAXB), serverkit.PathParam{
 		Name:     "x",
 		Wildcard: "_p1",
 	})
@@ -296,13 +297,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h2, err = kit.Idempotent("donate", Policies["donate"], http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
-	var h3 http.Handler = http.HandlerFunc(s.handleGetFileByID)
-	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+	h2 = kit.Operation(serverkit.OperationInfo{ID: "donate", Method: "POST", Route: "/donations"}, h2)
+	h3 := kit.Operation(serverkit.OperationInfo{ID: "getFileByID", Method: "GET", Route: "/files/{id}"}, http.HandlerFunc(s.handleGetFileByID), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
 	})
-	var h4 http.Handler = http.HandlerFunc(s.handleGetFile)
-	h4 = serverkit.NamePath(h4, serverkit.PathParam{
+	h4 := kit.Operation(serverkit.OperationInfo{ID: "getFile", Method: "GET", Route: "/files/{name}.{ext}"}, http.HandlerFunc(s.handleGetFile), serverkit.PathParam{
 		Group:    2,
 		Name:     "ext",
 		Regexp:   serverPathGetFile1,
@@ -317,7 +317,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h5, err = kit.Idempotent("upload", Policies["upload"], http.HandlerFunc(s.handleUpload)); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /a/{_p1}/{_p2}", serverkit.Dispatch(kit.ProblemType(), serverkit.Route{
+	h5 = kit.Operation(serverkit.OperationInfo{ID: "upload", Method: "POST", Route: "/uploads"}, h5)
+	if err = kit.Handle("GET /a/{_p1}/{_p2}", kit.Dispatch(serverkit.Route{
 		Handler:   h0,
 		Regexps:   []*regexp.Regexp{serverPathGetABY1},
 		Wildcards: []string{"_p1"},
@@ -334,7 +335,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if err = kit.Handle("POST /uploads", h5); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /files/{_p1}", serverkit.Dispatch(kit.ProblemType(), serverkit.Route{
+	if err = kit.Handle("GET /files/{_p1}", kit.Dispatch(serverkit.Route{
 		Handler:   h4,
 		Regexps:   []*regexp.Regexp{serverPathGetFile1},
 		Wildcards: []string{"_p1"},

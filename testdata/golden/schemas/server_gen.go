@@ -129,7 +129,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("schemas: NewServer: nil Handler")
@@ -141,11 +144,13 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("addPet", Policies["addPet"], http.HandlerFunc(s.handleAddPet)); err != nil {
 		return nil, err
 	}
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "addPet", Method: "POST", Route: "/pets"}, h0)
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("patchTree", Policies["patchTree"], http.HandlerFunc(s.handlePatchTree)); err != nil {
 		return nil, err
 	}
-	var h2 http.Handler = http.HandlerFunc(s.handleGetValues)
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "patchTree", Method: "PATCH", Route: "/trees"}, h1)
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "getValues", Method: "GET", Route: "/values"}, http.HandlerFunc(s.handleGetValues))
 	if err = kit.Handle("POST /pets", h0); err != nil {
 		return nil, err
 	}

@@ -293,7 +293,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("songs: NewServer: nil Handler")
@@ -301,13 +304,13 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	kit := serverkit.New("songs", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleListSongs)
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "listSongs", Method: "GET", Route: "/songs"}, http.HandlerFunc(s.handleListSongs))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("createSong", Policies["createSong"], http.HandlerFunc(s.handleCreateSong)); err != nil {
 		return nil, err
 	}
-	var h2 http.Handler = http.HandlerFunc(s.handleGetSong)
-	h2 = serverkit.NamePath(h2, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, h1)
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleGetSong), serverkit.PathParam{
 		Name:     "songId",
 		Wildcard: "_p1",
 	})
@@ -315,17 +318,15 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = kit.Idempotent("replaceSong", Policies["replaceSong"], http.HandlerFunc(s.handleReplaceSong)); err != nil {
 		return nil, err
 	}
-	h3 = serverkit.NamePath(h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "replaceSong", Method: "PUT", Route: "/songs/{songId}"}, h3, serverkit.PathParam{
 		Name:     "songId",
 		Wildcard: "_p1",
 	})
-	var h4 http.Handler = http.HandlerFunc(s.handleDeleteSong)
-	h4 = serverkit.NamePath(h4, serverkit.PathParam{
+	h4 := kit.Operation(serverkit.OperationInfo{ID: "deleteSong", Method: "DELETE", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleDeleteSong), serverkit.PathParam{
 		Name:     "songId",
 		Wildcard: "_p1",
 	})
-	var h5 http.Handler = http.HandlerFunc(s.handleRecordPlay)
-	h5 = serverkit.NamePath(h5, serverkit.PathParam{
+	h5 := kit.Operation(serverkit.OperationInfo{ID: "recordPlay", Method: "POST", Route: "/songs/{songId}/plays"}, http.HandlerFunc(s.handleRecordPlay), serverkit.PathParam{
 		Name:     "songId",
 		Wildcard: "_p1",
 	})
