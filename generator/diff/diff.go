@@ -115,11 +115,7 @@ func (d *differ) report(id string, op *model.Operation, pos model.Pos, pointer, 
 	if !pos.IsValid() {
 		pos = model.Pos{File: d.head.File}
 	}
-	d.out = append(d.out, lint.Finding{
-		Rule: id, Severity: rule(id).Default, Message: fmt.Sprintf(format, args...),
-		File: pos.File, Line: pos.Line, Column: pos.Col, Pointer: pointer,
-		Method: op.Method, Path: op.Path, OperationID: op.ID,
-	})
+	d.out = append(d.out, lint.New(id, rule(id).Default, op, pos, pointer, fmt.Sprintf(format, args...)))
 }
 
 func extPointer(op *model.Operation) string {

@@ -84,7 +84,7 @@ func TestDiff(t *testing.T) {
 				t.Fatalf("rules = %v, want %v", got, tc.want)
 			}
 			for _, f := range fs {
-				if f.File == "" || f.Line == 0 || f.OperationID == "" || f.Severity == "" {
+				if f.Pos.File == "" || f.Pos.Line == 0 || f.OperationID() == "" || f.Severity == "" {
 					t.Errorf("finding not located: %+v", f)
 				}
 			}

@@ -149,6 +149,16 @@ func newGenerator(api *model.API, opts Options) *generator {
 	return g
 }
 
+// Rule ids of the warnings Generate reports in Result.Diagnostics.
+const (
+	// RulePathParamMissing: a path parameter that its path template does not
+	// contain; requests for it are rejected.
+	RulePathParamMissing = "path-param-missing"
+	// RuleParamStyleUnsupported: a parameter style or explode the generated
+	// code does not implement.
+	RuleParamStyleUnsupported = "param-style-unsupported"
+)
+
 // warn records a located warning.
 func (g *generator) warn(pos model.Pos, pointer, rule, format string, args ...any) {
 	g.diags = append(g.diags, model.Diagnostic{

@@ -438,7 +438,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 				d.add("In", jen.Qual(serverkitPkg, "InPath"))
 				if !op.Route.Has(p.Name) {
 					// Not routed: never present, so the request is rejected.
-					g.warn(p.Pos, "", "path-param-missing", "path parameter %q does not appear in path %q; requests will be rejected", p.Name, op.Path)
+					g.warn(p.Pos, "", RulePathParamMissing, "path parameter %q does not appear in path %q; requests will be rejected", p.Name, op.Path)
 				}
 			default:
 				continue
@@ -448,7 +448,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 			}
 			switch p.Style {
 			case "matrix", "label", "deepObject":
-				g.warn(p.Pos, "", "param-style-unsupported",
+				g.warn(p.Pos, "", RuleParamStyleUnsupported,
 					"%s parameter %q: style %q is not decoded; the server reads the parameter's raw value (JSON for objects)", p.In, p.Name, p.Style)
 			}
 			if !started {

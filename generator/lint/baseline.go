@@ -39,8 +39,8 @@ func (e BaselineEntry) key() string {
 }
 
 func entryOf(f Finding) BaselineEntry {
-	e := BaselineEntry{Rule: f.Rule, OperationID: f.OperationID, Message: f.Message}
-	if f.OperationID == "" {
+	e := BaselineEntry{Rule: f.Rule, OperationID: f.OperationID(), Message: f.Message}
+	if e.OperationID == "" {
 		e.Pointer = f.Pointer
 	}
 	return e
@@ -129,9 +129,14 @@ func (b *Baseline) Filter(fs []Finding, file string) []Finding {
 		if e.OperationID == "" {
 			who = "pointer " + e.Pointer
 		}
-		f := Finding{Rule: RuleBaselineStale, Severity: model.Info, File: file, OperationID: e.OperationID, Pointer: e.Pointer,
-			Message: fmt.Sprintf("baseline entry %s for %s matches no finding: remove it (--write-baseline)", e.Rule, who)}
-		out = append(out, f)
+		var op *model.Operation
+		if e.OperationID != "" {
+			// The entry names an operation the spec no longer has: keep its id
+			// so the finding says which entry is stale.
+			op = &model.Operation{ID: e.OperationID}
+		}
+		out = append(out, New(RuleBaselineStale, model.Info, op, model.Pos{File: file}, e.Pointer,
+			fmt.Sprintf("baseline entry %s for %s matches no finding: remove it (--write-baseline)", e.Rule, who)))
 	}
 	Sort(out)
 	return out

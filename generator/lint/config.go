@@ -148,10 +148,10 @@ func (c *Config) validate() error {
 
 // matches reports whether the override applies to a finding's operation.
 func (o *Override) matches(f *Finding) bool {
-	if len(o.Paths) > 0 && !anyGlob(o.Paths, f.Path, true) {
+	if len(o.Paths) > 0 && !anyGlob(o.Paths, f.Path(), true) {
 		return false
 	}
-	if len(o.OperationIDs) > 0 && !anyGlob(o.OperationIDs, f.OperationID, false) {
+	if len(o.OperationIDs) > 0 && !anyGlob(o.OperationIDs, f.OperationID(), false) {
 		return false
 	}
 	return true

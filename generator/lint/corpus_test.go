@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/lint"
 	"github.com/idemgen/idemgen/generator/loader"
 )
@@ -53,14 +54,14 @@ var extensionRules = map[string]bool{}
 
 func init() {
 	for _, r := range lint.Rules() {
-		if r.Category == lint.CategoryExtension || r.ID == lint.RuleExtSafeMethod ||
-			r.ID == lint.RuleExtPointerNotInBody || r.ID == lint.RuleExtScopeUndeclared ||
-			r.ID == lint.RuleExtDeriveUndeclared || r.ID == lint.RuleExtKeyRequired {
+		if r.Category == lint.CategoryExtension || r.ID == extension.RuleSafeMethod ||
+			r.ID == extension.RulePointerNotInSchema || r.ID == extension.RuleScopeUndeclared ||
+			r.ID == extension.RuleDeriveUndeclared || r.ID == extension.RuleKeyRequiredMismatch {
 			extensionRules[r.ID] = true
 		}
 	}
 	// Loader findings about the OpenAPI document itself are not about x-idempotent.
-	for _, id := range []string{lint.RuleLoadOpenAPIInvalid, lint.RuleLoadSchemaUntyped, lint.RuleLoadOperationIDDup} {
+	for _, id := range []string{loader.RuleOpenAPIInvalid, loader.RuleSchemaUntyped, loader.RuleOperationIDDuplicate} {
 		delete(extensionRules, id)
 	}
 }
@@ -86,11 +87,11 @@ func TestCorpus(t *testing.T) {
 			missing := 0
 			for _, f := range lint.Lint(ctx, api, nil) {
 				if extensionRules[f.Rule] {
-					t.Errorf("false x-idempotent finding on a spec without the extension: %s:%d:%d %s %s", f.File, f.Line, f.Column, f.Rule, f.Message)
+					t.Errorf("false x-idempotent finding on a spec without the extension: %s:%d:%d %s %s", f.Pos.File, f.Pos.Line, f.Pos.Col, f.Rule, f.Message)
 				}
 				if f.Rule == lint.RuleMissing {
 					missing++
-					if f.Line == 0 || f.OperationID == "" {
+					if f.Pos.Line == 0 || f.OperationID() == "" {
 						t.Errorf("unlocated finding %+v", f)
 					}
 				}
@@ -130,8 +131,8 @@ func TestCorpusMarked(t *testing.T) {
 			for _, f := range lint.Lint(ctx, api, nil) {
 				// key-required-mismatch is a true finding: some specs declare an
 				// optional Idempotency-Key header, and the default key is required.
-				if (extensionRules[f.Rule] && f.Rule != lint.RuleExtKeyRequired) || f.Rule == lint.RuleMissing {
-					t.Errorf("%s:%d:%d %s %s", f.File, f.Line, f.Column, f.Rule, f.Message)
+				if (extensionRules[f.Rule] && f.Rule != extension.RuleKeyRequiredMismatch) || f.Rule == lint.RuleMissing {
+					t.Errorf("%s:%d:%d %s %s", f.Pos.File, f.Pos.Line, f.Pos.Col, f.Rule, f.Message)
 				}
 			}
 		})

@@ -2,29 +2,18 @@ package lint
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 
 	"github.com/idemgen/idemgen/generator/model"
 )
 
-// Finding is one reported problem. Its JSON form is the --format json output:
-// every field is always present (empty strings and zero positions included), so
-// consumers can rely on the shape.
+// Finding is one reported problem: a model.Diagnostic (the generator's one
+// diagnostic type, shared with the loader, the extension validator, emit and
+// diff), plus what lint needs to apply configs and baselines. Its JSON form is
+// the --format json output (see MarshalJSON).
 type Finding struct {
-	Rule     string         `json:"rule"`
-	Severity model.Severity `json:"severity"`
-	Message  string         `json:"message"`
-	// File, Line and Column locate the narrowest node the finding is about, in
-	// the file where it really lives ($ref'd files included). Line and Column are
-	// 1-based; 0 means unknown.
-	File   string `json:"file"`
-	Line   int    `json:"line"`
-	Column int    `json:"column"`
-	// Pointer is the JSON Pointer of the node within File.
-	Pointer     string `json:"pointer"`
-	Method      string `json:"method"`
-	Path        string `json:"path"`
-	OperationID string `json:"operationId"`
+	model.Diagnostic
 
 	// generatorError marks a loader error: no config or baseline hides it,
 	// because generate rejects the spec.
@@ -35,40 +24,50 @@ type Finding struct {
 // validation (generate rejects the spec), which no config or baseline hides.
 func (f Finding) GeneratorError() bool { return f.generatorError }
 
-// Pos returns the finding's position.
-func (f Finding) Pos() model.Pos { return model.Pos{File: f.File, Line: f.Line, Col: f.Column} }
-
-// newFinding builds a finding about op (which may be nil) at pos.
-func newFinding(rule string, sev model.Severity, op *model.Operation, pos model.Pos, pointer, msg string) Finding {
-	f := Finding{
-		Rule:     rule,
-		Severity: sev,
-		Message:  msg,
-		File:     pos.File,
-		Line:     pos.Line,
-		Column:   pos.Col,
-		Pointer:  pointer,
-	}
-	if op != nil {
-		f.Method = op.Method
-		f.Path = op.Path
-		f.OperationID = op.ID
-	}
-	return f
+// jsonFinding is the --format json shape of a finding: every field is always
+// present (empty strings and zero positions included), so consumers can rely
+// on it. File, Line and Column locate the narrowest node the finding is about,
+// in the file where it really lives ($ref'd files included); Line and Column
+// are 1-based, 0 means unknown. Pointer is the node's JSON Pointer within File.
+type jsonFinding struct {
+	Rule        string         `json:"rule"`
+	Severity    model.Severity `json:"severity"`
+	Message     string         `json:"message"`
+	File        string         `json:"file"`
+	Line        int            `json:"line"`
+	Column      int            `json:"column"`
+	Pointer     string         `json:"pointer"`
+	Method      string         `json:"method"`
+	Path        string         `json:"path"`
+	OperationID string         `json:"operationId"`
 }
 
-// FromDiagnostic converts a loader diagnostic into a finding, keeping its rule
-// id, severity, position, pointer and operation.
+// MarshalJSON writes f in the flat --format json shape.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	return json.Marshal(jsonFinding{
+		Rule: f.Rule, Severity: f.Severity, Message: f.Message,
+		File: f.Pos.File, Line: f.Pos.Line, Column: f.Pos.Col, Pointer: f.Pointer,
+		Method: f.Method(), Path: f.Path(), OperationID: f.OperationID(),
+	})
+}
+
+// New returns a finding about op (which may be nil) at pos.
+func New(rule string, sev model.Severity, op *model.Operation, pos model.Pos, pointer, msg string) Finding {
+	return Finding{Diagnostic: model.Diagnostic{
+		Rule: rule, Severity: sev, Message: msg, Pos: pos, Pointer: pointer, Operation: op,
+	}}
+}
+
+// FromDiagnostic wraps a loader diagnostic as a finding; a diagnostic without a
+// rule id or severity gets spec-invalid and error.
 func FromDiagnostic(d model.Diagnostic) Finding {
-	rule := d.Rule
-	if rule == "" {
-		rule = "spec-invalid"
+	if d.Rule == "" {
+		d.Rule = RuleSpecInvalid
 	}
-	sev := d.Severity
-	if sev == "" {
-		sev = model.Error
+	if d.Severity == "" {
+		d.Severity = model.Error
 	}
-	return newFinding(rule, sev, d.Operation, d.Pos, d.Pointer, d.Message)
+	return Finding{Diagnostic: d}
 }
 
 // Sort orders findings by file, line, column, rule and message: the text
@@ -76,11 +75,11 @@ func FromDiagnostic(d model.Diagnostic) Finding {
 func Sort(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		return cmp.Or(
-			cmp.Compare(a.File, b.File),
-			cmp.Compare(a.Line, b.Line),
-			cmp.Compare(a.Column, b.Column),
+			cmp.Compare(a.Pos.File, b.Pos.File),
+			cmp.Compare(a.Pos.Line, b.Pos.Line),
+			cmp.Compare(a.Pos.Col, b.Pos.Col),
 			cmp.Compare(a.Rule, b.Rule),
-			cmp.Compare(a.OperationID, b.OperationID),
+			cmp.Compare(a.OperationID(), b.OperationID()),
 			cmp.Compare(a.Message, b.Message),
 		)
 	})

@@ -53,7 +53,7 @@ func Write(w io.Writer, format string, fs []Finding, o Output) error {
 func writeText(w io.Writer, fs []Finding) error {
 	bw := bufio.NewWriter(w)
 	for _, f := range fs {
-		fmt.Fprintf(bw, "%s: %s %s: %s\n", f.Pos(), f.Severity, f.Rule, f.Message)
+		fmt.Fprintf(bw, "%s: %s %s: %s\n", f.Pos, f.Severity, f.Rule, f.Message)
 	}
 	return bw.Flush()
 }
@@ -87,11 +87,11 @@ func writeGitHub(w io.Writer, fs []Finding) error {
 		case model.Warning:
 			cmd = "warning"
 		}
-		props := []string{"file=" + escapeProperty(filepath.ToSlash(f.File))}
-		if f.Line > 0 {
-			props = append(props, fmt.Sprintf("line=%d", f.Line))
-			if f.Column > 0 {
-				props = append(props, fmt.Sprintf("col=%d", f.Column))
+		props := []string{"file=" + escapeProperty(filepath.ToSlash(f.Pos.File))}
+		if f.Pos.Line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", f.Pos.Line))
+			if f.Pos.Col > 0 {
+				props = append(props, fmt.Sprintf("col=%d", f.Pos.Col))
 			}
 		}
 		props = append(props, "title="+escapeProperty("idemgen "+f.Rule))
@@ -104,7 +104,7 @@ func writeGitHub(w io.Writer, fs []Finding) error {
 // operationId (or JSON Pointer when it is not about an operation), so line
 // moves and path renames keep it.
 func Fingerprint(f Finding) string {
-	id := f.OperationID
+	id := f.OperationID()
 	if id == "" {
 		id = "pointer:" + f.Pointer
 	}
@@ -259,14 +259,14 @@ func writeSARIF(w io.Writer, fs []Finding, o Output) error {
 				Summary: "x-idempotent validation (the generator's own check): " + f.Rule + "."})
 		}
 		var loc sarifLocation
-		loc.PhysicalLocation.ArtifactLocation.URI, loc.PhysicalLocation.ArtifactLocation.URIBaseID = artifactURI(f.File)
-		line, col := f.Line, f.Column
+		loc.PhysicalLocation.ArtifactLocation.URI, loc.PhysicalLocation.ArtifactLocation.URIBaseID = artifactURI(f.Pos.File)
+		line, col := f.Pos.Line, f.Pos.Col
 		if line <= 0 {
 			line, col = 1, 0
 		}
 		loc.PhysicalLocation.Region = &sarifRegion{StartLine: line, StartColumn: col}
 		props := map[string]string{}
-		for k, v := range map[string]string{"operationId": f.OperationID, "method": f.Method, "path": f.Path, "pointer": f.Pointer} {
+		for k, v := range map[string]string{"operationId": f.OperationID(), "method": f.Method(), "path": f.Path(), "pointer": f.Pointer} {
 			if v != "" {
 				props[k] = v
 			}

@@ -12,12 +12,11 @@ import (
 )
 
 func sample() []Finding {
+	op := &model.Operation{Method: "POST", Path: "/a", ID: "createA"}
 	fs := []Finding{
-		{Rule: RuleDocErrors, Severity: model.Warning, Message: "50% done,\nnext: line", File: "b.yaml", Line: 3, Column: 2,
-			Pointer: "/paths/~1a/post/responses", Method: "POST", Path: "/a", OperationID: "createA"},
-		{Rule: RuleMissing, Severity: model.Error, Message: "POST /a | b", File: "a.yaml", Line: 10, Column: 4,
-			Pointer: "/paths/~1a/post", Method: "POST", Path: "/a", OperationID: "createA"},
-		{Rule: "some-loader-rule", Severity: model.Info, Message: "m", File: "a.yaml", Line: 2, Column: 1},
+		New(RuleDocErrors, model.Warning, op, model.Pos{File: "b.yaml", Line: 3, Col: 2}, "/paths/~1a/post/responses", "50% done,\nnext: line"),
+		New(RuleMissing, model.Error, op, model.Pos{File: "a.yaml", Line: 10, Col: 4}, "/paths/~1a/post", "POST /a | b"),
+		New("some-loader-rule", model.Info, nil, model.Pos{File: "a.yaml", Line: 2, Col: 1}, "", "m"),
 	}
 	Sort(fs)
 	return fs
@@ -119,7 +118,7 @@ func TestSARIFStructure(t *testing.T) {
 		} `json:"runs"`
 	}
 	fs := sample()
-	fs = append(fs, Finding{Rule: RuleBaselineStale, Severity: model.Info, File: "base.json", Message: "stale"})
+	fs = append(fs, New(RuleBaselineStale, model.Info, nil, model.Pos{File: "base.json"}, "", "stale"))
 	dec := json.NewDecoder(strings.NewReader(write(t, "sarif", fs)))
 	if err := dec.Decode(&log); err != nil {
 		t.Fatal(err)
@@ -163,7 +162,9 @@ func TestSARIFStructure(t *testing.T) {
 	// The fingerprint depends on rule and operation only: moving the finding
 	// (or renaming its path) keeps it.
 	a, b := fs[1], fs[1]
-	b.Line, b.Path, b.File = 99, "/renamed", "other.yaml"
+	renamed := *b.Operation
+	renamed.Path = "/renamed"
+	b.Pos.Line, b.Operation, b.Pos.File = 99, &renamed, "other.yaml"
 	if Fingerprint(a) != Fingerprint(b) {
 		t.Error("fingerprint changed with position or path")
 	}
@@ -215,7 +216,9 @@ func TestBaseline(t *testing.T) {
 	}
 	// A path rename and a line move keep the entry matching.
 	moved := append([]Finding(nil), fs...)
-	moved[1].Path, moved[1].Line = "/renamed", 77
+	renamed := *moved[1].Operation
+	renamed.Path = "/renamed"
+	moved[1].Operation, moved[1].Pos.Line = &renamed, 77
 	got := b.Filter(moved, file)
 	if r := rules(got); len(r) != 1 || r[0] != RuleDocErrors {
 		t.Fatalf("after baseline: %v", r)
@@ -228,7 +231,7 @@ func TestBaseline(t *testing.T) {
 			stale = append(stale, f)
 		}
 	}
-	if len(stale) != 2 || stale[0].Severity != model.Info || stale[0].File != file {
+	if len(stale) != 2 || stale[0].Severity != model.Info || stale[0].Pos.File != file {
 		t.Fatalf("stale = %+v", stale)
 	}
 	for _, bad := range []string{`{"version":2,"entries":[]}`, `{"version":1,"entries":[{"operationId":"x"}]}`, `{"version":1,"bogus":1}`, `nope`} {

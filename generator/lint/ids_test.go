@@ -16,8 +16,8 @@ func TestGeneratorRuleIDs(t *testing.T) {
 		extension.RuleTTLShorterThanLease, extension.RuleKeyMultipleSources, extension.RulePatternWithoutFormat,
 		extension.RuleFormatWithoutPattern, extension.RulePatternInvalid, extension.RuleSafeMethod,
 		extension.RulePointerNotInSchema, extension.RuleScopeUndeclared, extension.RuleDeriveUndeclared,
-		extension.RuleKeyRequiredMismatch, extension.RulePolicyInvalid,
-		loader.RuleOpenAPIInvalid, loader.RuleSchemaUntyped, loader.RuleOperationIDDuplicate,
+		extension.RuleKeyRequiredMismatch, extension.RulePolicyInvalid, extension.RuleMisplaced,
+		loader.RuleOpenAPIInvalid, loader.RuleSchemaUntyped, loader.RuleOperationIDDuplicate, loader.RuleOperationUnsupported,
 		loader.RuleSchemaFreeForm, loader.RuleSchemaAny,
 	} {
 		if _, ok := lint.LookupRule(id); !ok {

@@ -71,7 +71,7 @@ func (c *checker) report(rule string, op *model.Operation, pos model.Pos, pointe
 	if !pos.IsValid() {
 		pos = model.Pos{File: c.api.File}
 	}
-	c.findings = append(c.findings, newFinding(rule, r.Default, op, pos, pointer, fmt.Sprintf(format, args...)))
+	c.findings = append(c.findings, New(rule, r.Default, op, pos, pointer, fmt.Sprintf(format, args...)))
 }
 
 // IsUnsafe reports whether method is one that RuleMissing requires to be

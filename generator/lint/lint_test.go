@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idemgen/idemgen/generator/extension"
+	"github.com/idemgen/idemgen/generator/loader"
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
@@ -170,7 +172,7 @@ func TestRules(t *testing.T) {
 				t.Fatalf("rules = %v, want [%s]", got, tc.rule)
 			}
 			f := fs[0]
-			if f.OperationID != "create" || f.Method != op.Method || f.Path != "/payments" || f.File != "api.yaml" || f.Line == 0 {
+			if f.OperationID() != "create" || f.Method() != op.Method || f.Path() != "/payments" || f.Pos.File != "api.yaml" || f.Pos.Line == 0 {
 				t.Errorf("finding not located: %+v", f)
 			}
 			if r, _ := LookupRule(tc.rule); f.Severity != r.Default {
@@ -204,7 +206,7 @@ func TestLoaderDiagnosticsAreFindings(t *testing.T) {
 	if got := rules(fs); !slices.Equal(got, []string{"ttl-shorter-than-lease"}) {
 		t.Fatalf("rules = %v", got)
 	}
-	if fs[0].Severity != model.Error || fs[0].OperationID != "create" || fs[0].Line != 17 || fs[0].Pointer != "/x" {
+	if fs[0].Severity != model.Error || fs[0].OperationID() != "create" || fs[0].Pos.Line != 17 || fs[0].Pointer != "/x" {
 		t.Errorf("finding = %+v", fs[0])
 	}
 }
@@ -213,20 +215,20 @@ func TestSafeMethodNotReportedTwice(t *testing.T) {
 	op := goodOp("list", "/payments", 10)
 	op.Method = "GET"
 	a := api(op)
-	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: RuleExtSafeMethod, Message: "x-idempotent on a safe method", Operation: op}}
-	if got := lintRules(t, a, nil); !slices.Equal(got, []string{RuleExtSafeMethod}) {
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: extension.RuleSafeMethod, Message: "x-idempotent on a safe method", Operation: op}}
+	if got := lintRules(t, a, nil); !slices.Equal(got, []string{extension.RuleSafeMethod}) {
 		t.Fatalf("rules = %v", got)
 	}
 }
 
 func TestLoaderWarningOffByDefault(t *testing.T) {
 	a := api(goodOp("create", "/payments", 10))
-	a.Diagnostics = []model.Diagnostic{{Pos: pos(3), Severity: model.Warning, Rule: RuleLoadSchemaUntyped, Message: "untyped"}}
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(3), Severity: model.Warning, Rule: loader.RuleSchemaUntyped, Message: "untyped"}}
 	if got := lintRules(t, a, nil); len(got) != 0 {
 		t.Fatalf("rules = %v", got)
 	}
-	c := &Config{Rules: map[string]model.Severity{RuleLoadSchemaUntyped: model.Info}}
-	if got := lintRules(t, a, c); !slices.Equal(got, []string{RuleLoadSchemaUntyped}) {
+	c := &Config{Rules: map[string]model.Severity{loader.RuleSchemaUntyped: model.Info}}
+	if got := lintRules(t, a, c); !slices.Equal(got, []string{loader.RuleSchemaUntyped}) {
 		t.Fatalf("enabled by config: rules = %v", got)
 	}
 }
@@ -251,7 +253,7 @@ overrides:
 	fs := Lint(context.Background(), a, c)
 	got := map[string]model.Severity{}
 	for _, f := range fs {
-		got[f.OperationID] = f.Severity
+		got[f.OperationID()] = f.Severity
 	}
 	want := map[string]model.Severity{"create": model.Warning, "other": model.Info}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -282,7 +284,7 @@ func TestParseConfigErrors(t *testing.T) {
 }
 
 func TestReaches(t *testing.T) {
-	fs := []Finding{{Severity: model.Warning}}
+	fs := []Finding{New("r", model.Warning, nil, model.Pos{}, "", "")}
 	if Reaches(fs, model.Error) || !Reaches(fs, model.Warning) || !Reaches(fs, model.Info) || Reaches(nil, model.Info) {
 		t.Fatal("Reaches misorders severities")
 	}
@@ -292,8 +294,8 @@ func TestInvalidPolicyOnlyGeneratorFindings(t *testing.T) {
 	op := goodOp("create", "/payments", 10)
 	op.Responses = nil // would be doc-error-responses
 	a := api(op)
-	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: RuleExtUnknownField, Message: "unknown field", Operation: op}}
-	if got := lintRules(t, a, nil); !slices.Equal(got, []string{RuleExtUnknownField}) {
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: extension.RuleUnknownField, Message: "unknown field", Operation: op}}
+	if got := lintRules(t, a, nil); !slices.Equal(got, []string{extension.RuleUnknownField}) {
 		t.Fatalf("rules = %v", got)
 	}
 }
@@ -301,7 +303,7 @@ func TestInvalidPolicyOnlyGeneratorFindings(t *testing.T) {
 func TestBaselineNeverHidesGeneratorErrors(t *testing.T) {
 	op := goodOp("create", "/payments", 10)
 	a := api(op)
-	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: RuleExtTTLLease, Message: "ttl < lease", Operation: op}}
+	a.Diagnostics = []model.Diagnostic{{Pos: pos(17), Severity: model.Error, Rule: extension.RuleTTLShorterThanLease, Message: "ttl < lease", Operation: op}}
 	fs := Lint(context.Background(), a, nil)
 	if len(fs) != 1 || !fs[0].GeneratorError() {
 		t.Fatalf("findings = %+v", fs)
@@ -309,9 +311,9 @@ func TestBaselineNeverHidesGeneratorErrors(t *testing.T) {
 	if b := NewBaseline(fs); len(b.Entries) != 0 {
 		t.Fatalf("baseline entries for a generator error: %+v", b.Entries)
 	}
-	b := &Baseline{Version: 1, Entries: []BaselineEntry{{Rule: RuleExtTTLLease, OperationID: "create"}}}
+	b := &Baseline{Version: 1, Entries: []BaselineEntry{{Rule: extension.RuleTTLShorterThanLease, OperationID: "create"}}}
 	got := rules(b.Filter(fs, "b.json"))
-	if !slices.Equal(got, []string{RuleBaselineStale, RuleExtTTLLease}) && !slices.Equal(got, []string{RuleExtTTLLease, RuleBaselineStale}) {
+	if !slices.Equal(got, []string{RuleBaselineStale, extension.RuleTTLShorterThanLease}) && !slices.Equal(got, []string{extension.RuleTTLShorterThanLease, RuleBaselineStale}) {
 		t.Fatalf("after baseline: %v", got)
 	}
 }

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/loader"
 	"github.com/idemgen/idemgen/generator/model"
 )
@@ -55,30 +56,6 @@ const (
 	RuleLoadFailed = "spec-load-failed"
 	// RuleSpecInvalid is the rule of a loader diagnostic that carries no rule id.
 	RuleSpecInvalid = "spec-invalid"
-)
-
-// Rule ids of the loader's and the extension validator's diagnostics (packages
-// generator/loader and generator/extension own them; they are listed here for
-// SARIF metadata, defaults and docs/lint.md). Lint reports them as they come.
-const (
-	RuleExtUnknownField     = "extension-unknown-field"
-	RuleExtType             = "extension-type"
-	RuleExtValue            = "extension-value"
-	RuleExtNotPositive      = "extension-not-positive"
-	RuleExtTTLLease         = "ttl-shorter-than-lease"
-	RuleExtKeySources       = "key-multiple-sources"
-	RuleExtPatternNoFormat  = "key-pattern-without-format"
-	RuleExtFormatNoPattern  = "key-format-without-pattern"
-	RuleExtPatternInvalid   = "key-pattern-invalid"
-	RuleExtSafeMethod       = "safe-method"
-	RuleExtPointerNotInBody = "pointer-not-in-schema"
-	RuleExtScopeUndeclared  = "scope-undeclared"
-	RuleExtDeriveUndeclared = "derive-undeclared"
-	RuleExtKeyRequired      = "key-required-mismatch"
-	RuleExtPolicyInvalid    = "policy-invalid"
-	RuleLoadOpenAPIInvalid  = "openapi-invalid"
-	RuleLoadSchemaUntyped   = "schema-untyped"
-	RuleLoadOperationIDDup  = "operation-id-duplicate"
 )
 
 var catalog = []Rule{
@@ -142,55 +119,61 @@ var catalog = []Rule{
 	{RuleBaselineStale, CategoryBaseline, model.Info,
 		"A baseline entry no longer matches any finding.",
 		"The problem was fixed (or the operation renamed): remove the entry with --write-baseline so the baseline cannot hide a future regression."},
-	{RuleExtUnknownField, CategoryExtension, model.Error,
+	{extension.RuleUnknownField, CategoryExtension, model.Error,
 		"x-idempotent has a field the extension does not define.",
 		"A misspelt field (ttl vs tll) is silently ignored by other tools; the generator refuses it so the policy is what the author meant."},
-	{RuleExtType, CategoryExtension, model.Error,
+	{extension.RuleType, CategoryExtension, model.Error,
 		"An x-idempotent field has the wrong type.",
 		"The generator cannot compile the policy; lint reports the generator's own error."},
-	{RuleExtValue, CategoryExtension, model.Error,
+	{extension.RuleValue, CategoryExtension, model.Error,
 		"An x-idempotent field has an unusable value (a bad duration, size, enum value, header name or JSON Pointer).",
 		"The generator cannot compile the policy; lint reports the generator's own error."},
-	{RuleExtNotPositive, CategoryExtension, model.Error,
+	{extension.RuleNotPositive, CategoryExtension, model.Error,
 		"ttl, lease, maxLength or a byte limit is zero or negative.",
 		"A zero ttl stores nothing and a zero lease lets every duplicate take the claim over."},
-	{RuleExtTTLLease, CategoryExtension, model.Error,
+	{extension.RuleTTLShorterThanLease, CategoryExtension, model.Error,
 		"ttl is shorter than lease.",
 		"A record could expire while its first request is still running, and a retry would run the operation again."},
-	{RuleExtKeySources, CategoryExtension, model.Error,
+	{extension.RuleKeyMultipleSources, CategoryExtension, model.Error,
 		"More than one of key.header, key.query, key.field and key.derive is set.",
 		"The key must come from exactly one place, or client and server disagree on it."},
-	{RuleExtPatternNoFormat, CategoryExtension, model.Error,
+	{extension.RulePatternWithoutFormat, CategoryExtension, model.Error,
 		"key.pattern without key.format: pattern.",
 		"The pattern would be ignored; the author clearly meant it to apply."},
-	{RuleExtFormatNoPattern, CategoryExtension, model.Error,
+	{extension.RuleFormatWithoutPattern, CategoryExtension, model.Error,
 		"key.format: pattern without key.pattern.",
 		"There is nothing to match keys against."},
-	{RuleExtPatternInvalid, CategoryExtension, model.Error,
+	{extension.RulePatternInvalid, CategoryExtension, model.Error,
 		"key.pattern is not a valid Go regular expression.",
 		"The runtime could not compile it."},
-	{RuleExtSafeMethod, CategoryCoverage, model.Error,
+	{extension.RuleSafeMethod, CategoryCoverage, model.Error,
 		"x-idempotent on a safe method (GET, HEAD, OPTIONS, TRACE); a warning for a waiver there.",
 		"Safe methods are idempotent by definition; deduplicating them only stores responses and hides fresh data."},
-	{RuleExtPointerNotInBody, CategoryFingerprint, model.Error,
+	{extension.RulePointerNotInSchema, CategoryFingerprint, model.Error,
 		"A key.field, key.derive or fingerprint JSON Pointer that the request body schema cannot contain (every oneOf/anyOf/allOf branch is checked).",
 		"A fingerprint item that never exists compares nothing; a key field that never exists is never found."},
-	{RuleExtScopeUndeclared, CategoryFingerprint, model.Error,
+	{extension.RuleScopeUndeclared, CategoryFingerprint, model.Error,
 		"A scope header:/query:/path: item names no parameter of the operation (a warning for headers carried by a security scheme, such as Authorization).",
 		"An undeclared scope parameter is usually a typo: every request would share the empty scope."},
-	{RuleExtDeriveUndeclared, CategoryKey, model.Error,
+	{extension.RuleDeriveUndeclared, CategoryKey, model.Error,
 		"A key.derive header:/query:/path: item names no parameter of the operation.",
 		"The derived key would be computed from a value that is never sent."},
-	{RuleExtKeyRequired, CategoryKey, model.Warning,
+	{extension.RuleKeyRequiredMismatch, CategoryKey, model.Warning,
 		"The declared key header (or query) parameter's required disagrees with key.required.",
 		"The runtime follows x-idempotent, so only the documentation is wrong: but docs and generated clients would tell callers the opposite of what the server enforces."},
-	{RuleExtPolicyInvalid, CategoryExtension, model.Error,
+	{extension.RulePolicyInvalid, CategoryExtension, model.Error,
 		"The compiled policy is rejected by the runtime's Policy.Validate.",
 		"The server could not start with this policy."},
-	{RuleLoadOpenAPIInvalid, CategoryExtension, model.Warning,
+	{extension.RuleMisplaced, CategoryExtension, model.Warning,
+		"x-idempotent on a path item or at the document root, where it has no effect.",
+		"It belongs on an operation; document-wide defaults go in x-idempotent-defaults. Move it there."},
+	{loader.RuleOperationUnsupported, CategoryExtension, model.Warning,
+		"An operation the model cannot hold (the OpenAPI 3.2 QUERY method, additionalOperations) is skipped.",
+		"Neither generate nor lint looks at it, so its idempotency is not reviewed."},
+	{loader.RuleOpenAPIInvalid, CategoryExtension, model.Warning,
 		"kin-openapi's validation of the document failed (generation goes on with what could be read).",
 		"Other tools may reject or misread the document."},
-	{RuleLoadSchemaUntyped, CategoryExtension, Off,
+	{loader.RuleSchemaUntyped, CategoryExtension, Off,
 		"A schema construct cannot be typed precisely and falls back to any (off in lint: it concerns generated Go types, not idempotency).",
 		"Reported by generate; enable it here with rules: {schema-untyped: warning}."},
 	{loader.RuleSchemaFreeForm, CategoryExtension, Off,
@@ -199,7 +182,7 @@ var catalog = []Rule{
 	{loader.RuleSchemaAny, CategoryExtension, Off,
 		"A schema with no type ({}, description only, type null) becomes json.RawMessage (off in lint: it concerns generated Go types, not idempotency).",
 		"Reported by generate; enable it here with rules: {schema-any: warning}."},
-	{RuleLoadOperationIDDup, CategoryExtension, model.Error,
+	{loader.RuleOperationIDDuplicate, CategoryExtension, model.Error,
 		"Two operations share an operationId.",
 		"Records, baselines and SARIF fingerprints are keyed by operationId."},
 	{RuleLoadFailed, CategoryExtension, model.Error,
@@ -210,9 +193,8 @@ var catalog = []Rule{
 		"Everything the loader reports is reported by lint, so lint and generate agree."},
 }
 
-// Rules returns the rules of this package, in documentation order. Extension
-// validity rules come from the loader (their ids are the loader's) and are not
-// listed here.
+// Rules returns the rules lint reports, in documentation order: its own and
+// the generator's (whose ids are the constants of packages extension and loader).
 func Rules() []Rule { return append([]Rule(nil), catalog...) }
 
 // LookupRule returns the rule with id, or false.

@@ -38,8 +38,10 @@ const (
 	Info    Severity = "info"
 )
 
-// Diagnostic is one located finding about the spec: a load or validation error or
-// warning. Lint findings use the same type.
+// Diagnostic is one located finding about the spec: a load, validation or
+// generation error or warning, a lint finding or a diff regression. It is the
+// one diagnostic type of the generator; lint wraps it only to write its output
+// formats.
 type Diagnostic struct {
 	Pos      Pos
 	Severity Severity
@@ -54,6 +56,30 @@ type Diagnostic struct {
 
 // Error formats d as "file:line:col: message".
 func (d Diagnostic) Error() string { return d.Pos.String() + ": " + d.Message }
+
+// OperationID returns the id of the operation d is about, or "".
+func (d Diagnostic) OperationID() string {
+	if d.Operation == nil {
+		return ""
+	}
+	return d.Operation.ID
+}
+
+// Method returns the method of the operation d is about, or "".
+func (d Diagnostic) Method() string {
+	if d.Operation == nil {
+		return ""
+	}
+	return d.Operation.Method
+}
+
+// Path returns the path template of the operation d is about, or "".
+func (d Diagnostic) Path() string {
+	if d.Operation == nil {
+		return ""
+	}
+	return d.Operation.Path
+}
 
 // API is a whole loaded document.
 type API struct {

@@ -68,9 +68,9 @@ beside or below it keep working). Formats and exit status are lint's.`,
 				for i := range found {
 					if flags.format == "sarif" || flags.format == "github" {
 						// Code scanning and annotations need working-tree files.
-						found[i].File = head.WorkFile(found[i].File)
+						found[i].Pos.File = head.WorkFile(found[i].Pos.File)
 					} else {
-						found[i].File = head.Display(found[i].File)
+						found[i].Pos.File = head.Display(found[i].Pos.File)
 					}
 				}
 				fs = cfg.Apply(found)

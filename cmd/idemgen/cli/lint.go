@@ -54,7 +54,7 @@ func allRules() []lint.Rule { return append(lint.Rules(), diff.Rules()...) }
 // loadFailure turns a load error into a finding, so that no output format
 // shows a spec that failed to load as clean.
 func loadFailure(spec string, err error) lint.Finding {
-	return lint.Finding{Rule: lint.RuleLoadFailed, Severity: model.Error, File: spec, Message: err.Error()}
+	return lint.New(lint.RuleLoadFailed, model.Error, nil, model.Pos{File: spec}, "", err.Error())
 }
 
 // finish writes the findings and returns the command's exit status: 2 when a
@@ -62,7 +62,7 @@ func loadFailure(spec string, err error) lint.Finding {
 func finish(e *env, format, command string, specs []string, fs []lint.Finding, failOn model.Severity, loadFailed bool) error {
 	if wd, err := os.Getwd(); err == nil {
 		for i := range fs {
-			fs[i].File = relative(wd, fs[i].File)
+			fs[i].Pos.File = relative(wd, fs[i].Pos.File)
 		}
 	}
 	lint.Sort(fs)
