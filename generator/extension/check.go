@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/textproto"
@@ -17,11 +18,12 @@ import (
 // definition, so an idempotency key has no meaning there.
 var safeMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true, "TRACE": true}
 
-// Check applies the rules that need the whole, merged extension or the
-// operation: safe methods, one key source, ttl against lease, pattern against
-// format, declared scope and derive parameters, JSON Pointers against the
-// request schema, the key parameter's required, and finally the runtime's own
-// Policy.Validate for anything else. op.Idempotency must be the merged
+// Check validates the merged policy with the runtime's own Policy.Validate (one
+// key source, ttl against lease, pattern against format, ...), locating each
+// field error in the spec under its rule id, and adds the rules that need the
+// document: safe methods, declared scope and derive parameters, JSON Pointers
+// against the request schema and the key parameter's required. op.Idempotency
+// must be the merged
 // extension (see Merge) with Policy.Operation set; api supplies the defaults
 // (for the location of inherited fields) and the security headers. Check does
 // not modify its arguments.
@@ -30,7 +32,7 @@ func Check(api *model.API, op *model.Operation) []model.Diagnostic {
 	if ext == nil {
 		return nil
 	}
-	c := &checker{api: api, op: op, ext: ext, reported: map[string]bool{}}
+	c := &checker{api: api, op: op, ext: ext}
 	if safeMethods[op.Method] {
 		if ext.Enabled {
 			c.report(model.Error, RuleSafeMethod, "", "%s is a safe method: it is idempotent by definition and takes no idempotency key", op.Method)
@@ -42,24 +44,20 @@ func Check(api *model.API, op *model.Operation) []model.Diagnostic {
 	if !ext.Enabled {
 		return c.diags
 	}
-	c.keySource()
-	c.durations()
-	c.pattern()
+	c.validate()
 	c.refs("scope", ext.Policy.Scope, RuleScopeUndeclared)
 	c.refs("key.derive", ext.Policy.Key.Derive, RuleDeriveUndeclared)
 	c.pointers("fingerprint", ext.Policy.Fingerprint)
 	c.keyField()
 	c.keyParam()
-	c.validate()
 	return c.diags
 }
 
 type checker struct {
-	api      *model.API
-	op       *model.Operation
-	ext      *model.Extension
-	diags    []model.Diagnostic
-	reported map[string]bool // fields with a finding, so Validate does not repeat it
+	api   *model.API
+	op    *model.Operation
+	ext   *model.Extension
+	diags []model.Diagnostic
 }
 
 // report adds a finding about field ("" = the extension itself), located in the
@@ -76,7 +74,6 @@ func (c *checker) reportAt(sev model.Severity, rule, field string, pos model.Pos
 	if field != "" {
 		label += "." + field
 	}
-	c.reported[field] = true
 	c.diags = append(c.diags, model.Diagnostic{
 		Pos:       pos,
 		Severity:  sev,
@@ -102,23 +99,6 @@ func (c *checker) inherited(field string) bool {
 	return false
 }
 
-func (c *checker) keySource() {
-	var set []string
-	for _, f := range keySources {
-		if c.ext.Set[f] {
-			set = append(set, f)
-		}
-	}
-	if len(set) > 1 {
-		names := make([]string, len(set))
-		for i, f := range set {
-			names[i] = strings.TrimPrefix(f, "key.")
-		}
-		c.report(model.Error, RuleKeyMultipleSources, set[1], "want exactly one of header, query, field and derive, got %s", strings.Join(names, " and "))
-		c.reported["key"] = true
-	}
-}
-
 // FormatDuration prints d the way a spec author writes it: "24h", "90s", "1h30m".
 func FormatDuration(d time.Duration) string {
 	s := d.String()
@@ -129,46 +109,6 @@ func FormatDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
-}
-
-func (c *checker) durations() {
-	p := c.ext.Policy
-	ttl, lease := p.TTL, p.Lease
-	if ttl == 0 {
-		ttl = idempotency.DefaultTTL
-	}
-	if lease == 0 {
-		lease = idempotency.DefaultLease
-	}
-	if ttl >= lease {
-		return
-	}
-	field := "ttl"
-	if !c.ext.Set["ttl"] {
-		field = "lease"
-		c.report(model.Error, RuleTTLShorterThanLease, field, "%q is longer than ttl %q", FormatDuration(lease), FormatDuration(ttl))
-	} else {
-		c.report(model.Error, RuleTTLShorterThanLease, field, "%q is shorter than lease %q", FormatDuration(ttl), FormatDuration(lease))
-	}
-	c.reported["ttl"], c.reported["lease"] = true, true
-}
-
-func (c *checker) pattern() {
-	k := c.ext.Policy.Key
-	if k.Pattern != "" && k.Format != idempotency.FormatPattern {
-		format := k.Format
-		if format == "" {
-			format = idempotency.FormatAny
-		}
-		c.report(model.Error, RulePatternWithoutFormat, "key.pattern", "a pattern needs format: pattern, got format %q", format)
-	}
-	if k.Format == idempotency.FormatPattern && k.Pattern == "" {
-		if !c.ext.Set["key.pattern"] {
-			c.report(model.Error, RuleFormatWithoutPattern, "key.format", "format: pattern needs a key.pattern")
-		}
-		// A written but invalid pattern was reported by Parse.
-		c.reported["key.pattern"] = true
-	}
 }
 
 // param finds the operation's parameter in where named name (header names
@@ -364,25 +304,44 @@ func (c *checker) keyParam() {
 	}
 }
 
-// validate runs the runtime's own validation, so generator and runtime agree,
-// and reports what no rule above did.
+// validate runs the runtime's own validation, so generator and runtime agree
+// on what a valid policy is, and reports each field error under its rule id at
+// the field's position. Parse never puts a value it rejected into the policy,
+// so these are the errors no single field shows: conflicting or missing fields.
+// Two messages are worded from the document (which field the author wrote).
 func (c *checker) validate() {
 	err := c.ext.Policy.Validate()
 	var ve idempotency.ValidationError
-	if err == nil || !errors.As(err, &ve) {
-		if err != nil {
-			c.report(model.Error, RulePolicyInvalid, "", "%v", err)
-		}
+	if err != nil && !errors.As(err, &ve) {
+		c.report(model.Error, RulePolicyInvalid, "", "%v", err)
 		return
 	}
 	for _, fe := range ve {
-		root := fe.Field
-		if i := strings.IndexAny(root, ".["); i > 0 {
-			root = root[:i]
+		field, msg := fe.Field, fe.Message
+		switch fe.Rule {
+		case RuleKeyMultipleSources:
+			// Blame the second source the author wrote.
+			var set []string
+			for _, f := range keySources {
+				if c.ext.Set[f] {
+					set = append(set, f)
+				}
+			}
+			if len(set) > 1 {
+				field = set[1]
+			}
+		case RuleTTLShorterThanLease:
+			ttl, lease := cmp.Or(c.ext.Policy.TTL, idempotency.DefaultTTL), cmp.Or(c.ext.Policy.Lease, idempotency.DefaultLease)
+			if c.ext.Set["ttl"] {
+				msg = fmt.Sprintf("%q is shorter than lease %q", FormatDuration(ttl), FormatDuration(lease))
+			} else {
+				field, msg = "lease", fmt.Sprintf("%q is longer than ttl %q", FormatDuration(lease), FormatDuration(ttl))
+			}
+		case RuleFormatWithoutPattern:
+			if c.ext.Set["key.pattern"] {
+				continue // a written but invalid pattern: Parse reported it
+			}
 		}
-		if c.reported[fe.Field] || c.reported[root] || fe.Field == "operation" {
-			continue
-		}
-		c.report(model.Error, RulePolicyInvalid, fe.Field, "%s", fe.Message)
+		c.report(model.Error, fe.Rule, field, "%s", msg)
 	}
 }

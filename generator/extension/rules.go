@@ -1,7 +1,10 @@
 package extension
 
+import "github.com/idemgen/idemgen/runtime/idempotency"
+
 // Rule ids of the findings this package reports. They are stable: lint configs,
-// baselines and SARIF fingerprints refer to them.
+// baselines and SARIF fingerprints refer to them. The ids of what the runtime's
+// Policy.Validate reports are the runtime's constants.
 const (
 	// RuleUnknownField: a field x-idempotent does not define (error).
 	RuleUnknownField = "extension-unknown-field"
@@ -9,21 +12,21 @@ const (
 	RuleType = "extension-type"
 	// RuleValue: a field of the right type with an unusable value: a bad
 	// duration, size, enum value, header name or JSON Pointer (error).
-	RuleValue = "extension-value"
+	RuleValue = idempotency.RuleValue
 	// RuleNotPositive: a zero or negative ttl, lease, maxLength or byte limit (error).
-	RuleNotPositive = "extension-not-positive"
+	RuleNotPositive = idempotency.RuleNotPositive
 	// RuleTTLShorterThanLease: ttl < lease; a record could expire while its
 	// request still runs (error).
-	RuleTTLShorterThanLease = "ttl-shorter-than-lease"
+	RuleTTLShorterThanLease = idempotency.RuleTTLShorterThanLease
 	// RuleKeyMultipleSources: more than one of key.header, key.query, key.field
 	// and key.derive (error).
-	RuleKeyMultipleSources = "key-multiple-sources"
+	RuleKeyMultipleSources = idempotency.RuleKeyMultipleSources
 	// RulePatternWithoutFormat: key.pattern without key.format: pattern (error).
-	RulePatternWithoutFormat = "key-pattern-without-format"
+	RulePatternWithoutFormat = idempotency.RulePatternWithoutFormat
 	// RuleFormatWithoutPattern: key.format: pattern without key.pattern (error).
-	RuleFormatWithoutPattern = "key-format-without-pattern"
+	RuleFormatWithoutPattern = idempotency.RuleFormatWithoutPattern
 	// RulePatternInvalid: key.pattern is not a Go regular expression (error).
-	RulePatternInvalid = "key-pattern-invalid"
+	RulePatternInvalid = idempotency.RulePatternInvalid
 	// RuleSafeMethod: x-idempotent on GET, HEAD, OPTIONS or TRACE (error; a
 	// warning for a waiver, which has no effect there).
 	RuleSafeMethod = "safe-method"
@@ -45,7 +48,7 @@ const (
 	// where it has no effect (warning; it belongs on an operation, and document
 	// defaults go in x-idempotent-defaults).
 	RuleMisplaced = "extension-misplaced"
-	// RulePolicyInvalid: the compiled policy is rejected by the runtime's
-	// Policy.Validate for a reason no rule above reported (error).
-	RulePolicyInvalid = "policy-invalid"
+	// RulePolicyInvalid: the runtime's Policy.Validate rejects contradicting
+	// fields (inject and issued, a derived issued key...) (error).
+	RulePolicyInvalid = idempotency.RulePolicyInvalid
 )

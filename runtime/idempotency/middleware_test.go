@@ -945,3 +945,30 @@ func TestDefaultCacheReplaysRedirect(t *testing.T) {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
 }
+
+// TestValidateRuleIDs checks that every field error carries its rule id, the
+// one the generator reports it under.
+func TestValidateRuleIDs(t *testing.T) {
+	for _, tc := range []struct {
+		p           idempotency.Policy
+		field, rule string
+	}{
+		{idempotency.Policy{Key: idempotency.Key{Header: "A", Query: "q"}}, "key", idempotency.RuleKeyMultipleSources},
+		{idempotency.Policy{TTL: time.Second, Lease: time.Minute}, "ttl", idempotency.RuleTTLShorterThanLease},
+		{idempotency.Policy{Key: idempotency.Key{Pattern: "a+"}}, "key.pattern", idempotency.RulePatternWithoutFormat},
+		{idempotency.Policy{Key: idempotency.Key{Format: idempotency.FormatPattern}}, "key.format", idempotency.RuleFormatWithoutPattern},
+		{idempotency.Policy{Key: idempotency.Key{Format: idempotency.FormatPattern, Pattern: "("}}, "key.pattern", idempotency.RulePatternInvalid},
+		{idempotency.Policy{Lease: -time.Second}, "lease", idempotency.RuleNotPositive},
+		{idempotency.Policy{Cache: []string{"6xx"}}, "cache[0]", idempotency.RuleValue},
+		{idempotency.Policy{Key: idempotency.Key{Query: "q", Inject: true}}, "key.inject", idempotency.RulePolicyInvalid},
+	} {
+		tc.p.Operation = "op"
+		var ve idempotency.ValidationError
+		if err := tc.p.Validate(); !errors.As(err, &ve) || len(ve) != 1 || ve[0].Field != tc.field || ve[0].Rule != tc.rule {
+			t.Errorf("%+v: Validate = %#v, want one %s error on %s", tc.p, err, tc.rule, tc.field)
+		}
+	}
+	if err := (idempotency.Policy{Key: idempotency.Key{Header: "A", Field: "/f"}, Operation: "op"}).Validate(); err == nil || !strings.Contains(err.Error(), "got header and field") {
+		t.Errorf("multiple sources: %v, want the sources named", err)
+	}
+}

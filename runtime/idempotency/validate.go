@@ -10,10 +10,38 @@ import (
 	"time"
 )
 
+// Rule ids of the field errors Validate reports. They are the x-idempotent
+// extension's stable ids (docs/lint.md): the generator reports a FieldError
+// under its Rule, located at the field in the spec.
+const (
+	// RuleValue: a field with an unusable value (a bad enum value, header
+	// name, JSON Pointer or status code).
+	RuleValue = "extension-value"
+	// RuleNotPositive: a negative ttl, lease, maxLength, byte limit or maxAge.
+	RuleNotPositive = "extension-not-positive"
+	// RuleTTLShorterThanLease: ttl < lease; a record could expire while its
+	// request still runs.
+	RuleTTLShorterThanLease = "ttl-shorter-than-lease"
+	// RuleKeyMultipleSources: more than one of key.header, key.query,
+	// key.field and key.derive.
+	RuleKeyMultipleSources = "key-multiple-sources"
+	// RulePatternWithoutFormat: key.pattern without key.format: pattern.
+	RulePatternWithoutFormat = "key-pattern-without-format"
+	// RuleFormatWithoutPattern: key.format: pattern without key.pattern.
+	RuleFormatWithoutPattern = "key-format-without-pattern"
+	// RulePatternInvalid: key.pattern is not a Go regular expression.
+	RulePatternInvalid = "key-pattern-invalid"
+	// RulePolicyInvalid: fields that contradict each other (inject and issued,
+	// a derived issued key...), or no operation id.
+	RulePolicyInvalid = "policy-invalid"
+)
+
 // FieldError is one invalid field of a Policy. Field is the field's path in the
-// x-idempotent extension's spelling ("ttl", "key.pattern", "scope[1]").
+// x-idempotent extension's spelling ("ttl", "key.pattern", "scope[1]"); Rule
+// is one of the Rule constants.
 type FieldError struct {
 	Field   string
+	Rule    string
 	Message string
 }
 
@@ -116,45 +144,45 @@ type compiled struct {
 // compile validates p and resolves its defaults.
 func compile(p Policy) (*compiled, error) {
 	var errs ValidationError
-	add := func(field, format string, args ...any) {
-		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	add := func(rule, field, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
 	}
 	c := &compiled{op: p.Operation}
 	if p.Operation == "" {
-		add("operation", "want the operation id, got an empty string")
+		add(RulePolicyInvalid, "operation", "want the operation id, got an empty string")
 	}
 
 	// Key source: exactly one of header, query, field, derive (none = the default header).
 	k := p.Key
-	sources := 0
+	var sources []string
 	if k.Header != "" {
-		sources++
+		sources = append(sources, "header")
 		c.keySrc, c.keyName = keyHeader, textproto.CanonicalMIMEHeaderKey(k.Header)
 		if !validToken(k.Header) {
-			add("key.header", "want a header name, got %q", k.Header)
+			add(RuleValue, "key.header", "want a header name, got %q", k.Header)
 		}
 	}
 	if k.Query != "" {
-		sources++
+		sources = append(sources, "query")
 		c.keySrc, c.keyName = keyQuery, k.Query
 	}
 	if k.Field != "" {
-		sources++
+		sources = append(sources, "field")
 		c.keySrc = keyField
 		ref, err := fieldRef(k.Field)
 		if err != nil {
-			add("key.field", "%v", err)
+			add(RuleValue, "key.field", "%v", err)
 		}
 		c.keyField = ref
 		c.needBody = true
 	}
 	if len(k.Derive) > 0 {
-		sources++
+		sources = append(sources, "derive")
 		c.keySrc = keyDerive
 		for i, item := range k.Derive {
 			ref, err := parseRef(item, false)
 			if err != nil {
-				add(fmt.Sprintf("key.derive[%d]", i), "%v", err)
+				add(RuleValue, fmt.Sprintf("key.derive[%d]", i), "%v", err)
 				continue
 			}
 			if ref.kind == refPointer {
@@ -163,10 +191,10 @@ func compile(p Policy) (*compiled, error) {
 			c.derive = append(c.derive, ref)
 		}
 	}
-	if sources > 1 {
-		add("key", "want exactly one of header, query, field and derive, got %d", sources)
+	if len(sources) > 1 {
+		add(RuleKeyMultipleSources, "key", "want exactly one of header, query, field and derive, got %s", strings.Join(sources, " and "))
 	}
-	if sources == 0 {
+	if len(sources) == 0 {
 		c.keySrc, c.keyName = keyHeader, DefaultHeader
 	}
 	c.required = !k.Optional
@@ -175,7 +203,7 @@ func compile(p Policy) (*compiled, error) {
 	case k.MaxLength == 0:
 		c.maxKeyLen = DefaultMaxLength
 	case k.MaxLength < 0:
-		add("key.maxLength", "want a positive length, got %d", k.MaxLength)
+		add(RuleNotPositive, "key.maxLength", "want a positive length, got %d", k.MaxLength)
 	}
 	c.format = k.Format
 	switch k.Format {
@@ -184,18 +212,18 @@ func compile(p Policy) (*compiled, error) {
 	case FormatUUID, FormatULID:
 	case FormatPattern:
 		if k.Pattern == "" {
-			add("key.pattern", "want a regular expression with format: pattern")
+			add(RuleFormatWithoutPattern, "key.format", "format: pattern needs a key.pattern")
 		}
 	default:
-		add("key.format", "want any, uuid, ulid or pattern, got %q", k.Format)
+		add(RuleValue, "key.format", "want any, uuid, ulid or pattern, got %q", k.Format)
 	}
 	if k.Pattern != "" {
 		if c.format != FormatPattern {
-			add("key.pattern", "pattern needs format: pattern, got format %q", c.format)
+			add(RulePatternWithoutFormat, "key.pattern", "a pattern needs format: pattern, got format %q", c.format)
 		}
 		re, err := regexp.Compile(`^(?:` + k.Pattern + `)$`)
 		if err != nil {
-			add("key.pattern", "want a regular expression, got %q: %v", k.Pattern, err)
+			add(RulePatternInvalid, "key.pattern", "want a Go regular expression, got %q: %v", k.Pattern, err)
 		}
 		c.pattern = re
 	}
@@ -203,11 +231,11 @@ func compile(p Policy) (*compiled, error) {
 	for i, item := range p.Scope {
 		ref, err := parseRef(item, true)
 		if err != nil {
-			add(fmt.Sprintf("scope[%d]", i), "%v", err)
+			add(RuleValue, fmt.Sprintf("scope[%d]", i), "%v", err)
 			continue
 		}
 		if ref.kind == refPointer {
-			add(fmt.Sprintf("scope[%d]", i), "want header:NAME, query:NAME, path:NAME or principal, got %q", item)
+			add(RuleValue, fmt.Sprintf("scope[%d]", i), "want header:NAME, query:NAME, path:NAME or principal, got %q", item)
 			continue
 		}
 		if ref.kind == refPrincipal {
@@ -234,27 +262,27 @@ func compile(p Policy) (*compiled, error) {
 			ref, err := parseRef(item, false)
 			switch {
 			case err != nil:
-				add(fmt.Sprintf("fingerprint[%d]", i), "want method, path, query, body, header:NAME or a JSON Pointer, got %q", item)
+				add(RuleValue, fmt.Sprintf("fingerprint[%d]", i), "want method, path, query, body, header:NAME or a JSON Pointer, got %q", item)
 			case ref.kind == refHeader:
 				c.fpHeaders = append(c.fpHeaders, ref.name)
 			case ref.kind == refPointer:
 				c.fpPointers = append(c.fpPointers, ref)
 				c.needBody = true
 			default:
-				add(fmt.Sprintf("fingerprint[%d]", i), "want method, path, query, body, header:NAME or a JSON Pointer, got %q", item)
+				add(RuleValue, fmt.Sprintf("fingerprint[%d]", i), "want method, path, query, body, header:NAME or a JSON Pointer, got %q", item)
 			}
 		}
 	}
 
 	c.ttl, c.lease = orDefault(p.TTL, DefaultTTL), orDefault(p.Lease, DefaultLease)
 	if c.ttl < 0 {
-		add("ttl", "want a positive duration, got %v", p.TTL)
+		add(RuleNotPositive, "ttl", "want a positive duration, got %v", p.TTL)
 	}
 	if c.lease < 0 {
-		add("lease", "want a positive duration, got %v", p.Lease)
+		add(RuleNotPositive, "lease", "want a positive duration, got %v", p.Lease)
 	}
 	if c.ttl > 0 && c.lease > 0 && c.ttl < c.lease {
-		add("ttl", "want a ttl at least as long as the lease (%v), got %v", c.lease, c.ttl)
+		add(RuleTTLShorterThanLease, "ttl", "want a ttl at least as long as the lease (%v), got %v", c.lease, c.ttl)
 	}
 
 	switch p.Concurrent {
@@ -262,7 +290,7 @@ func compile(p Policy) (*compiled, error) {
 	case ConcurrentWait:
 		c.wait = true
 	default:
-		add("concurrent", "want reject or wait, got %q", p.Concurrent)
+		add(RuleValue, "concurrent", "want reject or wait, got %q", p.Concurrent)
 	}
 
 	cache := p.Cache
@@ -276,7 +304,7 @@ func compile(p Policy) (*compiled, error) {
 		}
 		code, err := strconv.Atoi(item)
 		if err != nil || code < 100 || code > 599 {
-			add(fmt.Sprintf("cache[%d]", i), "want 2xx, 3xx, 4xx, 5xx or a status code, got %q", item)
+			add(RuleValue, fmt.Sprintf("cache[%d]", i), "want 2xx, 3xx, 4xx, 5xx or a status code, got %q", item)
 			continue
 		}
 		c.cacheCodes[code] = true
@@ -288,7 +316,7 @@ func compile(p Policy) (*compiled, error) {
 		c.replayAllow = make(map[string]bool, len(p.ReplayHeaders))
 		for i, h := range p.ReplayHeaders {
 			if !validToken(h) {
-				add(fmt.Sprintf("replayHeaders[%d]", i), "want a header name, got %q", h)
+				add(RuleValue, fmt.Sprintf("replayHeaders[%d]", i), "want a header name, got %q", h)
 				continue
 			}
 			c.replayAllow[textproto.CanonicalMIMEHeaderKey(h)] = true
@@ -297,30 +325,30 @@ func compile(p Policy) (*compiled, error) {
 
 	c.maxBody, c.maxReq = orDefault(p.MaxBodyBytes, DefaultMaxBodyBytes), orDefault(p.MaxRequestBytes, DefaultMaxRequestBytes)
 	if c.maxBody < 0 {
-		add("maxBodyBytes", "want a positive size, got %d", p.MaxBodyBytes)
+		add(RuleNotPositive, "maxBodyBytes", "want a positive size, got %d", p.MaxBodyBytes)
 	}
 	if c.maxReq < 0 {
-		add("maxRequestBytes", "want a positive size, got %d", p.MaxRequestBytes)
+		add(RuleNotPositive, "maxRequestBytes", "want a positive size, got %d", p.MaxRequestBytes)
 	}
 	c.failOpen = p.FailOpen
 	c.problemType = p.ProblemType
 	if p.Key.Inject && c.keySrc != keyHeader {
-		add("key.inject", "a gateway injects keys in a header: want the key in a header, not %s", c.keySourceName())
+		add(RulePolicyInvalid, "key.inject", "a gateway injects keys in a header: want the key in a header, not %s", c.keySourceName())
 	}
 	if p.Issued != nil {
 		is := *p.Issued
 		c.issued = &is
 		if is.MaxAge < 0 {
-			add("issued.maxAge", "want a positive duration, got %s", is.MaxAge)
+			add(RuleNotPositive, "issued.maxAge", "want a positive duration, got %s", is.MaxAge)
 		}
 		if p.Key.Inject {
-			add("key.inject", "a key the gateway injects is not server-issued: want inject or issued, not both")
+			add(RulePolicyInvalid, "key.inject", "a key the gateway injects is not server-issued: want inject or issued, not both")
 		}
 		if c.keySrc == keyDerive {
-			add("issued", "a derived key is computed by the server, so it cannot be a server-issued key")
+			add(RulePolicyInvalid, "issued", "a derived key is computed by the server, so it cannot be a server-issued key")
 		}
 		if p.Key.Format != "" && p.Key.Format != FormatAny {
-			add("issued", "server-issued keys have their own format: want key.format any, got %q", p.Key.Format)
+			add(RulePolicyInvalid, "issued", "server-issued keys have their own format: want key.format any, got %q", p.Key.Format)
 		}
 	}
 	if len(errs) > 0 {
