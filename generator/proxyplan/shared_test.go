@@ -1,7 +1,6 @@
 package proxyplan
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,22 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idemgen/idemgen/runtime/gateway"
+	"github.com/idemgen/idemgen/runtime/store/storetest"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
 	_ "github.com/idemgen/idemgen/runtime/store/storeurl/all" // every backend, picked by URL
 )
-
-// skipUnlessCI skips a test whose backend is unreachable, except under CI=true
-// where the backend must be there.
-func skipUnlessCI(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s unreachable under CI=true: %v", what, err)
-	}
-	t.Skipf("skipping: %s unreachable (%v); CI=true makes this a failure", what, err)
-}
 
 func randomName() string {
 	var b [6]byte
@@ -47,10 +33,10 @@ func randomName() string {
 // upstream, sharing one store: concurrent duplicates spread over both run the
 // upstream once, and a retry on the other gateway is replayed.
 func TestSharedStoreRedis(t *testing.T) {
-	addr := cmp.Or(os.Getenv("IDEMGEN_REDIS_ADDR"), "127.0.0.1:6379")
+	addr := storetest.RedisAddr()
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	skipUnlessCI(t, "redis at "+addr, c.Ping(context.Background()).Err())
+	storetest.NeedService(t, "redis at "+addr, c.Ping(context.Background()).Err())
 	prefix := "gatewaytest:" + randomName() + ":"
 	t.Cleanup(func() {
 		keys, _ := c.Keys(context.Background(), prefix+"*").Result()
@@ -62,14 +48,14 @@ func TestSharedStoreRedis(t *testing.T) {
 }
 
 func TestSharedStorePostgres(t *testing.T) {
-	dsn := cmp.Or(os.Getenv("IDEMGEN_POSTGRES_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	dsn := storetest.PostgresURL()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dsn)
 	if err == nil {
 		t.Cleanup(pool.Close)
 		err = pool.Ping(ctx)
 	}
-	skipUnlessCI(t, "postgres at "+dsn, err)
+	storetest.NeedService(t, "postgres at "+dsn, err)
 	table := "gatewaytest_" + randomName()
 	t.Cleanup(func() { pool.Exec(ctx, "DROP TABLE IF EXISTS "+table+", "+table+"_schema") })
 	sep := "?"

@@ -1,7 +1,6 @@
 package crossproc_test
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/idemgen/idemgen/runtime/store/storetest"
 )
 
 const (
@@ -38,12 +39,12 @@ type redisEnv struct {
 
 func newRedisEnv(t *testing.T) redisEnv {
 	t.Helper()
-	addr := cmp.Or(os.Getenv("IDEMGEN_REDIS_ADDR"), "127.0.0.1:6379")
+	addr := storetest.RedisAddr()
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	needService(t, "redis at "+addr, c.Ping(ctx).Err())
+	storetest.NeedService(t, "redis at "+addr, c.Ping(ctx).Err())
 	prefix := "crossproc:" + suffix() + ":"
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -80,7 +81,7 @@ type pgEnv struct {
 
 func newPGEnv(t *testing.T) pgEnv {
 	t.Helper()
-	url := cmp.Or(os.Getenv("IDEMGEN_POSTGRES_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	url := storetest.PostgresURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, url)
@@ -88,7 +89,7 @@ func newPGEnv(t *testing.T) pgEnv {
 		t.Cleanup(pool.Close)
 		err = pool.Ping(ctx)
 	}
-	needService(t, "postgres at "+url, err)
+	storetest.NeedService(t, "postgres at "+url, err)
 	s := suffix()
 	table, effects := "crossproc_"+s, "crossproc_effects_"+s
 	if _, err := pool.Exec(ctx, "CREATE TABLE "+effects+" (key text NOT NULL, pid int NOT NULL)"); err != nil {
@@ -197,7 +198,7 @@ func TestPostgresAtomicCrash(t *testing.T) {
 // retried by its client, as a generated client does.
 func TestRedisOutage(t *testing.T) {
 	bin, err := exec.LookPath("redis-server")
-	needService(t, "redis-server binary", err)
+	storetest.NeedService(t, "redis-server binary", err)
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	dir := t.TempDir()

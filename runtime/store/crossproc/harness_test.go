@@ -301,19 +301,6 @@ func makeKeys(n int) []string {
 	return keys
 }
 
-// needService skips the test when err says a service is missing, except under
-// CI=true, where the service must be there.
-func needService(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s unreachable under CI=true: %v", what, err)
-	}
-	t.Skipf("skipping: %s unreachable (%v); CI=true makes this a failure", what, err)
-}
-
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()

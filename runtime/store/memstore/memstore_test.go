@@ -15,14 +15,16 @@ import (
 
 func TestConformance(t *testing.T) {
 	// With a busy sweeper (expired records vanish in the background) and
-	// without one (expiry is only ever observed lazily, by each method).
+	// without one (expiry is only ever observed lazily, by each method), on a
+	// hand-moved clock.
 	for name, sweep := range map[string]time.Duration{"Sweeper": 100 * time.Millisecond, "NoSweeper": -1} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			storetest.Run(t, func(t *testing.T) idempotency.Store {
-				s := memstore.New(memstore.WithSweepInterval(sweep))
+			storetest.RunSubjects(t, func(t *testing.T) storetest.Subject {
+				clk := storetest.NewFakeClock()
+				s := memstore.New(memstore.WithSweepInterval(sweep), memstore.WithClock(clk.Now))
 				t.Cleanup(func() { s.Close() })
-				return s
+				return storetest.Subject{Store: s, Clock: clk}
 			})
 		})
 	}
@@ -30,8 +32,19 @@ func TestConformance(t *testing.T) {
 
 func TestConformanceBounded(t *testing.T) {
 	// A bound large enough for the suite: eviction must never break a guarantee.
+	storetest.RunSubjects(t, func(t *testing.T) storetest.Subject {
+		clk := storetest.NewFakeClock()
+		s := memstore.New(memstore.WithMaxRecords(4096), memstore.WithClock(clk.Now))
+		t.Cleanup(func() { s.Close() })
+		return storetest.Subject{Store: s, Clock: clk}
+	})
+}
+
+// TestConformanceWallClock runs the suite once on the real clock, as a store
+// reading a server's time does.
+func TestConformanceWallClock(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) idempotency.Store {
-		s := memstore.New(memstore.WithMaxRecords(4096))
+		s := memstore.New()
 		t.Cleanup(func() { s.Close() })
 		return s
 	})

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,16 +14,11 @@ import (
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/pgstore"
+	"github.com/idemgen/idemgen/runtime/store/storetest"
 )
 
-// pgURL is the database the tests use: IDEMGEN_POSTGRES_URL or the machine's
-// PostgreSQL on 127.0.0.1:5432, database test.
-func pgURL() string {
-	if u := os.Getenv("IDEMGEN_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+// pgURL is the database the tests use (storetest.PostgresURL).
+func pgURL() string { return storetest.PostgresURL() }
 
 // openPool connects to the test database. Without a server the test is skipped,
 // except under CI=true where the backend must be tested and its absence fails.
@@ -40,10 +34,7 @@ func openPool(tb testing.TB) *pgxpool.Pool {
 		if pool != nil {
 			pool.Close()
 		}
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("postgres at %s unreachable under CI=true: %v", pgURL(), err)
-		}
-		tb.Skipf("skipping: postgres at %s unreachable (%v); CI=true makes this a failure", pgURL(), err)
+		storetest.NeedService(tb, "postgres at "+pgURL(), err)
 	}
 	tb.Cleanup(pool.Close)
 	return pool

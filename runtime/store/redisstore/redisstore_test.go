@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,16 +15,11 @@ import (
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/redisstore"
+	"github.com/idemgen/idemgen/runtime/store/storetest"
 )
 
-// redisAddr is the Redis server the tests use: IDEMGEN_REDIS_ADDR or the
-// machine's 127.0.0.1:6379.
-func redisAddr() string {
-	if a := os.Getenv("IDEMGEN_REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
+// redisAddr is the Redis server the tests use (storetest.RedisAddr).
+func redisAddr() string { return storetest.RedisAddr() }
 
 // openClient connects to the test Redis. Without a server the test is skipped,
 // except under CI=true where the backend must be tested and its absence fails.
@@ -36,10 +30,7 @@ func openClient(tb testing.TB, hooks ...redis.Hook) *redis.Client {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis at %s unreachable under CI=true: %v", redisAddr(), err)
-		}
-		tb.Skipf("skipping: redis at %s unreachable (%v); CI=true makes this a failure", redisAddr(), err)
+		storetest.NeedService(tb, "redis at "+redisAddr(), err)
 	}
 	for _, h := range hooks {
 		c.AddHook(h)

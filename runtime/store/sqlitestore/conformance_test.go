@@ -4,13 +4,16 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/sqlitestore"
 	"github.com/idemgen/idemgen/runtime/store/storetest"
 )
 
-// TestConformance runs the shared Store suite, each subtest on a file of its own.
+// TestConformance runs the shared Store suite, each subtest on a file of its
+// own, on a hand-moved clock (no expiry test waits).
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) idempotency.Store {
-		return open(t, filepath.Join(t.TempDir(), "idem.db"))
+	storetest.RunSubjects(t, func(t *testing.T) storetest.Subject {
+		clk := storetest.NewFakeClock()
+		s := open(t, filepath.Join(t.TempDir(), "idem.db"), sqlitestore.WithClock(clk.Now))
+		return storetest.Subject{Store: s, Clock: clk}
 	})
 }

@@ -84,6 +84,10 @@ func WithPurgeInterval(d time.Duration) Option { return func(s *Store) { s.inter
 // (DefaultPurgeBatch when not given).
 func WithPurgeBatch(n int) Option { return func(s *Store) { s.batch = n } }
 
+// WithClock replaces time.Now, the clock leases and ttls are measured by
+// (for tests that move time by hand).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
 // WithLogger sets where the background purger reports failures (slog.Default
 // when not given).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }

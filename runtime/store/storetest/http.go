@@ -102,13 +102,25 @@ func mustPost(t *testing.T, c *http.Client, url, key, body string, hdr ...string
 	return r
 }
 
+// work stands for a handler's own work of duration d, so that concurrent
+// duplicates overlap it; it ends early when ctx is done. It is the handler's
+// time, not the store's: no expiry depends on it.
+func work(ctx context.Context, d time.Duration) {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+}
+
 // created answers 201 with a body naming the key and the execution number.
 func created(ex *executions, delay time.Duration) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		n := ex.add(key)
 		body, _ := io.ReadAll(r.Body) // the body is readable after fingerprinting
-		time.Sleep(delay)
+		work(r.Context(), delay)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Location", "/things/"+key)
 		w.WriteHeader(http.StatusCreated)
@@ -120,7 +132,7 @@ func created(ex *executions, delay time.Duration) http.HandlerFunc {
 // over two servers ("processes") sharing the store: each key's handler runs
 // exactly once, every other caller gets the replay or 409, and the replay is
 // the first response.
-func testHTTPExactlyOnce(t *testing.T, s idempotency.Store) {
+func testHTTPExactlyOnce(t *testing.T, s idempotency.Store, clk Clock) {
 	const keys, dups = 8, 64
 	var ex executions
 	p := idempotency.Policy{Operation: uniq("op"), Lease: 10 * time.Second, TTL: time.Minute}
@@ -207,7 +219,7 @@ func checkProblem(t *testing.T, r response, status int) {
 
 // testHTTPConcurrentWait: with concurrent: wait every duplicate waits for the
 // first and gets its replay (no 409s).
-func testHTTPConcurrentWait(t *testing.T, s idempotency.Store) {
+func testHTTPConcurrentWait(t *testing.T, s idempotency.Store, clk Clock) {
 	const dups = 64
 	var ex executions
 	p := idempotency.Policy{Operation: uniq("op"), Concurrent: idempotency.ConcurrentWait, Lease: 5 * time.Second, TTL: time.Minute}
@@ -260,7 +272,7 @@ func testHTTPConcurrentWait(t *testing.T, s idempotency.Store) {
 
 // testHTTPReplayIdentity: status, replayed headers and body bytes are those of
 // the first response; Set-Cookie, Date and hop-by-hop headers are not replayed.
-func testHTTPReplayIdentity(t *testing.T, s idempotency.Store) {
+func testHTTPReplayIdentity(t *testing.T, s idempotency.Store, clk Clock) {
 	var ex executions
 	body := make([]byte, 4096)
 	for i := range body {
@@ -323,7 +335,7 @@ func testHTTPReplayIdentity(t *testing.T, s idempotency.Store) {
 
 // testHTTPMismatch: reusing a key with another payload is 422; the same JSON
 // with other key order and whitespace is the same payload.
-func testHTTPMismatch(t *testing.T, s idempotency.Store) {
+func testHTTPMismatch(t *testing.T, s idempotency.Store, clk Clock) {
 	var ex executions
 	p := idempotency.Policy{Operation: uniq("op"), TTL: time.Minute}
 	srv, _ := server(t, s, p, created(&ex, 0))
@@ -349,7 +361,7 @@ func testHTTPMismatch(t *testing.T, s idempotency.Store) {
 
 // testHTTPScopeIsolation: the same key under two tenants is two records, and
 // no tenant can see the other's.
-func testHTTPScopeIsolation(t *testing.T, s idempotency.Store) {
+func testHTTPScopeIsolation(t *testing.T, s idempotency.Store, clk Clock) {
 	var ex executions
 	p := idempotency.Policy{Operation: uniq("op"), Scope: []string{"header:X-Tenant"}, TTL: time.Minute}
 	srv, _ := server(t, s, p, func(w http.ResponseWriter, r *http.Request) {
@@ -402,9 +414,10 @@ func testHTTPScopeIsolation(t *testing.T, s idempotency.Store) {
 // worker would) is taken over by the next retry; the stale attempt's late
 // completion is refused by the fencing token, so the retry's response is the
 // one replayed.
-func testHTTPTakeover(t *testing.T, s idempotency.Store) {
+func testHTTPTakeover(t *testing.T, s idempotency.Store, clk Clock) {
 	var ex executions
 	release := make(chan struct{})
+	started := make(chan struct{})
 	var takeovers atomic.Int32
 	// A longer lease than elsewhere: the 409 below must arrive within it even
 	// on a loaded machine.
@@ -413,6 +426,7 @@ func testHTTPTakeover(t *testing.T, s idempotency.Store) {
 	srv, _ := server(t, s, p, func(w http.ResponseWriter, r *http.Request) {
 		n := ex.add("k")
 		if n == 1 {
+			close(started)
 			<-release // the "crashed" first attempt hangs past its lease
 		}
 		w.WriteHeader(http.StatusCreated)
@@ -435,13 +449,14 @@ func testHTTPTakeover(t *testing.T, s idempotency.Store) {
 		}
 		firstDone <- r
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for ex.get("k") == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first attempt never reached the handler")
 	}
 	inFlight := mustPost(t, c, srv.URL, key, `{}`)
 	checkProblem(t, inFlight, http.StatusConflict)
-	time.Sleep(lease + margin)
+	clk.Advance(t, lease+margin)
 	retry := mustPost(t, c, srv.URL, key, `{}`)
 	if retry.status != http.StatusCreated || string(retry.body) != "execution 2" {
 		t.Fatalf("retry after the lease: %d %q, want 201 \"execution 2\"", retry.status, retry.body)
@@ -460,7 +475,7 @@ func testHTTPTakeover(t *testing.T, s idempotency.Store) {
 
 // testHTTPRelease: an uncached outcome (5xx) releases the claim so the retry
 // runs again; the first cached outcome is then replayed.
-func testHTTPRelease(t *testing.T, s idempotency.Store) {
+func testHTTPRelease(t *testing.T, s idempotency.Store, clk Clock) {
 	var ex executions
 	p := idempotency.Policy{Operation: uniq("op"), TTL: time.Minute}
 	srv, _ := server(t, s, p, func(w http.ResponseWriter, r *http.Request) {
@@ -487,7 +502,7 @@ func testHTTPRelease(t *testing.T, s idempotency.Store) {
 
 // testDoExactlyOnce: 64 concurrent Do calls with one key run fn once; with
 // concurrent: wait every caller gets the result.
-func testDoExactlyOnce(t *testing.T, s idempotency.Store) {
+func testDoExactlyOnce(t *testing.T, s idempotency.Store, clk Clock) {
 	for _, mode := range []idempotency.Concurrency{idempotency.ConcurrentReject, idempotency.ConcurrentWait} {
 		p := idempotency.Policy{Operation: uniq("do"), Concurrent: mode, Lease: 5 * time.Second, TTL: time.Minute}
 		m, err := idempotency.New(s, p, idempotency.WithLogger(quietLogger))
@@ -504,7 +519,7 @@ func testDoExactlyOnce(t *testing.T, s idempotency.Store) {
 				defer wg.Done()
 				res, _, err := m.Do(context.Background(), "tenant", key, []byte(`{"n":1}`), func(context.Context) ([]byte, error) {
 					runs.Add(1)
-					time.Sleep(50 * time.Millisecond)
+					work(context.Background(), 50*time.Millisecond)
 					return []byte("result"), nil
 				})
 				switch {

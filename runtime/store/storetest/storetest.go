@@ -14,47 +14,95 @@ import (
 )
 
 // Durations the suite works with. Lease is long enough to survive scheduling
-// noise under -race on a loaded machine, short enough to keep the suite fast.
+// noise under -race on a loaded machine when the store reads a real clock.
 const (
 	lease   = 400 * time.Millisecond
-	margin  = 300 * time.Millisecond // waited beyond a lease or ttl before expecting expiry
+	margin  = 300 * time.Millisecond // advanced beyond a lease or ttl before expecting expiry
 	longTTL = time.Minute
 )
 
-// Run runs the conformance suite. open is called once per subtest and must
-// return a ready store (register its cleanup with t.Cleanup); stores may be
-// shared between calls. Subtests call t.Parallel.
+// Subject is one store under test, as the open function of RunSubjects
+// returns it for one subtest.
+type Subject struct {
+	Store idempotency.Store
+	// Clock is the time Store reads. nil means a real clock that the suite
+	// cannot move (a Redis or PostgreSQL server's): WallClock.
+	Clock Clock
+	// Write and Committed are the AtomicStore capability hook: Write performs a
+	// business write named name through the transaction ctx carries (as a
+	// handler in atomic mode would), and Committed reports whether that write
+	// is visible outside it. With both set the atomic tests check that the
+	// handler's writes commit with the completed record and only then; with
+	// both nil they check the records only. A Store that does not implement
+	// idempotency.AtomicStore must leave them nil.
+	Write     func(ctx context.Context, name string) error
+	Committed func(ctx context.Context, name string) (bool, error)
+}
+
+// Run runs the conformance suite on a store that reads a real clock. open is
+// called once per subtest and must return a ready store (register its cleanup
+// with t.Cleanup); stores may be shared between calls. Subtests call
+// t.Parallel.
 func Run(t *testing.T, open func(t *testing.T) idempotency.Store) {
 	t.Helper()
+	RunSubjects(t, func(t *testing.T) Subject { return Subject{Store: open(t)} })
+}
+
+// RunSubjects runs the conformance suite: every subtest calls open for a
+// store of its own (with its clock and, for an AtomicStore, its capability
+// hook). The atomic subtests run when the store implements
+// idempotency.AtomicStore and are skipped otherwise.
+func RunSubjects(t *testing.T, open func(t *testing.T) Subject) {
+	t.Helper()
 	tests := []struct {
-		name string
-		fn   func(t *testing.T, s idempotency.Store)
+		name   string
+		fn     func(t *testing.T, s idempotency.Store, clk Clock)
+		atomic func(t *testing.T, sub Subject, clk Clock)
 	}{
-		{"Claim", testClaim},
-		{"CompleteThenReplay", testCompleteThenReplay},
-		{"Release", testRelease},
-		{"Fencing", testFencing},
-		{"LeaseExpiryTakeover", testLeaseExpiryTakeover},
-		{"TTLExpiry", testTTLExpiry},
-		{"Purge", testPurge},
-		{"ConcurrentClaimsExactlyOnce", testConcurrentClaims},
-		{"HTTPExactlyOnce", testHTTPExactlyOnce},
-		{"HTTPConcurrentWait", testHTTPConcurrentWait},
-		{"HTTPReplayIdentity", testHTTPReplayIdentity},
-		{"HTTPMismatch", testHTTPMismatch},
-		{"HTTPScopeIsolation", testHTTPScopeIsolation},
-		{"HTTPTakeover", testHTTPTakeover},
-		{"HTTPReleaseOnUncached", testHTTPRelease},
-		{"DoExactlyOnce", testDoExactlyOnce},
+		{name: "Claim", fn: testClaim},
+		{name: "CompleteThenReplay", fn: testCompleteThenReplay},
+		{name: "Release", fn: testRelease},
+		{name: "Fencing", fn: testFencing},
+		{name: "LeaseExpiryTakeover", fn: testLeaseExpiryTakeover},
+		{name: "TTLExpiry", fn: testTTLExpiry},
+		{name: "Purge", fn: testPurge},
+		{name: "ConcurrentClaimsExactlyOnce", fn: testConcurrentClaims},
+		{name: "HTTPExactlyOnce", fn: testHTTPExactlyOnce},
+		{name: "HTTPConcurrentWait", fn: testHTTPConcurrentWait},
+		{name: "HTTPReplayIdentity", fn: testHTTPReplayIdentity},
+		{name: "HTTPMismatch", fn: testHTTPMismatch},
+		{name: "HTTPScopeIsolation", fn: testHTTPScopeIsolation},
+		{name: "HTTPTakeover", fn: testHTTPTakeover},
+		{name: "HTTPReleaseOnUncached", fn: testHTTPRelease},
+		{name: "DoExactlyOnce", fn: testDoExactlyOnce},
+		{name: "AtomicCommit", atomic: testAtomicCommit},
+		{name: "AtomicFencing", atomic: testAtomicFencing},
+		{name: "AtomicRollback", atomic: testAtomicRollback},
+		{name: "HTTPAtomic", atomic: testHTTPAtomic},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t)
-			if s == nil {
+			sub := open(t)
+			if sub.Store == nil {
 				t.Fatal("storetest: open returned a nil store")
 			}
-			tc.fn(t, s)
+			clk := sub.Clock
+			if clk == nil {
+				clk = WallClock{}
+			}
+			_, isAtomic := sub.Store.(idempotency.AtomicStore)
+			if (sub.Write == nil) != (sub.Committed == nil) || (sub.Write != nil && !isAtomic) {
+				t.Fatalf("storetest: Subject.Write and Committed must both be set, and only for an idempotency.AtomicStore (%T)", sub.Store)
+			}
+			if tc.atomic != nil {
+				if !isAtomic {
+					t.Skipf("%T does not implement idempotency.AtomicStore", sub.Store)
+				}
+				tc.atomic(t, sub, clk)
+				return
+			}
+			tc.fn(t, sub.Store, clk)
 		})
 	}
 }
@@ -84,7 +132,7 @@ func mustAcquire(t *testing.T, s idempotency.Store, id, fp, tok string, d time.D
 	return cl
 }
 
-func testClaim(t *testing.T, s idempotency.Store) {
+func testClaim(t *testing.T, s idempotency.Store, clk Clock) {
 	ctx := context.Background()
 	id, tok := uniq("claim"), token()
 	cl := mustAcquire(t, s, id, "fp-a", tok, longTTL)
@@ -118,7 +166,7 @@ func testClaim(t *testing.T, s idempotency.Store) {
 	}
 }
 
-func testCompleteThenReplay(t *testing.T, s idempotency.Store) {
+func testCompleteThenReplay(t *testing.T, s idempotency.Store, clk Clock) {
 	ctx := context.Background()
 	id, tok := uniq("complete"), token()
 	mustAcquire(t, s, id, "fp", tok, longTTL)
@@ -175,7 +223,7 @@ func testCompleteThenReplay(t *testing.T, s idempotency.Store) {
 	}
 }
 
-func testRelease(t *testing.T, s idempotency.Store) {
+func testRelease(t *testing.T, s idempotency.Store, clk Clock) {
 	ctx := context.Background()
 	id, tok := uniq("release"), token()
 	mustAcquire(t, s, id, "fp", tok, longTTL)
@@ -200,11 +248,11 @@ func testRelease(t *testing.T, s idempotency.Store) {
 	}
 }
 
-func testFencing(t *testing.T, s idempotency.Store) {
+func testFencing(t *testing.T, s idempotency.Store, clk Clock) {
 	ctx := context.Background()
 	id, stale, fresh := uniq("fencing"), token(), token()
 	mustAcquire(t, s, id, "fp", stale, lease)
-	time.Sleep(lease + margin)
+	clk.Advance(t, lease+margin)
 	mustAcquire(t, s, id, "fp", fresh, longTTL)
 	if err := s.Complete(ctx, id, stale, []byte("stale"), longTTL); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Errorf("Complete with the stale token after a takeover: err = %v, want ErrNotOwner", err)
@@ -227,13 +275,13 @@ func testFencing(t *testing.T, s idempotency.Store) {
 	}
 }
 
-func testLeaseExpiryTakeover(t *testing.T, s idempotency.Store) {
+func testLeaseExpiryTakeover(t *testing.T, s idempotency.Store, clk Clock) {
 	id := uniq("lease")
 	mustAcquire(t, s, id, "fp", token(), lease)
 	if cl := claim(t, s, id, "fp", token(), lease); cl.Acquired {
 		t.Fatalf("Claim within the lease: acquired, want not acquired")
 	}
-	time.Sleep(lease + margin)
+	clk.Advance(t, lease+margin)
 	cl := mustAcquire(t, s, id, "fp", token(), longTTL)
 	// TookOver is informational: stores whose backend expires the crashed
 	// claim by itself (Redis) see no record left to take over.
@@ -245,11 +293,11 @@ func testLeaseExpiryTakeover(t *testing.T, s idempotency.Store) {
 	// A crashed attempt whose lease expired blocks no other payload either.
 	id2 := uniq("lease-other")
 	mustAcquire(t, s, id2, "fp-1", token(), lease)
-	time.Sleep(lease + margin)
+	clk.Advance(t, lease+margin)
 	mustAcquire(t, s, id2, "fp-2", token(), longTTL)
 }
 
-func testTTLExpiry(t *testing.T, s idempotency.Store) {
+func testTTLExpiry(t *testing.T, s idempotency.Store, clk Clock) {
 	ctx := context.Background()
 	id, tok := uniq("ttl"), token()
 	ttl := 4 * lease
@@ -258,11 +306,11 @@ func testTTLExpiry(t *testing.T, s idempotency.Store) {
 		t.Fatalf("Complete: %v", err)
 	}
 	// The completed record outlives the lease: ttl, not lease, governs it now.
-	time.Sleep(lease + margin)
+	clk.Advance(t, lease+margin)
 	if rec, err := s.Get(ctx, id); err != nil || rec.State != idempotency.StateCompleted {
 		t.Fatalf("Get after the lease, within the ttl: state %s, err %v; want completed", rec.State, err)
 	}
-	time.Sleep(ttl - lease)
+	clk.Advance(t, ttl-lease)
 	if _, err := s.Get(ctx, id); !errors.Is(err, idempotency.ErrNotFound) {
 		t.Errorf("Get after the ttl: err = %v, want ErrNotFound", err)
 	}
@@ -272,7 +320,7 @@ func testTTLExpiry(t *testing.T, s idempotency.Store) {
 	}
 }
 
-func testPurge(t *testing.T, s idempotency.Store) {
+func testPurge(t *testing.T, s idempotency.Store, clk Clock) {
 	ctx := context.Background()
 	var expired []string
 	for i := 0; i < 5; i++ {
@@ -292,7 +340,7 @@ func testPurge(t *testing.T, s idempotency.Store) {
 	}
 	flightID := uniq("purge-inflight")
 	mustAcquire(t, s, flightID, "fp", token(), longTTL)
-	time.Sleep(lease + margin)
+	clk.Advance(t, lease+margin)
 	n, err := s.Purge(ctx)
 	if err != nil {
 		t.Fatalf("Purge: %v", err)
@@ -318,7 +366,7 @@ func testPurge(t *testing.T, s idempotency.Store) {
 
 // testConcurrentClaims races 64 claimers on each of 16 ids: exactly one wins
 // each id, and every loser sees the winner's record.
-func testConcurrentClaims(t *testing.T, s idempotency.Store) {
+func testConcurrentClaims(t *testing.T, s idempotency.Store, clk Clock) {
 	const keys, racers = 16, 64
 	ctx := context.Background()
 	ids := make([]string, keys)

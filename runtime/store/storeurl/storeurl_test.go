@@ -1,7 +1,6 @@
 package storeurl_test
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,6 +18,7 @@ import (
 	"github.com/idemgen/idemgen/runtime/store/pgstore"
 	"github.com/idemgen/idemgen/runtime/store/redisstore"
 	"github.com/idemgen/idemgen/runtime/store/sqlitestore"
+	"github.com/idemgen/idemgen/runtime/store/storetest"
 	"github.com/idemgen/idemgen/runtime/store/storeurl"
 	_ "github.com/idemgen/idemgen/runtime/store/storeurl/all" // every backend, picked by URL
 )
@@ -119,24 +119,11 @@ func TestSQLite(t *testing.T) {
 	}
 }
 
-// skipUnlessCI skips the test when err says the service is missing, except
-// under CI=true, where the service must be there.
-func skipUnlessCI(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s unreachable under CI=true: %v", what, err)
-	}
-	t.Skipf("skipping: %s unreachable (%v); CI=true makes this a failure", what, err)
-}
-
 func TestRedis(t *testing.T) {
-	addr := cmp.Or(os.Getenv("IDEMGEN_REDIS_ADDR"), "127.0.0.1:6379")
+	addr := storetest.RedisAddr()
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	skipUnlessCI(t, "redis at "+addr, c.Ping(context.Background()).Err())
+	storetest.NeedService(t, "redis at "+addr, c.Ping(context.Background()).Err())
 	var b [6]byte
 	rand.Read(b[:])
 	prefix := "storeurltest:" + hex.EncodeToString(b[:]) + ":"
@@ -149,14 +136,14 @@ func TestRedis(t *testing.T) {
 }
 
 func TestPostgres(t *testing.T) {
-	url := cmp.Or(os.Getenv("IDEMGEN_POSTGRES_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	url := storetest.PostgresURL()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, url)
 	if err == nil {
 		t.Cleanup(pool.Close) // after the table is dropped: cleanups run last-in first-out
 		err = pool.Ping(ctx)
 	}
-	skipUnlessCI(t, "postgres at "+url, err)
+	storetest.NeedService(t, "postgres at "+url, err)
 	var b [6]byte
 	rand.Read(b[:])
 	table := "storeurltest_" + hex.EncodeToString(b[:])
