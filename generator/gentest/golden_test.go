@@ -23,10 +23,18 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/go
 // not change every golden file.
 const goldenVersion = "v0.0.0-golden"
 
-// TestGolden generates every case of testdata/golden (<case>/openapi.yaml ->
-// <case>/*_gen.go, package <case>, models and server) and compares the output
-// byte for byte; -update rewrites the expected files. The outputs of all cases
-// are then built and vetted in one temporary module.
+// TestGolden generates every case of testdata/golden and compares the output
+// byte for byte; -update rewrites the expected files. A case is a directory
+// holding openapi.yaml and either
+//
+//   - the expected *_gen.go files (package: the directory name without
+//     dashes) of the parts its options file names as idemgen generate's flags
+//     ("--models --server --client"; models and server without the file), or
+//   - a stderr file: the spec must be rejected, and stderr holds what
+//     idemgen generate prints (every diagnostic, "file:line:col: message").
+//
+// The outputs of all passing cases are then built and vetted in one temporary
+// module.
 func TestGolden(t *testing.T) {
 	root := filepath.Join(gentest.RepoRoot(), "testdata", "golden")
 	entries, err := os.ReadDir(root)
@@ -42,6 +50,15 @@ func TestGolden(t *testing.T) {
 		cases++
 		name := e.Name()
 		dir := filepath.Join(root, name)
+		if _, err := os.Stat(filepath.Join(dir, "stderr")); err == nil {
+			goldenFailure(t, dir)
+			continue
+		}
+		opts, err := caseOptions(dir)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
 		api, err := loader.Load(context.Background(), filepath.Join(dir, "openapi.yaml"))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -52,7 +69,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s: spec error: %s", name, d.Error())
 			}
 		}
-		res, err := emit.Generate(api, emit.Options{Package: name, Models: true, Server: true, Version: goldenVersion})
+		res, err := emit.Generate(api, opts)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -60,21 +77,7 @@ func TestGolden(t *testing.T) {
 		want := make(map[string]bool)
 		for _, f := range res.Files {
 			want[f.Name] = true
-			path := filepath.Join(dir, f.Name)
-			if *update {
-				if err := os.WriteFile(path, f.Content, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			golden, err := os.ReadFile(path)
-			if err != nil {
-				t.Errorf("%s: %v (run go test -run TestGolden -update)", name, err)
-				continue
-			}
-			if !bytes.Equal(golden, f.Content) {
-				t.Errorf("%s/%s differs from the golden file (run go test -run TestGolden -update and review the diff):\n%s", name, f.Name, firstDiff(golden, f.Content))
-			}
+			checkGolden(t, filepath.Join(dir, f.Name), f.Content)
 		}
 		// A golden file the generator no longer writes is stale.
 		files, _ := filepath.Glob(filepath.Join(dir, "*_gen.go"))
@@ -101,6 +104,83 @@ func TestGolden(t *testing.T) {
 	// The handler example of docs/generate.md is built against the songs case.
 	m.Add(t, "cmd/docexample", []emit.File{{Name: "main.go", Content: docExample(t, m.Path+"/golden/songs")}})
 	m.BuildAndVet(t)
+}
+
+// caseOptions reads a case's options file: generate's part flags.
+func caseOptions(dir string) (emit.Options, error) {
+	opts := emit.Options{Package: strings.ReplaceAll(filepath.Base(dir), "-", ""), Version: goldenVersion}
+	data, err := os.ReadFile(filepath.Join(dir, "options"))
+	if os.IsNotExist(err) {
+		opts.Models, opts.Server = true, true
+		return opts, nil
+	}
+	if err != nil {
+		return opts, err
+	}
+	for _, f := range strings.Fields(string(data)) {
+		switch f {
+		case "--models":
+			opts.Models = true
+		case "--server":
+			opts.Server = true
+		case "--client":
+			opts.Client = true
+		default:
+			return opts, fmt.Errorf("options: unknown flag %q (want --models, --server, --client)", f)
+		}
+	}
+	return opts, nil
+}
+
+// goldenFailure checks a failing case: the loader must reject the spec (an
+// error diagnostic, or no document at all), and what generate prints must be
+// the case's stderr file, with paths relative to the case directory.
+func goldenFailure(t *testing.T, dir string) {
+	t.Helper()
+	var out strings.Builder
+	api, err := loader.Load(context.Background(), filepath.Join(dir, "openapi.yaml"))
+	rejected := err != nil
+	if err != nil {
+		fmt.Fprintln(&out, err)
+	} else {
+		for _, d := range api.Diagnostics {
+			if d.Severity == model.Error {
+				rejected = true
+				fmt.Fprintf(&out, "%s: %s\n", d.Pos, d.Message)
+			} else {
+				fmt.Fprintf(&out, "%s: %s: %s\n", d.Pos, d.Severity, d.Message)
+			}
+		}
+	}
+	if !rejected {
+		t.Errorf("%s: the spec was accepted, want it rejected (the case has a stderr file)", filepath.Base(dir))
+	}
+	got := strings.ReplaceAll(out.String(), dir+string(filepath.Separator), "")
+	checkGolden(t, filepath.Join(dir, "stderr"), []byte(got))
+	if files, _ := filepath.Glob(filepath.Join(dir, "*_gen.go")); len(files) > 0 {
+		t.Errorf("%s: a failing case has generated files %v", filepath.Base(dir), files)
+	}
+}
+
+// checkGolden compares got with the golden file path (or rewrites it with
+// -update).
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	golden, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%v (run go test -run TestGolden -update)", err)
+		return
+	}
+	if !bytes.Equal(golden, got) {
+		rel, _ := filepath.Rel(filepath.Join(gentest.RepoRoot(), "testdata", "golden"), path)
+		t.Errorf("%s differs from the golden file (run go test -run TestGolden -update and review the diff):\n%s", rel, firstDiff(golden, got))
+	}
 }
 
 // docExample returns the Go program of docs/generate.md's "Implementing the
