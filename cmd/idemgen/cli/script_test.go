@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"os"
 	"testing"
 
@@ -16,11 +17,18 @@ func TestMain(m *testing.M) {
 	})
 }
 
+var updateScripts = flag.Bool("update", false, "rewrite the expected files (cmp targets) of testdata/script with the actual output")
+
 // TestScripts runs the txtar scripts in testdata/script: each runs idemgen and
-// checks exit codes, output and files.
+// checks exit codes, output and files. Every program a script runs is named
+// with exec (RequireExplicitExec), every file in an archive once
+// (RequireUniqueNames); -update rewrites the expected files that cmp compares.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:                 "testdata/script",
+		UpdateScripts:       *updateScripts,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			// Specs shared by many scripts live in the repository's testdata.
 			env.Setenv("TESTDATA", repoTestdata())
