@@ -291,16 +291,16 @@ func (c *checker) keyParam() {
 	if p == nil || p.Required == !k.Optional {
 		return
 	}
-	// A warning, not an error: the runtime follows x-idempotent whatever the
-	// parameter says, so the mismatch misleads clients and documentation but
-	// cannot make wrong code (and real specs, such as ones that document an
-	// optional Idempotency-Key, must still generate once marked idempotent).
+	// An error (docs/extension.md): the runtime follows x-idempotent, but a
+	// client generated from an optional parameter omits a key the server
+	// demands (every call fails with 400), and a required parameter makes
+	// clients send a key the server would let them leave out.
 	field := "key.required"
 	pos := p.Pos
 	if p.Required {
-		c.reportAt(model.Warning, RuleKeyRequiredMismatch, field, pos, "the %s parameter %q is declared required, but the key is optional (required: false)", p.In, p.Name)
+		c.reportAt(model.Error, RuleKeyRequiredMismatch, field, pos, "the %s parameter %q is declared required, but the key is optional (set required: false on the parameter, or drop key.required: false)", p.In, p.Name)
 	} else {
-		c.reportAt(model.Warning, RuleKeyRequiredMismatch, field, pos, "the %s parameter %q is declared optional, but the key is required (set required: true on the parameter, or key.required: false)", p.In, p.Name)
+		c.reportAt(model.Error, RuleKeyRequiredMismatch, field, pos, "the %s parameter %q is declared optional, but the key is required (set required: true on the parameter, or key.required: false)", p.In, p.Name)
 	}
 }
 

@@ -41,8 +41,8 @@ const (
 	// parameter of the operation (error; a warning for security headers).
 	RuleDeriveUndeclared = "derive-undeclared"
 	// RuleKeyRequiredMismatch: the key header (or query) parameter is declared
-	// with a `required` that disagrees with key.required (warning: the runtime
-	// follows x-idempotent, so only the documentation is wrong).
+	// with a `required` that disagrees with key.required (error: a client
+	// generated from the parameter omits a key the server demands).
 	RuleKeyRequiredMismatch = "key-required-mismatch"
 	// RuleMisplaced: x-idempotent on a path item or at the document root,
 	// where it has no effect (warning; it belongs on an operation, and document
