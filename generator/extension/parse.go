@@ -226,7 +226,7 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 
 func (p *parser) unknown(field, name string, known []string) {
 	msg := fmt.Sprintf("unknown field %q", name)
-	if s := suggest(name, known); s != "" {
+	if s := Suggest(name, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	full := name
@@ -728,8 +728,9 @@ func validToken(s string) bool {
 	return true
 }
 
-// suggest returns the known name closest to name (edit distance at most 2).
-func suggest(name string, known []string) string {
+// Suggest returns the known name closest to name (edit distance at most 2,
+// case-insensitive), or "": the "did you mean" of unknown names.
+func Suggest(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
 		if d := distance(strings.ToLower(name), strings.ToLower(k)); d < bestD {

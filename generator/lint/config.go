@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/model"
 )
 
@@ -142,6 +145,35 @@ func (c *Config) validate() error {
 			}
 		}
 		checkRules(where+".rules", o.Rules)
+	}
+	return errors.Join(errs...)
+}
+
+// CheckRuleIDs reports every rule id of c (in rules and overrides) that is
+// not one of known, with a did-you-mean: a misspelt id would otherwise change
+// nothing, silently.
+func (c *Config) CheckRuleIDs(known []Rule) error {
+	ids := make([]string, len(known))
+	isKnown := make(map[string]bool, len(known))
+	for i, r := range known {
+		ids[i], isKnown[r.ID] = r.ID, true
+	}
+	var errs []error
+	check := func(where string, rules map[string]model.Severity) {
+		for _, id := range slices.Sorted(maps.Keys(rules)) {
+			if isKnown[id] {
+				continue
+			}
+			msg := fmt.Sprintf("%s: unknown rule id %q", where, id)
+			if s := extension.Suggest(id, ids); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			errs = append(errs, errors.New(msg+"; docs/lint.md lists the rules"))
+		}
+	}
+	check("rules", c.Rules)
+	for i, o := range c.Overrides {
+		check(fmt.Sprintf("overrides[%d].rules", i), o.Rules)
 	}
 	return errors.Join(errs...)
 }

@@ -43,6 +43,9 @@ func (f *reviewFlags) parse() (model.Severity, *lint.Config, error) {
 		if err != nil {
 			return "", nil, exitCode(2, err)
 		}
+		if err := c.CheckRuleIDs(allRules()); err != nil {
+			return "", nil, exitCode(2, fmt.Errorf("%s: %w", f.config, err))
+		}
 		cfg = c
 	}
 	return failOn, cfg, nil
