@@ -33,7 +33,7 @@ func Lint(ctx context.Context, api *model.API, cfg *Config) []Finding {
 			out = append(out, f)
 		}
 	}
-	c := &checker{api: api, cfg: cfg, multiTenant: multiTenant(api, cfg.Policy), issuing: issuingDocumented(api),
+	c := &checker{api: api, cfg: cfg, multiTenant: multiTenant(cfg.Policy), issuing: issuingDocumented(api),
 		invalid: map[*model.Operation]bool{}}
 	for _, d := range api.Diagnostics {
 		if d.Severity == model.Error && d.Operation != nil {
@@ -160,6 +160,7 @@ func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, 
 		}
 		if len(found) > 0 {
 			c.keySchema(op, found[0], k, issued)
+			c.keyContradicts(op, found[0], k, issued)
 		}
 		if in == model.InHeader && op.Body != nil {
 			// The same key also sent as a body field is a second declaration.
@@ -175,6 +176,73 @@ func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, 
 	}
 	if k.Field != "" {
 		c.keyField(op, ext, extPtr, k.Field)
+	}
+	c.deriveOptional(op, ext, extPtr, k)
+}
+
+// keyContradicts reports a declared key parameter whose schema lets clients
+// make keys the policy rejects.
+func (c *checker) keyContradicts(op *model.Operation, p *model.Param, k idempotency.Key, issued bool) {
+	s := p.Schema
+	if s == nil || issued {
+		return // issued keys: issued-key-schema-shaped judges the schema
+	}
+	pos := p.Pos
+	if s.Pos.IsValid() {
+		pos = s.Pos
+	}
+	if strings.EqualFold(s.Format, "uuid") && (k.Format == idempotency.FormatULID || k.Format == idempotency.FormatPattern) {
+		want := "a ULID (pattern: '^[0-9A-HJKMNP-TV-Z]{26}$')"
+		if k.Format == idempotency.FormatPattern {
+			want = fmt.Sprintf("keys matching %q (pattern: %q)", k.Pattern, k.Pattern)
+		}
+		c.report(RuleKeyParamContradicts, op, pos, op.Pointer+"/parameters",
+			"key parameter %q declares format: uuid, but the policy accepts only %s: clients would send UUIDs the server rejects with 400; declare %s instead of format: uuid",
+			p.Name, k.Format, want)
+	}
+	if s.MaxLength != nil && *s.MaxLength > maxLength(k) {
+		c.report(RuleKeyParamContradicts, op, pos, op.Pointer+"/parameters",
+			"key parameter %q declares maxLength: %d, but the policy accepts at most %d characters: longer keys get 400; declare maxLength: %d",
+			p.Name, *s.MaxLength, maxLength(k), maxLength(k))
+	}
+}
+
+// deriveOptional reports key.derive items whose value a request may lack: the
+// runtime derives no key for such a request, which then runs un-deduplicated.
+func (c *checker) deriveOptional(op *model.Operation, ext *model.Extension, extPtr string, k idempotency.Key) {
+	for i, item := range k.Derive {
+		field := fmt.Sprintf("key.derive[%d]", i)
+		ptr := fmt.Sprintf("%s/key/derive/%d", extPtr, i)
+		why := ""
+		if kind, name, ok := strings.Cut(item, ":"); ok {
+			for _, p := range op.Params {
+				if sameParam(p, model.ParamIn(kind), name) && !p.Required && p.In != model.InPath {
+					why = fmt.Sprintf("the %s parameter %q is optional", p.In, p.Name)
+				}
+			}
+		} else if strings.HasPrefix(item, "/") && op.Body != nil {
+			// requestBody.required defaults to false and few specs set it, so
+			// only the field itself is judged.
+			for _, ct := range op.Body.Contents {
+				if why != "" {
+					break
+				}
+				if ct.Schema == nil || (ct.Kind != model.BodyJSON && ct.Kind != model.BodyForm && ct.Kind != model.BodyMultipart) {
+					continue
+				}
+				for _, l := range resolvePointer(ct.Schema, splitPointer(item), true, 0) {
+					if !l.absent && !l.required {
+						why = fmt.Sprintf("the field is optional in the %s schema", ct.MediaType)
+						break
+					}
+				}
+			}
+		}
+		if why != "" {
+			c.report(RuleDeriveOptional, op, ext.FieldPos(field), ptr,
+				"key.derive item %q of %s %s: %s, and a request without it gets no key, so it runs un-deduplicated (and its retries run again); make it required, or derive from required values only",
+				item, op.Method, op.Path, why)
+		}
 	}
 }
 
@@ -427,39 +495,65 @@ func (c *checker) fingerprintScope(op *model.Operation, ext *model.Extension, ex
 			}
 		}
 	}
+	if op.Body != nil && ext.Set["fingerprint"] && len(p.Fingerprint) > 0 &&
+		!slices.ContainsFunc(p.Fingerprint, func(item string) bool { return item == "body" || strings.HasPrefix(item, "/") }) {
+		c.report(RuleFingerprintNoBodyItem, op, ext.FieldPos("fingerprint"), extPtr+"/fingerprint",
+			"fingerprint [%s] of %s %s compares nothing of its request body: a key reused with another body replays the first response instead of 422; add body (or the JSON Pointers that identify the request)",
+			strings.Join(p.Fingerprint, ", "), op.Method, op.Path)
+	}
 	for i, s := range p.Scope {
 		if s == "principal" && !op.Secured {
 			c.report(RulePrincipalUnsecured, op, ext.FieldPos(fmt.Sprintf("scope[%d]", i)), fmt.Sprintf("%s/scope/%d", extPtr, i),
-				"scope principal on %s %s, which has no security requirement: there is no principal to scope by", op.Method, op.Path)
+				"scope principal on %s %s, which has no security requirement: there is no principal to scope by; add a securityScheme and `security` to this operation, or scope by a tenant parameter instead", op.Method, op.Path)
 		}
 	}
-	if c.multiTenant && len(p.Scope) == 0 {
+	if len(p.Scope) == 0 {
+		mt := c.cfg.Policy.MultiTenant
+		if mt != nil && !*mt {
+			return // the config says the API is not multi-tenant
+		}
+		tenant := tenantParam(op, c.cfg.Policy)
+		if tenant == nil && !c.multiTenant {
+			return
+		}
+		var fix string
+		switch {
+		case tenant != nil && op.Secured:
+			fix = fmt.Sprintf("add scope: [%s:%s] (or [principal])", tenant.In, tenant.Name)
+		case tenant != nil:
+			fix = fmt.Sprintf("add scope: [%s:%s]", tenant.In, tenant.Name)
+		case op.Secured:
+			fix = "add scope: [principal]"
+		default:
+			fix = "add a securityScheme and `security` to this operation, then scope: [principal] (or scope by a tenant parameter)"
+		}
 		c.report(RuleUnscopedTenant, op, ext.Pos, extPtr,
-			"%s %s is idempotent without a scope on a multi-tenant API: scope by principal or the tenant parameter", op.Method, op.Path)
+			"%s %s is idempotent without a scope on a multi-tenant API: keys of different tenants share one key space; %s", op.Method, op.Path, fix)
 	}
 }
 
-// multiTenant decides whether the API is multi-tenant: the config says, or a
-// tenant parameter appears on some operation.
-func multiTenant(api *model.API, pol Policy) bool {
-	if pol.MultiTenant != nil {
-		return *pol.MultiTenant
-	}
+// tenantParam returns the operation's parameter that names a tenant, or nil.
+func tenantParam(op *model.Operation, pol Policy) *model.Param {
 	names := pol.TenantParams
 	if names == nil {
 		names = DefaultTenantParams
 	}
-	for _, op := range api.Operations {
-		for _, p := range op.Params {
-			for _, n := range names {
-				if strings.EqualFold(p.Name, n) {
-					return true
-				}
+	for _, p := range op.Params {
+		for _, n := range names {
+			if strings.EqualFold(p.Name, n) {
+				return p
 			}
 		}
 	}
-	return false
+	return nil
 }
+
+// multiTenant reports whether the config declares the whole API multi-tenant
+// (policy.multiTenant: true), so that every idempotent operation needs a
+// scope. Without it, an operation needs one when it has a tenant parameter
+// itself: a tenant parameter elsewhere says nothing about this operation's
+// keys.
+func multiTenant(pol Policy) bool { return pol.MultiTenant != nil && *pol.MultiTenant }
 
 // ErrorStatuses returns the idempotency error statuses an operation with
 // policy p can answer: 400 unless the key is derived, 409, and 422 unless the
@@ -504,6 +598,10 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 	for _, code := range ErrorStatuses(p) {
 		r := findResponse(op, code)
 		if r == nil {
+			// A default problem+json response documents every error status.
+			if d := defaultResponse(op); d != nil && hasMediaType(d, ProblemJSON) {
+				continue
+			}
 			missing = append(missing, code)
 			continue
 		}
@@ -537,7 +635,60 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 			c.report(RuleCacheRetryable, op, ext.FieldPos(fmt.Sprintf("cache[%d]", i)), fmt.Sprintf("%s/cache/%d", extPtr, i),
 				"cache item %q stores an outcome a retry must be allowed to change: retries could never succeed", item)
 		}
+		if item == "401" || item == "408" || item == "409" {
+			c.report(RuleCacheTransient, op, ext.FieldPos(fmt.Sprintf("cache[%d]", i)), fmt.Sprintf("%s/cache/%d", extPtr, i),
+				"cache item %q stores an outcome in which the request did not run: every retry of the key gets it until the ttl expires; remove it from cache", item)
+		}
 	}
+	if r := findResponse(op, "409"); r != nil && !hasHeader(r, "Retry-After") {
+		c.report(RuleDocRetryAfter, op, r.Pos, op.Pointer+"/responses/"+r.Status,
+			"response %s of %s %s does not declare the Retry-After header the runtime sends with a 409 in flight; add it (integer seconds)", r.Status, op.Method, op.Path)
+	}
+	c.redirectOnly(op, ext, extPtr, p)
+}
+
+// redirectOnly reports an operation whose every documented success is a 3xx
+// that the policy does not store: a resubmit after completion runs again.
+func (c *checker) redirectOnly(op *model.Operation, ext *model.Extension, extPtr string, p idempotency.Policy) {
+	var redirects []string
+	for _, r := range op.Responses {
+		switch r.Status[0] {
+		case '2':
+			return
+		case '3':
+			if !Cached(p, r.Status) {
+				redirects = append(redirects, r.Status)
+			}
+		}
+	}
+	if len(redirects) == 0 {
+		return
+	}
+	pos, ptr := ext.FieldPos("cache"), extPtr+"/cache"
+	if !ext.Set["cache"] {
+		pos, ptr = ext.Pos, extPtr
+	}
+	c.report(RuleRedirectUncached, op, pos, ptr,
+		"%s %s succeeds only with %s, which cache does not store: a resubmit after it completed runs it again; add %s to cache",
+		op.Method, op.Path, strings.Join(redirects, ", "), strings.ToLower(redirects[0]))
+}
+
+func defaultResponse(op *model.Operation) *model.Response {
+	for _, r := range op.Responses {
+		if r.Status == "default" {
+			return r
+		}
+	}
+	return nil
+}
+
+func hasHeader(r *model.Response, name string) bool {
+	for _, h := range r.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasMediaType(r *model.Response, mt string) bool {

@@ -39,7 +39,8 @@ func goodOp(id, path string, line int) *model.Operation {
 		Responses: []*model.Response{
 			{Status: "201", Pos: pos(line + 3), Headers: []*model.Param{{Name: "Idempotent-Replayed", In: model.InHeader}}},
 			{Status: "400", Pos: pos(line + 4), Contents: []*model.Content{{MediaType: ProblemJSON}}},
-			{Status: "409", Pos: pos(line + 5), Contents: []*model.Content{{MediaType: ProblemJSON}}},
+			{Status: "409", Pos: pos(line + 5), Contents: []*model.Content{{MediaType: ProblemJSON}},
+				Headers: []*model.Param{{Name: "Retry-After", In: model.InHeader}}},
 			{Status: "422", Pos: pos(line + 6), Contents: []*model.Content{{MediaType: ProblemJSON}}},
 		},
 	}
@@ -153,6 +154,38 @@ func TestRules(t *testing.T) {
 			op.Idempotency.Policy.Issued = &idempotency.IssuedKeys{MaxAge: time.Hour}
 			op.Params[0].Schema = str(intp(64), "", "")
 		}},
+		{RuleKeyParamContradicts, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Key = idempotency.Key{Format: idempotency.FormatULID, MaxLength: 26}
+			op.Params[0].Schema = str(intp(26), "uuid", "")
+		}},
+		{RuleKeyParamContradicts, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Key = idempotency.Key{Format: idempotency.FormatUUID, MaxLength: 36}
+			op.Params[0].Schema = str(intp(255), "uuid", "")
+		}},
+		{RuleDeriveOptional, func(op *model.Operation, a *model.API, c *Config) {
+			op.Params = nil
+			op.Idempotency.Policy.Key = idempotency.Key{Derive: []string{"/ref", "/note"}}
+			s := op.Body.Contents[0].Schema
+			s.Properties = append(s.Properties, &model.Property{Name: "note", Schema: &model.Schema{Kind: model.KindString}})
+		}},
+		{RuleDeriveOptional, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Key = idempotency.Key{Derive: []string{"header:X-Request"}}
+			op.Params = []*model.Param{{Name: "X-Request", In: model.InHeader, Schema: str(intp(64), "uuid", "")}}
+		}},
+		{RuleFingerprintNoBodyItem, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Set["fingerprint"] = true
+			op.Idempotency.Policy.Fingerprint = []string{"method", "path", "query"}
+		}},
+		{RuleDocRetryAfter, func(op *model.Operation, a *model.API, c *Config) {
+			op.Responses[2].Headers = nil
+			c.Rules = map[string]model.Severity{RuleDocRetryAfter: model.Warning} // off by default
+		}},
+		{RuleCacheTransient, func(op *model.Operation, a *model.API, c *Config) {
+			op.Idempotency.Policy.Cache = []string{"2xx", "409"}
+		}},
+		{RuleRedirectUncached, func(op *model.Operation, a *model.API, c *Config) {
+			op.Responses[0].Status = "303"
+		}},
 		{RuleTTLMinimum, func(op *model.Operation, a *model.API, c *Config) {
 			op.Idempotency.Policy.TTL = time.Hour
 			c.Policy.MinTTL = Duration(2 * time.Hour)
@@ -175,7 +208,7 @@ func TestRules(t *testing.T) {
 			if f.OperationID() != "create" || f.Method() != op.Method || f.Path() != "/payments" || f.Pos.File != "api.yaml" || f.Pos.Line == 0 {
 				t.Errorf("finding not located: %+v", f)
 			}
-			if r, _ := LookupRule(tc.rule); f.Severity != r.Default {
+			if r, _ := LookupRule(tc.rule); f.Severity != r.Default && c.Rules == nil {
 				t.Errorf("severity %s, want default %s", f.Severity, r.Default)
 			}
 		})
@@ -366,5 +399,51 @@ func TestIssuedKeySchemaNeedsNoFormat(t *testing.T) {
 	}
 	if msg := fs[0].Message; !strings.Contains(msg, "no maxLength") || strings.Contains(msg, "format") || strings.Contains(msg, "pattern") {
 		t.Errorf("message %q: want only maxLength asked for", msg)
+	}
+}
+
+// TestDocErrorsDefaultProblem: a default problem+json response documents the
+// idempotency errors (it used to be ignored).
+func TestDocErrorsDefaultProblem(t *testing.T) {
+	op := goodOp("create", "/payments", 10)
+	op.Responses = append(op.Responses[:1], &model.Response{Status: "default", Pos: pos(30), Contents: []*model.Content{{MediaType: ProblemJSON}}})
+	if got := lintRules(t, api(op), nil); len(got) != 0 {
+		t.Fatalf("findings with a default problem+json response: %v", got)
+	}
+	op.Responses[1].Contents = []*model.Content{{MediaType: "application/json"}}
+	if got := lintRules(t, api(op), nil); !slices.Equal(got, []string{RuleDocErrors}) {
+		t.Fatalf("a default application/json response: %v, want doc-error-responses", got)
+	}
+}
+
+// TestUnscopedTenantPerOperation: a tenant parameter on one operation makes
+// only that operation need a scope (it used to flag every operation), and the
+// advice fits the operation: no principal without security.
+func TestUnscopedTenantPerOperation(t *testing.T) {
+	tenant := goodOp("createInTenant", "/tenants/{tenant_id}/payments", 10)
+	tenant.Idempotency.Policy.Scope = nil
+	tenant.Secured = false
+	tenant.Params = append(tenant.Params, &model.Param{Name: "tenant_id", In: model.InPath, Required: true})
+	plain := goodOp("create", "/payments", 40)
+	plain.Idempotency.Policy.Scope = nil
+	plain.Secured = false
+	fs := Lint(context.Background(), api(tenant, plain), nil)
+	if len(fs) != 1 || fs[0].Rule != RuleUnscopedTenant || fs[0].OperationID() != "createInTenant" {
+		t.Fatalf("findings %v, want one scope-missing-multi-tenant on createInTenant", rules(fs))
+	}
+	if !strings.Contains(fs[0].Message, "scope: [path:tenant_id]") || strings.Contains(fs[0].Message, "principal") {
+		t.Errorf("advice on an unsecured operation: %q", fs[0].Message)
+	}
+	// Declared multi-tenant in the config: every unscoped operation, and on
+	// one without security the advice says what to add first.
+	yes := true
+	fs = Lint(context.Background(), api(tenant, plain), &Config{Policy: Policy{MultiTenant: &yes}})
+	if len(fs) != 2 {
+		t.Fatalf("findings %v, want two", rules(fs))
+	}
+	for _, f := range fs {
+		if f.OperationID() == "create" && !strings.Contains(f.Message, "add a securityScheme and `security` to this operation, then scope: [principal]") {
+			t.Errorf("advice without security: %q", f.Message)
+		}
 	}
 }

@@ -32,26 +32,32 @@ const (
 // Rule ids of the checks in this package. They are stable: configs and
 // baselines name them.
 const (
-	RuleMissing            = "idempotency-missing"
-	RuleWaiverNoReason     = "waiver-without-reason"
-	RuleKeySchemaWeak      = "key-schema-weak"
-	RuleKeyFieldType       = "key-field-not-required-string"
-	RuleKeyDeclaredTwice   = "key-declared-twice"
-	RuleKeyUndeclared      = "key-param-undeclared"
-	RuleIssuedKeyShaped    = "issued-key-schema-shaped"
-	RuleInjectOptional     = "inject-key-optional"
-	RuleIssuedBindUnscoped = "issued-bind-principal-unscoped"
-	RuleIssuedNoEndpoint   = "issued-key-source-undocumented"
-	RuleFingerprintNoBody  = "fingerprint-without-body"
-	RulePrincipalUnsecured = "scope-principal-unsecured"
-	RuleUnscopedTenant     = "scope-missing-multi-tenant"
-	RuleDocErrors          = "doc-error-responses"
-	RuleDocReplayed        = "doc-replayed-header"
-	RuleDocProblemJSON     = "doc-problem-json"
-	RuleCacheRetryable     = "cache-retryable-status"
-	RuleTTLMinimum         = "ttl-below-minimum"
-	RuleTTLRetryHorizon    = "ttl-below-retry-horizon"
-	RuleBaselineStale      = "baseline-stale"
+	RuleMissing               = "idempotency-missing"
+	RuleWaiverNoReason        = "waiver-without-reason"
+	RuleKeySchemaWeak         = "key-schema-weak"
+	RuleKeyFieldType          = "key-field-not-required-string"
+	RuleKeyDeclaredTwice      = "key-declared-twice"
+	RuleKeyUndeclared         = "key-param-undeclared"
+	RuleIssuedKeyShaped       = "issued-key-schema-shaped"
+	RuleInjectOptional        = "inject-key-optional"
+	RuleIssuedBindUnscoped    = "issued-bind-principal-unscoped"
+	RuleIssuedNoEndpoint      = "issued-key-source-undocumented"
+	RuleFingerprintNoBody     = "fingerprint-without-body"
+	RulePrincipalUnsecured    = "scope-principal-unsecured"
+	RuleUnscopedTenant        = "scope-missing-multi-tenant"
+	RuleDocErrors             = "doc-error-responses"
+	RuleDocReplayed           = "doc-replayed-header"
+	RuleDocProblemJSON        = "doc-problem-json"
+	RuleCacheRetryable        = "cache-retryable-status"
+	RuleTTLMinimum            = "ttl-below-minimum"
+	RuleTTLRetryHorizon       = "ttl-below-retry-horizon"
+	RuleKeyParamContradicts   = "key-param-contradicts-policy"
+	RuleDeriveOptional        = "key-derive-optional"
+	RuleFingerprintNoBodyItem = "fingerprint-ignores-body"
+	RuleDocRetryAfter         = "doc-retry-after"
+	RuleCacheTransient        = "cache-transient-status"
+	RuleRedirectUncached      = "redirect-not-cached"
+	RuleBaselineStale         = "baseline-stale"
 	// RuleLoadFailed reports a document that could not be loaded at all.
 	RuleLoadFailed = "spec-load-failed"
 	// RuleSpecInvalid is the rule of a loader diagnostic that carries no rule id.
@@ -83,6 +89,15 @@ var catalog = []Rule{
 	{RuleInjectOptional, CategoryKey, model.Warning,
 		"key.inject with key.required: false.",
 		"With inject, idemgen proxy gives every request that has no key a fresh one, so no request ever reaches the runtime without a key: required: false has no effect, and it suggests that keyless requests run un-deduplicated when they do not. Drop one of the two."},
+	{RuleKeyParamContradicts, CategoryKey, model.Error,
+		"The declared key parameter's schema allows keys the policy rejects: format uuid where the policy wants ulid or a pattern, or a maxLength above the policy's.",
+		"Clients and client generators make keys from the declared schema; the server checks the policy and answers every such key with 400. Fix: make the parameter's schema say what key.format and key.maxLength say (idemgen annotate writes it)."},
+	{RuleDeriveOptional, CategoryKey, model.Warning,
+		"A key.derive item names an optional body field or parameter.",
+		"The runtime derives no key for a request that lacks one of the values, and such a request runs un-deduplicated: its retries run again, silently (key.required does not apply to derived keys). Fix: derive only from required values (mark the field or parameter required), or use a client key."},
+	{RuleFingerprintNoBodyItem, CategoryFingerprint, model.Warning,
+		"The fingerprint of an operation that has a request body compares nothing of the body (no body item, no JSON Pointer).",
+		"A retry that reuses a key with a different body is answered with the first request's response instead of 422: a client bug that sends a new payment under an old key goes unnoticed. Fix: add body (or the JSON Pointers that identify the request) to fingerprint."},
 	{RuleFingerprintNoBody, CategoryFingerprint, model.Warning,
 		"The fingerprint compares the body (body or a JSON Pointer) of an operation that has no request body.",
 		"The item can never differ between requests, so it protects nothing; it usually means the policy was copied from another operation."},
@@ -107,6 +122,15 @@ var catalog = []Rule{
 	{RuleIssuedNoEndpoint, CategoryDocumentation, model.Info,
 		"An operation with issued (server-issued keys), in a spec that documents no way to get a key.",
 		"Clients cannot make up issued keys; they must ask the server for one. The spec should declare the issuing endpoint (a path ending in idempotency-keys, e.g. POST /idempotency-keys) or say in an operation's summary or description where keys are issued (a page that renders one in a form)."},
+	{RuleDocRetryAfter, CategoryDocumentation, Off,
+		"A documented 409 response does not declare the Retry-After header (off by default: enable it with rules: {doc-retry-after: warning}).",
+		"The runtime answers a duplicate in flight with 409 and Retry-After (the time until the first request's lease ends); clients and generated clients only honour it when it is declared. Fix: add a Retry-After header (integer seconds) to the 409 response."},
+	{RuleCacheTransient, CategoryDocumentation, model.Warning,
+		"cache lists 401, 408 or 409.",
+		"These outcomes say the request did not run (not authenticated, timed out, in conflict with another in flight): stored, they are replayed to every retry of the key until the ttl expires, so a retry after logging in or after the conflict can never succeed. Fix: remove the item (4xx still covers validation errors)."},
+	{RuleRedirectUncached, CategoryDocumentation, model.Warning,
+		"Every success response of the operation is a 3xx (a form POST answered 303, say), and cache does not store 3xx.",
+		"Nothing is stored when the operation succeeds, so a resubmit after it completed runs it again: the operation is not idempotent at all. Fix: add 3xx (or the status, e.g. 303) to cache."},
 	{RuleCacheRetryable, CategoryDocumentation, model.Error,
 		"cache lists 5xx or 429 outcomes.",
 		"A cached 5xx or 429 is replayed to every retry of the key, so a retry can never succeed: the client is stuck until the ttl expires."},
