@@ -1,8 +1,11 @@
 // Package diff compares two loaded versions of an OpenAPI document and reports
 // idempotency regressions (idempotency removed or waived, ttl shortened, key
-// became required or renamed, fingerprint widened, scope changed, documented
+// became required, optional, stricter or renamed, fingerprint widened or
+// narrowed, scope, concurrency, lease or cache changed, documented
 // conflict/mismatch statuses changed, a new unsafe operation without
 // x-idempotent) as lint findings, so they share lint's formats and exit codes.
+// Each class that breaks existing clients is an error, each that is only
+// notable a warning (docs/lint.md has the table).
 package diff
 
 import (
@@ -29,6 +32,13 @@ const (
 	RuleStatusChanged = "error-status-changed"
 	RuleConcurrency   = "concurrency-changed"
 	RuleNewUnsafe     = "new-unsafe-without-idempotency"
+
+	RuleNowRejects      = "concurrency-now-rejects"
+	RuleKeyOptional     = "key-became-optional"
+	RuleKeyTightened    = "key-constraint-tightened"
+	RuleFingerprintLess = "fingerprint-narrowed"
+	RuleCacheRetryable  = "cache-widened-retryable"
+	RuleLeaseChanged    = "lease-changed"
 )
 
 var catalog = []lint.Rule{
@@ -38,9 +48,9 @@ var catalog = []lint.Rule{
 	{ID: RuleWaived, Category: lint.CategoryDiff, Default: model.Error,
 		Summary:   "An operation that was idempotent is now waived (x-idempotent: false / enabled: false).",
 		Rationale: "Same effect as removing idempotency: existing clients' retries are no longer deduplicated. Waiving needs an explicit review."},
-	{ID: RuleTTLShortened, Category: lint.CategoryDiff, Default: model.Warning,
+	{ID: RuleTTLShortened, Category: lint.CategoryDiff, Default: model.Error,
 		Summary:   "ttl got shorter.",
-		Rationale: "Retries that were covered (a client retrying after an hour) may now arrive after the record expired and run again."},
+		Rationale: "Breaks clients: the ttl is the published retry window, and retries that were covered (a client retrying after an hour) may now arrive after the record expired and run the operation again, the duplicate idempotency exists to prevent."},
 	{ID: RuleKeyRequired, Category: lint.CategoryDiff, Default: model.Error,
 		Summary:   "The idempotency key became required.",
 		Rationale: "Existing clients that send no key now get 400 on every call: a breaking change."},
@@ -57,8 +67,26 @@ var catalog = []lint.Rule{
 		Summary:   "A documented conflict or mismatch response (400, 409, 422) disappeared or changed media type.",
 		Rationale: "Clients decide what to retry from these statuses (409 is retried, 422 is a bug); docs and generated clients lose them."},
 	{ID: RuleConcurrency, Category: lint.CategoryDiff, Default: model.Warning,
-		Summary:   "concurrent changed (reject <-> wait).",
-		Rationale: "Duplicates in flight now get a 409 where they waited for a replay before, or the reverse; client retry logic depends on it."},
+		Summary:   "concurrent changed from reject to wait.",
+		Rationale: "Notable: duplicates in flight now wait for the first request's response instead of getting 409; clients keep working (they get the replay), but requests take longer."},
+	{ID: RuleNowRejects, Category: lint.CategoryDiff, Default: model.Error,
+		Summary:   "concurrent changed from wait to reject.",
+		Rationale: "Breaks clients: duplicates in flight that waited for a replay now get 409 problem+json, which clients written against the old spec never saw and may not retry."},
+	{ID: RuleKeyOptional, Category: lint.CategoryDiff, Default: model.Warning,
+		Summary:   "The idempotency key became optional.",
+		Rationale: "Notable: clients keep working, but requests without a key now run un-deduplicated instead of failing with 400, so a client that forgets the key no longer notices."},
+	{ID: RuleKeyTightened, Category: lint.CategoryDiff, Default: model.Error,
+		Summary:   "The key's maxLength shrank or its format got stricter (any to uuid/ulid/pattern, uuid to ulid, another pattern).",
+		Rationale: "Breaks clients: keys existing clients make (a 64-character key, a UUID) may now be rejected with 400."},
+	{ID: RuleFingerprintLess, Category: lint.CategoryDiff, Default: model.Warning,
+		Summary:   "The fingerprint compares less than before (an item removed).",
+		Rationale: "Notable: a key reused with a different value of the removed item is now answered with the first response instead of 422, so a client bug that sends a new request under an old key goes unnoticed."},
+	{ID: RuleCacheRetryable, Category: lint.CategoryDiff, Default: model.Error,
+		Summary:   "cache now stores 5xx or 429 outcomes it did not store before.",
+		Rationale: "Breaks clients: a stored 5xx or 429 is replayed to every retry of the key, so retries that used to succeed after a transient failure can no longer succeed until the ttl expires."},
+	{ID: RuleLeaseChanged, Category: lint.CategoryDiff, Default: model.Warning,
+		Summary:   "lease changed.",
+		Rationale: "Notable: a shorter lease lets a retry take over a request that is still running (the operation runs twice when the handler is slower than the lease); a longer one makes retries after a crash wait (409) longer."},
 	{ID: RuleNewUnsafe, Category: lint.CategoryDiff, Default: model.Error,
 		Summary:   "A new unsafe operation (POST, PATCH) has no x-idempotent.",
 		Rationale: "New operations should be designed idempotent (or waived with a reason) from the start."},
@@ -149,6 +177,26 @@ func (d *differ) operation(b, h *model.Operation) {
 		d.report(RuleKeyRequired, h, he.FieldPos("key.required"), ptr+"/key/required",
 			"the idempotency key of %s became required: clients that send none now get 400", route)
 	}
+	if !bp.Key.Optional && hp.Key.Optional && len(hp.Key.Derive) == 0 {
+		d.report(RuleKeyOptional, h, he.FieldPos("key.required"), ptr+"/key/required",
+			"the idempotency key of %s became optional: requests without one now run un-deduplicated instead of getting 400", route)
+	}
+	if why := tightened(bp.Key, hp.Key); why != "" && len(hp.Key.Derive) == 0 && keySourceSame(bp.Key, hp.Key) {
+		field := "key.format"
+		if strings.HasPrefix(why, "maxLength") {
+			field = "key.maxLength"
+		}
+		d.report(RuleKeyTightened, h, he.FieldPos(field), ptr+"/"+strings.ReplaceAll(field, ".", "/"),
+			"the idempotency key of %s: %s: keys existing clients make may now get 400", route, why)
+	}
+	if bl, hl := lease(bp), lease(hp); bl != hl {
+		d.report(RuleLeaseChanged, h, he.FieldPos("lease"), ptr+"/lease",
+			"lease of %s changed from %s to %s", route, extension.FormatDuration(bl), extension.FormatDuration(hl))
+	}
+	if added := newlyCached(bp, hp); len(added) > 0 {
+		d.report(RuleCacheRetryable, h, he.FieldPos("cache"), ptr+"/cache",
+			"cache of %s now stores %s: retries after a transient failure can no longer succeed", route, strings.Join(added, ", "))
+	}
 	if bs, hs := keySource(bp.Key), keySource(hp.Key); !strings.EqualFold(bs, hs) {
 		field := "key"
 		for _, f := range []string{"key.header", "key.query", "key.field", "key.derive"} {
@@ -162,13 +210,21 @@ func (d *differ) operation(b, h *model.Operation) {
 		d.report(RuleFingerprint, h, he.FieldPos("fingerprint"), ptr+"/fingerprint",
 			"the fingerprint of %s now also compares %s: retries that replayed before get 422", route, strings.Join(added, ", "))
 	}
+	if removed := widened(fingerprint(hp), fingerprint(bp)); len(removed) > 0 {
+		d.report(RuleFingerprintLess, h, he.FieldPos("fingerprint"), ptr+"/fingerprint",
+			"the fingerprint of %s no longer compares %s: a key reused with a different value is replayed instead of getting 422", route, strings.Join(removed, ", "))
+	}
 	if bs, hs := scopeKey(bp.Scope), scopeKey(hp.Scope); bs != hs {
 		d.report(RuleScopeChanged, h, he.FieldPos("scope"), ptr+"/scope",
 			"the scope of %s changed from %s to %s: stored records are no longer found", route, bs, hs)
 	}
-	if concurrency(bp) != concurrency(hp) {
-		d.report(RuleConcurrency, h, he.FieldPos("concurrent"), ptr+"/concurrent",
-			"concurrent of %s changed from %s to %s", route, concurrency(bp), concurrency(hp))
+	if bc, hc := concurrency(bp), concurrency(hp); bc != hc {
+		id := RuleConcurrency
+		if hc == idempotency.ConcurrentReject {
+			id = RuleNowRejects
+		}
+		d.report(id, h, he.FieldPos("concurrent"), ptr+"/concurrent",
+			"concurrent of %s changed from %s to %s", route, bc, hc)
 	}
 	for _, code := range []string{"400", "409", "422"} {
 		br := response(b, code)
@@ -192,6 +248,67 @@ func ttl(p idempotency.Policy) time.Duration {
 		return idempotency.DefaultTTL
 	}
 	return p.TTL
+}
+
+func lease(p idempotency.Policy) time.Duration {
+	if p.Lease == 0 {
+		return idempotency.DefaultLease
+	}
+	return p.Lease
+}
+
+func keyFormat(k idempotency.Key) idempotency.Format {
+	if k.Format == "" {
+		return idempotency.FormatAny
+	}
+	return k.Format
+}
+
+func keyMaxLength(k idempotency.Key) int {
+	if k.MaxLength == 0 {
+		return idempotency.DefaultMaxLength
+	}
+	return k.MaxLength
+}
+
+// keySourceSame reports whether the key still comes from the same place (a
+// moved key is key-renamed, not tightened).
+func keySourceSame(b, h idempotency.Key) bool { return strings.EqualFold(keySource(b), keySource(h)) }
+
+// tightened says how head's key accepts fewer keys than base's ("" when it
+// does not): a shorter maxLength, or a stricter or different format.
+func tightened(b, h idempotency.Key) string {
+	if bl, hl := keyMaxLength(b), keyMaxLength(h); hl < bl {
+		return fmt.Sprintf("maxLength shrank from %d to %d", bl, hl)
+	}
+	bf, hf := keyFormat(b), keyFormat(h)
+	switch {
+	case bf == hf && (hf != idempotency.FormatPattern || b.Pattern == h.Pattern):
+		return ""
+	case hf == idempotency.FormatAny:
+		return "" // looser
+	case hf == idempotency.FormatPattern && bf == idempotency.FormatPattern:
+		return fmt.Sprintf("pattern changed from %q to %q", b.Pattern, h.Pattern)
+	}
+	return fmt.Sprintf("format changed from %s to %s", bf, hf)
+}
+
+// newlyCached returns the retryable outcomes (5xx, 429) head's cache stores
+// and base's does not.
+func newlyCached(b, h idempotency.Policy) []string {
+	var out []string
+	for _, code := range []string{"500", "502", "503", "504", "429"} {
+		if lint.Cached(h, code) && !lint.Cached(b, code) {
+			label := code
+			if code != "429" {
+				label = "5xx"
+			}
+			if !slices.Contains(out, label) {
+				out = append(out, label)
+			}
+		}
+	}
+	return out
 }
 
 func concurrency(p idempotency.Policy) idempotency.Concurrency {

@@ -55,12 +55,22 @@ func TestDiff(t *testing.T) {
 		{"fingerprint widened", func(h *model.Operation, a *model.API) {
 			h.Idempotency.Policy.Fingerprint = []string{"method", "/amount", "query"}
 		}, []string{RuleFingerprint}},
+		// Issue 16: a removed fingerprint item is reported (it used to pass).
 		{"fingerprint narrowed", func(h *model.Operation, a *model.API) {
 			h.Idempotency.Policy.Fingerprint = []string{"/amount/cents"}
-		}, nil},
+		}, []string{RuleFingerprintLess}},
 		{"fingerprint default is wider", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Fingerprint = nil }, []string{RuleFingerprint}},
 		{"scope changed", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Scope = nil }, []string{RuleScopeChanged}},
 		{"concurrency", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Concurrent = idempotency.ConcurrentWait }, []string{RuleConcurrency}},
+		{"key optional", func(h *model.Operation, a *model.API) {}, nil}, // base is optional already: see TestDiffFromRequiredKey
+		{"maxLength shrank", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Key.MaxLength = 64 }, []string{RuleKeyTightened}},
+		{"maxLength grew", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Key.MaxLength = 1024 }, nil},
+		{"format tightened", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Key.Format = idempotency.FormatUUID }, []string{RuleKeyTightened}},
+		{"cache widened to 5xx", func(h *model.Operation, a *model.API) {
+			h.Idempotency.Policy.Cache = []string{"2xx", "4xx", "5xx"}
+		}, []string{RuleCacheRetryable}},
+		{"cache 409 only", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Cache = []string{"2xx"} }, nil},
+		{"lease changed", func(h *model.Operation, a *model.API) { h.Idempotency.Policy.Lease = time.Second }, []string{RuleLeaseChanged}},
 		{"409 gone", func(h *model.Operation, a *model.API) { h.Responses = h.Responses[:1] }, []string{RuleStatusChanged, RuleStatusChanged}},
 		{"422 not problem", func(h *model.Operation, a *model.API) {
 			h.Responses[2] = &model.Response{Status: "422", Contents: []*model.Content{{MediaType: "application/json"}}}
@@ -110,5 +120,36 @@ func TestWidened(t *testing.T) {
 	}
 	if got := widened([]string{"header:X-A"}, []string{"header:x-a"}); len(got) != 0 {
 		t.Errorf("header names are case-insensitive: %v", got)
+	}
+}
+
+// TestDiffClasses covers the classes whose base is not TestDiff's: a required
+// key that became optional, uuid to ulid, wait to reject.
+func TestDiffClasses(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		base, head idempotency.Policy
+		want       []string
+	}{
+		{"key optional", idempotency.Policy{}, idempotency.Policy{Key: idempotency.Key{Optional: true}}, []string{RuleKeyOptional}},
+		{"uuid to ulid", idempotency.Policy{Key: idempotency.Key{Format: idempotency.FormatUUID}}, idempotency.Policy{Key: idempotency.Key{Format: idempotency.FormatULID}}, []string{RuleKeyTightened}},
+		{"ulid to any", idempotency.Policy{Key: idempotency.Key{Format: idempotency.FormatULID}}, idempotency.Policy{}, nil},
+		{"pattern changed", idempotency.Policy{Key: idempotency.Key{Format: idempotency.FormatPattern, Pattern: "[a-z]+"}}, idempotency.Policy{Key: idempotency.Key{Format: idempotency.FormatPattern, Pattern: "[a-f]+"}}, []string{RuleKeyTightened}},
+		{"wait to reject", idempotency.Policy{Concurrent: idempotency.ConcurrentWait}, idempotency.Policy{}, []string{RuleNowRejects}},
+		{"429 cached", idempotency.Policy{}, idempotency.Policy{Cache: []string{"2xx", "4xx", "429"}}, []string{RuleCacheRetryable}},
+		{"renamed is not tightened", idempotency.Policy{}, idempotency.Policy{Key: idempotency.Key{Header: "X-Key", MaxLength: 10}}, []string{RuleKeyRenamed}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, head := tc.base, tc.head
+			fs := Diff(apiOf(op("create", "POST", "/p", &base)), apiOf(op("create", "POST", "/p", &head)))
+			if got := rules(fs); !slices.Equal(got, tc.want) {
+				t.Fatalf("rules = %v, want %v", got, tc.want)
+			}
+			for _, f := range fs {
+				if r := rule(f.Rule); f.Severity != r.Default {
+					t.Errorf("%s: severity %s, want %s", f.Rule, f.Severity, r.Default)
+				}
+			}
+		})
 	}
 }

@@ -701,14 +701,19 @@ func hasMediaType(r *model.Response, mt string) bool {
 }
 
 // Cached reports whether responses with a documented status ("201", "2XX")
-// are in p's cache set, so are stored and replayed.
+// are in p's cache set, so are stored and replayed (429 only when listed).
 func Cached(p idempotency.Policy, status string) bool {
 	cache := p.Cache
 	if cache == nil {
 		cache = idempotency.DefaultCache()
 	}
 	for _, item := range cache {
-		if strings.EqualFold(item, status) || strings.EqualFold(item, status[:1]+"xx") {
+		if strings.EqualFold(item, status) {
+			return true
+		}
+		// As in the runtime, a class ("4xx") does not cover 429: the request
+		// was not processed.
+		if strings.EqualFold(item, status[:1]+"xx") && status != "429" {
 			return true
 		}
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -14,6 +15,8 @@ import (
 
 func newDiffCmd(e *env) *cobra.Command {
 	var flags reviewFlags
+	var baseline string
+	var writeBaseline bool
 	cmd := &cobra.Command{
 		Use: "diff [flags] BASE HEAD",
 		Example: `  # two files
@@ -23,9 +26,11 @@ func newDiffCmd(e *env) *cobra.Command {
   idemgen diff --format github origin/main:api/openapi.yaml api/openapi.yaml`,
 		Short: "Report idempotency regressions between two versions of a spec",
 		Long: `diff compares two versions of an OpenAPI document and reports idempotency
-regressions: idempotency removed or waived, ttl shortened, key became required or
-renamed, fingerprint widened, scope changed, conflict/mismatch responses changed,
-and new unsafe operations without x-idempotent.
+regressions: idempotency removed or waived, ttl shortened, key became required,
+optional, stricter or renamed, fingerprint widened or narrowed, scope, concurrency,
+lease or cache changed, conflict/mismatch responses changed, and new unsafe
+operations without x-idempotent. Classes that break existing clients are errors,
+notable ones warnings (docs/lint.md). --baseline accepts known findings as in lint.
 
 BASE and HEAD are files or git revisions such as origin/main:api/openapi.yaml
 (the spec's directory at that revision is extracted, so relative $refs to files
@@ -35,6 +40,15 @@ beside or below it keep working). Formats and exit status are lint's.`,
 			failOn, cfg, err := flags.parse()
 			if err != nil {
 				return err
+			}
+			if writeBaseline && baseline == "" {
+				return exitCode(2, errors.New("--write-baseline needs --baseline FILE"))
+			}
+			var base *lint.Baseline
+			if baseline != "" && !writeBaseline {
+				if base, err = lint.LoadBaseline(baseline); err != nil {
+					return exitCode(2, err)
+				}
 			}
 			ctx := cmd.Context()
 			tmp, err := os.MkdirTemp("", "idemgen-diff-")
@@ -75,9 +89,23 @@ beside or below it keep working). Formats and exit status are lint's.`,
 				}
 				fs = cfg.Apply(found)
 			}
+			if writeBaseline {
+				if failed {
+					return exitCode(2, errors.New("baseline not written: a spec failed to load"))
+				}
+				b := lint.NewBaseline(fs)
+				if err := b.Write(baseline); err != nil {
+					return exitCode(2, err)
+				}
+				fmt.Fprintf(e.stderr, "idemgen: wrote %d baseline entries to %s\n", len(b.Entries), baseline)
+				return nil
+			}
+			fs = base.Filter(fs, baseline)
 			return finish(e, flags.format, "diff", args, fs, failOn, failed)
 		},
 	}
 	flags.register(cmd)
+	cmd.Flags().StringVar(&baseline, "baseline", "", "baseline file of accepted findings (keyed by rule and operationId)")
+	cmd.Flags().BoolVar(&writeBaseline, "write-baseline", false, "write every current finding to the --baseline file and exit 0")
 	return cmd
 }
