@@ -3,21 +3,28 @@ package lint
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
+	"unicode/utf16"
 
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/templates"
 )
 
 // Formats are the accepted --format values.
-var Formats = []string{"text", "json", "sarif", "github", "markdown"}
+var Formats = []string{"text", "json", "sarif", "github", "markdown", "json-array"}
+
+// JSONVersion is the version of the --format json envelope. It changes only
+// when a field changes meaning or goes away; new fields keep it.
+const JSONVersion = 1
 
 // Output describes the run a set of findings came from, for the formats that
 // show more than the findings.
@@ -39,6 +46,8 @@ func Write(w io.Writer, format string, fs []Finding, o Output) error {
 	case "text", "":
 		return writeText(w, fs)
 	case "json":
+		return writeJSONEnvelope(w, fs, o)
+	case "json-array":
 		return writeJSON(w, fs)
 	case "sarif":
 		return writeSARIF(w, fs, o)
@@ -66,6 +75,43 @@ func writeJSON(w io.Writer, fs []Finding) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(fs)
+}
+
+// jsonEnvelope is the --format json document (docs/lint.md has its schema).
+type jsonEnvelope struct {
+	Version int `json:"version"`
+	Tool    struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	} `json:"tool"`
+	Command string   `json:"command"`
+	Specs   []string `json:"specs"`
+	Counts  struct {
+		Errors   int `json:"errors"`
+		Warnings int `json:"warnings"`
+		Infos    int `json:"infos"`
+	} `json:"counts"`
+	Findings []Finding `json:"findings"`
+}
+
+func writeJSONEnvelope(w io.Writer, fs []Finding, o Output) error {
+	var e jsonEnvelope
+	e.Version = JSONVersion
+	e.Tool.Name, e.Tool.Version = "idemgen", o.Version
+	e.Command = cmp.Or(o.Command, "lint")
+	e.Specs = o.Specs
+	if e.Specs == nil {
+		e.Specs = []string{}
+	}
+	e.Counts.Errors, e.Counts.Warnings, e.Counts.Infos = Counts(fs)
+	e.Findings = fs
+	if e.Findings == nil {
+		e.Findings = []Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(e)
 }
 
 // escapeData and escapeProperty escape GitHub workflow command values.
@@ -253,6 +299,7 @@ func writeSARIF(w io.Writer, fs []Finding, o Output) error {
 		addRule(r)
 	}
 	results := []sarifResult{}
+	src := sourceLines{}
 	for _, f := range fs {
 		if _, ok := index[f.Rule]; !ok {
 			addRule(Rule{ID: f.Rule, Category: CategoryExtension, Default: f.Severity,
@@ -260,7 +307,7 @@ func writeSARIF(w io.Writer, fs []Finding, o Output) error {
 		}
 		var loc sarifLocation
 		loc.PhysicalLocation.ArtifactLocation.URI, loc.PhysicalLocation.ArtifactLocation.URIBaseID = artifactURI(f.Pos.File)
-		line, col := f.Pos.Line, f.Pos.Col
+		line, col := f.Pos.Line, src.utf16Col(f.Pos)
 		if line <= 0 {
 			line, col = 1, 0
 		}
@@ -354,4 +401,37 @@ func writeMarkdown(w io.Writer, fs []Finding, o Output) error {
 	}
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// sourceLines caches the lines of the files findings point into, to convert
+// columns: positions count code points, SARIF columns (columnKind
+// utf16CodeUnits) count UTF-16 code units, which differ after a character
+// outside the Basic Multilingual Plane (an emoji counts two).
+type sourceLines map[string][]string
+
+// utf16Col returns p's column in UTF-16 code units, or p.Col unchanged when the
+// file cannot be read or the line is not in it.
+func (s sourceLines) utf16Col(p model.Pos) int {
+	if p.Line <= 0 || p.Col <= 1 || p.File == "" {
+		return p.Col
+	}
+	lines, ok := s[p.File]
+	if !ok {
+		if data, err := os.ReadFile(p.File); err == nil {
+			lines = strings.Split(string(data), "\n")
+		}
+		s[p.File] = lines
+	}
+	if p.Line > len(lines) {
+		return p.Col
+	}
+	units, n := 0, 0
+	for _, r := range lines[p.Line-1] {
+		if n == p.Col-1 {
+			break
+		}
+		n++
+		units += utf16.RuneLen(r)
+	}
+	return units + 1
 }

@@ -42,8 +42,9 @@ func TestText(t *testing.T) {
 }
 
 func TestJSONFields(t *testing.T) {
+	// json-array is the old form: a bare array of findings.
 	var got []map[string]any
-	if err := json.Unmarshal([]byte(write(t, "json", sample())), &got); err != nil {
+	if err := json.Unmarshal([]byte(write(t, "json-array", sample())), &got); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range got {
@@ -56,8 +57,34 @@ func TestJSONFields(t *testing.T) {
 	if got[1]["line"].(float64) != 10 || got[1]["operationId"] != "createA" {
 		t.Errorf("finding 1 = %v", got[1])
 	}
-	if strings.TrimSpace(write(t, "json", nil)) != "[]" {
+	if strings.TrimSpace(write(t, "json-array", nil)) != "[]" {
 		t.Error("no findings must be an empty array")
+	}
+}
+
+// TestJSONEnvelope: --format json is a versioned envelope around the same
+// findings.
+func TestJSONEnvelope(t *testing.T) {
+	var env struct {
+		Version  int `json:"version"`
+		Tool     struct{ Name, Version string }
+		Command  string
+		Specs    []string
+		Counts   struct{ Errors, Warnings, Infos int }
+		Findings []map[string]any
+	}
+	if err := json.Unmarshal([]byte(write(t, "json", sample())), &env); err != nil {
+		t.Fatal(err)
+	}
+	if env.Version != JSONVersion || env.Tool.Name != "idemgen" || env.Tool.Version != "v0.1.0" || env.Command != "lint" ||
+		len(env.Specs) != 1 || env.Counts.Errors != 1 || env.Counts.Warnings != 1 || env.Counts.Infos != 1 || len(env.Findings) != 3 {
+		t.Fatalf("envelope = %+v", env)
+	}
+	if env.Findings[1]["operationId"] != "createA" {
+		t.Errorf("finding 1 = %v", env.Findings[1])
+	}
+	if out := write(t, "json", nil); !strings.Contains(out, `"findings": []`) {
+		t.Errorf("no findings must be an empty list:\n%s", out)
 	}
 }
 
@@ -239,5 +266,23 @@ func TestBaseline(t *testing.T) {
 		if _, err := LoadBaseline(file); err == nil {
 			t.Errorf("LoadBaseline(%s) = nil error", bad)
 		}
+	}
+}
+
+// TestSARIFColumnsUTF16: positions count code points; SARIF declares UTF-16
+// code units, so a column after an emoji moves by one per emoji.
+func TestSARIFColumnsUTF16(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "api.yaml")
+	if err := os.WriteFile(file, []byte("a: 1\ntitle: \"🎵🎵\" x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// "x" is the 13th code point of line 2, the 15th UTF-16 unit.
+	fs := []Finding{New(RuleMissing, model.Error, nil, model.Pos{File: file, Line: 2, Col: 13}, "", "m")}
+	out := write(t, "sarif", fs)
+	if !strings.Contains(out, `"startColumn": 15`) {
+		t.Errorf("SARIF column not in UTF-16 units:\n%s", out)
+	}
+	if got := (sourceLines{}).utf16Col(model.Pos{File: file, Line: 1, Col: 3}); got != 3 {
+		t.Errorf("ASCII line: column %d, want 3", got)
 	}
 }
