@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/template"
 	"unicode/utf16"
@@ -38,10 +39,90 @@ type Output struct {
 	Rules []Rule
 	// Specs are the documents reviewed (shown by Markdown).
 	Specs []string
+	// Summary replaces the list of findings with counts per rule and the
+	// operations with the most findings (text, markdown, github).
+	Summary bool
 }
+
+// MarkdownLimit is the most characters the markdown format writes: a GitHub
+// comment holds 65,536. Beyond it, findings are summarised.
+const MarkdownLimit = 60000
+
+// Summary is the --summary view of a set of findings.
+type Summary struct {
+	// Rules counts findings per rule, most first.
+	Rules []RuleCount
+	// Operations are the operations with the most findings, most first.
+	Operations []OperationCount
+}
+
+// RuleCount is the number of findings of one rule.
+type RuleCount struct {
+	Rule     string
+	Severity model.Severity // the most severe of its findings
+	Count    int
+	First    Finding // the first finding, in output order
+}
+
+// OperationCount is the number of findings about one operation.
+type OperationCount struct {
+	OperationID, Method, Path string
+	Count                     int
+}
+
+// Summarize counts fs (sorted) per rule and per operation, keeping the top
+// operations.
+func Summarize(fs []Finding, top int) Summary {
+	var s Summary
+	byRule := map[string]int{}
+	byOp := map[string]int{}
+	for _, f := range fs {
+		i, ok := byRule[f.Rule]
+		if !ok {
+			i = len(s.Rules)
+			byRule[f.Rule] = i
+			s.Rules = append(s.Rules, RuleCount{Rule: f.Rule, Severity: f.Severity, First: f})
+		}
+		r := &s.Rules[i]
+		r.Count++
+		if severityRank(f.Severity) > severityRank(r.Severity) {
+			r.Severity = f.Severity
+		}
+		if id := f.OperationID(); id != "" {
+			j, ok := byOp[id]
+			if !ok {
+				j = len(s.Operations)
+				byOp[id] = j
+				s.Operations = append(s.Operations, OperationCount{OperationID: id, Method: f.Method(), Path: f.Path()})
+			}
+			s.Operations[j].Count++
+		}
+	}
+	slices.SortStableFunc(s.Rules, func(a, b RuleCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Rule, b.Rule))
+	})
+	slices.SortStableFunc(s.Operations, func(a, b OperationCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.OperationID, b.OperationID))
+	})
+	if len(s.Operations) > top {
+		s.Operations = s.Operations[:top]
+	}
+	return s
+}
+
+// summaryTop is how many operations a summary lists.
+const summaryTop = 10
 
 // Write writes fs (already sorted) to w in format.
 func Write(w io.Writer, format string, fs []Finding, o Output) error {
+	if o.Summary {
+		switch format {
+		case "text", "":
+			return writeTextSummary(w, fs)
+		case "github":
+			return writeGitHubSummary(w, fs)
+		}
+	}
 	switch format {
 	case "text", "":
 		return writeText(w, fs)
@@ -65,6 +146,40 @@ func writeText(w io.Writer, fs []Finding) error {
 		fmt.Fprintf(bw, "%s: %s %s: %s\n", f.Pos, f.Severity, f.Rule, f.Message)
 	}
 	return bw.Flush()
+}
+
+// writeTextSummary writes the counts per rule and the top operations.
+func writeTextSummary(w io.Writer, fs []Finding) error {
+	bw := bufio.NewWriter(w)
+	s := Summarize(fs, summaryTop)
+	e, wa, i := Counts(fs)
+	fmt.Fprintf(bw, "%d finding(s): %d error(s), %d warning(s), %d info\n", len(fs), e, wa, i)
+	for _, r := range s.Rules {
+		fmt.Fprintf(bw, "%6d  %-7s %s (first: %s)\n", r.Count, r.Severity, r.Rule, r.First.Pos)
+	}
+	if len(s.Operations) > 0 {
+		fmt.Fprintf(bw, "operations with the most findings:\n")
+		for _, o := range s.Operations {
+			fmt.Fprintf(bw, "%6d  %s %s (%s)\n", o.Count, o.Method, o.Path, o.OperationID)
+		}
+	}
+	return bw.Flush()
+}
+
+// writeGitHubSummary writes one annotation per rule, at its first finding,
+// with the rule's count: GitHub shows only a few annotations per step.
+func writeGitHubSummary(w io.Writer, fs []Finding) error {
+	s := Summarize(fs, summaryTop)
+	out := make([]Finding, 0, len(s.Rules))
+	for _, r := range s.Rules {
+		f := r.First
+		f.Severity = r.Severity
+		if r.Count > 1 {
+			f.Message = fmt.Sprintf("%d findings of %s; the first: %s", r.Count, r.Rule, f.Message)
+		}
+		out = append(out, f)
+	}
+	return writeGitHub(w, out)
 }
 
 func writeJSON(w io.Writer, fs []Finding) error {
@@ -358,8 +473,12 @@ func writeSARIF(w io.Writer, fs []Finding, o Output) error {
 type markdownData struct {
 	Command                 string
 	Specs                   []string
+	Summary                 *Summary
 	Findings                []Finding
+	Total                   int
 	Errors, Warnings, Infos int
+	// Omitted findings are not listed, to stay under Limit characters.
+	Omitted, Limit int
 }
 
 func mdCell(s string) string {
@@ -390,16 +509,39 @@ func writeMarkdown(w io.Writer, fs []Finding, o Output) error {
 	if err != nil {
 		return fmt.Errorf("lint: markdown template: %w", err)
 	}
-	d := markdownData{Command: o.Command, Specs: o.Specs, Findings: fs}
+	d := markdownData{Command: o.Command, Specs: o.Specs, Findings: fs, Total: len(fs), Limit: MarkdownLimit}
 	if d.Command == "" {
 		d.Command = "lint"
 	}
 	d.Errors, d.Warnings, d.Infos = Counts(fs)
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
-		return fmt.Errorf("lint: markdown: %w", err)
+	render := func() ([]byte, error) {
+		var buf bytes.Buffer
+		if err := t.Execute(&buf, d); err != nil {
+			return nil, fmt.Errorf("lint: markdown: %w", err)
+		}
+		return buf.Bytes(), nil
 	}
-	_, err = w.Write(buf.Bytes())
+	if o.Summary {
+		s := Summarize(fs, summaryTop)
+		d.Summary, d.Findings = &s, nil
+	}
+	out, err := render()
+	if err != nil {
+		return err
+	}
+	// Too long for a comment: summarise, and list as many findings as fit.
+	for n := len(d.Findings); len(out) > MarkdownLimit && n > 0; {
+		if d.Summary == nil {
+			s := Summarize(fs, summaryTop)
+			d.Summary = &s
+		}
+		n = n * MarkdownLimit / len(out) * 9 / 10
+		d.Findings, d.Omitted = fs[:n], len(fs)-n
+		if out, err = render(); err != nil {
+			return err
+		}
+	}
+	_, err = w.Write(out)
 	return err
 }
 

@@ -3,6 +3,7 @@ package lint
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -284,5 +285,67 @@ func TestSARIFColumnsUTF16(t *testing.T) {
 	}
 	if got := (sourceLines{}).utf16Col(model.Pos{File: file, Line: 1, Col: 3}); got != 3 {
 		t.Errorf("ASCII line: column %d, want 3", got)
+	}
+}
+
+// TestSummary: counts per rule (most first) and the operations with the most
+// findings, in text, markdown and github.
+func TestSummary(t *testing.T) {
+	var fs []Finding
+	for i := 0; i < 30; i++ {
+		op := &model.Operation{Method: "POST", Path: fmt.Sprintf("/op%d", i%12), ID: fmt.Sprintf("op%d", i%12)}
+		fs = append(fs, New(RuleMissing, model.Error, op, model.Pos{File: "a.yaml", Line: i + 1, Col: 1}, "", "missing"))
+	}
+	fs = append(fs, New(RuleDocErrors, model.Warning, nil, model.Pos{File: "a.yaml", Line: 99, Col: 1}, "", "docs"))
+	Sort(fs)
+	s := Summarize(fs, 10)
+	if len(s.Rules) != 2 || s.Rules[0].Rule != RuleMissing || s.Rules[0].Count != 30 || s.Rules[1].Count != 1 {
+		t.Fatalf("rules %+v", s.Rules)
+	}
+	if len(s.Operations) != 10 || s.Operations[0].Count != 3 {
+		t.Fatalf("operations %+v", s.Operations)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, "text", fs, Output{Summary: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); !strings.HasPrefix(got, "31 finding(s): 30 error(s), 1 warning(s), 0 info\n") ||
+		!strings.Contains(got, "    30  error   idempotency-missing (first: a.yaml:1:1)") || strings.Count(got, "\n") != 14 {
+		t.Errorf("text summary:\n%s", got)
+	}
+	buf.Reset()
+	if err := Write(&buf, "github", fs, Output{Summary: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); strings.Count(got, "::") != 4 || !strings.Contains(got, "::30 findings of idempotency-missing; the first: missing") {
+		t.Errorf("github summary:\n%s", got)
+	}
+	buf.Reset()
+	if err := Write(&buf, "markdown", fs, Output{Summary: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); !strings.Contains(got, "| `idempotency-missing` | ❌ error | 30 |") || strings.Contains(got, "| Location |") {
+		t.Errorf("markdown summary:\n%s", got)
+	}
+}
+
+// TestMarkdownStaysUnderTheCommentLimit: thousands of findings (Stripe without
+// x-idempotent) are summarised, and only as many rows as fit are listed.
+func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
+	var fs []Finding
+	for i := 0; i < 2000; i++ {
+		op := &model.Operation{Method: "POST", Path: fmt.Sprintf("/v1/resources/%d/actions", i), ID: fmt.Sprintf("PostResourcesAction%d", i)}
+		fs = append(fs, New(RuleMissing, model.Error, op, model.Pos{File: "stripe.yaml", Line: i + 1, Col: 5}, "",
+			fmt.Sprintf("POST /v1/resources/%d/actions has no x-idempotent: make it idempotent or waive it with a reason", i)))
+	}
+	got := write(t, "markdown", fs)
+	if len(got) > MarkdownLimit {
+		t.Fatalf("markdown is %d characters, over %d", len(got), MarkdownLimit)
+	}
+	if !strings.Contains(got, "| `idempotency-missing` | ❌ error | 2000 |") || !strings.Contains(got, "more finding(s) not listed") {
+		t.Errorf("no summary or omission note:\n%s", got[:min(len(got), 2000)])
+	}
+	if short := write(t, "markdown", fs[:3]); strings.Contains(short, "not listed") || strings.Contains(short, "| Findings |") {
+		t.Errorf("a short report must list every finding and no summary:\n%s", short)
 	}
 }

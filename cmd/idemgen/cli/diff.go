@@ -101,7 +101,7 @@ beside or below it keep working). Formats and exit status are lint's.`,
 				return nil
 			}
 			fs = base.Filter(fs, baseline)
-			return finish(e, flags.format, "diff", args, fs, failOn, failed)
+			return finish(e, flags, "diff", args, fs, failOn, failed)
 		},
 	}
 	flags.register(cmd)

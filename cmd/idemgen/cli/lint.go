@@ -20,12 +20,14 @@ import (
 // reviewFlags are the flags lint and diff share.
 type reviewFlags struct {
 	format, failOn, config string
+	summary                bool
 }
 
 func (f *reviewFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.format, "format", "text", "output format: "+strings.Join(lint.Formats, ", "))
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "error", "exit 1 when a finding has at least this severity: error, warning or info")
 	cmd.Flags().StringVar(&f.config, "config", "", "lint config file (YAML or JSON): rule severities, overrides, org policy")
+	cmd.Flags().BoolVar(&f.summary, "summary", false, "text, markdown, github: counts per rule and the operations with the most findings instead of every finding")
 }
 
 // parse validates the flags and loads the config; its errors are usage errors (exit 2).
@@ -62,14 +64,15 @@ func loadFailure(spec string, err error) lint.Finding {
 
 // finish writes the findings and returns the command's exit status: 2 when a
 // spec failed to load, 1 when a finding reaches failOn, else 0.
-func finish(e *env, format, command string, specs []string, fs []lint.Finding, failOn model.Severity, loadFailed bool) error {
+func finish(e *env, flags reviewFlags, command string, specs []string, fs []lint.Finding, failOn model.Severity, loadFailed bool) error {
+	format := flags.format
 	if wd, err := os.Getwd(); err == nil {
 		for i := range fs {
 			fs[i].Pos.File = relative(wd, fs[i].Pos.File)
 		}
 	}
 	lint.Sort(fs)
-	out := lint.Output{Command: command, Version: Version, Rules: allRules(), Specs: specs}
+	out := lint.Output{Command: command, Version: Version, Rules: allRules(), Specs: specs, Summary: flags.summary}
 	if err := lint.Write(e.stdout, format, fs, out); err != nil {
 		return exitCode(2, err)
 	}
@@ -133,7 +136,7 @@ spec cannot be loaded, the config or baseline is invalid, or the usage is wrong.
 				return nil
 			}
 			fs = base.Filter(fs, baseline)
-			return finish(e, flags.format, "lint", specs, fs, failOn, loadFailed)
+			return finish(e, flags, "lint", specs, fs, failOn, loadFailed)
 		},
 	}
 	flags.register(cmd)
