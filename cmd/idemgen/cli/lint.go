@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -57,10 +59,21 @@ func (f *reviewFlags) parse() (model.Severity, *lint.Config, error) {
 func allRules() []lint.Rule { return append(lint.Rules(), diff.Rules()...) }
 
 // loadFailure turns a load error into a finding, so that no output format
-// shows a spec that failed to load as clean.
+// shows a spec that failed to load as clean. The loader's error is located
+// ("loader: file:line:col: message") when the place is known; the finding
+// then points there instead of at line 0 of the spec.
 func loadFailure(spec string, err error) lint.Finding {
-	return lint.New(lint.RuleLoadFailed, model.Error, nil, model.Pos{File: spec}, "", err.Error())
+	pos := model.Pos{File: spec}
+	if m := locatedError.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[2])
+		col, _ := strconv.Atoi(m[3])
+		pos = model.Pos{File: m[1], Line: line, Col: col}
+	}
+	return lint.New(lint.RuleLoadFailed, model.Error, nil, pos, "", err.Error())
 }
+
+// locatedError matches the position at the start of a located loader error.
+var locatedError = regexp.MustCompile(`^(?:loader: )?(.+?):(\d+):(\d+): `)
 
 // finish writes the findings and returns the command's exit status: 2 when a
 // spec failed to load, 1 when a finding reaches failOn, else 0.
