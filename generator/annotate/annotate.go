@@ -17,6 +17,7 @@ import (
 
 	"github.com/idemgen/idemgen/generator/lint"
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/generator/policydoc"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
@@ -142,7 +143,7 @@ type paramDoc struct {
 }
 
 func keySchema(k idempotency.Key) schemaDoc {
-	s := schemaDoc{Type: "string", MinLength: 1, MaxLength: maxLength(k)}
+	s := schemaDoc{Type: "string", MinLength: 1, MaxLength: policydoc.MaxLength(k)}
 	switch k.Format {
 	case idempotency.FormatUUID:
 		s.Format = "uuid"
@@ -314,7 +315,7 @@ func (a *annotator) description(n *yaml.Node, p idempotency.Policy) {
 	if d != nil {
 		old = d.Value
 	}
-	desc := withSentence(old, Sentence(p))
+	desc := policydoc.WithSentence(old, policydoc.Sentence(p))
 	if desc == old {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/generator/policydoc"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
@@ -137,8 +138,8 @@ func TestSentenceVariants(t *testing.T) {
 			[]string{"`rid` query parameter (optional", "within 1h30m", "scoped per header X-Tenant", "different /amount gets 422"}},
 	}
 	for _, tc := range cases {
-		s := Sentence(tc.p)
-		if !strings.HasPrefix(s, DescriptionMarker+" ") || strings.Count(s, ". ") > 0 {
+		s := policydoc.Sentence(tc.p)
+		if !strings.HasPrefix(s, policydoc.DescriptionMarker+" ") || strings.Count(s, ". ") > 0 {
 			t.Errorf("not one marked sentence: %q", s)
 		}
 		for _, w := range tc.want {
@@ -147,7 +148,7 @@ func TestSentenceVariants(t *testing.T) {
 			}
 		}
 	}
-	if got := withSentence("Intro.\n\n**Idempotency:** old.\n\nMore.", "**Idempotency:** new."); got != "Intro.\n\nMore.\n\n**Idempotency:** new." {
+	if got := policydoc.WithSentence("Intro.\n\n**Idempotency:** old.\n\nMore.", "**Idempotency:** new."); got != "Intro.\n\nMore.\n\n**Idempotency:** new." {
 		t.Errorf("withSentence = %q", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/lint"
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/generator/policydoc"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/templates"
 )
@@ -54,7 +55,7 @@ func Report(api *model.API) PolicyReport {
 			if scope == "" {
 				scope = "none"
 			}
-			fp := strings.Join(Fingerprint(p), ", ")
+			fp := strings.Join(policydoc.Fingerprint(p), ", ")
 			if fp == "" {
 				fp = "none"
 			}
@@ -68,7 +69,7 @@ func Report(api *model.API) PolicyReport {
 			}
 			r.Policies = append(r.Policies, PolicyRow{
 				OperationID: op.ID, Method: op.Method, Path: op.Path,
-				Key: KeyText(p.Key), Required: req, TTL: extension.FormatDuration(TTL(p)),
+				Key: policydoc.KeyText(p.Key), Required: req, TTL: extension.FormatDuration(policydoc.TTL(p)),
 				Scope: scope, Fingerprint: fp, Concurrent: conc, Cache: strings.Join(cache, ", "),
 				ErrorStatuses: strings.Join(lint.ErrorStatuses(p), ", "),
 			})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/generator/policydoc"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
@@ -645,6 +646,12 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 			"response %s of %s %s does not declare the Retry-After header the runtime sends with a 409 in flight; add it (integer seconds)", r.Status, op.Method, op.Path)
 	}
 	c.redirectOnly(op, ext, extPtr, p)
+	if policydoc.Stale(op.Description, p) {
+		pub, _ := policydoc.Published(op.Description)
+		c.report(RulePolicyDocStale, op, op.Pos, op.Pointer+"/description",
+			"the policy published in the description of %s %s is stale: it says %q, the policy now says %q; run idemgen annotate",
+			op.Method, op.Path, pub, policydoc.Sentence(p))
+	}
 }
 
 // redirectOnly reports an operation whose every documented success is a 3xx

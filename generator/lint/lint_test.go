@@ -11,6 +11,7 @@ import (
 	"github.com/idemgen/idemgen/generator/extension"
 	"github.com/idemgen/idemgen/generator/loader"
 	"github.com/idemgen/idemgen/generator/model"
+	"github.com/idemgen/idemgen/generator/policydoc"
 	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
@@ -185,6 +186,12 @@ func TestRules(t *testing.T) {
 		}},
 		{RuleRedirectUncached, func(op *model.Operation, a *model.API, c *Config) {
 			op.Responses[0].Status = "303"
+		}},
+		{RulePolicyDocStale, func(op *model.Operation, a *model.API, c *Config) {
+			old := op.Idempotency.Policy
+			old.TTL = 12 * time.Hour
+			op.Description = "Creates a payment.\n\n" + policydoc.Sentence(old)
+			op.Idempotency.Policy.TTL = time.Hour
 		}},
 		{RuleTTLMinimum, func(op *model.Operation, a *model.API, c *Config) {
 			op.Idempotency.Policy.TTL = time.Hour

@@ -57,6 +57,7 @@ const (
 	RuleDocRetryAfter         = "doc-retry-after"
 	RuleCacheTransient        = "cache-transient-status"
 	RuleRedirectUncached      = "redirect-not-cached"
+	RulePolicyDocStale        = "policy-doc-stale"
 	RuleBaselineStale         = "baseline-stale"
 	// RuleLoadFailed reports a document that could not be loaded at all.
 	RuleLoadFailed = "spec-load-failed"
@@ -131,6 +132,9 @@ var catalog = []Rule{
 	{RuleRedirectUncached, CategoryDocumentation, model.Warning,
 		"Every success response of the operation is a 3xx (a form POST answered 303, say), and cache does not store 3xx.",
 		"Nothing is stored when the operation succeeds, so a resubmit after it completed runs it again: the operation is not idempotent at all. Fix: add 3xx (or the status, e.g. 303) to cache."},
+	{RulePolicyDocStale, CategoryDocumentation, model.Warning,
+		"The policy published in the operation's description (the **Idempotency:** paragraph idemgen annotate writes) no longer says what x-idempotent does.",
+		"Readers of the docs rely on the published ttl, key and scope: after a change (ttl 12h to 1h) the description promises a retry window the server no longer keeps. Fix: run idemgen annotate (idemgen annotate --check fails in CI while it is stale)."},
 	{RuleCacheRetryable, CategoryDocumentation, model.Error,
 		"cache lists 5xx or 429 outcomes.",
 		"A cached 5xx or 429 is replayed to every retry of the key, so a retry can never succeed: the client is stuck until the ttl expires."},

@@ -15,7 +15,7 @@ import (
 
 func newAnnotateCmd(e *env) *cobra.Command {
 	var output string
-	var markdown bool
+	var markdown, check bool
 	cmd := &cobra.Command{
 		Use: "annotate [-o FILE] [--markdown] SPEC",
 		Example: `  # a copy of the spec documenting each policy (key parameter, 400/409/422, Idempotent-Replayed)
@@ -33,7 +33,9 @@ nothing. With --markdown it writes a Markdown table of every operation's policy
 instead.
 
 The copy goes to stdout, or to -o FILE (which may be SPEC itself). A spec with
-x-idempotent errors is refused (exit 1), as generate refuses it.`,
+x-idempotent errors is refused (exit 1), as generate refuses it. --check writes
+nothing and exits 1 when the published policy is missing or stale (lint's
+policy-doc-stale rule uses the same sentence).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec := args[0]
@@ -67,6 +69,12 @@ x-idempotent errors is refused (exit 1), as generate refuses it.`,
 				for _, s := range res.Skipped {
 					fmt.Fprintln(e.stderr, "idemgen: annotate: skipped", s)
 				}
+				if check {
+					if res.Changed > 0 {
+						return exitCode(1, fmt.Errorf("annotate --check: the published policy of %d operation(s) of %s is missing or stale: run idemgen annotate -o %s %s", res.Changed, spec, spec, spec))
+					}
+					return nil
+				}
 				out.Write(res.Data)
 			}
 			if output == "" || output == "-" {
@@ -81,5 +89,6 @@ x-idempotent errors is refused (exit 1), as generate refuses it.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to FILE instead of stdout (may be SPEC itself)")
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "write a Markdown table of every operation's policy instead of the spec")
+	cmd.Flags().BoolVar(&check, "check", false, "write nothing; exit 1 when annotate would change the spec (a published policy text or parameter is missing or stale), for CI")
 	return cmd
 }
