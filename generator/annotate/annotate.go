@@ -11,6 +11,8 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -34,6 +36,10 @@ type Result struct {
 	Skipped []string
 	// Changed counts the operations that were modified.
 	Changed int
+	// Reformatted reports that the source's own formatting could not be kept
+	// (YAML whose layout the encoder cannot reproduce line for line, or JSON):
+	// the whole document was written by the encoder.
+	Reformatted bool
 }
 
 // Annotate annotates src, the root document that api was loaded from. JSON
@@ -52,6 +58,16 @@ func Annotate(api *model.API, src []byte) (*Result, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("annotate: %s: want a mapping at the document root", api.File)
 	}
+	json := isJSON(src)
+	indent := yamlIndent(src)
+	var before []byte
+	if !json {
+		// The document as the encoder writes it before any edit: the lines
+		// annotate did not touch are found by comparing with it.
+		if before, err = encodeYAML(doc, indent); err != nil {
+			return nil, err
+		}
+	}
 	a := &annotator{api: api, root: doc.Content[0], res: &Result{}}
 	for _, op := range api.Operations {
 		if op.Idempotent() {
@@ -61,22 +77,256 @@ func Annotate(api *model.API, src []byte) (*Result, error) {
 	if a.needProblem {
 		a.ensureProblemSchema()
 	}
-	var buf bytes.Buffer
-	if isJSON(src) {
+	if json {
+		var buf bytes.Buffer
 		writeJSON(&buf, a.root, 0)
 		buf.WriteByte('\n')
+		a.res.Data = buf.Bytes()
+		a.res.Reformatted = !bytes.Equal(a.res.Data, src)
+		return a.res, nil
+	}
+	after, err := encodeYAML(doc, indent)
+	if err != nil {
+		return nil, err
+	}
+	a.res.Data = after
+	if a.res.Changed == 0 && !a.needProblem {
+		a.res.Data = src // nothing to add: the file as it is
+	} else if kept := preserve(src, before, after); kept != nil {
+		a.res.Data = kept
 	} else {
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(doc); err != nil {
-			return nil, fmt.Errorf("annotate: %w", err)
-		}
-		if err := enc.Close(); err != nil {
-			return nil, fmt.Errorf("annotate: %w", err)
+		a.res.Reformatted = true
+	}
+	return a.res, nil
+}
+
+func encodeYAML(doc *yaml.Node, indent int) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(indent)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("annotate: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("annotate: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// yamlIndent guesses the indentation step of a YAML file: the smallest
+// indentation of a line (2 when none is indented, or the guess is odd).
+func yamlIndent(src []byte) int {
+	step := 0
+	for _, line := range strings.Split(string(src), "\n") {
+		t := strings.TrimLeft(line, " ")
+		if n := len(line) - len(t); n > 0 && t != "" && !strings.HasPrefix(t, "#") && (step == 0 || n < step) {
+			step = n
 		}
 	}
-	a.res.Data = buf.Bytes()
-	return a.res, nil
+	if step < 2 || step > 8 {
+		return 2
+	}
+	return step
+}
+
+// preserve keeps the source text of every node annotate did not change.
+// before and after are the encoder's rendering of the document without and
+// with the annotations. The lines of before are mapped to the source lines of
+// the same nodes (by walking the source's and before's node trees together);
+// where after continues an unchanged stretch of before, the source text of
+// those nodes is written (with its blank lines, comments, flow style, quoting
+// and spacing), and only added or changed nodes come from after. The result
+// must mean the same as after, or preserve gives up (nil) and the caller keeps
+// the re-encoded document.
+func preserve(src, before, after []byte) []byte {
+	var srcDoc, beforeDoc yaml.Node
+	if yaml.Unmarshal(src, &srcDoc) != nil || yaml.Unmarshal(before, &beforeDoc) != nil {
+		return nil
+	}
+	orig := splitLines(src)
+	b0, b1 := splitLines(before), splitLines(after)
+
+	// start[i] is the source line (0-based) of the first node on line i of
+	// before, or -1; kept increasing so that segments do not overlap.
+	start := make([]int, len(b0))
+	for i := range start {
+		start[i] = -1
+	}
+	var walk func(a, b *yaml.Node)
+	walk = func(a, b *yaml.Node) {
+		if a.Kind != b.Kind {
+			return
+		}
+		if b.Line > 0 && b.Line <= len(b0) && start[b.Line-1] < 0 && a.Line > 0 {
+			start[b.Line-1] = a.Line - 1
+		}
+		for i := 0; i < len(a.Content) && i < len(b.Content); i++ {
+			walk(a.Content[i], b.Content[i])
+		}
+	}
+	walk(&srcDoc, &beforeDoc)
+	last := -1
+	for i, st := range start {
+		if st <= last {
+			start[i] = -1
+			continue
+		}
+		last = st
+	}
+	if len(start) > 0 {
+		start[0] = 0 // the header comments and the first node
+	}
+	// unit[i] is the first line of the run of before's lines that line i
+	// belongs to: a mapped line and the unmapped lines after it.
+	unit := make([]int, len(b0))
+	for i := range b0 {
+		if start[i] >= 0 || i == 0 {
+			unit[i] = i
+		} else {
+			unit[i] = unit[i-1]
+		}
+	}
+	// segment returns the source lines of the unit starting at line u.
+	segment := func(u int) []string {
+		end := len(orig)
+		for k := u + 1; k < len(b0); k++ {
+			if start[k] >= 0 {
+				end = start[k]
+				break
+			}
+		}
+		return orig[start[u]:end]
+	}
+
+	// Align before with after: match[j] is the line of before that line j of
+	// after continues, or -1 for a line annotate added or changed.
+	match, matched := align(b0, b1)
+	// A unit is kept when all its lines are.
+	unitKept := make([]bool, len(b0))
+	for u := range b0 {
+		if unit[u] != u {
+			continue
+		}
+		ok := true
+		for k := u; k < len(b0) && unit[k] == u; k++ {
+			ok = ok && matched[k]
+		}
+		unitKept[u] = ok
+	}
+	var out []string
+	for j, line := range b1 {
+		m := match[j]
+		switch {
+		case m < 0 || !unitKept[unit[m]]:
+			out = append(out, line)
+		case unit[m] == m:
+			out = append(out, segment(m)...)
+		}
+	}
+	kept := []byte(strings.Join(out, "\n") + "\n")
+	if !sameYAML(kept, after) {
+		return nil
+	}
+	return kept
+}
+
+// align matches the lines of after with those of before (patience diff):
+// common leading and trailing lines match; in between, lines that occur once
+// in each are anchors (their longest run increasing in both), and the gaps
+// between anchors are aligned the same way. match[j] is the line of before
+// that line j of after is, or -1; matched[i] says whether line i of before has
+// a match.
+func align(before, after []string) (match []int, matched []bool) {
+	match = make([]int, len(after))
+	for j := range match {
+		match[j] = -1
+	}
+	matched = make([]bool, len(before))
+	link := func(i, j int) { match[j], matched[i] = i, true }
+	var rec func(i0, i1, j0, j1, depth int)
+	rec = func(i0, i1, j0, j1, depth int) {
+		for i0 < i1 && j0 < j1 && before[i0] == after[j0] {
+			link(i0, j0)
+			i0, j0 = i0+1, j0+1
+		}
+		for i0 < i1 && j0 < j1 && before[i1-1] == after[j1-1] {
+			link(i1-1, j1-1)
+			i1, j1 = i1-1, j1-1
+		}
+		if i0 == i1 || j0 == j1 || depth > 64 {
+			return
+		}
+		type count struct{ n0, n1, j int }
+		counts := map[string]*count{}
+		for i := i0; i < i1; i++ {
+			c := counts[before[i]]
+			if c == nil {
+				c = &count{}
+				counts[before[i]] = c
+			}
+			c.n0++
+		}
+		for j := j0; j < j1; j++ {
+			if c := counts[after[j]]; c != nil {
+				c.n1++
+				c.j = j
+			}
+		}
+		var pairs [][2]int
+		for i := i0; i < i1; i++ {
+			if c := counts[before[i]]; c.n0 == 1 && c.n1 == 1 {
+				pairs = append(pairs, [2]int{i, c.j})
+			}
+		}
+		if len(pairs) == 0 {
+			return
+		}
+		pi, pj := i0, j0
+		for _, a := range lis(pairs) {
+			rec(pi, a[0], pj, a[1], depth+1)
+			link(a[0], a[1])
+			pi, pj = a[0]+1, a[1]+1
+		}
+		rec(pi, i1, pj, j1, depth+1)
+	}
+	rec(0, len(before), 0, len(after), 0)
+	return match, matched
+}
+
+// lis returns the longest subsequence of pairs (sorted by [0]) increasing in
+// [1].
+func lis(pairs [][2]int) [][2]int {
+	var tails []int // index into pairs of the smallest tail of each length
+	prev := make([]int, len(pairs))
+	for k, p := range pairs {
+		n := sort.Search(len(tails), func(x int) bool { return pairs[tails[x]][1] >= p[1] })
+		if n > 0 {
+			prev[k] = tails[n-1]
+		} else {
+			prev[k] = -1
+		}
+		if n == len(tails) {
+			tails = append(tails, k)
+		} else {
+			tails[n] = k
+		}
+	}
+	out := make([][2]int, len(tails))
+	for k, n := tails[len(tails)-1], len(tails)-1; n >= 0 && len(tails) > 0; k, n = prev[k], n-1 {
+		out[n] = pairs[k]
+	}
+	return out
+}
+
+func splitLines(b []byte) []string { return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") }
+
+// sameYAML reports whether a and b decode to the same value.
+func sameYAML(a, b []byte) bool {
+	var va, vb any
+	if yaml.Unmarshal(a, &va) != nil || yaml.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 func isJSON(src []byte) bool {

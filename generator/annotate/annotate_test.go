@@ -214,3 +214,77 @@ components:
 		t.Errorf("changed = %d, want 1 (the parameter, errors and description of create)", res.Changed)
 	}
 }
+
+// TestAnnotateKeepsTheAuthorsFormatting: annotating in place must make a small
+// pull request. Every line of the source outside the annotated operation's
+// description survives byte for byte, in order: flow mappings keep their
+// spaces, quotes stay as written, comments stay, and 4-space indentation
+// is kept for the added nodes too. (A node annotate adds to, such as a
+// response written as a flow mapping, is written anew.)
+func TestAnnotateKeepsTheAuthorsFormatting(t *testing.T) {
+	for name, src := range map[string]string{
+		"two spaces": `openapi: 3.0.3
+info: { title: Payments, version: '1' }   # a comment
+tags: [ 'header:X', "double" ]
+paths:
+  /payments:
+    post:
+      operationId: create
+      description: Creates a payment.
+      responses:
+        '201':
+          description: created
+        '400':
+          description:   'bad'
+    get:
+      operationId: list
+      responses:
+        "200": {description: ok}
+`,
+		"four spaces": `openapi: 3.0.3
+info:
+    title: Payments
+    version: "1"
+paths:
+    /payments:
+        post:
+            operationId: create
+            description: Creates a payment.
+            responses:
+                '201':
+                    description: created
+        get:
+            operationId: list
+            responses:
+                "200": {description: ok}
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := Annotate(modelFor([]byte(src)), []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := strings.Split(string(res.Data), "\n")
+			k := 0
+			for _, line := range strings.Split(src, "\n") {
+				if strings.Contains(line, "description: Creates a payment.") {
+					continue // the description is annotate's to rewrite
+				}
+				for k < len(out) && out[k] != line {
+					k++
+				}
+				if k == len(out) {
+					t.Fatalf("source line %q is not kept (in order) in the output:\n%s", line, res.Data)
+				}
+				k++
+			}
+			if !strings.Contains(string(res.Data), "Idempotent-Replayed") {
+				t.Errorf("not annotated:\n%s", res.Data)
+			}
+			again, err := Annotate(modelFor(res.Data), res.Data)
+			if err != nil || !bytes.Equal(again.Data, res.Data) {
+				t.Errorf("second run changed the document: %v\n%s", err, again.Data)
+			}
+		})
+	}
+}
