@@ -492,7 +492,7 @@ func (c *checker) fingerprintScope(op *model.Operation, ext *model.Extension, ex
 		for i, item := range p.Fingerprint {
 			if item == "body" || strings.HasPrefix(item, "/") {
 				c.report(RuleFingerprintNoBody, op, ext.FieldPos(fmt.Sprintf("fingerprint[%d]", i)), fmt.Sprintf("%s/fingerprint/%d", extPtr, i),
-					"fingerprint item %q compares the body of %s %s, which has no request body", item, op.Method, op.Path)
+					"fingerprint item %q compares the body of %s %s, which has no request body; remove it from fingerprint", item, op.Method, op.Path)
 			}
 		}
 	}
@@ -609,12 +609,12 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 		if !checked[r] && !hasMediaType(r, ProblemJSON) {
 			checked[r] = true
 			c.report(RuleDocProblemJSON, op, r.Pos, op.Pointer+"/responses/"+r.Status,
-				"response %s of %s %s is not %s (the runtime's idempotency errors are)", r.Status, op.Method, op.Path, ProblemJSON)
+				"response %s of %s %s is not %s (the runtime's idempotency errors are); document it as %s (idemgen annotate adds it)", r.Status, op.Method, op.Path, ProblemJSON, ProblemJSON)
 		}
 	}
 	if len(missing) > 0 {
 		c.report(RuleDocErrors, op, op.Pos, op.Pointer+"/responses",
-			"%s %s does not document its idempotency error responses %s", op.Method, op.Path, strings.Join(missing, ", "))
+			"%s %s does not document its idempotency error responses %s; idemgen annotate adds them", op.Method, op.Path, strings.Join(missing, ", "))
 	}
 	for _, r := range op.Responses {
 		if !strings.HasPrefix(r.Status, "2") || !Cached(p, r.Status) {
@@ -628,13 +628,13 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 		}
 		if !declared {
 			c.report(RuleDocReplayed, op, r.Pos, op.Pointer+"/responses/"+r.Status,
-				"response %s of %s %s does not declare the %s header", r.Status, op.Method, op.Path, ReplayedHeader)
+				"response %s of %s %s does not declare the %s header; idemgen annotate adds it", r.Status, op.Method, op.Path, ReplayedHeader)
 		}
 	}
 	for i, item := range p.Cache {
 		if retryable(item) {
 			c.report(RuleCacheRetryable, op, ext.FieldPos(fmt.Sprintf("cache[%d]", i)), fmt.Sprintf("%s/cache/%d", extPtr, i),
-				"cache item %q stores an outcome a retry must be allowed to change: retries could never succeed", item)
+				"cache item %q stores an outcome a retry must be allowed to change: retries could never succeed; remove it from cache", item)
 		}
 		if item == "401" || item == "408" || item == "409" {
 			c.report(RuleCacheTransient, op, ext.FieldPos(fmt.Sprintf("cache[%d]", i)), fmt.Sprintf("%s/cache/%d", extPtr, i),
