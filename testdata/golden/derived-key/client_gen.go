@@ -3,219 +3,43 @@
 package derivedkey
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strings"
 
 	client "github.com/idemgen/idemgen/runtime/client"
 )
+
+// DefaultUserAgent is the User-Agent of requests unless client.WithUserAgent sets another.
+const DefaultUserAgent = "idemgen-client/v0.0.0-golden"
 
 // Client calls the Derived key API over HTTP. It is safe for concurrent use.
 //
 // Every call is one logical call: it is retried (package client's Retrier) on
 // connection errors, timeouts, 5xx, 429 and, for idempotent operations, on a 409
 // that says the key is in flight. An idempotent operation sends one idempotency
-// key per call (a fresh UUIDv4 unless WithIdempotencyKey gives one), the same on every
-// retry; a non-idempotent unsafe operation is retried only when the request
-// never left (a failed connection).
+// key per call (a fresh one unless client.WithIdempotencyKey gives one), the same
+// on every retry; a non-idempotent unsafe operation is retried only when the
+// request never left (a failed connection).
 type Client struct {
-	baseURL   string
-	retrier   *client.Retrier
-	editors   []RequestEditorFn
-	userAgent string
+	base *client.Base
 }
 
-// clientConfig collects the ClientOptions of NewClient.
-type clientConfig struct {
-	doer      client.Doer
-	editors   []RequestEditorFn
-	userAgent string
-	policy    client.Policy
-	observer  client.Observer
-	retry     []client.Option
-}
+// ClientOption configures NewClient: client.WithHTTPClient, client.WithRetryPolicy...
+type ClientOption = client.ClientOption
 
-// ClientOption configures NewClient.
-type ClientOption func(*clientConfig)
-
-// RequestEditorFn edits a request before it is sent, e.g. to add an Authorization
-// header. It runs once per call, before the first attempt: every retry sends
-// the same request.
-type RequestEditorFn func(ctx context.Context, req *http.Request) error
-
-// DefaultUserAgent is the User-Agent of requests unless WithUserAgent sets another.
-const DefaultUserAgent = "idemgen-client/v0.0.0-golden"
-
-// WithHTTPClient sends requests with doer (an *http.Client or any Doer), used
-// as is: an *http.Client that follows redirects makes a declared 3xx come back
-// as the answer to the redirected request. Without it, NewClient uses
-// client.NewHTTPClient(), which does not follow redirects.
-func WithHTTPClient(doer client.Doer) ClientOption {
-	return func(c *clientConfig) {
-		c.doer = doer
-	}
-}
-
-// WithRequestEditorFn adds an editor run on every request, before the call's own editors.
-func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
-	return func(c *clientConfig) {
-		c.editors = append(c.editors, fn)
-	}
-}
-
-// WithUserAgent sets the User-Agent header (empty: none).
-func WithUserAgent(ua string) ClientOption {
-	return func(c *clientConfig) {
-		c.userAgent = ua
-	}
-}
-
-// WithRetryPolicy sets the retry policy of every call (default: client.Policy{},
-// whose zero fields are the documented defaults; MaxAttempts 1 disables retries).
-func WithRetryPolicy(p client.Policy) ClientOption {
-	return func(c *clientConfig) {
-		c.policy = p
-	}
-}
-
-// WithClientObserver sets an observer told about every attempt of every call.
-func WithClientObserver(o client.Observer) ClientOption {
-	return func(c *clientConfig) {
-		c.observer = o
-	}
-}
-
-// WithRetryOptions passes options to the client.Retrier (e.g. client.WithSleep in tests).
-func WithRetryOptions(opts ...client.Option) ClientOption {
-	return func(c *clientConfig) {
-		c.retry = append(c.retry, opts...)
-	}
-}
+// CallOption configures one call: client.WithIdempotencyKey, client.WithCallRetryPolicy...
+type CallOption = client.CallOption
 
 // NewClient returns a client of the API at baseURL (an absolute http or https URL;
-// operation paths are appended to it). It fails on a bad URL or retry policy.
-//
-// Unless WithHTTPClient gives one, requests are sent with client.NewHTTPClient(),
-// an *http.Client whose CheckRedirect returns http.ErrUseLastResponse: a
-// redirect is not followed, so a declared 3xx (the 303 of a post/redirect/get
-// form) is returned as the operation's own typed response, Location included.
-// A doer given with WithHTTPClient is used as is.
+// operation paths are appended to it; see client.NewBase). It fails on a bad URL
+// or retry policy.
 func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("derivedkey: NewClient: want an absolute http(s) base URL, got %q", baseURL)
-	}
-	cfg := clientConfig{userAgent: DefaultUserAgent}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.doer == nil {
-		cfg.doer = client.NewHTTPClient()
-	}
-	ropts := []client.Option{client.WithPolicy(cfg.policy)}
-	if cfg.observer != nil {
-		ropts = append(ropts, client.WithObserver(cfg.observer))
-	}
-	r, err := client.NewRetrier(cfg.doer, append(ropts, cfg.retry...)...)
+	b, err := client.NewBase(client.BaseConfig{Package: "derivedkey", UserAgent: DefaultUserAgent}, baseURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("derivedkey: NewClient: %w", err)
 	}
-	return &Client{
-		baseURL:   strings.TrimRight(baseURL, "/"),
-		editors:   cfg.editors,
-		retrier:   r,
-		userAgent: cfg.userAgent,
-	}, nil
-}
-
-// callConfig collects the CallOptions of one call.
-type callConfig struct {
-	key     string
-	policy  *client.Policy
-	editors []RequestEditorFn
-}
-
-// CallOption configures one call.
-type CallOption func(*callConfig)
-
-// WithIdempotencyKey sets the idempotency key of one call of an idempotent
-// operation, instead of a fresh UUIDv4 (or the key already in the request).
-// Use one key per logical call, the same when the call is repeated later (for
-// example after a restart), so the server replays its outcome. Operations whose
-// key the server derives, and non-idempotent operations, ignore it.
-func WithIdempotencyKey(key string) CallOption {
-	return func(c *callConfig) {
-		c.key = key
-	}
-}
-
-// WithCallRetryPolicy sets the retry policy of one call.
-func WithCallRetryPolicy(p client.Policy) CallOption {
-	return func(c *callConfig) {
-		c.policy = &p
-	}
-}
-
-// WithCallRequestEditorFn adds an editor run on this call's request, after the client's.
-func WithCallRequestEditorFn(fn RequestEditorFn) CallOption {
-	return func(c *callConfig) {
-		c.editors = append(c.editors, fn)
-	}
-}
-
-// newRequest builds the request of one call; the body bytes are replayed on
-// every attempt.
-func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, body []byte, contentType string) (*http.Request, error) {
-	u := c.baseURL + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
-	return req, nil
-}
-
-// edit runs the client's editors, then the call's.
-func (c *Client) edit(ctx context.Context, req *http.Request, call *callConfig) error {
-	for _, editors := range [][]RequestEditorFn{c.editors, call.editors} {
-		for _, e := range editors {
-			if err := e(ctx, req); err != nil {
-				return fmt.Errorf("request editor: %w", err)
-			}
-		}
-	}
-	return nil
-}
-
-// newCallConfig applies a call's options.
-func newCallConfig(opts []CallOption) *callConfig {
-	c := &callConfig{}
-	for _, o := range opts {
-		o(c)
-	}
-	return c
-}
-
-// clientError names the package and the operation in an error of a call.
-func clientError(op string, err error) error {
-	return fmt.Errorf("derivedkey: %s: %w", op, err)
+	return &Client{base: b}, nil
 }
 
 // ReceiveWebhook calls POST /webhooks (operationId "receiveWebhook").
@@ -227,35 +51,25 @@ func clientError(op string, err error) error {
 //
 // It is idempotent: the server derives the key from the request, so none is sent.
 func (c *Client) ReceiveWebhook(ctx context.Context, req ReceiveWebhookRequestObject, opts ...CallOption) (ReceiveWebhookResponseObject, *client.Response, error) {
-	call := newCallConfig(opts)
+	call := c.base.Begin(client.Operation{ID: "receiveWebhook", Method: "POST", Idempotent: true}, opts)
 	path := "/webhooks"
-	q := url.Values{}
 	var body []byte
 	var contentType string
-	var key string
 	{
 		b, err := json.Marshal(req.Body)
 		if err != nil {
-			return nil, nil, clientError("receiveWebhook", err)
+			return nil, nil, call.Error(err)
 		}
 		body, contentType = b, "application/json"
 	}
-	hreq, err := c.newRequest(ctx, "POST", path, q, body, contentType)
+	hreq, err := call.NewRequest(ctx, path, nil, body, contentType)
 	if err != nil {
-		return nil, nil, clientError("receiveWebhook", err)
+		return nil, nil, err
 	}
 	if err := client.SetHeader(hreq.Header, "X-Delivery-Id", req.XDeliveryId); err != nil {
-		return nil, nil, clientError("receiveWebhook", err)
+		return nil, nil, call.Error(err)
 	}
-	if err := c.edit(ctx, hreq, call); err != nil {
-		return nil, nil, clientError("receiveWebhook", err)
-	}
-	raw, err := c.retrier.Do(ctx, hreq, client.Call{
-		Idempotent: true,
-		Key:        key,
-		Operation:  "receiveWebhook",
-		Policy:     call.policy,
-	})
+	raw, err := call.Do(ctx, hreq)
 	if err != nil {
 		return nil, raw, err
 	}
