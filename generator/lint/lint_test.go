@@ -185,7 +185,10 @@ func TestRules(t *testing.T) {
 			op.Idempotency.Policy.Cache = []string{"2xx", "409"}
 		}},
 		{RuleRedirectUncached, func(op *model.Operation, a *model.API, c *Config) {
+			// The default cache stores 3xx; a cache written without it does not.
 			op.Responses[0].Status = "303"
+			op.Idempotency.Policy.Cache = []string{"2xx", "4xx"}
+			op.Idempotency.Set["cache"] = true
 		}},
 		{RulePolicyDocStale, func(op *model.Operation, a *model.API, c *Config) {
 			old := op.Idempotency.Policy

@@ -130,7 +130,7 @@ var catalog = []Rule{
 		"cache lists 401, 408 or 409.",
 		"These outcomes say the request did not run (not authenticated, timed out, in conflict with another in flight): stored, they are replayed to every retry of the key until the ttl expires, so a retry after logging in or after the conflict can never succeed. Fix: remove the item (4xx still covers validation errors)."},
 	{RuleRedirectUncached, CategoryDocumentation, model.Warning,
-		"Every success response of the operation is a 3xx (a form POST answered 303, say), and cache does not store 3xx.",
+		"Every success response of the operation is a 3xx (a form POST answered 303, say), and a cache written without 3xx does not store it.",
 		"Nothing is stored when the operation succeeds, so a resubmit after it completed runs it again: the operation is not idempotent at all. Fix: add 3xx (or the status, e.g. 303) to cache."},
 	{RulePolicyDocStale, CategoryDocumentation, model.Warning,
 		"The policy published in the operation's description (the **Idempotency:** paragraph idemgen annotate writes) no longer says what x-idempotent does.",
