@@ -45,8 +45,11 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // It returns the decoded response (one of the CreateCartResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -72,7 +75,7 @@ func decodeCreateCart(raw *client.Response) (CreateCartResponseObject, *client.R
 	switch {
 	case status == 201:
 		var r CreateCart201Response
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -81,8 +84,11 @@ func decodeCreateCart(raw *client.Response) (CreateCartResponseObject, *client.R
 //
 // It returns the decoded response (one of the UpdateCartResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -112,7 +118,7 @@ func decodeUpdateCart(raw *client.Response) (UpdateCartResponseObject, *client.R
 	switch {
 	case status == 200:
 		var r UpdateCart200Response
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }

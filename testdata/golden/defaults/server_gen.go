@@ -96,7 +96,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("defaults: NewServer: nil Handler")
@@ -108,11 +111,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createCart", Policies["createCart"], http.HandlerFunc(s.handleCreateCart)); err != nil {
 		return nil, err
 	}
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createCart", Method: "POST", Route: "/carts"}, h0)
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("updateCart", Policies["updateCart"], http.HandlerFunc(s.handleUpdateCart)); err != nil {
 		return nil, err
 	}
-	h1 = serverkit.NamePath(h1, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "updateCart", Method: "PATCH", Route: "/carts/{id}"}, h1, serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
 	})

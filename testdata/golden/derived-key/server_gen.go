@@ -71,7 +71,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("derivedkey: NewServer: nil Handler")
@@ -83,6 +86,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("receiveWebhook", Policies["receiveWebhook"], http.HandlerFunc(s.handleReceiveWebhook)); err != nil {
 		return nil, err
 	}
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "receiveWebhook", Method: "POST", Route: "/webhooks"}, h0)
 	if err = kit.Handle("POST /webhooks", h0); err != nil {
 		return nil, err
 	}

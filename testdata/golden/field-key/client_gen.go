@@ -46,8 +46,11 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // It returns the decoded response (one of the CreatePaymentResponseObject types, matched by
 // status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. A 4xx or 5xx status
-// also returns a *client.Error (with the problem+json body as a *client.Problem).
+// the attempts made and whether the answer was a replay. Every status the spec
+// declares, 4xx and 5xx included, comes back typed with a nil error. The error
+// is a failure to get an answer, a status the spec does not declare or a
+// problem+json answer it does not declare for that status (the runtime's own,
+// e.g. a key reused): then a *client.Error, with its *client.Problem.
 //
 // It is idempotent: the key travels in the body field /idempotency_key, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -87,7 +90,7 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
-		return r, raw, raw.Err()
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
