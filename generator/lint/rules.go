@@ -119,7 +119,7 @@ var catalog = []Rule{
 		"Clients can only tell a replay from a fresh execution through this header; generated clients and docs see it only when it is declared."},
 	{RuleDocProblemJSON, CategoryDocumentation, model.Warning,
 		"A documented idempotency error response (400, 409, 422) is not application/problem+json.",
-		"The runtime answers these errors with RFC 9457 problem+json; documenting another media type makes generated clients fail to decode them."},
+		"The runtime answers these errors with RFC 9457 problem+json; documenting another media type hides them from typed results: a generated client returns them as a *client.Error, not as the declared response."},
 	{RuleIssuedNoEndpoint, CategoryDocumentation, model.Info,
 		"An operation with issued (server-issued keys), in a spec that documents no way to get a key.",
 		"Clients cannot make up issued keys; they must ask the server for one. The spec should declare the issuing endpoint (a path ending in idempotency-keys, e.g. POST /idempotency-keys) or say in an operation's summary or description where keys are issued (a page that renders one in a form)."},
