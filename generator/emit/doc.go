@@ -1,5 +1,6 @@
 // Package emit prints Go code from the model (generator/model): the models
-// (models_gen.go), the net/http server (server_gen.go), the policy table
+// (models_gen.go), the net/http server (server_gen.go), its request validation
+// (validate_gen.go, when a schema has a keyword to check), the policy table
 // (policies_gen.go) and the client (client_gen.go).
 // It reads only the model; it never looks at the OpenAPI document.
 //
@@ -21,6 +22,12 @@
 // runtime/serverkit, the client's options, base type and request building in
 // runtime/client. The emitter prints only what is specific to the API, and
 // generated code never imports the generator.
+//
+// Request validation (validate.go) is code too: a validate method per request
+// type and per named schema that holds a check, and a table of the members a
+// body requires (validate.Shape); they call the runtime package validate
+// (runtime/validate). An idempotent operation's request is decoded and
+// validated by its admit function before the idempotency middleware.
 //
 // Routing reads each operation's parsed route (model.Route): ServeMux patterns,
 // with operations whose patterns overlap sharing one and tried by

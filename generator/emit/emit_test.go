@@ -143,8 +143,8 @@ var headerRe = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
 func TestGenerateHeaderAndDeterminism(t *testing.T) {
 	a := generate(t, handAPI())
 	b := generate(t, handAPI())
-	if len(a.Files) != 3 {
-		t.Fatalf("got %d files, want models, policies, server", len(a.Files))
+	if len(a.Files) != 4 || a.Files[3].Name != "validate_gen.go" {
+		t.Fatalf("got %d files, want models, policies, server, validate (its enums are checked)", len(a.Files))
 	}
 	for i, f := range a.Files {
 		first, _, _ := strings.Cut(string(f.Content), "\n")

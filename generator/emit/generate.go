@@ -77,6 +77,9 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 	}
 	if opts.Server {
 		parts = append(parts, part{name: "server_gen.go", emit: g.emitServer})
+		if g.anyValidation() {
+			parts = append(parts, part{name: "validate_gen.go", emit: g.emitValidate})
+		}
 	}
 	if opts.Client {
 		parts = append(parts, part{name: "client_gen.go", emit: g.emitClient})
@@ -126,9 +129,11 @@ type generator struct {
 	// visiting guards typeOf against cycles of anonymous schemas.
 	visiting map[*model.Schema]bool
 	ops      map[*model.Operation]*opNames
-	// withEnum are the schemas that can hold an enum (see hasEnum).
-	withEnum map[*model.Schema]bool
-	diags    []model.Diagnostic
+	// valid is what the request validation needs (see validation); loops
+	// counts the nested loops of the validation being emitted.
+	valid *validation
+	loops int
+	diags []model.Diagnostic
 }
 
 func newGenerator(api *model.API, opts Options) *generator {

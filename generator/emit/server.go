@@ -338,7 +338,8 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 				gr.If(jen.List(jen.Id(v), jen.Err()).Op("=").Id("kit").Dot("Idempotent").Call(jen.Lit(op.ID), jen.Id("Policies").Index(jen.Lit(op.ID)), handle), jen.Err().Op("!=").Nil()).Block(
 					jen.Return(jen.Nil(), jen.Err()),
 				)
-				gr.Id(v).Op("=").Add(operation(jen.Id(v)))
+				// Decoded and validated (admit) before the middleware claims the key.
+				gr.Id(v).Op("=").Add(operation(jen.Id("s").Dot("admit" + g.ops[op].Method).Call(jen.Id(v))))
 			} else {
 				gr.Id(v).Op(":=").Add(operation(handle))
 			}
@@ -380,14 +381,15 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 	n := g.ops[op]
 	decode := "decode" + n.Method
-	f.Commentf("handle%s serves %s: it decodes the request, calls the Handler and writes its response.", n.Method, opLabel(op))
+	if op.Idempotent() {
+		g.emitAdmit(f, op)
+		f.Commentf("handle%s serves %s: it calls the Handler with the request admit%s decoded and writes its response.", n.Method, opLabel(op), n.Method)
+	} else {
+		f.Commentf("handle%s serves %s: it decodes and validates the request, calls the Handler and writes its response.", n.Method, opLabel(op))
+	}
 	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("handle"+n.Method).
 		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
-		jen.Var().Id("req").Id(n.Request),
-		jen.If(jen.Err().Op(":=").Id("s").Dot(decode).Call(jen.Id("r"), jen.Op("&").Id("req")), jen.Err().Op("!=").Nil()).Block(
-			jen.Id("s").Dot("kit").Dot("RequestError").Call(jen.Id("w"), jen.Id("r"), jen.Err()),
-			jen.Return(),
-		),
+		g.admitted(op),
 		jen.List(jen.Id("resp"), jen.Err()).Op(":=").Id("s").Dot("h").Dot(n.Method).Call(jen.Id("r").Dot("Context").Call(), jen.Id("req")),
 		jen.If(jen.Err().Op("==").Nil().Op("&&").Id("resp").Op("==").Nil()).Block(
 			jen.Err().Op("=").Qual("errors", "New").Call(jen.Lit(n.Method+" returned neither a response nor an error")),
@@ -491,6 +493,10 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 	required := single && op.Body.Required
 	gr.List(jen.Id("body"), jen.Id("present"), jen.Err()).Op(":=").Qual(serverkitPkg, "ReadBody").Call(jen.Id("r"), jen.Lit(op.Body.Required), jen.Id("s").Dot("kit").Dot("MaxBodyBytes").Call())
 	gr.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+	if op.Idempotent() {
+		// The idempotency middleware, which runs next, reads the body again.
+		gr.Id("r").Dot("Body").Op("=").Qual("io", "NopCloser").Call(jen.Qual("bytes", "NewReader").Call(jen.Id("body")))
+	}
 	gr.If(jen.Op("!").Id("present")).Block(jen.Return(jen.Nil()))
 	gr.Switch(jen.Qual(serverkitPkg, "MediaType").Call(jen.Id("r"), jen.Index().String().ValuesFunc(func(vg *jen.Group) {
 		for _, c := range op.Body.Contents {
@@ -504,24 +510,12 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 				case model.BodyJSON:
 					if g.nilable(c.Schema) {
 						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-						if g.hasEnum(c.Schema) {
-							cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "CheckValid").Call(jen.Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-						}
+						g.checkRequired(cg, c.Schema)
 						return
 					}
 					cg.Var().Id("v").Add(g.typeOf(c.Schema))
 					cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-					if names := requiredProps(c.Schema); len(names) > 0 {
-						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "RequireFields").CallFunc(func(ag *jen.Group) {
-							ag.Id("body")
-							for _, n := range names {
-								ag.Lit(n)
-							}
-						}), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-					}
-					if g.hasEnum(c.Schema) {
-						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "CheckValid").Call(jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-					}
+					g.checkRequired(cg, c.Schema)
 					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
 				case model.BodyForm:
 					cg.List(jen.Id("form"), jen.Err()).Op(":=").Qual(serverkitPkg, "ParseForm").Call(jen.Id("body"))
@@ -551,74 +545,6 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 		}
 		sg.Default().Block(jen.Return(jen.Qual(serverkitPkg, "Unsupported").Call(jen.Id("r"))))
 	})
-}
-
-// hasEnum reports whether a value of s can hold an enum (a type with a Valid
-// method), so that its decoding is followed by serverkit.CheckValid.
-func (g *generator) hasEnum(s *model.Schema) bool {
-	if g.withEnum == nil {
-		g.withEnum = enumHolders(g.api, g.schemaNames)
-	}
-	return g.withEnum[s]
-}
-
-// enumHolders returns every schema of api from which a generated enum type is
-// reachable by value: the enums themselves, then, walking the "is contained
-// in" edges backwards from them, everything that contains one. Each schema and
-// edge is visited once, so this is linear in the spec even with cycles.
-func enumHolders(api *model.API, named map[*model.Schema]string) map[*model.Schema]bool {
-	parents := make(map[*model.Schema][]*model.Schema)
-	seen := make(map[*model.Schema]bool)
-	var queue []*model.Schema
-	var visit func(s *model.Schema)
-	visit = func(s *model.Schema) {
-		if s == nil || seen[s] || s.GoType != "" {
-			return
-		}
-		seen[s] = true
-		if _, ok := named[s]; ok && len(s.Enum) > 0 && s.Format != "date-time" &&
-			(s.Kind == model.KindString || s.Kind == model.KindInteger || s.Kind == model.KindNumber) {
-			queue = append(queue, s)
-		}
-		children := []*model.Schema{s.Items, s.AdditionalProperties}
-		for _, p := range s.Properties {
-			children = append(children, p.Schema)
-		}
-		if s.Kind == model.KindUnion && s.Discriminator != nil {
-			children = append(children, s.Variants...) // raw unions hold JSON
-		}
-		for _, c := range children {
-			if c != nil {
-				parents[c] = append(parents[c], s)
-				visit(c)
-			}
-		}
-	}
-	for _, s := range api.Schemas {
-		visit(s)
-	}
-	for _, op := range api.Operations {
-		if op.Body != nil {
-			for _, c := range op.Body.Contents {
-				visit(c.Schema)
-			}
-		}
-	}
-	holders := make(map[*model.Schema]bool, len(queue))
-	for _, s := range queue {
-		holders[s] = true
-	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		for _, p := range parents[s] {
-			if !holders[p] {
-				holders[p] = true
-				queue = append(queue, p)
-			}
-		}
-	}
-	return holders
 }
 
 // requiredProps are the JSON names of the required properties of an object

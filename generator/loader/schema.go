@@ -207,10 +207,19 @@ func (b *builder) fill(m *model.Schema, v *openapi3.Schema, l loc, base string) 
 	m.Format = v.Format
 	m.Nullable = v.Nullable
 	m.Pattern = v.Pattern
-	if v.MaxLength != nil {
-		n := int(min(*v.MaxLength, math.MaxInt32))
-		m.MaxLength = &n
+	m.MaxLength = intBound(v.MaxLength)
+	m.MinLength = int(min(v.MinLength, math.MaxInt32))
+	m.MaxItems = intBound(v.MaxItems)
+	m.MinItems = int(min(v.MinItems, math.MaxInt32))
+	m.MaxProperties = intBound(v.MaxProps)
+	m.MinProperties = int(min(v.MinProps, math.MaxInt32))
+	m.UniqueItems = v.UniqueItems
+	m.MultipleOf = v.MultipleOf
+	if m.MultipleOf != nil && *m.MultipleOf <= 0 {
+		m.MultipleOf = nil // not a constraint JSON Schema allows; the spec's validation reports it
 	}
+	m.Minimum, m.ExclusiveMinimum = bound(v.Min, v.ExclusiveMin, func(a, b float64) bool { return a >= b })
+	m.Maximum, m.ExclusiveMaximum = bound(v.Max, v.ExclusiveMax, func(a, b float64) bool { return a <= b })
 	if gt, ok := v.Extensions["x-go-type"].(string); ok {
 		m.GoType = gt
 		switch imp := v.Extensions["x-go-type-import"].(type) {
@@ -277,6 +286,30 @@ func (b *builder) fill(m *model.Schema, v *openapi3.Schema, l loc, base string) 
 		m.Format = "byte"
 	}
 	m.Enum = normalizeEnum(m.Kind, m.Enum)
+}
+
+// intBound converts an optional length or count bound.
+func intBound(n *uint64) *int {
+	if n == nil {
+		return nil
+	}
+	v := int(min(*n, math.MaxInt32))
+	return &v
+}
+
+// bound merges a minimum (or maximum) with its exclusive form: OpenAPI 3.0's
+// boolean modifier, or 3.1's exclusive bound value. stricter(a, b) reports
+// that the exclusive bound a excludes at least what the inclusive bound b
+// does, so a alone is kept.
+func bound(incl *float64, ex openapi3.ExclusiveBound, stricter func(a, b float64) bool) (*float64, bool) {
+	switch {
+	case ex.Value != nil && (incl == nil || stricter(*ex.Value, *incl)):
+		v := *ex.Value
+		return &v, true
+	case ex.Value != nil:
+		return incl, false
+	}
+	return incl, incl != nil && ex.IsTrue()
 }
 
 // normalizeEnum gives integer enum values as int64 whatever the decoder made of
@@ -461,6 +494,7 @@ func (b *builder) object(m *model.Schema, v *openapi3.Schema, l loc, base string
 	default:
 		m.Kind = model.KindAny
 	}
+	m.Closed = acc.apFalse && acc.ap == nil && m.Kind == model.KindObject
 	names := newNameSet()
 	for _, p := range acc.props {
 		p.Required = acc.required[p.Name]

@@ -299,9 +299,31 @@ type Schema struct {
 	EnumValues []EnumValue
 
 	// MaxLength and Pattern are the string constraints (nil / "" when absent);
-	// lint reads them to judge a declared key parameter's schema.
+	// lint reads them to judge a declared key parameter's schema. MinLength and
+	// MaxLength count characters (Unicode code points), not bytes.
+	MinLength int
 	MaxLength *int
 	Pattern   string
+
+	// Minimum and Maximum bound a number (nil when absent). ExclusiveMinimum
+	// and ExclusiveMaximum exclude the bound itself: OpenAPI 3.0's boolean
+	// modifiers and 3.1's numeric bounds both end up here (with both a
+	// minimum and a 3.1 exclusiveMinimum, the stricter one is kept).
+	Minimum, Maximum                   *float64
+	ExclusiveMinimum, ExclusiveMaximum bool
+	// MultipleOf is the number a value must be a multiple of (nil when absent).
+	MultipleOf *float64
+
+	// MinItems, MaxItems and UniqueItems constrain an array; MinProperties and
+	// MaxProperties an object or map (nil maxima when absent).
+	MinItems      int
+	MaxItems      *int
+	UniqueItems   bool
+	MinProperties int
+	MaxProperties *int
+	// Closed reports additionalProperties: false on an object: a request
+	// member that is not a declared property is refused.
+	Closed bool
 
 	// Variants are the oneOf/anyOf branches of a KindUnion; AnyOf tells which.
 	// VariantNames name them in generated code (a field or method suffix,

@@ -17,6 +17,7 @@ func TestCoreFreeOfOTel(t *testing.T) {
 		"github.com/idemgen/idemgen/runtime/idempotency",
 		"github.com/idemgen/idemgen/runtime/client",
 		"github.com/idemgen/idemgen/runtime/serverkit",
+		"github.com/idemgen/idemgen/runtime/validate",
 		"github.com/idemgen/idemgen/runtime/issuedkey",
 		"github.com/idemgen/idemgen/runtime/store/...",
 	}

@@ -50,8 +50,17 @@ func writeProblem(w http.ResponseWriter, r *http.Request, problemType string, st
 	idempotency.WriteProblemFor(w, r, p)
 }
 
-// WriteRequestError writes err (a *RequestError) as problem+json.
+// WriteRequestError writes err (a *RequestError) as problem+json. An error
+// that writes its own problem (a *validate.Error, which lists violations)
+// does so.
 func WriteRequestError(w http.ResponseWriter, r *http.Request, problemType string, err error) {
+	var own interface {
+		WriteProblem(w http.ResponseWriter, r *http.Request, problemType string)
+	}
+	if errors.As(err, &own) {
+		own.WriteProblem(w, r, problemType)
+		return
+	}
 	var re *RequestError
 	status := http.StatusBadRequest
 	if errors.As(err, &re) && re.Status != 0 {

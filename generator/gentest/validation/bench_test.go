@@ -1,0 +1,93 @@
+package validation
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuTime is the CPU time (user and system) this process used so far: the
+// machine the benchmarks run on may be shared, so ns/op (wall clock) alone
+// would measure the neighbours.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchBody is a valid ~900-byte order: 15 properties, 5 nested items.
+const benchBody = `{"sku":"ABCDEF","quantity":3,"price":19.99,"note":"abc","status":"new",` +
+	`"shipOn":"2026-12-24","at":"09:30:00Z","ref":"123e4567-e89b-12d3-a456-426614174000",` +
+	`"email":"buyer@example.com","host":"shop.example.com","site":"https://example.com/o/1",` +
+	`"ip4":"192.0.2.10","ip6":"2001:db8::1","tags":["gift","fragile","red"],"labels":{"a":"x","b":"y"},` +
+	`"items":[` +
+	`{"name":"pen","kind":"pen","parts":[{"code":1},{"code":2},{"code":3}]},` +
+	`{"name":"book","kind":"book","parts":[{"code":4},{"code":5}]},` +
+	`{"name":"ink","kind":"pen","parts":[{"code":6}]},` +
+	`{"name":"atlas","kind":"book","parts":[{"code":7},{"code":8},{"code":9}]},` +
+	`{"name":"nib","kind":"pen","parts":[{"code":0},{"code":1}]}]}`
+
+func (s *shop) CreateDraft(ctx context.Context, req CreateDraftRequestObject) (CreateDraftResponseObject, error) {
+	return CreateDraft201Response{}, nil
+}
+
+// benchServe posts benchBody to path b.N times in process (no network), the
+// key from key(i) when not nil.
+func benchServe(b *testing.B, path string, key func(i int) string, want int) {
+	srv, err := NewServer(&shop{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	start := cpuTime(b)
+	for b.Loop() {
+		r := httptest.NewRequest("POST", path, strings.NewReader(benchBody))
+		r.Header.Set("Content-Type", "application/json")
+		if key != nil {
+			r.Header.Set("Idempotency-Key", key(i))
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		if w.Code != want {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		i++
+	}
+	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkPostDraft: a POST of benchBody through the generated server, not
+// idempotent: routing, decoding, validation, the handler, the response.
+func BenchmarkPostDraft(b *testing.B) { benchServe(b, "/drafts", nil, http.StatusCreated) }
+
+// BenchmarkPostOrder: the same through the idempotency middleware (memory
+// store), a new key per request.
+func BenchmarkPostOrder(b *testing.B) {
+	benchServe(b, "/orders", func(i int) string { return "bench-" + strconv.Itoa(i) }, http.StatusCreated)
+}
+
+// BenchmarkValidateOrder: the generated validation of a decoded benchBody
+// alone.
+func BenchmarkValidateOrder(b *testing.B) {
+	var req CreateDraftRequestObject
+	if err := json.Unmarshal([]byte(benchBody), &req.Body); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	start := cpuTime(b)
+	for b.Loop() {
+		if err := req.validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+}

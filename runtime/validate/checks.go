@@ -1,0 +1,165 @@
+package validate
+
+import (
+	"encoding/json"
+	"math"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MinLength reports whether s has at least n characters (Unicode code points,
+// as JSON Schema counts them, not bytes).
+func MinLength(s string, n int) bool {
+	return len(s) >= 4*n || utf8.RuneCountInString(s) >= n
+}
+
+// MaxLength reports whether s has at most n characters.
+func MaxLength(s string, n int) bool {
+	return len(s) <= n || utf8.RuneCountInString(s) <= n
+}
+
+// MultipleOf reports whether x is a multiple of m (m > 0), allowing for the
+// rounding of binary floating point (0.3 is a multiple of 0.1).
+func MultipleOf(x, m float64) bool {
+	q := x / m
+	if math.IsInf(q, 0) || math.IsNaN(q) {
+		return false
+	}
+	return math.Abs(q-math.Round(q)) <= 1e-9*math.Max(1, math.Abs(q))
+}
+
+// Unique returns the index of the first item of xs equal to an earlier one,
+// or -1 when all are distinct. It is for items of a scalar type.
+func Unique[T comparable](xs []T) int {
+	if len(xs) < 2 {
+		return -1
+	}
+	if len(xs) <= 16 { // no map for short arrays
+		for i := 1; i < len(xs); i++ {
+			for j := 0; j < i; j++ {
+				if xs[i] == xs[j] {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	seen := make(map[T]struct{}, len(xs))
+	for i, x := range xs {
+		if _, ok := seen[x]; ok {
+			return i
+		}
+		seen[x] = struct{}{}
+	}
+	return -1
+}
+
+// UniqueJSON is Unique for items that are not scalars (objects, arrays):
+// two items are equal when they encode to the same JSON. Struct fields encode
+// in a fixed order and map keys sorted, so equal values encode alike.
+func UniqueJSON[T any](xs []T) int {
+	if len(xs) < 2 {
+		return -1
+	}
+	seen := make(map[string]struct{}, len(xs))
+	for i, x := range xs {
+		b, err := json.Marshal(x)
+		if err != nil {
+			continue
+		}
+		if _, ok := seen[string(b)]; ok {
+			return i
+		}
+		seen[string(b)] = struct{}{}
+	}
+	return -1
+}
+
+// Date reports an RFC 3339 full-date: 2026-12-07.
+func Date(s string) bool {
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
+}
+
+// Time reports an RFC 3339 full-time: 13:20:00Z, 13:20:00.5+01:00.
+func Time(s string) bool {
+	_, err := time.Parse("15:04:05Z07:00", s)
+	return err == nil
+}
+
+// DateTime reports an RFC 3339 date-time: 2026-12-07T13:20:00Z.
+func DateTime(s string) bool {
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
+}
+
+// UUID reports a UUID in its 8-4-4-4-12 hexadecimal form (any version).
+func UUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Email reports a bare RFC 5322 address (local@domain, no display name).
+func Email(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+// Hostname reports an RFC 1123 host name: dot-separated labels of letters,
+// digits and hyphens, 1–63 characters each, not starting or ending with a
+// hyphen, 253 characters in all.
+func Hostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// URI reports an absolute URI (with a scheme), as format uri requires.
+func URI(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && !strings.ContainsAny(s, " \t\n")
+}
+
+// IPv4 reports a dotted-quad IPv4 address.
+func IPv4(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is4()
+}
+
+// IPv6 reports an IPv6 address (no zone).
+func IPv6(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6() && a.Zone() == ""
+}

@@ -1,0 +1,213 @@
+package validate
+
+import "encoding/json"
+
+// Shape is what Required checks in a JSON value: the members an object must
+// have, and the shapes of the members, items and map values below it.
+// Generated code declares one per schema that requires members (at any
+// depth), linked into a graph that may be cyclic for recursive schemas.
+type Shape struct {
+	// Required are the member names an object must have.
+	Required []string
+	// Props are the declared members below which something is required,
+	// and, when Values is set, every other declared member (nil: nothing to
+	// check), so that only undeclared members take Values.
+	Props map[string]*Member
+	// Values is the shape of every member not in Props (a map's values, an
+	// open object's undeclared members); Items the shape of array items.
+	Values, Items *Shape
+}
+
+// Member is a declared member of an object Shape.
+type Member struct {
+	Name  string
+	Shape *Shape
+}
+
+// Required records in v a violation for every member that shape requires and
+// body (valid JSON, already decoded into the request) lacks, at any depth:
+// encoding/json decodes an absent member and a zero one alike. It scans body
+// once without allocating; a value of another type than shape expects is
+// skipped (the decoder reported it).
+func Required(body []byte, shape *Shape, v *Errors) {
+	s := scanner{b: body}
+	s.space()
+	s.value(shape, v)
+}
+
+// scanner walks valid JSON text.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value scans one value, checking it against shape (nil: skip it).
+func (s *scanner) value(shape *Shape, v *Errors) {
+	if s.i >= len(s.b) {
+		return
+	}
+	switch s.b[s.i] {
+	case '{':
+		s.object(shape, v)
+	case '[':
+		s.array(shape, v)
+	case '"':
+		_, _, _ = s.str()
+	default: // number, true, false, null
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			s.i++
+		}
+	}
+}
+
+// str scans a string and returns its raw contents and whether it has
+// escapes; ok is false when the text ends inside it.
+func (s *scanner) str() (raw []byte, escaped, ok bool) {
+	s.i++ // opening quote
+	start := min(s.i, len(s.b))
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			escaped = true
+			s.i += 2
+			continue
+		case '"':
+			raw = s.b[start:s.i]
+			s.i++
+			return raw, escaped, true
+		}
+		s.i++
+	}
+	s.i = len(s.b)
+	return s.b[start:], escaped, false
+}
+
+func (s *scanner) object(shape *Shape, v *Errors) {
+	s.i++ // {
+	// found has bit n set when Required[n] was seen; more than 64 required
+	// members spill into seen.
+	var found uint64
+	var seen []bool
+	if shape != nil && len(shape.Required) > 64 {
+		seen = make([]bool, len(shape.Required))
+	}
+	for {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] == '}' {
+			s.i++
+			break
+		}
+		if s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		raw, escaped, ok := s.str()
+		if !ok {
+			return // the text ends inside a name: nothing more to check
+		}
+		if escaped { // rare: compare the decoded name
+			var u string
+			if json.Unmarshal(s.b[s.i-len(raw)-2:s.i], &u) == nil {
+				raw = []byte(u)
+			}
+		}
+		s.space()
+		if s.i < len(s.b) && s.b[s.i] == ':' {
+			s.i++
+		}
+		s.space()
+		if shape == nil {
+			s.value(nil, v)
+			continue
+		}
+		for n, r := range shape.Required {
+			if string(raw) == r {
+				if seen != nil {
+					seen[n] = true
+				} else {
+					found |= 1 << n
+				}
+			}
+		}
+		// string(raw) in a map index does not allocate.
+		if m, ok := shape.Props[string(raw)]; ok {
+			if m == nil {
+				s.value(nil, v)
+				continue
+			}
+			v.Enter(m.Name)
+			s.value(m.Shape, v)
+			v.Leave()
+			continue
+		}
+		if shape.Values == nil {
+			s.value(nil, v)
+			continue
+		}
+		v.Enter(string(raw))
+		s.value(shape.Values, v)
+		v.Leave()
+	}
+	if shape == nil {
+		return
+	}
+	for n, r := range shape.Required {
+		if seen != nil && !seen[n] || seen == nil && found&(1<<n) == 0 {
+			v.Add(r, "is required")
+		}
+	}
+}
+
+func (s *scanner) array(shape *Shape, v *Errors) {
+	s.i++ // [
+	var items *Shape
+	if shape != nil {
+		items = shape.Items
+	}
+	for n := 0; ; n++ {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] == ']' {
+			s.i++
+			return
+		}
+		if s.b[s.i] == ',' {
+			s.i++
+			n--
+			continue
+		}
+		at := s.i
+		if items != nil {
+			v.EnterIndex(n)
+			s.value(items, v)
+			v.Leave()
+		} else {
+			s.value(nil, v)
+		}
+		if s.i == at { // a stray '}' or ':' (not JSON): step over it
+			s.i++
+		}
+	}
+}
+
+// CheckRequired is Required for a request body on its own: it returns an
+// *Error listing the missing members, or nil.
+func CheckRequired(body []byte, shape *Shape) error {
+	var v Errors
+	Required(body, shape, &v)
+	return v.Err()
+}
