@@ -3,12 +3,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -412,7 +415,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("submitMessageForm", Policies["submitMessageForm"], http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "submitMessageForm", Method: "POST", Route: "/rooms/{room}/form"}, h0, serverkit.PathParam{
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "submitMessageForm", Method: "POST", Route: "/rooms/{room}/form"}, s.admitSubmitMessageForm(h0), serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
@@ -420,7 +423,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("submitIssuedForm", Policies["submitIssuedForm"], http.HandlerFunc(s.handleSubmitIssuedForm)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "submitIssuedForm", Method: "POST", Route: "/rooms/{room}/issued-form"}, h1, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "submitIssuedForm", Method: "POST", Route: "/rooms/{room}/issued-form"}, s.admitSubmitIssuedForm(h1), serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
@@ -432,7 +435,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = kit.Idempotent("postMessage", Policies["postMessage"], http.HandlerFunc(s.handlePostMessage)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "postMessage", Method: "POST", Route: "/rooms/{room}/messages"}, h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "postMessage", Method: "POST", Route: "/rooms/{room}/messages"}, s.admitPostMessage(h3), serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
@@ -440,7 +443,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h4, err = kit.Idempotent("submitPlainForm", Policies["submitPlainForm"], http.HandlerFunc(s.handleSubmitPlainForm)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "submitPlainForm", Method: "POST", Route: "/rooms/{room}/plain-form"}, h4, serverkit.PathParam{
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "submitPlainForm", Method: "POST", Route: "/rooms/{room}/plain-form"}, s.admitSubmitPlainForm(h4), serverkit.PathParam{
 		Name:     "room",
 		Wildcard: "_p1",
 	})
@@ -462,11 +465,25 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleSubmitMessageForm serves POST /rooms/{room}/form: it decodes the request, calls the Handler and writes its response.
+// admitSubmitMessageForm decodes and validates a POST /rooms/{room}/form request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitSubmitMessageForm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(SubmitMessageFormRequestObject)
+		if err := s.decodeSubmitMessageForm(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleSubmitMessageForm serves POST /rooms/{room}/form: it calls the Handler with the request admitSubmitMessageForm decoded and writes its response.
 func (s *server) handleSubmitMessageForm(w http.ResponseWriter, r *http.Request) {
-	var req SubmitMessageFormRequestObject
-	if err := s.decodeSubmitMessageForm(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[SubmitMessageFormRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "submitMessageForm", errors.New("handleSubmitMessageForm: the request was not decoded by admitSubmitMessageForm"))
 		return
 	}
 	resp, err := s.h.SubmitMessageForm(r.Context(), req)
@@ -491,6 +508,7 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -517,11 +535,25 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 	return nil
 }
 
-// handleSubmitIssuedForm serves POST /rooms/{room}/issued-form: it decodes the request, calls the Handler and writes its response.
+// admitSubmitIssuedForm decodes and validates a POST /rooms/{room}/issued-form request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitSubmitIssuedForm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(SubmitIssuedFormRequestObject)
+		if err := s.decodeSubmitIssuedForm(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleSubmitIssuedForm serves POST /rooms/{room}/issued-form: it calls the Handler with the request admitSubmitIssuedForm decoded and writes its response.
 func (s *server) handleSubmitIssuedForm(w http.ResponseWriter, r *http.Request) {
-	var req SubmitIssuedFormRequestObject
-	if err := s.decodeSubmitIssuedForm(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[SubmitIssuedFormRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "submitIssuedForm", errors.New("handleSubmitIssuedForm: the request was not decoded by admitSubmitIssuedForm"))
 		return
 	}
 	resp, err := s.h.SubmitIssuedForm(r.Context(), req)
@@ -546,6 +578,7 @@ func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRe
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -572,7 +605,7 @@ func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRe
 	return nil
 }
 
-// handleListMessages serves GET /rooms/{room}/messages: it decodes the request, calls the Handler and writes its response.
+// handleListMessages serves GET /rooms/{room}/messages: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	var req ListMessagesRequestObject
 	if err := s.decodeListMessages(r, &req); err != nil {
@@ -600,11 +633,29 @@ func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObj
 	return nil
 }
 
-// handlePostMessage serves POST /rooms/{room}/messages: it decodes the request, calls the Handler and writes its response.
+// admitPostMessage decodes and validates a POST /rooms/{room}/messages request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitPostMessage(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(PostMessageRequestObject)
+		if err := s.decodePostMessage(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handlePostMessage serves POST /rooms/{room}/messages: it calls the Handler with the request admitPostMessage decoded and writes its response.
 func (s *server) handlePostMessage(w http.ResponseWriter, r *http.Request) {
-	var req PostMessageRequestObject
-	if err := s.decodePostMessage(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[PostMessageRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "postMessage", errors.New("handlePostMessage: the request was not decoded by admitPostMessage"))
 		return
 	}
 	resp, err := s.h.PostMessage(r.Context(), req)
@@ -629,6 +680,7 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -638,7 +690,7 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "user", "text", "clientTime", "clientKey"); err != nil {
+		if err := validate.CheckRequired(body, shapeNewMessage); err != nil {
 			return err
 		}
 		req.Body = v
@@ -648,11 +700,25 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 	return nil
 }
 
-// handleSubmitPlainForm serves POST /rooms/{room}/plain-form: it decodes the request, calls the Handler and writes its response.
+// admitSubmitPlainForm decodes and validates a POST /rooms/{room}/plain-form request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitSubmitPlainForm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(SubmitPlainFormRequestObject)
+		if err := s.decodeSubmitPlainForm(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleSubmitPlainForm serves POST /rooms/{room}/plain-form: it calls the Handler with the request admitSubmitPlainForm decoded and writes its response.
 func (s *server) handleSubmitPlainForm(w http.ResponseWriter, r *http.Request) {
-	var req SubmitPlainFormRequestObject
-	if err := s.decodeSubmitPlainForm(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[SubmitPlainFormRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "submitPlainForm", errors.New("handleSubmitPlainForm: the request was not decoded by admitSubmitPlainForm"))
 		return
 	}
 	resp, err := s.h.SubmitPlainForm(r.Context(), req)
@@ -677,6 +743,7 @@ func (s *server) decodeSubmitPlainForm(r *http.Request, req *SubmitPlainFormRequ
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}

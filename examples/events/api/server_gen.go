@@ -3,12 +3,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -168,7 +171,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("receivePaymentEvent", Policies["receivePaymentEvent"], http.HandlerFunc(s.handleReceivePaymentEvent)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "receivePaymentEvent", Method: "POST", Route: "/webhooks/payments"}, h1)
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "receivePaymentEvent", Method: "POST", Route: "/webhooks/payments"}, s.admitReceivePaymentEvent(h1))
 	if err = kit.Handle("GET /ledger", h0); err != nil {
 		return nil, err
 	}
@@ -178,7 +181,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleGetLedger serves GET /ledger: it decodes the request, calls the Handler and writes its response.
+// handleGetLedger serves GET /ledger: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetLedger(w http.ResponseWriter, r *http.Request) {
 	var req GetLedgerRequestObject
 	if err := s.decodeGetLedger(r, &req); err != nil {
@@ -202,11 +205,29 @@ func (s *server) decodeGetLedger(r *http.Request, req *GetLedgerRequestObject) e
 	return nil
 }
 
-// handleReceivePaymentEvent serves POST /webhooks/payments: it decodes the request, calls the Handler and writes its response.
+// admitReceivePaymentEvent decodes and validates a POST /webhooks/payments request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitReceivePaymentEvent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(ReceivePaymentEventRequestObject)
+		if err := s.decodeReceivePaymentEvent(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleReceivePaymentEvent serves POST /webhooks/payments: it calls the Handler with the request admitReceivePaymentEvent decoded and writes its response.
 func (s *server) handleReceivePaymentEvent(w http.ResponseWriter, r *http.Request) {
-	var req ReceivePaymentEventRequestObject
-	if err := s.decodeReceivePaymentEvent(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[ReceivePaymentEventRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "receivePaymentEvent", errors.New("handleReceivePaymentEvent: the request was not decoded by admitReceivePaymentEvent"))
 		return
 	}
 	resp, err := s.h.ReceivePaymentEvent(r.Context(), req)
@@ -240,6 +261,7 @@ func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentE
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -249,10 +271,7 @@ func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentE
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "type", "account", "amount"); err != nil {
-			return err
-		}
-		if err := serverkit.CheckValid(&v); err != nil {
+		if err := validate.CheckRequired(body, shapePaymentEvent); err != nil {
 			return err
 		}
 		req.Body = v

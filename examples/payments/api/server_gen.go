@@ -3,12 +3,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -490,7 +493,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/accounts/{accountId}/payments"}, h1, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/accounts/{accountId}/payments"}, s.admitCreatePayment(h1), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
@@ -502,7 +505,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/accounts/{accountId}/transfers"}, h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/accounts/{accountId}/transfers"}, s.admitCreateTransfer(h3), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
@@ -510,7 +513,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h4, err = kit.Idempotent("payByLink", Policies["payByLink"], http.HandlerFunc(s.handlePayByLink)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "payByLink", Method: "POST", Route: "/bills/{billId}/link-payments"}, h4, serverkit.PathParam{
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "payByLink", Method: "POST", Route: "/bills/{billId}/link-payments"}, s.admitPayByLink(h4), serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
@@ -522,7 +525,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h6, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h6 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, h6, serverkit.PathParam{
+	h6 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, s.admitPayBill(h6), serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
@@ -550,7 +553,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleListPayments serves GET /accounts/{accountId}/payments: it decodes the request, calls the Handler and writes its response.
+// handleListPayments serves GET /accounts/{accountId}/payments: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
 	if err := s.decodeListPayments(r, &req); err != nil {
@@ -578,11 +581,29 @@ func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObj
 	return nil
 }
 
-// handleCreatePayment serves POST /accounts/{accountId}/payments: it decodes the request, calls the Handler and writes its response.
+// admitCreatePayment decodes and validates a POST /accounts/{accountId}/payments request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreatePayment(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreatePaymentRequestObject)
+		if err := s.decodeCreatePayment(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreatePayment serves POST /accounts/{accountId}/payments: it calls the Handler with the request admitCreatePayment decoded and writes its response.
 func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
-	var req CreatePaymentRequestObject
-	if err := s.decodeCreatePayment(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreatePaymentRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createPayment", errors.New("handleCreatePayment: the request was not decoded by admitCreatePayment"))
 		return
 	}
 	resp, err := s.h.CreatePayment(r.Context(), req)
@@ -607,6 +628,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -616,7 +638,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "payeeId", "amount", "currency"); err != nil {
+		if err := validate.CheckRequired(body, shapeNewPayment); err != nil {
 			return err
 		}
 		req.Body = v
@@ -626,7 +648,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 	return nil
 }
 
-// handleListTransfers serves GET /accounts/{accountId}/transfers: it decodes the request, calls the Handler and writes its response.
+// handleListTransfers serves GET /accounts/{accountId}/transfers: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListTransfers(w http.ResponseWriter, r *http.Request) {
 	var req ListTransfersRequestObject
 	if err := s.decodeListTransfers(r, &req); err != nil {
@@ -654,11 +676,29 @@ func (s *server) decodeListTransfers(r *http.Request, req *ListTransfersRequestO
 	return nil
 }
 
-// handleCreateTransfer serves POST /accounts/{accountId}/transfers: it decodes the request, calls the Handler and writes its response.
+// admitCreateTransfer decodes and validates a POST /accounts/{accountId}/transfers request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateTransfer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateTransferRequestObject)
+		if err := s.decodeCreateTransfer(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateTransfer serves POST /accounts/{accountId}/transfers: it calls the Handler with the request admitCreateTransfer decoded and writes its response.
 func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
-	var req CreateTransferRequestObject
-	if err := s.decodeCreateTransfer(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateTransferRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createTransfer", errors.New("handleCreateTransfer: the request was not decoded by admitCreateTransfer"))
 		return
 	}
 	resp, err := s.h.CreateTransfer(r.Context(), req)
@@ -691,6 +731,7 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -700,7 +741,7 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "to", "amount", "currency"); err != nil {
+		if err := validate.CheckRequired(body, shapeNewTransfer); err != nil {
 			return err
 		}
 		req.Body = v
@@ -710,11 +751,29 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 	return nil
 }
 
-// handlePayByLink serves POST /bills/{billId}/link-payments: it decodes the request, calls the Handler and writes its response.
+// admitPayByLink decodes and validates a POST /bills/{billId}/link-payments request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitPayByLink(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(PayByLinkRequestObject)
+		if err := s.decodePayByLink(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handlePayByLink serves POST /bills/{billId}/link-payments: it calls the Handler with the request admitPayByLink decoded and writes its response.
 func (s *server) handlePayByLink(w http.ResponseWriter, r *http.Request) {
-	var req PayByLinkRequestObject
-	if err := s.decodePayByLink(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[PayByLinkRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "payByLink", errors.New("handlePayByLink: the request was not decoded by admitPayByLink"))
 		return
 	}
 	resp, err := s.h.PayByLink(r.Context(), req)
@@ -747,6 +806,7 @@ func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) e
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -773,7 +833,7 @@ func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) e
 	return nil
 }
 
-// handleListBillPayments serves GET /bills/{billId}/payments: it decodes the request, calls the Handler and writes its response.
+// handleListBillPayments serves GET /bills/{billId}/payments: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListBillPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListBillPaymentsRequestObject
 	if err := s.decodeListBillPayments(r, &req); err != nil {
@@ -801,11 +861,29 @@ func (s *server) decodeListBillPayments(r *http.Request, req *ListBillPaymentsRe
 	return nil
 }
 
-// handlePayBill serves POST /bills/{billId}/payments: it decodes the request, calls the Handler and writes its response.
+// admitPayBill decodes and validates a POST /bills/{billId}/payments request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitPayBill(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(PayBillRequestObject)
+		if err := s.decodePayBill(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handlePayBill serves POST /bills/{billId}/payments: it calls the Handler with the request admitPayBill decoded and writes its response.
 func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
-	var req PayBillRequestObject
-	if err := s.decodePayBill(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[PayBillRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "payBill", errors.New("handlePayBill: the request was not decoded by admitPayBill"))
 		return
 	}
 	resp, err := s.h.PayBill(r.Context(), req)
@@ -830,6 +908,7 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -839,7 +918,7 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "payerId", "amount", "currency"); err != nil {
+		if err := validate.CheckRequired(body, shapeBillPayment); err != nil {
 			return err
 		}
 		req.Body = v

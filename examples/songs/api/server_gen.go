@@ -3,12 +3,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -220,7 +223,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("createSong", Policies["createSong"], http.HandlerFunc(s.handleCreateSong)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, h1)
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, s.admitCreateSong(h1))
 	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{id}"}, http.HandlerFunc(s.handleGetSong), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
@@ -237,7 +240,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleListSongs serves GET /songs: it decodes the request, calls the Handler and writes its response.
+// handleListSongs serves GET /songs: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 	var req ListSongsRequestObject
 	if err := s.decodeListSongs(r, &req); err != nil {
@@ -261,11 +264,29 @@ func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequestObject) e
 	return nil
 }
 
-// handleCreateSong serves POST /songs: it decodes the request, calls the Handler and writes its response.
+// admitCreateSong decodes and validates a POST /songs request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateSong(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateSongRequestObject)
+		if err := s.decodeCreateSong(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateSong serves POST /songs: it calls the Handler with the request admitCreateSong decoded and writes its response.
 func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
-	var req CreateSongRequestObject
-	if err := s.decodeCreateSong(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateSongRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createSong", errors.New("handleCreateSong: the request was not decoded by admitCreateSong"))
 		return
 	}
 	resp, err := s.h.CreateSong(r.Context(), req)
@@ -296,6 +317,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -305,7 +327,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "title", "artist", "durationSeconds"); err != nil {
+		if err := validate.CheckRequired(body, shapeNewSong); err != nil {
 			return err
 		}
 		req.Body = v
@@ -315,7 +337,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 	return nil
 }
 
-// handleGetSong serves GET /songs/{id}: it decodes the request, calls the Handler and writes its response.
+// handleGetSong serves GET /songs/{id}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 	var req GetSongRequestObject
 	if err := s.decodeGetSong(r, &req); err != nil {

@@ -3,13 +3,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"regexp"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -494,12 +497,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h2, err = kit.Idempotent("generateBill", Policies["generateBill"], http.HandlerFunc(s.handleGenerateBill)); err != nil {
 		return nil, err
 	}
-	h2 = kit.Operation(serverkit.OperationInfo{ID: "generateBill", Method: "POST", Route: "/bills"}, h2)
+	h2 = kit.Operation(serverkit.OperationInfo{ID: "generateBill", Method: "POST", Route: "/bills"}, s.admitGenerateBill(h2))
 	var h3 http.Handler
 	if h3, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, s.admitPayBill(h3), serverkit.PathParam{
 		Name:     "billId",
 		Wildcard: "_p1",
 	})
@@ -507,18 +510,18 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h4, err = kit.Idempotent("donate", Policies["donate"], http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "donate", Method: "POST", Route: "/donations"}, h4)
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "donate", Method: "POST", Route: "/donations"}, s.admitDonate(h4))
 	var h5 http.Handler
 	if h5, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h5 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, h5)
+	h5 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, s.admitCreateOrder(h5))
 	h6 := kit.Operation(serverkit.OperationInfo{ID: "listPayments", Method: "GET", Route: "/payments"}, http.HandlerFunc(s.handleListPayments))
 	var h7 http.Handler
 	if h7, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
-	h7 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/payments"}, h7)
+	h7 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/payments"}, s.admitCreatePayment(h7))
 	h8 := kit.Operation(serverkit.OperationInfo{ID: "getPayment", Method: "GET", Route: "/payments/{id}"}, http.HandlerFunc(s.handleGetPayment), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
@@ -538,12 +541,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h10, err = kit.Idempotent("createRefund", Policies["createRefund"], http.HandlerFunc(s.handleCreateRefund)); err != nil {
 		return nil, err
 	}
-	h10 = kit.Operation(serverkit.OperationInfo{ID: "createRefund", Method: "POST", Route: "/refunds"}, h10)
+	h10 = kit.Operation(serverkit.OperationInfo{ID: "createRefund", Method: "POST", Route: "/refunds"}, s.admitCreateRefund(h10))
 	var h11 http.Handler
 	if h11, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h11 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/transfers"}, h11)
+	h11 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/transfers"}, s.admitCreateTransfer(h11))
 	if err = kit.Handle("POST /audit", h0); err != nil {
 		return nil, err
 	}
@@ -587,7 +590,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleAppendAudit serves POST /audit: it decodes the request, calls the Handler and writes its response.
+// handleAppendAudit serves POST /audit: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleAppendAudit(w http.ResponseWriter, r *http.Request) {
 	var req AppendAuditRequestObject
 	if err := s.decodeAppendAudit(r, &req); err != nil {
@@ -625,10 +628,14 @@ func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObjec
 	return nil
 }
 
-// handleCreateBatch serves POST /batches: it decodes the request, calls the Handler and writes its response.
+// handleCreateBatch serves POST /batches: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 	var req CreateBatchRequestObject
 	if err := s.decodeCreateBatch(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -659,9 +666,6 @@ func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.CheckValid(&v); err != nil {
-			return err
-		}
 		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
@@ -669,11 +673,29 @@ func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObjec
 	return nil
 }
 
-// handleGenerateBill serves POST /bills: it decodes the request, calls the Handler and writes its response.
+// admitGenerateBill decodes and validates a POST /bills request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitGenerateBill(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(GenerateBillRequestObject)
+		if err := s.decodeGenerateBill(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleGenerateBill serves POST /bills: it calls the Handler with the request admitGenerateBill decoded and writes its response.
 func (s *server) handleGenerateBill(w http.ResponseWriter, r *http.Request) {
-	var req GenerateBillRequestObject
-	if err := s.decodeGenerateBill(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[GenerateBillRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "generateBill", errors.New("handleGenerateBill: the request was not decoded by admitGenerateBill"))
 		return
 	}
 	resp, err := s.h.GenerateBill(r.Context(), req)
@@ -694,6 +716,7 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -703,7 +726,7 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "user_id", "bill_date"); err != nil {
+		if err := validate.CheckRequired(body, shapeGenerateBillRequest); err != nil {
 			return err
 		}
 		req.Body = v
@@ -713,11 +736,25 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 	return nil
 }
 
-// handlePayBill serves POST /bills/{billId}/payments: it decodes the request, calls the Handler and writes its response.
+// admitPayBill decodes and validates a POST /bills/{billId}/payments request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitPayBill(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(PayBillRequestObject)
+		if err := s.decodePayBill(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handlePayBill serves POST /bills/{billId}/payments: it calls the Handler with the request admitPayBill decoded and writes its response.
 func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
-	var req PayBillRequestObject
-	if err := s.decodePayBill(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[PayBillRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "payBill", errors.New("handlePayBill: the request was not decoded by admitPayBill"))
 		return
 	}
 	resp, err := s.h.PayBill(r.Context(), req)
@@ -742,6 +779,7 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -751,7 +789,7 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "payerId"); err != nil {
+		if err := validate.CheckRequired(body, shapePayBillRequest); err != nil {
 			return err
 		}
 		req.Body = v
@@ -761,11 +799,25 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 	return nil
 }
 
-// handleDonate serves POST /donations: it decodes the request, calls the Handler and writes its response.
+// admitDonate decodes and validates a POST /donations request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitDonate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(DonateRequestObject)
+		if err := s.decodeDonate(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleDonate serves POST /donations: it calls the Handler with the request admitDonate decoded and writes its response.
 func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
-	var req DonateRequestObject
-	if err := s.decodeDonate(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[DonateRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "donate", errors.New("handleDonate: the request was not decoded by admitDonate"))
 		return
 	}
 	resp, err := s.h.Donate(r.Context(), req)
@@ -786,6 +838,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -812,11 +865,25 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	return nil
 }
 
-// handleCreateOrder serves POST /orders: it decodes the request, calls the Handler and writes its response.
+// admitCreateOrder decodes and validates a POST /orders request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateOrder(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateOrderRequestObject)
+		if err := s.decodeCreateOrder(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateOrder serves POST /orders: it calls the Handler with the request admitCreateOrder decoded and writes its response.
 func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
-	var req CreateOrderRequestObject
-	if err := s.decodeCreateOrder(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateOrderRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createOrder", errors.New("handleCreateOrder: the request was not decoded by admitCreateOrder"))
 		return
 	}
 	resp, err := s.h.CreateOrder(r.Context(), req)
@@ -837,6 +904,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -846,7 +914,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "request_id", "item"); err != nil {
+		if err := validate.CheckRequired(body, shapeCreateOrderRequest); err != nil {
 			return err
 		}
 		req.Body = v
@@ -856,10 +924,14 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 	return nil
 }
 
-// handleListPayments serves GET /payments: it decodes the request, calls the Handler and writes its response.
+// handleListPayments serves GET /payments: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
 	if err := s.decodeListPayments(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -887,11 +959,25 @@ func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObj
 	return nil
 }
 
-// handleCreatePayment serves POST /payments: it decodes the request, calls the Handler and writes its response.
+// admitCreatePayment decodes and validates a POST /payments request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreatePayment(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreatePaymentRequestObject)
+		if err := s.decodeCreatePayment(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreatePayment serves POST /payments: it calls the Handler with the request admitCreatePayment decoded and writes its response.
 func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
-	var req CreatePaymentRequestObject
-	if err := s.decodeCreatePayment(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreatePaymentRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createPayment", errors.New("handleCreatePayment: the request was not decoded by admitCreatePayment"))
 		return
 	}
 	resp, err := s.h.CreatePayment(r.Context(), req)
@@ -912,6 +998,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -921,7 +1008,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "amount", "currency"); err != nil {
+		if err := validate.CheckRequired(body, shapePaymentInput); err != nil {
 			return err
 		}
 		req.Body = v
@@ -931,7 +1018,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 	return nil
 }
 
-// handleGetPayment serves GET /payments/{id}: it decodes the request, calls the Handler and writes its response.
+// handleGetPayment serves GET /payments/{id}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 	var req GetPaymentRequestObject
 	if err := s.decodeGetPayment(r, &req); err != nil {
@@ -962,10 +1049,14 @@ func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject)
 	return nil
 }
 
-// handleGetReceipt serves GET /receipts/{receipt-id}.{format}: it decodes the request, calls the Handler and writes its response.
+// handleGetReceipt serves GET /receipts/{receipt-id}.{format}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
 	var req GetReceiptRequestObject
 	if err := s.decodeGetReceipt(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -993,11 +1084,25 @@ func (s *server) decodeGetReceipt(r *http.Request, req *GetReceiptRequestObject)
 	return nil
 }
 
-// handleCreateRefund serves POST /refunds: it decodes the request, calls the Handler and writes its response.
+// admitCreateRefund decodes and validates a POST /refunds request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateRefund(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateRefundRequestObject)
+		if err := s.decodeCreateRefund(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateRefund serves POST /refunds: it calls the Handler with the request admitCreateRefund decoded and writes its response.
 func (s *server) handleCreateRefund(w http.ResponseWriter, r *http.Request) {
-	var req CreateRefundRequestObject
-	if err := s.decodeCreateRefund(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateRefundRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createRefund", errors.New("handleCreateRefund: the request was not decoded by admitCreateRefund"))
 		return
 	}
 	resp, err := s.h.CreateRefund(r.Context(), req)
@@ -1027,6 +1132,7 @@ func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObj
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -1036,7 +1142,7 @@ func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObj
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "amount"); err != nil {
+		if err := validate.CheckRequired(body, shapeCreateRefundRequest); err != nil {
 			return err
 		}
 		req.Body = v
@@ -1046,11 +1152,25 @@ func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObj
 	return nil
 }
 
-// handleCreateTransfer serves POST /transfers: it decodes the request, calls the Handler and writes its response.
+// admitCreateTransfer decodes and validates a POST /transfers request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateTransfer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateTransferRequestObject)
+		if err := s.decodeCreateTransfer(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateTransfer serves POST /transfers: it calls the Handler with the request admitCreateTransfer decoded and writes its response.
 func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
-	var req CreateTransferRequestObject
-	if err := s.decodeCreateTransfer(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateTransferRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createTransfer", errors.New("handleCreateTransfer: the request was not decoded by admitCreateTransfer"))
 		return
 	}
 	resp, err := s.h.CreateTransfer(r.Context(), req)
@@ -1071,6 +1191,7 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -1080,7 +1201,7 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "amount"); err != nil {
+		if err := validate.CheckRequired(body, shapeCreateTransferRequest); err != nil {
 			return err
 		}
 		req.Body = v

@@ -135,7 +135,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("validation: NewServer: nil Handler")
@@ -143,13 +146,13 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	kit := serverkit.New("validation", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	var h0 http.Handler = http.HandlerFunc(s.handleCreateDraft)
-	var h1 http.Handler = http.HandlerFunc(s.handlePutNote)
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "createDraft", Method: "POST", Route: "/drafts"}, http.HandlerFunc(s.handleCreateDraft))
+	h1 := kit.Operation(serverkit.OperationInfo{ID: "putNote", Method: "PUT", Route: "/notes"}, http.HandlerFunc(s.handlePutNote))
 	var h2 http.Handler
 	if h2, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h2 = s.admitCreateOrder(h2)
+	h2 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, s.admitCreateOrder(h2))
 	if err = kit.Handle("POST /drafts", h0); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -297,7 +298,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h2, err = kit.Idempotent("donate", Policies["donate"], http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
 	}
-	h2 = kit.Operation(serverkit.OperationInfo{ID: "donate", Method: "POST", Route: "/donations"}, h2)
+	h2 = kit.Operation(serverkit.OperationInfo{ID: "donate", Method: "POST", Route: "/donations"}, s.admitDonate(h2))
 	h3 := kit.Operation(serverkit.OperationInfo{ID: "getFileByID", Method: "GET", Route: "/files/{id}"}, http.HandlerFunc(s.handleGetFileByID), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
@@ -317,7 +318,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h5, err = kit.Idempotent("upload", Policies["upload"], http.HandlerFunc(s.handleUpload)); err != nil {
 		return nil, err
 	}
-	h5 = kit.Operation(serverkit.OperationInfo{ID: "upload", Method: "POST", Route: "/uploads"}, h5)
+	h5 = kit.Operation(serverkit.OperationInfo{ID: "upload", Method: "POST", Route: "/uploads"}, s.admitUpload(h5))
 	if err = kit.Handle("GET /a/{_p1}/{_p2}", kit.Dispatch(serverkit.Route{
 		Handler:   h0,
 		Regexps:   []*regexp.Regexp{serverPathGetABY1},
@@ -349,7 +350,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleGetABY serves GET /a/b/{y}: it decodes the request, calls the Handler and writes its response.
+// handleGetABY serves GET /a/b/{y}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetABY(w http.ResponseWriter, r *http.Request) {
 	var req GetABYRequestObject
 	if err := s.decodeGetABY(r, &req); err != nil {
@@ -377,7 +378,7 @@ func (s *server) decodeGetABY(r *http.Request, req *GetABYRequestObject) error {
 	return nil
 }
 
-// handleGetAXB serves GET /a/{x}/b: it decodes the request, calls the Handler and writes its response.
+// handleGetAXB serves GET /a/{x}/b: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetAXB(w http.ResponseWriter, r *http.Request) {
 	var req GetAXBRequestObject
 	if err := s.decodeGetAXB(r, &req); err != nil {
@@ -405,11 +406,25 @@ func (s *server) decodeGetAXB(r *http.Request, req *GetAXBRequestObject) error {
 	return nil
 }
 
-// handleDonate serves POST /donations: it decodes the request, calls the Handler and writes its response.
+// admitDonate decodes and validates a POST /donations request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitDonate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(DonateRequestObject)
+		if err := s.decodeDonate(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleDonate serves POST /donations: it calls the Handler with the request admitDonate decoded and writes its response.
 func (s *server) handleDonate(w http.ResponseWriter, r *http.Request) {
-	var req DonateRequestObject
-	if err := s.decodeDonate(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[DonateRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "donate", errors.New("handleDonate: the request was not decoded by admitDonate"))
 		return
 	}
 	resp, err := s.h.Donate(r.Context(), req)
@@ -430,6 +445,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -456,7 +472,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	return nil
 }
 
-// handleGetFileByID serves GET /files/{id}: it decodes the request, calls the Handler and writes its response.
+// handleGetFileByID serves GET /files/{id}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetFileByID(w http.ResponseWriter, r *http.Request) {
 	var req GetFileByIDRequestObject
 	if err := s.decodeGetFileByID(r, &req); err != nil {
@@ -484,10 +500,14 @@ func (s *server) decodeGetFileByID(r *http.Request, req *GetFileByIDRequestObjec
 	return nil
 }
 
-// handleGetFile serves GET /files/{name}.{ext}: it decodes the request, calls the Handler and writes its response.
+// handleGetFile serves GET /files/{name}.{ext}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetFile(w http.ResponseWriter, r *http.Request) {
 	var req GetFileRequestObject
 	if err := s.decodeGetFile(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -515,11 +535,25 @@ func (s *server) decodeGetFile(r *http.Request, req *GetFileRequestObject) error
 	return nil
 }
 
-// handleUpload serves POST /uploads: it decodes the request, calls the Handler and writes its response.
+// admitUpload decodes and validates a POST /uploads request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitUpload(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(UploadRequestObject)
+		if err := s.decodeUpload(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleUpload serves POST /uploads: it calls the Handler with the request admitUpload decoded and writes its response.
 func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
-	var req UploadRequestObject
-	if err := s.decodeUpload(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[UploadRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "upload", errors.New("handleUpload: the request was not decoded by admitUpload"))
 		return
 	}
 	resp, err := s.h.Upload(r.Context(), req)
@@ -555,6 +589,7 @@ func (s *server) decodeUpload(r *http.Request, req *UploadRequestObject) error {
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}

@@ -3,11 +3,14 @@
 package openapi31
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -85,18 +88,36 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createDoc", Policies["createDoc"], http.HandlerFunc(s.handleCreateDoc)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createDoc", Method: "POST", Route: "/docs"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createDoc", Method: "POST", Route: "/docs"}, s.admitCreateDoc(h0))
 	if err = kit.Handle("POST /docs", h0); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
 }
 
-// handleCreateDoc serves POST /docs: it decodes the request, calls the Handler and writes its response.
+// admitCreateDoc decodes and validates a POST /docs request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateDoc(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateDocRequestObject)
+		if err := s.decodeCreateDoc(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateDoc serves POST /docs: it calls the Handler with the request admitCreateDoc decoded and writes its response.
 func (s *server) handleCreateDoc(w http.ResponseWriter, r *http.Request) {
-	var req CreateDocRequestObject
-	if err := s.decodeCreateDoc(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateDocRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createDoc", errors.New("handleCreateDoc: the request was not decoded by admitCreateDoc"))
 		return
 	}
 	resp, err := s.h.CreateDoc(r.Context(), req)
@@ -117,6 +138,7 @@ func (s *server) decodeCreateDoc(r *http.Request, req *CreateDocRequestObject) e
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -126,10 +148,7 @@ func (s *server) decodeCreateDoc(r *http.Request, req *CreateDocRequestObject) e
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "color"); err != nil {
-			return err
-		}
-		if err := serverkit.CheckValid(&v); err != nil {
+		if err := validate.CheckRequired(body, shapeDoc); err != nil {
 			return err
 		}
 		req.Body = v

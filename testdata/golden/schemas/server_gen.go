@@ -3,11 +3,14 @@
 package schemas
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -144,12 +147,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("addPet", Policies["addPet"], http.HandlerFunc(s.handleAddPet)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "addPet", Method: "POST", Route: "/pets"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "addPet", Method: "POST", Route: "/pets"}, s.admitAddPet(h0))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("patchTree", Policies["patchTree"], http.HandlerFunc(s.handlePatchTree)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "patchTree", Method: "PATCH", Route: "/trees"}, h1)
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "patchTree", Method: "PATCH", Route: "/trees"}, s.admitPatchTree(h1))
 	h2 := kit.Operation(serverkit.OperationInfo{ID: "getValues", Method: "GET", Route: "/values"}, http.HandlerFunc(s.handleGetValues))
 	if err = kit.Handle("POST /pets", h0); err != nil {
 		return nil, err
@@ -163,11 +166,25 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleAddPet serves POST /pets: it decodes the request, calls the Handler and writes its response.
+// admitAddPet decodes and validates a POST /pets request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitAddPet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(AddPetRequestObject)
+		if err := s.decodeAddPet(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleAddPet serves POST /pets: it calls the Handler with the request admitAddPet decoded and writes its response.
 func (s *server) handleAddPet(w http.ResponseWriter, r *http.Request) {
-	var req AddPetRequestObject
-	if err := s.decodeAddPet(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[AddPetRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "addPet", errors.New("handleAddPet: the request was not decoded by admitAddPet"))
 		return
 	}
 	resp, err := s.h.AddPet(r.Context(), req)
@@ -188,6 +205,7 @@ func (s *server) decodeAddPet(r *http.Request, req *AddPetRequestObject) error {
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -204,11 +222,25 @@ func (s *server) decodeAddPet(r *http.Request, req *AddPetRequestObject) error {
 	return nil
 }
 
-// handlePatchTree serves PATCH /trees: it decodes the request, calls the Handler and writes its response.
+// admitPatchTree decodes and validates a PATCH /trees request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitPatchTree(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(PatchTreeRequestObject)
+		if err := s.decodePatchTree(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handlePatchTree serves PATCH /trees: it calls the Handler with the request admitPatchTree decoded and writes its response.
 func (s *server) handlePatchTree(w http.ResponseWriter, r *http.Request) {
-	var req PatchTreeRequestObject
-	if err := s.decodePatchTree(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[PatchTreeRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "patchTree", errors.New("handlePatchTree: the request was not decoded by admitPatchTree"))
 		return
 	}
 	resp, err := s.h.PatchTree(r.Context(), req)
@@ -238,6 +270,7 @@ func (s *server) decodePatchTree(r *http.Request, req *PatchTreeRequestObject) e
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -247,7 +280,7 @@ func (s *server) decodePatchTree(r *http.Request, req *PatchTreeRequestObject) e
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "value", "root"); err != nil {
+		if err := validate.CheckRequired(body, shapeTree); err != nil {
 			return err
 		}
 		req.Body = &v
@@ -257,7 +290,7 @@ func (s *server) decodePatchTree(r *http.Request, req *PatchTreeRequestObject) e
 	return nil
 }
 
-// handleGetValues serves GET /values: it decodes the request, calls the Handler and writes its response.
+// handleGetValues serves GET /values: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetValues(w http.ResponseWriter, r *http.Request) {
 	var req GetValuesRequestObject
 	if err := s.decodeGetValues(r, &req); err != nil {

@@ -3,12 +3,15 @@
 package songs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -309,7 +312,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("createSong", Policies["createSong"], http.HandlerFunc(s.handleCreateSong)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, h1)
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, s.admitCreateSong(h1))
 	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleGetSong), serverkit.PathParam{
 		Name:     "songId",
 		Wildcard: "_p1",
@@ -318,7 +321,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = kit.Idempotent("replaceSong", Policies["replaceSong"], http.HandlerFunc(s.handleReplaceSong)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "replaceSong", Method: "PUT", Route: "/songs/{songId}"}, h3, serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "replaceSong", Method: "PUT", Route: "/songs/{songId}"}, s.admitReplaceSong(h3), serverkit.PathParam{
 		Name:     "songId",
 		Wildcard: "_p1",
 	})
@@ -351,10 +354,14 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleListSongs serves GET /songs: it decodes the request, calls the Handler and writes its response.
+// handleListSongs serves GET /songs: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 	var req ListSongsRequestObject
 	if err := s.decodeListSongs(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -385,11 +392,29 @@ func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequestObject) e
 	return nil
 }
 
-// handleCreateSong serves POST /songs: it decodes the request, calls the Handler and writes its response.
+// admitCreateSong decodes and validates a POST /songs request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateSong(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateSongRequestObject)
+		if err := s.decodeCreateSong(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateSong serves POST /songs: it calls the Handler with the request admitCreateSong decoded and writes its response.
 func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
-	var req CreateSongRequestObject
-	if err := s.decodeCreateSong(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateSongRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createSong", errors.New("handleCreateSong: the request was not decoded by admitCreateSong"))
 		return
 	}
 	resp, err := s.h.CreateSong(r.Context(), req)
@@ -419,6 +444,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -428,10 +454,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "title", "artist"); err != nil {
-			return err
-		}
-		if err := serverkit.CheckValid(&v); err != nil {
+		if err := validate.CheckRequired(body, shapeNewSong); err != nil {
 			return err
 		}
 		req.Body = v
@@ -441,7 +464,7 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 	return nil
 }
 
-// handleGetSong serves GET /songs/{songId}: it decodes the request, calls the Handler and writes its response.
+// handleGetSong serves GET /songs/{songId}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 	var req GetSongRequestObject
 	if err := s.decodeGetSong(r, &req); err != nil {
@@ -469,11 +492,29 @@ func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error
 	return nil
 }
 
-// handleReplaceSong serves PUT /songs/{songId}: it decodes the request, calls the Handler and writes its response.
+// admitReplaceSong decodes and validates a PUT /songs/{songId} request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitReplaceSong(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(ReplaceSongRequestObject)
+		if err := s.decodeReplaceSong(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleReplaceSong serves PUT /songs/{songId}: it calls the Handler with the request admitReplaceSong decoded and writes its response.
 func (s *server) handleReplaceSong(w http.ResponseWriter, r *http.Request) {
-	var req ReplaceSongRequestObject
-	if err := s.decodeReplaceSong(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[ReplaceSongRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "replaceSong", errors.New("handleReplaceSong: the request was not decoded by admitReplaceSong"))
 		return
 	}
 	resp, err := s.h.ReplaceSong(r.Context(), req)
@@ -498,6 +539,7 @@ func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObjec
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -507,10 +549,7 @@ func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "title", "artist"); err != nil {
-			return err
-		}
-		if err := serverkit.CheckValid(&v); err != nil {
+		if err := validate.CheckRequired(body, shapeNewSong); err != nil {
 			return err
 		}
 		req.Body = v
@@ -520,7 +559,7 @@ func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObjec
 	return nil
 }
 
-// handleDeleteSong serves DELETE /songs/{songId}: it decodes the request, calls the Handler and writes its response.
+// handleDeleteSong serves DELETE /songs/{songId}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleDeleteSong(w http.ResponseWriter, r *http.Request) {
 	var req DeleteSongRequestObject
 	if err := s.decodeDeleteSong(r, &req); err != nil {
@@ -548,7 +587,7 @@ func (s *server) decodeDeleteSong(r *http.Request, req *DeleteSongRequestObject)
 	return nil
 }
 
-// handleRecordPlay serves POST /songs/{songId}/plays: it decodes the request, calls the Handler and writes its response.
+// handleRecordPlay serves POST /songs/{songId}/plays: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleRecordPlay(w http.ResponseWriter, r *http.Request) {
 	var req RecordPlayRequestObject
 	if err := s.decodeRecordPlay(r, &req); err != nil {

@@ -3,12 +3,15 @@
 package spectext
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -128,7 +131,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders/{id}"}, h0, serverkit.PathParam{
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders/{id}"}, s.admitCreateOrder(h0), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
 	})
@@ -138,11 +141,29 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleCreateOrder serves POST /orders/{id}: it decodes the request, calls the Handler and writes its response.
+// admitCreateOrder decodes and validates a POST /orders/{id} request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateOrder(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateOrderRequestObject)
+		if err := s.decodeCreateOrder(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateOrder serves POST /orders/{id}: it calls the Handler with the request admitCreateOrder decoded and writes its response.
 func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
-	var req CreateOrderRequestObject
-	if err := s.decodeCreateOrder(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateOrderRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createOrder", errors.New("handleCreateOrder: the request was not decoded by admitCreateOrder"))
 		return
 	}
 	resp, err := s.h.CreateOrder(r.Context(), req)
@@ -167,6 +188,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -174,9 +196,6 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 	case 0:
 		var v CreateOrderRequest
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
-			return err
-		}
-		if err := serverkit.CheckValid(&v); err != nil {
 			return err
 		}
 		req.Body = v

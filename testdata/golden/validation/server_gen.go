@@ -78,7 +78,10 @@ type server struct {
 // Go 1.22 ServeMux pattern, its parameters and body decoded (a decoding
 // failure is a 400 problem+json naming the field) and, for operations in
 // Policies, wrapped with the idempotency middleware. Operations without a
-// policy are not wrapped.
+// policy are not wrapped. serverkit.WithOperationMiddleware wraps every
+// operation with middleware told its operationId, method and route. A request
+// no operation serves is answered 404, or 405 with Allow, in problem+json
+// (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
 func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("validation: NewServer: nil Handler")
@@ -90,8 +93,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("packBox", Policies["packBox"], http.HandlerFunc(s.handlePackBox)); err != nil {
 		return nil, err
 	}
-	h0 = s.admitPackBox(h0)
-	h0 = serverkit.NamePath(h0, serverkit.PathParam{
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "packBox", Method: "POST", Route: "/boxes/{code}"}, s.admitPackBox(h0), serverkit.PathParam{
 		Name:     "code",
 		Wildcard: "_p1",
 	})
