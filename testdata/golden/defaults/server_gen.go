@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -111,12 +112,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createCart", Policies["createCart"], http.HandlerFunc(s.handleCreateCart)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createCart", Method: "POST", Route: "/carts"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createCart", Method: "POST", Route: "/carts"}, s.admitCreateCart(h0))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("updateCart", Policies["updateCart"], http.HandlerFunc(s.handleUpdateCart)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "updateCart", Method: "PATCH", Route: "/carts/{id}"}, h1, serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "updateCart", Method: "PATCH", Route: "/carts/{id}"}, s.admitUpdateCart(h1), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
 	})
@@ -129,11 +130,25 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleCreateCart serves POST /carts: it decodes the request, calls the Handler and writes its response.
+// admitCreateCart decodes and validates a POST /carts request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateCart(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateCartRequestObject)
+		if err := s.decodeCreateCart(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateCart serves POST /carts: it calls the Handler with the request admitCreateCart decoded and writes its response.
 func (s *server) handleCreateCart(w http.ResponseWriter, r *http.Request) {
-	var req CreateCartRequestObject
-	if err := s.decodeCreateCart(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateCartRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createCart", errors.New("handleCreateCart: the request was not decoded by admitCreateCart"))
 		return
 	}
 	resp, err := s.h.CreateCart(r.Context(), req)
@@ -153,11 +168,25 @@ func (s *server) decodeCreateCart(r *http.Request, req *CreateCartRequestObject)
 	return nil
 }
 
-// handleUpdateCart serves PATCH /carts/{id}: it decodes the request, calls the Handler and writes its response.
+// admitUpdateCart decodes and validates a PATCH /carts/{id} request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitUpdateCart(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(UpdateCartRequestObject)
+		if err := s.decodeUpdateCart(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleUpdateCart serves PATCH /carts/{id}: it calls the Handler with the request admitUpdateCart decoded and writes its response.
 func (s *server) handleUpdateCart(w http.ResponseWriter, r *http.Request) {
-	var req UpdateCartRequestObject
-	if err := s.decodeUpdateCart(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[UpdateCartRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "updateCart", errors.New("handleUpdateCart: the request was not decoded by admitUpdateCart"))
 		return
 	}
 	resp, err := s.h.UpdateCart(r.Context(), req)

@@ -3,11 +3,14 @@
 package derivedkey
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -86,18 +89,32 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("receiveWebhook", Policies["receiveWebhook"], http.HandlerFunc(s.handleReceiveWebhook)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "receiveWebhook", Method: "POST", Route: "/webhooks"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "receiveWebhook", Method: "POST", Route: "/webhooks"}, s.admitReceiveWebhook(h0))
 	if err = kit.Handle("POST /webhooks", h0); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
 }
 
-// handleReceiveWebhook serves POST /webhooks: it decodes the request, calls the Handler and writes its response.
+// admitReceiveWebhook decodes and validates a POST /webhooks request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitReceiveWebhook(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(ReceiveWebhookRequestObject)
+		if err := s.decodeReceiveWebhook(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleReceiveWebhook serves POST /webhooks: it calls the Handler with the request admitReceiveWebhook decoded and writes its response.
 func (s *server) handleReceiveWebhook(w http.ResponseWriter, r *http.Request) {
-	var req ReceiveWebhookRequestObject
-	if err := s.decodeReceiveWebhook(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[ReceiveWebhookRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "receiveWebhook", errors.New("handleReceiveWebhook: the request was not decoded by admitReceiveWebhook"))
 		return
 	}
 	resp, err := s.h.ReceiveWebhook(r.Context(), req)
@@ -122,6 +139,7 @@ func (s *server) decodeReceiveWebhook(r *http.Request, req *ReceiveWebhookReques
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}

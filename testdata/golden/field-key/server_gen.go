@@ -3,11 +3,14 @@
 package fieldkey
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -85,18 +88,32 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/payments"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/payments"}, s.admitCreatePayment(h0))
 	if err = kit.Handle("POST /payments", h0); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
 }
 
-// handleCreatePayment serves POST /payments: it decodes the request, calls the Handler and writes its response.
+// admitCreatePayment decodes and validates a POST /payments request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreatePayment(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreatePaymentRequestObject)
+		if err := s.decodeCreatePayment(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreatePayment serves POST /payments: it calls the Handler with the request admitCreatePayment decoded and writes its response.
 func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
-	var req CreatePaymentRequestObject
-	if err := s.decodeCreatePayment(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreatePaymentRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createPayment", errors.New("handleCreatePayment: the request was not decoded by admitCreatePayment"))
 		return
 	}
 	resp, err := s.h.CreatePayment(r.Context(), req)
@@ -117,6 +134,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -126,7 +144,7 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "idempotency_key", "amount"); err != nil {
+		if err := validate.CheckRequired(body, shapeCreatePaymentRequest); err != nil {
 			return err
 		}
 		req.Body = v

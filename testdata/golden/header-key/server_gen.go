@@ -3,11 +3,14 @@
 package headerkey
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -86,18 +89,36 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, s.admitCreateOrder(h0))
 	if err = kit.Handle("POST /orders", h0); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
 }
 
-// handleCreateOrder serves POST /orders: it decodes the request, calls the Handler and writes its response.
+// admitCreateOrder decodes and validates a POST /orders request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateOrder(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateOrderRequestObject)
+		if err := s.decodeCreateOrder(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateOrder serves POST /orders: it calls the Handler with the request admitCreateOrder decoded and writes its response.
 func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
-	var req CreateOrderRequestObject
-	if err := s.decodeCreateOrder(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateOrderRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createOrder", errors.New("handleCreateOrder: the request was not decoded by admitCreateOrder"))
 		return
 	}
 	resp, err := s.h.CreateOrder(r.Context(), req)
@@ -127,6 +148,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 	if err != nil {
 		return err
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !present {
 		return nil
 	}
@@ -136,7 +158,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
-		if err := serverkit.RequireFields(body, "sku"); err != nil {
+		if err := validate.CheckRequired(body, shapeCreateOrderRequest); err != nil {
 			return err
 		}
 		req.Body = v

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -89,18 +90,32 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createInvoice", Policies["createInvoice"], http.HandlerFunc(s.handleCreateInvoice)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createInvoice", Method: "POST", Route: "/invoices"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createInvoice", Method: "POST", Route: "/invoices"}, s.admitCreateInvoice(h0))
 	if err = kit.Handle("POST /invoices", h0); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
 }
 
-// handleCreateInvoice serves POST /invoices: it decodes the request, calls the Handler and writes its response.
+// admitCreateInvoice decodes and validates a POST /invoices request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateInvoice(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateInvoiceRequestObject)
+		if err := s.decodeCreateInvoice(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateInvoice serves POST /invoices: it calls the Handler with the request admitCreateInvoice decoded and writes its response.
 func (s *server) handleCreateInvoice(w http.ResponseWriter, r *http.Request) {
-	var req CreateInvoiceRequestObject
-	if err := s.decodeCreateInvoice(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateInvoiceRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createInvoice", errors.New("handleCreateInvoice: the request was not decoded by admitCreateInvoice"))
 		return
 	}
 	resp, err := s.h.CreateInvoice(r.Context(), req)

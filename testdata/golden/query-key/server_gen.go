@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
+	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -84,18 +85,36 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/transfers"}, h0)
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/transfers"}, s.admitCreateTransfer(h0))
 	if err = kit.Handle("POST /transfers", h0); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
 }
 
-// handleCreateTransfer serves POST /transfers: it decodes the request, calls the Handler and writes its response.
+// admitCreateTransfer decodes and validates a POST /transfers request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateTransfer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateTransferRequestObject)
+		if err := s.decodeCreateTransfer(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateTransfer serves POST /transfers: it calls the Handler with the request admitCreateTransfer decoded and writes its response.
 func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
-	var req CreateTransferRequestObject
-	if err := s.decodeCreateTransfer(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
+	req, ok := validate.Admitted[CreateTransferRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createTransfer", errors.New("handleCreateTransfer: the request was not decoded by admitCreateTransfer"))
 		return
 	}
 	resp, err := s.h.CreateTransfer(r.Context(), req)

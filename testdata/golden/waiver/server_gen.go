@@ -85,7 +85,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	return kit.Handler(), nil
 }
 
-// handleAppendLog serves POST /logs: it decodes the request, calls the Handler and writes its response.
+// handleAppendLog serves POST /logs: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleAppendLog(w http.ResponseWriter, r *http.Request) {
 	var req AppendLogRequestObject
 	if err := s.decodeAppendLog(r, &req); err != nil {
