@@ -209,13 +209,24 @@ func structReceiver(s *model.Schema) bool {
 
 // needsValidation reports whether a request of op has anything to validate.
 func (g *generator) needsValidation(op *model.Operation) bool {
-	v := g.validation()
 	for _, p := range op.Params {
-		if p.Schema != nil && v.needs[p.Schema] {
+		if g.paramValidated(op, p) {
 			return true
 		}
 	}
 	return g.bodyValidated(op) != nil
+}
+
+// paramValidated reports whether parameter p of op is checked against its
+// schema. The header of op's idempotency key is not: the key's syntax is the
+// runtime's (bare or a structured-field string, key.maxLength), checked while
+// decoding.
+func (g *generator) paramValidated(op *model.Operation, p *model.Param) bool {
+	if p.Schema == nil || !g.validation().needs[p.Schema] {
+		return false
+	}
+	key := policyKeyHeader(op)
+	return !(p.In == model.InHeader && key != "" && strings.EqualFold(p.Name, key))
 }
 
 // bodyValidated returns the schema of op's JSON body when it needs validation.
@@ -284,14 +295,8 @@ func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 	f.Func().Params(jen.Id("req").Op("*").Id(n.Request)).Id("validate").Params().Error().BlockFunc(func(gr *jen.Group) {
 		gr.Id("v").Op(":=").New(jen.Qual(validatePkg, "Errors"))
 		in := ""
-		keyHeader := policyKeyHeader(op)
 		for i, p := range op.Params {
-			if p.Schema == nil || !v.needs[p.Schema] {
-				continue
-			}
-			if p.In == model.InHeader && keyHeader != "" && strings.EqualFold(p.Name, keyHeader) {
-				// The idempotency key: its syntax is the runtime's (bare or a
-				// structured-field string, key.maxLength), checked while decoding.
+			if !g.paramValidated(op, p) {
 				continue
 			}
 			if in != string(p.In) {

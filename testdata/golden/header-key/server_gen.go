@@ -106,10 +106,6 @@ func (s *server) admitCreateOrder(next http.Handler) http.Handler {
 			s.kit.RequestError(w, r, err)
 			return
 		}
-		if err := req.validate(); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
 		next.ServeHTTP(w, validate.Admit(r, req))
 	})
 }

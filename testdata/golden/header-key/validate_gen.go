@@ -4,13 +4,6 @@ package headerkey
 
 import "github.com/idemgen/idemgen/runtime/validate"
 
-// validate checks the parameters and body of a POST /orders request against their
-// schemas, listing every violation.
-func (req *CreateOrderRequestObject) validate() error {
-	v := new(validate.Errors)
-	return v.Err()
-}
-
 // The members a request body must carry, per schema, for validate.Required.
 var (
 	shapeCreateOrderRequest = new(validate.Shape)
