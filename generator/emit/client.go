@@ -131,7 +131,14 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 		"that says the key is in flight. An idempotent operation sends one idempotency\n"+
 		"key per call (a fresh one unless client.WithIdempotencyKey gives one), the same\n"+
 		"on every retry; a non-idempotent unsafe operation is retried only when the\n"+
-		"request never left (a failed connection).", ids.Client, title)))
+		"request never left (a failed connection).\n\n"+
+		"A method returns the decoded response and the raw answer, whose Result tells\n"+
+		"the key sent, the attempts made and whether the answer was a replay. Every\n"+
+		"status the spec declares, 4xx and 5xx included, comes back typed with a nil\n"+
+		"error. The error is a failure to get an answer, a status the spec does not\n"+
+		"declare or a problem+json answer it does not declare for that status (the\n"+
+		"runtime's own, e.g. a key reused): then a *client.Error, with its\n"+
+		"*client.Problem.", ids.Client, title)))
 	f.Type().Id(ids.Client).Struct(jen.Id("base").Op("*").Qual(clientPkg, "Base"))
 	f.Add(docText(ids.ClientOption + " configures " + ids.NewClient + ": client.WithHTTPClient, client.WithRetryPolicy..."))
 	f.Type().Id(ids.ClientOption).Op("=").Qual(clientPkg, "ClientOption")
@@ -225,13 +232,8 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 		lines = append(lines, "", s)
 	}
 	lines = append(lines, "",
-		"It returns the decoded response (one of the "+n.Response+" types, matched by",
-		"status and Content-Type) and the raw answer, whose Result tells the key sent,",
-		"the attempts made and whether the answer was a replay. Every status the spec",
-		"declares, 4xx and 5xx included, comes back typed with a nil error. The error",
-		"is a failure to get an answer, a status the spec does not declare or a",
-		"problem+json answer it does not declare for that status (the runtime's own,",
-		"e.g. a key reused): then a *client.Error, with its *client.Problem.")
+		"It returns one of the "+n.Response+" types (matched by status and",
+		"Content-Type) for every status the spec declares, with a nil error; see "+ids.Client+".")
 	switch {
 	case ks == nil:
 	case ks.derived:

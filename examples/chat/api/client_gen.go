@@ -22,6 +22,14 @@ const DefaultUserAgent = "idemgen-client/v0.1.0"
 // key per call (a fresh one unless client.WithIdempotencyKey gives one), the same
 // on every retry; a non-idempotent unsafe operation is retried only when the
 // request never left (a failed connection).
+//
+// A method returns the decoded response and the raw answer, whose Result tells
+// the key sent, the attempts made and whether the answer was a replay. Every
+// status the spec declares, 4xx and 5xx included, comes back typed with a nil
+// error. The error is a failure to get an answer, a status the spec does not
+// declare or a problem+json answer it does not declare for that status (the
+// runtime's own, e.g. a key reused): then a *client.Error, with its
+// *client.Problem.
 type Client struct {
 	base *client.Base
 }
@@ -47,13 +55,8 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // Post a message from the HTML form.
 //
-// It returns the decoded response (one of the SubmitMessageFormResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the SubmitMessageFormResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the key travels in the body field /key, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -131,13 +134,8 @@ func decodeSubmitMessageForm(raw *client.Response) (SubmitMessageFormResponseObj
 //
 // Post a message from the HTML form at /issued (server-issued key).
 //
-// It returns the decoded response (one of the SubmitIssuedFormResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the SubmitIssuedFormResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the key travels in the body field /key, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -215,13 +213,8 @@ func decodeSubmitIssuedForm(raw *client.Response) (SubmitIssuedFormResponseObjec
 //
 // List a room's messages, oldest first.
 //
-// It returns the decoded response (one of the ListMessagesResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the ListMessagesResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 func (c *Client) ListMessages(ctx context.Context, req ListMessagesRequestObject, opts ...CallOption) (ListMessagesResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listMessages", Method: "GET"}, opts)
 	p1, err := client.PathParam("room", req.Room)
@@ -258,13 +251,8 @@ func decodeListMessages(raw *client.Response) (ListMessagesResponseObject, *clie
 //
 // Post a message (JSON).
 //
-// It returns the decoded response (one of the PostMessageResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the PostMessageResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the key travels in the body field /clientKey, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
@@ -339,13 +327,8 @@ func decodePostMessage(raw *client.Response) (PostMessageResponseObject, *client
 //
 // Post a message from the HTML form at /plain, answered with the page itself.
 //
-// It returns the decoded response (one of the SubmitPlainFormResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the SubmitPlainFormResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the key travels in the body field /key, filled with a
 // fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).

@@ -22,6 +22,14 @@ const DefaultUserAgent = "idemgen-client/v0.1.0"
 // key per call (a fresh one unless client.WithIdempotencyKey gives one), the same
 // on every retry; a non-idempotent unsafe operation is retried only when the
 // request never left (a failed connection).
+//
+// A method returns the decoded response and the raw answer, whose Result tells
+// the key sent, the attempts made and whether the answer was a replay. Every
+// status the spec declares, 4xx and 5xx included, comes back typed with a nil
+// error. The error is a failure to get an answer, a status the spec does not
+// declare or a problem+json answer it does not declare for that status (the
+// runtime's own, e.g. a key reused): then a *client.Error, with its
+// *client.Problem.
 type Client struct {
 	base *client.Base
 }
@@ -47,13 +55,8 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 //
 // List an account's direct payments, oldest first.
 //
-// It returns the decoded response (one of the ListPaymentsResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the ListPaymentsResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 func (c *Client) ListPayments(ctx context.Context, req ListPaymentsRequestObject, opts ...CallOption) (ListPaymentsResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listPayments", Method: "GET"}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
@@ -90,13 +93,8 @@ func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *clie
 //
 // Pay someone; the same payment again within 5 minutes is a retry.
 //
-// It returns the decoded response (one of the CreatePaymentResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the CreatePaymentResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the server derives the key from the request, so none is sent.
 func (c *Client) CreatePayment(ctx context.Context, req CreatePaymentRequestObject, opts ...CallOption) (CreatePaymentResponseObject, *client.Response, error) {
@@ -165,13 +163,8 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 //
 // List an account's transfers.
 //
-// It returns the decoded response (one of the ListTransfersResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the ListTransfersResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 func (c *Client) ListTransfers(ctx context.Context, req ListTransfersRequestObject, opts ...CallOption) (ListTransfersResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listTransfers", Method: "GET"}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
@@ -208,13 +201,8 @@ func decodeListTransfers(raw *client.Response) (ListTransfersResponseObject, *cl
 //
 // Move money out of an account.
 //
-// It returns the decoded response (one of the CreateTransferResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the CreateTransferResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -286,13 +274,8 @@ func decodeCreateTransfer(raw *client.Response) (CreateTransferResponseObject, *
 //
 // Pay a bill from the page of a payment link.
 //
-// It returns the decoded response (one of the PayByLinkResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the PayByLinkResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the key travels in the query parameter key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
@@ -373,13 +356,8 @@ func decodePayByLink(raw *client.Response) (PayByLinkResponseObject, *client.Res
 //
 // List the payments made for a bill.
 //
-// It returns the decoded response (one of the ListBillPaymentsResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the ListBillPaymentsResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 func (c *Client) ListBillPayments(ctx context.Context, req ListBillPaymentsRequestObject, opts ...CallOption) (ListBillPaymentsResponseObject, *client.Response, error) {
 	call := c.base.Begin(client.Operation{ID: "listBillPayments", Method: "GET"}, opts)
 	p1, err := client.PathParam("billId", req.BillId)
@@ -416,13 +394,8 @@ func decodeListBillPayments(raw *client.Response) (ListBillPaymentsResponseObjec
 //
 // Pay a bill through its payment link.
 //
-// It returns the decoded response (one of the PayBillResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the PayBillResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the server derives the key from the request, so none is sent.
 func (c *Client) PayBill(ctx context.Context, req PayBillRequestObject, opts ...CallOption) (PayBillResponseObject, *client.Response, error) {

@@ -21,6 +21,14 @@ const DefaultUserAgent = "idemgen-client/v0.0.0-golden"
 // key per call (a fresh one unless client.WithIdempotencyKey gives one), the same
 // on every retry; a non-idempotent unsafe operation is retried only when the
 // request never left (a failed connection).
+//
+// A method returns the decoded response and the raw answer, whose Result tells
+// the key sent, the attempts made and whether the answer was a replay. Every
+// status the spec declares, 4xx and 5xx included, comes back typed with a nil
+// error. The error is a failure to get an answer, a status the spec does not
+// declare or a problem+json answer it does not declare for that status (the
+// runtime's own, e.g. a key reused): then a *client.Error, with its
+// *client.Problem.
 type Client struct {
 	base *client.Base
 }
@@ -44,13 +52,8 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 
 // CreateOrder calls POST /orders (operationId "createOrder").
 //
-// It returns the decoded response (one of the CreateOrderResponseObject types, matched by
-// status and Content-Type) and the raw answer, whose Result tells the key sent,
-// the attempts made and whether the answer was a replay. Every status the spec
-// declares, 4xx and 5xx included, comes back typed with a nil error. The error
-// is a failure to get an answer, a status the spec does not declare or a
-// problem+json answer it does not declare for that status (the runtime's own,
-// e.g. a key reused): then a *client.Error, with its *client.Problem.
+// It returns one of the CreateOrderResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
 //
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
