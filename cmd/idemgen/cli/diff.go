@@ -90,15 +90,7 @@ beside or below it keep working). Formats and exit status are lint's.`,
 				fs = cfg.Apply(found)
 			}
 			if writeBaseline {
-				if failed {
-					return exitCode(2, errors.New("baseline not written: a spec failed to load"))
-				}
-				b := lint.NewBaseline(fs)
-				if err := b.Write(baseline); err != nil {
-					return exitCode(2, err)
-				}
-				fmt.Fprintf(e.stderr, "idemgen: wrote %d baseline entries to %s\n", len(b.Entries), baseline)
-				return nil
+				return writeBaselineFile(e, baseline, fs, failed)
 			}
 			fs = base.Filter(fs, baseline)
 			return finish(e, flags, "diff", args, fs, failOn, failed)

@@ -77,6 +77,20 @@ var locatedError = regexp.MustCompile(`^(?:loader: )?(.+?):(\d+):(\d+): `)
 
 // finish writes the findings and returns the command's exit status: 2 when a
 // spec failed to load, 1 when a finding reaches failOn, else 0.
+// writeBaselineFile writes fs as the baseline of lint or diff (--write-baseline);
+// nothing is written when a spec failed to load.
+func writeBaselineFile(e *env, path string, fs []lint.Finding, loadFailed bool) error {
+	if loadFailed {
+		return exitCode(2, errors.New("baseline not written: a spec failed to load"))
+	}
+	b := lint.NewBaseline(fs)
+	if err := b.Write(path); err != nil {
+		return exitCode(2, err)
+	}
+	fmt.Fprintf(e.stderr, "idemgen: wrote %d baseline entries to %s\n", len(b.Entries), path)
+	return nil
+}
+
 func finish(e *env, flags reviewFlags, command string, specs []string, fs []lint.Finding, failOn model.Severity, loadFailed bool) error {
 	format := flags.format
 	if wd, err := os.Getwd(); err == nil {
@@ -138,15 +152,7 @@ spec cannot be loaded, the config or baseline is invalid, or the usage is wrong.
 			}
 			fs, loadFailed := lintSpecs(cmd.Context(), e, specs, cfg)
 			if writeBaseline {
-				if loadFailed {
-					return exitCode(2, errors.New("baseline not written: a spec failed to load"))
-				}
-				b := lint.NewBaseline(fs)
-				if err := b.Write(baseline); err != nil {
-					return exitCode(2, err)
-				}
-				fmt.Fprintf(e.stderr, "idemgen: wrote %d baseline entries to %s\n", len(b.Entries), baseline)
-				return nil
+				return writeBaselineFile(e, baseline, fs, loadFailed)
 			}
 			fs = base.Filter(fs, baseline)
 			return finish(e, flags, "lint", specs, fs, failOn, loadFailed)
