@@ -27,10 +27,12 @@ import (
 // With WithAtomic and an AtomicStore, fn receives the transaction's context
 // and its writes commit together with the stored result.
 func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, fn func(context.Context) ([]byte, error)) (result []byte, replayed bool, err error) {
-	start := time.Now()
+	start := &arrival{at: time.Now()}
 	c := m.c
 	if key == "" && !c.required {
+		t := start.now()
 		res, err := fn(ctx)
+		start.handler = start.since(t)
 		m.observe(ctx, start, OutcomeNoKey, 0, err)
 		return res, false, err
 	}
@@ -49,6 +51,7 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 			return nil, false, err
 		}
 	}
+	start.key = key
 	st := getState()
 	var id string
 	st.pre.out, id = doID(st.pre.out, c.op, scope, key)
@@ -56,7 +59,7 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 	putState(st)
 	token := newToken()
 
-	cl, err := m.acquire(ctx, id, fp, token)
+	cl, err := m.acquire(ctx, start, id, fp, token)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			m.observe(ctx, start, OutcomeStoreError, 0, err)
@@ -64,8 +67,10 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 		}
 		if c.failOpen {
 			m.log.WarnContext(ctx, "idempotency: store unavailable, running without deduplication (fail-open)", "operation", c.op, "err", err)
-			m.observe(ctx, start, OutcomeStoreError, 0, err)
+			t := start.now()
 			res, ferr := fn(ctx)
+			start.handler = start.since(t)
+			m.observe(ctx, start, OutcomeStoreError, 0, err)
 			return res, false, ferr
 		}
 		m.observe(ctx, start, OutcomeStoreError, 0, err)
@@ -99,13 +104,15 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 	return m.runDo(ctx, start, id, token, fn)
 }
 
-func (m *Middleware) runDo(ctx context.Context, start time.Time, id, token string, fn func(context.Context) ([]byte, error)) (result []byte, replayed bool, err error) {
+func (m *Middleware) runDo(ctx context.Context, start *arrival, id, token string, fn func(context.Context) ([]byte, error)) (result []byte, replayed bool, err error) {
 	c := m.c
 	bg := context.WithoutCancel(ctx)
 	fnCtx := ctx
 	var tx AtomicTx
 	if m.atomic != nil {
+		t0 := start.now()
 		txCtx, t, err := m.atomic.Begin(ctx, id, token)
+		start.store += start.since(t0)
 		if err != nil {
 			m.release(bg, id, token)
 			m.observe(ctx, start, OutcomeStoreError, 0, err)
@@ -115,7 +122,9 @@ func (m *Middleware) runDo(ctx context.Context, start time.Time, id, token strin
 	}
 	done := false
 	defer m.releaseOnPanic(ctx, bg, tx, id, token, start, nil, &done)
+	t0 := start.now()
 	res, ferr := fn(fnCtx)
+	start.handler = start.since(t0)
 	done = true
 	if ferr != nil || int64(len(res)) > c.maxBody {
 		m.abort(bg, tx, id, token)
@@ -123,11 +132,13 @@ func (m *Middleware) runDo(ctx context.Context, start time.Time, id, token strin
 		return res, false, ferr
 	}
 	enc := encodeDo(res)
+	t0 = start.now()
 	if tx != nil {
 		err = tx.Complete(bg, enc, c.ttl)
 	} else {
 		err = m.store.Complete(bg, id, token, enc, c.ttl)
 	}
+	start.store += start.since(t0)
 	switch {
 	case err == nil:
 		m.observe(ctx, start, OutcomeExecuted, 0, nil)
@@ -156,7 +167,7 @@ func (m *Middleware) runDo(ctx context.Context, start time.Time, id, token strin
 // handler or fn it guards panics (done still false), then re-raises the
 // panic. A panicking handler's buffered response (cw) is dropped, as net/http
 // drops the unflushed response of a panicking handler.
-func (m *Middleware) releaseOnPanic(ctx, bg context.Context, tx AtomicTx, id, token string, start time.Time, cw *capture, done *bool) {
+func (m *Middleware) releaseOnPanic(ctx, bg context.Context, tx AtomicTx, id, token string, start *arrival, cw *capture, done *bool) {
 	if *done {
 		return
 	}

@@ -155,18 +155,20 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serve(w, r, next) })
 }
 
-func (m *Middleware) observe(ctx context.Context, start time.Time, o Outcome, status int, err error) {
+func (m *Middleware) observe(ctx context.Context, start *arrival, o Outcome, status int, err error) {
 	if m.observer == nil {
 		return
 	}
-	m.observer.Observe(ctx, Event{Operation: m.c.op, Outcome: o, Status: status, Latency: time.Since(start), Err: err})
+	m.observer.Observe(ctx, Event{Operation: m.c.op, Outcome: o, Status: status, Latency: time.Since(start.at),
+		StoreLatency: start.store, HandlerLatency: start.handler, Key: start.key, Err: err})
 }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	var start time.Time // only the Observer's latency needs it
+	var arr arrival // only the Observer needs it
 	if m.observer != nil {
-		start = time.Now()
+		arr.at = time.Now()
 	}
+	start := &arr
 	ctx := r.Context()
 	c := m.c
 	st := getState()
@@ -207,10 +209,13 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, nil)
 			return
 		}
+		t := start.now()
 		next.ServeHTTP(w, r)
+		start.handler = start.since(t)
 		m.observe(ctx, start, OutcomeNoKey, 0, nil)
 		return
 	}
+	start.key = key
 	if _, err := m.verifyIssued(r, key); err != nil {
 		if errors.Is(err, errNoPrincipal) {
 			m.problem(w, r, http.StatusUnauthorized, problemUnauthorized, "the request's principal is unknown, so its issued key cannot be verified")
@@ -236,7 +241,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	fp := m.requestFingerprint(r, body, st)
 	token := newToken()
 
-	cl, err := m.acquire(ctx, id, fp, token)
+	cl, err := m.acquire(ctx, start, id, fp, token)
 	if err != nil {
 		m.storeFailed(w, r, next, start, err)
 		return
@@ -255,7 +260,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 }
 
 // answerExisting answers a request whose claim found a record.
-func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, start time.Time, fp string, ex Record) {
+func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, start *arrival, fp string, ex Record) {
 	ctx := r.Context()
 	switch {
 	case ex.Fingerprint != fp:
@@ -324,7 +329,7 @@ func (m *Middleware) noteDuration(d time.Duration) {
 	m.recent.Store(max(old+(int64(d)-old)/4, 1))
 }
 
-func (m *Middleware) tooLarge(w http.ResponseWriter, r *http.Request, start time.Time) {
+func (m *Middleware) tooLarge(w http.ResponseWriter, r *http.Request, start *arrival) {
 	m.problem(w, r, http.StatusRequestEntityTooLarge, problemTooLarge,
 		"the request body is larger than "+strconv.FormatInt(m.c.maxReq, 10)+" bytes")
 	m.observe(r.Context(), start, OutcomeRejectedKey, http.StatusRequestEntityTooLarge, errBodyTooLarge)
@@ -332,7 +337,7 @@ func (m *Middleware) tooLarge(w http.ResponseWriter, r *http.Request, start time
 
 // storeFailed answers a store failure: 503 (fail-closed) or the handler
 // without deduplication (fail-open).
-func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next http.Handler, start time.Time, err error) {
+func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next http.Handler, start *arrival, err error) {
 	ctx := r.Context()
 	if ctx.Err() != nil {
 		// The client went away while the store was asked: nobody to answer,
@@ -342,8 +347,10 @@ func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next ht
 	}
 	if m.c.failOpen {
 		m.log.WarnContext(ctx, "idempotency: store unavailable, running without deduplication (fail-open)", "operation", m.c.op, "err", err)
-		m.observe(ctx, start, OutcomeStoreError, 0, err)
+		t := start.now()
 		next.ServeHTTP(w, r)
+		start.handler = start.since(t)
+		m.observe(ctx, start, OutcomeStoreError, 0, err)
 		return
 	}
 	m.log.ErrorContext(ctx, "idempotency: store unavailable (fail-closed)", "operation", m.c.op, "err", err)
@@ -355,13 +362,15 @@ func (m *Middleware) storeFailed(w http.ResponseWriter, r *http.Request, next ht
 
 // execute runs the handler under the claim (id, token) and stores or releases
 // its outcome.
-func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.Handler, st *reqState, start time.Time, id, token string) {
+func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.Handler, st *reqState, start *arrival, id, token string) {
 	ctx := r.Context()
 	// Storing must not fail because the client went away after the handler ran.
 	bg := context.WithoutCancel(ctx)
 	var tx AtomicTx
 	if m.atomic != nil {
+		t0 := start.now()
 		txCtx, t, err := m.atomic.Begin(ctx, id, token)
+		start.store += start.since(t0)
 		if err != nil {
 			m.release(bg, id, token)
 			m.storeFailed(w, r, next, start, err)
@@ -376,7 +385,8 @@ func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.H
 	defer m.releaseOnPanic(ctx, bg, tx, id, token, start, cw, &done)
 	t0 := time.Now()
 	next.ServeHTTP(cw, r)
-	m.noteDuration(time.Since(t0))
+	start.handler = time.Since(t0)
+	m.noteDuration(start.handler)
 	done = true
 	m.finish(ctx, bg, r, cw, tx, start, id, token)
 }
@@ -400,7 +410,7 @@ func (m *Middleware) release(ctx context.Context, id, token string) {
 }
 
 // finish stores (or releases) the captured outcome and sends it.
-func (m *Middleware) finish(ctx, bg context.Context, r *http.Request, cw *capture, tx AtomicTx, start time.Time, id, token string) {
+func (m *Middleware) finish(ctx, bg context.Context, r *http.Request, cw *capture, tx AtomicTx, start *arrival, id, token string) {
 	c := m.c
 	status := cw.statusOrOK()
 	if cw.pass || !c.cached(status) {
@@ -422,11 +432,13 @@ func (m *Middleware) finish(ctx, bg context.Context, r *http.Request, cw *captur
 	res := c.encodeResponse(cw.enc, status, h, cw.buf, m.private)
 	cw.enc = res
 	var err error
+	t0 := start.now()
 	if tx != nil {
 		err = tx.Complete(bg, res, c.ttl)
 	} else {
 		err = m.store.Complete(bg, id, token, res, c.ttl)
 	}
+	start.store += start.since(t0)
 	if err != nil && tx != nil {
 		// The transaction, the handler's own writes included, did not commit:
 		// the buffered response would be a lie, so answer with a problem.
@@ -462,12 +474,14 @@ func (m *Middleware) finish(ctx, bg context.Context, r *http.Request, cw *captur
 
 // acquire claims id, waiting for an in-flight holder under concurrent: wait.
 // It returns the claim, or an unacquired Claim whose Existing decides the answer.
-func (m *Middleware) acquire(ctx context.Context, id, fp, token string) (Claim, error) {
+func (m *Middleware) acquire(ctx context.Context, start *arrival, id, fp, token string) (Claim, error) {
 	c := m.c
 	var deadline time.Time
 	backoff := 5 * time.Millisecond
 	for {
+		t0 := start.now()
 		cl, err := m.store.Claim(ctx, id, fp, token, c.lease)
+		start.store += start.since(t0)
 		if err != nil || cl.Acquired || !c.wait {
 			return cl, err
 		}
@@ -493,7 +507,9 @@ func (m *Middleware) acquire(ctx context.Context, id, fp, token string) (Claim, 
 			case <-t.C:
 			}
 			backoff = min(backoff*2, 100*time.Millisecond)
+			t0 := start.now()
 			rec, err := m.store.Get(ctx, id)
+			start.store += start.since(t0)
 			if errors.Is(err, ErrNotFound) || (err == nil && rec.State == StateIssued) {
 				break
 			}

@@ -64,6 +64,20 @@ type Event struct {
 	Status int
 	// Latency is the time from the request's arrival to the outcome.
 	Latency time.Duration
+	// StoreLatency is the part of Latency spent in the store's calls: the
+	// claim (and, under concurrent: wait, the polling reads while another
+	// request holds the key, not the sleeps between them), the atomic
+	// transaction's Begin, and the completion. Zero for outcomes decided
+	// before the store was asked (rejected_key, no_key).
+	StoreLatency time.Duration
+	// HandlerLatency is the part of Latency the handler (or Do's fn) ran;
+	// zero when it did not run (replayed, conflict, mismatch...).
+	HandlerLatency time.Duration
+	// Key is the idempotency key the request carried, once it was read and
+	// found valid (empty before, and without a key). It is the caller's raw
+	// key: an Observer that records it should record KeyHash(Key), never
+	// Key, as a key may be a guessable business value or a bearer of rights.
+	Key string
 	// Err is the error behind the outcome, if any (store error, panic value, fn error).
 	Err error
 }
@@ -80,3 +94,28 @@ type ObserverFunc func(ctx context.Context, e Event)
 
 // Observe calls f(ctx, e).
 func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
+
+// arrival is one request's (or Do call's) start and what its Event reports
+// besides the outcome. It lives on the caller's stack; with no Observer the
+// times stay zero and are not taken.
+type arrival struct {
+	at             time.Time // zero when nothing observes
+	key            string
+	store, handler time.Duration
+}
+
+// now returns the current time when the request is timed, else zero.
+func (a *arrival) now() time.Time {
+	if a.at.IsZero() {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// since returns the time since t, a value of now: zero when t is.
+func (a *arrival) since(t time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return time.Since(t)
+}
