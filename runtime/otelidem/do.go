@@ -3,7 +3,9 @@ package otelidem
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -11,9 +13,10 @@ import (
 )
 
 // Do calls m.Do inside an internal span "idempotency.Do <operation>" carrying
-// oas.operation and the key hash. Give m the IdempotencyObserver (New's
-// idempotency.WithObserver) so that the outcome lands on this span and in the
-// metrics; Do itself counts nothing. An error from m.Do (fn's, ErrMismatch,
+// oas.operation, and counts the call in idempotency.do.active_calls while it
+// runs. Give m the IdempotencyObserver (New's idempotency.WithObserver) so
+// that the outcome and the key hash land on this span and the outcome in the
+// metrics. An error from m.Do (fn's, ErrMismatch,
 // ErrInFlight, a store failure) sets the span's status to Error with its
 // error.type, never its message.
 func (t *Telemetry) Do(ctx context.Context, m *idempotency.Middleware, scope, key string, payload []byte, fn func(context.Context) ([]byte, error)) ([]byte, bool, error) {
@@ -22,8 +25,10 @@ func (t *Telemetry) Do(ctx context.Context, m *idempotency.Middleware, scope, ke
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(AttrOperation.String(op)))
 	defer span.End()
-	if kv, ok := t.keyAttr(key); ok {
-		span.SetAttributes(kv)
+	if t.doActive.Enabled(ctx) {
+		set := metric.WithAttributeSet(attribute.NewSet(AttrOperation.String(op)))
+		t.doActive.Add(ctx, 1, set)
+		defer t.doActive.Add(ctx, -1, set)
 	}
 	res, replayed, err := m.Do(ctx, scope, key, payload, fn)
 	span.SetAttributes(AttrReplayed.Bool(replayed))

@@ -46,6 +46,9 @@ func TestDo(t *testing.T) {
 		}
 	}()
 	<-entered
+	if active := counts(t, h.metrics(t)[otelidem.MetricDoActive], otelidem.AttrOperation); active["chargeOrder"] != 1 {
+		t.Errorf("%s while one Do runs: %v, want chargeOrder: 1", otelidem.MetricDoActive, active)
+	}
 	if _, _, err := h.tel.Do(ctx, mw, "acme", keyB, nil, ok); !errors.Is(err, idempotency.ErrInFlight) {
 		t.Errorf("Do while in flight: %v, want ErrInFlight", err)
 	}
@@ -88,6 +91,12 @@ func TestDo(t *testing.T) {
 		if counted[k] != int64(v) {
 			t.Errorf("%s{outcome=%s} = %d, want %d", otelidem.MetricOutcomes, k, counted[k], v)
 		}
+	}
+	if active := counts(t, m[otelidem.MetricDoActive], otelidem.AttrOperation); active["chargeOrder"] != 0 {
+		t.Errorf("%s after the calls: %v, want chargeOrder: 0", otelidem.MetricDoActive, active)
+	}
+	if got := histCounts(t, m[otelidem.MetricHandlerDuration]); !equalCounts(got, map[string]uint64{"executed": 2}) {
+		t.Errorf("%s counts by outcome: %v", otelidem.MetricHandlerDuration, got)
 	}
 	assertNoRawKey(t, spans, keyA)
 	assertNoRawKey(t, spans, keyB)

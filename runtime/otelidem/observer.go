@@ -20,8 +20,14 @@ import (
 //     adds an idempotency.outcome span event with the status and error.type;
 //     a takeover sets idempotency.takeover=true and adds an
 //     idempotency.takeover event instead, as it comes besides the final outcome;
+//   - sets idempotency.key.hash on that span from the key the middleware read,
+//     whatever its source (header, query, body field, derived), unless
+//     WithoutKeyHash;
 //   - counts the outcome in idempotency.outcomes{oas.operation, idempotency.outcome};
-//   - records the latency in idempotency.duration (takeovers excepted).
+//   - records, by the same attributes and takeovers excepted, the latency in
+//     idempotency.duration, the handler's share in idempotency.handler.duration
+//     (when it ran) and the store's in idempotency.store.duration (when it was
+//     asked).
 //
 // The error's message is never recorded, only its type (error.type).
 func (t *Telemetry) IdempotencyObserver() idempotency.Observer { return (*idemObserver)(t) }
@@ -36,6 +42,12 @@ func (o *idemObserver) Observe(ctx context.Context, e idempotency.Event) {
 		t.outcomes.Add(ctx, 1, set)
 		if e.Outcome != idempotency.OutcomeTakeover {
 			t.duration.Record(ctx, e.Latency.Seconds(), set)
+			if e.HandlerLatency > 0 {
+				t.handlerDuration.Record(ctx, e.HandlerLatency.Seconds(), set)
+			}
+			if e.StoreLatency > 0 {
+				t.storeDuration.Record(ctx, e.StoreLatency.Seconds(), set)
+			}
 		}
 	}
 
@@ -47,6 +59,9 @@ func (o *idemObserver) Observe(ctx context.Context, e idempotency.Event) {
 		span.SetAttributes(AttrTakeover.Bool(true))
 		span.AddEvent(EventTakeover, trace.WithAttributes(op))
 		return
+	}
+	if kv, ok := t.keyAttr(e.Key); ok {
+		span.SetAttributes(kv)
 	}
 	span.SetAttributes(op, outcome)
 	attrs := []attribute.KeyValue{op, outcome}

@@ -1,8 +1,6 @@
 package otelidem
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 
 	"go.opentelemetry.io/otel"
@@ -44,10 +42,13 @@ const (
 // Metric names emitted (besides the semantic conventions'
 // http.server.request.duration and http.server.active_requests).
 const (
-	MetricOutcomes       = "idempotency.outcomes"
-	MetricDuration       = "idempotency.duration"
-	MetricClientAttempts = "idempotency.client.attempts"
-	MetricClientDuration = "idempotency.client.attempt.duration"
+	MetricOutcomes        = "idempotency.outcomes"
+	MetricDuration        = "idempotency.duration"
+	MetricHandlerDuration = "idempotency.handler.duration"
+	MetricStoreDuration   = "idempotency.store.duration"
+	MetricDoActive        = "idempotency.do.active_calls"
+	MetricClientAttempts  = "idempotency.client.attempts"
+	MetricClientDuration  = "idempotency.client.attempt.duration"
 )
 
 // Span event names.
@@ -59,6 +60,10 @@ const (
 
 // durationBuckets are the semantic conventions' HTTP duration buckets, in seconds.
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// storeBuckets start lower: a claim on Redis or PostgreSQL on the same network
+// takes well under the HTTP buckets' first 5 ms.
+var storeBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 
 // Option configures New.
 type Option func(*config)
@@ -84,9 +89,10 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.prop = p }
 }
 
-// WithKeyHeader names the request header holding the idempotency key whose
-// hash is recorded (default: Idempotency-Key). Keys sent in a query parameter
-// or a body field, and derived keys, are not read by the server middleware.
+// WithKeyHeader names the request header from which the client's Doer reads
+// the idempotency key it hashes (default: Idempotency-Key). The server side
+// needs no name: the IdempotencyObserver hashes the key the middleware read,
+// from wherever the policy takes it.
 func WithKeyHeader(name string) Option { return func(c *config) { c.header = name } }
 
 // WithoutKeyHash records no idempotency.key.hash at all: for keys of low
@@ -102,12 +108,15 @@ type Telemetry struct {
 	header  string
 	keyHash bool
 
-	serverDuration metric.Float64Histogram
-	serverActive   metric.Int64UpDownCounter
-	outcomes       metric.Int64Counter
-	duration       metric.Float64Histogram
-	attempts       metric.Int64Counter
-	attemptLatency metric.Float64Histogram
+	serverDuration  metric.Float64Histogram
+	serverActive    metric.Int64UpDownCounter
+	outcomes        metric.Int64Counter
+	duration        metric.Float64Histogram
+	handlerDuration metric.Float64Histogram
+	storeDuration   metric.Float64Histogram
+	doActive        metric.Int64UpDownCounter
+	attempts        metric.Int64Counter
+	attemptLatency  metric.Float64Histogram
 }
 
 // New returns a Telemetry using the global OpenTelemetry providers unless
@@ -154,6 +163,23 @@ func New(opts ...Option) (*Telemetry, error) {
 		metric.WithDescription("Time from a request's arrival (or Do's call) to its idempotency outcome. Replayed, conflict and mismatch outcomes ran no handler: their time is the store lookup.")); err != nil {
 		return nil, fmt.Errorf("otelidem: %w", err)
 	}
+	if t.handlerDuration, err = meter.Float64Histogram(MetricHandlerDuration,
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(durationBuckets...),
+		metric.WithDescription("Time the handler (or Do's fn) ran, for the requests whose handler ran.")); err != nil {
+		return nil, fmt.Errorf("otelidem: %w", err)
+	}
+	if t.storeDuration, err = meter.Float64Histogram(MetricStoreDuration,
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(storeBuckets...),
+		metric.WithDescription("Time one request (or Do call) spent in the idempotency store: claim, reads while waiting, begin, completion.")); err != nil {
+		return nil, fmt.Errorf("otelidem: %w", err)
+	}
+	if t.doActive, err = meter.Int64UpDownCounter(MetricDoActive,
+		metric.WithUnit("{call}"),
+		metric.WithDescription("Telemetry.Do calls running now.")); err != nil {
+		return nil, fmt.Errorf("otelidem: %w", err)
+	}
 	if t.attempts, err = meter.Int64Counter(MetricClientAttempts,
 		metric.WithUnit("{attempt}"),
 		metric.WithDescription("HTTP requests sent by idemgen clients, one per attempt of a logical call.")); err != nil {
@@ -169,13 +195,10 @@ func New(opts ...Option) (*Telemetry, error) {
 }
 
 // KeyHash returns the first 16 hex digits (64 bits) of the SHA-256 of an
-// idempotency key: enough to match a client's spans with a server's and to
-// tell keys apart in logs, not to recover a random key. A guessable key is
-// found by hashing guesses; use WithoutKeyHash for those.
-func KeyHash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:8])
-}
+// idempotency key (idempotency.KeyHash): enough to match a client's spans with
+// a server's and to tell keys apart in logs, not to recover a random key. A
+// guessable key is found by hashing guesses; use WithoutKeyHash for those.
+func KeyHash(key string) string { return idempotency.KeyHash(key) }
 
 // keyAttr returns the key hash attribute of key, or false when there is
 // nothing to record.

@@ -290,6 +290,14 @@ func TestServer(t *testing.T) {
 	if n := histCount(t, m[otelidem.MetricDuration]); n != 5 {
 		t.Errorf("%s count %d, want 5", otelidem.MetricDuration, n)
 	}
+	// Only the executed requests ran the handler; every request asked the
+	// store (a replay, a mismatch and a conflict are the claim's answer).
+	if got := histCounts(t, m[otelidem.MetricHandlerDuration]); !equalCounts(got, map[string]uint64{"executed": 2}) {
+		t.Errorf("%s counts by outcome: %v", otelidem.MetricHandlerDuration, got)
+	}
+	if got := histCounts(t, m[otelidem.MetricStoreDuration]); !equalCounts(got, map[string]uint64{"executed": 2, "replayed": 1, "mismatch": 1, "conflict": 1}) {
+		t.Errorf("%s counts by outcome: %v", otelidem.MetricStoreDuration, got)
+	}
 	if n := histCount(t, m["http.server.request.duration"]); n != 5 {
 		t.Errorf("http.server.request.duration count %d, want 5", n)
 	}

@@ -12,8 +12,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
 // Middleware returns an http middleware for one operation: operation is its
@@ -23,8 +21,8 @@ import (
 // then named by the method alone and http.route is left out.
 //
 // Each request gets a server span named "METHOD route" with the semantic
-// conventions' HTTP attributes, the operation id and the key hash; the
-// response status ends it (5xx is an error, 4xx is not, for a server). Put the
+// conventions' HTTP attributes and the operation id (the IdempotencyObserver
+// adds the outcome and the key hash); the response status ends it (5xx is an error, 4xx is not, for a server). Put the
 // middleware outside the idempotency middleware, so that the span is in the
 // context its IdempotencyObserver is given.
 func (t *Telemetry) Middleware(operation, route string) func(http.Handler) http.Handler {
@@ -85,11 +83,6 @@ func (t *Telemetry) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(spanAttrs...),
 		trace.WithTimestamp(start))
-	if span.IsRecording() { // the hash is the costly attribute: not for a no-op span
-		if kv, ok := t.serverKeyAttr(r); ok {
-			span.SetAttributes(kv)
-		}
-	}
 	// With no meter configured, the attribute set is not even built.
 	var active metric.AddOption
 	if t.serverActive.Enabled(ctx) {
@@ -124,24 +117,6 @@ func (t *Telemetry) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 	}()
 	next.ServeHTTP(sw, r.WithContext(ctx))
-}
-
-// serverKeyAttr hashes the request's key header, parsed as the idempotency
-// middleware parses it (a Structured Field string or a bare token), so that
-// the hash equals the client's hash of the key it sent.
-func (t *Telemetry) serverKeyAttr(r *http.Request) (attribute.KeyValue, bool) {
-	if !t.keyHash || t.header == "" {
-		return attribute.KeyValue{}, false
-	}
-	v := r.Header.Get(t.header)
-	if v == "" {
-		return attribute.KeyValue{}, false
-	}
-	key, err := idempotency.ParseKeyHeader(v, len(v))
-	if err != nil {
-		return attribute.KeyValue{}, false // an invalid key is answered 400; nothing to match
-	}
-	return t.keyAttr(key)
 }
 
 // requestMethod returns the method as the semantic conventions want it: a
