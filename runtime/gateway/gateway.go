@@ -70,14 +70,30 @@ type Config struct {
 	// answers 200 when the store answers, else 503. Empty disables either.
 	HealthPath, ReadyPath string
 	// Options are added to every operation's idempotency.New (e.g.
-	// WithObserver, WithProblemType).
+	// WithProblemType). Give an Observer as Observer, not as an Option: an
+	// Option's WithObserver would replace the gateway's log line.
 	Options []idempotency.Option
+
+	// Observer, when set, is told about every idempotency outcome too,
+	// after the gateway's own log line (e.g. otelidem's IdempotencyObserver).
+	Observer idempotency.Observer
+	// RouteMiddleware, when set, wraps each route's handler once at New (and
+	// once, with a zero Route, the handler of requests no route matches),
+	// outside the idempotency middleware: e.g. a tracing middleware naming
+	// the span by the route's operation and template. The health, readiness,
+	// issuing and status endpoints are not wrapped.
+	RouteMiddleware func(Route, http.Handler) http.Handler
+	// WrapTransport, when set, wraps the round tripper that reaches the
+	// upstream (Transport, or the default one), e.g. to trace the upstream
+	// call and send the trace context on.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Gateway is the http.Handler of the proxy. It is safe for concurrent use.
 type Gateway struct {
 	routes router
 	proxy  *httputil.ReverseProxy
+	other  http.Handler // requests no route matches: the proxy, maybe wrapped
 	store  idempotency.Store
 	log    *slog.Logger
 	base   string
@@ -153,8 +169,19 @@ func New(cfg Config) (*Gateway, error) {
 		g.issue, g.issuer = cfg.IssuePath, cfg.Issuer.Handler(cfg.Principal)
 	}
 	g.proxy = g.newProxy(cfg)
+	wrap := func(r Route, h http.Handler) http.Handler {
+		if cfg.RouteMiddleware == nil {
+			return h
+		}
+		return cfg.RouteMiddleware(r, h)
+	}
+	g.other = wrap(Route{}, g.proxy)
 
-	opts := []idempotency.Option{idempotency.WithLogger(g.log), idempotency.WithObserver(logObserver{g.log})}
+	var obs idempotency.Observer = logObserver{g.log}
+	if cfg.Observer != nil {
+		obs = teeObserver{obs, cfg.Observer}
+	}
+	opts := []idempotency.Option{idempotency.WithLogger(g.log), idempotency.WithObserver(obs)}
 	if cfg.Principal != nil {
 		opts = append(opts, idempotency.WithPrincipal(cfg.Principal))
 	}
@@ -172,7 +199,7 @@ func New(cfg Config) (*Gateway, error) {
 			// Routed too, so that a more specific pass-through path
 			// ("/payments/export") is not taken for an idempotent template
 			// ("/payments/{id}").
-			g.routes.add(&route{Route: r, h: g.proxy})
+			g.routes.add(&route{Route: r, h: wrap(r, g.proxy)})
 			continue
 		}
 		p := *r.Policy
@@ -187,7 +214,7 @@ func New(cfg Config) (*Gateway, error) {
 		if maxReq <= 0 {
 			maxReq = idempotency.DefaultMaxRequestBytes
 		}
-		rt := &route{Route: r, h: m.Wrap(g.upstream(maxReq)), status: m.StatusHandler()}
+		rt := &route{Route: r, h: wrap(r, m.Wrap(g.upstream(maxReq))), status: m.StatusHandler()}
 		if p.Key.Inject {
 			rt.inject = p.Key.Header
 			if rt.inject == "" {
@@ -218,6 +245,9 @@ func (g *Gateway) newProxy(cfg Config) *httputil.ReverseProxy {
 		t.MaxIdleConns = 256
 		t.MaxIdleConnsPerHost = 256
 		tr = t
+	}
+	if cfg.WrapTransport != nil {
+		tr = cfg.WrapTransport(tr)
 	}
 	up := cfg.Upstream
 	return &httputil.ReverseProxy{
@@ -315,13 +345,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	escaped, ok := g.stripBase(r.URL.EscapedPath())
 	if !ok {
-		g.proxy.ServeHTTP(w, r)
+		g.other.ServeHTTP(w, r)
 		return
 	}
 	var arr [8]string
 	rt, vals := g.routes.find(r.Method, escaped, arr[:0])
 	if rt == nil {
-		g.proxy.ServeHTTP(w, r)
+		g.other.ServeHTTP(w, r)
 		return
 	}
 	setPathValues(r, rt, vals)
@@ -438,7 +468,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, grace time.Duratio
 	return err
 }
 
-// logObserver logs every idempotency outcome as one structured line.
+// logObserver logs every idempotency outcome as one structured line, with
+// the key's hash (never the key: it may be guessable, or grant a replay).
 type logObserver struct{ log *slog.Logger }
 
 func (o logObserver) Observe(ctx context.Context, e idempotency.Event) {
@@ -455,8 +486,19 @@ func (o logObserver) Observe(ctx context.Context, e idempotency.Event) {
 		slog.Int("status", e.Status),
 		slog.Duration("latency", e.Latency),
 	}
+	if e.Key != "" {
+		attrs = append(attrs, slog.String("key_hash", idempotency.KeyHash(e.Key)))
+	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", e.Err.Error()))
 	}
 	o.log.LogAttrs(ctx, level, "gateway: request", attrs...)
+}
+
+// teeObserver tells two observers, in order.
+type teeObserver struct{ a, b idempotency.Observer }
+
+func (t teeObserver) Observe(ctx context.Context, e idempotency.Event) {
+	t.a.Observe(ctx, e)
+	t.b.Observe(ctx, e)
 }

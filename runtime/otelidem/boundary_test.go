@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestCoreFreeOfOTel: the packages generated code depends on never import
-// OpenTelemetry; only this package does.
+// TestCoreFreeOfOTel: the packages generated code depends on, and the
+// gateway, never import OpenTelemetry; only this package (and otelenv) do.
 func TestCoreFreeOfOTel(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -19,6 +19,7 @@ func TestCoreFreeOfOTel(t *testing.T) {
 		"github.com/idemgen/idemgen/runtime/serverkit",
 		"github.com/idemgen/idemgen/runtime/validate",
 		"github.com/idemgen/idemgen/runtime/issuedkey",
+		"github.com/idemgen/idemgen/runtime/gateway", // the proxy's OTel is wired in cmd/idemgen
 		"github.com/idemgen/idemgen/runtime/store/...",
 	}
 	out, err := exec.Command(gobin, append([]string{"list", "-deps", "-f", "{{.ImportPath}}"}, core...)...).CombinedOutput()

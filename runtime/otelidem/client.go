@@ -87,6 +87,25 @@ type tracingDoer struct {
 	next client.Doer
 }
 
+// Transport returns an http.RoundTripper sending each request through next
+// (nil: http.DefaultTransport) as Doer does: in a client span, with the trace
+// context written into the request's headers. It is for an http.Client or a
+// reverse proxy's Transport (idemgen proxy traces its upstream calls so).
+func (t *Telemetry) Transport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &tracingDoer{t: t, next: roundTripDoer{next}}
+}
+
+// RoundTrip is Do: the request is cloned before its headers are written.
+func (d *tracingDoer) RoundTrip(req *http.Request) (*http.Response, error) { return d.Do(req) }
+
+// roundTripDoer is a RoundTripper as a client.Doer.
+type roundTripDoer struct{ rt http.RoundTripper }
+
+func (r roundTripDoer) Do(req *http.Request) (*http.Response, error) { return r.rt.RoundTrip(req) }
+
 func (d *tracingDoer) Do(req *http.Request) (*http.Response, error) {
 	t := d.t
 	method, original := requestMethod(req.Method)

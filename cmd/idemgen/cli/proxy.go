@@ -37,6 +37,7 @@ type proxyOptions struct {
 	issuePath, statusPath         string
 	healthPath, readyPath         string
 	logFormat, logLevel           string
+	metricsListen, metricsPath    string
 	check                         bool
 }
 
@@ -48,7 +49,14 @@ func newProxyCmd(e *env) *cobra.Command {
   idemgen proxy --spec openapi.yaml --upstream http://127.0.0.1:9000 --listen :8080 --store redis://127.0.0.1:6379/0
 
   # print the route table (which operations are idempotent) and exit
-  idemgen proxy --spec openapi.yaml --upstream http://127.0.0.1:9000 --check`,
+  idemgen proxy --spec openapi.yaml --upstream http://127.0.0.1:9000 --check
+
+  # Prometheus metrics on a separate port (GET :9464/metrics); /metrics on :8080 stays the upstream's
+  idemgen proxy --spec openapi.yaml --upstream http://127.0.0.1:9000 --metrics-listen 127.0.0.1:9464
+
+  # traces and metrics over OTLP/HTTP to a collector
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318 OTEL_SERVICE_NAME=payments-proxy \
+    idemgen proxy --spec openapi.yaml --upstream http://127.0.0.1:9000`,
 		Short: "Run a reverse proxy that enforces the spec's x-idempotent policies in front of any backend",
 		Long: `proxy runs an HTTP reverse proxy in front of an upstream written in any
 language. Each request is routed by method and path template to its spec
@@ -59,6 +67,17 @@ Everything else passes through untouched. See docs/proxy.md.
 Server-issued keys (issued: true) are verified with the secrets in
 $` + secretsEnv + `: comma-separated, base64-encoded, at least 32 bytes each; the
 first signs new keys (at --issue-path), the others only verify (rotation).
+
+Each idempotent request is logged with its operation, outcome, status,
+latency and key_hash (the first 16 hex digits of the key's SHA-256, never the
+key). With --metrics-listen the proxy serves Prometheus metrics (idempotency
+outcomes, handler/store latency, HTTP server and upstream request metrics) on
+that separate address. OpenTelemetry traces and metrics go over OTLP/HTTP when
+OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /
+_METRICS_ENDPOINT) is set, or OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER say
+otlp; OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_PROPAGATORS,
+OTEL_TRACES_SAMPLER and OTEL_SDK_DISABLED are honoured. See
+docs/observability.md.
 
 With --check the proxy loads the spec, builds every policy, prints the route
 table and exits without listening.`,
@@ -82,6 +101,8 @@ table and exits without listening.`,
 	f.StringVar(&o.readyPath, "readyz", "/readyz", "the readiness path (GET, 503 while the store is unreachable); empty disables it")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve Prometheus metrics on this separate address, e.g. 127.0.0.1:9464; empty: none")
+	f.StringVar(&o.metricsPath, "metrics-path", "/metrics", "the path of the metrics on --metrics-listen")
 	f.BoolVar(&o.check, "check", false, "load the spec, print the route table and exit")
 	return cmd
 }
@@ -154,6 +175,17 @@ func runProxy(ctx context.Context, e *env, o proxyOptions) error {
 		UpstreamTimeout: o.upstreamTimeout, Logger: log, Principal: principal,
 		Issuer: issuer, IssuePath: o.issuePath, StatusPath: o.statusPath, HealthPath: o.healthPath, ReadyPath: o.readyPath,
 	}
+	var tel *proxyTelemetry
+	if !o.check {
+		if o.metricsListen != "" && !strings.HasPrefix(o.metricsPath, "/") {
+			return exitCode(2, fmt.Errorf("proxy: --metrics-path: want a path starting with /, got %q", o.metricsPath))
+		}
+		if tel, err = newProxyTelemetry(ctx, o.metricsListen); err != nil {
+			return exitCode(2, fmt.Errorf("proxy: %w", err))
+		}
+		defer tel.shutdown(log)
+		tel.configure(&cfg)
+	}
 	g, err := gateway.New(cfg)
 	if err != nil {
 		if issuer == nil && strings.Contains(err.Error(), "server-issued") {
@@ -184,8 +216,27 @@ func runProxy(ctx context.Context, e *env, o proxyOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
 	defer stop()
-	log.Info("idemgen proxy: listening", "addr", ln.Addr().String(), "upstream", up.String(), "spec", o.spec, "operations", len(g.Routes()))
-	if err := g.Serve(ctx, ln, o.grace); err != nil {
+	var metricsErr chan error
+	if o.metricsListen != "" {
+		mln, err := net.Listen("tcp", o.metricsListen)
+		if err != nil {
+			ln.Close()
+			return exitCode(1, fmt.Errorf("proxy: --metrics-listen: %w", err))
+		}
+		metricsErr = make(chan error, 1)
+		go func() { metricsErr <- tel.serveMetrics(ctx, mln, o.metricsPath, log) }()
+		log.Info("idemgen proxy: serving metrics", "metrics_addr", mln.Addr().String(), "path", o.metricsPath)
+	}
+	log.Info("idemgen proxy: listening", "addr", ln.Addr().String(), "upstream", up.String(), "spec", o.spec, "operations", len(g.Routes()),
+		"traces", tel.sdk.Traces, "metrics", tel.sdk.Metrics)
+	err = g.Serve(ctx, ln, o.grace)
+	if metricsErr != nil {
+		stop() // the gateway is done: so is the metrics listener
+		if merr := <-metricsErr; err == nil {
+			err = merr
+		}
+	}
+	if err != nil {
 		return exitCode(1, err)
 	}
 	return nil
