@@ -22,6 +22,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	flags := exampleserver.Register(fs, "songs", "127.0.0.1:8080")
 	uploadTime := fs.Duration("upload-time", 20*time.Millisecond, "how long an upload takes to process")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (OpenTelemetry; OTLP export follows the OTEL_* variables)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,7 +32,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer closer.Close()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	h, err := newServer(NewCatalog(*uploadTime), store, log)
+	telOpts, stopTelemetry, err := telemetry(ctx, *metricsAddr, stdout)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
+	h, err := newServer(NewCatalog(*uploadTime), store, log, telOpts...)
 	if err != nil {
 		return err
 	}
@@ -39,12 +45,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // newServer is the generated server over catalog, its idempotent operations
-// recorded in store.
-func newServer(catalog *Catalog, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
-	return api.NewServer(catalog,
+// recorded in store; extra adds options (the telemetry's).
+func newServer(catalog *Catalog, store idempotency.Store, log *slog.Logger, extra ...serverkit.Option) (http.Handler, error) {
+	return api.NewServer(catalog, append([]serverkit.Option{
 		serverkit.WithStore(store),
 		serverkit.WithLogger(log),
 		// The runtime's own problems (400, 409, 422, 503) link to the docs.
 		serverkit.WithProblemType("https://github.com/idemgen/idemgen/blob/main/docs/extension.md"),
-	)
+	}, extra...)...)
 }
