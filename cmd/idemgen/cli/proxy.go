@@ -71,7 +71,7 @@ first signs new keys (at --issue-path), the others only verify (rotation).
 Each idempotent request is logged with its operation, outcome, status,
 latency and key_hash (the first 16 hex digits of the key's SHA-256, never the
 key). With --metrics-listen the proxy serves Prometheus metrics (idempotency
-outcomes, handler/store latency, HTTP server and upstream request metrics) on
+outcomes, handler/store latency, HTTP server request metrics) on
 that separate address. OpenTelemetry traces and metrics go over OTLP/HTTP when
 OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT /
 _METRICS_ENDPOINT) is set, or OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER say
