@@ -82,6 +82,8 @@ func (pt *proxyTelemetry) serveMetrics(ctx context.Context, ln net.Listener, pat
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		// The proxy goes on serving; say so now rather than at exit.
+		log.Error("idemgen proxy: the metrics listener stopped", "err", err)
 		return fmt.Errorf("proxy: metrics listener: %w", err)
 	case <-ctx.Done():
 	}

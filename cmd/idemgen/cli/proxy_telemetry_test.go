@@ -99,6 +99,15 @@ paths:
 	return nil
 }
 
+// noOTLP unsets the variables that would make the proxy export over OTLP,
+// whatever the machine running the test sets.
+func noOTLP(t *testing.T) {
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"} {
+		t.Setenv(v, "")
+	}
+}
+
 // post sends POST /orders with key and returns the response, body read.
 func (p *runningProxy) post(t *testing.T, key string) *http.Response {
 	t.Helper()
@@ -128,6 +137,7 @@ func get(t *testing.T, url string) (int, string) {
 // metrics on that address, where a duplicate shows as a replay, while
 // /metrics on the proxy's own address still reaches the upstream.
 func TestProxyMetricsListen(t *testing.T) {
+	noOTLP(t)
 	p := startProxy(t, "--metrics-listen", "127.0.0.1:0")
 	if p.metricsAddr == "" {
 		t.Fatalf("no metrics_addr logged: %s", p.stderr.String())
@@ -169,6 +179,7 @@ func TestProxyMetricsListen(t *testing.T) {
 // TestProxyLogsKeyHash: each idempotent request's log line has the key's
 // hash, and the raw key appears nowhere in the log.
 func TestProxyLogsKeyHash(t *testing.T) {
+	noOTLP(t)
 	p := startProxy(t)
 	const key = "order-2026-000417" // guessable, as business keys are
 	p.post(t, key)
