@@ -480,12 +480,12 @@ func (o logObserver) Observe(ctx context.Context, e idempotency.Event) {
 	if !o.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := []slog.Attr{
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs,
 		slog.String("operation", e.Operation),
 		slog.String("outcome", fmt.Sprint(e.Outcome)),
 		slog.Int("status", e.Status),
-		slog.Duration("latency", e.Latency),
-	}
+		slog.Duration("latency", e.Latency))
 	if e.Key != "" {
 		attrs = append(attrs, slog.String("key_hash", idempotency.KeyHash(e.Key)))
 	}

@@ -55,7 +55,11 @@ func (pt *proxyTelemetry) configure(cfg *gateway.Config) {
 		}
 		return pt.tel.Middleware(r.Operation, base+r.Path)(next)
 	}
-	cfg.WrapTransport = pt.tel.Transport
+	if pt.sdk.Traces != "none" {
+		// Only spans come of it; without them the client's traceparent
+		// goes upstream as ReverseProxy copies it.
+		cfg.WrapTransport = pt.tel.Transport
+	}
 }
 
 // shutdown flushes the exporters, for at most 5 seconds.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +22,11 @@ import (
 	colltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/idemgen/idemgen/generator/loader"
+	"github.com/idemgen/idemgen/generator/proxyplan"
+	"github.com/idemgen/idemgen/runtime/gateway"
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
 // runningProxy is `idemgen proxy` run in process, in front of an upstream
@@ -101,7 +108,7 @@ paths:
 
 // noOTLP unsets the variables that would make the proxy export over OTLP,
 // whatever the machine running the test sets.
-func noOTLP(t *testing.T) {
+func noOTLP(t testing.TB) {
 	for _, v := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"} {
 		t.Setenv(v, "")
@@ -324,5 +331,88 @@ func TestProxyOTLP(t *testing.T) {
 	}
 	if got := strings.Join(names, " "); !strings.Contains(got, "idempotency.outcomes") || !strings.Contains(got, "http.server.request.duration") {
 		t.Errorf("OTLP metrics %q lack idempotency.outcomes or http.server.request.duration", got)
+	}
+}
+
+// BenchmarkProxyTelemetry is one idempotent request with a new key through
+// the gateway over loopback, without telemetry and with what
+// --metrics-listen turns on (otelidem over the SDK, Prometheus reader; no
+// span exporter, so the spans are not recorded), and with the log line at
+// info level (the key hashed) into io.Discard.
+func BenchmarkProxyTelemetry(b *testing.B) {
+	noOTLP(b)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer up.Close()
+	spec := filepath.Join(b.TempDir(), "api.yaml")
+	if err := os.WriteFile(spec, []byte(`openapi: 3.0.3
+info: {title: T, version: "1"}
+paths:
+  /orders:
+    post:
+      operationId: createOrder
+      x-idempotent: true
+      responses:
+        "201": {description: created}
+`), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	api, err := loader.Load(ctx, spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	routes, err := proxyplan.Routes(api)
+	if err != nil {
+		b.Fatal(err)
+	}
+	upURL, _ := url.Parse(up.URL)
+	for _, bc := range []struct {
+		name    string
+		metrics string
+		level   slog.Level
+	}{
+		{"off", "", slog.LevelError},
+		{"log-key-hash", "", slog.LevelInfo},
+		{"metrics-listen", "127.0.0.1:0", slog.LevelError},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: bc.level}))
+			st := memstore.New()
+			defer st.Close()
+			cfg := gateway.Config{Routes: routes, Upstream: upURL, Store: st, Logger: log}
+			tel, err := newProxyTelemetry(ctx, bc.metrics)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tel.shutdown(log)
+			tel.configure(&cfg)
+			g, err := gateway.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(g)
+			defer srv.Close()
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+			defer c.CloseIdleConnections()
+			var seq int
+			b.ReportAllocs()
+			for b.Loop() {
+				seq++
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/orders", strings.NewReader(`{"n":1}`))
+				req.Header.Set("Idempotency-Key", "key-"+strconv.Itoa(seq))
+				res, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusCreated {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+		})
 	}
 }
