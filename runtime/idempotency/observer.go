@@ -71,7 +71,7 @@ type Event struct {
 	// before the store was asked (rejected_key, no_key).
 	StoreLatency time.Duration
 	// HandlerLatency is the part of Latency the handler (or Do's fn) ran;
-	// zero when it did not run (replayed, conflict, mismatch...).
+	// zero when it did not run (replayed, conflict, mismatch...) or panicked.
 	HandlerLatency time.Duration
 	// Key is the idempotency key the request carried, once it was read and
 	// found valid (empty before, and without a key). It is the caller's raw
