@@ -22,9 +22,10 @@ import (
 //
 // Each request gets a server span named "METHOD route" with the semantic
 // conventions' HTTP attributes and the operation id (the IdempotencyObserver
-// adds the outcome and the key hash); the response status ends it (5xx is an error, 4xx is not, for a server). Put the
-// middleware outside the idempotency middleware, so that the span is in the
-// context its IdempotencyObserver is given.
+// adds the outcome and the key hash); the response status ends it (5xx is an
+// error, 4xx is not, for a server). Put the middleware outside the
+// idempotency middleware, so that the span is in the context its
+// IdempotencyObserver is given.
 func (t *Telemetry) Middleware(operation, route string) func(http.Handler) http.Handler {
 	var static []attribute.KeyValue
 	if route != "" {
