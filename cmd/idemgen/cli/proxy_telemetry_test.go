@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -35,6 +36,7 @@ type runningProxy struct {
 	addr, metricsAddr string
 	stderr            *syncBuffer
 	runs              *atomic.Int64 // POST /orders the upstream served
+	traceparent       *atomic.Value // the last traceparent header the upstream got
 	stop              func() int    // cancels and returns the exit code
 }
 
@@ -42,13 +44,14 @@ const upstreamMetrics = "upstream_own_metric 42\n"
 
 func startProxy(t *testing.T, extra ...string) *runningProxy {
 	t.Helper()
-	p := &runningProxy{stderr: &syncBuffer{}, runs: &atomic.Int64{}}
+	p := &runningProxy{stderr: &syncBuffer{}, runs: &atomic.Int64{}, traceparent: &atomic.Value{}}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
 			io.WriteString(w, upstreamMetrics)
 			return
 		}
 		p.runs.Add(1)
+		p.traceparent.Store(r.Header.Get("Traceparent"))
 		w.WriteHeader(http.StatusCreated)
 		io.WriteString(w, "made")
 	}))
@@ -318,6 +321,8 @@ func TestProxyOTLP(t *testing.T) {
 		t.Errorf("%d upstream client spans, want 1 (the replay does not reach the upstream)", len(clientTraces))
 	} else if !serverTraces[clientTraces[0]] {
 		t.Error("the upstream call's span is in no server span's trace")
+	} else if tp, _ := p.traceparent.Load().(string); !strings.Contains(tp, "-"+hex.EncodeToString([]byte(clientTraces[0]))+"-") {
+		t.Errorf("the upstream got traceparent %q, want the trace %x", tp, clientTraces[0])
 	}
 	var names []string
 	for _, req := range metrics {
