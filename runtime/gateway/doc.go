@@ -23,4 +23,10 @@
 // again. Responses and non-idempotent request bodies stream through with
 // bounded memory: the middleware buffers at most the policy's maxBodyBytes of
 // a response and maxRequestBytes of an idempotent request.
+//
+// Each idempotent request is logged with the hash of its key
+// (idempotency.KeyHash), never the key. The package imports no telemetry
+// library: Config.Observer, Config.RouteMiddleware and Config.WrapTransport
+// are the hooks through which `idemgen proxy` plugs in OpenTelemetry
+// (runtime/otelidem) for outcomes, server spans and upstream client spans.
 package gateway
