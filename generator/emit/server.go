@@ -387,7 +387,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 	} else {
 		f.Commentf("handle%s serves %s: it decodes and validates the request, calls the Handler and writes its response.", n.Method, opLabel(op))
 	}
-	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("handle"+n.Method).
+	f.Func().Params(jen.Id("s").Op("*").Id(g.serverType())).Id("handle"+n.Method).
 		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
 		g.admitted(op),
 		jen.List(jen.Id("resp"), jen.Err()).Op(":=").Id("s").Dot("h").Dot(n.Method).Call(jen.Id("r").Dot("Context").Call(), jen.Id("req")),
@@ -403,7 +403,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 	)
 
 	f.Commentf("%s decodes the parameters and body of %s into req.", decode, opLabel(op))
-	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id(decode).
+	f.Func().Params(jen.Id("s").Op("*").Id(g.serverType())).Id(decode).
 		Params(jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("req").Op("*").Id(n.Request)).Error().BlockFunc(func(gr *jen.Group) {
 		keyHeader := policyKeyHeader(op)
 		started := false

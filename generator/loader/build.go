@@ -175,14 +175,17 @@ func (b *builder) build(doc *openapi3.T) error {
 			return err
 		}
 	}
-	for _, name := range sortedKeys(doc.Webhooks) {
-		b.report(model.Warning, RuleOperationUnsupported, root.at("webhooks", name), nil,
-			"webhook %q is not generated (no receiver); write its handler by hand", name)
+	if err := b.webhooks(doc, root); err != nil {
+		return err
 	}
 	b.nameSchemas()
 	b.nameOperations()
+	b.nameReceivers()
 	AssignGoNames(api)
 	for _, op := range api.Operations {
+		b.idempotency(op)
+	}
+	for _, op := range api.Receivers() {
 		b.idempotency(op)
 	}
 	b.finishDiagnostics()
@@ -259,11 +262,9 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			if op == nil {
 				continue
 			}
-			b.operation(path, tmpl, method, pi, pl, op)
-			for _, name := range sortedKeys(op.Callbacks) {
-				b.report(model.Warning, RuleOperationUnsupported, pl.at(strings.ToLower(method), "callbacks", name), nil,
-					"%s %s: callback %q is not generated (no receiver, no client); write its handler by hand", method, path, name)
-			}
+			m := b.operation(path, tmpl, method, pi, pl, op)
+			b.api.Operations = append(b.api.Operations, m)
+			b.callbacks(m, op, pl.at(strings.ToLower(method)))
 		}
 		// OpenAPI 3.2 methods have no net/http route pattern support here yet.
 		if pi.Query != nil {
@@ -289,7 +290,9 @@ func (b *builder) template(path string, l loc) model.Route {
 	return tmpl
 }
 
-func (b *builder) operation(path string, tmpl model.Route, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) {
+// operation converts one operation of the path item at pl; the caller adds
+// it to the model.
+func (b *builder) operation(path string, tmpl model.Route, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) *model.Operation {
 	ol := pl.at(strings.ToLower(method))
 	m := &model.Operation{
 		ID:          op.OperationID,
@@ -322,7 +325,6 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	if op.Responses != nil {
 		b.responses(m, op.Responses, ol.at("responses"), base)
 	}
-	b.api.Operations = append(b.api.Operations, m)
 	if v, ok := op.Extensions[extension.Name]; ok {
 		ext, diags := extension.Parse(b.extInput(v, ol.at(extension.Name)))
 		for i := range diags {
@@ -331,6 +333,7 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 		b.diags = append(b.diags, diags...)
 		m.Idempotency = ext
 	}
+	return m
 }
 
 type opGoName struct {
