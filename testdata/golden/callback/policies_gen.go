@@ -8,6 +8,7 @@ import "github.com/idemgen/idemgen/runtime/idempotency"
 // by operationId. NewServer wraps each of these operations with it; operations
 // that are not in the table are not wrapped. Tests and tools may read it; it is
 // not meant to be changed at run time.
+// The webhooks and callbacks are in it too: NewWebhookHandler wraps them.
 var Policies = map[string]idempotency.Policy{
 	"createSubscription": {
 		Operation: "createSubscription",
