@@ -68,7 +68,13 @@ func (g *generator) emitHandlerInterface(f *jen.File) {
 
 // opDoc is the doc comment of an operation's Handler method.
 func (g *generator) opDoc(method string, op *model.Operation) jen.Code {
-	lines := []string{fmt.Sprintf("%s handles %s (operationId %q).", method, opLabel(op), op.ID)}
+	return rawComment(append([]string{fmt.Sprintf("%s handles %s (operationId %q).", method, opLabel(op), op.ID)}, opDocDetails(op)...))
+}
+
+// opDocDetails are the lines of a handler method's doc comment after the
+// first: the summary, the description, the policy and deprecation.
+func opDocDetails(op *model.Operation) []string {
+	var lines []string
 	if s := strings.TrimSpace(op.Summary); s != "" {
 		lines = append(lines, "", s)
 	}
@@ -82,7 +88,7 @@ func (g *generator) opDoc(method string, op *model.Operation) jen.Code {
 	if op.Deprecated {
 		lines = append(lines, "", "Deprecated: marked deprecated in the spec.")
 	}
-	return rawComment(lines)
+	return lines
 }
 
 // bodyField describes the Go field of one request body media type.

@@ -87,21 +87,7 @@ func (g *generator) receiverDoc(method string, op *model.Operation) jen.Code {
 	if op.Kind == model.OpCallback && op.Callback != nil {
 		lines = append(lines, fmt.Sprintf("The API sends it to the URL %s.", singleLine(op.Callback.Expression)))
 	}
-	if s := strings.TrimSpace(op.Summary); s != "" {
-		lines = append(lines, "")
-		lines = append(lines, strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")...)
-	}
-	if d := strings.TrimSpace(op.Description); d != "" && d != strings.TrimSpace(op.Summary) {
-		lines = append(lines, "")
-		lines = append(lines, strings.Split(strings.ReplaceAll(d, "\r\n", "\n"), "\n")...)
-	}
-	if op.Idempotent() {
-		lines = append(lines, "", "It is idempotent: see Policies["+fmt.Sprintf("%q", op.ID)+"].")
-	}
-	if op.Deprecated {
-		lines = append(lines, "", "Deprecated: marked deprecated in the spec.")
-	}
-	return rawComment(lines)
+	return rawComment(append(lines, opDocDetails(op)...))
 }
 
 // emitNewWebhookHandler emits the receiver type and NewWebhookHandler.

@@ -180,7 +180,6 @@ func (b *builder) build(doc *openapi3.T) error {
 	}
 	b.nameSchemas()
 	b.nameOperations()
-	b.nameReceivers()
 	AssignGoNames(api)
 	for _, op := range api.Operations {
 		b.idempotency(op)
@@ -608,34 +607,39 @@ func deriveID(method, path string) string {
 	return strings.ToLower(method) + id
 }
 
-// nameOperations gives every operation a unique ID and GoName, in model order.
+// nameOperations gives every operation, then every webhook and callback, a
+// unique ID (one namespace: Policies and the store key them) and GoName
+// (unique among operations, and among receivers: their methods are on an
+// interface of their own), in model order.
 func (b *builder) nameOperations() {
 	over := map[*model.Operation]string{}
 	for _, g := range b.opGoNames {
 		over[g.op] = g.name
 	}
 	ids := map[string]*model.Operation{}
-	goNames := newNameSet()
-	for _, op := range b.api.Operations {
-		if first, dup := ids[op.ID]; dup {
-			orig := op.ID
-			n := 2
-			for ids[orig+strconv.Itoa(n)] != nil {
-				n++
+	for _, ops := range [][]*model.Operation{b.api.Operations, b.api.Receivers()} {
+		goNames := newNameSet()
+		for _, op := range ops {
+			if first, dup := ids[op.ID]; dup {
+				orig := op.ID
+				n := 2
+				for ids[orig+strconv.Itoa(n)] != nil {
+					n++
+				}
+				op.ID = orig + strconv.Itoa(n)
+				b.diags = append(b.diags, model.Diagnostic{
+					Pos: op.Pos, Severity: model.Error, Rule: RuleOperationIDDuplicate,
+					Pointer: op.Pointer, Operation: op,
+					Message: fmt.Sprintf("operationId %q is also used by %s; this operation is called %q", orig, first.Label(), op.ID),
+				})
 			}
-			op.ID = orig + strconv.Itoa(n)
-			b.diags = append(b.diags, model.Diagnostic{
-				Pos: op.Pos, Severity: model.Error, Rule: RuleOperationIDDuplicate,
-				Pointer: op.Pointer, Operation: op,
-				Message: fmt.Sprintf("operationId %q is also used by %s %s; this operation is called %q", orig, first.Method, first.Path, op.ID),
-			})
+			ids[op.ID] = op
+			name := ident(op.ID)
+			if o, ok := over[op]; ok {
+				name = o
+			}
+			op.GoName = goNames.unique(name)
 		}
-		ids[op.ID] = op
-		name := ident(op.ID)
-		if o, ok := over[op]; ok {
-			name = o
-		}
-		op.GoName = goNames.unique(name)
 	}
 }
 

@@ -2,7 +2,6 @@ package loader
 
 import (
 	"fmt"
-	"go/token"
 	"net/url"
 	"strconv"
 	"strings"
@@ -114,41 +113,5 @@ func (b *builder) callbacksUnsupported(m *model.Operation, op *openapi3.Operatio
 	for _, name := range sortedKeys(op.Callbacks) {
 		b.report(model.Warning, RuleOperationUnsupported, ol.at("callbacks", name), m,
 			"%s: callback %q of a webhook or callback is not generated; write its receiver by hand", m.Label(), name)
-	}
-}
-
-// nameReceivers gives the webhooks and callbacks IDs unique among all
-// operations and Go names unique among the receivers (their methods are on
-// their own handler interface).
-func (b *builder) nameReceivers() {
-	over := map[*model.Operation]string{}
-	for _, g := range b.opGoNames {
-		over[g.op] = g.name
-	}
-	ids := map[string]*model.Operation{}
-	for _, op := range b.api.Operations {
-		ids[op.ID] = op
-	}
-	goNames := newNameSet()
-	for _, op := range b.api.Receivers() {
-		if first, dup := ids[op.ID]; dup {
-			orig := op.ID
-			n := 2
-			for ids[orig+strconv.Itoa(n)] != nil {
-				n++
-			}
-			op.ID = orig + strconv.Itoa(n)
-			b.diags = append(b.diags, model.Diagnostic{
-				Pos: op.Pos, Severity: model.Error, Rule: RuleOperationIDDuplicate,
-				Pointer: op.Pointer, Operation: op,
-				Message: fmt.Sprintf("operationId %q is also used by %s; this %s is called %q", orig, first.Label(), op.Kind, op.ID),
-			})
-		}
-		ids[op.ID] = op
-		name := ident(op.ID)
-		if o, ok := over[op]; ok && token.IsIdentifier(o) {
-			name = o
-		}
-		op.GoName = goNames.unique(name)
 	}
 }
