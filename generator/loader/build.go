@@ -53,6 +53,8 @@ type builder struct {
 	goNames   map[*model.Schema]string // x-go-name overrides
 	inAllOf   map[string]bool          // allOf merges in progress (cycle guard)
 	opGoNames []opGoName               // x-go-name overrides of operations
+	// derivedIDs are the operations without an operationId.
+	derivedIDs map[*model.Operation]bool
 }
 
 func newBuilder(ctx context.Context, path, abs string) *builder {
@@ -66,6 +68,8 @@ func newBuilder(ctx context.Context, path, abs string) *builder {
 		schemas: map[string]*model.Schema{},
 		goNames: map[*model.Schema]string{},
 		inAllOf: map[string]bool{},
+
+		derivedIDs: map[*model.Operation]bool{},
 	}
 }
 
@@ -261,7 +265,7 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			if op == nil {
 				continue
 			}
-			m := b.operation(path, tmpl, method, pi, pl, op)
+			m := b.operation(path, tmpl, method, pi, pl, op, nil)
 			b.api.Operations = append(b.api.Operations, m)
 			b.callbacks(m, op, pl.at(strings.ToLower(method)))
 		}
@@ -290,8 +294,9 @@ func (b *builder) template(path string, l loc) model.Route {
 }
 
 // operation converts one operation of the path item at pl; the caller adds
-// it to the model.
-func (b *builder) operation(path string, tmpl model.Route, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) *model.Operation {
+// it to the model. setup, when not nil, makes it a webhook or callback
+// before its parts are converted.
+func (b *builder) operation(path string, tmpl model.Route, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation, setup func(*model.Operation)) *model.Operation {
 	ol := pl.at(strings.ToLower(method))
 	m := &model.Operation{
 		ID:          op.OperationID,
@@ -306,6 +311,10 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	}
 	if m.ID == "" {
 		m.ID = deriveID(method, path)
+		b.derivedIDs[m] = true
+	}
+	if setup != nil {
+		setup(m)
 	}
 	if op.Security != nil {
 		m.Secured = nonEmptySecurity(*op.Security)
@@ -627,6 +636,17 @@ func (b *builder) nameOperations() {
 					n++
 				}
 				op.ID = orig + strconv.Itoa(n)
+				if op.Kind != model.OpPath && b.derivedIDs[op] {
+					// A receiver's derived ID (its default path) is no one's
+					// choice: renaming it is not the spec's error.
+					ids[op.ID] = op
+					name := ident(op.ID)
+					if o, ok := over[op]; ok {
+						name = o
+					}
+					op.GoName = goNames.unique(name)
+					continue
+				}
 				b.diags = append(b.diags, model.Diagnostic{
 					Pos: op.Pos, Severity: model.Error, Rule: RuleOperationIDDuplicate,
 					Pointer: op.Pointer, Operation: op,

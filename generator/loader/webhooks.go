@@ -87,8 +87,7 @@ func (b *builder) receiverOps(pi *openapi3.PathItem, pl loc, path, name, label s
 		if op == nil {
 			continue
 		}
-		m := b.operation(path, tmpl, method, pi, pl, op)
-		kind(m)
+		m := b.operation(path, tmpl, method, pi, pl, op, kind)
 		if op.OperationID == "" {
 			gn := ident(name)
 			if method != "POST" {

@@ -98,3 +98,39 @@ func TestWebhooksAndCallbacks(t *testing.T) {
 		t.Errorf("labels %q %q", cb.Label(), post.Label())
 	}
 }
+
+// TestReceiverDerivedIDAndPathParam: a webhook whose derived ID (from its
+// default path) is an operation's operationId is renamed without an error,
+// and a path parameter, which a webhook cannot receive, is no load error
+// (generate warns).
+func TestReceiverDerivedIDAndPathParam(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.yaml")
+	spec := `openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /webhooks/x:
+    post:
+      operationId: postWebhooksX
+      responses:
+        '200': {description: ok}
+webhooks:
+  x:
+    post:
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        '200': {description: ok}
+`
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api := load(t, path)
+	for _, d := range api.Diagnostics {
+		if d.Severity == model.Error {
+			t.Errorf("unexpected error %s", d.Error())
+		}
+	}
+	if wh := api.Webhooks[0]; wh.ID != "postWebhooksX2" || wh.GoName != "X" {
+		t.Errorf("webhook ID %q GoName %q, want postWebhooksX2 and X", wh.ID, wh.GoName)
+	}
+}
