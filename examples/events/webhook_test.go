@@ -40,13 +40,27 @@ func newWebhookServer(t *testing.T) (*Ledger, *provider, *api.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ledger, &provider{url: srv.URL + "/webhooks/payments"}, c
+	send, err := api.NewWebhookSender(srv.URL, client.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ledger, &provider{url: srv.URL + "/webhooks/payments", send: send}, c
 }
 
-// provider plays the webhook provider: it posts deliveries as Standard
-// Webhooks senders do, a webhook-id and a webhook-timestamp header per
-// attempt.
-type provider struct{ url string }
+// provider plays the webhook provider: deliver posts a delivery by hand as
+// Standard Webhooks senders do (a webhook-id and a webhook-timestamp header
+// per attempt); send is the generated typed sender, which does the same.
+type provider struct {
+	url  string
+	send *api.WebhookSender
+}
+
+// attempt is delivery attempt number n of event id, with this attempt's
+// timestamp, for the generated sender.
+func attempt(id string, n int, e api.PaymentEvent) api.ReceivePaymentEventRequestObject {
+	ts := strconv.FormatInt(time.Date(2026, 1, 1, 0, 0, n, 0, time.UTC).Unix(), 10)
+	return api.ReceivePaymentEventRequestObject{WebhookID: id, WebhookTimestamp: &ts, Body: e}
+}
 
 // delivery is the answer to one delivery attempt.
 type delivery struct {
@@ -100,9 +114,10 @@ func TestRedeliveredWebhookReplays(t *testing.T) {
 	}
 }
 
-// TestRedeliveredWebhooksApplyOnce delivers 50 events 4 times each, the
-// deliveries of an event racing each other, each with its own timestamp
-// header: every event is applied once and every delivery gets the same ack.
+// TestRedeliveredWebhooksApplyOnce delivers 50 events 4 times each with the
+// generated WebhookSender, the deliveries of an event racing each other, each
+// with its own timestamp header: every event is applied once and every
+// delivery gets the same ack.
 func TestRedeliveredWebhooksApplyOnce(t *testing.T) {
 	const events, deliveries = 50, 4
 	ledger, p, c := newWebhookServer(t)
@@ -116,15 +131,12 @@ func TestRedeliveredWebhooksApplyOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				got, err := p.deliver(fmt.Sprintf("evt_%d", i), d, e)
-				if err == nil && got.status != http.StatusOK {
-					err = fmt.Errorf("evt_%d delivery %d: status %d", i, d, got.status)
-				}
+				resp, _, err := p.send.ReceivePaymentEvent(ctx, attempt(fmt.Sprintf("evt_%d", i), d, e))
 				if err != nil {
 					errs <- err
 					return
 				}
-				acks[i][d] = got.ack.Applied
+				acks[i][d] = resp.(api.ReceivePaymentEvent200JSONResponse).Body.Applied
 			}()
 		}
 	}

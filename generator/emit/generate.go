@@ -86,6 +86,9 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 	}
 	if opts.Client {
 		parts = append(parts, part{name: "client_gen.go", emit: g.emitClient})
+		if len(g.receivers) > 0 {
+			parts = append(parts, part{name: "webhooks_client_gen.go", emit: g.emitWebhookSender})
+		}
 	}
 	for _, p := range parts {
 		f, err := safeEmit(p.name, p.emit)

@@ -152,3 +152,46 @@ func (g *generator) webhookPoliciesDoc() string {
 	}
 	return "\nThe webhooks and callbacks are in it too: NewWebhookHandler wraps them."
 }
+
+// webhookSenderType is the generated client of the webhooks and callbacks.
+const webhookSenderType = "WebhookSender"
+
+// emitWebhookSender emits webhooks_client_gen.go: WebhookSender, a typed
+// client that delivers the webhooks and callbacks to a receiver at the
+// default paths NewWebhookHandler serves, with the Client's retries and
+// idempotency keys (for a provider, or a test of the receiver). Without the
+// server it also emits their request and response types.
+func (g *generator) emitWebhookSender() (*jen.File, error) {
+	f := g.newFile()
+	if !g.opts.Server {
+		for _, op := range g.receivers {
+			g.emitRequestType(f, op)
+			g.emitClientResponseTypes(f, op)
+		}
+	}
+	ids := *g.clientIDs()
+	ids.Client = webhookSenderType
+	f.Add(docText(webhookSenderType + " delivers the webhooks and callbacks of the API to a receiver, as the\n" +
+		"API's provider does: each at the default path NewWebhookHandler serves it at,\n" +
+		"appended to the receiver's base URL. Deliveries are retried and keyed as\n" +
+		g.api.GoNames.Client + "'s calls are: an idempotent one sends the key in its request (a\n" +
+		"delivery id header), or a fresh one, the same on every retry."))
+	f.Type().Id(webhookSenderType).Struct(jen.Id("base").Op("*").Qual(clientPkg, "Base"))
+	f.Add(docText("New" + webhookSenderType + " returns a sender to the receiver at baseURL (an absolute http or\n" +
+		"https URL; the receivers' default paths are appended to it)."))
+	f.Func().Id("New"+webhookSenderType).Params(jen.Id("baseURL").String(), jen.Id("opts").Op("...").Id(ids.ClientOption)).
+		Params(jen.Op("*").Id(webhookSenderType), jen.Error()).Block(
+		jen.List(jen.Id("b"), jen.Err()).Op(":=").Qual(clientPkg, "NewBase").Call(
+			jen.Qual(clientPkg, "BaseConfig").Values(jen.Id("Package").Op(":").Lit(g.opts.Package), jen.Id("UserAgent").Op(":").Id(ids.DefaultUserAgent)),
+			jen.Id("baseURL"), jen.Id("opts").Op("...")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(g.opts.Package+": New"+webhookSenderType+": %w"), jen.Err())),
+		),
+		jen.Return(jen.Op("&").Id(webhookSenderType).Values(jen.Dict{jen.Id("base"): jen.Id("b")}), jen.Nil()),
+	)
+	for _, op := range g.receivers {
+		g.emitClientMethod(f, &ids, op)
+		g.emitClientDecode(f, &ids, op)
+	}
+	return f, nil
+}

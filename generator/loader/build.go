@@ -617,17 +617,17 @@ func deriveID(method, path string) string {
 }
 
 // nameOperations gives every operation, then every webhook and callback, a
-// unique ID (one namespace: Policies and the store key them) and GoName
-// (unique among operations, and among receivers: their methods are on an
-// interface of their own), in model order.
+// unique ID (Policies and the store key them) and a unique GoName (the
+// handler and client methods, and the client's decode functions, which are
+// package-level), in model order.
 func (b *builder) nameOperations() {
 	over := map[*model.Operation]string{}
 	for _, g := range b.opGoNames {
 		over[g.op] = g.name
 	}
 	ids := map[string]*model.Operation{}
+	goNames := newNameSet()
 	for _, ops := range [][]*model.Operation{b.api.Operations, b.api.Receivers()} {
-		goNames := newNameSet()
 		for _, op := range ops {
 			if first, dup := ids[op.ID]; dup {
 				orig := op.ID

@@ -116,6 +116,7 @@ var fixedNames = []string{
 	"Handler", "UnimplementedHandler", "NewServer", "ServerOption",
 	"ErrNotImplemented", "Policies", "Waivers",
 	"WebhookHandler", "UnimplementedWebhookHandler", "NewWebhookHandler",
+	"WebhookSender", "NewWebhookSender",
 }
 
 // nameSchemas gives every named schema a unique GoName (x-go-name wins when
@@ -161,10 +162,10 @@ func AssignGoNames(api *model.API) {
 	for _, op := range api.Operations {
 		assignOperationNames(pkg, methods, op)
 	}
-	// Webhooks and callbacks are methods of their own interface.
-	receivers := newNameSet()
+	// Webhooks and callbacks have an interface of their own, but the
+	// client's decode functions of both are package-level: one name set.
 	for _, op := range api.Receivers() {
-		assignOperationNames(pkg, receivers, op)
+		assignOperationNames(pkg, methods, op)
 	}
 	for _, s := range api.Schemas {
 		if s.Kind == model.KindUnion && s.GoType == "" {

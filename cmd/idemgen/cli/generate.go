@@ -67,6 +67,9 @@ and writes Go files into --out:
                    server, when it has any): WebhookHandler and NewWebhookHandler,
                    each served at /webhooks/{name} or /callbacks/{operationId}/{name}
   client_gen.go    a typed client that sends idempotency keys and retries safely
+  webhooks_client_gen.go
+                   WebhookSender, a typed client delivering the webhooks and
+                   callbacks to a receiver (with the client, when it has any)
   policies_gen.go  the compiled policy of every idempotent operation (Policies)
 
 --models, --server and --client choose what to write (default: all). The same

@@ -3,4 +3,4 @@
 // webhook waived from idempotency and an operation's callback.
 package webhooks
 
-//go:generate go run github.com/idemgen/idemgen/cmd/idemgen generate --spec openapi.yaml --out . --package webhooks --models --server
+//go:generate go run github.com/idemgen/idemgen/cmd/idemgen generate --spec openapi.yaml --out . --package webhooks --models --server --client

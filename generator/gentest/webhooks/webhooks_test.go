@@ -237,3 +237,34 @@ func TestUnimplementedWebhook(t *testing.T) {
 		t.Fatal("NewWebhookHandler(nil) succeeded")
 	}
 }
+
+// TestSenderRedelivery: the generated WebhookSender delivers to the generated
+// receiver with the request's delivery id as the key; a second delivery of
+// the event is answered from the record, and says so.
+func TestSenderRedelivery(t *testing.T) {
+	r := &receiver{}
+	ts := serve(t, r, nil)
+	s, err := NewWebhookSender(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	req := PaymentSettledRequestObject{WebhookID: "evt_9", Body: Payment{ID: "pay_9", Amount: 3}}
+	first, raw, err := s.PaymentSettled(ctx, req)
+	if err != nil || raw.Result.Replayed {
+		t.Fatalf("first delivery: %v replayed=%v", err, raw != nil && raw.Result.Replayed)
+	}
+	again, raw, err := s.PaymentSettled(ctx, req)
+	if err != nil || !raw.Result.Replayed || raw.Result.Key != "evt_9" {
+		t.Fatalf("redelivery: %v %+v", err, raw.Result)
+	}
+	if first.(PaymentSettled200JSONResponse).Body != again.(PaymentSettled200JSONResponse).Body || r.settled.Load() != 1 {
+		t.Fatalf("redelivery answered %+v after %+v, handler ran %d times", again, first, r.settled.Load())
+	}
+	if r.ids[0] != "evt_9" {
+		t.Fatalf("the receiver saw delivery id %q", r.ids[0])
+	}
+	if _, _, err := s.SubscriptionProgress(ctx, SubscriptionProgressRequestObject{XProgressId: "p", Body: SubscriptionProgressRequest{Percent: 10}}); err != nil {
+		t.Fatalf("callback: %v", err)
+	}
+}
