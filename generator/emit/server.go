@@ -57,10 +57,17 @@ func (g *generator) emitHandlerInterface(f *jen.File) {
 	f.Add(docText("UnimplementedHandler answers every operation with ErrNotImplemented. Embed it\n" +
 		"in a Handler implementation to implement operations one at a time."))
 	f.Type().Id("UnimplementedHandler").Struct()
-	for _, op := range g.api.Operations {
+	g.emitUnimplemented(f, "UnimplementedHandler", g.api.Operations)
+}
+
+// emitUnimplemented emits the methods of recv (UnimplementedHandler or
+// UnimplementedWebhookHandler): one per operation of ops, answering
+// ErrNotImplemented.
+func (g *generator) emitUnimplemented(f *jen.File, recv string, ops []*model.Operation) {
+	for _, op := range ops {
 		n := g.ops[op]
 		f.Commentf("%s returns ErrNotImplemented.", n.Method)
-		f.Func().Params(jen.Id("UnimplementedHandler")).Id(n.Method).
+		f.Func().Params(jen.Id(recv)).Id(n.Method).
 			Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Id(n.Request)).
 			Params(jen.Id(n.Response), jen.Error()).Block(jen.Return(jen.Nil(), jen.Id("ErrNotImplemented")))
 	}

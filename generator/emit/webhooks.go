@@ -72,13 +72,7 @@ func (g *generator) emitWebhookInterface(f *jen.File) {
 		"ErrNotImplemented. Embed it in a WebhookHandler implementation to implement\n" +
 		"them one at a time."))
 	f.Type().Id("UnimplementedWebhookHandler").Struct()
-	for _, op := range g.receivers {
-		n := g.ops[op]
-		f.Commentf("%s returns ErrNotImplemented.", n.Method)
-		f.Func().Params(jen.Id("UnimplementedWebhookHandler")).Id(n.Method).
-			Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Id(n.Request)).
-			Params(jen.Id(n.Response), jen.Error()).Block(jen.Return(jen.Nil(), jen.Id("ErrNotImplemented")))
-	}
+	g.emitUnimplemented(f, "UnimplementedWebhookHandler", g.receivers)
 }
 
 // receiverDoc is the doc comment of a WebhookHandler method.
