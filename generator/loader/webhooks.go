@@ -103,6 +103,9 @@ func (b *builder) receiverOps(pi *openapi3.PathItem, pl loc, path, name, label s
 	if pi.Query != nil {
 		b.report(model.Warning, RuleOperationUnsupported, pl.at("query"), nil, "%s: the OpenAPI 3.2 QUERY method is not supported; the operation is skipped", label)
 	}
+	for _, m := range sortedKeys(pi.AdditionalOperations) {
+		b.report(model.Warning, RuleOperationUnsupported, pl.at("additionalOperations", m), nil, "%s: additional operations are not supported; %s is skipped", label, m)
+	}
 	return out
 }
 
