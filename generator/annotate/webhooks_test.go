@@ -49,6 +49,10 @@ webhooks:
 	if err != nil {
 		t.Fatal(err)
 	}
+	report := annotate.Report(api)
+	if len(report.Policies) != 2 || report.Policies[0].OperationID != "postWebhooksPaid" || report.Policies[1].Path != "/callbacks/subscribe/onEvent" {
+		t.Errorf("policy report rows = %+v, want the webhook and the callback", report.Policies)
+	}
 	if res.Changed != 2 {
 		t.Errorf("changed %d operations, want the webhook and the callback", res.Changed)
 	}
