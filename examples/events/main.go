@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/idemgen/idemgen/examples/events/api"
 	"github.com/idemgen/idemgen/examples/internal/exampleserver"
 	"github.com/idemgen/idemgen/runtime/serverkit"
 )
@@ -94,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	h, err := api.NewServer(&Receiver{ledger: ledger}, serverkit.WithStore(store), serverkit.WithLogger(log))
+	h, err := newHandler(&Receiver{ledger: ledger}, serverkit.WithStore(store), serverkit.WithLogger(log))
 	if err != nil {
 		return err
 	}

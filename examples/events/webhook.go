@@ -3,19 +3,42 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/idemgen/idemgen/examples/events/api"
 )
 
-// Receiver implements the generated api.Handler: it applies webhook deliveries
-// to the ledger. The generated server has already deduplicated them by
-// webhook-id, so a redelivery never reaches ReceivePaymentEvent once the first
-// delivery completed; it gets the first Ack replayed.
+// Receiver implements the generated api.WebhookHandler (the webhook the spec
+// declares) and api.Handler (the ledger): it applies webhook deliveries to the
+// ledger. The generated receiver has already deduplicated them by webhook-id,
+// so a redelivery never reaches ReceivePaymentEvent once the first delivery
+// completed; it gets the first Ack replayed.
 type Receiver struct {
 	ledger *Ledger
 }
 
-var _ api.Handler = (*Receiver)(nil)
+var (
+	_ api.Handler        = (*Receiver)(nil)
+	_ api.WebhookHandler = (*Receiver)(nil)
+)
+
+// newHandler serves the API and the webhook on one mux: the webhook receiver
+// at its default path (POST /webhooks/payments), the API everywhere else. Both
+// share the options, so one store holds the webhook's records.
+func newHandler(rc *Receiver, opts ...api.ServerOption) (http.Handler, error) {
+	srv, err := api.NewServer(rc, opts...)
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := api.NewWebhookHandler(rc, opts...)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/", hooks)
+	mux.Handle("/", srv)
+	return mux, nil
+}
 
 // ReceivePaymentEvent applies one event.
 func (rc *Receiver) ReceivePaymentEvent(ctx context.Context, req api.ReceivePaymentEventRequestObject) (api.ReceivePaymentEventResponseObject, error) {

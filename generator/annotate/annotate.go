@@ -69,9 +69,13 @@ func Annotate(api *model.API, src []byte) (*Result, error) {
 		}
 	}
 	a := &annotator{api: api, root: doc.Content[0], res: &Result{}}
-	for _, op := range api.Operations {
-		if op.Idempotent() {
-			a.operation(op)
+	// Webhooks and callbacks are annotated like operations: their pointers
+	// name their operation objects too.
+	for _, ops := range [][]*model.Operation{api.Operations, api.Receivers()} {
+		for _, op := range ops {
+			if op.Idempotent() {
+				a.operation(op)
+			}
 		}
 	}
 	if a.needProblem {

@@ -3,6 +3,7 @@ package annotate
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -40,7 +41,8 @@ type PolicyReport struct {
 // Report builds the policy report of api.
 func Report(api *model.API) PolicyReport {
 	r := PolicyReport{Title: api.Title, Version: api.Version}
-	for _, op := range api.Operations {
+	// Webhooks and callbacks follow the operations, under their default paths.
+	for _, op := range append(slices.Clip(api.Operations), api.Receivers()...) {
 		switch {
 		case op.Idempotent():
 			p := op.Idempotency.Policy
@@ -76,7 +78,7 @@ func Report(api *model.API) PolicyReport {
 		case op.Idempotency != nil:
 			r.Waivers = append(r.Waivers, Waiver{OperationID: op.ID, Method: op.Method, Path: op.Path, Reason: op.Idempotency.Reason})
 		case lint.IsUnsafe(op.Method):
-			r.Uncovered = append(r.Uncovered, fmt.Sprintf("%s %s (%s)", op.Method, op.Path, op.ID))
+			r.Uncovered = append(r.Uncovered, fmt.Sprintf("%s (%s)", op.Label(), op.ID))
 		}
 	}
 	return r

@@ -109,19 +109,23 @@ func rule(id string) lint.Rule {
 func Diff(base, head *model.API) []lint.Finding {
 	byID := map[string]*model.Operation{}
 	byRoute := map[string]*model.Operation{}
-	for _, op := range base.Operations {
+	// Webhooks and callbacks are compared like operations (a webhook losing
+	// x-idempotent is a regression too); a route is only matched within its
+	// kind, since a webhook's path is the receiver's default, not the spec's.
+	routeKey := func(op *model.Operation) string { return string(op.Kind) + " " + op.Method + " " + op.Path }
+	for _, op := range append(slices.Clip(base.Operations), base.Receivers()...) {
 		byID[op.ID] = op
-		byRoute[op.Method+" "+op.Path] = op
+		byRoute[routeKey(op)] = op
 	}
 	d := &differ{head: head}
-	for _, h := range head.Operations {
+	for _, h := range append(slices.Clip(head.Operations), head.Receivers()...) {
 		b := byID[h.ID]
 		if b == nil {
-			b = byRoute[h.Method+" "+h.Path]
+			b = byRoute[routeKey(h)]
 		}
 		if b == nil {
 			if lint.IsUnsafe(h.Method) && h.Idempotency == nil {
-				d.report(RuleNewUnsafe, h, h.Pos, h.Pointer, "new operation %s %s (%s) has no x-idempotent", h.Method, h.Path, h.ID)
+				d.report(RuleNewUnsafe, h, h.Pos, h.Pointer, "new operation %s (%s) has no x-idempotent", h.Label(), h.ID)
 			}
 			continue
 		}
@@ -157,7 +161,7 @@ func (d *differ) operation(b, h *model.Operation) {
 	if !b.Idempotent() {
 		return
 	}
-	route := h.Method + " " + h.Path
+	route := h.Label()
 	if h.Idempotency == nil {
 		d.report(RuleRemoved, h, h.Pos, h.Pointer, "%s was idempotent and has no x-idempotent any more", route)
 		return

@@ -81,8 +81,14 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 			parts = append(parts, part{name: "validate_gen.go", emit: g.emitValidate})
 		}
 	}
+	if opts.Server && len(g.receivers) > 0 {
+		parts = append(parts, part{name: "webhooks_gen.go", emit: g.emitWebhooks})
+	}
 	if opts.Client {
 		parts = append(parts, part{name: "client_gen.go", emit: g.emitClient})
+		if len(g.receivers) > 0 {
+			parts = append(parts, part{name: "webhooks_client_gen.go", emit: g.emitWebhookSender})
+		}
 	}
 	for _, p := range parts {
 		f, err := safeEmit(p.name, p.emit)
@@ -134,6 +140,11 @@ type generator struct {
 	valid *validation
 	loops int
 	diags []model.Diagnostic
+	// receivers are the webhooks and callbacks (api.Receivers); all the
+	// operations and then them. recv is the receiver type of the handle,
+	// decode and admit methods being emitted ("" is the server's).
+	receivers, all []*model.Operation
+	recv           string
 }
 
 func newGenerator(api *model.API, opts Options) *generator {
@@ -148,7 +159,9 @@ func newGenerator(api *model.API, opts Options) *generator {
 		g.schemaNames[s] = s.GoName
 	}
 	g.byPointer = cyclicProperties(api.Schemas)
-	for _, op := range api.Operations {
+	g.receivers = api.Receivers()
+	g.all = append(append(make([]*model.Operation, 0, len(api.Operations)+len(g.receivers)), api.Operations...), g.receivers...)
+	for _, op := range g.all {
 		g.ops[op] = newOpNames(op)
 	}
 	return g

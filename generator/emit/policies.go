@@ -21,9 +21,9 @@ func (g *generator) emitPolicies() (*jen.File, error) {
 	f.Add(docText("Policies is the compiled x-idempotent policy of every idempotent operation,\n" +
 		"by operationId. NewServer wraps each of these operations with it; operations\n" +
 		"that are not in the table are not wrapped. Tests and tools may read it; it is\n" +
-		"not meant to be changed at run time."))
+		"not meant to be changed at run time." + g.webhookPoliciesDoc()))
 	f.Var().Id("Policies").Op("=").Map(jen.String()).Qual(idempotencyPkg, "Policy").Values(jen.DictFunc(func(d jen.Dict) {
-		for _, op := range g.api.Operations {
+		for _, op := range g.all {
 			if !op.Idempotent() {
 				continue
 			}
@@ -35,7 +35,7 @@ func (g *generator) emitPolicies() (*jen.File, error) {
 	f.Add(docText("Waivers lists the operations deliberately marked not idempotent\n" +
 		"(x-idempotent: false), by operationId, with the reason given in the spec."))
 	f.Var().Id("Waivers").Op("=").Map(jen.String()).String().Values(jen.DictFunc(func(d jen.Dict) {
-		for _, op := range g.api.Operations {
+		for _, op := range g.all {
 			if op.Idempotency != nil && !op.Idempotency.Enabled {
 				d[jen.Lit(op.ID)] = jen.Lit(op.Idempotency.Reason)
 			}

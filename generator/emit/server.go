@@ -57,10 +57,17 @@ func (g *generator) emitHandlerInterface(f *jen.File) {
 	f.Add(docText("UnimplementedHandler answers every operation with ErrNotImplemented. Embed it\n" +
 		"in a Handler implementation to implement operations one at a time."))
 	f.Type().Id("UnimplementedHandler").Struct()
-	for _, op := range g.api.Operations {
+	g.emitUnimplemented(f, "UnimplementedHandler", g.api.Operations)
+}
+
+// emitUnimplemented emits the methods of recv (UnimplementedHandler or
+// UnimplementedWebhookHandler): one per operation of ops, answering
+// ErrNotImplemented.
+func (g *generator) emitUnimplemented(f *jen.File, recv string, ops []*model.Operation) {
+	for _, op := range ops {
 		n := g.ops[op]
 		f.Commentf("%s returns ErrNotImplemented.", n.Method)
-		f.Func().Params(jen.Id("UnimplementedHandler")).Id(n.Method).
+		f.Func().Params(jen.Id(recv)).Id(n.Method).
 			Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Id(n.Request)).
 			Params(jen.Id(n.Response), jen.Error()).Block(jen.Return(jen.Nil(), jen.Id("ErrNotImplemented")))
 	}
@@ -68,7 +75,13 @@ func (g *generator) emitHandlerInterface(f *jen.File) {
 
 // opDoc is the doc comment of an operation's Handler method.
 func (g *generator) opDoc(method string, op *model.Operation) jen.Code {
-	lines := []string{fmt.Sprintf("%s handles %s (operationId %q).", method, opLabel(op), op.ID)}
+	return rawComment(append([]string{fmt.Sprintf("%s handles %s (operationId %q).", method, opLabel(op), op.ID)}, opDocDetails(op)...))
+}
+
+// opDocDetails are the lines of a handler method's doc comment after the
+// first: the summary, the description, the policy and deprecation.
+func opDocDetails(op *model.Operation) []string {
+	var lines []string
 	if s := strings.TrimSpace(op.Summary); s != "" {
 		lines = append(lines, "", s)
 	}
@@ -82,7 +95,7 @@ func (g *generator) opDoc(method string, op *model.Operation) jen.Code {
 	if op.Deprecated {
 		lines = append(lines, "", "Deprecated: marked deprecated in the spec.")
 	}
-	return rawComment(lines)
+	return lines
 }
 
 // bodyField describes the Go field of one request body media type.
@@ -387,7 +400,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 	} else {
 		f.Commentf("handle%s serves %s: it decodes and validates the request, calls the Handler and writes its response.", n.Method, opLabel(op))
 	}
-	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("handle"+n.Method).
+	f.Func().Params(jen.Id("s").Op("*").Id(g.serverType())).Id("handle"+n.Method).
 		Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
 		g.admitted(op),
 		jen.List(jen.Id("resp"), jen.Err()).Op(":=").Id("s").Dot("h").Dot(n.Method).Call(jen.Id("r").Dot("Context").Call(), jen.Id("req")),
@@ -403,7 +416,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 	)
 
 	f.Commentf("%s decodes the parameters and body of %s into req.", decode, opLabel(op))
-	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id(decode).
+	f.Func().Params(jen.Id("s").Op("*").Id(g.serverType())).Id(decode).
 		Params(jen.Id("r").Op("*").Qual(httpPkg, "Request"), jen.Id("req").Op("*").Id(n.Request)).Error().BlockFunc(func(gr *jen.Group) {
 		keyHeader := policyKeyHeader(op)
 		started := false

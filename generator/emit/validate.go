@@ -41,7 +41,7 @@ func (g *generator) validation() *validation {
 	v := &validation{needs: map[*model.Schema]bool{}, patterns: map[string]string{}, badPattern: map[string]bool{}}
 	g.valid = v
 	var roots []*model.Schema
-	for _, op := range g.api.Operations {
+	for _, op := range g.all {
 		for _, p := range op.Params {
 			roots = append(roots, p.Schema)
 		}
@@ -255,7 +255,7 @@ func (g *generator) emitValidate() (*jen.File, error) {
 	}
 	f := g.newFile()
 	f.ImportName(validatePkg, "validate")
-	for _, op := range g.api.Operations {
+	for _, op := range g.all {
 		if g.needsValidation(op) {
 			g.emitRequestValidate(f, op)
 		}
@@ -642,7 +642,7 @@ func enumList(s *model.Schema) string {
 
 // anyValidation reports whether some operation has something to validate.
 func (g *generator) anyValidation() bool {
-	for _, op := range g.api.Operations {
+	for _, op := range g.all {
 		if op.Body != nil {
 			for _, c := range op.Body.Contents {
 				if c.Kind == model.BodyJSON && g.bodyShaped(c.Schema) {
@@ -710,7 +710,7 @@ func (g *generator) emitAdmit(f *jen.File, op *model.Operation) {
 	f.Add(docText(fmt.Sprintf("admit%s decodes and validates a %s request before next (the\n"+
 		"idempotency middleware) claims its key: an invalid request is answered 400\n"+
 		"and leaves no record. next finds the decoded request with validate.Admitted.", n.Method, opLabel(op))))
-	f.Func().Params(jen.Id("s").Op("*").Id("server")).Id("admit"+n.Method).Params(jen.Id("next").Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler").Block(
+	f.Func().Params(jen.Id("s").Op("*").Id(g.serverType())).Id("admit"+n.Method).Params(jen.Id("next").Qual(httpPkg, "Handler")).Qual(httpPkg, "Handler").Block(
 		jen.Return(jen.Qual(httpPkg, "HandlerFunc").Call(jen.Func().Params(jen.Id("w").Qual(httpPkg, "ResponseWriter"), jen.Id("r").Op("*").Qual(httpPkg, "Request")).Block(
 			g.decodeAndValidate(op, true),
 			jen.Id("next").Dot("ServeHTTP").Call(jen.Id("w"), jen.Qual(validatePkg, "Admit").Call(jen.Id("r"), jen.Id("req"))),
@@ -739,7 +739,7 @@ func (g *generator) shapes() map[*model.Schema]bool {
 	}
 	v.shapeNames = map[*model.Schema]string{}
 	var roots []*model.Schema
-	for _, op := range g.api.Operations {
+	for _, op := range g.all {
 		roots = append(roots, jsonBodies(op)...)
 	}
 	v.shaped = holders(roots, shapeChildren, func(s *model.Schema) bool { return len(requiredProps(s)) > 0 }, nil)

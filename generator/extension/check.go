@@ -142,10 +142,10 @@ func (c *checker) refs(field string, items []string, rule string) {
 			continue
 		}
 		if in == model.InHeader && c.securityHeader(name) {
-			c.report(model.Warning, rule, f, "header %q is not a declared parameter of %s %s (a security scheme carries it)", name, c.op.Method, c.op.Path)
+			c.report(model.Warning, rule, f, "header %q is not a declared parameter of %s (a security scheme carries it)", name, c.op.Label())
 			continue
 		}
-		c.report(model.Error, rule, f, "%s parameter %q is not declared on %s %s", kind, name, c.op.Method, c.op.Path)
+		c.report(model.Error, rule, f, "%s parameter %q is not declared on %s", kind, name, c.op.Label())
 	}
 }
 
@@ -174,11 +174,11 @@ func (c *checker) pointer(field, ptr string) {
 	}
 	body := c.op.Body
 	if body == nil {
-		c.report(model.Error, RulePointerNotInSchema, field, "%q points into the request body, but %s %s has none", ptr, c.op.Method, c.op.Path)
+		c.report(model.Error, RulePointerNotInSchema, field, "%q points into the request body, but %s has none", ptr, c.op.Label())
 		return
 	}
 	if ok, checked := BodyCanContain(body, toks); checked && !ok {
-		c.report(model.Error, RulePointerNotInSchema, field, "%q names no field the request body schema of %s %s can contain", ptr, c.op.Method, c.op.Path)
+		c.report(model.Error, RulePointerNotInSchema, field, "%q names no field the request body schema of %s can contain", ptr, c.op.Label())
 	}
 }
 

@@ -84,7 +84,7 @@ func isSpecName(name string) bool {
 }
 
 // markIdempotent returns the document with x-idempotent: true added to every
-// POST and PATCH operation that has none, by editing its tree: JSON through
+// POST and PATCH operation that has none (webhooks and callbacks included), by editing its tree: JSON through
 // encoding/json (yaml.v3 rejects some JSON string escapes), YAML through the
 // YAML node tree (which keeps key order and comments).
 func markIdempotent(data []byte, isJSON bool) ([]byte, int, error) {
@@ -99,27 +99,41 @@ func markIdempotent(data []byte, isJSON bool) ([]byte, int, error) {
 		return nil, 0, fmt.Errorf("empty document")
 	}
 	marked := 0
-	paths := mapValue(doc.Content[0], "paths")
-	if paths == nil || paths.Kind != yaml.MappingNode {
-		return data, 0, nil
-	}
-	for i := 1; i < len(paths.Content); i += 2 {
-		item := paths.Content[i]
-		if item.Kind != yaml.MappingNode {
-			continue
+	// markItems marks the path items of paths, webhooks or a callback, and
+	// the callbacks of their operations.
+	var markItems func(items *yaml.Node)
+	markItems = func(items *yaml.Node) {
+		if items == nil || items.Kind != yaml.MappingNode {
+			return
 		}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			method := strings.ToLower(item.Content[j].Value)
-			op := item.Content[j+1]
-			if (method != "post" && method != "patch") || op.Kind != yaml.MappingNode || mapValue(op, "x-idempotent") != nil {
+		for i := 1; i < len(items.Content); i += 2 {
+			item := items.Content[i]
+			if item.Kind != yaml.MappingNode {
 				continue
 			}
-			op.Content = append(op.Content,
-				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "x-idempotent"},
-				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
-			marked++
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				method := strings.ToLower(item.Content[j].Value)
+				op := item.Content[j+1]
+				if (method != "post" && method != "patch") || op.Kind != yaml.MappingNode {
+					continue
+				}
+				if cbs := mapValue(op, "callbacks"); cbs != nil && cbs.Kind == yaml.MappingNode {
+					for k := 1; k < len(cbs.Content); k += 2 {
+						markItems(cbs.Content[k])
+					}
+				}
+				if mapValue(op, "x-idempotent") != nil {
+					continue
+				}
+				op.Content = append(op.Content,
+					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "x-idempotent"},
+					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+				marked++
+			}
 		}
 	}
+	markItems(mapValue(doc.Content[0], "paths"))
+	markItems(mapValue(doc.Content[0], "webhooks"))
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -137,21 +151,31 @@ func markIdempotentJSON(data []byte) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	marked := 0
-	paths, _ := doc["paths"].(map[string]any)
-	for _, item := range paths {
-		ops, _ := item.(map[string]any)
-		for method, op := range ops {
-			o, ok := op.(map[string]any)
-			method = strings.ToLower(method)
-			if !ok || (method != "post" && method != "patch") {
-				continue
-			}
-			if _, has := o["x-idempotent"]; !has {
-				o["x-idempotent"] = true
-				marked++
+	var markItems func(items any)
+	markItems = func(items any) {
+		m, _ := items.(map[string]any)
+		for _, item := range m {
+			ops, _ := item.(map[string]any)
+			for method, op := range ops {
+				o, ok := op.(map[string]any)
+				method = strings.ToLower(method)
+				if !ok || (method != "post" && method != "patch") {
+					continue
+				}
+				if cbs, ok := o["callbacks"].(map[string]any); ok {
+					for _, cb := range cbs {
+						markItems(cb)
+					}
+				}
+				if _, has := o["x-idempotent"]; !has {
+					o["x-idempotent"] = true
+					marked++
+				}
 			}
 		}
 	}
+	markItems(doc["paths"])
+	markItems(doc["webhooks"])
 	out, err := json.MarshalIndent(doc, "", "  ")
 	return out, marked, err
 }
@@ -169,9 +193,9 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 }
 
 // newServersMain is a program that calls every generated package's NewServer
-// with the default options: the ServeMux panics on conflicting patterns, which
+// (and NewWebhookHandler, for the packages in webhooks) with the default options: the ServeMux panics on conflicting patterns, which
 // only shows at run time. One program links once for all cases.
-func newServersMain(modPath string, pkgs []string) []byte {
+func newServersMain(modPath string, pkgs []string, webhooks map[string]bool) []byte {
 	var b strings.Builder
 	b.WriteString("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n")
 	for i, p := range pkgs {
@@ -180,6 +204,9 @@ func newServersMain(modPath string, pkgs []string) []byte {
 	b.WriteString(")\n\nfunc main() {\n\tfailed := false\n")
 	for i, p := range pkgs {
 		fmt.Fprintf(&b, "\tif _, err := p%d.NewServer(p%d.UnimplementedHandler{}); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, p)
+		if webhooks[p] {
+			fmt.Fprintf(&b, "\tif _, err := p%d.NewWebhookHandler(p%d.UnimplementedWebhookHandler{}); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, p)
+		}
 	}
 	b.WriteString("\tif failed {\n\t\tos.Exit(1)\n\t}\n}\n")
 	return []byte(b.String())
@@ -196,6 +223,7 @@ func TestCorpus(t *testing.T) {
 	work := t.TempDir()
 	pkgIdent := regexp.MustCompile(`[^a-z0-9]+`)
 	var pkgs []string
+	webhooks := map[string]bool{}
 	for _, spec := range specs {
 		rel, _ := filepath.Rel(dir, spec)
 		base := strings.Trim(pkgIdent.ReplaceAllString(strings.ToLower(rel), "_"), "_")
@@ -237,15 +265,16 @@ func TestCorpus(t *testing.T) {
 				continue
 			}
 			idempotent := 0
-			for _, op := range api.Operations {
+			for _, op := range append(api.Operations, api.Receivers()...) {
 				if op.Idempotent() {
 					idempotent++
 				}
 			}
+			webhooks[c.name] = len(api.Receivers()) > 0
 			if c.path == markedSpec && idempotent < n {
 				t.Errorf("%s: %d operations marked, %d idempotent in the model", c.name, n, idempotent)
 			}
-			t.Logf("%s: %d operations (%d idempotent), %d schemas, %d emit warnings", c.name, len(api.Operations), idempotent, len(api.Schemas), len(res.Diagnostics))
+			t.Logf("%s: %d operations, %d webhooks and callbacks (%d idempotent), %d schemas, %d emit warnings", c.name, len(api.Operations), len(api.Receivers()), idempotent, len(api.Schemas), len(res.Diagnostics))
 			m.Add(t, "corpus/"+c.name, res.Files)
 			pkgs = append(pkgs, c.name)
 		}
@@ -256,7 +285,7 @@ func TestCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: generated the corpus, skipping the compile (go build, go vet, NewServer)")
 	}
-	m.Add(t, "cmd/newservers", []emit.File{{Name: "main.go", Content: newServersMain(m.Path, pkgs)}})
+	m.Add(t, "cmd/newservers", []emit.File{{Name: "main.go", Content: newServersMain(m.Path, pkgs, webhooks)}})
 	m.BuildAndVet(t)
 	if out, err := m.Go(ctx, "run", "./cmd/newservers"); err != nil {
 		t.Fatalf("NewServer fails on generated corpus code: %v\n%s", err, out)

@@ -79,7 +79,7 @@ func TestCorpus(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			unsafe := 0
-			for _, op := range api.Operations {
+			for _, op := range append(api.Operations, api.Receivers()...) {
 				if lint.IsUnsafe(op.Method) {
 					unsafe++
 				}
@@ -120,7 +120,7 @@ func TestCorpusMarked(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			idem := 0
-			for _, op := range api.Operations {
+			for _, op := range append(api.Operations, api.Receivers()...) {
 				if op.Idempotent() {
 					idem++
 				}
@@ -140,7 +140,7 @@ func TestCorpusMarked(t *testing.T) {
 }
 
 // markedCopy writes a copy of spec with x-idempotent: true on every POST and
-// PATCH and returns its path and the number of operations marked.
+// PATCH (of webhooks and callbacks too) and returns its path and the number of operations marked.
 func markedCopy(tb testing.TB, spec string) (string, int) {
 	tb.Helper()
 	data, err := os.ReadFile(spec)
@@ -155,35 +155,55 @@ func markedCopy(tb testing.TB, spec string) (string, int) {
 		if err := json.Unmarshal(data, &doc); err != nil {
 			tb.Fatal(err)
 		}
-		paths, _ := doc["paths"].(map[string]any)
-		for _, item := range paths {
-			item, _ := item.(map[string]any)
-			for m, op := range item {
-				if op, ok := op.(map[string]any); ok && (m == "post" || m == "patch") {
-					op["x-idempotent"] = true
-					marked++
+		// The path items of paths, webhooks and callbacks.
+		var mark func(items any)
+		mark = func(items any) {
+			m, _ := items.(map[string]any)
+			for _, item := range m {
+				item, _ := item.(map[string]any)
+				for m, op := range item {
+					if op, ok := op.(map[string]any); ok && (m == "post" || m == "patch") {
+						op["x-idempotent"] = true
+						marked++
+						cbs, _ := op["callbacks"].(map[string]any)
+						for _, cb := range cbs {
+							mark(cb)
+						}
+					}
 				}
 			}
 		}
+		mark(doc["paths"])
+		mark(doc["webhooks"])
 		out, err = json.Marshal(doc)
 	} else {
 		var doc yaml.Node
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			tb.Fatal(err)
 		}
-		paths := mapValue(doc.Content[0], "paths")
-		for i := 1; paths != nil && i < len(paths.Content); i += 2 {
-			item := paths.Content[i]
-			for j := 0; j+1 < len(item.Content); j += 2 {
-				if m := item.Content[j].Value; m == "post" || m == "patch" {
-					op := item.Content[j+1]
-					op.Content = append(op.Content,
-						&yaml.Node{Kind: yaml.ScalarNode, Value: "x-idempotent"},
-						&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
-					marked++
+		// The path items of paths, webhooks and callbacks.
+		var mark func(items *yaml.Node)
+		mark = func(items *yaml.Node) {
+			for i := 1; items != nil && i < len(items.Content); i += 2 {
+				item := items.Content[i]
+				for j := 0; j+1 < len(item.Content); j += 2 {
+					if m := item.Content[j].Value; m == "post" || m == "patch" {
+						op := item.Content[j+1]
+						op.Content = append(op.Content,
+							&yaml.Node{Kind: yaml.ScalarNode, Value: "x-idempotent"},
+							&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+						marked++
+						if cbs := mapValue(op, "callbacks"); cbs != nil {
+							for k := 1; k < len(cbs.Content); k += 2 {
+								mark(cbs.Content[k])
+							}
+						}
+					}
 				}
 			}
 		}
+		mark(mapValue(doc.Content[0], "paths"))
+		mark(mapValue(doc.Content[0], "webhooks"))
 		out, err = yaml.Marshal(&doc)
 	}
 	if err != nil {

@@ -41,11 +41,15 @@ func Lint(ctx context.Context, api *model.API, cfg *Config) []Finding {
 			c.invalid[d.Operation] = true
 		}
 	}
-	for _, op := range api.Operations {
-		if ctx.Err() != nil {
-			break
+	// Webhooks and callbacks are requests too, received by the API's users:
+	// the same rules apply, located in the webhook or callback.
+	for _, ops := range [][]*model.Operation{api.Operations, api.Receivers()} {
+		for _, op := range ops {
+			if ctx.Err() != nil {
+				break
+			}
+			c.operation(op)
 		}
-		c.operation(op)
 	}
 	out = append(out, cfg.Apply(c.findings)...)
 	Sort(out)
@@ -93,7 +97,7 @@ func (c *checker) operation(op *model.Operation) {
 	if ext == nil {
 		if IsUnsafe(op.Method) {
 			c.report(RuleMissing, op, op.Pos, op.Pointer,
-				"%s %s (%s) has no x-idempotent: make it idempotent or waive it with a reason", op.Method, op.Path, op.ID)
+				"%s (%s) has no x-idempotent: make it idempotent or waive it with a reason", op.Label(), op.ID)
 		}
 		return
 	}

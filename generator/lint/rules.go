@@ -196,7 +196,7 @@ var catalog = []Rule{
 		"x-idempotent on a path item or at the document root, where it has no effect.",
 		"It belongs on an operation; document-wide defaults go in x-idempotent-defaults. Move it there."},
 	{loader.RuleOperationUnsupported, CategoryCoverage, model.Warning,
-		"An operation the model cannot hold (the OpenAPI 3.2 QUERY method, additionalOperations, callbacks and webhooks) is not generated.",
+		"An operation the model cannot hold (the OpenAPI 3.2 QUERY method, additionalOperations, a callback of a webhook or callback) is not generated.",
 		"Neither generate nor lint looks at it, so its idempotency is not reviewed."},
 	{loader.RuleOpenAPIInvalid, CategoryExtension, model.Warning,
 		"kin-openapi's validation of the document failed (generation goes on with what could be read).",

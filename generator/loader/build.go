@@ -53,6 +53,8 @@ type builder struct {
 	goNames   map[*model.Schema]string // x-go-name overrides
 	inAllOf   map[string]bool          // allOf merges in progress (cycle guard)
 	opGoNames []opGoName               // x-go-name overrides of operations
+	// derivedIDs are the operations without an operationId.
+	derivedIDs map[*model.Operation]bool
 }
 
 func newBuilder(ctx context.Context, path, abs string) *builder {
@@ -66,6 +68,8 @@ func newBuilder(ctx context.Context, path, abs string) *builder {
 		schemas: map[string]*model.Schema{},
 		goNames: map[*model.Schema]string{},
 		inAllOf: map[string]bool{},
+
+		derivedIDs: map[*model.Operation]bool{},
 	}
 }
 
@@ -175,14 +179,16 @@ func (b *builder) build(doc *openapi3.T) error {
 			return err
 		}
 	}
-	for _, name := range sortedKeys(doc.Webhooks) {
-		b.report(model.Warning, RuleOperationUnsupported, root.at("webhooks", name), nil,
-			"webhook %q is not generated (no receiver); write its handler by hand", name)
+	if err := b.webhooks(doc, root); err != nil {
+		return err
 	}
 	b.nameSchemas()
 	b.nameOperations()
 	AssignGoNames(api)
 	for _, op := range api.Operations {
+		b.idempotency(op)
+	}
+	for _, op := range api.Receivers() {
 		b.idempotency(op)
 	}
 	b.finishDiagnostics()
@@ -259,11 +265,9 @@ func (b *builder) operations(doc *openapi3.T, root loc) error {
 			if op == nil {
 				continue
 			}
-			b.operation(path, tmpl, method, pi, pl, op)
-			for _, name := range sortedKeys(op.Callbacks) {
-				b.report(model.Warning, RuleOperationUnsupported, pl.at(strings.ToLower(method), "callbacks", name), nil,
-					"%s %s: callback %q is not generated (no receiver, no client); write its handler by hand", method, path, name)
-			}
+			m := b.operation(path, tmpl, method, pi, pl, op, nil)
+			b.api.Operations = append(b.api.Operations, m)
+			b.callbacks(m, op, pl.at(strings.ToLower(method)))
 		}
 		// OpenAPI 3.2 methods have no net/http route pattern support here yet.
 		if pi.Query != nil {
@@ -289,7 +293,10 @@ func (b *builder) template(path string, l loc) model.Route {
 	return tmpl
 }
 
-func (b *builder) operation(path string, tmpl model.Route, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation) {
+// operation converts one operation of the path item at pl; the caller adds
+// it to the model. setup, when not nil, makes it a webhook or callback
+// before its parts are converted.
+func (b *builder) operation(path string, tmpl model.Route, method string, pi *openapi3.PathItem, pl loc, op *openapi3.Operation, setup func(*model.Operation)) *model.Operation {
 	ol := pl.at(strings.ToLower(method))
 	m := &model.Operation{
 		ID:          op.OperationID,
@@ -304,6 +311,10 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	}
 	if m.ID == "" {
 		m.ID = deriveID(method, path)
+		b.derivedIDs[m] = true
+	}
+	if setup != nil {
+		setup(m)
 	}
 	if op.Security != nil {
 		m.Secured = nonEmptySecurity(*op.Security)
@@ -322,7 +333,6 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	if op.Responses != nil {
 		b.responses(m, op.Responses, ol.at("responses"), base)
 	}
-	b.api.Operations = append(b.api.Operations, m)
 	if v, ok := op.Extensions[extension.Name]; ok {
 		ext, diags := extension.Parse(b.extInput(v, ol.at(extension.Name)))
 		for i := range diags {
@@ -331,6 +341,7 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 		b.diags = append(b.diags, diags...)
 		m.Idempotency = ext
 	}
+	return m
 }
 
 type opGoName struct {
@@ -605,7 +616,10 @@ func deriveID(method, path string) string {
 	return strings.ToLower(method) + id
 }
 
-// nameOperations gives every operation a unique ID and GoName, in model order.
+// nameOperations gives every operation, then every webhook and callback, a
+// unique ID (Policies and the store key them) and a unique GoName (the
+// handler and client methods, and the client's decode functions, which are
+// package-level), in model order.
 func (b *builder) nameOperations() {
 	over := map[*model.Operation]string{}
 	for _, g := range b.opGoNames {
@@ -613,26 +627,39 @@ func (b *builder) nameOperations() {
 	}
 	ids := map[string]*model.Operation{}
 	goNames := newNameSet()
-	for _, op := range b.api.Operations {
-		if first, dup := ids[op.ID]; dup {
-			orig := op.ID
-			n := 2
-			for ids[orig+strconv.Itoa(n)] != nil {
-				n++
+	for _, ops := range [][]*model.Operation{b.api.Operations, b.api.Receivers()} {
+		for _, op := range ops {
+			if first, dup := ids[op.ID]; dup {
+				orig := op.ID
+				n := 2
+				for ids[orig+strconv.Itoa(n)] != nil {
+					n++
+				}
+				op.ID = orig + strconv.Itoa(n)
+				if op.Kind != model.OpPath && b.derivedIDs[op] {
+					// A receiver's derived ID (its default path) is no one's
+					// choice: renaming it is not the spec's error.
+					ids[op.ID] = op
+					name := ident(op.ID)
+					if o, ok := over[op]; ok {
+						name = o
+					}
+					op.GoName = goNames.unique(name)
+					continue
+				}
+				b.diags = append(b.diags, model.Diagnostic{
+					Pos: op.Pos, Severity: model.Error, Rule: RuleOperationIDDuplicate,
+					Pointer: op.Pointer, Operation: op,
+					Message: fmt.Sprintf("operationId %q is also used by %s; this operation is called %q", orig, first.Label(), op.ID),
+				})
 			}
-			op.ID = orig + strconv.Itoa(n)
-			b.diags = append(b.diags, model.Diagnostic{
-				Pos: op.Pos, Severity: model.Error, Rule: RuleOperationIDDuplicate,
-				Pointer: op.Pointer, Operation: op,
-				Message: fmt.Sprintf("operationId %q is also used by %s %s; this operation is called %q", orig, first.Method, first.Path, op.ID),
-			})
+			ids[op.ID] = op
+			name := ident(op.ID)
+			if o, ok := over[op]; ok {
+				name = o
+			}
+			op.GoName = goNames.unique(name)
 		}
-		ids[op.ID] = op
-		name := ident(op.ID)
-		if o, ok := over[op]; ok {
-			name = o
-		}
-		op.GoName = goNames.unique(name)
 	}
 }
 

@@ -10,7 +10,8 @@
 // extension values. Every position names the file where the node really lives,
 // $ref'd files included. All passes are linear in the size of the document.
 //
-// Load keeps no state between calls and is safe for concurrent use. Callbacks
-// and 3.1 webhooks are not part of the model: each is a located warning
-// (operation-unsupported).
+// Load keeps no state between calls and is safe for concurrent use. 3.1
+// webhooks (API.Webhooks) and callbacks (Operation.Callbacks) are operations
+// of the model, each served at a default path (see webhooks.go); a callback
+// of a webhook or callback is a located warning (operation-unsupported).
 package loader

@@ -36,7 +36,8 @@ const (
 	// gets a suffixed ID (error).
 	RuleOperationIDDuplicate = "operation-id-duplicate"
 	// RuleOperationUnsupported: an operation the model cannot hold (the OpenAPI
-	// 3.2 QUERY method, additionalOperations) is skipped (warning).
+	// 3.2 QUERY method, additionalOperations, a callback of a webhook or
+	// callback) is skipped (warning).
 	RuleOperationUnsupported = "operation-unsupported"
 )
 

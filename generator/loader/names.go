@@ -115,6 +115,8 @@ func (ns *nameSet) unique(candidates ...string) string {
 var fixedNames = []string{
 	"Handler", "UnimplementedHandler", "NewServer", "ServerOption",
 	"ErrNotImplemented", "Policies", "Waivers",
+	"WebhookHandler", "UnimplementedWebhookHandler", "NewWebhookHandler",
+	"WebhookSender", "NewWebhookSender",
 }
 
 // nameSchemas gives every named schema a unique GoName (x-go-name wins when
@@ -158,46 +160,12 @@ func AssignGoNames(api *model.API) {
 	}
 	methods := newNameSet()
 	for _, op := range api.Operations {
-		m := op.GoName
-		if !token.IsExported(m) {
-			m = ident(op.ID)
-		}
-		m = methods.unique(m)
-		op.GoName = m
-		op.RequestGoName = pkg.unique(m + "RequestObject")
-		op.ResponseGoName = pkg.unique(m + "ResponseObject")
-		fields := newNameSet()
-		if op.Body != nil {
-			labels := contentLabels(op.Body.Contents)
-			for i, c := range op.Body.Contents {
-				name := "Body"
-				if len(op.Body.Contents) > 1 {
-					name = labels[i] + "Body"
-				}
-				c.GoName = fields.unique(name)
-			}
-		}
-		for _, p := range op.Params {
-			p.GoName = fields.unique(goNameOr(p.GoName, p.Name))
-		}
-		for _, r := range op.Responses {
-			status := statusLabel(r.Status)
-			if len(r.Headers) > 0 {
-				r.HeadersGoName = pkg.unique(m + status + "ResponseHeaders")
-				hf := newNameSet()
-				for _, h := range r.Headers {
-					h.GoName = hf.unique(goNameOr(h.GoName, h.Name))
-				}
-			}
-			if len(r.Contents) == 0 {
-				r.GoName = pkg.unique(m + status + "Response")
-				continue
-			}
-			labels := contentLabels(r.Contents)
-			for i, c := range r.Contents {
-				c.GoName = pkg.unique(m + status + labels[i] + "Response")
-			}
-		}
+		assignOperationNames(pkg, methods, op)
+	}
+	// Webhooks and callbacks have an interface of their own, but the
+	// client's decode functions of both are package-level: one name set.
+	for _, op := range api.Receivers() {
+		assignOperationNames(pkg, methods, op)
 	}
 	for _, s := range api.Schemas {
 		if s.Kind == model.KindUnion && s.GoType == "" {
@@ -218,6 +186,51 @@ func AssignGoNames(api *model.API) {
 		Client: pkg.unique("Client"), NewClient: pkg.unique("NewClient"),
 		DefaultUserAgent: pkg.unique("DefaultUserAgent"),
 		ClientOption:     pkg.unique("ClientOption"), CallOption: pkg.unique("CallOption"),
+	}
+}
+
+// assignOperationNames names op's method (unique in methods), its types
+// (unique in pkg) and its request fields.
+func assignOperationNames(pkg, methods *nameSet, op *model.Operation) {
+	m := op.GoName
+	if !token.IsExported(m) {
+		m = ident(op.ID)
+	}
+	m = methods.unique(m)
+	op.GoName = m
+	op.RequestGoName = pkg.unique(m + "RequestObject")
+	op.ResponseGoName = pkg.unique(m + "ResponseObject")
+	fields := newNameSet()
+	if op.Body != nil {
+		labels := contentLabels(op.Body.Contents)
+		for i, c := range op.Body.Contents {
+			name := "Body"
+			if len(op.Body.Contents) > 1 {
+				name = labels[i] + "Body"
+			}
+			c.GoName = fields.unique(name)
+		}
+	}
+	for _, p := range op.Params {
+		p.GoName = fields.unique(goNameOr(p.GoName, p.Name))
+	}
+	for _, r := range op.Responses {
+		status := statusLabel(r.Status)
+		if len(r.Headers) > 0 {
+			r.HeadersGoName = pkg.unique(m + status + "ResponseHeaders")
+			hf := newNameSet()
+			for _, h := range r.Headers {
+				h.GoName = hf.unique(goNameOr(h.GoName, h.Name))
+			}
+		}
+		if len(r.Contents) == 0 {
+			r.GoName = pkg.unique(m + status + "Response")
+			continue
+		}
+		labels := contentLabels(r.Contents)
+		for i, c := range r.Contents {
+			c.GoName = pkg.unique(m + status + labels[i] + "Response")
+		}
 	}
 }
 

@@ -123,7 +123,9 @@ func link(tmpl model.Route, params []*model.Param) (model.Route, []string) {
 // served.
 func (b *builder) route(m *model.Operation, tmpl model.Route, ol loc) {
 	for _, p := range m.Params {
-		if p.In == model.InPath && !tmpl.Has(p.Name) {
+		// A webhook or callback has no path template of its own: the
+		// generator warns that such a parameter is never received.
+		if p.In == model.InPath && !tmpl.Has(p.Name) && m.Kind == model.OpPath {
 			b.diags = append(b.diags, model.Diagnostic{Pos: p.Pos, Severity: model.Error, Rule: RuleOpenAPIInvalid, Pointer: ol.ptr,
 				Message: fmt.Sprintf("path parameter %q is not in the path %q", p.Name, m.Path), Operation: m})
 		}

@@ -454,7 +454,12 @@ func (b *builder) object(m *model.Schema, v *openapi3.Schema, l loc, base string
 	b.inAllOf[l.key()] = true
 	b.collect(acc, v, l, base)
 	delete(b.inAllOf, l.key())
+	b.finishObject(m, acc, l)
+}
 
+// finishObject gives m the shape of the merged parts in acc (an object, a
+// map, the one non-object part, or any).
+func (b *builder) finishObject(m *model.Schema, acc *objectAcc, l loc) {
 	switch {
 	case len(acc.props) > 0 || acc.object && len(acc.others) == 0:
 		switch {
@@ -627,9 +632,9 @@ func (b *builder) union(m *model.Schema, v *openapi3.Schema, l loc, base string)
 		b.report(model.Warning, RuleSchemaUntyped, l.at("anyOf"), nil, "schema: anyOf next to oneOf is ignored; the oneOf is typed")
 	}
 	m.Kind = model.KindUnion
-	if len(v.Properties) > 0 {
-		b.report(model.Warning, RuleSchemaUntyped, l.at("properties"), nil, "schema: properties next to %s are not typed; the union is", field)
-	}
+	// merged maps a branch to its variant when the union's own properties
+	// were merged into it (see mergedVariant).
+	merged := map[*model.Schema]*model.Schema{}
 	for i, r := range refs {
 		if isNull(r) {
 			m.Nullable = true
@@ -638,6 +643,15 @@ func (b *builder) union(m *model.Schema, v *openapi3.Schema, l loc, base string)
 		hint := base + "Option" + strconv.Itoa(i+1)
 		if r != nil && r.Value != nil && r.Value.Title != "" {
 			hint = base + ident(r.Value.Title)
+		}
+		if len(v.Properties) > 0 && r != nil && r.Value != nil && objectLike(r.Value) {
+			if orig, s := b.mergedVariant(v, l, field, i, r, base, hint); s != nil {
+				if orig != nil {
+					merged[orig] = s
+				}
+				m.Variants = append(m.Variants, s)
+			}
+			continue
 		}
 		if s := b.schema(r, l.at(field, strconv.Itoa(i)), hint); s != nil {
 			m.Variants = append(m.Variants, s)
@@ -672,15 +686,77 @@ func (b *builder) union(m *model.Schema, v *openapi3.Schema, l loc, base string)
 				"schema: discriminator value %q maps to %q, which is not a schema of this union", value, mr.Ref)
 			continue
 		}
+		if mv, ok := merged[target]; ok {
+			target = mv
+		}
 		covered[target] = true
 		disc.Mapping = append(disc.Mapping, model.DiscriminatorCase{Value: value, Schema: target})
 	}
+	origOf := make(map[*model.Schema]*model.Schema, len(merged))
+	for o, mv := range merged {
+		origOf[mv] = o
+	}
 	for _, vs := range m.Variants {
-		if !covered[vs] && vs.Name != "" && strings.HasPrefix(vs.Pointer, "/components/schemas/") {
-			disc.Mapping = append(disc.Mapping, model.DiscriminatorCase{Value: vs.Name, Schema: vs})
+		named := vs
+		if o, ok := origOf[vs]; ok {
+			named = o // the implicit value is the $ref'd component's name
+		}
+		if !covered[vs] && named.Name != "" && strings.HasPrefix(named.Pointer, "/components/schemas/") {
+			disc.Mapping = append(disc.Mapping, model.DiscriminatorCase{Value: named.Name, Schema: vs})
 		}
 	}
 	m.Discriminator = disc
+}
+
+// objectLike reports a schema that describes an object (properties, type
+// object, allOf of objects, additionalProperties).
+func objectLike(v *openapi3.Schema) bool {
+	return len(v.Properties) > 0 || len(v.AllOf) > 0 || v.Type != nil && v.Type.Is("object") ||
+		v.AdditionalProperties.Schema != nil || v.AdditionalProperties.Has != nil
+}
+
+// mergedVariant converts branch i (r, under field) of a union whose schema v
+// (at l) also declares properties. JSON Schema requires a value to match both
+// the properties and a branch, so the properties belong to every object
+// branch: the branch becomes an object type of its own, the union's
+// properties first, then the branch's (the first declaration of a property
+// wins, required is the union). A $ref'd branch keeps its own type too, and
+// is returned as orig; the merged type is named after the union and the
+// branch ("PetDog"). Non-object branches are not merged: properties constrain
+// objects only.
+func (b *builder) mergedVariant(v *openapi3.Schema, l loc, field string, i int, r *openapi3.SchemaRef, base, hint string) (orig, s *model.Schema) {
+	at := l.at(field, strconv.Itoa(i))
+	key := at.key() + "#merged"
+	if r.Ref != "" {
+		orig = b.schema(r, at, "")
+		if orig != nil && orig.Name != "" {
+			hint = base + ident(orig.Name)
+		}
+	}
+	if s, ok := b.schemas[key]; ok {
+		return orig, s
+	}
+	branch := "branch " + strconv.Itoa(i+1)
+	if orig != nil && orig.Name != "" {
+		branch = "branch " + orig.Name
+	}
+	s = &model.Schema{Name: hint, Pointer: at.ptr, Pos: b.pos(at),
+		Description: "The " + field + " " + branch + " with the union's own properties merged in (they belong to every branch)."}
+	b.schemas[key] = s
+	b.named = append(b.named, s)
+	bl := b.follow(at, r.Ref)
+	acc := &objectAcc{byName: map[string]*model.Property{}, required: map[string]bool{}}
+	own := &openapi3.Schema{Properties: v.Properties, Required: v.Required}
+	b.collect(acc, own, l, base)
+	if b.inAllOf[bl.key()] {
+		b.report(model.Warning, RuleSchemaUntyped, at, nil, "schema: %s branch refers back to its union; the cycle is cut here", field)
+	} else {
+		b.inAllOf[bl.key()] = true
+		b.collect(acc, r.Value, bl, ident(hint))
+		delete(b.inAllOf, bl.key())
+	}
+	b.finishObject(s, acc, at)
+	return orig, s
 }
 
 // parentPtr is ptr without its last token.

@@ -91,6 +91,10 @@ type API struct {
 	Description string
 	// Operations in a stable order: by path, then method (GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH, TRACE).
 	Operations []*Operation
+	// Webhooks are the operations of the OpenAPI 3.1 webhooks (Kind
+	// OpWebhook), by webhook name, then method. Callbacks hang off their
+	// operation (Operation.Callbacks); Receivers lists both.
+	Webhooks []*Operation
 	// Schemas holds every schema that becomes a named Go type (components and
 	// named inline schemas), sorted by GoName, with unique GoNames.
 	Schemas []*Schema
@@ -147,6 +151,65 @@ type Operation struct {
 	Idempotency *Extension
 	Pos         Pos    // position of the operation node
 	Pointer     string // "/paths/~1songs/post"
+
+	// Kind tells a path operation from a webhook or a callback. A webhook or
+	// callback is a request the API's provider sends to its user: the
+	// generated code receives it. Its Path is the default path the generated
+	// receiver serves it at ("/webhooks/{name}", "/callbacks/{operationId}/{name}"),
+	// not a path of the spec.
+	Kind OperationKind
+	// Webhook is the name of a webhook (Kind OpWebhook).
+	Webhook string
+	// Callback describes a callback operation (Kind OpCallback).
+	Callback *Callback
+	// Callbacks are the operations of this operation's callbacks, by callback
+	// name, expression, then method.
+	Callbacks []*Operation
+}
+
+// OperationKind classifies an operation by where the spec declares it.
+type OperationKind string
+
+const (
+	OpPath     OperationKind = ""         // under paths
+	OpWebhook  OperationKind = "webhook"  // under the 3.1 webhooks
+	OpCallback OperationKind = "callback" // under an operation's callbacks
+)
+
+// Callback is where a callback operation is declared.
+type Callback struct {
+	// Name is the callback's key in the operation's callbacks map.
+	Name string
+	// Expression is the runtime expression of its URL ("{$request.body#/callbackUrl}").
+	Expression string
+	// Parent is the operation that declares the callback.
+	Parent *Operation
+}
+
+// Receivers returns the webhooks, then every operation's callbacks, in
+// model order: the operations the generated code receives rather than
+// serves as the API.
+func (a *API) Receivers() []*Operation {
+	out := make([]*Operation, 0, len(a.Webhooks))
+	out = append(out, a.Webhooks...)
+	for _, op := range a.Operations {
+		out = append(out, op.Callbacks...)
+	}
+	return out
+}
+
+// Label names an operation in messages: "POST /songs", "webhook orderShipped
+// (POST)", "callback onData of createSubscription (POST)".
+func (o *Operation) Label() string {
+	switch o.Kind {
+	case OpWebhook:
+		return "webhook " + o.Webhook + " (" + o.Method + ")"
+	case OpCallback:
+		if o.Callback != nil && o.Callback.Parent != nil {
+			return "callback " + o.Callback.Name + " of " + o.Callback.Parent.ID + " (" + o.Method + ")"
+		}
+	}
+	return o.Method + " " + o.Path
 }
 
 // Idempotent reports whether the operation has an enabled x-idempotent.

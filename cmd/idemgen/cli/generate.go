@@ -63,7 +63,13 @@ and writes Go files into --out:
                    idempotent operation wrapped with the idempotency middleware
   validate_gen.go  the validation of request bodies and parameters against their
                    schemas (only when some schema has a keyword to check)
+  webhooks_gen.go  the receivers of the spec's webhooks and callbacks (with the
+                   server, when it has any): WebhookHandler and NewWebhookHandler,
+                   each served at /webhooks/{name} or /callbacks/{operationId}/{name}
   client_gen.go    a typed client that sends idempotency keys and retries safely
+  webhooks_client_gen.go
+                   WebhookSender, a typed client delivering the webhooks and
+                   callbacks to a receiver (with the client, when it has any)
   policies_gen.go  the compiled policy of every idempotent operation (Policies)
 
 --models, --server and --client choose what to write (default: all). The same

@@ -4,7 +4,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	client "github.com/idemgen/idemgen/runtime/client"
@@ -76,78 +75,6 @@ func decodeGetLedger(raw *client.Response) (GetLedgerResponseObject, *client.Res
 	switch {
 	case status == 200:
 		var r GetLedger200JSONResponse
-		if err := raw.DecodeJSON(&r.Body); err != nil {
-			return nil, raw, err
-		}
-		return r, raw, nil
-	}
-	return nil, raw, raw.Undeclared()
-}
-
-// ReceivePaymentEvent calls POST /webhooks/payments (operationId "receivePaymentEvent").
-//
-// Receive a payment event delivery.
-//
-// It returns one of the ReceivePaymentEventResponseObject types (matched by status and
-// Content-Type) for every status the spec declares, with a nil error; see Client.
-//
-// It is idempotent: the key travels in the header webhook-id: the key of
-// client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
-func (c *Client) ReceivePaymentEvent(ctx context.Context, req ReceivePaymentEventRequestObject, opts ...CallOption) (ReceivePaymentEventResponseObject, *client.Response, error) {
-	call := c.base.Begin(client.Operation{ID: "receivePaymentEvent", Method: "POST", Idempotent: true}, opts)
-	path := "/webhooks/payments"
-	var body []byte
-	var contentType string
-	{
-		b, err := json.Marshal(req.Body)
-		if err != nil {
-			return nil, nil, call.Error(err)
-		}
-		body, contentType = b, "application/json"
-	}
-	call.Key = call.ChooseKey(client.ParamString(req.WebhookID), client.NewKey)
-	hreq, err := call.NewRequest(ctx, path, nil, body, contentType)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := client.SetHeader(hreq.Header, "webhook-timestamp", req.WebhookTimestamp); err != nil {
-		return nil, nil, call.Error(err)
-	}
-	hreq.Header.Set("webhook-id", client.KeyHeaderValue(call.Key))
-	raw, err := call.Do(ctx, hreq)
-	if err != nil {
-		return nil, raw, err
-	}
-	return decodeReceivePaymentEvent(raw)
-}
-
-// decodeReceivePaymentEvent decodes the final answer of ReceivePaymentEvent.
-func decodeReceivePaymentEvent(raw *client.Response) (ReceivePaymentEventResponseObject, *client.Response, error) {
-	status := raw.HTTP.StatusCode
-	switch {
-	case status == 200:
-		var r ReceivePaymentEvent200JSONResponse
-		if err := client.ReadHeader(raw.HTTP.Header, "Idempotent-Replayed", &r.Headers.IdempotentReplayed); err != nil {
-			return nil, raw, raw.DecodeError(err)
-		}
-		if err := raw.DecodeJSON(&r.Body); err != nil {
-			return nil, raw, err
-		}
-		return r, raw, nil
-	case status == 400:
-		var r ReceivePaymentEvent400JSONResponse
-		if err := raw.DecodeJSON(&r.Body); err != nil {
-			return nil, raw, err
-		}
-		return r, raw, nil
-	case status == 409:
-		var r ReceivePaymentEvent409JSONResponse
-		if err := raw.DecodeJSON(&r.Body); err != nil {
-			return nil, raw, err
-		}
-		return r, raw, nil
-	case status == 422:
-		var r ReceivePaymentEvent422JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}

@@ -12,6 +12,7 @@ import (
 // by operationId. NewServer wraps each of these operations with it; operations
 // that are not in the table are not wrapped. Tests and tools may read it; it is
 // not meant to be changed at run time.
+// The webhooks and callbacks are in it too: NewWebhookHandler wraps them.
 var Policies = map[string]idempotency.Policy{"receivePaymentEvent": {
 	Operation: "receivePaymentEvent",
 	Key: idempotency.Key{

@@ -3,15 +3,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/idemgen/idemgen/runtime/serverkit"
-	validate "github.com/idemgen/idemgen/runtime/validate"
 )
 
 // Handler implements the API: one method per operation. A method gets the
@@ -24,12 +20,6 @@ type Handler interface {
 	//
 	// The balance of every account after the events applied so far.
 	GetLedger(ctx context.Context, req GetLedgerRequestObject) (GetLedgerResponseObject, error)
-	// ReceivePaymentEvent handles POST /webhooks/payments (operationId "receivePaymentEvent").
-	//
-	// Receive a payment event delivery.
-	//
-	// It is idempotent: see Policies["receivePaymentEvent"].
-	ReceivePaymentEvent(ctx context.Context, req ReceivePaymentEventRequestObject) (ReceivePaymentEventResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -42,11 +32,6 @@ type UnimplementedHandler struct{}
 
 // GetLedger returns ErrNotImplemented.
 func (UnimplementedHandler) GetLedger(ctx context.Context, req GetLedgerRequestObject) (GetLedgerResponseObject, error) {
-	return nil, ErrNotImplemented
-}
-
-// ReceivePaymentEvent returns ErrNotImplemented.
-func (UnimplementedHandler) ReceivePaymentEvent(ctx context.Context, req ReceivePaymentEventRequestObject) (ReceivePaymentEventResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -67,79 +52,6 @@ type GetLedger200JSONResponse struct {
 
 func (r GetLedger200JSONResponse) writeGetLedgerResponseObject(w http.ResponseWriter) error {
 	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
-}
-
-// ReceivePaymentEventRequestObject is the decoded request of ReceivePaymentEvent (POST /webhooks/payments).
-type ReceivePaymentEventRequestObject struct {
-	// WebhookID is the header parameter "webhook-id".
-	// The event id, identical on every delivery of the event.
-	WebhookID string
-	// WebhookTimestamp is the header parameter "webhook-timestamp".
-	// Unix seconds of this delivery attempt.
-	WebhookTimestamp *string
-	// Body is the request body as application/json.
-	Body PaymentEvent
-}
-
-// ReceivePaymentEventResponseObject is a response of ReceivePaymentEvent: one of ReceivePaymentEvent200JSONResponse, ReceivePaymentEvent400JSONResponse, ReceivePaymentEvent409JSONResponse, ReceivePaymentEvent422JSONResponse.
-type ReceivePaymentEventResponseObject interface {
-	writeReceivePaymentEventResponseObject(w http.ResponseWriter) error
-}
-
-// ReceivePaymentEvent200ResponseHeaders are the headers of the 200 response of ReceivePaymentEvent.
-type ReceivePaymentEvent200ResponseHeaders struct {
-	IdempotentReplayed *ReceivePaymentEvent200IdempotentReplayed
-}
-
-// ReceivePaymentEvent200JSONResponse is the 200 response of ReceivePaymentEvent, body application/json.
-//
-// The event was applied (or this delivery is a replay of its ack).
-type ReceivePaymentEvent200JSONResponse struct {
-	Headers ReceivePaymentEvent200ResponseHeaders
-	Body    Ack
-}
-
-func (r ReceivePaymentEvent200JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return err
-	}
-	serverkit.SetHeader(w, "Idempotent-Replayed", r.Headers.IdempotentReplayed)
-	serverkit.Write(w, 200, "application/json", b)
-	return nil
-}
-
-// ReceivePaymentEvent400JSONResponse is the 400 response of ReceivePaymentEvent, body application/problem+json.
-//
-// An RFC 9457 problem.
-type ReceivePaymentEvent400JSONResponse struct {
-	Body Problem
-}
-
-func (r ReceivePaymentEvent400JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
-}
-
-// ReceivePaymentEvent409JSONResponse is the 409 response of ReceivePaymentEvent, body application/problem+json.
-//
-// An RFC 9457 problem.
-type ReceivePaymentEvent409JSONResponse struct {
-	Body Problem
-}
-
-func (r ReceivePaymentEvent409JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
-}
-
-// ReceivePaymentEvent422JSONResponse is the 422 response of ReceivePaymentEvent, body application/problem+json.
-//
-// An RFC 9457 problem.
-type ReceivePaymentEvent422JSONResponse struct {
-	Body Problem
-}
-
-func (r ReceivePaymentEvent422JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 422, "application/problem+json", r.Body)
 }
 
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
@@ -167,15 +79,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	s := &server{h: h, kit: kit}
 	var err error
 	h0 := kit.Operation(serverkit.OperationInfo{ID: "getLedger", Method: "GET", Route: "/ledger"}, http.HandlerFunc(s.handleGetLedger))
-	var h1 http.Handler
-	if h1, err = kit.Idempotent("receivePaymentEvent", Policies["receivePaymentEvent"], http.HandlerFunc(s.handleReceivePaymentEvent)); err != nil {
-		return nil, err
-	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "receivePaymentEvent", Method: "POST", Route: "/webhooks/payments"}, s.admitReceivePaymentEvent(h1))
 	if err = kit.Handle("GET /ledger", h0); err != nil {
-		return nil, err
-	}
-	if err = kit.Handle("POST /webhooks/payments", h1); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -202,81 +106,5 @@ func (s *server) handleGetLedger(w http.ResponseWriter, r *http.Request) {
 
 // decodeGetLedger decodes the parameters and body of GET /ledger into req.
 func (s *server) decodeGetLedger(r *http.Request, req *GetLedgerRequestObject) error {
-	return nil
-}
-
-// admitReceivePaymentEvent decodes and validates a POST /webhooks/payments request before next (the
-// idempotency middleware) claims its key: an invalid request is answered 400
-// and leaves no record. next finds the decoded request with validate.Admitted.
-func (s *server) admitReceivePaymentEvent(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := new(ReceivePaymentEventRequestObject)
-		if err := s.decodeReceivePaymentEvent(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, validate.Admit(r, req))
-	})
-}
-
-// handleReceivePaymentEvent serves POST /webhooks/payments: it calls the Handler with the request admitReceivePaymentEvent decoded and writes its response.
-func (s *server) handleReceivePaymentEvent(w http.ResponseWriter, r *http.Request) {
-	req, ok := validate.Admitted[ReceivePaymentEventRequestObject](r)
-	if !ok {
-		s.kit.Fail(w, r, "receivePaymentEvent", errors.New("handleReceivePaymentEvent: the request was not decoded by admitReceivePaymentEvent"))
-		return
-	}
-	resp, err := s.h.ReceivePaymentEvent(r.Context(), req)
-	if err == nil && resp == nil {
-		err = errors.New("ReceivePaymentEvent returned neither a response nor an error")
-	}
-	if err == nil {
-		err = resp.writeReceivePaymentEventResponseObject(w)
-	}
-	if err != nil {
-		s.kit.Fail(w, r, "receivePaymentEvent", err)
-	}
-}
-
-// decodeReceivePaymentEvent decodes the parameters and body of POST /webhooks/payments into req.
-func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentEventRequestObject) error {
-	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.WebhookID, serverkit.Parameter{
-		In:             serverkit.InHeader,
-		Name:           "webhook-id",
-		Required:       true,
-		IdempotencyKey: true,
-		KeyMaxLength:   128,
-	}); err != nil {
-		return err
-	}
-	if err := params.Decode(&req.WebhookTimestamp, serverkit.Parameter{In: serverkit.InHeader, Name: "webhook-timestamp"}); err != nil {
-		return err
-	}
-	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
-	if err != nil {
-		return err
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if !present {
-		return nil
-	}
-	switch serverkit.MediaType(r, []string{"application/json"}) {
-	case 0:
-		var v PaymentEvent
-		if err := serverkit.DecodeJSON(body, &v); err != nil {
-			return err
-		}
-		if err := validate.CheckRequired(body, shapePaymentEvent); err != nil {
-			return err
-		}
-		req.Body = v
-	default:
-		return serverkit.Unsupported(r)
-	}
 	return nil
 }

@@ -119,12 +119,14 @@ func (u *Tagged) FromTaggedOption2(v TaggedOption2) error {
 	return nil
 }
 
-// TaggedOption1 is the "TaggedOption1" schema.
+// TaggedOption1 is the oneOf branch 1 with the union's own properties merged in (they belong to every branch).
 type TaggedOption1 struct {
-	A *string `json:"a,omitempty"`
+	Kind *string `json:"kind,omitempty"`
+	A    *string `json:"a,omitempty"`
 }
 
-// TaggedOption2 is the "TaggedOption2" schema.
+// TaggedOption2 is the oneOf branch 2 with the union's own properties merged in (they belong to every branch).
 type TaggedOption2 struct {
-	B *int `json:"b,omitempty"`
+	Kind *string `json:"kind,omitempty"`
+	B    *int    `json:"b,omitempty"`
 }
