@@ -466,7 +466,7 @@ func (m *Middleware) requestFingerprint(r *http.Request, body []byte, st *reqSta
 		}
 	}
 	pre.out = b
-	if c.fpBody {
+	if c.fpBody && !appendFormFingerprint(pre, r, body) { // formprint.go
 		appendBodyFingerprint(pre, body)
 	}
 	for _, ref := range c.fpPointers {

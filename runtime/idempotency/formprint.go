@@ -1,0 +1,172 @@
+package idempotency
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// maxFingerprintParts bounds the parts of a multipart body fingerprinted by
+// field; a body with more is fingerprinted as raw bytes (the generated
+// server refuses it anyway, as serverkit.MaxFormParts).
+const maxFingerprintParts = 1000
+
+// Form body fingerprints. A form body is fingerprinted by what a server
+// decodes from it, not by its bytes, so that a retry that encodes the same
+// fields differently replays:
+//
+//   - multipart/form-data: each named part's name, filename, Content-Type
+//     (parsed and re-formatted: case, spacing and parameter order do not
+//     matter; a part without one stays without one) and the SHA-256 of its
+//     content. The boundary, the preamble and epilogue, the other part
+//     headers and a quoted-printable transfer encoding do not count; parts
+//     without a name are ignored, as servers ignore them.
+//   - application/x-www-form-urlencoded: each field's unescaped name and
+//     value ("a+b" and "a%20b" are the same value).
+//
+// Fields are ordered by name, and the values (parts) of one name keep the
+// order they were sent in: form fields are the properties of an object, a set,
+// while repeated values of one field are the items of an array. A body that
+// does not parse is fingerprinted as raw bytes.
+
+// formKind classifies a request's Content-Type: 'M' for multipart/form-data
+// (with its boundary), 'f' for urlencoded, 0 for anything else.
+func formKind(r *http.Request) (kind byte, boundary string) {
+	vals := r.Header["Content-Type"]
+	if len(vals) != 1 {
+		return 0, ""
+	}
+	ct := vals[0]
+	// A cheap test first: most bodies are JSON.
+	if len(ct) < 19 || (!strings.EqualFold(ct[:19], "multipart/form-data") && !strings.EqualFold(ct[:19], "application/x-www-f")) {
+		return 0, ""
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+		return 0, ""
+	case mt == "multipart/form-data" && params["boundary"] != "":
+		return 'M', params["boundary"]
+	case mt == "application/x-www-form-urlencoded":
+		return 'f', ""
+	}
+	return 0, ""
+}
+
+// appendFormFingerprint appends the fingerprint of r's form body (see above)
+// to pre.out and reports true; it appends nothing and reports false when the
+// body is not a form or does not parse.
+func appendFormFingerprint(pre *canon, r *http.Request, body []byte) bool {
+	kind, boundary := formKind(r)
+	var out []byte
+	var ok bool
+	switch kind {
+	case 'M':
+		out, ok = appendMultipartPrint(pre.out, body, boundary)
+	case 'f':
+		out, ok = appendURLEncodedPrint(pre.out, body)
+	}
+	if !ok {
+		return false
+	}
+	pre.out = out
+	return true
+}
+
+// formField is one field of a form body as fingerprinted.
+type formField struct {
+	name, filename, contentType string
+	value                       []byte // urlencoded: the value; multipart: the content's SHA-256
+}
+
+func byName(a, b formField) int { return cmp.Compare(a.name, b.name) }
+
+// appendMultipartPrint appends the fingerprint of a multipart/form-data body.
+func appendMultipartPrint(b, body []byte, boundary string) ([]byte, bool) {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	h := sha256.New()
+	var fields []formField
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || len(fields) == maxFingerprintParts {
+			return b, false
+		}
+		name := p.FormName()
+		if name == "" {
+			continue
+		}
+		h.Reset()
+		if _, err := io.Copy(h, p); err != nil {
+			return b, false
+		}
+		fields = append(fields, formField{
+			name:        name,
+			filename:    p.FileName(),
+			contentType: PartContentType(p.Header.Get("Content-Type")),
+			value:       h.Sum(nil),
+		})
+	}
+	slices.SortStableFunc(fields, byName)
+	b = append(b, 'M')
+	b = binary.AppendUvarint(b, uint64(len(fields)))
+	for _, f := range fields {
+		b = appendString(b, f.name)
+		b = appendString(b, f.filename)
+		b = appendString(b, f.contentType)
+		b = append(b, f.value...)
+	}
+	return b, true
+}
+
+// appendURLEncodedPrint appends the fingerprint of a urlencoded body.
+func appendURLEncodedPrint(b, body []byte) ([]byte, bool) {
+	vs, err := url.ParseQuery(string(body))
+	if err != nil {
+		return b, false
+	}
+	names := make([]string, 0, len(vs))
+	for name := range vs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	b = append(b, 'f')
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, name := range names {
+		b = appendString(b, name)
+		b = binary.AppendUvarint(b, uint64(len(vs[name])))
+		for _, v := range vs[name] {
+			b = appendString(b, v)
+		}
+	}
+	return b, true
+}
+
+// PartContentType is the Content-Type of a multipart part as it is
+// fingerprinted, and as a generated server hands it to the handler: parsed
+// and formatted again (lower-case type and parameter names, parameters
+// sorted), or trimmed when it does not parse; "" stays "".
+func PartContentType(ct string) string {
+	ct = strings.TrimSpace(ct)
+	if ct == "" {
+		return ""
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	if f := mime.FormatMediaType(mt, params); f != "" {
+		return f
+	}
+	return ct
+}
