@@ -133,6 +133,8 @@ type generator struct {
 	// counts the nested loops of the validation being emitted.
 	valid *validation
 	loops int
+	// files are the schemas of multipart file parts (see fileSchema).
+	files map[*model.Schema]bool
 	diags []model.Diagnostic
 }
 

@@ -227,6 +227,10 @@ type Content struct {
 	// "JSONBody" when there are several media types); in a response, the
 	// response type ("CreateSong201JSONResponse").
 	GoName string
+	// PartTypes are, in a multipart request body, the media types (or
+	// ranges) the encoding object allows for a property's parts, by property
+	// name, from its comma-separated contentType; nil when none is declared.
+	PartTypes map[string][]string
 }
 
 // Body is an operation's request body.

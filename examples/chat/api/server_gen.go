@@ -514,18 +514,15 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v MessageForm
-		if err := serverkit.FormField(form, "user", &v.User, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "text", &v.Text, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "key", &v.Key, true); err != nil {
+		form.Field("user", &v.User, true)
+		form.Field("text", &v.Text, true)
+		form.Field("key", &v.Key, true)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v
@@ -584,18 +581,15 @@ func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRe
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v IssuedMessageForm
-		if err := serverkit.FormField(form, "user", &v.User, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "text", &v.Text, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "key", &v.Key, true); err != nil {
+		form.Field("user", &v.User, true)
+		form.Field("text", &v.Text, true)
+		form.Field("key", &v.Key, true)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v
@@ -749,18 +743,15 @@ func (s *server) decodeSubmitPlainForm(r *http.Request, req *SubmitPlainFormRequ
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v MessageForm
-		if err := serverkit.FormField(form, "user", &v.User, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "text", &v.Text, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "key", &v.Key, true); err != nil {
+		form.Field("user", &v.User, true)
+		form.Field("text", &v.Text, true)
+		form.Field("key", &v.Key, true)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v
