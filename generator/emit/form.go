@@ -133,3 +133,17 @@ func partType(c *model.Content, p *model.Property) string {
 	}
 	return ""
 }
+
+// formBodies are the schemas of op's typed form bodies, validated after
+// decoding as JSON bodies are.
+func (g *generator) formBodies(op *model.Operation) []*model.Schema {
+	var out []*model.Schema
+	if op.Body != nil {
+		for _, c := range op.Body.Contents {
+			if g.typedForm(c) {
+				out = append(out, c.Schema)
+			}
+		}
+	}
+	return out
+}

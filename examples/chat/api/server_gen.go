@@ -475,6 +475,10 @@ func (s *server) admitSubmitMessageForm(next http.Handler) http.Handler {
 			s.kit.RequestError(w, r, err)
 			return
 		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, validate.Admit(r, req))
 	})
 }
@@ -539,6 +543,10 @@ func (s *server) admitSubmitIssuedForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(SubmitIssuedFormRequestObject)
 		if err := s.decodeSubmitIssuedForm(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -701,6 +709,10 @@ func (s *server) admitSubmitPlainForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(SubmitPlainFormRequestObject)
 		if err := s.decodeSubmitPlainForm(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}

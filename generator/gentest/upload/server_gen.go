@@ -144,6 +144,10 @@ func (s *server) admitDonate(next http.Handler) http.Handler {
 			s.kit.RequestError(w, r, err)
 			return
 		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, validate.Admit(r, req))
 	})
 }
@@ -205,6 +209,10 @@ func (s *server) admitUploadPhoto(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(UploadPhotoRequestObject)
 		if err := s.decodeUploadPhoto(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}

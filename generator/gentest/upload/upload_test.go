@@ -387,3 +387,38 @@ func TestClientUploads(t *testing.T) {
 		t.Fatalf("donation %+v", dresp)
 	}
 }
+
+// TestFormBodiesAreValidated: decoded form bodies are checked against their
+// schema like JSON bodies, before the key is claimed.
+func TestFormBodiesAreValidated(t *testing.T) {
+	h, ts := newServer(t)
+	b, ct := curlBody(t,
+		formPart{"title", "", "", strings.Repeat("t", 41)},
+		formPart{"rating", "", "", "9"},
+		formPart{"tags", "", "", "a"}, formPart{"tags", "", "", "b"}, formPart{"tags", "", "", "c"}, formPart{"tags", "", "", "d"},
+		formPart{"image", "i.png", "image/png", "x"})
+	a := post(t, ts, "/photos", "val-1", ct, b)
+	p := decodeProblem(t, a)
+	var ptrs []string
+	for _, e := range p.Errors {
+		ptrs = append(ptrs, e.Pointer)
+	}
+	if a.status != 400 || strings.Join(ptrs, " ") != "/title /rating /tags" {
+		t.Fatalf("invalid upload: %d %s", a.status, a.body)
+	}
+	d := post(t, ts, "/donations", "val-2", "application/x-www-form-urlencoded", []byte("amount=0&currency=eur"))
+	p = decodeProblem(t, d)
+	ptrs = ptrs[:0]
+	for _, e := range p.Errors {
+		ptrs = append(ptrs, e.Pointer)
+	}
+	if d.status != 400 || strings.Join(ptrs, " ") != "/amount /currency" {
+		t.Fatalf("invalid donation: %d %s", d.status, d.body)
+	}
+	if h.photos.Load()+h.donations.Load() != 0 {
+		t.Fatal("a handler ran")
+	}
+	if a := post(t, ts, "/donations", "val-2", "application/x-www-form-urlencoded", []byte("amount=1&currency=EUR")); a.status != 201 {
+		t.Fatalf("valid donation with the same key: %d %s", a.status, a.body)
+	}
+}
