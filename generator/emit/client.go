@@ -453,7 +453,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 				jen.Index().Byte().Call(jen.Id("form").Dot("Encode").Call()), jen.Lit(requestContentType(c))))
 		case model.BodyMultipart:
 			if g.typedForm(c) {
-				block = g.clientMultipart(c, field(), fail) // form.go
+				block = g.clientMultipart(c, field(), fail, ks) // form.go
 				break
 			}
 			block = append(block,

@@ -94,15 +94,28 @@ func (g *generator) emitFormDecode(gr *jen.Group, c *model.Content, field *jen.S
 }
 
 // clientMultipart is the client's encoding of a typed multipart body held in
-// field into body and contentType; fail returns the error.
-func (g *generator) clientMultipart(c *model.Content, field jen.Code, fail jen.Code) []jen.Code {
+// field into body and contentType; fail returns the error. The part of a
+// key.field key (ks, nil when there is none) carries the call's key.
+func (g *generator) clientMultipart(c *model.Content, field jen.Code, fail jen.Code, ks *keySource) []jen.Code {
 	s := c.Schema
 	block := []jen.Code{
 		jen.Id("mp").Op(":=").Qual(clientPkg, "NewMultipart").Call(),
 		jen.Id("v").Op(":=").Add(field),
 	}
 	names := fieldNames(s)
+	keyPart := ""
+	if ks != nil && ks.field != "" {
+		keyPart = strings.TrimPrefix(ks.field, "/")
+	}
 	for j, p := range s.Properties {
+		if p.Name == keyPart {
+			var newKey jen.Code = jen.Nil()
+			if ks.ulid {
+				newKey = jen.Qual(clientPkg, "NewULID")
+			}
+			block = append(block, jen.Id("call").Dot("Key").Op("=").Id("mp").Dot("Key").Call(jen.Lit(p.Name), jen.Id("v").Dot(names[j]), jen.Id("call").Dot("GivenKey"), newKey))
+			continue
+		}
 		method := "Field"
 		if g.fileProperty(p) {
 			method = "File"

@@ -119,3 +119,18 @@ func (m *Multipart) Finish() ([]byte, string, error) {
 	}
 	return m.buf.Bytes(), m.w.FormDataContentType(), nil
 }
+
+// Key adds the part called name that carries the idempotency key (the
+// operation's key.field) and returns the key: key when not empty (the key the
+// caller gave with WithIdempotencyKey), else the value of v (the body's field)
+// when set, else a fresh key from newKey (NewKey when nil).
+func (m *Multipart) Key(name string, v any, key string, newKey func() string) string {
+	if key == "" {
+		key = ParamString(v)
+	}
+	if key == "" {
+		key = fresh(newKey)
+	}
+	m.part(name, "", "", []byte(key))
+	return key
+}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -170,3 +171,42 @@ func PartContentType(ct string) string {
 	}
 	return ct
 }
+
+// multipartField returns the first value of the part called name in r's
+// multipart/form-data body (at most maxKeyPart bytes of it are read) and how
+// many parts have that name; multipart is false when the body is not
+// multipart/form-data. It reads key.field from an upload.
+func multipartField(r *http.Request, body []byte, name string) (value string, n int, isMultipart bool, err error) {
+	kind, boundary := formKind(r)
+	if kind != 'M' {
+		return "", 0, false, nil
+	}
+	if name == "" { // a pointer below the top level: no part has it
+		return "", 0, true, nil
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, perr := mr.NextPart()
+		if perr == io.EOF {
+			return value, n, true, nil
+		}
+		if perr != nil {
+			return "", 0, true, fmt.Errorf("%w: the multipart body does not parse", ErrInvalidKey)
+		}
+		if p.FormName() != name {
+			continue
+		}
+		n++
+		if n == 1 {
+			b, rerr := io.ReadAll(io.LimitReader(p, maxKeyPart+1))
+			if rerr != nil || len(b) > maxKeyPart {
+				return "", n, true, fmt.Errorf("%w: part %s is not a key", ErrInvalidKey, name)
+			}
+			value = string(b)
+		}
+	}
+}
+
+// maxKeyPart bounds the key part read; checkKey refuses anything longer
+// than a key's maxLength anyway.
+const maxKeyPart = 4096

@@ -280,6 +280,12 @@ func (c *compiled) fieldKey(r *http.Request, body []byte) (string, bool, error) 
 		}
 		return v, n == 1, err
 	}
+	if v, n, ok, err := multipartField(r, body, c.keyField.name); ok { // formprint.go
+		if n > 1 {
+			return "", true, fmt.Errorf("%w: %d %s multipart parts, want one", ErrInvalidKey, n, c.keyField.name)
+		}
+		return v, n == 1, err
+	}
 	raw, ok := lookupPointer(body, c.keyField.ptr)
 	if !ok {
 		return "", false, nil

@@ -160,3 +160,51 @@ func decodeUploadPhoto(raw *client.Response) (UploadPhotoResponseObject, *client
 	}
 	return nil, raw, raw.Undeclared()
 }
+
+// SubmitScan calls POST /scans (operationId "submitScan").
+//
+// It returns one of the SubmitScanResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
+//
+// It is idempotent: the key travels in the body field /scanKey, filled with a
+// fresh UUIDv4 when empty (or with the key of client.WithIdempotencyKey).
+func (c *Client) SubmitScan(ctx context.Context, req SubmitScanRequestObject, opts ...CallOption) (SubmitScanResponseObject, *client.Response, error) {
+	call := c.base.Begin(client.Operation{ID: "submitScan", Method: "POST", Idempotent: true}, opts)
+	path := "/scans"
+	var body []byte
+	var contentType string
+	{
+		mp := client.NewMultipart()
+		v := req.Body
+		call.Key = mp.Key("scanKey", v.ScanKey, call.GivenKey, nil)
+		mp.File("page", v.Page, "")
+		b, ct, err := mp.Finish()
+		if err != nil {
+			return nil, nil, call.Error(err)
+		}
+		body, contentType = b, ct
+	}
+	hreq, err := call.NewRequest(ctx, path, nil, body, contentType)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := call.Do(ctx, hreq)
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeSubmitScan(raw)
+}
+
+// decodeSubmitScan decodes the final answer of SubmitScan.
+func decodeSubmitScan(raw *client.Response) (SubmitScanResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 201:
+		var r SubmitScan201JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
+	}
+	return nil, raw, raw.Undeclared()
+}

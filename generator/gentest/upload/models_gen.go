@@ -38,6 +38,18 @@ type Photo struct {
 	Camera      *string  `json:"camera,omitempty"`
 }
 
+// SubmitScan201Response is the "SubmitScan201Response" schema.
+type SubmitScan201Response struct {
+	ID  int    `json:"id"`
+	Key string `json:"key"`
+}
+
+// SubmitScanRequest is the "SubmitScanRequest" schema.
+type SubmitScanRequest struct {
+	ScanKey string      `json:"scanKey"`
+	Page    upload.File `json:"page"`
+}
+
 // UploadPhotoRequest is the "UploadPhotoRequest" schema.
 type UploadPhotoRequest struct {
 	Title     string        `json:"title"`

@@ -15,6 +15,12 @@ var Policies = map[string]idempotency.Policy{
 			Header: "Idempotency-Key",
 		},
 	},
+	"submitScan": {
+		Operation: "submitScan",
+		Key: idempotency.Key{
+			Field: "scanKey",
+		},
+	},
 	"uploadPhoto": {
 		Operation: "uploadPhoto",
 		Key: idempotency.Key{

@@ -27,6 +27,12 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["uploadPhoto"].
 	UploadPhoto(ctx context.Context, req UploadPhotoRequestObject) (UploadPhotoResponseObject, error)
+	// SubmitScan handles POST /scans (operationId "submitScan").
+	//
+	// The key travels in a part of the upload (key.field).
+	//
+	// It is idempotent: see Policies["submitScan"].
+	SubmitScan(ctx context.Context, req SubmitScanRequestObject) (SubmitScanResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -44,6 +50,11 @@ func (UnimplementedHandler) Donate(ctx context.Context, req DonateRequestObject)
 
 // UploadPhoto returns ErrNotImplemented.
 func (UnimplementedHandler) UploadPhoto(ctx context.Context, req UploadPhotoRequestObject) (UploadPhotoResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// SubmitScan returns ErrNotImplemented.
+func (UnimplementedHandler) SubmitScan(ctx context.Context, req SubmitScanRequestObject) (SubmitScanResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -91,6 +102,28 @@ func (r UploadPhoto201JSONResponse) writeUploadPhotoResponseObject(w http.Respon
 	return serverkit.WriteJSON(w, 201, "application/json", r.Body)
 }
 
+// SubmitScanRequestObject is the decoded request of SubmitScan (POST /scans).
+type SubmitScanRequestObject struct {
+	// Body is the request body as multipart/form-data.
+	Body SubmitScanRequest
+}
+
+// SubmitScanResponseObject is a response of SubmitScan: one of SubmitScan201JSONResponse.
+type SubmitScanResponseObject interface {
+	writeSubmitScanResponseObject(w http.ResponseWriter) error
+}
+
+// SubmitScan201JSONResponse is the 201 response of SubmitScan, body application/json.
+//
+// stored
+type SubmitScan201JSONResponse struct {
+	Body SubmitScan201Response
+}
+
+func (r SubmitScan201JSONResponse) writeSubmitScanResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 201, "application/json", r.Body)
+}
+
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
 type ServerOption = serverkit.Option
 
@@ -125,10 +158,18 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, err
 	}
 	h1 = kit.Operation(serverkit.OperationInfo{ID: "uploadPhoto", Method: "POST", Route: "/photos"}, s.admitUploadPhoto(h1))
+	var h2 http.Handler
+	if h2, err = kit.Idempotent("submitScan", Policies["submitScan"], http.HandlerFunc(s.handleSubmitScan)); err != nil {
+		return nil, err
+	}
+	h2 = kit.Operation(serverkit.OperationInfo{ID: "submitScan", Method: "POST", Route: "/scans"}, s.admitSubmitScan(h2))
 	if err = kit.Handle("POST /donations", h0); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("POST /photos", h1); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("POST /scans", h2); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -263,6 +304,68 @@ func (s *server) decodeUploadPhoto(r *http.Request, req *UploadPhotoRequestObjec
 		form.File("thumbnail", &v.Thumbnail, false)
 		form.File("extras", &v.Extras, false)
 		form.Field("meta", &v.Meta, false, "application/json")
+		if err := form.Err(); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// admitSubmitScan decodes and validates a POST /scans request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitSubmitScan(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(SubmitScanRequestObject)
+		if err := s.decodeSubmitScan(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleSubmitScan serves POST /scans: it calls the Handler with the request admitSubmitScan decoded and writes its response.
+func (s *server) handleSubmitScan(w http.ResponseWriter, r *http.Request) {
+	req, ok := validate.Admitted[SubmitScanRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "submitScan", errors.New("handleSubmitScan: the request was not decoded by admitSubmitScan"))
+		return
+	}
+	resp, err := s.h.SubmitScan(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("SubmitScan returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeSubmitScanResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "submitScan", err)
+	}
+}
+
+// decodeSubmitScan decodes the parameters and body of POST /scans into req.
+func (s *server) decodeSubmitScan(r *http.Request, req *SubmitScanRequestObject) error {
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"multipart/form-data"}) {
+	case 0:
+		form, err := serverkit.ReadMultipart(r, body)
+		if err != nil {
+			return err
+		}
+		var v SubmitScanRequest
+		form.Field("scanKey", &v.ScanKey, true)
+		form.File("page", &v.Page, true)
 		if err := form.Err(); err != nil {
 			return err
 		}

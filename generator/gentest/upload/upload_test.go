@@ -25,10 +25,10 @@ import (
 // studio records what its handler really received.
 type studio struct {
 	UnimplementedHandler
-	photos, donations atomic.Int64
-	mu                sync.Mutex
-	last              UploadPhotoRequest
-	lastDonation      DonateRequest
+	photos, donations, scans atomic.Int64
+	mu                       sync.Mutex
+	last                     UploadPhotoRequest
+	lastDonation             DonateRequest
 }
 
 func (s *studio) UploadPhoto(ctx context.Context, req UploadPhotoRequestObject) (UploadPhotoResponseObject, error) {
@@ -48,6 +48,13 @@ func (s *studio) UploadPhoto(ctx context.Context, req UploadPhotoRequestObject) 
 		p.Camera = b.Meta.Camera
 	}
 	return UploadPhoto201JSONResponse{Body: p}, nil
+}
+
+func (s *studio) SubmitScan(ctx context.Context, req SubmitScanRequestObject) (SubmitScanResponseObject, error) {
+	n := int(s.scans.Add(1))
+	var r SubmitScan201JSONResponse
+	r.Body.ID, r.Body.Key = n, req.Body.ScanKey
+	return r, nil
 }
 
 func (s *studio) Donate(ctx context.Context, req DonateRequestObject) (DonateResponseObject, error) {
@@ -420,5 +427,47 @@ func TestFormBodiesAreValidated(t *testing.T) {
 	}
 	if a := post(t, ts, "/donations", "val-2", "application/x-www-form-urlencoded", []byte("amount=1&currency=EUR")); a.status != 201 {
 		t.Fatalf("valid donation with the same key: %d %s", a.status, a.body)
+	}
+}
+
+// TestKeyInAPart: key.field read from a multipart part, by the server and
+// filled in by the client.
+func TestKeyInAPart(t *testing.T) {
+	h, ts := newServer(t)
+	b1, ct1 := curlBody(t, formPart{"scanKey", "", "", "scan-7"}, formPart{"page", "p1.tiff", "image/tiff", "page one"})
+	b2, ct2 := curlBody(t, formPart{"page", "p1.tiff", "image/tiff", "page one"}, formPart{"scanKey", "", "", "scan-7"})
+	a1 := post(t, ts, "/scans", "", ct1, b1)
+	a2 := post(t, ts, "/scans", "", ct2, b2)
+	if a1.status != 201 || a2.status != 201 || !bytes.Equal(a1.body, a2.body) || h.scans.Load() != 1 {
+		t.Fatalf("key in a part: %d %s / %d %s, handler ran %d times", a1.status, a1.body, a2.status, a2.body, h.scans.Load())
+	}
+	b3, ct3 := curlBody(t, formPart{"page", "p1.tiff", "image/tiff", "page one"})
+	if a := post(t, ts, "/scans", "", ct3, b3); a.status != 400 {
+		t.Fatalf("no key part: %d %s, want 400", a.status, a.body)
+	}
+	b4, ct4 := curlBody(t, formPart{"scanKey", "", "", "a"}, formPart{"scanKey", "", "", "b"}, formPart{"page", "", "", "x"})
+	if a := post(t, ts, "/scans", "", ct4, b4); a.status != 400 {
+		t.Fatalf("two key parts: %d %s, want 400", a.status, a.body)
+	}
+
+	c, err := NewClient(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := upload.File{Filename: "p2.tiff", Data: []byte("page two")}
+	resp, _, err := c.SubmitScan(context.Background(), SubmitScanRequestObject{Body: SubmitScanRequest{Page: page}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := resp.(SubmitScan201JSONResponse).Body
+	if fresh.Key == "" || fresh.Key == "scan-7" {
+		t.Fatalf("client did not fill a fresh key: %+v", fresh)
+	}
+	again, _, err := c.SubmitScan(context.Background(), SubmitScanRequestObject{Body: SubmitScanRequest{Page: page}}, client.WithIdempotencyKey(fresh.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.(SubmitScan201JSONResponse).Body; got != fresh || h.scans.Load() != 2 {
+		t.Fatalf("retry with the filled key: %+v (first %+v), handler ran %d times", got, fresh, h.scans.Load())
 	}
 }
