@@ -92,33 +92,16 @@ func byName(a, b formField) int { return cmp.Compare(a.name, b.name) }
 
 // appendMultipartPrint appends the fingerprint of a multipart/form-data body.
 func appendMultipartPrint(b, body []byte, boundary string) ([]byte, bool) {
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	h := sha256.New()
-	var fields []formField
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil || len(fields) == maxFingerprintParts {
-			return b, false
-		}
-		name := p.FormName()
-		if name == "" {
-			continue
-		}
-		h.Reset()
-		if _, err := io.Copy(h, p); err != nil {
-			return b, false
-		}
-		fields = append(fields, formField{
-			name:        name,
-			filename:    p.FileName(),
-			contentType: PartContentType(p.Header.Get("Content-Type")),
-			value:       h.Sum(nil),
-		})
+	fields, ok := multipartFields(body, boundary, "")
+	if !ok {
+		return b, false
 	}
 	slices.SortStableFunc(fields, byName)
+	return appendParts(b, fields), true
+}
+
+// appendParts appends multipart fields: 'M', their count, then each one.
+func appendParts(b []byte, fields []formField) []byte {
 	b = append(b, 'M')
 	b = binary.AppendUvarint(b, uint64(len(fields)))
 	for _, f := range fields {
@@ -127,7 +110,91 @@ func appendMultipartPrint(b, body []byte, boundary string) ([]byte, bool) {
 		b = appendString(b, f.contentType)
 		b = append(b, f.value...)
 	}
-	return b, true
+	return b
+}
+
+// multipartFields parses a multipart/form-data body into its named parts,
+// in order (only those called only, unless only is ""); false when it does
+// not parse.
+func multipartFields(body []byte, boundary, only string) ([]formField, bool) {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	h := sha256.New()
+	var fields []formField
+	for n := 0; ; n++ {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return fields, true
+		}
+		if err != nil || n == maxFingerprintParts {
+			return nil, false
+		}
+		name := p.FormName()
+		if name == "" || (only != "" && name != only) {
+			continue
+		}
+		h.Reset()
+		if _, err := io.Copy(h, p); err != nil {
+			return nil, false
+		}
+		fields = append(fields, formField{
+			name:        name,
+			filename:    p.FileName(),
+			contentType: PartContentType(p.Header.Get("Content-Type")),
+			value:       h.Sum(nil),
+		})
+	}
+}
+
+// appendFormPointer appends the value of a fingerprint JSON Pointer item
+// (/amount) in r's form body, as appendFormField does, or 'a' when the field
+// is absent. It reports false, appending nothing, when the body is not a
+// form or does not parse, so the pointer is looked up in JSON.
+func appendFormPointer(pre *canon, r *http.Request, body []byte, ptr []string) bool {
+	out, present, ok := appendFormField(pre.out, r, body, ptr)
+	if !ok {
+		return false
+	}
+	if !present {
+		out = append(out, 'a')
+	}
+	pre.out = out
+	return true
+}
+
+// appendFormField appends the field that a JSON Pointer (/amount) names in
+// r's form body: its values in order ('f', the count, each value), or its
+// parts as the body fingerprint has them. present is false when the body has
+// no such field (a pointer below the top level never has one); ok is false,
+// and nothing is appended, when the body is not a form or does not parse.
+func appendFormField(b []byte, r *http.Request, body []byte, ptr []string) (out []byte, present, ok bool) {
+	kind, boundary := formKind(r)
+	if kind == 0 {
+		return b, false, false
+	}
+	if len(ptr) != 1 || ptr[0] == "" {
+		return b, false, true
+	}
+	if kind == 'M' {
+		fields, ok := multipartFields(body, boundary, ptr[0])
+		if !ok || len(fields) == 0 {
+			return b, false, ok
+		}
+		return appendParts(b, fields), true, true
+	}
+	vs, err := url.ParseQuery(string(body))
+	if err != nil {
+		return b, false, false
+	}
+	vals, present := vs[ptr[0]]
+	if !present {
+		return b, false, true
+	}
+	b = append(b, 'f')
+	b = binary.AppendUvarint(b, uint64(len(vals)))
+	for _, v := range vals {
+		b = appendString(b, v)
+	}
+	return b, true, true
 }
 
 // appendURLEncodedPrint appends the fingerprint of a urlencoded body.

@@ -230,3 +230,76 @@ func FuzzFormFingerprint(f *testing.F) {
 		}
 	})
 }
+
+// TestFormPointerFingerprint: a fingerprint JSON Pointer item compares the
+// form field of that name, in urlencoded and multipart bodies alike.
+func TestFormPointerFingerprint(t *testing.T) {
+	c, err := compile(Policy{Operation: "donate", Fingerprint: []string{"/amount"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Middleware{c: c}
+	fp := func(ct string, body []byte) string {
+		r, _ := http.NewRequest("POST", "/", nil)
+		r.Header.Set("Content-Type", ct)
+		st := getState()
+		defer putState(st)
+		return m.requestFingerprint(r, body, st)
+	}
+	const form = "application/x-www-form-urlencoded"
+	base := fp(form, []byte("amount=10&note=a"))
+	if fp(form, []byte("note=b&amount=10")) != base {
+		t.Error("another field counted")
+	}
+	for _, body := range []string{"amount=11&note=a", "note=a", "amount=10&amount=10&note=a"} {
+		if fp(form, []byte(body)) == base {
+			t.Errorf("%s: same fingerprint as amount=10", body)
+		}
+	}
+	mb := func(parts ...part) string {
+		b, ct := multipartBody(t, "bnd", parts)
+		return fp(ct, b)
+	}
+	mbase := mb(part{"amount", "", "", "10"}, part{"note", "", "", "a"})
+	if mb(part{"note", "", "", "b"}, part{"amount", "", "", "10"}) != mbase {
+		t.Error("multipart: another field counted")
+	}
+	if mb(part{"amount", "", "", "11"}) == mbase || mb(part{"note", "", "", "a"}) == mbase {
+		t.Error("multipart: the amount did not count")
+	}
+}
+
+// TestFormDerivedKey: key.derive reads a pointer as the form field of that
+// name.
+func TestFormDerivedKey(t *testing.T) {
+	c, err := compile(Policy{Operation: "pay", Key: Key{Derive: []string{"/invoice"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Middleware{c: c}
+	key := func(ct string, body []byte) (string, bool) {
+		r, _ := http.NewRequest("POST", "/", nil)
+		r.Header.Set("Content-Type", ct)
+		st := getState()
+		defer putState(st)
+		k, ok, err := m.deriveKey(r, body, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, ok
+	}
+	const form = "application/x-www-form-urlencoded"
+	k1, ok1 := key(form, []byte("invoice=INV-1&amount=3"))
+	k2, ok2 := key(form, []byte("amount=4&invoice=INV-1"))
+	k3, _ := key(form, []byte("invoice=INV-2"))
+	if !ok1 || !ok2 || k1 != k2 || k1 == k3 {
+		t.Fatalf("urlencoded: %q %v, %q %v, %q", k1, ok1, k2, ok2, k3)
+	}
+	if _, ok := key(form, []byte("amount=4")); ok {
+		t.Fatal("urlencoded: a key without the field")
+	}
+	b, ct := multipartBody(t, "bnd", []part{{"invoice", "", "", "INV-1"}})
+	if k, ok := key(ct, b); !ok || k == "" {
+		t.Fatalf("multipart: %q %v", k, ok)
+	}
+}

@@ -356,6 +356,9 @@ func (m *Middleware) appendRef(b []byte, r *http.Request, body []byte, ref value
 		b = append(b, 1)
 		return appendString(b, p), err == nil && p != ""
 	case refPointer:
+		if out, present, ok := appendFormField(b, r, body, ref.ptr); ok { // formprint.go
+			return out, present
+		}
 		raw, ok := lookupPointer(body, ref.ptr)
 		b = append(b, 1)
 		if !ok || string(raw) == "null" {
@@ -478,6 +481,9 @@ func (m *Middleware) requestFingerprint(r *http.Request, body []byte, st *reqSta
 	for _, ref := range c.fpPointers {
 		pre.out = append(pre.out, '/')
 		pre.out = appendString(pre.out, ref.raw)
+		if appendFormPointer(pre, r, body, ref.ptr) { // formprint.go
+			continue
+		}
 		raw, ok := lookupPointer(body, ref.ptr)
 		if !ok {
 			pre.out = append(pre.out, 'a') // absent
