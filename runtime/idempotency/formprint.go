@@ -119,6 +119,7 @@ func appendParts(b []byte, fields []formField) []byte {
 func multipartFields(body []byte, boundary, only string) ([]formField, bool) {
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	h := sha256.New()
+	var buf [4096]byte // io.Copy would allocate 32 KiB per part
 	var fields []formField
 	for n := 0; ; n++ {
 		p, err := mr.NextPart()
@@ -133,7 +134,7 @@ func multipartFields(body []byte, boundary, only string) ([]formField, bool) {
 			continue
 		}
 		h.Reset()
-		if _, err := io.Copy(h, p); err != nil {
+		if _, err := io.CopyBuffer(h, p, buf[:]); err != nil {
 			return nil, false
 		}
 		fields = append(fields, formField{

@@ -8,7 +8,9 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // part is one multipart part of a test body.
@@ -302,4 +304,71 @@ func TestFormDerivedKey(t *testing.T) {
 	if k, ok := key(ct, b); !ok || k == "" {
 		t.Fatalf("multipart: %q %v", k, ok)
 	}
+}
+
+// BenchmarkFormFingerprint compares the form fingerprint with the raw-bytes
+// one it replaces, on a small upload (two fields and an 8 KiB file) and a
+// 12-field urlencoded form; JSON is the cost the form test adds to a JSON
+// body (one header lookup and prefix test).
+func BenchmarkFormFingerprint(b *testing.B) {
+	file := strings.Repeat("0123456789abcdef", 512)
+	mp, mpType := multipartBody(b, "b0undary", []part{{"title", "", "", "Harbour"}, {"tags", "", "", "sea"}, {"image", "h.png", "image/png", file}})
+	var form strings.Builder
+	for i := range 12 {
+		if i > 0 {
+			form.WriteByte('&')
+		}
+		fmt.Fprintf(&form, "field%02d=value+%d", i, i)
+	}
+	cases := []struct {
+		name, ct string
+		body     []byte
+	}{
+		{"multipart", mpType, mp},
+		{"urlencoded", "application/x-www-form-urlencoded", []byte(form.String())},
+		{"json", "application/json", []byte(`{"sku":"AB","quantity":1}`)},
+	}
+	for _, c := range cases {
+		r, _ := http.NewRequest("POST", "/", nil)
+		r.Header.Set("Content-Type", c.ct)
+		b.Run(c.name+"/form", func(b *testing.B) {
+			var pre canon
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			defer reportFormCPU(b, processCPU())
+			for b.Loop() {
+				pre.out = pre.out[:0]
+				if !appendFormFingerprint(&pre, r, c.body) {
+					appendBodyFingerprint(&pre, c.body)
+				}
+				_ = hexSum(pre.out)
+			}
+		})
+		b.Run(c.name+"/raw", func(b *testing.B) {
+			var pre canon
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			defer reportFormCPU(b, processCPU())
+			for b.Loop() {
+				pre.out = pre.out[:0]
+				appendBodyFingerprint(&pre, c.body)
+				_ = hexSum(pre.out)
+			}
+		})
+	}
+}
+
+// processCPU is the process's user+system CPU time (as bench_test.go's
+// cpuTime, which the external test package holds): per op it measures the
+// code rather than the neighbours on a shared machine.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportFormCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 }
