@@ -15,6 +15,10 @@ import (
 	"strings"
 )
 
+// maxFormFields is url.ParseQuery's default limit on the fields of a query
+// (or urlencoded body): a body with more is not a form to it.
+const maxFormFields = 10000
+
 // maxFingerprintParts bounds the parts of a multipart body fingerprinted by
 // field; a body with more is fingerprinted as raw bytes (the generated
 // server refuses it anyway, as serverkit.MaxFormParts).
@@ -200,25 +204,65 @@ func appendFormField(b []byte, r *http.Request, body []byte, ptr []string) (out 
 
 // appendURLEncodedPrint appends the fingerprint of a urlencoded body.
 func appendURLEncodedPrint(b, body []byte) ([]byte, bool) {
-	vs, err := url.ParseQuery(string(body))
-	if err != nil {
-		return b, false
+	// As url.ParseQuery reads the body (the server decodes it with that),
+	// without its map: the fields in a slice, sorted by name, stably.
+	type field struct{ name, value string }
+	q := string(body)
+	n := strings.Count(q, "&") + 1
+	if n > maxFormFields {
+		return b, false // url.ParseQuery refuses it too
 	}
-	names := make([]string, 0, len(vs))
-	for name := range vs {
-		names = append(names, name)
+	fields := make([]field, 0, n)
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		if strings.Contains(kv, ";") {
+			return b, false // url.ParseQuery refuses it
+		}
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err := queryUnescape(k)
+		if err != nil {
+			return b, false
+		}
+		if v, err = queryUnescape(v); err != nil {
+			return b, false
+		}
+		fields = append(fields, field{k, v})
 	}
-	slices.Sort(names)
-	b = append(b, 'f')
-	b = binary.AppendUvarint(b, uint64(len(names)))
-	for _, name := range names {
-		b = appendString(b, name)
-		b = binary.AppendUvarint(b, uint64(len(vs[name])))
-		for _, v := range vs[name] {
-			b = appendString(b, v)
+	slices.SortStableFunc(fields, func(x, y field) int { return cmp.Compare(x.name, y.name) })
+	names := 0
+	for i := range fields {
+		if i == 0 || fields[i].name != fields[i-1].name {
+			names++
 		}
 	}
+	b = append(b, 'f')
+	b = binary.AppendUvarint(b, uint64(names))
+	for i := 0; i < len(fields); {
+		j := i + 1
+		for j < len(fields) && fields[j].name == fields[i].name {
+			j++
+		}
+		b = appendString(b, fields[i].name)
+		b = binary.AppendUvarint(b, uint64(j-i))
+		for _, f := range fields[i:j] {
+			b = appendString(b, f.value)
+		}
+		i = j
+	}
 	return b, true
+}
+
+// queryUnescape is url.QueryUnescape without its copy when there is nothing
+// to unescape.
+func queryUnescape(s string) (string, error) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }
 
 // PartContentType is the Content-Type of a multipart part as it is

@@ -2,11 +2,13 @@ package idempotency
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -175,9 +177,14 @@ func FuzzFormFingerprint(f *testing.F) {
 	f.Add([]byte("a\x00\x00b\x00=&%\x00a\x00x"), uint8(1))
 	f.Add([]byte("--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--x--\r\n"), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, rot uint8) {
-		// Raw input as a body of each kind: any answer, no panic.
+		// Raw input as a body of each kind: any answer, no panic; a
+		// urlencoded one read as url.ParseQuery (the server's decoder) does.
 		formPrint("multipart/form-data; boundary=x", data)
-		formPrint("application/x-www-form-urlencoded", data)
+		got, gotOK := appendURLEncodedPrint(nil, data)
+		want, wantOK := parseQueryPrint(data)
+		if gotOK != wantOK || !bytes.Equal(got, want) {
+			t.Fatalf("urlencoded %q: %v %q, url.ParseQuery gives %v %q", data, gotOK, got, wantOK, want)
+		}
 
 		// Fields: name \x00 value pairs; a name containing \x01 splits off a
 		// filename (a file part).
@@ -371,4 +378,28 @@ func processCPU() time.Duration {
 
 func reportFormCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// parseQueryPrint is the urlencoded fingerprint pre-image built on
+// url.ParseQuery, the reference appendURLEncodedPrint must agree with.
+func parseQueryPrint(body []byte) ([]byte, bool) {
+	vs, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, false
+	}
+	names := make([]string, 0, len(vs))
+	for name := range vs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	b := []byte{'f'}
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, name := range names {
+		b = appendString(b, name)
+		b = binary.AppendUvarint(b, uint64(len(vs[name])))
+		for _, v := range vs[name] {
+			b = appendString(b, v)
+		}
+	}
+	return b, true
 }
