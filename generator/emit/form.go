@@ -83,7 +83,9 @@ func (g *generator) emitFormDecode(gr *jen.Group, c *model.Content, field *jen.S
 		if c.Kind == model.BodyMultipart && g.fileProperty(p) {
 			method = "File"
 		}
-		args := []jen.Code{jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(p.Required)}
+		// A readOnly property belongs to responses: a request need not send it.
+		required := p.Required && (p.Schema == nil || !p.Schema.ReadOnly)
+		args := []jen.Code{jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(required)}
 		for _, t := range c.PartTypes[p.Name] {
 			args = append(args, jen.Lit(t))
 		}
@@ -108,6 +110,9 @@ func (g *generator) clientMultipart(c *model.Content, field jen.Code, fail jen.C
 		keyPart = strings.TrimPrefix(ks.field, "/")
 	}
 	for j, p := range s.Properties {
+		if p.Schema != nil && p.Schema.ReadOnly {
+			continue // the server's, not the request's
+		}
 		if p.Name == keyPart {
 			var newKey jen.Code = jen.Nil()
 			if ks.ulid {

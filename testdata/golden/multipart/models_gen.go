@@ -6,6 +6,7 @@ import upload "github.com/idemgen/idemgen/runtime/upload"
 
 // PutAvatarRequest is the "PutAvatarRequest" schema.
 type PutAvatarRequest struct {
+	ID      string        `json:"id"`
 	User    string        `json:"user"`
 	Picture upload.File   `json:"picture"`
 	Crops   []upload.File `json:"crops,omitempty"`

@@ -211,6 +211,7 @@ func (s *server) decodePutAvatar(r *http.Request, req *PutAvatarRequestObject) e
 			return err
 		}
 		var v PutAvatarRequest
+		form.Field("id", &v.ID, false)
 		form.Field("user", &v.User, true)
 		form.File("picture", &v.Picture, true, "image/*")
 		form.File("crops", &v.Crops, false)
