@@ -314,6 +314,18 @@ func TestFileOverMaxBodyIs413(t *testing.T) {
 	if h.photos.Load() != 0 {
 		t.Fatal("the handler ran")
 	}
+
+	// Under the server's limit (10 MiB by default) but over the policy's
+	// maxRequestBytes (1 MiB by default): the idempotency middleware's 413.
+	h, ts = newServer(t)
+	b, ct = curlBody(t, formPart{"title", "", "", "big"}, formPart{"image", "big.png", "image/png", strings.Repeat("x", 1<<20)})
+	a = post(t, ts, "/photos", "up-4", ct, b)
+	if p := decodeProblem(t, a); a.status != http.StatusRequestEntityTooLarge || p.Status != 413 {
+		t.Fatalf("over maxRequestBytes: %d %s", a.status, a.body)
+	}
+	if h.photos.Load() != 0 {
+		t.Fatal("the handler ran")
+	}
 }
 
 // TestURLEncodedReorderedFieldsReplay: a urlencoded retry with its fields in
