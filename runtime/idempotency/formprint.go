@@ -86,10 +86,10 @@ func appendFormFingerprint(pre *canon, r *http.Request, body []byte) bool {
 	return true
 }
 
-// formField is one field of a form body as fingerprinted.
+// formField is one part of a multipart body as fingerprinted.
 type formField struct {
 	name, filename, contentType string
-	value                       []byte // urlencoded: the value; multipart: the content's SHA-256
+	value                       []byte // the SHA-256 of the content
 }
 
 func byName(a, b formField) int { return cmp.Compare(a.name, b.name) }
