@@ -438,7 +438,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 				block = append(block, jen.Id("form").Op(":=").Qual("net/url", "Values").Values(), jen.Id("v").Op(":=").Add(field()))
 				names := fieldNames(s)
 				for j, p := range s.Properties {
-					block = append(block, jen.If(jen.Err().Op(":=").Qual(clientPkg, "AddQuery").Call(jen.Id("form"), jen.Lit(p.Name), jen.Id("v").Dot(names[j]), jen.Lit("")), jen.Err().Op("!=").Nil()).Block(fail))
+					block = append(block, jen.If(jen.Err().Op(":=").Qual(clientPkg, "AddQuery").Call(jen.Id("form"), jen.Lit(p.Name), jen.Id("v").Dot(names[j]), jen.Lit(c.Delimiters[p.Name])), jen.Err().Op("!=").Nil()).Block(fail))
 				}
 			} else {
 				block = append(block, jen.Id("form").Op(":=").Qual("net/url", "Values").Values(),

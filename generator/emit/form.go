@@ -83,6 +83,10 @@ func (g *generator) emitFormDecode(gr *jen.Group, c *model.Content, field *jen.S
 		if c.Kind == model.BodyMultipart && g.fileProperty(p) {
 			method = "File"
 		}
+		if sep := c.Delimiters[p.Name]; sep != "" && p.Schema != nil && p.Schema.Kind == model.KindArray {
+			gr.Id("form").Dot("Delimited").Call(jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(p.Required && !p.Schema.ReadOnly), jen.Lit(sep))
+			continue
+		}
 		// A readOnly property belongs to responses: a request need not send it.
 		required := p.Required && (p.Schema == nil || !p.Schema.ReadOnly)
 		args := []jen.Code{jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(required)}

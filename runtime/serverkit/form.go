@@ -117,6 +117,28 @@ func (f *FormBody) Field(name string, dst any, required bool, contentTypes ...st
 	f.fill(name, v, ps)
 }
 
+// Delimited decodes the urlencoded field called name, an array the spec's
+// encoding object sends in one field (explode: false), into dst, a pointer to
+// a slice: each value is split at sep ("," for style form, " " for
+// spaceDelimited, "|" for pipeDelimited) and every item decoded as Field
+// decodes one. A field sent more than once adds the items of each.
+func (f *FormBody) Delimited(name string, dst any, required bool, sep string) {
+	ps, ok := f.take(name, required, nil)
+	if !ok {
+		return
+	}
+	var items []formPart
+	for _, p := range ps {
+		if len(p.data) == 0 {
+			continue
+		}
+		for _, it := range bytes.Split(p.data, []byte(sep)) {
+			items = append(items, formPart{data: it})
+		}
+	}
+	f.fill(name, reflect.ValueOf(dst).Elem(), items)
+}
+
 // fill decodes ps into v; false when some part did not decode.
 func (f *FormBody) fill(name string, v reflect.Value, ps []formPart) bool {
 	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8 {

@@ -77,6 +77,9 @@ func (c *Client) Donate(ctx context.Context, req DonateRequestObject, opts ...Ca
 		if err := client.AddQuery(form, "funds", v.Funds, ""); err != nil {
 			return nil, nil, call.Error(err)
 		}
+		if err := client.AddQuery(form, "codes", v.Codes, "|"); err != nil {
+			return nil, nil, call.Error(err)
+		}
 		body, contentType = []byte(form.Encode()), "application/x-www-form-urlencoded"
 	}
 	call.Key = call.ChooseKey("", client.NewKey)

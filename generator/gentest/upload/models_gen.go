@@ -9,6 +9,7 @@ type Donate201Response struct {
 	ID     *int     `json:"id,omitempty"`
 	Amount *int     `json:"amount,omitempty"`
 	Funds  []string `json:"funds,omitempty"`
+	Codes  []int    `json:"codes,omitempty"`
 }
 
 // DonateRequest is the "DonateRequest" schema.
@@ -17,6 +18,7 @@ type DonateRequest struct {
 	Currency string   `json:"currency"`
 	Note     *string  `json:"note,omitempty"`
 	Funds    []string `json:"funds,omitempty"`
+	Codes    []int    `json:"codes,omitempty"`
 }
 
 // Meta is the "Meta" schema.

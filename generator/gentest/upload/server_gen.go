@@ -233,6 +233,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 		form.Field("currency", &v.Currency, true)
 		form.Field("note", &v.Note, false)
 		form.Field("funds", &v.Funds, false)
+		form.Delimited("codes", &v.Codes, false, "|")
 		if err := form.Err(); err != nil {
 			return err
 		}

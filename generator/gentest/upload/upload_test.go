@@ -64,7 +64,7 @@ func (s *studio) Donate(ctx context.Context, req DonateRequestObject) (DonateRes
 	s.mu.Unlock()
 	amount := req.Body.Amount
 	var r Donate201JSONResponse
-	r.Body.ID, r.Body.Amount, r.Body.Funds = &n, &amount, req.Body.Funds
+	r.Body.ID, r.Body.Amount, r.Body.Funds, r.Body.Codes = &n, &amount, req.Body.Funds, req.Body.Codes
 	return r, nil
 }
 
@@ -481,5 +481,38 @@ func TestKeyInAPart(t *testing.T) {
 	}
 	if got := again.(SubmitScan201JSONResponse).Body; got != fresh || h.scans.Load() != 2 {
 		t.Fatalf("retry with the filled key: %+v (first %+v), handler ran %d times", got, fresh, h.scans.Load())
+	}
+}
+
+// TestDelimitedField: an array the encoding object sends unexploded
+// (pipeDelimited) is one field, split into its items, and the client joins
+// it so.
+func TestDelimitedField(t *testing.T) {
+	h, ts := newServer(t)
+	const ct = "application/x-www-form-urlencoded"
+	a := post(t, ts, "/donations", "del-1", ct, []byte("amount=3&currency=EUR&codes=7%7C8%7C9"))
+	if a.status != 201 || fmt.Sprint(h.lastDonation.Codes) != "[7 8 9]" {
+		t.Fatalf("%d %s: codes %v", a.status, a.body, h.lastDonation.Codes)
+	}
+	bad := post(t, ts, "/donations", "del-2", ct, []byte("amount=3&currency=EUR&codes=7|x"))
+	if p := decodeProblem(t, bad); bad.status != 400 || len(p.Errors) != 1 || p.Errors[0].Pointer != "/codes/1" {
+		t.Fatalf("bad item: %d %s", bad.status, bad.body)
+	}
+	var sent string
+	c, err := NewClient(ts.URL, client.WithRequestEditorFn(func(ctx context.Context, r *http.Request) error {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		sent = string(b)
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := c.Donate(context.Background(), DonateRequestObject{Body: DonateRequest{Amount: 1, Currency: "EUR", Codes: []int{4, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := resp.(Donate201JSONResponse); !ok || fmt.Sprint(d.Body.Codes) != "[4 2]" || !strings.Contains(sent, "codes=4%7C2") {
+		t.Fatalf("client: %+v, sent %q", resp, sent)
 	}
 }

@@ -119,7 +119,7 @@ func (c *Client) SendFeedback(ctx context.Context, req SendFeedbackRequestObject
 		if err := client.AddQuery(form, "score", v.Score, ""); err != nil {
 			return nil, nil, call.Error(err)
 		}
-		if err := client.AddQuery(form, "topics", v.Topics, ""); err != nil {
+		if err := client.AddQuery(form, "topics", v.Topics, ","); err != nil {
 			return nil, nil, call.Error(err)
 		}
 		body, contentType = []byte(form.Encode()), "application/x-www-form-urlencoded"

@@ -264,7 +264,7 @@ func (s *server) decodeSendFeedback(r *http.Request, req *SendFeedbackRequestObj
 		var v SendFeedbackRequest
 		form.Field("text", &v.Text, true)
 		form.Field("score", &v.Score, false)
-		form.Field("topics", &v.Topics, false)
+		form.Delimited("topics", &v.Topics, false, ",")
 		if err := form.Err(); err != nil {
 			return err
 		}
