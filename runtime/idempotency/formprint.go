@@ -271,8 +271,8 @@ func queryUnescape(s string) (string, error) {
 // sorted), or trimmed when it does not parse; "" stays "".
 func PartContentType(ct string) string {
 	ct = strings.TrimSpace(ct)
-	if ct == "" {
-		return ""
+	if ct == "" || canonicalMediaType(ct) {
+		return ct
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -322,3 +322,16 @@ func multipartField(r *http.Request, body []byte, name string) (value string, n 
 // maxKeyPart bounds the key part read; checkKey refuses anything longer
 // than a key's maxLength anyway.
 const maxKeyPart = 4096
+
+// canonicalMediaType reports a Content-Type that parsing and formatting
+// would give back unchanged ("image/png"): no parameters, no upper case, no
+// spaces. Most parts send one.
+func canonicalMediaType(ct string) bool {
+	for i := 0; i < len(ct); i++ {
+		switch c := ct[i]; {
+		case c == ';' || c == ' ' || c == '\t' || ('A' <= c && c <= 'Z'):
+			return false
+		}
+	}
+	return true
+}

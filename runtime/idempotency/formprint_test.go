@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -175,11 +176,16 @@ func TestFormFingerprintFallsBackToRaw(t *testing.T) {
 func FuzzFormFingerprint(f *testing.F) {
 	f.Add([]byte("title\x00Blue\x00logo\x01logo.png\x00\x89PNG\x00tags\x00a\x00tags\x00b"), uint8(3))
 	f.Add([]byte("a\x00\x00b\x00=&%\x00a\x00x"), uint8(1))
+	f.Add([]byte("Text/Plain; charset=UTF-8"), uint8(0))
+	f.Add([]byte("image/png"), uint8(0))
 	f.Add([]byte("--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--x--\r\n"), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, rot uint8) {
 		// Raw input as a body of each kind: any answer, no panic; a
 		// urlencoded one read as url.ParseQuery (the server's decoder) does.
 		formPrint("multipart/form-data; boundary=x", data)
+		if ct := string(data); PartContentType(ct) != slowPartContentType(ct) {
+			t.Fatalf("PartContentType(%q) = %q, parsing gives %q", ct, PartContentType(ct), slowPartContentType(ct))
+		}
 		got, gotOK := appendURLEncodedPrint(nil, data)
 		want, wantOK := parseQueryPrint(data)
 		if gotOK != wantOK || !bytes.Equal(got, want) {
@@ -397,4 +403,39 @@ func parseQueryPrint(body []byte) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+func TestPartContentType(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                "",
+		" image/png ":                     "image/png",
+		"Image/PNG":                       "image/png",
+		"text/plain;charset=utf-8":        "text/plain; charset=utf-8",
+		"text/plain; Charset=UTF-8; a=b":  "text/plain; a=b; charset=UTF-8",
+		"not a type":                      "not a type",
+		"imagepng":                        "imagepng",
+		"image/p@ng":                      "image/p@ng",
+		"application/octet-stream":        "application/octet-stream",
+		"multipart/mixed; boundary=\"x\"": "multipart/mixed; boundary=x",
+	} {
+		if got := PartContentType(in); got != want {
+			t.Errorf("PartContentType(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// slowPartContentType is PartContentType without its fast path.
+func slowPartContentType(ct string) string {
+	ct = strings.TrimSpace(ct)
+	if ct == "" {
+		return ""
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	if f := mime.FormatMediaType(mt, params); f != "" {
+		return f
+	}
+	return ct
 }
