@@ -419,7 +419,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 		field := func() *jen.Statement { return jen.Id("req").Dot(n.Bodies[i]) }
 		// always: a required single JSON, form or text body is a value.
 		always := required && (c.Kind == model.BodyJSON || c.Kind == model.BodyText ||
-			(c.Kind == model.BodyForm && g.formStruct(c.Schema) != nil))
+			g.typedForm(c))
 		var block []jen.Code
 		fail := ret(op.ID, jen.Nil(), jen.Err())
 		switch c.Kind {
@@ -438,7 +438,7 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 				block = append(block, jen.Id("form").Op(":=").Qual("net/url", "Values").Values(), jen.Id("v").Op(":=").Add(field()))
 				names := fieldNames(s)
 				for j, p := range s.Properties {
-					block = append(block, jen.If(jen.Err().Op(":=").Qual(clientPkg, "AddQuery").Call(jen.Id("form"), jen.Lit(p.Name), jen.Id("v").Dot(names[j]), jen.Lit("")), jen.Err().Op("!=").Nil()).Block(fail))
+					block = append(block, jen.If(jen.Err().Op(":=").Qual(clientPkg, "AddQuery").Call(jen.Id("form"), jen.Lit(p.Name), jen.Id("v").Dot(names[j]), jen.Lit(c.Delimiters[p.Name])), jen.Err().Op("!=").Nil()).Block(fail))
 				}
 			} else {
 				block = append(block, jen.Id("form").Op(":=").Qual("net/url", "Values").Values(),
@@ -452,6 +452,10 @@ func (g *generator) emitClientBody(gr *jen.Group, op *model.Operation, ks *keySo
 			block = append(block, jen.List(jen.Id("body"), jen.Id("contentType")).Op("=").List(
 				jen.Index().Byte().Call(jen.Id("form").Dot("Encode").Call()), jen.Lit(requestContentType(c))))
 		case model.BodyMultipart:
+			if g.typedForm(c) {
+				block = g.clientMultipart(c, field(), fail, ks) // form.go
+				break
+			}
 			block = append(block,
 				jen.List(jen.Id("b"), jen.Id("ct"), jen.Err()).Op(":=").Qual(clientPkg, "MultipartBody").Call(field()),
 				jen.If(jen.Err().Op("!=").Nil()).Block(fail),

@@ -139,6 +139,8 @@ type generator struct {
 	// counts the nested loops of the validation being emitted.
 	valid *validation
 	loops int
+	// files are the schemas of multipart file parts (see fileSchema).
+	files map[*model.Schema]bool
 	diags []model.Diagnostic
 	// receivers are the webhooks and callbacks (api.Receivers); all the
 	// operations and then them. recv is the receiver type of the handle,

@@ -113,6 +113,10 @@ func (g *generator) bodyFieldType(op *model.Operation, c *model.Content) jen.Cod
 		}
 		return jen.Qual("net/url", "Values")
 	case model.BodyMultipart:
+		if g.typedForm(c) { // form.go
+			t, _ := g.fieldType(c.Schema, required, false)
+			return t
+		}
 		return jen.Op("*").Qual("mime/multipart", "Form")
 	case model.BodyText:
 		if required {
@@ -530,21 +534,17 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 					cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					g.checkRequired(cg, c.Schema)
 					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
-				case model.BodyForm:
-					cg.List(jen.Id("form"), jen.Err()).Op(":=").Qual(serverkitPkg, "ParseForm").Call(jen.Id("body"))
-					cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-					s := g.formStruct(c.Schema)
-					if s == nil {
+				case model.BodyForm, model.BodyMultipart:
+					if g.typedForm(c) {
+						g.emitFormDecode(cg, c, field, required && !c.Schema.Nullable) // form.go
+						return
+					}
+					if c.Kind == model.BodyForm {
+						cg.List(jen.Id("form"), jen.Err()).Op(":=").Qual(serverkitPkg, "ParseForm").Call(jen.Id("body"))
+						cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 						cg.Add(field).Op("=").Id("form")
 						return
 					}
-					cg.Var().Id("v").Add(g.typeOf(c.Schema))
-					names := fieldNames(s)
-					for j, p := range s.Properties {
-						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "FormField").Call(jen.Id("form"), jen.Lit(p.Name), jen.Op("&").Id("v").Dot(names[j]), jen.Lit(p.Required)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-					}
-					g.assign(cg, field, required && !c.Schema.Nullable)
-				case model.BodyMultipart:
 					cg.List(jen.Id("form"), jen.Err()).Op(":=").Qual(serverkitPkg, "ParseMultipart").Call(jen.Id("r"), jen.Id("body"))
 					cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 					cg.Add(field).Op("=").Id("form")

@@ -70,6 +70,9 @@ func (g *generator) inlineType(s *model.Schema) jen.Code {
 		case "date-time":
 			return jen.Qual("time", "Time")
 		case "byte", "binary":
+			if g.fileSchema(s) { // a file part of a multipart body (form.go)
+				return jen.Qual(uploadPkg, "File")
+			}
 			return jen.Index().Byte()
 		}
 		return jen.String()
@@ -123,7 +126,7 @@ func (g *generator) nilable(s *model.Schema) bool {
 	_, named := g.schemaNames[s]
 	switch s.Kind {
 	case model.KindString:
-		return s.Format == "byte" || s.Format == "binary"
+		return (s.Format == "byte" || s.Format == "binary") && !g.fileSchema(s)
 	case model.KindArray, model.KindMap, model.KindAny:
 		return true
 	case model.KindObject:

@@ -46,6 +46,7 @@ func (g *generator) validation() *validation {
 			roots = append(roots, p.Schema)
 		}
 		roots = append(roots, jsonBodies(op)...)
+		roots = append(roots, g.formBodies(op)...) // form.go
 	}
 	v.needs = holders(roots, g.children, g.ownChecks, g.readOnlyMember)
 	return v
@@ -235,7 +236,7 @@ func (g *generator) bodyValidated(op *model.Operation) *model.Schema {
 		return nil
 	}
 	for _, c := range op.Body.Contents {
-		if c.Kind == model.BodyJSON && c.Schema != nil && g.validation().needs[c.Schema] {
+		if (c.Kind == model.BodyJSON || g.typedForm(c)) && c.Schema != nil && g.validation().needs[c.Schema] {
 			return c.Schema
 		}
 	}
@@ -312,7 +313,7 @@ func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 		if op.Body != nil {
 			single := len(op.Body.Contents) == 1
 			for i, c := range op.Body.Contents {
-				if c.Kind != model.BodyJSON || c.Schema == nil || !v.needs[c.Schema] {
+				if (c.Kind != model.BodyJSON && !g.typedForm(c)) || c.Schema == nil || !v.needs[c.Schema] {
 					continue
 				}
 				_, ptr := g.fieldShape(c.Schema, single && op.Body.Required, false)

@@ -481,7 +481,58 @@ func (b *builder) contents(content openapi3.Content, l loc, hint string) []*mode
 			}
 			c.Schema = b.schema(mtv.Schema, l.at("content", mt, "schema"), h)
 		}
+		if mtv != nil && c.Kind == model.BodyMultipart {
+			c.PartTypes = partTypes(mtv.Encoding)
+		}
+		if mtv != nil && c.Kind == model.BodyForm {
+			c.Delimiters = delimiters(mtv.Encoding)
+		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// partTypes are the content types a multipart encoding object declares, by
+// property name.
+func partTypes(enc map[string]*openapi3.Encoding) map[string][]string {
+	var out map[string][]string
+	for name, e := range enc {
+		if e == nil || strings.TrimSpace(e.ContentType) == "" {
+			continue
+		}
+		var types []string
+		for _, t := range strings.Split(e.ContentType, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				types = append(types, t)
+			}
+		}
+		if out == nil {
+			out = make(map[string][]string)
+		}
+		out[name] = types
+	}
+	return out
+}
+
+// delimiters are the delimiters of the urlencoded fields an encoding object
+// sends unexploded (OpenAPI's explode defaults to true for style form).
+func delimiters(enc map[string]*openapi3.Encoding) map[string]string {
+	var out map[string]string
+	for name, e := range enc {
+		if e == nil || e.Explode == nil || *e.Explode {
+			continue
+		}
+		sep := ","
+		switch e.Style {
+		case "spaceDelimited":
+			sep = " "
+		case "pipeDelimited":
+			sep = "|"
+		}
+		if out == nil {
+			out = make(map[string]string)
+		}
+		out[name] = sep
 	}
 	return out
 }

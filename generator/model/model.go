@@ -290,6 +290,15 @@ type Content struct {
 	// "JSONBody" when there are several media types); in a response, the
 	// response type ("CreateSong201JSONResponse").
 	GoName string
+	// PartTypes are, in a multipart request body, the media types (or
+	// ranges) the encoding object allows for a property's parts, by property
+	// name, from its comma-separated contentType; nil when none is declared.
+	PartTypes map[string][]string
+	// Delimiters are, in a urlencoded request body, the delimiter of each
+	// array property the encoding object sends in one field (explode: false):
+	// "," for style form, " " for spaceDelimited, "|" for pipeDelimited. An
+	// array property not listed is one repeated field per item.
+	Delimiters map[string]string
 }
 
 // Body is an operation's request body.

@@ -280,6 +280,12 @@ func (c *compiled) fieldKey(r *http.Request, body []byte) (string, bool, error) 
 		}
 		return v, n == 1, err
 	}
+	if v, n, ok, err := multipartField(r, body, c.keyField.name); ok { // formprint.go
+		if n > 1 {
+			return "", true, fmt.Errorf("%w: %d %s multipart parts, want one", ErrInvalidKey, n, c.keyField.name)
+		}
+		return v, n == 1, err
+	}
 	raw, ok := lookupPointer(body, c.keyField.ptr)
 	if !ok {
 		return "", false, nil
@@ -350,6 +356,9 @@ func (m *Middleware) appendRef(b []byte, r *http.Request, body []byte, ref value
 		b = append(b, 1)
 		return appendString(b, p), err == nil && p != ""
 	case refPointer:
+		if out, present, ok := appendFormField(b, r, body, ref.ptr); ok { // formprint.go
+			return out, present
+		}
 		raw, ok := lookupPointer(body, ref.ptr)
 		b = append(b, 1)
 		if !ok || string(raw) == "null" {
@@ -466,12 +475,15 @@ func (m *Middleware) requestFingerprint(r *http.Request, body []byte, st *reqSta
 		}
 	}
 	pre.out = b
-	if c.fpBody {
+	if c.fpBody && !appendFormFingerprint(pre, r, body) { // formprint.go
 		appendBodyFingerprint(pre, body)
 	}
 	for _, ref := range c.fpPointers {
 		pre.out = append(pre.out, '/')
 		pre.out = appendString(pre.out, ref.raw)
+		if appendFormPointer(pre, r, body, ref.ptr) { // formprint.go
+			continue
+		}
 		raw, ok := lookupPointer(body, ref.ptr)
 		if !ok {
 			pre.out = append(pre.out, 'a') // absent

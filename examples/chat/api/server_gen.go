@@ -475,6 +475,10 @@ func (s *server) admitSubmitMessageForm(next http.Handler) http.Handler {
 			s.kit.RequestError(w, r, err)
 			return
 		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, validate.Admit(r, req))
 	})
 }
@@ -514,18 +518,15 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v MessageForm
-		if err := serverkit.FormField(form, "user", &v.User, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "text", &v.Text, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "key", &v.Key, true); err != nil {
+		form.Field("user", &v.User, true)
+		form.Field("text", &v.Text, true)
+		form.Field("key", &v.Key, true)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v
@@ -542,6 +543,10 @@ func (s *server) admitSubmitIssuedForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(SubmitIssuedFormRequestObject)
 		if err := s.decodeSubmitIssuedForm(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		if err := req.validate(); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -584,18 +589,15 @@ func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRe
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v IssuedMessageForm
-		if err := serverkit.FormField(form, "user", &v.User, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "text", &v.Text, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "key", &v.Key, true); err != nil {
+		form.Field("user", &v.User, true)
+		form.Field("text", &v.Text, true)
+		form.Field("key", &v.Key, true)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v
@@ -710,6 +712,10 @@ func (s *server) admitSubmitPlainForm(next http.Handler) http.Handler {
 			s.kit.RequestError(w, r, err)
 			return
 		}
+		if err := req.validate(); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, validate.Admit(r, req))
 	})
 }
@@ -749,18 +755,15 @@ func (s *server) decodeSubmitPlainForm(r *http.Request, req *SubmitPlainFormRequ
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v MessageForm
-		if err := serverkit.FormField(form, "user", &v.User, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "text", &v.Text, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "key", &v.Key, true); err != nil {
+		form.Field("user", &v.User, true)
+		form.Field("text", &v.Text, true)
+		form.Field("key", &v.Key, true)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v

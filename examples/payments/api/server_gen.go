@@ -812,18 +812,15 @@ func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) e
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v LinkPayment
-		if err := serverkit.FormField(form, "payerId", &v.PayerId, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "amount", &v.Amount, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "currency", &v.Currency, true); err != nil {
+		form.Field("payerId", &v.PayerId, true)
+		form.Field("amount", &v.Amount, true)
+		form.Field("currency", &v.Currency, true)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v

@@ -385,9 +385,9 @@ func TestFormBodyKey(t *testing.T) {
 	if n := h.donations.Load(); n != 1 {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
-	// A form field of the wrong type is a 400 naming it.
+	// A form field of the wrong type is a 400 naming it by pointer.
 	bad := url.Values{"token": {"tok-10"}, "amount": {"lots"}}.Encode()
-	wantProblem(t, do(t, ts, "POST", "/donations", "application/x-www-form-urlencoded", bad), http.StatusBadRequest, `form field "amount"`)
+	wantProblem(t, do(t, ts, "POST", "/donations", "application/x-www-form-urlencoded", bad), http.StatusBadRequest, `{"pointer":"/amount"`)
 }
 
 // TestKeyHeaderParamIsDecoded: when the policy's key header is also a declared

@@ -844,18 +844,15 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v DonateRequest
-		if err := serverkit.FormField(form, "token", &v.Token, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "amount", &v.Amount, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "note", &v.Note, false); err != nil {
+		form.Field("token", &v.Token, true)
+		form.Field("amount", &v.Amount, true)
+		form.Field("note", &v.Note, false)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v

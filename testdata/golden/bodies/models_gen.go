@@ -2,6 +2,8 @@
 
 package bodies
 
+import upload "github.com/idemgen/idemgen/runtime/upload"
+
 // DonateRequest is the "DonateRequest" schema.
 type DonateRequest struct {
 	Token  string   `json:"token"`
@@ -34,5 +36,5 @@ type Upload201Response struct {
 
 // UploadMultipartRequest is the "UploadMultipartRequest" schema.
 type UploadMultipartRequest struct {
-	File []byte `json:"file,omitempty"`
+	File *upload.File `json:"file,omitempty"`
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"regexp"
 
@@ -208,7 +207,7 @@ type UploadRequestObject struct {
 	// BinaryBody is the request body as application/octet-stream (nil unless the request has that Content-Type).
 	BinaryBody io.Reader
 	// MultipartBody is the request body as multipart/form-data (nil unless the request has that Content-Type).
-	MultipartBody *multipart.Form
+	MultipartBody *UploadMultipartRequest
 	// TextBody is the request body as text/plain (nil unless the request has that Content-Type).
 	TextBody *string
 }
@@ -451,18 +450,15 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 	}
 	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
 	case 0:
-		form, err := serverkit.ParseForm(body)
+		form, err := serverkit.ReadForm(body)
 		if err != nil {
 			return err
 		}
 		var v DonateRequest
-		if err := serverkit.FormField(form, "token", &v.Token, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "amount", &v.Amount, true); err != nil {
-			return err
-		}
-		if err := serverkit.FormField(form, "tags", &v.Tags, false); err != nil {
+		form.Field("token", &v.Token, true)
+		form.Field("amount", &v.Amount, true)
+		form.Field("tags", &v.Tags, false)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v
@@ -597,11 +593,16 @@ func (s *server) decodeUpload(r *http.Request, req *UploadRequestObject) error {
 	case 0:
 		req.BinaryBody = bytes.NewReader(body)
 	case 1:
-		form, err := serverkit.ParseMultipart(r, body)
+		form, err := serverkit.ReadMultipart(r, body)
 		if err != nil {
 			return err
 		}
-		req.MultipartBody = form
+		var v UploadMultipartRequest
+		form.File("file", &v.File, false)
+		if err := form.Err(); err != nil {
+			return err
+		}
+		req.MultipartBody = &v
 	case 2:
 		v := string(body)
 		req.TextBody = &v
