@@ -43,7 +43,7 @@ const (
 	RuleIssuedBindUnscoped    = "issued-bind-principal-unscoped"
 	RuleIssuedNoEndpoint      = "issued-key-source-undocumented"
 	RuleFingerprintNoBody     = "fingerprint-without-body"
-	RulePrincipalUnsecured    = "scope-principal-unsecured"
+	RulePrincipalUnsecured    = extension.RulePrincipalUnsecured
 	RuleUnscopedTenant        = "scope-missing-multi-tenant"
 	RuleDocErrors             = "doc-error-responses"
 	RuleDocReplayed           = "doc-replayed-header"

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"go/token"
 	"maps"
-	"net/textproto"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -53,6 +52,9 @@ type builder struct {
 	goNames   map[*model.Schema]string // x-go-name overrides
 	inAllOf   map[string]bool          // allOf merges in progress (cycle guard)
 	opGoNames []opGoName               // x-go-name overrides of operations
+	doc       *openapi3.T
+	rootReqs  []model.SecurityRequirement // the root `security`, converted once
+	rootDone  bool
 }
 
 func newBuilder(ctx context.Context, path, abs string) *builder {
@@ -136,6 +138,7 @@ func operationOf(pi *openapi3.PathItem, method string) *openapi3.Operation {
 func (b *builder) build(doc *openapi3.T) error {
 	root := loc{b.abs, ""}
 	api := b.api
+	b.doc = doc
 	api.OpenAPI = doc.OpenAPI
 	if doc.Info != nil {
 		api.Title, api.Version, api.Description = doc.Info.Title, doc.Info.Version, doc.Info.Description
@@ -187,42 +190,6 @@ func (b *builder) build(doc *openapi3.T) error {
 	}
 	b.finishDiagnostics()
 	return nil
-}
-
-// security fills SecuritySchemes, SecurityHeaders and HasGlobalSecurity.
-func (b *builder) security(doc *openapi3.T) {
-	api := b.api
-	api.HasGlobalSecurity = nonEmptySecurity(doc.Security)
-	if doc.Components == nil {
-		return
-	}
-	headers := map[string]bool{}
-	for _, name := range sortedKeys(doc.Components.SecuritySchemes) {
-		api.SecuritySchemes = append(api.SecuritySchemes, name)
-		sr := doc.Components.SecuritySchemes[name]
-		if sr == nil || sr.Value == nil {
-			continue
-		}
-		switch ss := sr.Value; ss.Type {
-		case "http", "oauth2", "openIdConnect":
-			headers["Authorization"] = true
-		case "apiKey":
-			if ss.In == "header" && ss.Name != "" {
-				headers[textproto.CanonicalMIMEHeaderKey(ss.Name)] = true
-			}
-		}
-	}
-	api.SecurityHeaders = sortedKeys(headers)
-}
-
-// nonEmptySecurity reports a requirement list with at least one scheme.
-func nonEmptySecurity(reqs openapi3.SecurityRequirements) bool {
-	for _, r := range reqs {
-		if len(r) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // sortedKeys gives a deterministic order to a map's keys.
@@ -305,11 +272,7 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	if m.ID == "" {
 		m.ID = deriveID(method, path)
 	}
-	if op.Security != nil {
-		m.Secured = nonEmptySecurity(*op.Security)
-	} else {
-		m.Secured = b.api.HasGlobalSecurity
-	}
+	b.operationSecurity(b.doc, op, m, ol)
 	if s, ok := op.Extensions["x-go-name"].(string); ok && token.IsIdentifier(s) {
 		b.opGoNames = append(b.opGoNames, opGoName{m, s})
 	}
