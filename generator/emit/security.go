@@ -200,3 +200,61 @@ func (g *generator) newServerSecurityDoc() string {
 		"their requests are decoded or their idempotency keys claimed (see\n" +
 		"SecurityHandler); a nil sh is an error."
 }
+
+// emitClientSchemes emits clientSchemes, the descriptors of the schemes the
+// operations require, which NewClient hands to client.NewBase.
+func (g *generator) emitClientSchemes(f *jen.File) {
+	schemes := g.usedSchemes()
+	if len(schemes) == 0 {
+		return
+	}
+	f.Add(docText("clientSchemes are the security schemes the operations require; the credential\n" +
+		"options (client.WithBearerToken, client.WithBasicAuth, client.WithAPIKey,\n" +
+		"client.WithTokenFunc) name them."))
+	f.Var().Id("clientSchemes").Op("=").Index().Qual(clientPkg, "Scheme").ValuesFunc(func(vg *jen.Group) {
+		for _, s := range schemes {
+			var d fields
+			d.add("Name", jen.Lit(s.Name))
+			switch s.Kind {
+			case model.SchemeBearer:
+				d.add("Kind", jen.Qual(clientPkg, "Bearer"))
+				d.add("AuthScheme", jen.Lit(s.AuthScheme))
+			case model.SchemeBasic:
+				d.add("Kind", jen.Qual(clientPkg, "Basic"))
+				d.add("AuthScheme", jen.Lit(s.AuthScheme))
+			case model.SchemeAPIKey:
+				d.add("Kind", jen.Qual(clientPkg, "APIKey"))
+				d.add("In", jen.Lit(string(s.In)))
+				d.add("Param", jen.Lit(s.Param))
+			case model.SchemeMutualTLS:
+				d.add("Kind", jen.Qual(clientPkg, "MutualTLS"))
+			}
+			vg.Values(d.sorted("Name", "Kind", "AuthScheme", "In", "Param")...)
+		}
+	})
+}
+
+// clientBaseSchemes is the Schemes field of NewClient's client.BaseConfig, or
+// nil when no operation requires authentication.
+func (g *generator) clientBaseSchemes() jen.Code {
+	if !g.secured() {
+		return nil
+	}
+	return jen.Id("Schemes").Op(":").Id("clientSchemes")
+}
+
+// clientSecurity adds op's requirement to the client.Operation descriptor.
+func clientSecurity(op *model.Operation, desc *fields) {
+	if !requiresAuth(op) {
+		return
+	}
+	desc.add("Security", jen.Index().Qual(clientPkg, "Requirement").ValuesFunc(func(alts *jen.Group) {
+		for _, alt := range op.Security {
+			alts.ValuesFunc(func(names *jen.Group) {
+				for _, u := range alt.Schemes {
+					names.Lit(u.Scheme.Name)
+				}
+			})
+		}
+	}))
+}
