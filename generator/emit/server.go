@@ -295,7 +295,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 		"policy are not wrapped. serverkit.WithOperationMiddleware wraps every\n" +
 		"operation with middleware told its operationId, method and route. A request\n" +
 		"no operation serves is answered 404, or 405 with Allow, in problem+json\n" +
-		"(serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them)."+g.newServerSecurityDoc()))
+		"(serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them)." + g.newServerSecurityDoc()))
 	f.Func().Id("NewServer").ParamsFunc(func(pg *jen.Group) {
 		pg.Id("h").Id("Handler")
 		if g.secured() {
