@@ -161,7 +161,13 @@ func (g *generator) emitServerSchemes(gr *jen.Group) {
 				cg.Id("info")
 			})),
 		))
-		gr.Id(schemeVar(s)).Op(":=").Op("&").Qual(serverkitPkg, "Scheme").Values(d.sorted("Name", "Kind", "AuthScheme", "In", "Param", "Authenticate")...)
+		// One field per line, even for the short mutualTLS scheme: the
+		// Authenticate func literal reads badly on one line.
+		var items []jen.Code
+		for _, it := range (schemeFields{d}).inOrder("Name", "Kind", "AuthScheme", "In", "Param", "Authenticate") {
+			items = append(items, jen.Line().Add(it))
+		}
+		gr.Id(schemeVar(s)).Op(":=").Op("&").Qual(serverkitPkg, "Scheme").Values(append(items, jen.Line())...)
 	}
 }
 
@@ -171,23 +177,32 @@ func (g *generator) authenticate(op *model.Operation, h jen.Code) jen.Code {
 	if !requiresAuth(op) {
 		return h
 	}
-	reqs := jen.Index().Qual(serverkitPkg, "Requirement").ValuesFunc(func(alts *jen.Group) {
-		for _, alt := range op.Security {
-			alts.ValuesFunc(func(uses *jen.Group) {
-				for _, u := range alt.Schemes {
-					d := jen.Dict{jen.Id("Scheme"): jen.Id(schemeVar(u.Scheme))}
-					if len(u.Scopes) > 0 {
-						d[jen.Id("Scopes")] = jen.Index().String().ValuesFunc(func(sg *jen.Group) {
-							for _, sc := range u.Scopes {
-								sg.Lit(sc)
-							}
-						})
+	// One alternative per line when there are several.
+	multi := len(op.Security) > 1
+	var alts []jen.Code
+	for _, alt := range op.Security {
+		var uses []jen.Code
+		for _, u := range alt.Schemes {
+			use := []jen.Code{jen.Id("Scheme").Op(":").Id(schemeVar(u.Scheme))}
+			if len(u.Scopes) > 0 {
+				use = append(use, jen.Id("Scopes").Op(":").Index().String().ValuesFunc(func(sg *jen.Group) {
+					for _, sc := range u.Scopes {
+						sg.Lit(sc)
 					}
-					uses.Values(d)
-				}
-			})
+				}))
+			}
+			uses = append(uses, jen.Values(use...))
 		}
-	})
+		if multi {
+			alts = append(alts, jen.Line().Values(uses...))
+		} else {
+			alts = append(alts, jen.Values(uses...))
+		}
+	}
+	if multi {
+		alts = append(alts, jen.Line())
+	}
+	reqs := jen.Index().Qual(serverkitPkg, "Requirement").Values(alts...)
 	return jen.Id("kit").Dot("Authenticate").Call(jen.Lit(op.ID), reqs, h)
 }
 
@@ -213,7 +228,7 @@ func (g *generator) emitClientSchemes(f *jen.File) {
 		"client.WithTokenFunc) name them."))
 	f.Var().Id("clientSchemes").Op("=").Index().Qual(clientPkg, "Scheme").ValuesFunc(func(vg *jen.Group) {
 		for _, s := range schemes {
-			var d fields
+			var d schemeFields
 			d.add("Name", jen.Lit(s.Name))
 			switch s.Kind {
 			case model.SchemeBearer:
@@ -229,8 +244,9 @@ func (g *generator) emitClientSchemes(f *jen.File) {
 			case model.SchemeMutualTLS:
 				d.add("Kind", jen.Qual(clientPkg, "MutualTLS"))
 			}
-			vg.Values(d.sorted("Name", "Kind", "AuthScheme", "In", "Param")...)
+			vg.Line().Values(d.inOrder("Name", "Kind", "AuthScheme", "In", "Param")...)
 		}
+		vg.Line()
 	})
 }
 
@@ -257,4 +273,18 @@ func clientSecurity(op *model.Operation, desc *fields) {
 			})
 		}
 	}))
+}
+
+// schemeFields are the fields of a scheme descriptor, kept on one line (one
+// scheme per line reads as a table).
+type schemeFields struct{ fields }
+
+func (f schemeFields) inOrder(order ...string) []jen.Code {
+	var out []jen.Code
+	for _, name := range order {
+		if v, ok := f.fields[name]; ok {
+			out = append(out, jen.Id(name).Op(":").Add(v))
+		}
+	}
+	return out
 }

@@ -53,22 +53,14 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 // clientSchemes are the security schemes the operations require; the credential
 // options (client.WithBearerToken, client.WithBasicAuth, client.WithAPIKey,
 // client.WithTokenFunc) name them.
-var clientSchemes = []client.Scheme{{Name: "basic", Kind: client.Basic, AuthScheme: "Basic"}, {Name: "bearer", Kind: client.Bearer, AuthScheme: "Bearer"}, {
-	Name:  "cookieKey",
-	Kind:  client.APIKey,
-	In:    "cookie",
-	Param: "session",
-}, {
-	Name:  "headerKey",
-	Kind:  client.APIKey,
-	In:    "header",
-	Param: "X-API-Key",
-}, {Name: "oauth", Kind: client.Bearer, AuthScheme: "Bearer"}, {
-	Name:  "queryKey",
-	Kind:  client.APIKey,
-	In:    "query",
-	Param: "api_key",
-}}
+var clientSchemes = []client.Scheme{
+	{Name: "basic", Kind: client.Basic, AuthScheme: "Basic"},
+	{Name: "bearer", Kind: client.Bearer, AuthScheme: "Bearer"},
+	{Name: "cookieKey", Kind: client.APIKey, In: "cookie", Param: "session"},
+	{Name: "headerKey", Kind: client.APIKey, In: "header", Param: "X-API-Key"},
+	{Name: "oauth", Kind: client.Bearer, AuthScheme: "Bearer"},
+	{Name: "queryKey", Kind: client.APIKey, In: "query", Param: "api_key"},
+}
 
 // GetFeed calls GET /feed (operationId "getFeed").
 //

@@ -317,19 +317,25 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 	kit := serverkit.New("security", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	h0 := kit.Operation(serverkit.OperationInfo{ID: "getFeed", Method: "GET", Route: "/feed"}, kit.Authenticate("getFeed", []serverkit.Requirement{{{Scheme: schemeQueryKey}}, {{Scheme: schemeCookieKey}}}, http.HandlerFunc(s.handleGetFeed)))
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "getFeed", Method: "GET", Route: "/feed"}, kit.Authenticate("getFeed", []serverkit.Requirement{
+		{{Scheme: schemeQueryKey}},
+		{{Scheme: schemeCookieKey}},
+	}, http.HandlerFunc(s.handleGetFeed)))
 	h1 := kit.Operation(serverkit.OperationInfo{ID: "getHealth", Method: "GET", Route: "/health"}, http.HandlerFunc(s.handleGetHealth))
 	h2 := kit.Operation(serverkit.OperationInfo{ID: "getMe", Method: "GET", Route: "/me"}, kit.Authenticate("getMe", []serverkit.Requirement{{{Scheme: schemeBearer}}}, http.HandlerFunc(s.handleGetMe)))
 	var h3 http.Handler
 	if h3, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, kit.Authenticate("createOrder", []serverkit.Requirement{{{
-		Scheme: schemeOauth,
-		Scopes: []string{"orders:write"},
-	}}}, s.admitCreateOrder(h3)))
-	h4 := kit.Operation(serverkit.OperationInfo{ID: "getPublic", Method: "GET", Route: "/public"}, kit.Authenticate("getPublic", []serverkit.Requirement{{}, {{Scheme: schemeBearer}}}, http.HandlerFunc(s.handleGetPublic)))
-	h5 := kit.Operation(serverkit.OperationInfo{ID: "createReport", Method: "POST", Route: "/reports"}, kit.Authenticate("createReport", []serverkit.Requirement{{{Scheme: schemeBearer}, {Scheme: schemeHeaderKey}}, {{Scheme: schemeBasic}}}, http.HandlerFunc(s.handleCreateReport)))
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, kit.Authenticate("createOrder", []serverkit.Requirement{{{Scheme: schemeOauth, Scopes: []string{"orders:write"}}}}, s.admitCreateOrder(h3)))
+	h4 := kit.Operation(serverkit.OperationInfo{ID: "getPublic", Method: "GET", Route: "/public"}, kit.Authenticate("getPublic", []serverkit.Requirement{
+		{},
+		{{Scheme: schemeBearer}},
+	}, http.HandlerFunc(s.handleGetPublic)))
+	h5 := kit.Operation(serverkit.OperationInfo{ID: "createReport", Method: "POST", Route: "/reports"}, kit.Authenticate("createReport", []serverkit.Requirement{
+		{{Scheme: schemeBearer}, {Scheme: schemeHeaderKey}},
+		{{Scheme: schemeBasic}},
+	}, http.HandlerFunc(s.handleCreateReport)))
 	if err = kit.Handle("GET /feed", h0); err != nil {
 		return nil, err
 	}

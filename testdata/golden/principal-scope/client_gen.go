@@ -52,7 +52,9 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 // clientSchemes are the security schemes the operations require; the credential
 // options (client.WithBearerToken, client.WithBasicAuth, client.WithAPIKey,
 // client.WithTokenFunc) name them.
-var clientSchemes = []client.Scheme{{Name: "bearer", Kind: client.Bearer, AuthScheme: "Bearer"}}
+var clientSchemes = []client.Scheme{
+	{Name: "bearer", Kind: client.Bearer, AuthScheme: "Bearer"},
+}
 
 // CreateInvoice calls POST /invoices (operationId "createInvoice").
 //
