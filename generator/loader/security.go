@@ -2,6 +2,7 @@ package loader
 
 import (
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -125,6 +126,9 @@ func (b *builder) requirements(reqs openapi3.SecurityRequirements, l loc, op *mo
 			s := b.schemeNamed(name)
 			if s == nil {
 				ok = false
+				if slices.Contains(b.api.SecuritySchemes, name) {
+					continue // defined but unusable: reported with the scheme
+				}
 				b.report(model.Error, RuleSecurityInvalid, l.at(strconv.Itoa(i), name), op,
 					"security requirement names scheme %q, which components.securitySchemes does not define%s", name, b.schemeHint())
 				continue
