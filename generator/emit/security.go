@@ -132,25 +132,8 @@ func (g *generator) emitServerSchemes(gr *jen.Group) {
 		jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(g.opts.Package+": NewServer: nil SecurityHandler"))),
 	)
 	for _, s := range schemes {
-		var d fields
-		d.add("Name", jen.Lit(s.Name))
-		switch s.Kind {
-		case model.SchemeBearer:
-			d.add("Kind", jen.Qual(serverkitPkg, "Bearer"))
-			d.add("AuthScheme", jen.Lit(s.AuthScheme))
-		case model.SchemeBasic:
-			d.add("Kind", jen.Qual(serverkitPkg, "Basic"))
-			d.add("AuthScheme", jen.Lit(s.AuthScheme))
-		case model.SchemeAPIKey:
-			d.add("Kind", jen.Qual(serverkitPkg, "APIKey"))
-			in := map[model.ParamIn]string{model.InHeader: "InHeader", model.InQuery: "InQuery", model.InCookie: "InCookie"}[s.In]
-			d.add("In", jen.Qual(serverkitPkg, in))
-			d.add("Param", jen.Lit(s.Param))
-		case model.SchemeMutualTLS:
-			d.add("Kind", jen.Qual(serverkitPkg, "MutualTLS"))
-		}
 		_, args := credentialParams(s)
-		d.add("Authenticate", jen.Func().Params(
+		authenticate := jen.Id("Authenticate").Op(":").Func().Params(
 			jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Qual(serverkitPkg, "Credential"), jen.Id("info").Qual(serverkitPkg, "AuthInfo"),
 		).Params(jen.String(), jen.Error()).Block(
 			jen.Return(jen.Id("sh").Dot(handleMethod(s)).CallFunc(func(cg *jen.Group) {
@@ -160,11 +143,11 @@ func (g *generator) emitServerSchemes(gr *jen.Group) {
 				}
 				cg.Id("info")
 			})),
-		))
+		)
 		// One field per line, even for the short mutualTLS scheme: the
 		// Authenticate func literal reads badly on one line.
 		var items []jen.Code
-		for _, it := range (schemeFields{d}).inOrder("Name", "Kind", "AuthScheme", "In", "Param", "Authenticate") {
+		for _, it := range append(schemeDescriptor(serverkitPkg, s), authenticate) {
 			items = append(items, jen.Line().Add(it))
 		}
 		gr.Id(schemeVar(s)).Op(":=").Op("&").Qual(serverkitPkg, "Scheme").Values(append(items, jen.Line())...)
@@ -228,23 +211,7 @@ func (g *generator) emitClientSchemes(f *jen.File) {
 		"client.WithTokenFunc) name them."))
 	f.Var().Id("clientSchemes").Op("=").Index().Qual(clientPkg, "Scheme").ValuesFunc(func(vg *jen.Group) {
 		for _, s := range schemes {
-			var d schemeFields
-			d.add("Name", jen.Lit(s.Name))
-			switch s.Kind {
-			case model.SchemeBearer:
-				d.add("Kind", jen.Qual(clientPkg, "Bearer"))
-				d.add("AuthScheme", jen.Lit(s.AuthScheme))
-			case model.SchemeBasic:
-				d.add("Kind", jen.Qual(clientPkg, "Basic"))
-				d.add("AuthScheme", jen.Lit(s.AuthScheme))
-			case model.SchemeAPIKey:
-				d.add("Kind", jen.Qual(clientPkg, "APIKey"))
-				d.add("In", jen.Lit(string(s.In)))
-				d.add("Param", jen.Lit(s.Param))
-			case model.SchemeMutualTLS:
-				d.add("Kind", jen.Qual(clientPkg, "MutualTLS"))
-			}
-			vg.Line().Values(d.inOrder("Name", "Kind", "AuthScheme", "In", "Param")...)
+			vg.Line().Values(schemeDescriptor(clientPkg, s)...)
 		}
 		vg.Line()
 	})
@@ -275,16 +242,24 @@ func clientSecurity(op *model.Operation, desc *fields) {
 	}))
 }
 
-// schemeFields are the fields of a scheme descriptor, kept on one line (one
-// scheme per line reads as a table).
-type schemeFields struct{ fields }
-
-func (f schemeFields) inOrder(order ...string) []jen.Code {
-	var out []jen.Code
-	for _, name := range order {
-		if v, ok := f.fields[name]; ok {
-			out = append(out, jen.Id(name).Op(":").Add(v))
+// schemeDescriptor is the fields of a serverkit.Scheme or client.Scheme
+// literal describing s (pkg is either package; both name the kinds alike):
+// Name, Kind, AuthScheme, In and Param, the ones s has.
+func schemeDescriptor(pkg string, s *model.SecurityScheme) []jen.Code {
+	kind := map[model.SchemeKind]string{
+		model.SchemeBearer: "Bearer", model.SchemeBasic: "Basic", model.SchemeAPIKey: "APIKey", model.SchemeMutualTLS: "MutualTLS",
+	}[s.Kind]
+	out := []jen.Code{jen.Id("Name").Op(":").Lit(s.Name), jen.Id("Kind").Op(":").Qual(pkg, kind)}
+	if s.AuthScheme != "" {
+		out = append(out, jen.Id("AuthScheme").Op(":").Lit(s.AuthScheme))
+	}
+	if s.Kind == model.SchemeAPIKey {
+		// serverkit has constants for where a parameter is; client takes the name.
+		var in jen.Code = jen.Lit(string(s.In))
+		if pkg == serverkitPkg {
+			in = jen.Qual(serverkitPkg, map[model.ParamIn]string{model.InHeader: "InHeader", model.InQuery: "InQuery", model.InCookie: "InCookie"}[s.In])
 		}
+		out = append(out, jen.Id("In").Op(":").Add(in), jen.Id("Param").Op(":").Lit(s.Param))
 	}
 	return out
 }
