@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -153,7 +154,7 @@ func (s *Server) Authenticate(op string, security []Requirement, next http.Handl
 	}
 	a := &authenticator{server: s, op: op, security: security}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		principal, failure := a.authenticate(r)
+		principal, used, failure := a.authenticate(r)
 		if failure != nil {
 			a.reject(w, r, failure)
 			return
@@ -161,6 +162,7 @@ func (s *Server) Authenticate(op string, security []Requirement, next http.Handl
 		if principal != "" {
 			r = r.WithContext(ContextWithPrincipal(r.Context(), principal))
 		}
+		r = withoutQueryKeys(r, used)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -178,7 +180,9 @@ type authFailure struct {
 	scopeErr  error
 }
 
-func (a *authenticator) authenticate(r *http.Request) (string, *authFailure) {
+// authenticate returns the principal and the alternative that admitted r
+// (nil for none, or the optional one), or why none did.
+func (a *authenticator) authenticate(r *http.Request) (string, Requirement, *authFailure) {
 	f := &authFailure{}
 	optional := false
 	for _, alt := range a.security {
@@ -212,13 +216,41 @@ func (a *authenticator) authenticate(r *http.Request) (string, *authFailure) {
 			}
 		}
 		if ok {
-			return principal, nil
+			return principal, alt, nil
 		}
 	}
 	if optional && !f.presented {
-		return "", nil
+		return "", nil, nil
 	}
-	return "", f
+	return "", nil, f
+}
+
+// withoutQueryKeys removes the API keys of alt that travel in the query from
+// r's URL once they are accepted: a credential is not part of the request
+// the idempotency middleware fingerprints (query) or the handler reads, and
+// a retry with a rotated key still matches. Other parameters keep their
+// order and encoding.
+func withoutQueryKeys(r *http.Request, alt Requirement) *http.Request {
+	for _, use := range alt {
+		s := use.Scheme
+		if s.Kind != APIKey || s.In != InQuery || r.URL.RawQuery == "" {
+			continue
+		}
+		var kept []string
+		for _, pair := range strings.Split(r.URL.RawQuery, "&") {
+			name, _, _ := strings.Cut(pair, "=")
+			if n, err := url.QueryUnescape(name); err == nil && n == s.Param {
+				continue
+			}
+			kept = append(kept, pair)
+		}
+		u := *r.URL
+		u.RawQuery = strings.Join(kept, "&")
+		r2 := *r
+		r2.URL = &u
+		r = &r2
+	}
+	return r
 }
 
 // reject answers 403 for a scope failure, else 401 with a challenge per scheme.

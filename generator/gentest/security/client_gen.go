@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 
 	client "github.com/idemgen/idemgen/runtime/client"
 )
@@ -60,6 +61,52 @@ var clientSchemes = []client.Scheme{
 	{Name: "headerKey", Kind: client.APIKey, In: "header", Param: "X-API-Key"},
 	{Name: "oauth", Kind: client.Bearer, AuthScheme: "Bearer"},
 	{Name: "queryKey", Kind: client.APIKey, In: "query", Param: "api_key"},
+}
+
+// SendEvent calls POST /events (operationId "sendEvent").
+//
+// An API key in the query on an idempotent operation whose fingerprint compares the query.
+//
+// It returns one of the SendEventResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
+//
+// It is idempotent: the key travels in the header Idempotency-Key: the key of
+// client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
+func (c *Client) SendEvent(ctx context.Context, req SendEventRequestObject, opts ...CallOption) (SendEventResponseObject, *client.Response, error) {
+	call := c.base.Begin(client.Operation{
+		ID:         "sendEvent",
+		Method:     "POST",
+		Idempotent: true,
+		Security:   []client.Requirement{{"queryKey"}},
+	}, opts)
+	path := "/events"
+	q := url.Values{}
+	if err := client.AddQuery(q, "topic", req.Topic, ""); err != nil {
+		return nil, nil, call.Error(err)
+	}
+	call.Key = call.ChooseKey(client.ParamString(req.IdempotencyKey), client.NewKey)
+	hreq, err := call.NewRequest(ctx, path, q, nil, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	hreq.Header.Set("Idempotency-Key", client.KeyHeaderValue(call.Key))
+	raw, err := call.Do(ctx, hreq)
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeSendEvent(raw)
+}
+
+// decodeSendEvent decodes the final answer of SendEvent.
+func decodeSendEvent(raw *client.Response) (SendEventResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 202:
+		var r SendEvent202TextResponse
+		r.Body = string(raw.Body)
+		return r, raw, nil
+	}
+	return nil, raw, raw.Undeclared()
 }
 
 // GetFeed calls GET /feed (operationId "getFeed").

@@ -8,10 +8,17 @@ import "github.com/idemgen/idemgen/runtime/idempotency"
 // by operationId. NewServer wraps each of these operations with it; operations
 // that are not in the table are not wrapped. Tests and tools may read it; it is
 // not meant to be changed at run time.
-var Policies = map[string]idempotency.Policy{"createOrder": {
-	Operation: "createOrder",
-	Scope:     []string{"principal"},
-}}
+var Policies = map[string]idempotency.Policy{
+	"createOrder": {
+		Operation: "createOrder",
+		Scope:     []string{"principal"},
+	},
+	"sendEvent": {
+		Operation:   "sendEvent",
+		Scope:       []string{"principal"},
+		Fingerprint: []string{"method", "path", "query", "body"},
+	},
+}
 
 // Waivers lists the operations deliberately marked not idempotent
 // (x-idempotent: false), by operationId, with the reason given in the spec.

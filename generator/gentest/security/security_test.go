@@ -30,6 +30,11 @@ func (s *shop) CreateOrder(ctx context.Context, req CreateOrderRequestObject) (C
 	return CreateOrder201TextResponse{Body: fmt.Sprintf("order %d: %s for %s", n, req.Body.Item, serverkit.Principal(ctx))}, nil
 }
 
+func (s *shop) SendEvent(ctx context.Context, req SendEventRequestObject) (SendEventResponseObject, error) {
+	n := s.orders.Add(1)
+	return SendEvent202TextResponse{Body: fmt.Sprintf("event %d: %s for %s", n, req.Topic, serverkit.Principal(ctx))}, nil
+}
+
 func (s *shop) CreateReport(ctx context.Context, req CreateReportRequestObject) (CreateReportResponseObject, error) {
 	return CreateReport200TextResponse{Body: serverkit.Principal(ctx)}, nil
 }
@@ -80,8 +85,11 @@ func (a *auth) token(token string, info serverkit.AuthInfo) (string, error) {
 	return parts[1], nil
 }
 
+// key accepts "key-<principal>", and "key-<principal>.<n>" for the n-th
+// key of one principal (keys are rotated).
 func (a *auth) key(key string) (string, error) {
 	p, ok := strings.CutPrefix(key, "key-")
+	p, _, _ = strings.Cut(p, ".")
 	if !ok || p == "" {
 		return "", errors.New("unknown API key")
 	}
@@ -443,5 +451,24 @@ func TestClientCredentialOptionErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewClient error %v, want %q", err, tc.want)
 		}
+	}
+}
+
+// TestQueryKeyIsNotFingerprinted: an API key in the query is a credential,
+// not part of the request: a retry with the principal's rotated key replays
+// (the fingerprint compares the query), another topic is a 422.
+func TestQueryKeyIsNotFingerprinted(t *testing.T) {
+	h, _, ts := serve(t)
+	first := send(t, ts, "POST", "/events?api_key=key-ana.1&topic=a", "", "Idempotency-Key", "e1")
+	retry := send(t, ts, "POST", "/events?topic=a&api_key=key-ana.2", "", "Idempotency-Key", "e1")
+	if first.status != 202 || first.body != "event 1: a for query:ana" || retry.body != first.body || retry.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("first %d %q, retry with a rotated key %d %q (replayed %q)", first.status, first.body, retry.status, retry.body, retry.header.Get("Idempotent-Replayed"))
+	}
+	other := send(t, ts, "POST", "/events?api_key=key-ana.2&topic=b", "", "Idempotency-Key", "e1")
+	if other.status != http.StatusUnprocessableEntity {
+		t.Errorf("another topic under the key: %d %q, want 422", other.status, other.body)
+	}
+	if n := h.orders.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
 	}
 }

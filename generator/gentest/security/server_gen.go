@@ -19,6 +19,12 @@ import (
 // problem+json; 501 for ErrNotImplemented). Idempotent operations are
 // deduplicated before the method runs; a replay does not call it.
 type Handler interface {
+	// SendEvent handles POST /events (operationId "sendEvent").
+	//
+	// An API key in the query on an idempotent operation whose fingerprint compares the query.
+	//
+	// It is idempotent: see Policies["sendEvent"].
+	SendEvent(ctx context.Context, req SendEventRequestObject) (SendEventResponseObject, error)
 	// GetFeed handles GET /feed (operationId "getFeed").
 	//
 	// An API key in the query or in a cookie.
@@ -54,6 +60,11 @@ var ErrNotImplemented = serverkit.ErrNotImplemented
 // UnimplementedHandler answers every operation with ErrNotImplemented. Embed it
 // in a Handler implementation to implement operations one at a time.
 type UnimplementedHandler struct{}
+
+// SendEvent returns ErrNotImplemented.
+func (UnimplementedHandler) SendEvent(ctx context.Context, req SendEventRequestObject) (SendEventResponseObject, error) {
+	return nil, ErrNotImplemented
+}
 
 // GetFeed returns ErrNotImplemented.
 func (UnimplementedHandler) GetFeed(ctx context.Context, req GetFeedRequestObject) (GetFeedResponseObject, error) {
@@ -108,6 +119,31 @@ type SecurityHandler interface {
 	HandleOauth(ctx context.Context, token string, info serverkit.AuthInfo) (string, error)
 	// HandleQueryKey checks a credential of the security scheme "queryKey" (apiKey in the query "api_key").
 	HandleQueryKey(ctx context.Context, key string, info serverkit.AuthInfo) (string, error)
+}
+
+// SendEventRequestObject is the decoded request of SendEvent (POST /events).
+type SendEventRequestObject struct {
+	// IdempotencyKey is the header parameter "Idempotency-Key".
+	IdempotencyKey string
+	// Topic is the query parameter "topic".
+	Topic string
+}
+
+// SendEventResponseObject is a response of SendEvent: one of SendEvent202TextResponse.
+type SendEventResponseObject interface {
+	writeSendEventResponseObject(w http.ResponseWriter) error
+}
+
+// SendEvent202TextResponse is the 202 response of SendEvent, body text/plain.
+//
+// The topic and the principal.
+type SendEvent202TextResponse struct {
+	Body string
+}
+
+func (r SendEvent202TextResponse) writeSendEventResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 202, "text/plain", []byte(r.Body))
+	return nil
 }
 
 // GetFeedRequestObject is the decoded request of GetFeed (GET /feed).
@@ -317,44 +353,107 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 	kit := serverkit.New("security", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	h0 := kit.Operation(serverkit.OperationInfo{ID: "getFeed", Method: "GET", Route: "/feed"}, kit.Authenticate("getFeed", []serverkit.Requirement{
+	var h0 http.Handler
+	if h0, err = kit.Idempotent("sendEvent", Policies["sendEvent"], http.HandlerFunc(s.handleSendEvent)); err != nil {
+		return nil, err
+	}
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "sendEvent", Method: "POST", Route: "/events"}, kit.Authenticate("sendEvent", []serverkit.Requirement{{{Scheme: schemeQueryKey}}}, s.admitSendEvent(h0)))
+	h1 := kit.Operation(serverkit.OperationInfo{ID: "getFeed", Method: "GET", Route: "/feed"}, kit.Authenticate("getFeed", []serverkit.Requirement{
 		{{Scheme: schemeQueryKey}},
 		{{Scheme: schemeCookieKey}},
 	}, http.HandlerFunc(s.handleGetFeed)))
-	h1 := kit.Operation(serverkit.OperationInfo{ID: "getHealth", Method: "GET", Route: "/health"}, http.HandlerFunc(s.handleGetHealth))
-	h2 := kit.Operation(serverkit.OperationInfo{ID: "getMe", Method: "GET", Route: "/me"}, kit.Authenticate("getMe", []serverkit.Requirement{{{Scheme: schemeBearer}}}, http.HandlerFunc(s.handleGetMe)))
-	var h3 http.Handler
-	if h3, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "getHealth", Method: "GET", Route: "/health"}, http.HandlerFunc(s.handleGetHealth))
+	h3 := kit.Operation(serverkit.OperationInfo{ID: "getMe", Method: "GET", Route: "/me"}, kit.Authenticate("getMe", []serverkit.Requirement{{{Scheme: schemeBearer}}}, http.HandlerFunc(s.handleGetMe)))
+	var h4 http.Handler
+	if h4, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, kit.Authenticate("createOrder", []serverkit.Requirement{{{Scheme: schemeOauth, Scopes: []string{"orders:write"}}}}, s.admitCreateOrder(h3)))
-	h4 := kit.Operation(serverkit.OperationInfo{ID: "getPublic", Method: "GET", Route: "/public"}, kit.Authenticate("getPublic", []serverkit.Requirement{
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, kit.Authenticate("createOrder", []serverkit.Requirement{{{Scheme: schemeOauth, Scopes: []string{"orders:write"}}}}, s.admitCreateOrder(h4)))
+	h5 := kit.Operation(serverkit.OperationInfo{ID: "getPublic", Method: "GET", Route: "/public"}, kit.Authenticate("getPublic", []serverkit.Requirement{
 		{},
 		{{Scheme: schemeBearer}},
 	}, http.HandlerFunc(s.handleGetPublic)))
-	h5 := kit.Operation(serverkit.OperationInfo{ID: "createReport", Method: "POST", Route: "/reports"}, kit.Authenticate("createReport", []serverkit.Requirement{
+	h6 := kit.Operation(serverkit.OperationInfo{ID: "createReport", Method: "POST", Route: "/reports"}, kit.Authenticate("createReport", []serverkit.Requirement{
 		{{Scheme: schemeBearer}, {Scheme: schemeHeaderKey}},
 		{{Scheme: schemeBasic}},
 	}, http.HandlerFunc(s.handleCreateReport)))
-	if err = kit.Handle("GET /feed", h0); err != nil {
+	if err = kit.Handle("POST /events", h0); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /health", h1); err != nil {
+	if err = kit.Handle("POST /orders", h4); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /me", h2); err != nil {
+	if err = kit.Handle("POST /reports", h6); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /public", h4); err != nil {
+	if err = kit.Handle("GET /feed", h1); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /orders", h3); err != nil {
+	if err = kit.Handle("GET /health", h2); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /reports", h5); err != nil {
+	if err = kit.Handle("GET /me", h3); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("GET /public", h5); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
+}
+
+// admitSendEvent decodes and validates a POST /events request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitSendEvent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(SendEventRequestObject)
+		if err := s.decodeSendEvent(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleSendEvent serves POST /events: it calls the Handler with the request admitSendEvent decoded and writes its response.
+func (s *server) handleSendEvent(w http.ResponseWriter, r *http.Request) {
+	req, ok := validate.Admitted[SendEventRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "sendEvent", errors.New("handleSendEvent: the request was not decoded by admitSendEvent"))
+		return
+	}
+	resp, err := s.h.SendEvent(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("SendEvent returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeSendEventResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "sendEvent", err)
+	}
+}
+
+// decodeSendEvent decodes the parameters and body of POST /events into req.
+func (s *server) decodeSendEvent(r *http.Request, req *SendEventRequestObject) error {
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+		In:             serverkit.InHeader,
+		Name:           "Idempotency-Key",
+		Required:       true,
+		IdempotencyKey: true,
+	}); err != nil {
+		return err
+	}
+	if err := params.Decode(&req.Topic, serverkit.Parameter{
+		In:       serverkit.InQuery,
+		Name:     "topic",
+		Required: true,
+		Explode:  true,
+	}); err != nil {
+		return err
+	}
+	return nil
 }
 
 // handleGetFeed serves GET /feed: it decodes and validates the request, calls the Handler and writes its response.
