@@ -65,7 +65,7 @@ func (c *baseConfig) setCredential(scheme string, cr credential) {
 // bearer, oauth2 or openIdConnect scheme: "Authorization: Bearer token"; an
 // apiKey scheme: the key) on every operation that requires it.
 func WithBearerToken(scheme, token string) ClientOption {
-	return WithTokenFunc(scheme, func(context.Context) (string, error) { return token, nil })
+	return tokenOption("WithBearerToken", scheme, func(context.Context) (string, error) { return token, nil })
 }
 
 // WithAPIKey sends key for the apiKey scheme named scheme, in the header,
@@ -82,8 +82,12 @@ func WithAPIKey(scheme, key string) ClientOption {
 // the call sends the same token. An error fails the call without sending it.
 // Use it for tokens that expire (an OAuth2 token source).
 func WithTokenFunc(scheme string, fn func(ctx context.Context) (string, error)) ClientOption {
+	return tokenOption("WithTokenFunc", scheme, fn)
+}
+
+func tokenOption(option, scheme string, fn func(ctx context.Context) (string, error)) ClientOption {
 	return func(c *baseConfig) {
-		c.setCredential(scheme, credential{kind: Bearer, option: "WithTokenFunc", token: fn})
+		c.setCredential(scheme, credential{kind: Bearer, option: option, token: fn})
 	}
 }
 

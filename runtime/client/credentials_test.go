@@ -131,7 +131,7 @@ func TestCredentialOptionsChecked(t *testing.T) {
 		opt  client.ClientOption
 		want string
 	}{
-		{client.WithBearerToken("nope", "t"), `WithTokenFunc("nope"): the API has no security scheme "nope" (it has "bearer", "basic", "cookie", "query", "cert")`},
+		{client.WithBearerToken("nope", "t"), `WithBearerToken("nope"): the API has no security scheme "nope" (it has "bearer", "basic", "cookie", "query", "cert")`},
 		{client.WithBasicAuth("query", "u", "p"), `WithBasicAuth("query"): scheme "query" takes an API key`},
 		{client.WithAPIKey("bearer", "k"), `WithAPIKey("bearer"): scheme "bearer" takes a token`},
 		{client.WithBearerToken("cert", "k"), `scheme "cert" takes a client certificate`},

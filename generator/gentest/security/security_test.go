@@ -443,7 +443,7 @@ func TestClientCredentialOptionErrors(t *testing.T) {
 		opt  client.ClientOption
 		want string
 	}{
-		{client.WithBearerToken("bearr", "t"), `WithTokenFunc("bearr"): the API has no security scheme "bearr" (it has "basic", "bearer", "cookieKey", "headerKey", "oauth", "queryKey")`},
+		{client.WithBearerToken("bearr", "t"), `WithBearerToken("bearr"): the API has no security scheme "bearr" (it has "basic", "bearer", "cookieKey", "headerKey", "oauth", "queryKey")`},
 		{client.WithBasicAuth("bearer", "u", "p"), `WithBasicAuth("bearer"): scheme "bearer" takes a token`},
 		{client.WithAPIKey("basic", "k"), `WithAPIKey("basic"): scheme "basic" takes a username and password`},
 	} {
