@@ -21,8 +21,8 @@ func TestSecurityModel(t *testing.T) {
 	for _, s := range api.Schemes {
 		schemes = append(schemes, fmt.Sprintf("%s=%s/%s/%s/%s:%s", s.Name, s.GoName, s.Type, s.Kind, s.AuthScheme, s.In+model.ParamIn(s.Param)))
 	}
-	want := "basic=Basic/http/basic/Basic:, bearer=Bearer/http/bearer/Bearer:, cookieKey=CookieKey/apiKey/apiKey/:cookiesession, " +
-		"headerKey=HeaderKey/apiKey/apiKey/:headerX-API-Key, oauth=Oauth/oauth2/bearer/Bearer:, queryKey=QueryKey/apiKey/apiKey/:queryapi_key, unused=Unused/mutualTLS/mutualTLS/:"
+	want := "basic=Basic/http/basic/Basic:, bearer=Bearer/http/bearer/Bearer:, clientCert=ClientCert/mutualTLS/mutualTLS/:, cookieKey=CookieKey/apiKey/apiKey/:cookiesession, " +
+		"headerKey=HeaderKey/apiKey/apiKey/:headerX-API-Key, oauth=Oauth/oauth2/bearer/Bearer:, queryKey=QueryKey/apiKey/apiKey/:queryapi_key"
 	if got := strings.Join(schemes, ", "); got != want {
 		t.Errorf("schemes:\n got %s\nwant %s", got, want)
 	}
@@ -36,6 +36,7 @@ func TestSecurityModel(t *testing.T) {
 		"getMe":        "bearer[] (secured)",
 		"getPublic":    "{} | bearer[] (secured)",
 		"getHealth":    "none",
+		"getInternal":  "clientCert[] (secured)",
 	} {
 		if got := requirement(findOp(t, api, id)); got != want {
 			t.Errorf("%s: %s, want %s", id, got, want)

@@ -48,8 +48,10 @@ type Credential struct {
 	Token string
 	// Username and Password are a Basic credential.
 	Username, Password string
-	// Certificates are the verified client certificates of a MutualTLS
-	// connection, leaf first (tls.ConnectionState.PeerCertificates).
+	// Certificates are the client certificates of a MutualTLS connection,
+	// leaf first (tls.ConnectionState.PeerCertificates): verified when the
+	// server's tls.Config verifies them (VerifyClientCertIfGiven,
+	// RequireAndVerifyClientCert), as presented otherwise.
 	Certificates []*x509.Certificate
 }
 

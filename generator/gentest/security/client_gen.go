@@ -57,6 +57,7 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 var clientSchemes = []client.Scheme{
 	{Name: "basic", Kind: client.Basic, AuthScheme: "Basic"},
 	{Name: "bearer", Kind: client.Bearer, AuthScheme: "Bearer"},
+	{Name: "clientCert", Kind: client.MutualTLS},
 	{Name: "cookieKey", Kind: client.APIKey, In: "cookie", Param: "session"},
 	{Name: "headerKey", Kind: client.APIKey, In: "header", Param: "X-API-Key"},
 	{Name: "oauth", Kind: client.Bearer, AuthScheme: "Bearer"},
@@ -167,6 +168,38 @@ func decodeGetHealth(raw *client.Response) (GetHealthResponseObject, *client.Res
 	switch {
 	case status == 200:
 		var r GetHealth200TextResponse
+		r.Body = string(raw.Body)
+		return r, raw, nil
+	}
+	return nil, raw, raw.Undeclared()
+}
+
+// GetInternal calls GET /internal (operationId "getInternal").
+//
+// A client certificate (mutual TLS).
+//
+// It returns one of the GetInternalResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
+func (c *Client) GetInternal(ctx context.Context, req GetInternalRequestObject, opts ...CallOption) (GetInternalResponseObject, *client.Response, error) {
+	call := c.base.Begin(client.Operation{ID: "getInternal", Method: "GET", Security: []client.Requirement{{"clientCert"}}}, opts)
+	path := "/internal"
+	hreq, err := call.NewRequest(ctx, path, nil, nil, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := call.Do(ctx, hreq)
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeGetInternal(raw)
+}
+
+// decodeGetInternal decodes the final answer of GetInternal.
+func decodeGetInternal(raw *client.Response) (GetInternalResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 200:
+		var r GetInternal200TextResponse
 		r.Body = string(raw.Body)
 		return r, raw, nil
 	}

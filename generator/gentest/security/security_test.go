@@ -2,16 +2,24 @@ package security
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/idemgen/idemgen/runtime/client"
 	"github.com/idemgen/idemgen/runtime/serverkit"
@@ -33,6 +41,10 @@ func (s *shop) CreateOrder(ctx context.Context, req CreateOrderRequestObject) (C
 func (s *shop) SendEvent(ctx context.Context, req SendEventRequestObject) (SendEventResponseObject, error) {
 	n := s.orders.Add(1)
 	return SendEvent202TextResponse{Body: fmt.Sprintf("event %d: %s for %s", n, req.Topic, serverkit.Principal(ctx))}, nil
+}
+
+func (s *shop) GetInternal(ctx context.Context, req GetInternalRequestObject) (GetInternalResponseObject, error) {
+	return GetInternal200TextResponse{Body: serverkit.Principal(ctx)}, nil
 }
 
 func (s *shop) CreateReport(ctx context.Context, req CreateReportRequestObject) (CreateReportResponseObject, error) {
@@ -109,6 +121,10 @@ func (a *auth) HandleBasic(ctx context.Context, username, password string, info 
 		return "", serverkit.ErrInvalidCredentials
 	}
 	return "basic:" + username, nil
+}
+
+func (a *auth) HandleClientCert(ctx context.Context, certs []*x509.Certificate, info serverkit.AuthInfo) (string, error) {
+	return "cert:" + certs[0].Subject.CommonName, nil
 }
 
 func (a *auth) HandleHeaderKey(ctx context.Context, key string, info serverkit.AuthInfo) (string, error) {
@@ -443,7 +459,7 @@ func TestClientCredentialOptionErrors(t *testing.T) {
 		opt  client.ClientOption
 		want string
 	}{
-		{client.WithBearerToken("bearr", "t"), `WithBearerToken("bearr"): the API has no security scheme "bearr" (it has "basic", "bearer", "cookieKey", "headerKey", "oauth", "queryKey")`},
+		{client.WithBearerToken("bearr", "t"), `WithBearerToken("bearr"): the API has no security scheme "bearr" (it has "basic", "bearer", "clientCert", "cookieKey", "headerKey", "oauth", "queryKey")`},
 		{client.WithBasicAuth("bearer", "u", "p"), `WithBasicAuth("bearer"): scheme "bearer" takes a token`},
 		{client.WithAPIKey("basic", "k"), `WithAPIKey("basic"): scheme "basic" takes a username and password`},
 	} {
@@ -471,4 +487,68 @@ func TestQueryKeyIsNotFingerprinted(t *testing.T) {
 	if n := h.orders.Load(); n != 1 {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
+}
+
+// TestMutualTLS: over a real TLS connection, a request without a client
+// certificate is a 401; one with a certificate the server verified gets the
+// principal the handler made of it.
+func TestMutualTLS(t *testing.T) {
+	srv, err := NewServer(&shop{}, &auth{}, serverkit.WithStore(memstore.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, pool := clientCertificate(t, "svc-billing")
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = &tls.Config{ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool}
+	ts.StartTLS()
+	defer ts.Close()
+
+	r := send(t, ts, "GET", "/internal", "")
+	if r.status != 401 || r.header.Get("WWW-Authenticate") != `MutualTLS realm="security"` {
+		t.Errorf("without a certificate: %d %q", r.status, r.header.Get("WWW-Authenticate"))
+	}
+	// A transport of its own: ts.Client()'s pooled connection has no certificate.
+	tr := ts.Client().Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+	withCert := &http.Client{Transport: tr}
+	resp, err := withCert.Get(ts.URL + "/internal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "cert:svc-billing" {
+		t.Errorf("with a certificate: %d %q", resp.StatusCode, body)
+	}
+}
+
+// clientCertificate makes a self-signed client certificate and a pool that
+// trusts it.
+func clientCertificate(t *testing.T, cn string) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }

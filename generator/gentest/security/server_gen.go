@@ -5,6 +5,7 @@ package security
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
@@ -33,6 +34,10 @@ type Handler interface {
 	//
 	// No authentication (an empty security list overrides the root).
 	GetHealth(ctx context.Context, req GetHealthRequestObject) (GetHealthResponseObject, error)
+	// GetInternal handles GET /internal (operationId "getInternal").
+	//
+	// A client certificate (mutual TLS).
+	GetInternal(ctx context.Context, req GetInternalRequestObject) (GetInternalResponseObject, error)
 	// GetMe handles GET /me (operationId "getMe").
 	//
 	// Inherits the root requirement (bearer).
@@ -76,6 +81,11 @@ func (UnimplementedHandler) GetHealth(ctx context.Context, req GetHealthRequestO
 	return nil, ErrNotImplemented
 }
 
+// GetInternal returns ErrNotImplemented.
+func (UnimplementedHandler) GetInternal(ctx context.Context, req GetInternalRequestObject) (GetInternalResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
 // GetMe returns ErrNotImplemented.
 func (UnimplementedHandler) GetMe(ctx context.Context, req GetMeRequestObject) (GetMeResponseObject, error) {
 	return nil, ErrNotImplemented
@@ -111,6 +121,8 @@ type SecurityHandler interface {
 	HandleBasic(ctx context.Context, username, password string, info serverkit.AuthInfo) (string, error)
 	// HandleBearer checks a credential of the security scheme "bearer" (http bearer).
 	HandleBearer(ctx context.Context, token string, info serverkit.AuthInfo) (string, error)
+	// HandleClientCert checks a credential of the security scheme "clientCert" (mutualTLS).
+	HandleClientCert(ctx context.Context, certs []*x509.Certificate, info serverkit.AuthInfo) (string, error)
 	// HandleCookieKey checks a credential of the security scheme "cookieKey" (apiKey in the cookie "session").
 	HandleCookieKey(ctx context.Context, key string, info serverkit.AuthInfo) (string, error)
 	// HandleHeaderKey checks a credential of the security scheme "headerKey" (apiKey in the header "X-API-Key").
@@ -182,6 +194,26 @@ type GetHealth200TextResponse struct {
 }
 
 func (r GetHealth200TextResponse) writeGetHealthResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 200, "text/plain", []byte(r.Body))
+	return nil
+}
+
+// GetInternalRequestObject is the decoded request of GetInternal (GET /internal).
+type GetInternalRequestObject struct{}
+
+// GetInternalResponseObject is a response of GetInternal: one of GetInternal200TextResponse.
+type GetInternalResponseObject interface {
+	writeGetInternalResponseObject(w http.ResponseWriter) error
+}
+
+// GetInternal200TextResponse is the 200 response of GetInternal, body text/plain.
+//
+// The principal.
+type GetInternal200TextResponse struct {
+	Body string
+}
+
+func (r GetInternal200TextResponse) writeGetInternalResponseObject(w http.ResponseWriter) error {
 	serverkit.Write(w, 200, "text/plain", []byte(r.Body))
 	return nil
 }
@@ -315,6 +347,13 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 			return sh.HandleBearer(ctx, c.Token, info)
 		},
 	}
+	schemeClientCert := &serverkit.Scheme{
+		Name: "clientCert",
+		Kind: serverkit.MutualTLS,
+		Authenticate: func(ctx context.Context, c serverkit.Credential, info serverkit.AuthInfo) (string, error) {
+			return sh.HandleClientCert(ctx, c.Certificates, info)
+		},
+	}
 	schemeCookieKey := &serverkit.Scheme{
 		Name:  "cookieKey",
 		Kind:  serverkit.APIKey,
@@ -363,27 +402,28 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 		{{Scheme: schemeCookieKey}},
 	}, http.HandlerFunc(s.handleGetFeed)))
 	h2 := kit.Operation(serverkit.OperationInfo{ID: "getHealth", Method: "GET", Route: "/health"}, http.HandlerFunc(s.handleGetHealth))
-	h3 := kit.Operation(serverkit.OperationInfo{ID: "getMe", Method: "GET", Route: "/me"}, kit.Authenticate("getMe", []serverkit.Requirement{{{Scheme: schemeBearer}}}, http.HandlerFunc(s.handleGetMe)))
-	var h4 http.Handler
-	if h4, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
+	h3 := kit.Operation(serverkit.OperationInfo{ID: "getInternal", Method: "GET", Route: "/internal"}, kit.Authenticate("getInternal", []serverkit.Requirement{{{Scheme: schemeClientCert}}}, http.HandlerFunc(s.handleGetInternal)))
+	h4 := kit.Operation(serverkit.OperationInfo{ID: "getMe", Method: "GET", Route: "/me"}, kit.Authenticate("getMe", []serverkit.Requirement{{{Scheme: schemeBearer}}}, http.HandlerFunc(s.handleGetMe)))
+	var h5 http.Handler
+	if h5, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, kit.Authenticate("createOrder", []serverkit.Requirement{{{Scheme: schemeOauth, Scopes: []string{"orders:write"}}}}, s.admitCreateOrder(h4)))
-	h5 := kit.Operation(serverkit.OperationInfo{ID: "getPublic", Method: "GET", Route: "/public"}, kit.Authenticate("getPublic", []serverkit.Requirement{
+	h5 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, kit.Authenticate("createOrder", []serverkit.Requirement{{{Scheme: schemeOauth, Scopes: []string{"orders:write"}}}}, s.admitCreateOrder(h5)))
+	h6 := kit.Operation(serverkit.OperationInfo{ID: "getPublic", Method: "GET", Route: "/public"}, kit.Authenticate("getPublic", []serverkit.Requirement{
 		{},
 		{{Scheme: schemeBearer}},
 	}, http.HandlerFunc(s.handleGetPublic)))
-	h6 := kit.Operation(serverkit.OperationInfo{ID: "createReport", Method: "POST", Route: "/reports"}, kit.Authenticate("createReport", []serverkit.Requirement{
+	h7 := kit.Operation(serverkit.OperationInfo{ID: "createReport", Method: "POST", Route: "/reports"}, kit.Authenticate("createReport", []serverkit.Requirement{
 		{{Scheme: schemeBearer}, {Scheme: schemeHeaderKey}},
 		{{Scheme: schemeBasic}},
 	}, http.HandlerFunc(s.handleCreateReport)))
 	if err = kit.Handle("POST /events", h0); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /orders", h4); err != nil {
+	if err = kit.Handle("POST /orders", h5); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /reports", h6); err != nil {
+	if err = kit.Handle("POST /reports", h7); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("GET /feed", h1); err != nil {
@@ -392,10 +432,13 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 	if err = kit.Handle("GET /health", h2); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /me", h3); err != nil {
+	if err = kit.Handle("GET /internal", h3); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /public", h5); err != nil {
+	if err = kit.Handle("GET /me", h4); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("GET /public", h6); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -501,6 +544,30 @@ func (s *server) handleGetHealth(w http.ResponseWriter, r *http.Request) {
 
 // decodeGetHealth decodes the parameters and body of GET /health into req.
 func (s *server) decodeGetHealth(r *http.Request, req *GetHealthRequestObject) error {
+	return nil
+}
+
+// handleGetInternal serves GET /internal: it decodes and validates the request, calls the Handler and writes its response.
+func (s *server) handleGetInternal(w http.ResponseWriter, r *http.Request) {
+	var req GetInternalRequestObject
+	if err := s.decodeGetInternal(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	resp, err := s.h.GetInternal(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("GetInternal returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeGetInternalResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "getInternal", err)
+	}
+}
+
+// decodeGetInternal decodes the parameters and body of GET /internal into req.
+func (s *server) decodeGetInternal(r *http.Request, req *GetInternalRequestObject) error {
 	return nil
 }
 
