@@ -52,9 +52,6 @@ type builder struct {
 	goNames   map[*model.Schema]string // x-go-name overrides
 	inAllOf   map[string]bool          // allOf merges in progress (cycle guard)
 	opGoNames []opGoName               // x-go-name overrides of operations
-	doc       *openapi3.T
-	rootReqs  []model.SecurityRequirement // the root `security`, converted once
-	rootDone  bool
 }
 
 func newBuilder(ctx context.Context, path, abs string) *builder {
@@ -138,7 +135,6 @@ func operationOf(pi *openapi3.PathItem, method string) *openapi3.Operation {
 func (b *builder) build(doc *openapi3.T) error {
 	root := loc{b.abs, ""}
 	api := b.api
-	b.doc = doc
 	api.OpenAPI = doc.OpenAPI
 	if doc.Info != nil {
 		api.Title, api.Version, api.Description = doc.Info.Title, doc.Info.Version, doc.Info.Description
@@ -272,7 +268,7 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	if m.ID == "" {
 		m.ID = deriveID(method, path)
 	}
-	b.operationSecurity(b.doc, op, m, ol)
+	b.operationSecurity(op, m, ol)
 	if s, ok := op.Extensions["x-go-name"].(string); ok && token.IsIdentifier(s) {
 		b.opGoNames = append(b.opGoNames, opGoName{m, s})
 	}

@@ -24,8 +24,16 @@ const RuleSecurityInvalid = "security-invalid"
 func (b *builder) security(doc *openapi3.T) {
 	api := b.api
 	api.HasGlobalSecurity = nonEmptySecurity(doc.Security)
-	// The root requirement is checked even when no operation inherits it.
-	defer b.rootSecurity(doc)
+	// The root requirement is converted (and its names checked) once, after
+	// the schemes, even when no operation inherits it.
+	defer func() {
+		if len(doc.Security) > 0 {
+			api.Security = b.requirements(doc.Security, loc{b.abs, "/security"}, nil)
+		}
+		if len(api.Security) == 0 {
+			api.Security = nil
+		}
+	}()
 	if doc.Components == nil {
 		return
 	}
@@ -169,28 +177,17 @@ func (b *builder) schemeNamed(name string) *model.SecurityScheme {
 
 // operationSecurity sets op's effective requirement: its own `security`
 // (even an empty list, which removes the root's), else the root's.
-func (b *builder) operationSecurity(doc *openapi3.T, op *openapi3.Operation, m *model.Operation, ol loc) {
+func (b *builder) operationSecurity(op *openapi3.Operation, m *model.Operation, ol loc) {
 	if op.Security != nil {
 		m.Secured = nonEmptySecurity(*op.Security)
 		m.Security = b.requirements(*op.Security, ol.at("security"), m)
 	} else {
 		m.Secured = b.api.HasGlobalSecurity
-		if len(doc.Security) > 0 {
-			m.Security = b.rootSecurity(doc)
-		}
+		m.Security = b.api.Security
 	}
 	if len(m.Security) == 0 {
 		m.Security = nil
 	}
-}
-
-// rootSecurity converts the root `security` once (its unknown names are
-// reported once, not per operation).
-func (b *builder) rootSecurity(doc *openapi3.T) []model.SecurityRequirement {
-	if !b.rootDone {
-		b.rootReqs, b.rootDone = b.requirements(doc.Security, loc{b.abs, "/security"}, nil), true
-	}
-	return b.rootReqs
 }
 
 // nonEmptySecurity reports a requirement list with at least one scheme.

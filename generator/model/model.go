@@ -109,6 +109,9 @@ type API struct {
 	// Schemes are components.securitySchemes, sorted by name, with unique
 	// GoNames (see SecurityScheme).
 	Schemes []*SecurityScheme
+	// Security is the root `security` requirement, which operations without
+	// their own inherit (see Operation.Security); nil when there is none.
+	Security []SecurityRequirement
 	// Diagnostics are every error and warning found while loading and validating,
 	// sorted by position.
 	Diagnostics []Diagnostic
