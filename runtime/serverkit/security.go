@@ -143,8 +143,9 @@ func RequireScopes(granted, required []string) error {
 
 // Authenticate wraps next, the handler of operation op, with its security
 // requirement: the alternatives are tried in order, and the first whose
-// schemes all accept the request's credentials admits it, its first scheme's
-// principal in the request's context (Principal). A request no alternative
+// schemes all accept the request's credentials admits it, with the first
+// non-empty principal its schemes returned in the request's context
+// (Principal). A request no alternative
 // admits is answered 401 problem+json with a WWW-Authenticate challenge per
 // scheme, or 403 when a scheme's handler returned ErrInsufficientScope; it
 // never reaches next, so it claims no idempotency key. An optional
