@@ -27,7 +27,7 @@ func TestBrowserPaymentLinkTwoTabs(t *testing.T) {
 	store := memstore.New()
 	defer store.Close()
 	bank := NewBank()
-	h, err := newServer(bank, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := newServer(bank, DemoTokens(), store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,17 +28,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closer.Close()
-	h, err := newServer(NewBank(), store, slog.New(slog.NewTextHandler(stderr, nil)))
+	h, err := newServer(NewBank(), DemoTokens(), store, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
 	return exampleserver.Serve(ctx, flags.Addr, h, stdout)
 }
 
-// newServer is the generated server over bank, its idempotent operations
-// recorded in store, and the pages of payment links at /pay/{billId}.
-func newServer(bank *Bank, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
-	apiHandler, err := api.NewServer(bank, serverkit.WithStore(store), serverkit.WithLogger(log))
+// newServer is the generated server over bank, its secured operations
+// authenticated by tokens, its idempotent operations recorded in store, and
+// the pages of payment links at /pay/{billId}.
+func newServer(bank *Bank, tokens Tokens, store idempotency.Store, log *slog.Logger) (http.Handler, error) {
+	apiHandler, err := api.NewServer(bank, tokens, serverkit.WithStore(store), serverkit.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}

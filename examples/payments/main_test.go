@@ -15,22 +15,41 @@ import (
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
 
-func newTestServer(t *testing.T) (*Bank, *api.Client) {
+// testTokens are the test's access tokens: "tok_<account>" with every
+// scope, and tok_ana_readonly.
+func testTokens() Tokens {
+	t := DemoTokens()
+	for _, a := range []string{"acct-a", "acct-b"} {
+		t["tok_"+a] = Grant{Account: a, Scopes: allScopes}
+	}
+	return t
+}
+
+// newTestServer serves a bank; its client sends no token (paying bills needs
+// none), clientAs(token) one that sends token.
+func newTestServer(t *testing.T) (bank *Bank, c *api.Client, clientAs func(token string) *api.Client) {
 	t.Helper()
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
-	bank := NewBank()
-	h, err := newServer(bank, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bank = NewBank()
+	h, err := newServer(bank, testTokens(), store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := api.NewClient(srv.URL, client.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
+	clientAs = func(token string) *api.Client {
+		opts := []client.ClientOption{client.WithRetryPolicy(client.Policy{BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond})}
+		if token != "" {
+			opts = append(opts, client.WithBearerToken("bearerAuth", token))
+		}
+		c, err := api.NewClient(srv.URL, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
-	return bank, c
+	return bank, clientAs(""), clientAs
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -39,7 +58,7 @@ func ptr[T any](v T) *T { return &v }
 // with another card: one charge, every answer the same receipt. No client key
 // is involved: the server derives it from the bill and the payer.
 func TestBillIsPaidOnce(t *testing.T) {
-	bank, c := newTestServer(t)
+	bank, c, _ := newTestServer(t)
 	ctx := context.Background()
 	pay := api.BillPayment{PayerId: "ana", Amount: 4200, Currency: "EUR", Card: ptr("4242")}
 
@@ -115,25 +134,27 @@ func TestBillIsPaidOnce(t *testing.T) {
 	}
 }
 
-// TestTransferKeysAreScopedPerAccount sends one key for two accounts: two
-// transfers, and each account's retry replays its own.
+// TestTransferKeysAreScopedPerAccount sends one key for two accounts, each
+// with its own token: two transfers, and each account's retry replays its
+// own. The principal the token authenticates scopes the key; neither Bank nor
+// the server setup has code for it.
 func TestTransferKeysAreScopedPerAccount(t *testing.T) {
-	bank, c := newTestServer(t)
+	bank, _, clientAs := newTestServer(t)
 	ctx := context.Background()
 	key := client.NewKey()
 	body := api.NewTransfer{To: "carol", Amount: 1500, Currency: "usd"}
 
 	ids := map[string]string{}
 	for _, acct := range []string{"acct-a", "acct-b"} {
+		c := clientAs("tok_" + acct)
 		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, client.WithIdempotencyKey(key))
 		if err != nil {
 			// A 422 here means both accounts landed on one record: the
-			// runtime reads scope path:accountId with r.PathValue("accountId"),
-			// so the generated server must provide it under the spec's name.
-			t.Fatalf("%s: %v (is path:accountId reaching the runtime?)", acct, err)
+			// principal did not reach the idempotency middleware.
+			t.Fatalf("%s: %v (is the principal scoping the key?)", acct, err)
 		}
 		if raw.Result.Replayed {
-			t.Errorf("%s: the first transfer with this key was a replay: scope path:accountId did not separate the accounts", acct)
+			t.Errorf("%s: the first transfer with this key was a replay: scope principal did not separate the accounts", acct)
 		}
 		tr := resp.(api.CreateTransfer201JSONResponse).Body
 		if tr.From != acct {
@@ -142,7 +163,7 @@ func TestTransferKeysAreScopedPerAccount(t *testing.T) {
 		ids[acct] = tr.ID
 	}
 	for _, acct := range []string{"acct-a", "acct-b"} {
-		resp, raw, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, client.WithIdempotencyKey(key))
+		resp, raw, err := clientAs("tok_"+acct).CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: acct, Body: body}, client.WithIdempotencyKey(key))
 		if err != nil {
 			t.Fatalf("%s retry: %v", acct, err)
 		}
@@ -155,7 +176,7 @@ func TestTransferKeysAreScopedPerAccount(t *testing.T) {
 	}
 
 	// The key must be a UUID (format: uuid).
-	resp, _, err := c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: "acct-a", Body: body}, client.WithIdempotencyKey("not-a-uuid"))
+	resp, _, err := clientAs("tok_acct-a").CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: "acct-a", Body: body}, client.WithIdempotencyKey("not-a-uuid"))
 	if _, ok := resp.(api.CreateTransfer400JSONResponse); err != nil || !ok {
 		t.Errorf("a key that is not a UUID: %#v, %v; want the declared 400", resp, err)
 	}
@@ -182,13 +203,17 @@ func TestPaymentBusinessWindow(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	bank := NewBank()
 	bank.now = clk.Now
-	h, err := newServer(bank, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := newServer(bank, testTokens(), store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c, err := api.NewClient(srv.URL)
+	c, err := api.NewClient(srv.URL, client.WithBearerToken("bearerAuth", "tok_ana"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cy, err := api.NewClient(srv.URL, client.WithBearerToken("bearerAuth", "tok_cy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +248,7 @@ func TestPaymentBusinessWindow(t *testing.T) {
 		t.Errorf("the same payment 5m01s later: %s (replayed %v), want a new payment", id, replayed)
 	}
 	// Another account paying the same within the window is its own payment.
-	if _, raw, err := c.CreatePayment(ctx, api.CreatePaymentRequestObject{AccountId: "cy", Body: api.NewPayment{
+	if _, raw, err := cy.CreatePayment(ctx, api.CreatePaymentRequestObject{AccountId: "cy", Body: api.NewPayment{
 		PayeeId: "bo", Amount: 1500, Currency: "EUR"}}); err != nil || raw.Result.Replayed {
 		t.Errorf("account cy paying the same: replayed %v, %v; want a payment of its own", raw.Result.Replayed, err)
 	}
@@ -234,4 +259,54 @@ func TestPaymentBusinessWindow(t *testing.T) {
 	if got := resp.(api.ListPayments200JSONResponse).Body; len(got) != 3 || bank.Charges() != 4 {
 		t.Errorf("ana: %d payments, %d charges in all; want 3 (1500, 1600, and 1500 after the window) and 4 (cy's)", len(got), bank.Charges())
 	}
+}
+
+// TestAccountsNeedTheirToken: the account operations answer 401 without a
+// token or with an unknown one, and 403 for a token without the operation's
+// scope or for another account; nothing is charged.
+func TestAccountsNeedTheirToken(t *testing.T) {
+	bank, anon, clientAs := newTestServer(t)
+	ctx := context.Background()
+	body := api.NewTransfer{To: "carol", Amount: 1500, Currency: "EUR"}
+	for _, tc := range []struct {
+		name   string
+		c      *api.Client
+		status int
+	}{
+		{"no token", anon, 401},
+		{"unknown token", clientAs("tok_nobody"), 401},
+		{"read-only token", clientAs("tok_ana_readonly"), 403},
+		{"another account's token", clientAs("tok_bo"), 403},
+	} {
+		resp, _, err := tc.c.CreateTransfer(ctx, api.CreateTransferRequestObject{AccountId: "ana", Body: body})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var status int
+		switch r := resp.(type) {
+		case api.CreateTransfer401JSONResponse:
+			status = *r.Body.Status
+		case api.CreateTransfer403JSONResponse:
+			status = *r.Body.Status
+		}
+		if status != tc.status {
+			t.Errorf("%s: %T, want a %d problem", tc.name, resp, tc.status)
+		}
+	}
+	if _, ok := mustList(t, clientAs("tok_ana_readonly"), "ana"); !ok {
+		t.Error("the read-only token cannot list ana's transfers")
+	}
+	if n := bank.Charges(); n != 0 {
+		t.Errorf("%d transfers made without a valid token", n)
+	}
+}
+
+func mustList(t *testing.T, c *api.Client, acct string) ([]api.Transfer, bool) {
+	t.Helper()
+	resp, _, err := c.ListTransfers(context.Background(), api.ListTransfersRequestObject{AccountId: acct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := resp.(api.ListTransfers200JSONResponse)
+	return r.Body, ok
 }

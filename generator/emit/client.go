@@ -34,6 +34,7 @@ func (g *generator) emitClient() (*jen.File, error) {
 	}
 	ids := g.clientIDs()
 	g.emitClientType(f, ids)
+	g.emitClientSchemes(f)
 	for _, op := range g.api.Operations {
 		g.emitClientMethod(f, ids, op)
 		g.emitClientDecode(f, ids, op)
@@ -150,7 +151,7 @@ func (g *generator) emitClientType(f *jen.File, ids *clientIDs) {
 	f.Func().Id(ids.NewClient).Params(jen.Id("baseURL").String(), jen.Id("opts").Op("...").Id(ids.ClientOption)).
 		Params(jen.Op("*").Id(ids.Client), jen.Error()).Block(
 		jen.List(jen.Id("b"), jen.Err()).Op(":=").Qual(clientPkg, "NewBase").Call(
-			jen.Qual(clientPkg, "BaseConfig").Values(jen.Id("Package").Op(":").Lit(pkg), jen.Id("UserAgent").Op(":").Id(ids.DefaultUserAgent)),
+			jen.Qual(clientPkg, "BaseConfig").Values(jen.Id("Package").Op(":").Lit(pkg), jen.Id("UserAgent").Op(":").Id(ids.DefaultUserAgent), g.clientBaseSchemes()),
 			jen.Id("baseURL"), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(pkg+": "+ids.NewClient+": %w"), jen.Err())),
@@ -274,8 +275,9 @@ func (g *generator) emitClientMethod(f *jen.File, ids *clientIDs, op *model.Oper
 		if op.Idempotent() {
 			desc.add("Idempotent", jen.True())
 		}
+		clientSecurity(op, &desc)
 		gr.Id("call").Op(":=").Id("c").Dot("base").Dot("Begin").Call(
-			jen.Qual(clientPkg, "Operation").Values(desc.sorted("ID", "Method", "Idempotent")...), jen.Id("opts"))
+			jen.Qual(clientPkg, "Operation").Values(desc.sorted("ID", "Method", "Idempotent", "Security")...), jen.Id("opts"))
 		g.emitClientPath(gr, op)
 		query := g.emitClientQuery(gr, op, ks)
 		body, contentType := jen.Nil(), jen.Lit("")

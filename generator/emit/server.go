@@ -22,6 +22,7 @@ func (g *generator) emitServer() (*jen.File, error) {
 	f := g.newFile()
 	routes := g.routes()
 	g.emitHandlerInterface(f)
+	g.emitSecurityHandler(f)
 	for _, op := range g.api.Operations {
 		g.emitRequestType(f, op)
 		g.emitResponseTypes(f, op)
@@ -311,12 +312,19 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 		"policy are not wrapped. serverkit.WithOperationMiddleware wraps every\n" +
 		"operation with middleware told its operationId, method and route. A request\n" +
 		"no operation serves is answered 404, or 405 with Allow, in problem+json\n" +
-		"(serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them)."))
-	f.Func().Id("NewServer").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Id("ServerOption")).
+		"(serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them)." + g.newServerSecurityDoc()))
+	f.Func().Id("NewServer").ParamsFunc(func(pg *jen.Group) {
+		pg.Id("h").Id("Handler")
+		if g.secured() {
+			pg.Id("sh").Id("SecurityHandler")
+		}
+		pg.Id("opts").Op("...").Id("ServerOption")
+	}).
 		Params(jen.Qual(httpPkg, "Handler"), jen.Error()).BlockFunc(func(gr *jen.Group) {
 		gr.If(jen.Id("h").Op("==").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(g.opts.Package+": NewServer: nil Handler"))),
 		)
+		g.emitServerSchemes(gr)
 		gr.Id("kit").Op(":=").Qual(serverkitPkg, "New").Call(jen.Lit(g.opts.Package), jen.Id("opts").Op("..."))
 		if len(g.api.Operations) > 0 {
 			gr.Id("s").Op(":=").Op("&").Id("server").Values(jen.Id("h").Op(":").Id("h"), jen.Id("kit").Op(":").Id("kit"))
@@ -336,6 +344,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 				jen.Id("Route").Op(":").Lit(op.Route.String()),
 			)
 			operation := func(h jen.Code) jen.Code {
+				h = g.authenticate(op, h)
 				return jen.Id("kit").Dot("Operation").CallFunc(func(cg *jen.Group) {
 					cg.Add(info)
 					cg.Add(h)

@@ -46,6 +46,7 @@ func Check(api *model.API, op *model.Operation) []model.Diagnostic {
 	}
 	c.validate()
 	c.refs("scope", ext.Policy.Scope, RuleScopeUndeclared)
+	c.principal()
 	c.refs("key.derive", ext.Policy.Key.Derive, RuleDeriveUndeclared)
 	c.pointers("fingerprint", ext.Policy.Fingerprint)
 	c.keyField()
@@ -146,6 +147,21 @@ func (c *checker) refs(field string, items []string, rule string) {
 			continue
 		}
 		c.report(model.Error, rule, f, "%s parameter %q is not declared on %s", kind, name, c.op.Label())
+	}
+}
+
+// principal reports scope principal on an operation that requires no
+// authentication: without a principal every caller would share one key space
+// (or every request would fail with 401).
+func (c *checker) principal() {
+	if c.op.Secured {
+		return
+	}
+	for i, s := range c.ext.Policy.Scope {
+		if s == "principal" {
+			c.report(model.Error, RulePrincipalUnsecured, fmt.Sprintf("scope[%d]", i),
+				"principal on %s %s, which has no security requirement: there is no principal to scope by; add a securityScheme and `security` to this operation, or scope by a tenant parameter instead", c.op.Method, c.op.Path)
+		}
 	}
 }
 

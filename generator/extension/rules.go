@@ -37,6 +37,10 @@ const (
 	// parameter of the operation (error; a warning for a header that a security
 	// scheme carries, such as Authorization).
 	RuleScopeUndeclared = "scope-undeclared"
+	// RulePrincipalUnsecured: scope principal on an operation without a
+	// security requirement, so there is no authenticated principal to scope
+	// by (error). generate and lint report it alike, from here.
+	RulePrincipalUnsecured = "scope-principal-unsecured"
 	// RuleDeriveUndeclared: a key.derive header:/query:/path: item that names no
 	// parameter of the operation (error; a warning for security headers).
 	RuleDeriveUndeclared = "derive-undeclared"

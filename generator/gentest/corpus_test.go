@@ -193,9 +193,11 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 }
 
 // newServersMain is a program that calls every generated package's NewServer
-// (and NewWebhookHandler, for the packages in webhooks) with the default options: the ServeMux panics on conflicting patterns, which
-// only shows at run time. One program links once for all cases.
-func newServersMain(modPath string, pkgs []string, webhooks map[string]bool) []byte {
+// (and NewWebhookHandler, for the packages in webhooks) with the default options: the ServeMux
+// panics on conflicting patterns, which only shows at run time. One program links once for all
+// cases. A package whose operations are secured gets a SecurityHandler that is never called
+// (a struct embedding the nil interface).
+func newServersMain(modPath string, pkgs []string, webhooks, secured map[string]bool) []byte {
 	var b strings.Builder
 	b.WriteString("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n")
 	for i, p := range pkgs {
@@ -203,7 +205,11 @@ func newServersMain(modPath string, pkgs []string, webhooks map[string]bool) []b
 	}
 	b.WriteString(")\n\nfunc main() {\n\tfailed := false\n")
 	for i, p := range pkgs {
-		fmt.Fprintf(&b, "\tif _, err := p%d.NewServer(p%d.UnimplementedHandler{}); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, p)
+		sh := ""
+		if secured[p] {
+			sh = fmt.Sprintf(", struct{ p%d.SecurityHandler }{}", i)
+		}
+		fmt.Fprintf(&b, "\tif _, err := p%d.NewServer(p%d.UnimplementedHandler{}%s); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, sh, p)
 		if webhooks[p] {
 			fmt.Fprintf(&b, "\tif _, err := p%d.NewWebhookHandler(p%d.UnimplementedWebhookHandler{}); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, p)
 		}
@@ -224,6 +230,7 @@ func TestCorpus(t *testing.T) {
 	pkgIdent := regexp.MustCompile(`[^a-z0-9]+`)
 	var pkgs []string
 	webhooks := map[string]bool{}
+	secured := map[string]bool{}
 	for _, spec := range specs {
 		rel, _ := filepath.Rel(dir, spec)
 		base := strings.Trim(pkgIdent.ReplaceAllString(strings.ToLower(rel), "_"), "_")
@@ -277,6 +284,13 @@ func TestCorpus(t *testing.T) {
 			t.Logf("%s: %d operations, %d webhooks and callbacks (%d idempotent), %d schemas, %d emit warnings", c.name, len(api.Operations), len(api.Receivers()), idempotent, len(api.Schemas), len(res.Diagnostics))
 			m.Add(t, "corpus/"+c.name, res.Files)
 			pkgs = append(pkgs, c.name)
+			for _, op := range api.Operations {
+				for _, alt := range op.Security {
+					if len(alt.Schemes) > 0 {
+						secured[c.name] = true
+					}
+				}
+			}
 		}
 	}
 	if t.Failed() {
@@ -285,7 +299,7 @@ func TestCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: generated the corpus, skipping the compile (go build, go vet, NewServer)")
 	}
-	m.Add(t, "cmd/newservers", []emit.File{{Name: "main.go", Content: newServersMain(m.Path, pkgs, webhooks)}})
+	m.Add(t, "cmd/newservers", []emit.File{{Name: "main.go", Content: newServersMain(m.Path, pkgs, webhooks, secured)}})
 	m.BuildAndVet(t)
 	if out, err := m.Go(ctx, "run", "./cmd/newservers"); err != nil {
 		t.Fatalf("NewServer fails on generated corpus code: %v\n%s", err, out)

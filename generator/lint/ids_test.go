@@ -18,7 +18,7 @@ func TestGeneratorRuleIDs(t *testing.T) {
 		extension.RulePointerNotInSchema, extension.RuleScopeUndeclared, extension.RuleDeriveUndeclared,
 		extension.RuleKeyRequiredMismatch, extension.RulePolicyInvalid, extension.RuleMisplaced,
 		loader.RuleOpenAPIInvalid, loader.RuleSchemaUntyped, loader.RuleOperationIDDuplicate, loader.RuleOperationUnsupported,
-		loader.RuleSchemaFreeForm, loader.RuleSchemaAny,
+		loader.RuleSchemaFreeForm, loader.RuleSchemaAny, loader.RuleSecurityInvalid, extension.RulePrincipalUnsecured,
 	} {
 		if _, ok := lint.LookupRule(id); !ok {
 			t.Errorf("generator rule %q has no lint metadata", id)

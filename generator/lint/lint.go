@@ -506,12 +506,8 @@ func (c *checker) fingerprintScope(op *model.Operation, ext *model.Extension, ex
 			"fingerprint [%s] of %s %s compares nothing of its request body: a key reused with another body replays the first response instead of 422; add body (or the JSON Pointers that identify the request)",
 			strings.Join(p.Fingerprint, ", "), op.Method, op.Path)
 	}
-	for i, s := range p.Scope {
-		if s == "principal" && !op.Secured {
-			c.report(RulePrincipalUnsecured, op, ext.FieldPos(fmt.Sprintf("scope[%d]", i)), fmt.Sprintf("%s/scope/%d", extPtr, i),
-				"scope principal on %s %s, which has no security requirement: there is no principal to scope by; add a securityScheme and `security` to this operation, or scope by a tenant parameter instead", op.Method, op.Path)
-		}
-	}
+	// scope principal without security is the generator's error
+	// (extension.RulePrincipalUnsecured): lint reports it from api.Diagnostics.
 	if len(p.Scope) == 0 {
 		mt := c.cfg.Policy.MultiTenant
 		if mt != nil && !*mt {

@@ -117,7 +117,6 @@ func TestRules(t *testing.T) {
 			op.Idempotency.Set["fingerprint"] = true
 			op.Idempotency.Policy.Fingerprint = []string{"method", "/amount"}
 		}},
-		{RulePrincipalUnsecured, func(op *model.Operation, a *model.API, c *Config) { op.Secured = false }},
 		{RuleUnscopedTenant, func(op *model.Operation, a *model.API, c *Config) {
 			op.Idempotency.Policy.Scope = nil
 			op.Params = append(op.Params, &model.Param{Name: "tenant_id", In: model.InPath})

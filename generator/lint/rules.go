@@ -43,7 +43,7 @@ const (
 	RuleIssuedBindUnscoped    = "issued-bind-principal-unscoped"
 	RuleIssuedNoEndpoint      = "issued-key-source-undocumented"
 	RuleFingerprintNoBody     = "fingerprint-without-body"
-	RulePrincipalUnsecured    = "scope-principal-unsecured"
+	RulePrincipalUnsecured    = extension.RulePrincipalUnsecured
 	RuleUnscopedTenant        = "scope-missing-multi-tenant"
 	RuleDocErrors             = "doc-error-responses"
 	RuleDocReplayed           = "doc-replayed-header"
@@ -210,6 +210,9 @@ var catalog = []Rule{
 	{loader.RuleSchemaAny, CategoryExtension, Off,
 		"A schema with no type ({}, description only, type null) becomes json.RawMessage (off in lint: it concerns generated Go types, not idempotency).",
 		"Reported by generate; enable it here with rules: {schema-any: warning}."},
+	{loader.RuleSecurityInvalid, CategoryExtension, model.Error,
+		"A security scheme the generator cannot apply (an apiKey without name or in, an http scheme without its scheme, an unknown type), or a security requirement naming an undefined scheme.",
+		"The generated server authenticates every secured operation from these schemes, and the client sends their credentials; an undefined or unusable scheme would leave an operation unprotected or unreachable."},
 	{loader.RuleOperationIDDuplicate, CategoryExtension, model.Error,
 		"Two operations share an operationId.",
 		"Records, baselines and SARIF fingerprints are keyed by operationId."},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"go/token"
 	"maps"
-	"net/textproto"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -195,42 +194,6 @@ func (b *builder) build(doc *openapi3.T) error {
 	return nil
 }
 
-// security fills SecuritySchemes, SecurityHeaders and HasGlobalSecurity.
-func (b *builder) security(doc *openapi3.T) {
-	api := b.api
-	api.HasGlobalSecurity = nonEmptySecurity(doc.Security)
-	if doc.Components == nil {
-		return
-	}
-	headers := map[string]bool{}
-	for _, name := range sortedKeys(doc.Components.SecuritySchemes) {
-		api.SecuritySchemes = append(api.SecuritySchemes, name)
-		sr := doc.Components.SecuritySchemes[name]
-		if sr == nil || sr.Value == nil {
-			continue
-		}
-		switch ss := sr.Value; ss.Type {
-		case "http", "oauth2", "openIdConnect":
-			headers["Authorization"] = true
-		case "apiKey":
-			if ss.In == "header" && ss.Name != "" {
-				headers[textproto.CanonicalMIMEHeaderKey(ss.Name)] = true
-			}
-		}
-	}
-	api.SecurityHeaders = sortedKeys(headers)
-}
-
-// nonEmptySecurity reports a requirement list with at least one scheme.
-func nonEmptySecurity(reqs openapi3.SecurityRequirements) bool {
-	for _, r := range reqs {
-		if len(r) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // sortedKeys gives a deterministic order to a map's keys.
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
@@ -316,11 +279,7 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	if setup != nil {
 		setup(m)
 	}
-	if op.Security != nil {
-		m.Secured = nonEmptySecurity(*op.Security)
-	} else {
-		m.Secured = b.api.HasGlobalSecurity
-	}
+	b.operationSecurity(op, m, ol)
 	if s, ok := op.Extensions["x-go-name"].(string); ok && token.IsIdentifier(s) {
 		b.opGoNames = append(b.opGoNames, opGoName{m, s})
 	}

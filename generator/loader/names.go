@@ -114,7 +114,7 @@ func (ns *nameSet) unique(candidates ...string) string {
 // table; a schema that would take one gets a "Schema" suffix instead.
 var fixedNames = []string{
 	"Handler", "UnimplementedHandler", "NewServer", "ServerOption",
-	"ErrNotImplemented", "Policies", "Waivers",
+	"ErrNotImplemented", "Policies", "Waivers", "SecurityHandler",
 	"WebhookHandler", "UnimplementedWebhookHandler", "NewWebhookHandler",
 	"WebhookSender", "NewWebhookSender",
 }

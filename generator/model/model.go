@@ -110,6 +110,12 @@ type API struct {
 	SecurityHeaders []string
 	// HasGlobalSecurity reports a root-level security requirement.
 	HasGlobalSecurity bool
+	// Schemes are components.securitySchemes, sorted by name, with unique
+	// GoNames (see SecurityScheme).
+	Schemes []*SecurityScheme
+	// Security is the root `security` requirement, which operations without
+	// their own inherit (see Operation.Security); nil when there is none.
+	Security []SecurityRequirement
 	// Diagnostics are every error and warning found while loading and validating,
 	// sorted by position.
 	Diagnostics []Diagnostic
@@ -146,6 +152,12 @@ type Operation struct {
 	Responses   []*Response
 	// Secured reports an effective (operation or root) non-empty security requirement.
 	Secured bool
+	// Security is the effective security requirement (the operation's
+	// `security`, else the root's): alternatives, any one of which admits a
+	// request (OR), each naming schemes that must all accept it (AND). An
+	// alternative without schemes ({}) makes authentication optional. nil when
+	// neither the operation nor the root requires anything.
+	Security []SecurityRequirement
 	// Idempotency is the operation's x-idempotent extension, merged with the
 	// defaults and validated; nil when the operation has no x-idempotent.
 	Idempotency *Extension
@@ -443,4 +455,70 @@ type Discriminator struct {
 type DiscriminatorCase struct {
 	Value  string
 	Schema *Schema
+}
+
+// SchemeKind is how a security scheme's credential travels, which decides how
+// a server reads it and a client sends it.
+type SchemeKind string
+
+const (
+	// SchemeBearer: "Authorization: <AuthScheme> <token>": http bearer (and
+	// any other http auth scheme but basic), oauth2 and openIdConnect.
+	SchemeBearer SchemeKind = "bearer"
+	// SchemeBasic: "Authorization: Basic base64(user:password)".
+	SchemeBasic SchemeKind = "basic"
+	// SchemeAPIKey: a key in the header, query parameter or cookie Param.
+	SchemeAPIKey SchemeKind = "apiKey"
+	// SchemeMutualTLS: the client certificate of the TLS connection.
+	SchemeMutualTLS SchemeKind = "mutualTLS"
+)
+
+// SecurityScheme is one entry of components.securitySchemes.
+type SecurityScheme struct {
+	// Name is the key in components.securitySchemes.
+	Name string
+	// GoName is the exported identifier of the scheme ("BearerAuth"): the
+	// generated SecurityHandler's method is "Handle" + GoName.
+	GoName string
+	// Type is the spec's type: http, apiKey, oauth2, openIdConnect or mutualTLS.
+	Type string
+	Kind SchemeKind
+	// AuthScheme is the HTTP authentication scheme of the Authorization
+	// header as written in challenges ("Bearer", "Basic", or the http
+	// scheme's own name); empty for apiKey and mutualTLS.
+	AuthScheme string
+	// In and Param say where an apiKey lives (header, query or cookie, and
+	// its name).
+	In    ParamIn
+	Param string
+	// BearerFormat is the http bearer scheme's hint ("JWT").
+	BearerFormat string
+	Description  string
+	Pos          Pos
+	Pointer      string
+}
+
+// SecurityRequirement is one alternative of a `security` list: every scheme
+// of Schemes must accept the request. Without schemes it is the optional
+// alternative ({}): the request may carry no credentials at all.
+type SecurityRequirement struct {
+	Schemes []SchemeUse
+}
+
+// SchemeUse is one scheme of a requirement with the scopes it must grant
+// (oauth2 and openIdConnect scopes; roles for other schemes in OpenAPI 3.1).
+type SchemeUse struct {
+	Scheme *SecurityScheme
+	Scopes []string
+}
+
+// SecurityOptional reports whether the requirement list admits a request without
+// credentials (it has an empty alternative).
+func (o *Operation) SecurityOptional() bool {
+	for _, r := range o.Security {
+		if len(r.Schemes) == 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -27,6 +27,8 @@ type baseConfig struct {
 	policy    Policy
 	observer  Observer
 	retry     []Option
+	// credentials by scheme name (WithBearerToken, WithBasicAuth...).
+	credentials map[string]credential
 }
 
 // WithHTTPClient sends requests with doer (an *http.Client or any Doer), used
@@ -93,6 +95,9 @@ type BaseConfig struct {
 	Package string
 	// UserAgent is the default User-Agent (WithUserAgent overrides it).
 	UserAgent string
+	// Schemes are the security schemes the operations require; the
+	// credential options (WithBearerToken...) name them.
+	Schemes []Scheme
 }
 
 // Base is the part of a generated client that does not depend on the spec:
@@ -105,6 +110,9 @@ type Base struct {
 	retrier   *Retrier
 	editors   []RequestEditorFn
 	userAgent string
+	// schemes and credentials by scheme name.
+	schemes     map[string]Scheme
+	credentials map[string]credential
 }
 
 // NewBase returns the base of a client of the API at baseURL (an absolute http
@@ -127,6 +135,9 @@ func NewBase(cfg BaseConfig, baseURL string, opts ...ClientOption) (*Base, error
 	if c.doer == nil {
 		c.doer = NewHTTPClient()
 	}
+	if err := checkCredentials(cfg.Schemes, c.credentials); err != nil {
+		return nil, err
+	}
 	ropts := []Option{WithPolicy(c.policy)}
 	if c.observer != nil {
 		ropts = append(ropts, WithObserver(c.observer))
@@ -139,13 +150,21 @@ func NewBase(cfg BaseConfig, baseURL string, opts ...ClientOption) (*Base, error
 	if c.userAgent != nil {
 		ua = *c.userAgent
 	}
-	return &Base{
-		pkg:       cfg.Package,
-		baseURL:   strings.TrimRight(baseURL, "/"),
-		retrier:   r,
-		editors:   c.editors,
-		userAgent: ua,
-	}, nil
+	b := &Base{
+		pkg:         cfg.Package,
+		baseURL:     strings.TrimRight(baseURL, "/"),
+		retrier:     r,
+		editors:     c.editors,
+		userAgent:   ua,
+		credentials: c.credentials,
+	}
+	if len(cfg.Schemes) > 0 {
+		b.schemes = make(map[string]Scheme, len(cfg.Schemes))
+		for _, s := range cfg.Schemes {
+			b.schemes[s.Name] = s
+		}
+	}
+	return b, nil
 }
 
 // Operation describes the operation a call invokes.
@@ -157,6 +176,9 @@ type Operation struct {
 	// Idempotent marks an x-idempotent operation: its calls carry a key and
 	// are retried on every retryable outcome.
 	Idempotent bool
+	// Security is the operation's security requirement: the credentials of
+	// the first alternative the client has all of are sent (nil: none).
+	Security []Requirement
 }
 
 // Invocation is one call of an operation while its generated method builds
@@ -226,9 +248,13 @@ func (c *Invocation) NewRequest(ctx context.Context, path string, query url.Valu
 	return req, nil
 }
 
-// Do runs the client's request editors, then the call's, and sends req with
-// the Retrier. It returns the final answer; see Retrier.Do.
+// Do adds the operation's credentials (see Operation.Security), runs the
+// client's request editors, then the call's, and sends req with the Retrier.
+// It returns the final answer; see Retrier.Do.
 func (c *Invocation) Do(ctx context.Context, req *http.Request) (*Response, error) {
+	if err := c.authorize(ctx, req); err != nil {
+		return nil, c.Error(err)
+	}
 	for _, editors := range [][]RequestEditorFn{c.base.editors, c.editors} {
 		for _, e := range editors {
 			if err := e(ctx, req); err != nil {

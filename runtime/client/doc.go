@@ -1,7 +1,7 @@
 // Package client is what idemgen's generated clients use to call an idempotent
 // HTTP API safely, and it is usable on its own by hand-written clients.
 //
-// It provides four things:
+// It provides five things:
 //
 //   - The base of generated clients: Base holds what a generated Client does
 //     that does not depend on the spec (base URL, Retrier, request editors,
@@ -9,6 +9,9 @@
 //     WithRetryPolicy...); each generated method starts an Invocation (Begin),
 //     configured with CallOptions (WithIdempotencyKey...), which builds the
 //     request and sends it.
+//   - Credentials (credentials.go): WithBearerToken, WithTokenFunc,
+//     WithBasicAuth and WithAPIKey give the credentials of a security scheme;
+//     each call sends those its operation's requirement names (Operation.Security).
 //   - Keys: NewKey returns a fresh UUIDv4 from crypto/rand. One logical call uses
 //     one key, sent unchanged on every retry of that call, so the server
 //     deduplicates the retries and replays the first outcome.

@@ -26,6 +26,12 @@
 //     Content-Type), DecodeJSON, RequireFields, CheckValid, ParseForm,
 //     FormField, ParseMultipart, Unsupported.
 //   - Responses (response.go): Write, WriteJSON, WriteStream, SetHeader, Status.
+//   - Security (security.go): Authenticate applies an operation's security
+//     requirement (OR of ANDs of Schemes, optional {}) before anything else of
+//     the operation, answering 401 with WWW-Authenticate or 403
+//     (ErrInsufficientScope); the accepted principal is in the request's
+//     context (Principal), where the idempotency middleware reads it for
+//     scope principal unless WithPrincipal names another.
 //   - Errors (errors.go): a *RequestError is a request that did not match the
 //     spec (400, 404, 413 or 415); WriteRequestError and WriteServerError write
 //     problem+json (a small HTML page for a browser) whose "type" is the

@@ -30,7 +30,9 @@ func WithStore(store idempotency.Store) Option {
 }
 
 // WithPrincipal sets the function that names the caller of a request, for
-// policies scoped by principal.
+// policies scoped by principal. Without it they use the principal the
+// operation's security requirement authenticated (Principal); f can read
+// that too, to map it (a user to their tenant, say).
 func WithPrincipal(principal func(*http.Request) (string, error)) Option {
 	return WithIdempotencyOptions(idempotency.WithPrincipal(principal))
 }
@@ -174,7 +176,10 @@ func (s *Server) Idempotent(op string, policy idempotency.Policy, next http.Hand
 	if s.store == nil {
 		s.store = memstore.New()
 	}
-	mw, err := idempotency.New(s.store, policy, s.idempotency...)
+	// The authenticated principal (Authenticate) scopes keys unless an
+	// option given later (WithPrincipal) names another.
+	opts := append([]idempotency.Option{idempotency.WithPrincipal(requestPrincipal)}, s.idempotency...)
+	mw, err := idempotency.New(s.store, policy, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: NewServer: operation %q: %w", s.pkg, op, err)
 	}

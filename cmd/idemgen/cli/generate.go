@@ -60,7 +60,9 @@ and writes Go files into --out:
 
   models_gen.go    one type per schema
   server_gen.go    a net/http server: the Handler interface and NewServer, every
-                   idempotent operation wrapped with the idempotency middleware
+                   idempotent operation wrapped with the idempotency middleware;
+                   with security requirements, a SecurityHandler interface (one
+                   method per scheme) that NewServer takes (docs/security.md)
   validate_gen.go  the validation of request bodies and parameters against their
                    schemas (only when some schema has a keyword to check)
   webhooks_gen.go  the receivers of the spec's webhooks and callbacks (with the

@@ -44,11 +44,18 @@ type CallOption = client.CallOption
 // operation paths are appended to it; see client.NewBase). It fails on a bad URL
 // or retry policy.
 func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
-	b, err := client.NewBase(client.BaseConfig{Package: "api", UserAgent: DefaultUserAgent}, baseURL, opts...)
+	b, err := client.NewBase(client.BaseConfig{Package: "api", UserAgent: DefaultUserAgent, Schemes: clientSchemes}, baseURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("api: NewClient: %w", err)
 	}
 	return &Client{base: b}, nil
+}
+
+// clientSchemes are the security schemes the operations require; the credential
+// options (client.WithBearerToken, client.WithBasicAuth, client.WithAPIKey,
+// client.WithTokenFunc) name them.
+var clientSchemes = []client.Scheme{
+	{Name: "bearerAuth", Kind: client.Bearer, AuthScheme: "Bearer"},
 }
 
 // ListPayments calls GET /accounts/{accountId}/payments (operationId "listPayments").
@@ -58,7 +65,7 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 // It returns one of the ListPaymentsResponseObject types (matched by status and
 // Content-Type) for every status the spec declares, with a nil error; see Client.
 func (c *Client) ListPayments(ctx context.Context, req ListPaymentsRequestObject, opts ...CallOption) (ListPaymentsResponseObject, *client.Response, error) {
-	call := c.base.Begin(client.Operation{ID: "listPayments", Method: "GET"}, opts)
+	call := c.base.Begin(client.Operation{ID: "listPayments", Method: "GET", Security: []client.Requirement{{"bearerAuth"}}}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
 	if err != nil {
 		return nil, nil, call.Error(err)
@@ -85,6 +92,18 @@ func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *clie
 			return nil, raw, err
 		}
 		return r, raw, nil
+	case status == 401:
+		var r ListPayments401JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
+	case status == 403:
+		var r ListPayments403JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -98,7 +117,12 @@ func decodeListPayments(raw *client.Response) (ListPaymentsResponseObject, *clie
 //
 // It is idempotent: the server derives the key from the request, so none is sent.
 func (c *Client) CreatePayment(ctx context.Context, req CreatePaymentRequestObject, opts ...CallOption) (CreatePaymentResponseObject, *client.Response, error) {
-	call := c.base.Begin(client.Operation{ID: "createPayment", Method: "POST", Idempotent: true}, opts)
+	call := c.base.Begin(client.Operation{
+		ID:         "createPayment",
+		Method:     "POST",
+		Idempotent: true,
+		Security:   []client.Requirement{{"bearerAuth"}},
+	}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
 	if err != nil {
 		return nil, nil, call.Error(err)
@@ -143,6 +167,18 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 			return nil, raw, err
 		}
 		return r, raw, nil
+	case status == 401:
+		var r CreatePayment401JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
+	case status == 403:
+		var r CreatePayment403JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
 	case status == 409:
 		var r CreatePayment409JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
@@ -166,7 +202,7 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 // It returns one of the ListTransfersResponseObject types (matched by status and
 // Content-Type) for every status the spec declares, with a nil error; see Client.
 func (c *Client) ListTransfers(ctx context.Context, req ListTransfersRequestObject, opts ...CallOption) (ListTransfersResponseObject, *client.Response, error) {
-	call := c.base.Begin(client.Operation{ID: "listTransfers", Method: "GET"}, opts)
+	call := c.base.Begin(client.Operation{ID: "listTransfers", Method: "GET", Security: []client.Requirement{{"bearerAuth"}}}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
 	if err != nil {
 		return nil, nil, call.Error(err)
@@ -193,6 +229,18 @@ func decodeListTransfers(raw *client.Response) (ListTransfersResponseObject, *cl
 			return nil, raw, err
 		}
 		return r, raw, nil
+	case status == 401:
+		var r ListTransfers401JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
+	case status == 403:
+		var r ListTransfers403JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
 	}
 	return nil, raw, raw.Undeclared()
 }
@@ -207,7 +255,12 @@ func decodeListTransfers(raw *client.Response) (ListTransfersResponseObject, *cl
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
 func (c *Client) CreateTransfer(ctx context.Context, req CreateTransferRequestObject, opts ...CallOption) (CreateTransferResponseObject, *client.Response, error) {
-	call := c.base.Begin(client.Operation{ID: "createTransfer", Method: "POST", Idempotent: true}, opts)
+	call := c.base.Begin(client.Operation{
+		ID:         "createTransfer",
+		Method:     "POST",
+		Idempotent: true,
+		Security:   []client.Requirement{{"bearerAuth"}},
+	}, opts)
 	p1, err := client.PathParam("accountId", req.AccountId)
 	if err != nil {
 		return nil, nil, call.Error(err)
@@ -250,6 +303,18 @@ func decodeCreateTransfer(raw *client.Response) (CreateTransferResponseObject, *
 		return r, raw, nil
 	case status == 400:
 		var r CreateTransfer400JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
+	case status == 401:
+		var r CreateTransfer401JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
+	case status == 403:
+		var r CreateTransfer403JSONResponse
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}

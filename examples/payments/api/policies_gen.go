@@ -18,7 +18,7 @@ var Policies = map[string]idempotency.Policy{
 		Key: idempotency.Key{
 			Derive: []string{"/payeeId", "/amount", "/currency"},
 		},
-		Scope:       []string{"path:accountId"},
+		Scope:       []string{"principal"},
 		Fingerprint: []string{"/payeeId", "/amount", "/currency"},
 		TTL:         5 * time.Minute,
 		Lease:       30 * time.Second,
@@ -29,7 +29,7 @@ var Policies = map[string]idempotency.Policy{
 			Header: "Idempotency-Key",
 			Format: idempotency.FormatUUID,
 		},
-		Scope: []string{"path:accountId"},
+		Scope: []string{"principal"},
 		TTL:   24 * time.Hour,
 		Lease: 30 * time.Second,
 	},

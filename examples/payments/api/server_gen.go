@@ -32,7 +32,7 @@ type Handler interface {
 	// resubmitted form) sends no key. The server checks whether a similar
 	// transaction happened in the last 5 minutes: the key is derived from the
 	// payee, the amount and the currency, in the paying account's own key
-	// space (the scope), and kept for 5 minutes.
+	// space (the scope: the authenticated account), and kept for 5 minutes.
 	// Within the window the first payment is replayed; after it, the same
 	// payment runs again as a new one.
 	//
@@ -45,6 +45,8 @@ type Handler interface {
 	// CreateTransfer handles POST /accounts/{accountId}/transfers (operationId "createTransfer").
 	//
 	// Move money out of an account.
+	//
+	// The bearer token must be the account's own, with the transfers:write scope.
 	//
 	// It is idempotent: see Policies["createTransfer"].
 	CreateTransfer(ctx context.Context, req CreateTransferRequestObject) (CreateTransferResponseObject, error)
@@ -115,6 +117,25 @@ func (UnimplementedHandler) PayBill(ctx context.Context, req PayBillRequestObjec
 	return nil, ErrNotImplemented
 }
 
+// SecurityHandler authenticates the credentials of the spec's security schemes:
+// one method per scheme, given the credential the request presents and the
+// operation's requirement (info.Scopes, the scopes to check). It returns the
+// principal, the caller's stable id: the handler reads it with
+// serverkit.Principal(ctx), and policies with scope principal partition keys by
+// it. An error rejects the credential: 401 problem+json with WWW-Authenticate,
+// or 403 for an error wrapping serverkit.ErrInsufficientScope
+// (serverkit.RequireScopes makes one). A request without a credential an
+// operation accepts is answered 401 before any method runs. Authentication
+// runs before the request is decoded and before its idempotency key is claimed.
+type SecurityHandler interface {
+	// HandleBearerAuth checks a credential of the security scheme "bearerAuth" (oauth2).
+	//
+	// An access token for one account, sent as "Authorization: Bearer <token>".
+	// Paying a bill (by its link or its API) needs none: the link is the
+	// capability.
+	HandleBearerAuth(ctx context.Context, token string, info serverkit.AuthInfo) (string, error)
+}
+
 // ListPaymentsRequestObject is the decoded request of ListPayments (GET /accounts/{accountId}/payments).
 type ListPaymentsRequestObject struct {
 	// AccountId is the path parameter "accountId".
@@ -122,7 +143,7 @@ type ListPaymentsRequestObject struct {
 	AccountId string
 }
 
-// ListPaymentsResponseObject is a response of ListPayments: one of ListPayments200JSONResponse.
+// ListPaymentsResponseObject is a response of ListPayments: one of ListPayments200JSONResponse, ListPayments401JSONResponse, ListPayments403JSONResponse.
 type ListPaymentsResponseObject interface {
 	writeListPaymentsResponseObject(w http.ResponseWriter) error
 }
@@ -138,6 +159,28 @@ func (r ListPayments200JSONResponse) writeListPaymentsResponseObject(w http.Resp
 	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
+// ListPayments401JSONResponse is the 401 response of ListPayments, body application/problem+json.
+//
+// An RFC 9457 problem.
+type ListPayments401JSONResponse struct {
+	Body Problem
+}
+
+func (r ListPayments401JSONResponse) writeListPaymentsResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 401, "application/problem+json", r.Body)
+}
+
+// ListPayments403JSONResponse is the 403 response of ListPayments, body application/problem+json.
+//
+// An RFC 9457 problem.
+type ListPayments403JSONResponse struct {
+	Body Problem
+}
+
+func (r ListPayments403JSONResponse) writeListPaymentsResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 403, "application/problem+json", r.Body)
+}
+
 // CreatePaymentRequestObject is the decoded request of CreatePayment (POST /accounts/{accountId}/payments).
 type CreatePaymentRequestObject struct {
 	// AccountId is the path parameter "accountId".
@@ -147,7 +190,7 @@ type CreatePaymentRequestObject struct {
 	Body NewPayment
 }
 
-// CreatePaymentResponseObject is a response of CreatePayment: one of CreatePayment201JSONResponse, CreatePayment400JSONResponse, CreatePayment409JSONResponse, CreatePayment422JSONResponse.
+// CreatePaymentResponseObject is a response of CreatePayment: one of CreatePayment201JSONResponse, CreatePayment400JSONResponse, CreatePayment401JSONResponse, CreatePayment403JSONResponse, CreatePayment409JSONResponse, CreatePayment422JSONResponse.
 type CreatePaymentResponseObject interface {
 	writeCreatePaymentResponseObject(w http.ResponseWriter) error
 }
@@ -186,6 +229,28 @@ func (r CreatePayment400JSONResponse) writeCreatePaymentResponseObject(w http.Re
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// CreatePayment401JSONResponse is the 401 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment401JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment401JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 401, "application/problem+json", r.Body)
+}
+
+// CreatePayment403JSONResponse is the 403 response of CreatePayment, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreatePayment403JSONResponse struct {
+	Body Problem
+}
+
+func (r CreatePayment403JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 403, "application/problem+json", r.Body)
+}
+
 // CreatePayment409JSONResponse is the 409 response of CreatePayment, body application/problem+json.
 //
 // An RFC 9457 problem.
@@ -214,7 +279,7 @@ type ListTransfersRequestObject struct {
 	AccountId string
 }
 
-// ListTransfersResponseObject is a response of ListTransfers: one of ListTransfers200JSONResponse.
+// ListTransfersResponseObject is a response of ListTransfers: one of ListTransfers200JSONResponse, ListTransfers401JSONResponse, ListTransfers403JSONResponse.
 type ListTransfersResponseObject interface {
 	writeListTransfersResponseObject(w http.ResponseWriter) error
 }
@@ -230,6 +295,28 @@ func (r ListTransfers200JSONResponse) writeListTransfersResponseObject(w http.Re
 	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
+// ListTransfers401JSONResponse is the 401 response of ListTransfers, body application/problem+json.
+//
+// An RFC 9457 problem.
+type ListTransfers401JSONResponse struct {
+	Body Problem
+}
+
+func (r ListTransfers401JSONResponse) writeListTransfersResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 401, "application/problem+json", r.Body)
+}
+
+// ListTransfers403JSONResponse is the 403 response of ListTransfers, body application/problem+json.
+//
+// An RFC 9457 problem.
+type ListTransfers403JSONResponse struct {
+	Body Problem
+}
+
+func (r ListTransfers403JSONResponse) writeListTransfersResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 403, "application/problem+json", r.Body)
+}
+
 // CreateTransferRequestObject is the decoded request of CreateTransfer (POST /accounts/{accountId}/transfers).
 type CreateTransferRequestObject struct {
 	// AccountId is the path parameter "accountId".
@@ -241,7 +328,7 @@ type CreateTransferRequestObject struct {
 	Body NewTransfer
 }
 
-// CreateTransferResponseObject is a response of CreateTransfer: one of CreateTransfer201JSONResponse, CreateTransfer400JSONResponse, CreateTransfer409JSONResponse, CreateTransfer422JSONResponse.
+// CreateTransferResponseObject is a response of CreateTransfer: one of CreateTransfer201JSONResponse, CreateTransfer400JSONResponse, CreateTransfer401JSONResponse, CreateTransfer403JSONResponse, CreateTransfer409JSONResponse, CreateTransfer422JSONResponse.
 type CreateTransferResponseObject interface {
 	writeCreateTransferResponseObject(w http.ResponseWriter) error
 }
@@ -278,6 +365,28 @@ type CreateTransfer400JSONResponse struct {
 
 func (r CreateTransfer400JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
+}
+
+// CreateTransfer401JSONResponse is the 401 response of CreateTransfer, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreateTransfer401JSONResponse struct {
+	Body Problem
+}
+
+func (r CreateTransfer401JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 401, "application/problem+json", r.Body)
+}
+
+// CreateTransfer403JSONResponse is the 403 response of CreateTransfer, body application/problem+json.
+//
+// An RFC 9457 problem.
+type CreateTransfer403JSONResponse struct {
+	Body Problem
+}
+
+func (r CreateTransfer403JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 403, "application/problem+json", r.Body)
 }
 
 // CreateTransfer409JSONResponse is the 409 response of CreateTransfer, body application/problem+json.
@@ -478,14 +587,29 @@ type server struct {
 // operation with middleware told its operationId, method and route. A request
 // no operation serves is answered 404, or 405 with Allow, in problem+json
 // (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
-func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
+//
+// sh authenticates the operations that have a security requirement, before
+// their requests are decoded or their idempotency keys claimed (see
+// SecurityHandler); a nil sh is an error.
+func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("api: NewServer: nil Handler")
+	}
+	if sh == nil {
+		return nil, errors.New("api: NewServer: nil SecurityHandler")
+	}
+	schemeBearerAuth := &serverkit.Scheme{
+		Name:       "bearerAuth",
+		Kind:       serverkit.Bearer,
+		AuthScheme: "Bearer",
+		Authenticate: func(ctx context.Context, c serverkit.Credential, info serverkit.AuthInfo) (string, error) {
+			return sh.HandleBearerAuth(ctx, c.Token, info)
+		},
 	}
 	kit := serverkit.New("api", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	h0 := kit.Operation(serverkit.OperationInfo{ID: "listPayments", Method: "GET", Route: "/accounts/{accountId}/payments"}, http.HandlerFunc(s.handleListPayments), serverkit.PathParam{
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "listPayments", Method: "GET", Route: "/accounts/{accountId}/payments"}, kit.Authenticate("listPayments", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"accounts:read"}}}}, http.HandlerFunc(s.handleListPayments)), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
@@ -493,11 +617,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/accounts/{accountId}/payments"}, s.admitCreatePayment(h1), serverkit.PathParam{
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/accounts/{accountId}/payments"}, kit.Authenticate("createPayment", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"payments:write"}}}}, s.admitCreatePayment(h1)), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
-	h2 := kit.Operation(serverkit.OperationInfo{ID: "listTransfers", Method: "GET", Route: "/accounts/{accountId}/transfers"}, http.HandlerFunc(s.handleListTransfers), serverkit.PathParam{
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "listTransfers", Method: "GET", Route: "/accounts/{accountId}/transfers"}, kit.Authenticate("listTransfers", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"accounts:read"}}}}, http.HandlerFunc(s.handleListTransfers)), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})
@@ -505,7 +629,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h3, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/accounts/{accountId}/transfers"}, s.admitCreateTransfer(h3), serverkit.PathParam{
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/accounts/{accountId}/transfers"}, kit.Authenticate("createTransfer", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"transfers:write"}}}}, s.admitCreateTransfer(h3)), serverkit.PathParam{
 		Name:     "accountId",
 		Wildcard: "_p1",
 	})

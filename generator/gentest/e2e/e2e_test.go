@@ -102,16 +102,21 @@ func serve(t *testing.T, h Handler, opts ...ServerOption) *httptest.Server {
 	t.Helper()
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })
-	// createTransfer is scoped by principal, so NewServer needs a principal
-	// function; a test's own WithPrincipal comes later and wins.
-	anonymous := serverkit.WithPrincipal(func(*http.Request) (string, error) { return "anonymous", nil })
-	srv, err := NewServer(h, append([]ServerOption{serverkit.WithStore(store), anonymous}, opts...)...)
+	srv, err := NewServer(h, accounts{}, append([]ServerOption{serverkit.WithStore(store)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+// accounts authenticates the account scheme: the X-Account header names the
+// account, which is the principal that scopes createTransfer's keys.
+type accounts struct{}
+
+func (accounts) HandleAccount(ctx context.Context, key string, info serverkit.AuthInfo) (string, error) {
+	return key, nil
 }
 
 type reply struct {

@@ -147,6 +147,21 @@ func (UnimplementedHandler) CreateTransfer(ctx context.Context, req CreateTransf
 	return nil, ErrNotImplemented
 }
 
+// SecurityHandler authenticates the credentials of the spec's security schemes:
+// one method per scheme, given the credential the request presents and the
+// operation's requirement (info.Scopes, the scopes to check). It returns the
+// principal, the caller's stable id: the handler reads it with
+// serverkit.Principal(ctx), and policies with scope principal partition keys by
+// it. An error rejects the credential: 401 problem+json with WWW-Authenticate,
+// or 403 for an error wrapping serverkit.ErrInsufficientScope
+// (serverkit.RequireScopes makes one). A request without a credential an
+// operation accepts is answered 401 before any method runs. Authentication
+// runs before the request is decoded and before its idempotency key is claimed.
+type SecurityHandler interface {
+	// HandleAccount checks a credential of the security scheme "account" (apiKey in the header "X-Account").
+	HandleAccount(ctx context.Context, key string, info serverkit.AuthInfo) (string, error)
+}
+
 // AppendAuditRequestObject is the decoded request of AppendAudit (POST /audit).
 type AppendAuditRequestObject struct {
 	// Body is the request body as text/plain (nil when the request has no body).
@@ -484,9 +499,25 @@ var serverPathGetReceipt1 = regexp.MustCompile("^(.+?)\\.(.+?)$")
 // operation with middleware told its operationId, method and route. A request
 // no operation serves is answered 404, or 405 with Allow, in problem+json
 // (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
-func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
+//
+// sh authenticates the operations that have a security requirement, before
+// their requests are decoded or their idempotency keys claimed (see
+// SecurityHandler); a nil sh is an error.
+func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("e2e: NewServer: nil Handler")
+	}
+	if sh == nil {
+		return nil, errors.New("e2e: NewServer: nil SecurityHandler")
+	}
+	schemeAccount := &serverkit.Scheme{
+		Name:  "account",
+		Kind:  serverkit.APIKey,
+		In:    serverkit.InHeader,
+		Param: "X-Account",
+		Authenticate: func(ctx context.Context, c serverkit.Credential, info serverkit.AuthInfo) (string, error) {
+			return sh.HandleAccount(ctx, c.Token, info)
+		},
 	}
 	kit := serverkit.New("e2e", opts...)
 	s := &server{h: h, kit: kit}
@@ -546,7 +577,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h11, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h11 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/transfers"}, s.admitCreateTransfer(h11))
+	h11 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/transfers"}, kit.Authenticate("createTransfer", []serverkit.Requirement{{{Scheme: schemeAccount}}}, s.admitCreateTransfer(h11)))
 	if err = kit.Handle("POST /audit", h0); err != nil {
 		return nil, err
 	}

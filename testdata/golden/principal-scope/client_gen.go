@@ -42,11 +42,18 @@ type CallOption = client.CallOption
 // operation paths are appended to it; see client.NewBase). It fails on a bad URL
 // or retry policy.
 func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
-	b, err := client.NewBase(client.BaseConfig{Package: "principalscope", UserAgent: DefaultUserAgent}, baseURL, opts...)
+	b, err := client.NewBase(client.BaseConfig{Package: "principalscope", UserAgent: DefaultUserAgent, Schemes: clientSchemes}, baseURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("principalscope: NewClient: %w", err)
 	}
 	return &Client{base: b}, nil
+}
+
+// clientSchemes are the security schemes the operations require; the credential
+// options (client.WithBearerToken, client.WithBasicAuth, client.WithAPIKey,
+// client.WithTokenFunc) name them.
+var clientSchemes = []client.Scheme{
+	{Name: "bearer", Kind: client.Bearer, AuthScheme: "Bearer"},
 }
 
 // CreateInvoice calls POST /invoices (operationId "createInvoice").
@@ -57,7 +64,12 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 // It is idempotent: the key travels in the header Idempotency-Key: the key of
 // client.WithIdempotencyKey, else the one in the request, else a fresh UUIDv4.
 func (c *Client) CreateInvoice(ctx context.Context, req CreateInvoiceRequestObject, opts ...CallOption) (CreateInvoiceResponseObject, *client.Response, error) {
-	call := c.base.Begin(client.Operation{ID: "createInvoice", Method: "POST", Idempotent: true}, opts)
+	call := c.base.Begin(client.Operation{
+		ID:         "createInvoice",
+		Method:     "POST",
+		Idempotent: true,
+		Security:   []client.Requirement{{"bearer"}},
+	}, opts)
 	path := "/invoices"
 	call.Key = call.ChooseKey("", client.NewKey)
 	hreq, err := call.NewRequest(ctx, path, nil, nil, "")

@@ -36,6 +36,21 @@ func (UnimplementedHandler) CreateInvoice(ctx context.Context, req CreateInvoice
 	return nil, ErrNotImplemented
 }
 
+// SecurityHandler authenticates the credentials of the spec's security schemes:
+// one method per scheme, given the credential the request presents and the
+// operation's requirement (info.Scopes, the scopes to check). It returns the
+// principal, the caller's stable id: the handler reads it with
+// serverkit.Principal(ctx), and policies with scope principal partition keys by
+// it. An error rejects the credential: 401 problem+json with WWW-Authenticate,
+// or 403 for an error wrapping serverkit.ErrInsufficientScope
+// (serverkit.RequireScopes makes one). A request without a credential an
+// operation accepts is answered 401 before any method runs. Authentication
+// runs before the request is decoded and before its idempotency key is claimed.
+type SecurityHandler interface {
+	// HandleBearer checks a credential of the security scheme "bearer" (http bearer).
+	HandleBearer(ctx context.Context, token string, info serverkit.AuthInfo) (string, error)
+}
+
 // CreateInvoiceRequestObject is the decoded request of CreateInvoice (POST /invoices).
 type CreateInvoiceRequestObject struct{}
 
@@ -79,9 +94,24 @@ type server struct {
 // operation with middleware told its operationId, method and route. A request
 // no operation serves is answered 404, or 405 with Allow, in problem+json
 // (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
-func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
+//
+// sh authenticates the operations that have a security requirement, before
+// their requests are decoded or their idempotency keys claimed (see
+// SecurityHandler); a nil sh is an error.
+func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("principalscope: NewServer: nil Handler")
+	}
+	if sh == nil {
+		return nil, errors.New("principalscope: NewServer: nil SecurityHandler")
+	}
+	schemeBearer := &serverkit.Scheme{
+		Name:       "bearer",
+		Kind:       serverkit.Bearer,
+		AuthScheme: "Bearer",
+		Authenticate: func(ctx context.Context, c serverkit.Credential, info serverkit.AuthInfo) (string, error) {
+			return sh.HandleBearer(ctx, c.Token, info)
+		},
 	}
 	kit := serverkit.New("principalscope", opts...)
 	s := &server{h: h, kit: kit}
@@ -90,7 +120,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createInvoice", Policies["createInvoice"], http.HandlerFunc(s.handleCreateInvoice)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createInvoice", Method: "POST", Route: "/invoices"}, s.admitCreateInvoice(h0))
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createInvoice", Method: "POST", Route: "/invoices"}, kit.Authenticate("createInvoice", []serverkit.Requirement{{{Scheme: schemeBearer}}}, s.admitCreateInvoice(h0)))
 	if err = kit.Handle("POST /invoices", h0); err != nil {
 		return nil, err
 	}

@@ -85,6 +85,21 @@ func (UnimplementedHandler) RecordPlay(ctx context.Context, req RecordPlayReques
 	return nil, ErrNotImplemented
 }
 
+// SecurityHandler authenticates the credentials of the spec's security schemes:
+// one method per scheme, given the credential the request presents and the
+// operation's requirement (info.Scopes, the scopes to check). It returns the
+// principal, the caller's stable id: the handler reads it with
+// serverkit.Principal(ctx), and policies with scope principal partition keys by
+// it. An error rejects the credential: 401 problem+json with WWW-Authenticate,
+// or 403 for an error wrapping serverkit.ErrInsufficientScope
+// (serverkit.RequireScopes makes one). A request without a credential an
+// operation accepts is answered 401 before any method runs. Authentication
+// runs before the request is decoded and before its idempotency key is claimed.
+type SecurityHandler interface {
+	// HandleBearerAuth checks a credential of the security scheme "bearerAuth" (http bearer).
+	HandleBearerAuth(ctx context.Context, token string, info serverkit.AuthInfo) (string, error)
+}
+
 // ListSongsRequestObject is the decoded request of ListSongs (GET /songs).
 type ListSongsRequestObject struct {
 	// Limit is the query parameter "limit".
@@ -300,9 +315,24 @@ type server struct {
 // operation with middleware told its operationId, method and route. A request
 // no operation serves is answered 404, or 405 with Allow, in problem+json
 // (serverkit.WithNotFound, serverkit.WithMethodNotAllowed replace them).
-func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
+//
+// sh authenticates the operations that have a security requirement, before
+// their requests are decoded or their idempotency keys claimed (see
+// SecurityHandler); a nil sh is an error.
+func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handler, error) {
 	if h == nil {
 		return nil, errors.New("songs: NewServer: nil Handler")
+	}
+	if sh == nil {
+		return nil, errors.New("songs: NewServer: nil SecurityHandler")
+	}
+	schemeBearerAuth := &serverkit.Scheme{
+		Name:       "bearerAuth",
+		Kind:       serverkit.Bearer,
+		AuthScheme: "Bearer",
+		Authenticate: func(ctx context.Context, c serverkit.Credential, info serverkit.AuthInfo) (string, error) {
+			return sh.HandleBearerAuth(ctx, c.Token, info)
+		},
 	}
 	kit := serverkit.New("songs", opts...)
 	s := &server{h: h, kit: kit}
@@ -312,7 +342,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("createSong", Policies["createSong"], http.HandlerFunc(s.handleCreateSong)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, s.admitCreateSong(h1))
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, kit.Authenticate("createSong", []serverkit.Requirement{{{Scheme: schemeBearerAuth}}}, s.admitCreateSong(h1)))
 	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleGetSong), serverkit.PathParam{
 		Name:     "songId",
 		Wildcard: "_p1",
