@@ -185,25 +185,24 @@ func (g *generator) newFile() *jen.File {
 
 // render prints f and formats the result. A formatting failure is reported with
 // the lines around the error.
+//
+// format.Source, not parser.ParseFile and format.Node: Node treats every
+// parenthesised import block as unsorted and then prints the file, parses the
+// output again and prints it a second time (to sort the imports on a copy of
+// the AST), which made up a third of Generate's CPU time on large specs.
+// Source parses once, sorts the imports in place and prints once; the output
+// is the same bytes.
 func render(f *jen.File, name string) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("emit: %s: %w", name, err)
 	}
 	src := buf.Bytes()
-	fset := token.NewFileSet()
-	// The printer needs no identifier resolution (gofmt skips it too), which
-	// saves a good part of the parse.
-	file, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
+	out, err := format.Source(src)
 	if err != nil {
 		return nil, fmt.Errorf("emit: %s does not parse (an idemgen bug: please report it with the spec): %w\n%s", name, err, excerpt(src, errorLine(err)))
 	}
-	var out bytes.Buffer
-	out.Grow(len(src) + len(src)/8)
-	if err := format.Node(&out, fset, file); err != nil {
-		return nil, fmt.Errorf("emit: %s does not format (an idemgen bug: please report it with the spec): %w\n%s", name, err, excerpt(src, errorLine(err)))
-	}
-	return groupImports(name, out.Bytes())
+	return groupImports(name, out)
 }
 
 // groupImports rewrites the import block of formatted src in two groups, the
