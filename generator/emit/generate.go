@@ -26,6 +26,9 @@ type Options struct {
 	// Version is written in the header of every file ("v0.1.0"); empty means
 	// "(devel)".
 	Version string
+	// Progress, when set, is called before each file is emitted with its name,
+	// its 1-based number and the number of files (for a progress line).
+	Progress func(name string, n, of int)
 }
 
 // File is one generated file.
@@ -84,7 +87,10 @@ func Generate(api *model.API, opts Options) (*Result, error) {
 	if opts.Client {
 		parts = append(parts, part{name: "client_gen.go", emit: g.emitClient})
 	}
-	for _, p := range parts {
+	for i, p := range parts {
+		if opts.Progress != nil {
+			opts.Progress(p.name, i+1, len(parts))
+		}
 		f, err := safeEmit(p.name, p.emit)
 		if err != nil {
 			return nil, err
