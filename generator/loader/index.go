@@ -97,6 +97,7 @@ func yamlKind(n *yaml.Node) valueKind {
 type index struct {
 	file  string // as shown in diagnostics
 	nodes map[string]node
+	json  bool // the file was read as JSON (not YAML)
 }
 
 // pos returns the position of the node at ptr, or of its nearest ancestor that
@@ -149,6 +150,7 @@ func buildIndex(file string, data []byte) (*index, error) {
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		jerr := ix.indexJSON(data)
 		if jerr == nil {
+			ix.json = true
 			return ix, nil
 		}
 		// Not JSON after all? YAML flow style starts the same way.
