@@ -98,6 +98,9 @@ type index struct {
 	file  string // as shown in diagnostics
 	nodes map[string]node
 	json  bool // the file was read as JSON (not YAML)
+	// yaml is the parsed YAML document until kinInput has converted it for
+	// kin-openapi (then nil, so that the tree can be collected).
+	yaml *yaml.Node
 }
 
 // pos returns the position of the node at ptr, or of its nearest ancestor that
@@ -310,6 +313,7 @@ func (ix *index) indexYAML(data []byte) error {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil
 	}
+	ix.yaml = &doc
 	type item struct {
 		ptr    string
 		n      *yaml.Node
