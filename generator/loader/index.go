@@ -351,7 +351,8 @@ func (ix *index) indexYAML(data []byte) error {
 // yaml.v3 reports the line where the enclosing block started (its "context
 // mark"), often far above the fault, and no column; its parser keeps the exact
 // place private. The place comes from syntaxPos instead, trusted only when it
-// is not above yaml.v3's line (both parsers then agree the fault is there).
+// is not above yaml.v3's line (both parsers then agree the fault is there);
+// otherwise it is yaml.v3's line at its first non-blank character.
 func locateYAMLError(err error, data []byte) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	rest, ok := strings.CutPrefix(msg, "line ")
@@ -375,7 +376,29 @@ func locateYAMLError(err error, data []byte) string {
 		}
 		return fmt.Sprintf("%d:%d:%s", l, c, text)
 	}
-	return fmt.Sprintf("%d:1:%s", line, text)
+	return fmt.Sprintf("%d:%d:%s", line, firstNonBlank(data, line), text)
+}
+
+// firstNonBlank is the 1-based column of the first character of a line that
+// is not a space or a tab (1 for a blank or missing line): where yaml.v3's
+// line-only errors most likely point.
+func firstNonBlank(data []byte, line int) int {
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return 1
+		}
+		data = data[i+1:]
+	}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		data = data[:i]
+	}
+	for col, c := range data {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return col + 1
+		}
+	}
+	return 1
 }
 
 // syntaxPos returns the position of the first syntax error of data as
