@@ -32,7 +32,10 @@ type Cmd struct {
 
 // Run is the outcome of one command.
 type Run struct {
-	Wall      time.Duration
+	Wall time.Duration
+	// CPU is the user and system time of the command and of the processes it
+	// waited for (what a loaded machine does not inflate the way it does Wall).
+	CPU       time.Duration
 	MaxRSSKiB int64
 	Stdout    []byte
 	Stderr    []byte
@@ -80,6 +83,7 @@ func Exec(ctx context.Context, c Cmd) Run {
 	r := Run{Wall: time.Since(start), Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1}
 	if cmd.ProcessState != nil {
 		r.ExitCode = cmd.ProcessState.ExitCode()
+		r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.MaxRSSKiB = ru.Maxrss // KiB on Linux
 		}
@@ -105,14 +109,29 @@ func Exec(ctx context.Context, c Cmd) Run {
 // largest peak RSS and the last run. newStdout, when not nil, gives each run a
 // fresh standard output (and is closed after it).
 func Repeat(ctx context.Context, n int, c Cmd, newStdout func() (io.WriteCloser, error)) (time.Duration, int64, Run) {
-	var walls []time.Duration
+	st := Measure(ctx, n, c, newStdout)
+	return st.Wall, st.RSSKiB, st.Last
+}
+
+// Stats are the medians of repeated runs of one command.
+type Stats struct {
+	Wall, CPU time.Duration // medians
+	RSSKiB    int64         // the largest peak RSS
+	Last      Run
+}
+
+// Measure runs c n times (at least once) like Repeat and returns the median
+// wall and CPU times, the largest peak RSS and the last run; all zero but Last
+// when a run could not start or ctx ended.
+func Measure(ctx context.Context, n int, c Cmd, newStdout func() (io.WriteCloser, error)) Stats {
+	var walls, cpus []time.Duration
 	var rss int64
 	var last Run
 	for range max(n, 1) {
 		if newStdout != nil {
 			w, err := newStdout()
 			if err != nil {
-				return 0, 0, Run{Err: err, ExitCode: -1}
+				return Stats{Last: Run{Err: err, ExitCode: -1}}
 			}
 			c.Stdout = w
 			last = Exec(ctx, c)
@@ -123,13 +142,15 @@ func Repeat(ctx context.Context, n int, c Cmd, newStdout func() (io.WriteCloser,
 			last = Exec(ctx, c)
 		}
 		if last.Err != nil || ctx.Err() != nil {
-			return 0, 0, last
+			return Stats{Last: last}
 		}
 		walls = append(walls, last.Wall)
+		cpus = append(cpus, last.CPU)
 		rss = max(rss, last.MaxRSSKiB)
 	}
 	slices.Sort(walls)
-	return walls[len(walls)/2], rss, last
+	slices.Sort(cpus)
+	return Stats{Wall: walls[len(walls)/2], CPU: cpus[len(cpus)/2], RSSKiB: rss, Last: last}
 }
 
 // Spec is one OpenAPI document of the corpus.

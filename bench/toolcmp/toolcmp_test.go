@@ -31,6 +31,18 @@ func TestExecMeasures(t *testing.T) {
 	}
 }
 
+// TestMeasureCPU: a command that burns CPU reports CPU time, and its median
+// comes with the wall time and peak RSS.
+func TestMeasureCPU(t *testing.T) {
+	st := Measure(context.Background(), 3, Cmd{Path: "sh", Args: []string{"-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"}}, nil)
+	if st.Last.Err != nil || st.Last.ExitCode != 0 || st.CPU <= 0 || st.Wall <= 0 || st.RSSKiB <= 0 {
+		t.Fatalf("Measure = %+v", st)
+	}
+	if st.CPU > 2*st.Wall {
+		t.Errorf("a single-threaded shell used %v of CPU in %v", st.CPU, st.Wall)
+	}
+}
+
 func TestCorpus(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"b-spec.yaml", "a.json", "README.md", "ref/main.yml", "ref/deeper/x.yml", "9lives.yml"} {

@@ -178,7 +178,6 @@ func TestRules(t *testing.T) {
 		}},
 		{RuleDocRetryAfter, func(op *model.Operation, a *model.API, c *Config) {
 			op.Responses[2].Headers = nil
-			c.Rules = map[string]model.Severity{RuleDocRetryAfter: model.Warning} // off by default
 		}},
 		{RuleCacheTransient, func(op *model.Operation, a *model.API, c *Config) {
 			op.Idempotency.Policy.Cache = []string{"2xx", "409"}

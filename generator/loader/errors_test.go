@@ -14,7 +14,15 @@ import (
 func TestLoadErrors(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "specs", "broken")
 	for _, tc := range []struct{ file, want string }{
-		{"yaml-syntax.yaml", "yaml-syntax.yaml:6:1: did not find expected"},
+		// Syntax errors at the fault, not where the enclosing block starts.
+		{"yaml-syntax.yaml", "yaml-syntax.yaml:7:11: did not find expected ',' or ']'"},
+		{"bad-indent.yaml", "bad-indent.yaml:11:8: did not find expected key"},
+		{"unterminated-quote.yaml", "unterminated-quote.yaml:5:16: found unexpected end of stream (could not find end character of double-quoted text)"},
+		// The second parser places this one above yaml.v3's (right) line:
+		// yaml.v3's line, at its first character.
+		{"mapping-value.yaml", "mapping-value.yaml:6:4: mapping values are not allowed in this context"},
+		{"tab-indent.yaml", "tab-indent.yaml:4:1: found a tab character that violates indentation"},
+		{"truncated-string.json", "truncated-string.json:6:37: unexpected end of JSON inside this value: 6 object(s) or array(s) left open (is the file truncated?)"},
 		{"json-syntax.json", "json-syntax.json:4:13: invalid character ','"},
 		{"swagger2.yaml", "swagger2.yaml:1:1: Swagger (OpenAPI 2.0) documents are not supported"},
 		{"not-openapi.yaml", "not-openapi.yaml:1:1: not an OpenAPI document"},

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	goccy "github.com/goccy/go-yaml"
+	goccyparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/idemgen/idemgen/generator/model"
@@ -95,6 +97,10 @@ func yamlKind(n *yaml.Node) valueKind {
 type index struct {
 	file  string // as shown in diagnostics
 	nodes map[string]node
+	json  bool // the file was read as JSON (not YAML)
+	// yaml is the parsed YAML document until kinInput has converted it for
+	// kin-openapi (then nil, so that the tree can be collected).
+	yaml *yaml.Node
 }
 
 // pos returns the position of the node at ptr, or of its nearest ancestor that
@@ -147,6 +153,7 @@ func buildIndex(file string, data []byte) (*index, error) {
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		jerr := ix.indexJSON(data)
 		if jerr == nil {
+			ix.json = true
 			return ix, nil
 		}
 		// Not JSON after all? YAML flow style starts the same way.
@@ -220,13 +227,14 @@ func (ix *index) indexJSON(data []byte) error {
 			}
 			return nil
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// The file ends inside a token (a string cut short): the
+			// token's start is where the damage shows.
+			l, c := lc.at(off)
+			return fmt.Errorf("%s:%d:%d: unexpected end of JSON inside this value: %d object(s) or array(s) left open (is the file truncated?)", ix.file, l, c, len(stack))
+		}
 		if err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				l, c := lc.at(int(se.Offset))
-				return fmt.Errorf("%s:%d:%d: %v", ix.file, l, c, err)
-			}
-			return fmt.Errorf("%s: %v", ix.file, err)
+			return ix.jsonSyntaxError(data, off, err)
 		}
 		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
 			stack = stack[:len(stack)-1]
@@ -266,16 +274,46 @@ func (ix *index) indexJSON(data []byte) error {
 	}
 }
 
+// jsonSyntaxError locates a tokenizer error. The offset of a Decoder's
+// SyntaxError is not always absolute (it can count from the start of the
+// value being read), so the place comes from a scan of the whole input, whose
+// offsets are (json.Unmarshal checks the syntax before it decodes anything); a
+// string that is not closed on its line is located at its
+// opening quote, off.
+func (ix *index) jsonSyntaxError(data []byte, off int, err error) error {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("%s: %v", ix.file, err)
+	}
+	var scan *json.SyntaxError
+	if errors.As(json.Unmarshal(data, &struct{}{}), &scan) {
+		se = scan
+	}
+	at := int(se.Offset)
+	msg := se.Error()
+	if strings.HasPrefix(msg, "invalid character") && at > 0 {
+		at-- // the offset counts the offending byte itself
+	}
+	if strings.HasSuffix(msg, "in string literal") && off < len(data) && data[off] == '"' && at > off {
+		at = off
+		msg += " (this string is not closed on its line)"
+	}
+	lc := &lineCounter{data: data, line: 1, col: 1}
+	l, c := lc.at(at)
+	return fmt.Errorf("%s:%d:%d: %s", ix.file, l, c, msg)
+}
+
 // indexYAML walks the yaml.v3 node tree of data. Aliases are indexed where they
 // are written and not expanded, so an alias bomb costs nothing.
 func (ix *index) indexYAML(data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("%s:%s", ix.file, locateYAMLError(err))
+		return fmt.Errorf("%s:%s", ix.file, locateYAMLError(err, data))
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil
 	}
+	ix.yaml = &doc
 	type item struct {
 		ptr    string
 		n      *yaml.Node
@@ -307,16 +345,76 @@ func (ix *index) indexYAML(data []byte) error {
 }
 
 // locateYAMLError turns yaml.v3's "yaml: line 5: did not find ..." into
-// "5:1: did not find ...", so that the caller's "file:" prefix makes a located
+// "7:12: did not find ...", so that the caller's "file:" prefix makes a located
 // error; an unlocated message gets a leading space.
-func locateYAMLError(err error) string {
+//
+// yaml.v3 reports the line where the enclosing block started (its "context
+// mark"), often far above the fault, and no column; its parser keeps the exact
+// place private. The place comes from syntaxPos instead, trusted only when it
+// is not above yaml.v3's line (both parsers then agree the fault is there);
+// otherwise it is yaml.v3's line at its first non-blank character.
+func locateYAMLError(err error, data []byte) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.IndexByte(rest, ':'); i > 0 {
-			if _, err := strconv.Atoi(rest[:i]); err == nil {
-				return rest[:i] + ":1:" + rest[i+1:]
-			}
+	rest, ok := strings.CutPrefix(msg, "line ")
+	if !ok {
+		return " " + msg
+	}
+	i := strings.IndexByte(rest, ':')
+	if i <= 0 {
+		return " " + msg
+	}
+	line, err := strconv.Atoi(rest[:i])
+	if err != nil {
+		return " " + msg
+	}
+	text := rest[i+1:]
+	if l, c, why, ok := syntaxPos(data); ok && l >= line {
+		if strings.Contains(text, "unexpected end of stream") {
+			// yaml.v3 says only that the file ended; the other parser
+			// says what was left open (a quote, mostly).
+			text += " (" + why + ")"
+		}
+		return fmt.Sprintf("%d:%d:%s", l, c, text)
+	}
+	return fmt.Sprintf("%d:%d:%s", line, firstNonBlank(data, line), text)
+}
+
+// firstNonBlank is the 1-based column of the first character of a line that
+// is not a space or a tab (1 for a blank or missing line): where yaml.v3's
+// line-only errors most likely point.
+func firstNonBlank(data []byte, line int) int {
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return 1
+		}
+		data = data[i+1:]
+	}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		data = data[:i]
+	}
+	for col, c := range data {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return col + 1
 		}
 	}
-	return " " + msg
+	return 1
+}
+
+// syntaxPos returns the position of the first syntax error of data as
+// goccy/go-yaml's parser finds it (a position, unlike yaml.v3's, at the
+// offending token). It runs only after yaml.v3 has rejected data, so a valid
+// spec never pays for a second parse.
+func syntaxPos(data []byte) (line, col int, msg string, ok bool) {
+	defer func() {
+		if recover() != nil { // a bug of the second parser must not crash the load
+			ok = false
+		}
+	}()
+	_, err := goccyparser.ParseBytes(data, 0)
+	var se *goccy.SyntaxError
+	if !errors.As(err, &se) || se.Token == nil || se.Token.Position == nil {
+		return 0, 0, "", false
+	}
+	return se.Token.Position.Line, se.Token.Position.Column, se.Message, se.Token.Position.Line > 0
 }

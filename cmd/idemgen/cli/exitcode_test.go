@@ -21,7 +21,7 @@ func TestGenerateExitCodes(t *testing.T) {
 	}{
 		{filepath.Join(broken, "schema-array.yaml"), 2, `schema-array.yaml:11:15: "not" holds an array`},
 		{filepath.Join(broken, "truncated.json"), 2, "truncated.json:1:115: unexpected end of JSON"},
-		{filepath.Join(broken, "yaml-syntax.yaml"), 2, "yaml-syntax.yaml:6:1:"},
+		{filepath.Join(broken, "yaml-syntax.yaml"), 2, "yaml-syntax.yaml:7:11:"},
 		{filepath.Join(repoTestdata(), "specs", "invalid", "bad-status.yaml"), 1, `bad-status.yaml:7:9: response key "20\n1" is not a status code`},
 	} {
 		t.Run(filepath.Base(tc.spec), func(t *testing.T) {

@@ -80,7 +80,10 @@ models, server, client; paths relative to the file); flags win over the file.
 
 Diagnostics are printed as file:line:col. When the spec has errors nothing is
 written and the exit status is 1; a document that cannot be loaded at all (YAML
-or JSON syntax, a value of the wrong type, a missing $ref target) exits 2.`,
+or JSON syntax, a value of the wrong type, a missing $ref target) exits 2.
+
+On a terminal, a one-line progress status is shown on stderr and erased at the
+end; none when stderr is redirected or under go generate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGenerate(cmd, e, o)
@@ -163,7 +166,11 @@ func runGenerate(cmd *cobra.Command, e *env, o generateOptions) error {
 	if err := o.resolve(cmd); err != nil {
 		return exitCode(2, err)
 	}
+	prog := newProgress(e.stderr, os.Getenv)
+	defer prog.clear()
+	prog.status("loading %s", o.spec)
 	api, err := loader.Load(cmd.Context(), o.spec)
+	prog.clear()
 	if err != nil {
 		return exitCode(2, err)
 	}
@@ -173,7 +180,11 @@ func runGenerate(cmd *cobra.Command, e *env, o generateOptions) error {
 	}
 	res, err := emit.Generate(api, emit.Options{
 		Package: o.pkg, Models: o.models, Server: o.server, Client: o.client, Version: Version,
+		Progress: func(name string, n, of int) {
+			prog.status("%d operations, %d schemas: emitting %s (%d/%d)", len(api.Operations), len(api.Schemas), name, n, of)
+		},
 	})
+	prog.clear()
 	if err != nil {
 		return exitCode(1, err)
 	}

@@ -116,6 +116,9 @@ func decodeSubmitMessageForm(raw *client.Response) (SubmitMessageFormResponseObj
 		return r, raw, nil
 	case status == 409:
 		var r SubmitMessageForm409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
@@ -195,6 +198,9 @@ func decodeSubmitIssuedForm(raw *client.Response) (SubmitIssuedFormResponseObjec
 		return r, raw, nil
 	case status == 409:
 		var r SubmitIssuedForm409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
@@ -309,6 +315,9 @@ func decodePostMessage(raw *client.Response) (PostMessageResponseObject, *client
 		return r, raw, nil
 	case status == 409:
 		var r PostMessage409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
@@ -386,6 +395,9 @@ func decodeSubmitPlainForm(raw *client.Response) (SubmitPlainFormResponseObject,
 		return r, raw, nil
 	case status == 409:
 		var r SubmitPlainForm409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}

@@ -143,15 +143,27 @@ func (r SubmitMessageForm400JSONResponse) writeSubmitMessageFormResponseObject(w
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// SubmitMessageForm409ResponseHeaders are the headers of the 409 response of SubmitMessageForm.
+type SubmitMessageForm409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // SubmitMessageForm409JSONResponse is the 409 response of SubmitMessageForm, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type SubmitMessageForm409JSONResponse struct {
-	Body Problem
+	Headers SubmitMessageForm409ResponseHeaders
+	Body    Problem
 }
 
 func (r SubmitMessageForm409JSONResponse) writeSubmitMessageFormResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // SubmitMessageForm422JSONResponse is the 422 response of SubmitMessageForm, body application/problem+json.
@@ -209,15 +221,27 @@ func (r SubmitIssuedForm400JSONResponse) writeSubmitIssuedFormResponseObject(w h
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// SubmitIssuedForm409ResponseHeaders are the headers of the 409 response of SubmitIssuedForm.
+type SubmitIssuedForm409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // SubmitIssuedForm409JSONResponse is the 409 response of SubmitIssuedForm, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type SubmitIssuedForm409JSONResponse struct {
-	Body Problem
+	Headers SubmitIssuedForm409ResponseHeaders
+	Body    Problem
 }
 
 func (r SubmitIssuedForm409JSONResponse) writeSubmitIssuedFormResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // SubmitIssuedForm422JSONResponse is the 422 response of SubmitIssuedForm, body application/problem+json.
@@ -300,15 +324,27 @@ func (r PostMessage400JSONResponse) writePostMessageResponseObject(w http.Respon
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// PostMessage409ResponseHeaders are the headers of the 409 response of PostMessage.
+type PostMessage409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // PostMessage409JSONResponse is the 409 response of PostMessage, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type PostMessage409JSONResponse struct {
-	Body Problem
+	Headers PostMessage409ResponseHeaders
+	Body    Problem
 }
 
 func (r PostMessage409JSONResponse) writePostMessageResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // PostMessage422JSONResponse is the 422 response of PostMessage, body application/problem+json.
@@ -365,15 +401,27 @@ func (r SubmitPlainForm400JSONResponse) writeSubmitPlainFormResponseObject(w htt
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// SubmitPlainForm409ResponseHeaders are the headers of the 409 response of SubmitPlainForm.
+type SubmitPlainForm409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // SubmitPlainForm409JSONResponse is the 409 response of SubmitPlainForm, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type SubmitPlainForm409JSONResponse struct {
-	Body Problem
+	Headers SubmitPlainForm409ResponseHeaders
+	Body    Problem
 }
 
 func (r SubmitPlainForm409JSONResponse) writeSubmitPlainFormResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // SubmitPlainForm422JSONResponse is the 422 response of SubmitPlainForm, body application/problem+json.

@@ -87,6 +87,9 @@ func decodeReceivePaymentEvent(raw *client.Response) (ReceivePaymentEventRespons
 		return r, raw, nil
 	case status == 409:
 		var r ReceivePaymentEvent409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}

@@ -89,15 +89,27 @@ func (r ReceivePaymentEvent400JSONResponse) writeReceivePaymentEventResponseObje
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// ReceivePaymentEvent409ResponseHeaders are the headers of the 409 response of ReceivePaymentEvent.
+type ReceivePaymentEvent409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // ReceivePaymentEvent409JSONResponse is the 409 response of ReceivePaymentEvent, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type ReceivePaymentEvent409JSONResponse struct {
-	Body Problem
+	Headers ReceivePaymentEvent409ResponseHeaders
+	Body    Problem
 }
 
 func (r ReceivePaymentEvent409JSONResponse) writeReceivePaymentEventResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // ReceivePaymentEvent422JSONResponse is the 422 response of ReceivePaymentEvent, body application/problem+json.

@@ -181,6 +181,9 @@ func decodeCreatePayment(raw *client.Response) (CreatePaymentResponseObject, *cl
 		return r, raw, nil
 	case status == 409:
 		var r CreatePayment409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
@@ -321,6 +324,9 @@ func decodeCreateTransfer(raw *client.Response) (CreateTransferResponseObject, *
 		return r, raw, nil
 	case status == 409:
 		var r CreateTransfer409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
@@ -403,6 +409,9 @@ func decodePayByLink(raw *client.Response) (PayByLinkResponseObject, *client.Res
 		return r, raw, nil
 	case status == 409:
 		var r PayByLink409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}
@@ -511,6 +520,9 @@ func decodePayBill(raw *client.Response) (PayBillResponseObject, *client.Respons
 		return r, raw, nil
 	case status == 409:
 		var r PayBill409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}

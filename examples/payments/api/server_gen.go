@@ -251,15 +251,27 @@ func (r CreatePayment403JSONResponse) writeCreatePaymentResponseObject(w http.Re
 	return serverkit.WriteJSON(w, 403, "application/problem+json", r.Body)
 }
 
+// CreatePayment409ResponseHeaders are the headers of the 409 response of CreatePayment.
+type CreatePayment409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // CreatePayment409JSONResponse is the 409 response of CreatePayment, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type CreatePayment409JSONResponse struct {
-	Body Problem
+	Headers CreatePayment409ResponseHeaders
+	Body    Problem
 }
 
 func (r CreatePayment409JSONResponse) writeCreatePaymentResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // CreatePayment422JSONResponse is the 422 response of CreatePayment, body application/problem+json.
@@ -389,15 +401,27 @@ func (r CreateTransfer403JSONResponse) writeCreateTransferResponseObject(w http.
 	return serverkit.WriteJSON(w, 403, "application/problem+json", r.Body)
 }
 
+// CreateTransfer409ResponseHeaders are the headers of the 409 response of CreateTransfer.
+type CreateTransfer409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // CreateTransfer409JSONResponse is the 409 response of CreateTransfer, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type CreateTransfer409JSONResponse struct {
-	Body Problem
+	Headers CreateTransfer409ResponseHeaders
+	Body    Problem
 }
 
 func (r CreateTransfer409JSONResponse) writeCreateTransferResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // CreateTransfer422JSONResponse is the 422 response of CreateTransfer, body application/problem+json.
@@ -457,15 +481,27 @@ func (r PayByLink400JSONResponse) writePayByLinkResponseObject(w http.ResponseWr
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// PayByLink409ResponseHeaders are the headers of the 409 response of PayByLink.
+type PayByLink409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // PayByLink409JSONResponse is the 409 response of PayByLink, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type PayByLink409JSONResponse struct {
-	Body Problem
+	Headers PayByLink409ResponseHeaders
+	Body    Problem
 }
 
 func (r PayByLink409JSONResponse) writePayByLinkResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // PayByLink422JSONResponse is the 422 response of PayByLink, body application/problem+json.
@@ -548,15 +584,27 @@ func (r PayBill400JSONResponse) writePayBillResponseObject(w http.ResponseWriter
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// PayBill409ResponseHeaders are the headers of the 409 response of PayBill.
+type PayBill409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // PayBill409JSONResponse is the 409 response of PayBill, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type PayBill409JSONResponse struct {
-	Body Problem
+	Headers PayBill409ResponseHeaders
+	Body    Problem
 }
 
 func (r PayBill409JSONResponse) writePayBillResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // PayBill422JSONResponse is the 422 response of PayBill, body application/problem+json.

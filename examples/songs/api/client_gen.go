@@ -139,6 +139,9 @@ func decodeCreateSong(raw *client.Response) (CreateSongResponseObject, *client.R
 		return r, raw, nil
 	case status == 409:
 		var r CreateSong409JSONResponse
+		if err := client.ReadHeader(raw.HTTP.Header, "Retry-After", &r.Headers.RetryAfter); err != nil {
+			return nil, raw, raw.DecodeError(err)
+		}
 		if err := raw.DecodeJSON(&r.Body); err != nil {
 			return nil, raw, err
 		}

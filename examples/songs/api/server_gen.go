@@ -128,15 +128,27 @@ func (r CreateSong400JSONResponse) writeCreateSongResponseObject(w http.Response
 	return serverkit.WriteJSON(w, 400, "application/problem+json", r.Body)
 }
 
+// CreateSong409ResponseHeaders are the headers of the 409 response of CreateSong.
+type CreateSong409ResponseHeaders struct {
+	RetryAfter *int
+}
+
 // CreateSong409JSONResponse is the 409 response of CreateSong, body application/problem+json.
 //
-// An RFC 9457 problem.
+// A request with the same idempotency key is still in flight; retry after Retry-After seconds.
 type CreateSong409JSONResponse struct {
-	Body Problem
+	Headers CreateSong409ResponseHeaders
+	Body    Problem
 }
 
 func (r CreateSong409JSONResponse) writeCreateSongResponseObject(w http.ResponseWriter) error {
-	return serverkit.WriteJSON(w, 409, "application/problem+json", r.Body)
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	serverkit.SetHeader(w, "Retry-After", r.Headers.RetryAfter)
+	serverkit.Write(w, 409, "application/problem+json", b)
+	return nil
 }
 
 // CreateSong422JSONResponse is the 422 response of CreateSong, body application/problem+json.
