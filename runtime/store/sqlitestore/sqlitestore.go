@@ -37,6 +37,26 @@ var migrations = []string{
   result      BLOB
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_records_expires_at_idx ON idempotency_records (expires_at);`,
+	// Version 2: a rowid table (the id keeps its own index). WITHOUT ROWID kept
+	// each ~1 KiB result in the id's b-tree, whose 4 KiB leaves hold about
+	// 1 KiB per row locally: every completed row also wrote an overflow page,
+	// and every write touched a random leaf. A rowid table's leaves hold the
+	// row whole, and new rows go to its last pages, so a group commit writes
+	// fewer WAL frames (store CPU per first request with 32 callers: 42 -> 25 µs).
+	`CREATE TABLE idempotency_records_v2 (
+  id          TEXT PRIMARY KEY,
+  state       INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  token       TEXT NOT NULL,
+  lease_until INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  result      BLOB
+);
+INSERT INTO idempotency_records_v2 (id, state, fingerprint, token, lease_until, expires_at, result)
+  SELECT id, state, fingerprint, token, lease_until, expires_at, result FROM idempotency_records;
+DROP TABLE idempotency_records;
+ALTER TABLE idempotency_records_v2 RENAME TO idempotency_records;
+CREATE INDEX idempotency_records_expires_at_idx ON idempotency_records (expires_at);`,
 }
 
 // Store is an idempotency.Store in an SQLite file. It is safe for concurrent use
