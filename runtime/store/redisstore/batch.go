@@ -63,19 +63,27 @@ func (b *batcher) run(ctx context.Context, sc *redis.Script, key string, args ..
 	case <-c.wake:
 	case <-ctx.Done():
 		b.mu.Lock()
-		if i := indexOf(b.queue, c); i >= 0 && !c.lead {
-			// Not sent yet: withdraw it. (Once sent, the reply is awaited:
-			// the script may have run, and the pipeline is shared.)
+		if c.lead {
+			// The others wait for this caller to flush: it does, then returns.
+			b.mu.Unlock()
+			<-c.wake
+			break
+		}
+		cmd := redis.NewCmd(ctx)
+		cmd.SetErr(ctx.Err())
+		if i := indexOf(b.queue, c); i >= 0 {
+			// Not sent yet: withdraw it.
 			b.queue = append(b.queue[:i], b.queue[i+1:]...)
 			b.mu.Unlock()
-			cmd := redis.NewCmd(ctx)
-			cmd.SetErr(ctx.Err())
-			c.args = nil
+			c.sc, c.args = nil, nil
 			callPool.Put(c)
 			return cmd
 		}
+		// In another caller's pipeline: the script may run, and its reply
+		// goes to c, which is left to the garbage collector instead of the
+		// pool.
 		b.mu.Unlock()
-		<-c.wake
+		return cmd
 	}
 	if c.lead {
 		b.flush(ctx)

@@ -185,3 +185,79 @@ func TestBatchedNoScript(t *testing.T) {
 		}
 	}
 }
+
+// seqGateHook holds the n-th pipeline the client sends (n from 1) until its
+// gate is closed.
+type seqGateHook struct {
+	sent  atomic.Int64
+	gates []chan struct{} // gates[i] holds send i+1
+	in    []chan struct{} // in[i] is closed when send i+1 is held
+}
+
+func newSeqGateHook(n int) *seqGateHook {
+	h := &seqGateHook{}
+	for range n {
+		h.gates = append(h.gates, make(chan struct{}))
+		h.in = append(h.in, make(chan struct{}))
+	}
+	return h
+}
+
+func (h *seqGateHook) hold() {
+	if i := int(h.sent.Add(1)) - 1; i < len(h.gates) {
+		close(h.in[i])
+		<-h.gates[i]
+	}
+}
+
+func (h *seqGateHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *seqGateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.hold(); return next(ctx, cmd) }
+}
+func (h *seqGateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.hold(); return next(ctx, cmds) }
+}
+
+// TestBatchedCallerCanceledInFlight: a caller whose context ends while its
+// script is in another caller's pipeline returns at once; the pipeline goes
+// on for the others, and the script may still have run.
+func TestBatchedCallerCanceledInFlight(t *testing.T) {
+	ctx := context.Background()
+	h := newSeqGateHook(2)
+	s, _ := newStore(t, h)
+	first := make(chan error, 1)
+	go func() { _, err := s.Claim(ctx, "first", "fp", "t", time.Minute); first <- err }()
+	<-h.in[0]
+	// Two callers queue behind the held first send; they go out together
+	// in the second, which is held too.
+	lead := make(chan error, 1)
+	go func() { _, err := s.Claim(ctx, "lead", "fp", "t", time.Minute); lead <- err }()
+	time.Sleep(20 * time.Millisecond) // "lead" queues first, so it sends the next pipeline
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	canceled := make(chan error, 1)
+	go func() { _, err := s.Claim(cctx, "canceled", "fp", "t", time.Minute); canceled <- err }()
+	time.Sleep(50 * time.Millisecond) // let both queue
+	close(h.gates[0])
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	<-h.in[1]
+	cancel()
+	select {
+	case err := <-canceled:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("canceled claim in flight: %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a canceled caller waited for another caller's pipeline")
+	}
+	close(h.gates[1])
+	if err := <-lead; err != nil {
+		t.Fatal(err)
+	}
+	// The canceled claim was sent: it holds its key.
+	if cl, err := s.Claim(ctx, "canceled", "fp", "t2", time.Minute); err != nil || cl.Acquired {
+		t.Fatalf("claim after a canceled claim that was sent = %+v, %v; want the first claim's record", cl, err)
+	}
+}
