@@ -25,6 +25,11 @@ var (
 // replayedHeader marks a replayed response.
 const replayedHeader = "Idempotent-Replayed"
 
+// replayedTrue is replayedHeader's value, shared by every replay (as net/http
+// shares its own constant header values): a full slice, so an Add appends to
+// a copy.
+var replayedTrue = []string{"true"}[:1:1]
+
 // Option configures New.
 type Option func(*options)
 
@@ -226,7 +231,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusBadRequest, err)
 		return
 	}
-	id, err := m.requestID(r, key, st)
+	idSum, err := m.requestIDSum(r, key, st)
 	if errors.Is(err, errNoPathValue) {
 		m.log.ErrorContext(ctx, "idempotency: mount the middleware on a ServeMux pattern that names the scope's path parameter", "operation", c.op, "err", err)
 		m.problem(w, r, http.StatusInternalServerError, problemScopeRoute, "the server cannot scope this request's idempotency key")
@@ -238,8 +243,8 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusUnauthorized, err)
 		return
 	}
-	fp := m.requestFingerprint(r, body, st)
-	token := newToken()
+	fpSum := m.requestFingerprintSum(r, body, st)
+	id, fp, token := attemptStrings(&idSum, &fpSum)
 
 	cl, err := m.acquire(ctx, start, id, fp, token)
 	if err != nil {
@@ -277,7 +282,7 @@ func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, star
 		}
 		h := w.Header()
 		d.setHeaders(h)
-		h[replayedHeader] = []string{"true"}
+		h[replayedHeader] = replayedTrue
 		w.WriteHeader(d.status)
 		if len(d.body) > 0 {
 			_, _ = w.Write(d.body)

@@ -115,14 +115,34 @@ func decodeResponse(b []byte) (decodedResponse, error) {
 }
 
 // setHeaders sets the stored headers on h, replacing values already there.
+// Every name and value is a substring of one string and every value list a
+// window of one slice: two allocations per replay whatever the header count.
 func (d decodedResponse) setHeaders(h http.Header) {
+	if d.nhdr == 0 {
+		return
+	}
 	r := reader{b: d.raw}
+	total := 0
 	for i := 0; i < d.nhdr; i++ {
-		name := string(r.bytes())
+		r.bytes()
 		nv := int(r.uvarint())
-		vals := make([]string, nv)
+		total += nv
+		for j := 0; j < nv; j++ {
+			r.bytes()
+		}
+	}
+	raw := string(d.raw)
+	all := make([]string, total)
+	r = reader{b: d.raw}
+	for i := 0; i < d.nhdr; i++ {
+		n := len(r.bytes())
+		name := raw[r.off-n : r.off]
+		nv := int(r.uvarint())
+		vals := all[:nv:nv] // full slice: an Add appends to a copy, not to the next header's values
+		all = all[nv:]
 		for j := range vals {
-			vals[j] = string(r.bytes())
+			n := len(r.bytes())
+			vals[j] = raw[r.off-n : r.off]
 		}
 		h[name] = vals
 	}

@@ -60,3 +60,11 @@ func BenchmarkMiddleware(b *testing.B) {
 	defer s.Close()
 	storetest.BenchMiddleware(b, s)
 }
+
+// BenchmarkMemoryPerKey: memory per stored key with a ~1 KiB answer
+// (rss-B/key, live-B/key); run with -benchtime 200000x.
+func BenchmarkMemoryPerKey(b *testing.B) {
+	s := memstore.New(memstore.WithSweepInterval(-1))
+	defer s.Close()
+	storetest.BenchMemoryPerKey(b, s)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 
@@ -61,8 +62,35 @@ type Store struct {
 
 type shard struct {
 	mu sync.Mutex
-	m  map[string]*idempotency.Record
+	m  map[string]entry
 	_  [40]byte // keep neighbouring shards' locks off one cache line
+}
+
+// entry is a record as the map holds it, by value: no allocation per record
+// beyond its result, and few pointers for the GC to follow (the id,
+// fingerprint and token strings the middleware passes share one object).
+// Times are Unix nanoseconds of the store's clock.
+type entry struct {
+	state       idempotency.State
+	fingerprint string
+	token       string
+	leaseUntil  int64
+	expiresAt   int64
+	result      []byte
+}
+
+// record returns e as an idempotency.Record (Result is shared: it is never
+// modified in place, only replaced).
+func (e *entry) record(id string) idempotency.Record {
+	return idempotency.Record{
+		ID:          id,
+		State:       e.state,
+		Fingerprint: e.fingerprint,
+		Token:       e.token,
+		LeaseUntil:  time.Unix(0, e.leaseUntil),
+		ExpiresAt:   time.Unix(0, e.expiresAt),
+		Result:      e.result,
+	}
 }
 
 var _ idempotency.Store = (*Store)(nil)
@@ -79,7 +107,7 @@ func New(opts ...Option) *Store {
 	}
 	s := &Store{now: cfg.now, seed: maphash.MakeSeed(), shards: make([]shard, cfg.shards)}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]*idempotency.Record)
+		s.shards[i].m = make(map[string]entry)
 	}
 	if cfg.maxRecords > 0 {
 		s.perShard = (cfg.maxRecords + cfg.shards - 1) / cfg.shards
@@ -123,16 +151,11 @@ func (s *Store) shard(id string) *shard {
 	return &s.shards[maphash.String(s.seed, id)%uint64(len(s.shards))]
 }
 
-// live returns the unexpired record for id (the shard lock held).
-func live(sh *shard, id string, now time.Time) (*idempotency.Record, bool) {
-	rec, ok := sh.m[id]
-	if !ok {
-		return nil, false
-	}
-	if !rec.ExpiresAt.After(now) {
-		return rec, false
-	}
-	return rec, true
+// live returns the record for id and whether it is unexpired at now (the
+// shard lock held).
+func live(sh *shard, id string, now int64) (entry, bool, bool) {
+	e, ok := sh.m[id]
+	return e, ok, ok && e.expiresAt > now
 }
 
 // Claim implements idempotency.Store.
@@ -143,56 +166,48 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	now := s.now()
-	rec, ok := live(sh, id, now)
-	if ok && rec.State != idempotency.StateIssued {
-		if rec.State == idempotency.StateInFlight && !rec.LeaseUntil.After(now) && rec.Fingerprint == fingerprint {
-			rec.Token, rec.LeaseUntil = token, now.Add(lease)
-			rec.ExpiresAt = maxTime(rec.ExpiresAt, rec.LeaseUntil)
+	now := s.now().UnixNano()
+	e, found, ok := live(sh, id, now)
+	if ok && e.state != idempotency.StateIssued {
+		if e.state == idempotency.StateInFlight && e.leaseUntil <= now && e.fingerprint == fingerprint {
+			e.token, e.leaseUntil = token, after(now, lease)
+			e.expiresAt = max(e.expiresAt, e.leaseUntil)
+			sh.m[id] = e
 			return idempotency.Claim{Acquired: true, TookOver: true}, nil
 		}
-		return idempotency.Claim{Existing: snapshot(rec)}, nil
+		return idempotency.Claim{Existing: e.record(id)}, nil
 	}
 	// A dead in-flight record with this fingerprint is a crashed attempt.
-	tookOver := rec != nil && rec.State == idempotency.StateInFlight && rec.Fingerprint == fingerprint
-	if rec == nil && s.perShard > 0 && len(sh.m) >= s.perShard {
+	tookOver := found && e.state == idempotency.StateInFlight && e.fingerprint == fingerprint
+	if !found && s.perShard > 0 && len(sh.m) >= s.perShard {
 		if !s.evict(sh, now) {
 			return idempotency.Claim{}, ErrFull
 		}
 	}
-	until := now.Add(lease)
-	if rec == nil {
-		rec = new(idempotency.Record)
-		sh.m[id] = rec
-	}
-	*rec = idempotency.Record{
-		ID:          id,
-		State:       idempotency.StateInFlight,
-		Fingerprint: fingerprint,
-		Token:       token,
-		LeaseUntil:  until,
-		ExpiresAt:   until,
+	until := after(now, lease)
+	sh.m[id] = entry{
+		state:       idempotency.StateInFlight,
+		fingerprint: fingerprint,
+		token:       token,
+		leaseUntil:  until,
+		expiresAt:   until,
 	}
 	return idempotency.Claim{Acquired: true, TookOver: tookOver}, nil
 }
 
-// snapshot copies a record for a caller (Result is shared: it is never
-// modified in place, only replaced).
-func snapshot(rec *idempotency.Record) idempotency.Record { return *rec }
-
 // evict makes room for one record in sh (lock held): it deletes expired
 // records met in a sample, else the completed record expiring soonest.
-func (s *Store) evict(sh *shard, now time.Time) bool {
+func (s *Store) evict(sh *shard, now int64) bool {
 	var victim string
-	var victimExp time.Time
+	var victimExp int64
 	seen := 0
 	freed := false
-	for id, rec := range sh.m {
-		if !rec.ExpiresAt.After(now) {
+	for id, e := range sh.m {
+		if e.expiresAt <= now {
 			delete(sh.m, id)
 			freed = true
-		} else if rec.State != idempotency.StateInFlight && (victim == "" || rec.ExpiresAt.Before(victimExp)) {
-			victim, victimExp = id, rec.ExpiresAt
+		} else if e.state != idempotency.StateInFlight && (victim == "" || e.expiresAt < victimExp) {
+			victim, victimExp = id, e.expiresAt
 		}
 		seen++
 		if seen >= evictSample && (freed || victim != "") {
@@ -219,12 +234,13 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	now := s.now()
-	rec, ok := live(sh, id, now)
-	if !ok || rec.State != idempotency.StateInFlight || rec.Token != token {
+	now := s.now().UnixNano()
+	e, _, ok := live(sh, id, now)
+	if !ok || e.state != idempotency.StateInFlight || e.token != token {
 		return idempotency.ErrNotOwner
 	}
-	rec.State, rec.Result, rec.ExpiresAt = idempotency.StateCompleted, res, now.Add(ttl)
+	e.state, e.result, e.expiresAt = idempotency.StateCompleted, res, after(now, ttl)
+	sh.m[id] = e
 	return nil
 }
 
@@ -236,8 +252,8 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	rec, ok := live(sh, id, s.now())
-	if !ok || rec.State != idempotency.StateInFlight || rec.Token != token {
+	e, _, ok := live(sh, id, s.now().UnixNano())
+	if !ok || e.state != idempotency.StateInFlight || e.token != token {
 		return idempotency.ErrNotOwner
 	}
 	delete(sh.m, id)
@@ -252,11 +268,11 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	rec, ok := live(sh, id, s.now())
+	e, _, ok := live(sh, id, s.now().UnixNano())
 	if !ok {
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}
-	return snapshot(rec), nil
+	return e.record(id), nil
 }
 
 // Purge implements idempotency.Store: it deletes expired records, holding each
@@ -269,7 +285,7 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 			if err := ctx.Err(); err != nil {
 				return total, err
 			}
-			n, more := purgeShard(sh, s.now())
+			n, more := purgeShard(sh, s.now().UnixNano())
 			total += n
 			if !more {
 				break
@@ -279,11 +295,11 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-func purgeShard(sh *shard, now time.Time) (n int, more bool) {
+func purgeShard(sh *shard, now int64) (n int, more bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for id, rec := range sh.m {
-		if !rec.ExpiresAt.After(now) {
+	for id, e := range sh.m {
+		if e.expiresAt <= now {
 			delete(sh.m, id)
 			n++
 			if n == purgeBatch {
@@ -306,9 +322,11 @@ func (s *Store) Len() int {
 	return n
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
+// after is now+d in Unix nanoseconds, saturating instead of wrapping for a
+// very long ttl.
+func after(now int64, d time.Duration) int64 {
+	if d > 0 && now > math.MaxInt64-int64(d) {
+		return math.MaxInt64
 	}
-	return b
+	return now + int64(d)
 }

@@ -3,8 +3,8 @@ package memstore_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,29 +169,29 @@ func TestBoundUnderConcurrency(t *testing.T) {
 }
 
 func TestCloseStopsSweeper(t *testing.T) {
-	base := runtime.NumGoroutine()
-	stores := make([]*memstore.Store, 20)
-	for i := range stores {
-		stores[i] = memstore.New(memstore.WithSweepInterval(time.Millisecond))
-	}
-	if runtime.NumGoroutine() < base+len(stores) {
-		t.Fatalf("sweepers not running: %d goroutines, base %d", runtime.NumGoroutine(), base)
-	}
-	for _, s := range stores {
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil { // idempotent
-			t.Fatal(err)
+	// The sweeper is observed through the clock it reads on every purge, not
+	// through runtime.NumGoroutine: the package's other tests leave goroutines
+	// (httptest connections, timers) that start or exit at any moment, which
+	// made a goroutine count flaky.
+	var reads atomic.Int64
+	now := func() time.Time { reads.Add(1); return time.Now() }
+	s := memstore.New(memstore.WithSweepInterval(time.Millisecond), memstore.WithClock(now))
+	for deadline := time.Now().Add(10 * time.Second); reads.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper never ran")
 		}
 	}
-	// Close waits for the sweeper to exit, so the count is back at once
-	// (allowing for unrelated runtime goroutines to settle).
-	for i := 0; runtime.NumGoroutine() > base && i < 100; i++ {
-		time.Sleep(time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
-	if n := runtime.NumGoroutine(); n > base {
-		t.Fatalf("%d goroutines after Close, want <= %d: sweeper leaked", n, base)
+	if err := s.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	// Close waits for the sweeper to exit: no purge can read the clock after it.
+	n := reads.Load()
+	time.Sleep(20 * time.Millisecond)
+	if got := reads.Load(); got != n {
+		t.Fatalf("the clock was read %d times after Close: the sweeper still runs", got-n)
 	}
 }
 

@@ -19,6 +19,14 @@
 // SET NX PX; a replay is that SET and one GET; complete is GET, TIME, PTTL and
 // SET PX; Release is GET and DEL.
 //
+// Concurrent calls share socket writes: while one caller's scripts are on the
+// wire, the scripts of callers that arrive meanwhile queue and go out together
+// in the next pipeline, which the first of them sends (group commit, for a
+// network client). On loopback a socket write and read cost more client CPU
+// than the script itself (about 29 µs of CPU per first request with 32
+// concurrent callers before, 7 µs after); each script is still its own
+// command and atomic on its own, and a lone caller sends at once.
+//
 // Redis expires keys by itself: a completed record's key lives for its ttl, an
 // in-flight record's for its lease plus a grace of one more lease, at least a
 // minute. The record is logically gone at the end of its lease; the grace lets

@@ -143,6 +143,7 @@ type Store struct {
 	complete *redis.Script
 	release  *redis.Script
 	get      *redis.Script
+	batch    *batcher
 	// reload is the client's ReloadState when it is a cluster client.
 	reload func(context.Context)
 	// replicas and waitTimeout: see WithReplicaWait (replicas 0: no WAIT).
@@ -194,6 +195,7 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	s.batch = &batcher{client: client}
 	if cc, ok := client.(*redis.ClusterClient); ok {
 		s.reload = cc.ReloadState
 	}
@@ -287,7 +289,7 @@ const zeros = "000000000000000"
 // an error of the connection or of WAIT; the script's own is in cmd.
 func (s *Store) run(ctx context.Context, sc *redis.Script, key string, args ...any) (cmd *redis.Cmd, acked int, err error) {
 	if s.replicas == 0 {
-		return sc.Run(ctx, s.client, []string{key}, args...), 0, nil
+		return s.batch.run(ctx, sc, key, args...), 0, nil
 	}
 	var node redis.Pipeliner
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
@@ -339,7 +341,7 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 
 // Release implements idempotency.Store.Release in one script run.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	n, err := s.release.Run(ctx, s.client, []string{s.Key(id)}, ownerPrefix(token)).Int()
+	n, err := s.batch.run(ctx, s.release, s.Key(id), ownerPrefix(token)).Int()
 	if err != nil {
 		s.failed(ctx)
 		return fmt.Errorf("redisstore: release %q: %w", id, err)
@@ -352,7 +354,7 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 
 // Get implements idempotency.Store.Get in one script run.
 func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) {
-	v, err := s.get.Run(ctx, s.client, []string{s.Key(id)}).Slice()
+	v, err := s.batch.run(ctx, s.get, s.Key(id)).Slice()
 	if errors.Is(err, redis.Nil) {
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}

@@ -5,12 +5,16 @@
 // The database runs in WAL mode with a busy timeout, so several processes on one
 // host may share the file. A Store has one writer connection (SQLite admits one
 // writer at a time, so the process's writes queue in Go rather than on SQLite's
-// busy handler) and a few read-only ones: Claim reads the row on a reader first,
-// so a replay or a conflict never takes the write lock, and claims with one
-// conditional upsert (insert, or take over an issued or expired row) that is
-// atomic on its own. Complete and Release are one guarded statement each. All
-// statements are prepared once. Times are the process clock, in Unix
-// microseconds.
+// busy handler) and a few read-only ones. Claim claims with one conditional
+// upsert (insert, or take over an issued or expired row) that is atomic on its
+// own, and reads a live row on a reader. Which comes first follows recent
+// claims: the read, when most found a live record (so replays and conflicts
+// never take the write lock); the upsert, when most were new ids (a read would
+// find nothing, at the cost of a descent through a reader's page cache that
+// every commit invalidates). Writes from concurrent callers are committed
+// together by one writer goroutine (group commit). Complete and Release are
+// one guarded statement each. All statements are prepared once. Times are the
+// process clock, in Unix microseconds.
 //
 // Durability: synchronous=NORMAL in WAL mode syncs the WAL at checkpoints, not
 // at every commit. A crash of the process loses nothing; a power loss or an OS
@@ -20,7 +24,8 @@
 // after the record's TTL. Use pgstore where that matters.
 //
 // The table idempotency_records has the same columns as pgstore's (id, state,
-// fingerprint, token, lease_until, expires_at, result) with an index on
-// expires_at; its schema version lives in idempotency_schema. A background
+// fingerprint, token, lease_until, expires_at, result), is a rowid table (so a
+// ~1 KiB result sits in its leaf rather than an overflow page of the id's
+// b-tree) and has an index on expires_at; its schema version lives in idempotency_schema. A background
 // purger deletes expired rows in bounded batches and stops on Close.
 package sqlitestore

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -167,5 +168,59 @@ func TestOpenErrors(t *testing.T) {
 	_, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "missing-dir", "idem.db"))
 	if err == nil {
 		t.Fatal("Open in a missing directory succeeded")
+	}
+}
+
+// TestMigrateFromWithoutRowid opens a file that version 1 of the schema (a
+// WITHOUT ROWID table) holds records in: Open moves them to the rowid table
+// of version 2, and they are still replayed and still refuse a second claim.
+func TestMigrateFromWithoutRowid(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := time.Now().Add(time.Hour).UnixMicro()
+	for _, q := range []string{
+		`CREATE TABLE idempotency_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		`INSERT INTO idempotency_schema VALUES (1, 0)`,
+		`CREATE TABLE idempotency_records (
+  id TEXT PRIMARY KEY, state INTEGER NOT NULL, fingerprint TEXT NOT NULL, token TEXT NOT NULL,
+  lease_until INTEGER NOT NULL, expires_at INTEGER NOT NULL, result BLOB) WITHOUT ROWID`,
+		`CREATE INDEX idempotency_records_expires_at_idx ON idempotency_records (expires_at)`,
+		fmt.Sprintf(`INSERT INTO idempotency_records VALUES ('done', 2, 'fp', 't', 0, %d, x'6f6b')`, far),
+		fmt.Sprintf(`INSERT INTO idempotency_records VALUES ('busy', 1, 'fp', 't', %d, %d, NULL)`, far, far),
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	db.Close()
+
+	s := open(t, path)
+	rec, err := s.Get(ctx, "done")
+	if err != nil || rec.State != idempotency.StateCompleted || string(rec.Result) != "ok" {
+		t.Fatalf("completed record after the migration: %+v, %v", rec, err)
+	}
+	cl, err := s.Claim(ctx, "busy", "fp", "t2", time.Minute)
+	if err != nil || cl.Acquired || cl.Existing.State != idempotency.StateInFlight {
+		t.Fatalf("claim of an in-flight record after the migration: %+v, %v", cl, err)
+	}
+	db, err = sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ddl string
+	var version int
+	if err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'idempotency_records'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM idempotency_schema`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") || version != 2 {
+		t.Fatalf("schema version %d, table %s; want version 2, a rowid table", version, ddl)
 	}
 }

@@ -17,9 +17,13 @@ type writeOp struct {
 	ctx  context.Context
 	stmt *sql.Stmt
 	args []any
-	n    int64 // rows affected
-	err  error
-	done chan struct{}
+	// query: stmt returns at most one row of one boolean (RETURNING); n is
+	// the number of rows and flag the value.
+	query bool
+	n     int64 // rows affected (query: returned)
+	flag  bool
+	err   error
+	done  chan struct{}
 }
 
 // write runs stmt with args on the writer connection and returns the rows it
@@ -29,16 +33,31 @@ type writeOp struct {
 // and a lone write runs on its own, without waiting.
 func (s *Store) write(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, error) {
 	op := &writeOp{ctx: ctx, stmt: stmt, args: args, done: make(chan struct{})}
+	return op.n, s.send(op)
+}
+
+// writeReturning runs stmt, a write that returns at most one row of one
+// boolean, on the writer connection, and returns whether it returned a row
+// and the row's value.
+func (s *Store) writeReturning(ctx context.Context, stmt *sql.Stmt, args ...any) (row, flag bool, err error) {
+	op := &writeOp{ctx: ctx, stmt: stmt, args: args, query: true, done: make(chan struct{})}
+	err = s.send(op)
+	return op.n == 1, op.flag, err
+}
+
+// send queues op for the writer goroutine and waits until it ran.
+func (s *Store) send(op *writeOp) error {
+	ctx := op.ctx
 	select {
 	case s.ops <- op:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return ctx.Err()
 	case <-s.writerDone:
-		return 0, errClosed
+		return errClosed
 	}
 	// Once taken the write is done (or fails) within the busy timeout.
 	<-op.done
-	return op.n, op.err
+	return op.err
 }
 
 // runWriter takes writes until stop closes, batching those that are waiting.
@@ -88,12 +107,7 @@ func (s *Store) runBatch(batch []*writeOp) {
 			if op.err = op.ctx.Err(); op.err != nil {
 				continue // its caller gave up before the write ran
 			}
-			var res sql.Result
-			res, err = tx.StmtContext(ctx, op.stmt).ExecContext(ctx, op.args...)
-			if err == nil {
-				op.n, err = res.RowsAffected()
-			}
-			if err != nil {
+			if err = op.run(ctx, tx.StmtContext(ctx, op.stmt)); err != nil {
 				break
 			}
 		}
@@ -111,13 +125,29 @@ func (s *Store) runBatch(batch []*writeOp) {
 }
 
 func (s *Store) runOne(op *writeOp) {
-	op.n = 0
 	if op.err = op.ctx.Err(); op.err != nil {
 		return
 	}
-	res, err := op.stmt.ExecContext(context.WithoutCancel(op.ctx), op.args...)
+	op.err = op.run(context.WithoutCancel(op.ctx), op.stmt)
+}
+
+// run executes op's statement as stmt (the statement itself or its
+// transaction's copy) and records its outcome.
+func (op *writeOp) run(ctx context.Context, stmt *sql.Stmt) error {
+	op.n, op.flag = 0, false
+	if op.query {
+		err := stmt.QueryRowContext(ctx, op.args...).Scan(&op.flag)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err == nil {
+			op.n = 1
+		}
+		return err
+	}
+	res, err := stmt.ExecContext(ctx, op.args...)
 	if err == nil {
 		op.n, err = res.RowsAffected()
 	}
-	op.err = err
+	return err
 }

@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -76,6 +79,68 @@ func BenchMiddleware(b *testing.B, s idempotency.Store) {
 	b.Run("Replay", func(b *testing.B) {
 		run(b, wrapped, func(int) string { return prefix + "-replayed" }, http.StatusCreated)
 	})
+}
+
+// BenchMemoryPerKey stores b.N first requests' answers (the handler of
+// BenchMiddleware: a ~1 KiB JSON answer) through the middleware with s, and
+// reports the process's memory per stored key over the empty store: the
+// resident set as it stands after the last request (rss-B/key, the GC's
+// headroom included, as an outside observer sees it) and the live heap after
+// a full GC (live-B/key). Run it with a fixed count, e.g. -benchtime 200000x.
+func BenchMemoryPerKey(b *testing.B, s idempotency.Store) {
+	body := benchBody()
+	m, err := idempotency.New(s, idempotency.Policy{Operation: "mem" + uniq(""), TTL: time.Hour}, idempotency.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := m.Wrap(benchHandler())
+	w := &discard{h: http.Header{}}
+	br := bytes.NewReader(body)
+	r, err := http.NewRequest(http.MethodPost, "http://example.com/orders", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Header.Set("Content-Type", "application/json")
+	r.ContentLength = int64(len(body))
+	prefix := uniq("m")
+	runtime.GC()
+	debug.FreeOSMemory()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	rss0 := residentBytes()
+	b.ResetTimer()
+	for i := range b.N {
+		r.Header["Idempotency-Key"] = []string{prefix + "-" + strconv.Itoa(i)}
+		br.Reset(body)
+		r.Body = io.NopCloser(br)
+		clear(w.h)
+		w.status = 0
+		h.ServeHTTP(w, r)
+		if w.status != http.StatusCreated {
+			b.Fatalf("status %d, want %d", w.status, http.StatusCreated)
+		}
+	}
+	b.StopTimer()
+	rss1 := residentBytes()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(rss1-rss0)/float64(b.N), "rss-B/key")
+	b.ReportMetric(float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc))/float64(b.N), "live-B/key")
+	runtime.KeepAlive(s)
+}
+
+// residentBytes is the process's resident set size (Linux; 0 elsewhere).
+func residentBytes() int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
 }
 
 type benchOrder struct {

@@ -1,0 +1,5 @@
+package sqlitestore
+
+// SetClaimOrder fixes the order of Claim's read and write (1: write first,
+// -1: read first, 0: from recent claims), so the tests cover both.
+func SetClaimOrder(s *Store, order int) { s.order = order }
