@@ -259,7 +259,8 @@ func TestFormPointerFingerprint(t *testing.T) {
 		r.Header.Set("Content-Type", ct)
 		st := getState()
 		defer putState(st)
-		return m.requestFingerprint(r, body, st)
+		sum := m.requestFingerprintSum(r, body, st)
+		return string(sum[:])
 	}
 	const form = "application/x-www-form-urlencoded"
 	base := fp(form, []byte("amount=10&note=a"))

@@ -2,9 +2,13 @@ module github.com/idemgen/idemgen/testdata/interop
 
 go 1.26.8
 
-require github.com/idemgen/idemgen v0.0.0
+require (
+	github.com/idemgen/idemgen v0.0.0
+	github.com/oapi-codegen/runtime v1.6.0
+)
 
 require (
+	github.com/apapsch/go-jsonmerge/v2 v2.0.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
