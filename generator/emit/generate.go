@@ -133,6 +133,8 @@ type generator struct {
 	// counts the nested loops of the validation being emitted.
 	valid *validation
 	loops int
+	// uses says how the request-body schemas are used (bodyUses).
+	uses  map[*model.Schema]int
 	diags []model.Diagnostic
 }
 
@@ -180,6 +182,7 @@ func (g *generator) newFile() *jen.File {
 	f.ImportName(idempotencyPkg, "idempotency")
 	f.ImportName(memstorePkg, "memstore")
 	f.ImportName(serverkitPkg, "serverkit")
+	f.ImportName(nullablePkg, "nullable")
 	return f
 }
 

@@ -510,13 +510,13 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 				case model.BodyJSON:
 					if g.nilable(c.Schema) {
 						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-						g.checkRequired(cg, c.Schema)
+						g.checkRequired(cg, op, c.Schema)
 						return
 					}
 					cg.Var().Id("v").Add(g.typeOf(c.Schema))
 					cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-					g.checkRequired(cg, c.Schema)
 					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
+					g.checkRequired(cg, op, c.Schema) // after: validate.Request checks the rest of v
 				case model.BodyForm:
 					cg.List(jen.Id("form"), jen.Err()).Op(":=").Qual(serverkitPkg, "ParseForm").Call(jen.Id("body"))
 					cg.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))

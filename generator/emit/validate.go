@@ -42,10 +42,14 @@ func (g *generator) validation() *validation {
 	g.valid = v
 	var roots []*model.Schema
 	for _, op := range g.api.Operations {
+		if op.NoValidate {
+			continue
+		}
 		for _, p := range op.Params {
 			roots = append(roots, p.Schema)
 		}
 		roots = append(roots, jsonBodies(op)...)
+		roots = append(roots, g.formBodies(op)...)
 	}
 	v.needs = holders(roots, g.children, g.ownChecks, g.readOnlyMember)
 	return v
@@ -89,21 +93,29 @@ func (g *generator) readOnlyMember(s, c *model.Schema) bool {
 		return false
 	}
 	for _, p := range s.Properties {
-		if p.Schema == c && c.ReadOnly && g.presenceVisible(p) {
+		if p.Schema == c && c.ReadOnly && g.present(s, p, nil) != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// presenceVisible reports whether the Go field of p tells a member that was
-// sent from one that was not: a pointer or a nilable type.
-func (g *generator) presenceVisible(p *model.Property) bool {
-	if p.Schema == nil {
-		return true
+// present is the expression telling whether field (the Go field of property
+// p of s) holds a member that was sent, or nil when the field cannot tell (a
+// required value): a Nullable is set, a pointer or a nilable value not nil.
+func (g *generator) present(s *model.Schema, p *model.Property, field func() *jen.Statement) *jen.Statement {
+	if field == nil {
+		field = func() *jen.Statement { return jen.Id("x") }
 	}
-	_, ptr := g.fieldShape(p.Schema, p.Required, g.byPointer[p])
-	return ptr || g.nilable(p.Schema)
+	if p.Schema != nil && g.tristate(s, p) {
+		return field().Dot("IsSet").Call()
+	}
+	if p.Schema != nil {
+		if _, ptr := g.fieldShape(p.Schema, p.Required, g.byPointer[p]); !ptr && !g.nilable(p.Schema) {
+			return nil
+		}
+	}
+	return field().Op("!=").Nil()
 }
 
 // fieldShape reports how a field of schema s is held: nilable (nil means
@@ -209,6 +221,9 @@ func structReceiver(s *model.Schema) bool {
 
 // needsValidation reports whether a request of op has anything to validate.
 func (g *generator) needsValidation(op *model.Operation) bool {
+	if op.NoValidate {
+		return false
+	}
 	for _, p := range op.Params {
 		if g.paramValidated(op, p) {
 			return true
@@ -235,11 +250,34 @@ func (g *generator) bodyValidated(op *model.Operation) *model.Schema {
 		return nil
 	}
 	for _, c := range op.Body.Contents {
-		if c.Kind == model.BodyJSON && c.Schema != nil && g.validation().needs[c.Schema] {
+		if g.validatedBody(c) {
 			return c.Schema
 		}
 	}
 	return nil
+}
+
+// validatedBody reports whether the body content c is checked against its
+// schema: a JSON body, or a form body decoded into a struct, with something
+// to check.
+func (g *generator) validatedBody(c *model.Content) bool {
+	if c.Schema == nil || !g.validation().needs[c.Schema] {
+		return false
+	}
+	return c.Kind == model.BodyJSON || c.Kind == model.BodyForm && g.formStruct(c.Schema) != nil
+}
+
+// formBodies are the schemas of op's urlencoded bodies decoded into structs.
+func (g *generator) formBodies(op *model.Operation) []*model.Schema {
+	var out []*model.Schema
+	if op.Body != nil {
+		for _, c := range op.Body.Contents {
+			if c.Kind == model.BodyForm && g.formStruct(c.Schema) != nil {
+				out = append(out, c.Schema)
+			}
+		}
+	}
+	return out
 }
 
 // emitValidate emits validate_gen.go: a validate method per named schema that
@@ -290,7 +328,6 @@ func (g *generator) emitValidate() (*jen.File, error) {
 // parameter, then the JSON body, checked against its schema.
 func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 	n := g.ops[op]
-	v := g.valid
 	f.Add(docText(fmt.Sprintf("validate checks the parameters and body of a %s request against their\nschemas, listing every violation.", opLabel(op))))
 	f.Func().Params(jen.Id("req").Op("*").Id(n.Request)).Id("validate").Params().Error().BlockFunc(func(gr *jen.Group) {
 		gr.Id("v").Op(":=").New(jen.Qual(validatePkg, "Errors"))
@@ -312,7 +349,7 @@ func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 		if op.Body != nil {
 			single := len(op.Body.Contents) == 1
 			for i, c := range op.Body.Contents {
-				if c.Kind != model.BodyJSON || c.Schema == nil || !v.needs[c.Schema] {
+				if !g.validatedBody(c) {
 					continue
 				}
 				_, ptr := g.fieldShape(c.Schema, single && op.Body.Required, false)
@@ -512,13 +549,22 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 		names := fieldNames(s)
 		for i, p := range s.Properties {
 			field := func() *jen.Statement { return expr().Dot(names[i]) }
-			if p.Schema != nil && p.Schema.ReadOnly && g.presenceVisible(p) {
-				gr.If(field().Op("!=").Nil()).Block(
-					jen.Id("v").Dot("Add").Call(jen.Lit(p.Name), jen.Lit("is read-only: a request must not send it")),
-				)
-				continue
+			if p.Schema != nil && p.Schema.ReadOnly {
+				if sent := g.present(s, p, field); sent != nil {
+					gr.If(sent).Block(jen.Id("v").Dot("ReadOnly").Call(jen.Lit(p.Name)))
+					continue
+				}
 			}
 			if p.Schema == nil || !needs[p.Schema] || p.Schema.GoType != "" {
+				continue
+			}
+			if g.tristate(s, p) {
+				// Only a value is checked: absent and null are the schema's.
+				val := g.loopVar("val")
+				gr.If(jen.List(jen.Id(val), jen.Id("ok")).Op(":=").Add(field()).Dot("Get").Call(), jen.Id("ok")).BlockFunc(func(ig *jen.Group) {
+					g.checkValue(ig, func() *jen.Statement { return jen.Id(val) }, p.Schema, tok{name: p.Name}, false)
+				})
+				g.loopDone()
 				continue
 			}
 			_, ptr := g.fieldShape(p.Schema, p.Required, g.byPointer[p])
@@ -645,7 +691,7 @@ func (g *generator) anyValidation() bool {
 	for _, op := range g.api.Operations {
 		if op.Body != nil {
 			for _, c := range op.Body.Contents {
-				if c.Kind == model.BodyJSON && g.bodyShaped(c.Schema) {
+				if !op.NoValidate && c.Kind == model.BodyJSON && g.bodyShaped(c.Schema) {
 					return true
 				}
 			}
@@ -674,16 +720,16 @@ func (g *generator) decodeAndValidate(op *model.Operation, asPointer bool) jen.C
 		reqArg = jen.Id("req")
 		first = jen.Id("req").Op(":=").New(jen.Id(n.Request))
 	}
-	stmts := jen.Add(first).Line().
-		If(jen.Err().Op(":=").Id("s").Dot("decode"+n.Method).Call(jen.Id("r"), reqArg), jen.Err().Op("!=").Nil()).Block(
+	decode := jen.Id("s").Dot("decode"+n.Method).Call(jen.Id("r"), reqArg)
+	if g.needsValidation(op) {
+		// One 400 lists the absent members (found while decoding) with the
+		// other violations.
+		decode = jen.Qual(validatePkg, "Request").Call(decode, jen.Id("req").Dot("validate"))
+	}
+	return jen.Add(first).Line().
+		If(jen.Err().Op(":=").Add(decode), jen.Err().Op("!=").Nil()).Block(
 		writeRequestError(), jen.Return(),
 	)
-	if g.needsValidation(op) {
-		stmts.Line().If(jen.Err().Op(":=").Id("req").Dot("validate").Call(), jen.Err().Op("!=").Nil()).Block(
-			writeRequestError(), jen.Return(),
-		)
-	}
-	return stmts
 }
 
 // admitted are the first statements of handleX: decoding and validating the
@@ -740,9 +786,11 @@ func (g *generator) shapes() map[*model.Schema]bool {
 	v.shapeNames = map[*model.Schema]string{}
 	var roots []*model.Schema
 	for _, op := range g.api.Operations {
-		roots = append(roots, jsonBodies(op)...)
+		if !op.NoValidate {
+			roots = append(roots, jsonBodies(op)...)
+		}
 	}
-	v.shaped = holders(roots, shapeChildren, func(s *model.Schema) bool { return len(requiredProps(s)) > 0 }, nil)
+	v.shaped = holders(roots, shapeChildren, shapeOwn, nil)
 	for _, s := range g.api.Schemas {
 		if v.shaped[s] {
 			// Unexported: no other package-level name starts with "shape".
@@ -750,6 +798,17 @@ func (g *generator) shapes() map[*model.Schema]bool {
 		}
 	}
 	return v.shaped
+}
+
+// shapeOwn reports whether the JSON text of a value of s is checked by
+// validate.Required: required members, additionalProperties: false, or a
+// struct's number of members (the decoded struct cannot tell).
+func shapeOwn(s *model.Schema) bool {
+	if len(requiredProps(s)) > 0 {
+		return true
+	}
+	return s.GoType == "" && s.Kind == model.KindObject && len(s.Properties) > 0 &&
+		(s.Closed || s.MinProperties > 0 || s.MaxProperties != nil)
 }
 
 // shapeChildren are the schemas below s that validate.Required descends into.
@@ -796,13 +855,14 @@ func (g *generator) shapeLit(s *model.Schema) jen.Code {
 			})
 		}
 		open := s.AdditionalProperties != nil && shaped[s.AdditionalProperties]
+		closed := s.Closed && len(s.Properties) > 0
 		props := jen.Dict{}
 		for _, p := range s.Properties {
 			switch {
 			case p.Schema != nil && shaped[p.Schema]:
 				props[jen.Lit(p.Name)] = jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(p.Name), jen.Id("Shape"): g.shapeExpr(p.Schema)})
-			case open:
-				props[jen.Lit(p.Name)] = jen.Nil() // declared: not one of the Values
+			case open || closed:
+				props[jen.Lit(p.Name)] = jen.Nil() // declared: not one of the Values, nor refused
 			}
 		}
 		if len(props) > 0 {
@@ -810,6 +870,17 @@ func (g *generator) shapeLit(s *model.Schema) jen.Code {
 		}
 		if open {
 			d[jen.Id("Values")] = g.shapeExpr(s.AdditionalProperties)
+		}
+		if closed {
+			d[jen.Id("Closed")] = jen.True()
+		}
+		if len(s.Properties) > 0 {
+			if s.MinProperties > 0 {
+				d[jen.Id("MinProps")] = jen.Lit(s.MinProperties)
+			}
+			if s.MaxProperties != nil {
+				d[jen.Id("MaxProps")] = jen.Qual(validatePkg, "Bound").Call(jen.Lit(*s.MaxProperties))
+			}
 		}
 	case model.KindMap:
 		d[jen.Id("Values")] = g.shapeExpr(s.AdditionalProperties)
@@ -854,8 +925,8 @@ func (g *generator) bodyShaped(s *model.Schema) bool {
 // checkRequired emits the check that a JSON body carries every required
 // member at every depth (encoding/json decodes an absent member as its zero
 // value), with one scan of the body.
-func (g *generator) checkRequired(gr *jen.Group, s *model.Schema) {
-	if !g.bodyShaped(s) {
+func (g *generator) checkRequired(gr *jen.Group, op *model.Operation, s *model.Schema) {
+	if op.NoValidate || !g.bodyShaped(s) {
 		return
 	}
 	gr.If(jen.Err().Op(":=").Qual(validatePkg, "CheckRequired").Call(jen.Id("body"), g.shapeExpr(s)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))

@@ -145,8 +145,11 @@ type Operation struct {
 	// Idempotency is the operation's x-idempotent extension, merged with the
 	// defaults and validated; nil when the operation has no x-idempotent.
 	Idempotency *Extension
-	Pos         Pos    // position of the operation node
-	Pointer     string // "/paths/~1songs/post"
+	// NoValidate is x-idemgen-validate: false: the generated server decodes
+	// the request into its Go types but checks none of its schemas' keywords.
+	NoValidate bool
+	Pos        Pos    // position of the operation node
+	Pointer    string // "/paths/~1songs/post"
 }
 
 // Idempotent reports whether the operation has an enabled x-idempotent.

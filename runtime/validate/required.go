@@ -1,6 +1,9 @@
 package validate
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Shape is what Required checks in a JSON value: the members an object must
 // have, and the shapes of the members, items and map values below it.
@@ -16,7 +19,17 @@ type Shape struct {
 	// Values is the shape of every member not in Props (a map's values, an
 	// open object's undeclared members); Items the shape of array items.
 	Values, Items *Shape
+	// Closed refuses every member not in Props (additionalProperties: false;
+	// Props then lists every declared member).
+	Closed bool
+	// MinProps and MaxProps bound an object's number of members (a struct's:
+	// the decoded value cannot tell); MaxProps is nil when unbounded.
+	MinProps int
+	MaxProps *int
 }
+
+// Bound returns &n, for Shape.MaxProps in generated literals.
+func Bound(n int) *int { return &n }
 
 // Member is a declared member of an object Shape.
 type Member struct {
@@ -25,10 +38,11 @@ type Member struct {
 }
 
 // Required records in v a violation for every member that shape requires and
-// body (valid JSON, already decoded into the request) lacks, at any depth:
-// encoding/json decodes an absent member and a zero one alike. It scans body
-// once without allocating; a value of another type than shape expects is
-// skipped (the decoder reported it).
+// body (valid JSON, already decoded into the request) lacks, at any depth
+// (encoding/json decodes an absent member and a zero one alike), every member
+// a closed shape does not declare, and every object with too few or too many
+// members. It scans body once without allocating; a value of another type
+// than shape expects is skipped (the decoder reported it).
 func Required(body []byte, shape *Shape, v *Errors) {
 	s := scanner{b: body}
 	s.space()
@@ -106,6 +120,7 @@ func (s *scanner) object(shape *Shape, v *Errors) {
 	if shape != nil && len(shape.Required) > 64 {
 		seen = make([]bool, len(shape.Required))
 	}
+	members := 0
 	for {
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] == '}' {
@@ -116,6 +131,7 @@ func (s *scanner) object(shape *Shape, v *Errors) {
 			s.i++
 			continue
 		}
+		members++
 		raw, escaped, ok := s.str()
 		if !ok {
 			return // the text ends inside a name: nothing more to check
@@ -156,6 +172,9 @@ func (s *scanner) object(shape *Shape, v *Errors) {
 			continue
 		}
 		if shape.Values == nil {
+			if shape.Closed {
+				v.Add(string(raw), "is not allowed: the schema declares no such property")
+			}
 			s.value(nil, v)
 			continue
 		}
@@ -168,9 +187,23 @@ func (s *scanner) object(shape *Shape, v *Errors) {
 	}
 	for n, r := range shape.Required {
 		if seen != nil && !seen[n] || seen == nil && found&(1<<n) == 0 {
-			v.Add(r, "is required")
+			v.missing(r)
 		}
 	}
+	if members < shape.MinProps {
+		v.Add("", "must have at least "+count(shape.MinProps, "property", "properties"))
+	}
+	if shape.MaxProps != nil && members > *shape.MaxProps {
+		v.Add("", "must have at most "+count(*shape.MaxProps, "property", "properties"))
+	}
+}
+
+// count spells n things.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func (s *scanner) array(shape *Shape, v *Errors) {

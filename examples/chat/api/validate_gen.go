@@ -8,12 +8,59 @@ import (
 	"github.com/idemgen/idemgen/runtime/validate"
 )
 
+// validate checks the parameters and body of a POST /rooms/{room}/form request against their
+// schemas, listing every violation.
+func (req *SubmitMessageFormRequestObject) validate() error {
+	v := new(validate.Errors)
+	req.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the parameters and body of a POST /rooms/{room}/issued-form request against their
+// schemas, listing every violation.
+func (req *SubmitIssuedFormRequestObject) validate() error {
+	v := new(validate.Errors)
+	req.Body.validate(v)
+	return v.Err()
+}
+
 // validate checks the parameters and body of a POST /rooms/{room}/messages request against their
 // schemas, listing every violation.
 func (req *PostMessageRequestObject) validate() error {
 	v := new(validate.Errors)
 	req.Body.validate(v)
 	return v.Err()
+}
+
+// validate checks the parameters and body of a POST /rooms/{room}/plain-form request against their
+// schemas, listing every violation.
+func (req *SubmitPlainFormRequestObject) validate() error {
+	v := new(validate.Errors)
+	req.Body.validate(v)
+	return v.Err()
+}
+
+// validate adds to v every way x breaks the "IssuedMessageForm" schema.
+func (x *IssuedMessageForm) validate(v *validate.Errors) {
+	if !validate.MinLength(x.User, 1) {
+		v.Add("user", "must be at least 1 character long")
+	}
+	if !validate.MinLength(x.Text, 1) {
+		v.Add("text", "must be at least 1 character long")
+	}
+}
+
+// validate adds to v every way x breaks the "MessageForm" schema.
+func (x *MessageForm) validate(v *validate.Errors) {
+	if !validate.MinLength(x.User, 1) {
+		v.Add("user", "must be at least 1 character long")
+	}
+	if !validate.MinLength(x.Text, 1) {
+		v.Add("text", "must be at least 1 character long")
+	}
+	if !validate.UUID(x.Key) {
+		v.Add("key", "must be a valid uuid")
+	}
 }
 
 // validate adds to v every way x breaks the "NewMessage" schema.

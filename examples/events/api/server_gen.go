@@ -211,11 +211,7 @@ func (s *server) decodeGetLedger(r *http.Request, req *GetLedgerRequestObject) e
 func (s *server) admitReceivePaymentEvent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(ReceivePaymentEventRequestObject)
-		if err := s.decodeReceivePaymentEvent(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeReceivePaymentEvent(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -271,10 +267,10 @@ func (s *server) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentE
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePaymentEvent); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -32,6 +32,7 @@ func (req *PayByLinkRequestObject) validate() error {
 		v.Add("key", "must be a valid uuid")
 	}
 	v.In("")
+	req.Body.validate(v)
 	return v.Err()
 }
 
@@ -45,6 +46,22 @@ func (req *PayBillRequestObject) validate() error {
 
 // validate adds to v every way x breaks the "BillPayment" schema.
 func (x *BillPayment) validate(v *validate.Errors) {
+	if !validate.MinLength(x.PayerId, 1) {
+		v.Add("payerId", "must be at least 1 character long")
+	}
+	if x.Amount < 1 {
+		v.Add("amount", "must be >= 1")
+	}
+	if !validate.MinLength(x.Currency, 3) {
+		v.Add("currency", "must be at least 3 characters long")
+	}
+	if !validate.MaxLength(x.Currency, 3) {
+		v.Add("currency", "must be at most 3 characters long")
+	}
+}
+
+// validate adds to v every way x breaks the "LinkPayment" schema.
+func (x *LinkPayment) validate(v *validate.Errors) {
 	if !validate.MinLength(x.PayerId, 1) {
 		v.Add("payerId", "must be at least 1 character long")
 	}

@@ -631,11 +631,7 @@ func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObjec
 // handleCreateBatch serves POST /batches: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 	var req CreateBatchRequestObject
-	if err := s.decodeCreateBatch(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeCreateBatch(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -679,11 +675,7 @@ func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObjec
 func (s *server) admitGenerateBill(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(GenerateBillRequestObject)
-		if err := s.decodeGenerateBill(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeGenerateBill(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -726,10 +718,10 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeGenerateBillRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -789,10 +781,10 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePayBillRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -914,10 +906,10 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeCreateOrderRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -927,11 +919,7 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 // handleListPayments serves GET /payments: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
-	if err := s.decodeListPayments(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeListPayments(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -1008,10 +996,10 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePaymentInput); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -1052,11 +1040,7 @@ func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject)
 // handleGetReceipt serves GET /receipts/{receipt-id}.{format}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
 	var req GetReceiptRequestObject
-	if err := s.decodeGetReceipt(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeGetReceipt(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -1142,10 +1126,10 @@ func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObj
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeCreateRefundRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -1201,10 +1185,10 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeCreateTransferRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

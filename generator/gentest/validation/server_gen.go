@@ -168,11 +168,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 // handleCreateDraft serves POST /drafts: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleCreateDraft(w http.ResponseWriter, r *http.Request) {
 	var req CreateDraftRequestObject
-	if err := s.decodeCreateDraft(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeCreateDraft(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -203,10 +199,10 @@ func (s *server) decodeCreateDraft(r *http.Request, req *CreateDraftRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeOrder); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -216,11 +212,7 @@ func (s *server) decodeCreateDraft(r *http.Request, req *CreateDraftRequestObjec
 // handlePutNote serves PUT /notes: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handlePutNote(w http.ResponseWriter, r *http.Request) {
 	var req PutNoteRequestObject
-	if err := s.decodePutNote(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodePutNote(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -262,11 +254,7 @@ func (s *server) decodePutNote(r *http.Request, req *PutNoteRequestObject) error
 func (s *server) admitCreateOrder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateOrderRequestObject)
-		if err := s.decodeCreateOrder(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateOrder(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -316,10 +304,10 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeOrder); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

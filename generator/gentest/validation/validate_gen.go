@@ -86,7 +86,7 @@ func (x *ItemPartsItem) validate(v *validate.Errors) {
 // validate adds to v every way x breaks the "Order" schema.
 func (x *Order) validate(v *validate.Errors) {
 	if x.ID != nil {
-		v.Add("id", "is read-only: a request must not send it")
+		v.ReadOnly("id")
 	}
 	if !validate.MinLength(x.Sku, 2) {
 		v.Add("sku", "must be at least 2 characters long")

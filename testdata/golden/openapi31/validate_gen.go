@@ -24,8 +24,8 @@ func (x *Doc) validate(v *validate.Errors) {
 			v.Add("three", "must be 3")
 		}
 	}
-	if x.Label != nil {
-		if !validate.MaxLength(*x.Label, 10) {
+	if val, ok := x.Label.Get(); ok {
+		if !validate.MaxLength(val, 10) {
 			v.Add("label", "must be at most 10 characters long")
 		}
 	}

@@ -280,10 +280,10 @@ func (s *server) decodePatchTree(r *http.Request, req *PatchTreeRequestObject) e
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = &v
 		if err := validate.CheckRequired(body, shapeTree); err != nil {
 			return err
 		}
-		req.Body = &v
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -357,11 +357,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 // handleListSongs serves GET /songs: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 	var req ListSongsRequestObject
-	if err := s.decodeListSongs(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeListSongs(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -398,11 +394,7 @@ func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequestObject) e
 func (s *server) admitCreateSong(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateSongRequestObject)
-		if err := s.decodeCreateSong(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateSong(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -454,10 +446,10 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeNewSong); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -498,11 +490,7 @@ func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error
 func (s *server) admitReplaceSong(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(ReplaceSongRequestObject)
-		if err := s.decodeReplaceSong(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeReplaceSong(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -549,10 +537,10 @@ func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeNewSong); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -5,6 +5,8 @@ package validation
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
 )
 
 // Book is the "Book" schema.
@@ -15,16 +17,16 @@ type Book struct {
 
 // Box is the "Box" schema.
 type Box struct {
-	Weight    float64          `json:"weight"`
-	Count     *int32           `json:"count,omitempty"`
-	Version   *int             `json:"version,omitempty"`
-	Label     *string          `json:"label,omitempty"`
-	Grid      [][]int          `json:"grid"`
-	Shelves   map[string]Shelf `json:"shelves,omitempty"`
-	Content   *Content         `json:"content,omitempty"`
-	Sizes     []BoxSizesItem   `json:"sizes,omitempty"`
-	Lookahead *string          `json:"lookahead,omitempty"`
-	Code      *Code            `json:"code,omitempty"`
+	Weight    float64                   `json:"weight"`
+	Count     *int32                    `json:"count,omitempty"`
+	Version   *int                      `json:"version,omitempty"`
+	Label     nullable.Nullable[string] `json:"label,omitzero"`
+	Grid      [][]int                   `json:"grid"`
+	Shelves   map[string]Shelf          `json:"shelves,omitempty"`
+	Content   *Content                  `json:"content,omitempty"`
+	Sizes     []BoxSizesItem            `json:"sizes,omitempty"`
+	Lookahead *string                   `json:"lookahead,omitempty"`
+	Code      *Code                     `json:"code,omitempty"`
 }
 
 // BoxSizesItem is the "BoxSizesItem" schema.

@@ -109,11 +109,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitPackBox(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(PackBoxRequestObject)
-		if err := s.decodePackBox(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodePackBox(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -166,10 +162,10 @@ func (s *server) decodePackBox(r *http.Request, req *PackBoxRequestObject) error
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeBox); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -62,8 +62,8 @@ func (x *Box) validate(v *validate.Errors) {
 			v.Add("version", "must be 2")
 		}
 	}
-	if x.Label != nil {
-		if !validate.MinLength(*x.Label, 1) {
+	if val, ok := x.Label.Get(); ok {
+		if !validate.MinLength(val, 1) {
 			v.Add("label", "must be at least 1 character long")
 		}
 	}
