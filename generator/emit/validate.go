@@ -71,7 +71,7 @@ func (g *generator) children(s *model.Schema) []*model.Schema {
 	case model.KindArray:
 		out = append(out, s.Items)
 	case model.KindUnion:
-		if s.Discriminator != nil { // raw unions hold JSON, not values to walk
+		if s.Discriminator != nil || g.rawUnion(s) { // unnamed raw unions are json.RawMessage
 			for _, v := range g.variants(s) {
 				out = append(out, v.schema)
 			}
@@ -93,7 +93,7 @@ func (g *generator) readOnlyMember(s, c *model.Schema) bool {
 		return false
 	}
 	for _, p := range s.Properties {
-		if p.Schema == c && c.ReadOnly && g.present(s, p, nil) != nil {
+		if p.Schema == c && c.ReadOnly && !p.Required && g.present(s, p, nil) != nil {
 			return true
 		}
 	}
@@ -158,8 +158,18 @@ func (g *generator) ownChecks(s *model.Schema) bool {
 		return s.MinItems > 0 || s.MaxItems != nil || s.UniqueItems
 	case model.KindMap:
 		return s.MinProperties > 0 || s.MaxProperties != nil
+	case model.KindUnion:
+		return g.rawUnion(s)
 	}
 	return false
+}
+
+// rawUnion reports a named oneOf/anyOf without a discriminator: its value is
+// the raw JSON, checked against every variant (oneOf: exactly one matches,
+// anyOf: at least one).
+func (g *generator) rawUnion(s *model.Schema) bool {
+	_, named := g.schemaNames[s]
+	return named && s.Kind == model.KindUnion && s.Discriminator == nil && len(g.variants(s)) > 0
 }
 
 // formatChecked reports the string formats the validation checks (date-time,
@@ -208,7 +218,7 @@ func (g *generator) hasMethod(s *model.Schema) bool {
 	case model.KindObject, model.KindMap, model.KindArray:
 		return true
 	case model.KindUnion:
-		return s.Discriminator != nil
+		return true // tagged, or raw (needs holds only the named ones)
 	}
 	return false
 }
@@ -549,7 +559,7 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 		names := fieldNames(s)
 		for i, p := range s.Properties {
 			field := func() *jen.Statement { return expr().Dot(names[i]) }
-			if p.Schema != nil && p.Schema.ReadOnly {
+			if p.Schema != nil && p.Schema.ReadOnly && !p.Required { // required: refused by the JSON scan
 				if sent := g.present(s, p, field); sent != nil {
 					gr.If(sent).Block(jen.Id("v").Dot("ReadOnly").Call(jen.Lit(p.Name)))
 					continue
@@ -600,6 +610,10 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 			g.checkValue(fg, func() *jen.Statement { return jen.Id(val) }, s.AdditionalProperties, tok{key: k}, false)
 		})
 	case model.KindUnion:
+		if s.Discriminator == nil {
+			g.checkVariants(gr, expr, s)
+			return
+		}
 		for _, vr := range g.variants(s) {
 			if !needs[vr.schema] {
 				continue
@@ -608,6 +622,41 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 			g.checkValue(gr, func() *jen.Statement { return expr().Dot(vr.name) }, vr.schema, tok{}, true)
 		}
 	}
+}
+
+// checkVariants emits the count of the variants the raw JSON of union s
+// (expr) matches: it decodes as the variant's type, carries the members the
+// variant requires (and no other, when closed), and breaks none of its
+// keywords.
+func (g *generator) checkVariants(gr *jen.Group, expr func() *jen.Statement, s *model.Schema) {
+	gr.If(jen.Qual(validatePkg, "Null").Call(expr().Dot("raw"))).Block(jen.Return()) // absent or null: not a variant's business
+	gr.Id("matched").Op(":=").Lit(0)
+	shaped := g.shapes()
+	for _, vr := range g.variants(s) {
+		as := expr().Dot("As" + vr.name).Call()
+		checked := g.valid.needs[vr.schema]
+		if !checked && !shaped[vr.schema] {
+			gr.If(jen.List(jen.Id("_"), jen.Err()).Op(":=").Add(as), jen.Err().Op("==").Nil()).Block(jen.Id("matched").Op("++"))
+			continue
+		}
+		val := "_"
+		if checked {
+			val = g.loopVar("val")
+			g.loopDone() // the variable lives in this if statement only
+		}
+		var shape jen.Code = jen.Nil()
+		if shaped[vr.schema] {
+			shape = g.shapeExpr(vr.schema)
+		}
+		var check jen.Code = jen.Nil()
+		if checked {
+			check = jen.Func().Params(jen.Id("v").Op("*").Qual(validatePkg, "Errors")).BlockFunc(func(fg *jen.Group) {
+				g.checkValue(fg, func() *jen.Statement { return jen.Id(val) }, vr.schema, tok{}, false)
+			})
+		}
+		gr.If(jen.List(jen.Id(val), jen.Err()).Op(":=").Add(as), jen.Err().Op("==").Nil().Op("&&").Qual(validatePkg, "Matches").Call(expr().Dot("raw"), shape, check)).Block(jen.Id("matched").Op("++"))
+	}
+	gr.Id("v").Dot("Matched").Call(jen.Id("matched"), jen.Lit(!s.AnyOf))
 }
 
 // loopVar names the variable of a loop nested in g.loops others: "i", then
@@ -790,6 +839,14 @@ func (g *generator) shapes() map[*model.Schema]bool {
 			roots = append(roots, jsonBodies(op)...)
 		}
 	}
+	for _, s := range g.api.Schemas {
+		if g.rawUnion(s) && v.needs[s] {
+			// A variant matches only with the members it requires.
+			for _, vr := range g.variants(s) {
+				roots = append(roots, vr.schema)
+			}
+		}
+	}
 	v.shaped = holders(roots, shapeChildren, shapeOwn, nil)
 	for _, s := range g.api.Schemas {
 		if v.shaped[s] {
@@ -804,11 +861,27 @@ func (g *generator) shapes() map[*model.Schema]bool {
 // validate.Required: required members, additionalProperties: false, or a
 // struct's number of members (the decoded struct cannot tell).
 func shapeOwn(s *model.Schema) bool {
-	if len(requiredProps(s)) > 0 {
+	if len(requiredProps(s)) > 0 || len(requiredReadOnly(s)) > 0 {
 		return true
 	}
 	return s.GoType == "" && s.Kind == model.KindObject && len(s.Properties) > 0 &&
 		(s.Closed || s.MinProperties > 0 || s.MaxProperties != nil)
+}
+
+// requiredReadOnly are the required readOnly properties of s: a request must
+// not send them, and their Go values (not pointers: a response always has
+// them) cannot tell, so the JSON scan refuses them.
+func requiredReadOnly(s *model.Schema) map[*model.Property]bool {
+	out := map[*model.Property]bool{}
+	if s == nil || s.GoType != "" || s.Kind != model.KindObject {
+		return out
+	}
+	for _, p := range s.Properties {
+		if p.Required && p.Schema != nil && p.Schema.ReadOnly {
+			out[p] = true
+		}
+	}
+	return out
 }
 
 // shapeChildren are the schemas below s that validate.Required descends into.
@@ -857,8 +930,11 @@ func (g *generator) shapeLit(s *model.Schema) jen.Code {
 		open := s.AdditionalProperties != nil && shaped[s.AdditionalProperties]
 		closed := s.Closed && len(s.Properties) > 0
 		props := jen.Dict{}
+		readOnly := requiredReadOnly(s)
 		for _, p := range s.Properties {
 			switch {
+			case readOnly[p]:
+				props[jen.Lit(p.Name)] = jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(p.Name), jen.Id("ReadOnly"): jen.True()})
 			case p.Schema != nil && shaped[p.Schema]:
 				props[jen.Lit(p.Name)] = jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(p.Name), jen.Id("Shape"): g.shapeExpr(p.Schema)})
 			case open || closed:

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"net/mail"
@@ -162,4 +163,24 @@ func IPv4(s string) bool {
 func IPv6(s string) bool {
 	a, err := netip.ParseAddr(s)
 	return err == nil && a.Is6() && a.Zone() == ""
+}
+
+// Null reports JSON that is absent (empty) or null.
+func Null(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// Matches reports whether the JSON raw, already decoded as a variant of a
+// oneOf or anyOf, matches it: it carries the members shape requires (nil:
+// none) and check (nil: none) finds no violation.
+func Matches(raw []byte, shape *Shape, check func(*Errors)) bool {
+	var e Errors
+	if shape != nil {
+		Required(raw, shape, &e)
+	}
+	if check != nil {
+		check(&e)
+	}
+	return len(e.list) == 0
 }

@@ -114,6 +114,19 @@ func (e *Errors) WriteOnly(name string) {
 	}
 }
 
+// Matched records a violation of a oneOf (exactly one variant must match)
+// or an anyOf (at least one) whose value matched n variants.
+func (e *Errors) Matched(n int, oneOf bool) {
+	switch {
+	case n == 0 && oneOf:
+		e.Add("", "must match one of its schemas (oneOf): it matches none")
+	case n == 0:
+		e.Add("", "must match at least one of its schemas (anyOf): it matches none")
+	case n > 1 && oneOf:
+		e.Add("", "must match exactly one of its schemas (oneOf): it matches "+strconv.Itoa(n))
+	}
+}
+
 func (e *Errors) AddIndex(i int, detail string) {
 	if e.full() {
 		return

@@ -35,6 +35,9 @@ func Bound(n int) *int { return &n }
 type Member struct {
 	Name  string
 	Shape *Shape
+	// ReadOnly refuses the member in a request (a required readOnly
+	// property, whose Go value cannot tell whether it was sent).
+	ReadOnly bool
 }
 
 // Required records in v a violation for every member that shape requires and
@@ -165,6 +168,9 @@ func (s *scanner) object(shape *Shape, v *Errors) {
 			if m == nil {
 				s.value(nil, v)
 				continue
+			}
+			if m.ReadOnly {
+				v.ReadOnly(m.Name)
 			}
 			v.Enter(m.Name)
 			s.value(m.Shape, v)

@@ -33,6 +33,19 @@ func (req *PackBoxRequestObject) validate() error {
 	return v.Err()
 }
 
+// validate checks the parameters and body of a PATCH /boxes/{code}/label request against their
+// schemas, listing every violation.
+func (req *RelabelBoxRequestObject) validate() error {
+	v := new(validate.Errors)
+	v.In("path")
+	if !pattern1.MatchString(string(req.Code)) {
+		v.Add("code", "must match the pattern ^[A-Z]{3}$")
+	}
+	v.In("")
+	req.Body.validate(v)
+	return v.Err()
+}
+
 // validate adds to v every way x breaks the "Book" schema.
 func (x *Book) validate(v *validate.Errors) {
 	if x.Pages != nil {
@@ -103,6 +116,30 @@ func (x *Box) validate(v *validate.Errors) {
 			v.Add("code", "must match the pattern ^[A-Z]{3}$")
 		}
 	}
+	if x.Lid != nil {
+		v.Enter("lid")
+		x.Lid.validate(v)
+		v.Leave()
+	}
+	if x.Filler != nil {
+		v.Enter("filler")
+		x.Filler.validate(v)
+		v.Leave()
+	}
+	if x.Mark != nil {
+		v.Enter("mark")
+		x.Mark.validate(v)
+		v.Leave()
+	}
+}
+
+// validate adds to v every way x breaks the "BoxLid" schema.
+func (x *BoxLid) validate(v *validate.Errors) {
+	if x.Size != nil {
+		if *x.Size > 3 {
+			v.Add("size", "must be <= 3")
+		}
+	}
 }
 
 // validate adds to v every way x breaks the "Content" schema.
@@ -112,6 +149,67 @@ func (x *Content) validate(v *validate.Errors) {
 	}
 	if x.Toy != nil {
 		x.Toy.validate(v)
+	}
+}
+
+// validate adds to v every way x breaks the "Filler" schema.
+func (x *Filler) validate(v *validate.Errors) {
+	if validate.Null(x.raw) {
+		return
+	}
+	matched := 0
+	if val, err := x.AsFillerOption1(); err == nil && validate.Matches(x.raw, nil, func(v *validate.Errors) {
+		if !val.Valid() {
+			v.Add("", "must be one of \"paper\", \"foam\"")
+		}
+	}) {
+		matched++
+	}
+	if val, err := x.AsFillerOption2(); err == nil && validate.Matches(x.raw, shapeFillerOption2, func(v *validate.Errors) {
+		val.validate(v)
+	}) {
+		matched++
+	}
+	v.Matched(matched, true)
+}
+
+// validate adds to v every way x breaks the "FillerOption2" schema.
+func (x *FillerOption2) validate(v *validate.Errors) {
+	if x.Grams < 1 {
+		v.Add("grams", "must be >= 1")
+	}
+}
+
+// validate adds to v every way x breaks the "Mark" schema.
+func (x *Mark) validate(v *validate.Errors) {
+	if validate.Null(x.raw) {
+		return
+	}
+	matched := 0
+	if val, err := x.AsString(); err == nil && validate.Matches(x.raw, nil, func(v *validate.Errors) {
+		if !validate.UUID(val) {
+			v.Add("", "must be a valid uuid")
+		}
+	}) {
+		matched++
+	}
+	if _, err := x.AsInteger(); err == nil {
+		matched++
+	}
+	v.Matched(matched, false)
+}
+
+// validate adds to v every way x breaks the "RelabelBoxRequest" schema.
+func (x *RelabelBoxRequest) validate(v *validate.Errors) {
+	if val, ok := x.Label.Get(); ok {
+		if !validate.MinLength(val, 1) {
+			v.Add("label", "must be at least 1 character long")
+		}
+	}
+	if val, ok := x.Count.Get(); ok {
+		if val < 0 {
+			v.Add("count", "must be >= 0")
+		}
 	}
 }
 
@@ -138,18 +236,41 @@ func (x *Toy) validate(v *validate.Errors) {
 
 // The members a request body must carry, per schema, for validate.Required.
 var (
-	shapeBox   = new(validate.Shape)
-	shapeShelf = new(validate.Shape)
+	shapeBox           = new(validate.Shape)
+	shapeBoxLid        = new(validate.Shape)
+	shapeFillerOption2 = new(validate.Shape)
+	shapeShelf         = new(validate.Shape)
 )
 
 func init() {
 	*shapeBox = validate.Shape{
-		Props: map[string]*validate.Member{"shelves": {
-			Name:  "shelves",
-			Shape: &validate.Shape{Values: shapeShelf},
-		}},
+		Props: map[string]*validate.Member{
+			"lid": {
+				Name:  "lid",
+				Shape: shapeBoxLid,
+			},
+			"serial": {
+				Name:     "serial",
+				ReadOnly: true,
+			},
+			"shelves": {
+				Name:  "shelves",
+				Shape: &validate.Shape{Values: shapeShelf},
+			},
+		},
 		Required: []string{"weight", "grid"},
 	}
+	*shapeBoxLid = validate.Shape{
+		Closed:   true,
+		MaxProps: validate.Bound(2),
+		MinProps: 1,
+		Props: map[string]*validate.Member{
+			"color": nil,
+			"size":  nil,
+			"tape":  nil,
+		},
+	}
+	*shapeFillerOption2 = validate.Shape{Required: []string{"grams"}}
 	*shapeShelf = validate.Shape{Required: []string{"slot"}}
 }
 
