@@ -10,9 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -89,95 +86,6 @@ func DecodeJSON(body []byte, dst any) error {
 		return BadRequest("request body", err)
 	}
 	return nil
-}
-
-// RequireFields checks that a JSON object body has every required property (a
-// missing one would otherwise decode as its zero value). Only the top level is
-// checked.
-func RequireFields(body []byte, names ...string) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil // not an object: the decoder reports the type
-	}
-	for _, n := range names {
-		if _, ok := m[n]; !ok {
-			return BadRequest("request body", fmt.Errorf("field %q is required", n))
-		}
-	}
-	return nil
-}
-
-// CheckValid reports the first value in a decoded body whose type has a Valid
-// method (the generated enums) that returns false, naming it by JSON Pointer.
-func CheckValid(v any) error {
-	if err := walk(reflect.ValueOf(v), ""); err != nil {
-		return BadRequest("request body", err)
-	}
-	return nil
-}
-
-func walk(v reflect.Value, ptr string) error {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return walk(v.Elem(), ptr)
-	case reflect.Invalid:
-		return nil
-	}
-	if v.CanInterface() {
-		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
-			val := fmt.Sprint(v.Interface())
-			if v.Kind() == reflect.String {
-				val = strconv.Quote(v.String())
-			}
-			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
-		}
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			// Fields without a json tag (the variants of a union) keep the
-			// pointer of the union itself.
-			p := ptr
-			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
-				p = ptr + "/" + escapePointer(name)
-			}
-			if err := walk(v.Field(i), p); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return nil
-		}
-		for i := 0; i < v.Len(); i++ {
-			if err := walk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		keys := v.MapKeys()
-		// Sorted, so that the same body always names the same field.
-		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
-		for _, k := range keys {
-			if err := walk(v.MapIndex(k), ptr+"/"+escapePointer(fmt.Sprint(k))); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// escapePointer escapes a JSON Pointer token.
-func escapePointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // ParseForm parses a form-urlencoded body.

@@ -236,41 +236,6 @@ func TestNamePath(t *testing.T) {
 	}
 }
 
-func TestRequire(t *testing.T) {
-	if err := RequireFields([]byte(`{"a": null, "b": 1}`), "a", "b"); err != nil {
-		t.Errorf("all present: %v", err)
-	}
-	if err := RequireFields([]byte(`{"a": 1}`), "a", "b"); err == nil || err.Error() != `request body: field "b" is required` {
-		t.Errorf("missing b: %v", err)
-	}
-	if err := RequireFields([]byte(`[1]`), "a"); err != nil {
-		t.Errorf("not an object (the decoder's to report): %v", err)
-	}
-}
-
-func TestCheck(t *testing.T) {
-	type item struct {
-		Color *color `json:"color,omitempty"`
-	}
-	type body struct {
-		Items []item           `json:"items"`
-		ByKey map[string]color `json:"by/key"`
-		Raw   []byte           `json:"raw"`
-	}
-	red, green := color("red"), color("green")
-	if err := CheckValid(&body{Items: []item{{&red}, {}}, ByKey: map[string]color{"a": "blue"}}); err != nil {
-		t.Errorf("valid body: %v", err)
-	}
-	err := CheckValid(&body{Items: []item{{&red}, {&green}}})
-	if err == nil || !strings.Contains(err.Error(), `field "/items/1/color": "green" is not one of the allowed values`) {
-		t.Errorf("invalid nested enum: %v", err)
-	}
-	err = CheckValid(&body{ByKey: map[string]color{"b": "x", "a": "y"}})
-	if err == nil || !strings.Contains(err.Error(), `field "/by~1key/a"`) {
-		t.Errorf("invalid map value (first key in order, escaped pointer): %v", err)
-	}
-}
-
 func TestReadBodyLimit(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", strings.NewReader("12345"))
 	if b, ok, err := ReadBody(r, true, 5); err != nil || !ok || string(b) != "12345" {
