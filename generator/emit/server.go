@@ -394,6 +394,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 		jen.If(jen.Err().Op("==").Nil().Op("&&").Id("resp").Op("==").Nil()).Block(
 			jen.Err().Op("=").Qual("errors", "New").Call(jen.Lit(n.Method+" returned neither a response nor an error")),
 		),
+		g.checkResponse(op),
 		jen.If(jen.Err().Op("==").Nil()).Block(
 			jen.Err().Op("=").Id("resp").Dot("write"+n.Response).Call(jen.Id("w")),
 		),

@@ -19,7 +19,7 @@ const validatePkg = "github.com/idemgen/idemgen/runtime/validate"
 // patterns compiled once at package init.
 type validation struct {
 	// needs are the schemas whose values hold at least one check (their own or
-	// a member's, at any depth), in a request.
+	// a member's, at any depth), in a request or a JSON response.
 	needs map[*model.Schema]bool
 	// patterns maps a pattern to the package variable holding it compiled.
 	patterns     map[string]string
@@ -50,8 +50,13 @@ func (g *generator) validation() *validation {
 		}
 		roots = append(roots, jsonBodies(op)...)
 		roots = append(roots, g.formBodies(op)...)
+		for _, rt := range g.ops[op].Responses {
+			if c := rt.Content; c != nil && c.Kind == model.BodyJSON {
+				roots = append(roots, c.Schema)
+			}
+		}
 	}
-	v.needs = holders(roots, g.children, g.ownChecks, g.readOnlyMember)
+	v.needs = holders(roots, g.children, g.ownChecks, g.directedMember)
 	return v
 }
 
@@ -86,14 +91,15 @@ func (g *generator) children(s *model.Schema) []*model.Schema {
 	return kept
 }
 
-// readOnlyMember reports whether c is a readOnly property of object s that a
-// request can be seen to carry (its field has a nil "absent" value).
-func (g *generator) readOnlyMember(s, c *model.Schema) bool {
+// directedMember reports whether c is an optional readOnly or writeOnly
+// property of object s that a value can be seen to carry (a request must not
+// send a readOnly one, a response must not carry a writeOnly one).
+func (g *generator) directedMember(s, c *model.Schema) bool {
 	if s.Kind != model.KindObject {
 		return false
 	}
 	for _, p := range s.Properties {
-		if p.Schema == c && c.ReadOnly && !p.Required && g.present(s, p, nil) != nil {
+		if p.Schema == c && (c.ReadOnly || c.WriteOnly) && !p.Required && g.present(s, p, nil) != nil {
 			return true
 		}
 	}
@@ -308,6 +314,17 @@ func (g *generator) emitValidate() (*jen.File, error) {
 			g.emitRequestValidate(f, op)
 		}
 	}
+	responses := false
+	for _, op := range g.api.Operations {
+		for _, rt := range g.validatedResponses(op) {
+			g.emitResponseValidate(f, rt)
+			responses = true
+		}
+	}
+	if responses {
+		f.Comment("validator is a response whose body has a schema to check.")
+		f.Type().Id("validator").Interface(jen.Id("validate").Params().Error())
+	}
 	for _, s := range methods {
 		name := g.schemaNames[s]
 		f.Commentf("validate adds to v every way x breaks the %q schema.", s.Name)
@@ -368,6 +385,44 @@ func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 		}
 		gr.Return(jen.Id("v").Dot("Err").Call())
 	})
+}
+
+// validatedResponses are the responses of op whose JSON body has something to
+// check (for serverkit.WithResponseValidation).
+func (g *generator) validatedResponses(op *model.Operation) []*respType {
+	var out []*respType
+	for _, rt := range g.ops[op].Responses {
+		if c := rt.Content; c != nil && c.Kind == model.BodyJSON && c.Schema != nil && g.validation().needs[c.Schema] {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// emitResponseValidate emits the validate method of a response type: its body
+// checked against its schema, as a response (writeOnly members refused,
+// readOnly ones allowed).
+func (g *generator) emitResponseValidate(f *jen.File, rt *respType) {
+	f.Commentf("validate checks the body of a %s against its schema (serverkit.WithResponseValidation).", rt.Name)
+	f.Func().Params(jen.Id("r").Id(rt.Name)).Id("validate").Params().Error().BlockFunc(func(gr *jen.Group) {
+		gr.Id("v").Op(":=").Op("&").Qual(validatePkg, "Errors").Values(jen.Dict{jen.Id("Response"): jen.True()})
+		g.checkValue(gr, func() *jen.Statement { return jen.Id("r").Dot("Body") }, rt.Content.Schema, tok{}, false)
+		gr.Return(jen.Id("v").Dot("Err").Call())
+	})
+}
+
+// checkResponse is the statement of handleX that, with
+// serverkit.WithResponseValidation, reports the violations of the response
+// the Handler returned; nil when no response of op has anything to check.
+func (g *generator) checkResponse(op *model.Operation) jen.Code {
+	if len(g.validatedResponses(op)) == 0 {
+		return jen.Null()
+	}
+	return jen.If(jen.Err().Op("==").Nil().Op("&&").Id("s").Dot("kit").Dot("ValidatesResponses").Call()).Block(
+		jen.If(jen.List(jen.Id("c"), jen.Id("ok")).Op(":=").Id("resp").Assert(jen.Id("validator")), jen.Id("ok")).Block(
+			jen.Id("s").Dot("kit").Dot("CheckResponse").Call(jen.Id("r").Dot("Context").Call(), jen.Lit(op.ID), jen.Id("c").Dot("validate").Call()),
+		),
+	)
 }
 
 // tok is where a value sits relative to the current location of the
@@ -559,9 +614,13 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 		names := fieldNames(s)
 		for i, p := range s.Properties {
 			field := func() *jen.Statement { return expr().Dot(names[i]) }
-			if p.Schema != nil && p.Schema.ReadOnly && !p.Required { // required: refused by the JSON scan
+			if p.Schema != nil && (p.Schema.ReadOnly || p.Schema.WriteOnly) && !p.Required { // required: refused by the JSON scan
 				if sent := g.present(s, p, field); sent != nil {
-					gr.If(sent).Block(jen.Id("v").Dot("ReadOnly").Call(jen.Lit(p.Name)))
+					check := "ReadOnly"
+					if p.Schema.WriteOnly {
+						check = "WriteOnly"
+					}
+					gr.If(sent).Block(jen.Id("v").Dot(check).Call(jen.Lit(p.Name)))
 					continue
 				}
 			}
@@ -745,7 +804,7 @@ func (g *generator) anyValidation() bool {
 				}
 			}
 		}
-		if g.needsValidation(op) {
+		if g.needsValidation(op) || len(g.validatedResponses(op)) > 0 {
 			return true
 		}
 	}

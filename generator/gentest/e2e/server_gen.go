@@ -927,6 +927,11 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("ListPayments returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "listPayments", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeListPaymentsResponseObject(w)
 	}
@@ -972,6 +977,11 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("CreatePayment returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createPayment", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeCreatePaymentResponseObject(w)
 	}
@@ -1016,6 +1026,11 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.GetPayment(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("GetPayment returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getPayment", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeGetPaymentResponseObject(w)

@@ -397,6 +397,11 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("CreateOrder returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createOrder", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeCreateOrderResponseObject(w)
 	}
@@ -462,6 +467,11 @@ func (s *server) handlePatchOrder(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.PatchOrder(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("PatchOrder returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "patchOrder", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writePatchOrderResponseObject(w)

@@ -71,6 +71,25 @@ func (req *SignUpRequestObject) validate() error {
 	return v.Err()
 }
 
+// validate checks the body of a CreateOrder201JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r CreateOrder201JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a PatchOrder200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r PatchOrder200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validator is a response whose body has a schema to check.
+type validator interface {
+	validate() error
+}
+
 // validate adds to v every way x breaks the "Card" schema.
 func (x *Card) validate(v *validate.Errors) {
 	if !validate.MaxLength(x.Message, 20) {
@@ -127,6 +146,9 @@ func (x *ItemPartsItem) validate(v *validate.Errors) {
 
 // validate adds to v every way x breaks the "Order" schema.
 func (x *Order) validate(v *validate.Errors) {
+	if x.Secret != nil {
+		v.WriteOnly("secret")
+	}
 	if x.Gift != nil {
 		v.Enter("gift")
 		x.Gift.validate(v)

@@ -120,6 +120,11 @@ func (s *server) handleCreateDoc(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("CreateDoc returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createDoc", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeCreateDocResponseObject(w)
 	}

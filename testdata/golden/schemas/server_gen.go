@@ -301,6 +301,11 @@ func (s *server) handleGetValues(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("GetValues returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getValues", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeGetValuesResponseObject(w)
 	}

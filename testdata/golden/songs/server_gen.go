@@ -365,6 +365,11 @@ func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("ListSongs returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "listSongs", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeListSongsResponseObject(w)
 	}
@@ -412,6 +417,11 @@ func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.CreateSong(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("CreateSong returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createSong", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeCreateSongResponseObject(w)
@@ -467,6 +477,11 @@ func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("GetSong returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getSong", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeGetSongResponseObject(w)
 	}
@@ -508,6 +523,11 @@ func (s *server) handleReplaceSong(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.ReplaceSong(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("ReplaceSong returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "replaceSong", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeReplaceSongResponseObject(w)
