@@ -344,7 +344,7 @@ func (g *generator) emitValidate() (*jen.File, error) {
 		f.Comment("The schemas' patterns, compiled once.")
 		f.Var().DefsFunc(func(gr *jen.Group) {
 			for _, p := range v.patternOrder {
-				gr.Id(v.patterns[p]).Op("=").Qual("regexp", "MustCompile").Call(jen.Lit(p))
+				gr.Id(v.patterns[p]).Op("=").Qual(validatePkg, "MustPattern").Call(jen.Lit(p))
 			}
 		})
 	}

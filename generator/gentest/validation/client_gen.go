@@ -180,6 +180,42 @@ func decodeCreateOrder(raw *client.Response) (CreateOrderResponseObject, *client
 	return nil, raw, raw.Undeclared()
 }
 
+// GetOrder calls GET /orders/{id} (operationId "getOrder").
+//
+// It returns one of the GetOrderResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see Client.
+func (c *Client) GetOrder(ctx context.Context, req GetOrderRequestObject, opts ...CallOption) (GetOrderResponseObject, *client.Response, error) {
+	call := c.base.Begin(client.Operation{ID: "getOrder", Method: "GET"}, opts)
+	p1, err := client.PathParam("id", req.ID)
+	if err != nil {
+		return nil, nil, call.Error(err)
+	}
+	path := "/orders/" + p1
+	hreq, err := call.NewRequest(ctx, path, nil, nil, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := call.Do(ctx, hreq)
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeGetOrder(raw)
+}
+
+// decodeGetOrder decodes the final answer of GetOrder.
+func decodeGetOrder(raw *client.Response) (GetOrderResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 200:
+		var r GetOrder200JSONResponse
+		if err := raw.DecodeJSON(&r.Body); err != nil {
+			return nil, raw, err
+		}
+		return r, raw, nil
+	}
+	return nil, raw, raw.Undeclared()
+}
+
 // PatchOrder calls PATCH /orders/{id} (operationId "patchOrder").
 //
 // It returns one of the PatchOrderResponseObject types (matched by status and

@@ -29,6 +29,10 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["createOrder"].
 	CreateOrder(ctx context.Context, req CreateOrderRequestObject) (CreateOrderResponseObject, error)
+	// GetOrder handles GET /orders/{id} (operationId "getOrder").
+	//
+	// An order (for the benchmark of a GET).
+	GetOrder(ctx context.Context, req GetOrderRequestObject) (GetOrderResponseObject, error)
 	// PatchOrder handles PATCH /orders/{id} (operationId "patchOrder").
 	//
 	// A JSON merge patch (RFC 7396) of an order's note and quantity.
@@ -67,6 +71,11 @@ func (UnimplementedHandler) PutNote(ctx context.Context, req PutNoteRequestObjec
 
 // CreateOrder returns ErrNotImplemented.
 func (UnimplementedHandler) CreateOrder(ctx context.Context, req CreateOrderRequestObject) (CreateOrderResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// GetOrder returns ErrNotImplemented.
+func (UnimplementedHandler) GetOrder(ctx context.Context, req GetOrderRequestObject) (GetOrderResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -151,6 +160,28 @@ type CreateOrder201JSONResponse struct {
 
 func (r CreateOrder201JSONResponse) writeCreateOrderResponseObject(w http.ResponseWriter) error {
 	return serverkit.WriteJSON(w, 201, "application/json", r.Body)
+}
+
+// GetOrderRequestObject is the decoded request of GetOrder (GET /orders/{id}).
+type GetOrderRequestObject struct {
+	// ID is the path parameter "id".
+	ID string
+}
+
+// GetOrderResponseObject is a response of GetOrder: one of GetOrder200JSONResponse.
+type GetOrderResponseObject interface {
+	writeGetOrderResponseObject(w http.ResponseWriter) error
+}
+
+// GetOrder200JSONResponse is the 200 response of GetOrder, body application/json.
+//
+// the order
+type GetOrder200JSONResponse struct {
+	Body Order
+}
+
+func (r GetOrder200JSONResponse) writeGetOrderResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
 }
 
 // PatchOrderRequestObject is the decoded request of PatchOrder (PATCH /orders/{id}).
@@ -250,40 +281,47 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, err
 	}
 	h2 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, s.admitCreateOrder(h2))
-	var h3 http.Handler
-	if h3, err = kit.Idempotent("patchOrder", Policies["patchOrder"], http.HandlerFunc(s.handlePatchOrder)); err != nil {
-		return nil, err
-	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "patchOrder", Method: "PATCH", Route: "/orders/{id}"}, s.admitPatchOrder(h3), serverkit.PathParam{
+	h3 := kit.Operation(serverkit.OperationInfo{ID: "getOrder", Method: "GET", Route: "/orders/{id}"}, http.HandlerFunc(s.handleGetOrder), serverkit.PathParam{
 		Name:     "id",
 		Wildcard: "_p1",
 	})
 	var h4 http.Handler
-	if h4, err = kit.Idempotent("createRaw", Policies["createRaw"], http.HandlerFunc(s.handleCreateRaw)); err != nil {
+	if h4, err = kit.Idempotent("patchOrder", Policies["patchOrder"], http.HandlerFunc(s.handlePatchOrder)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "createRaw", Method: "POST", Route: "/raw"}, s.admitCreateRaw(h4))
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "patchOrder", Method: "PATCH", Route: "/orders/{id}"}, s.admitPatchOrder(h4), serverkit.PathParam{
+		Name:     "id",
+		Wildcard: "_p1",
+	})
 	var h5 http.Handler
-	if h5, err = kit.Idempotent("signUp", Policies["signUp"], http.HandlerFunc(s.handleSignUp)); err != nil {
+	if h5, err = kit.Idempotent("createRaw", Policies["createRaw"], http.HandlerFunc(s.handleCreateRaw)); err != nil {
 		return nil, err
 	}
-	h5 = kit.Operation(serverkit.OperationInfo{ID: "signUp", Method: "POST", Route: "/signups"}, s.admitSignUp(h5))
+	h5 = kit.Operation(serverkit.OperationInfo{ID: "createRaw", Method: "POST", Route: "/raw"}, s.admitCreateRaw(h5))
+	var h6 http.Handler
+	if h6, err = kit.Idempotent("signUp", Policies["signUp"], http.HandlerFunc(s.handleSignUp)); err != nil {
+		return nil, err
+	}
+	h6 = kit.Operation(serverkit.OperationInfo{ID: "signUp", Method: "POST", Route: "/signups"}, s.admitSignUp(h6))
 	if err = kit.Handle("POST /drafts", h0); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("POST /orders", h2); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /raw", h4); err != nil {
+	if err = kit.Handle("POST /raw", h5); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /signups", h5); err != nil {
+	if err = kit.Handle("POST /signups", h6); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("PUT /notes", h1); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("PATCH /orders/{_p1}", h3); err != nil {
+	if err = kit.Handle("GET /orders/{_p1}", h3); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("PATCH /orders/{_p1}", h4); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -439,6 +477,39 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		}
 	default:
 		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// handleGetOrder serves GET /orders/{id}: it decodes and validates the request, calls the Handler and writes its response.
+func (s *server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
+	var req GetOrderRequestObject
+	if err := s.decodeGetOrder(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	resp, err := s.h.GetOrder(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("GetOrder returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getOrder", c.validate())
+		}
+	}
+	if err == nil {
+		err = resp.writeGetOrderResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "getOrder", err)
+	}
+}
+
+// decodeGetOrder decodes the parameters and body of GET /orders/{id} into req.
+func (s *server) decodeGetOrder(r *http.Request, req *GetOrderRequestObject) error {
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+		return err
 	}
 	return nil
 }

@@ -2,11 +2,7 @@
 
 package validation
 
-import (
-	"regexp"
-
-	"github.com/idemgen/idemgen/runtime/validate"
-)
+import "github.com/idemgen/idemgen/runtime/validate"
 
 // validate checks the parameters and body of a POST /drafts request against their
 // schemas, listing every violation.
@@ -73,6 +69,13 @@ func (req *SignUpRequestObject) validate() error {
 
 // validate checks the body of a CreateOrder201JSONResponse against its schema (serverkit.WithResponseValidation).
 func (r CreateOrder201JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a GetOrder200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r GetOrder200JSONResponse) validate() error {
 	v := &validate.Errors{Response: true}
 	r.Body.validate(v)
 	return v.Err()
@@ -371,7 +374,7 @@ func init() {
 
 // The schemas' patterns, compiled once.
 var (
-	pattern1 = regexp.MustCompile("^[a-z]+$")
-	pattern2 = regexp.MustCompile("^[a-f0-9]{8}$")
-	pattern3 = regexp.MustCompile("^[A-Z]+$")
+	pattern1 = validate.MustPattern("^[a-z]+$")
+	pattern2 = validate.MustPattern("^[a-f0-9]{8}$")
+	pattern3 = validate.MustPattern("^[A-Z]+$")
 )
