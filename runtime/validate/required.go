@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -97,21 +98,27 @@ func (s *scanner) value(shape *Shape, v *Errors) {
 func (s *scanner) str() (raw []byte, escaped, ok bool) {
 	s.i++ // opening quote
 	start := min(s.i, len(s.b))
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '\\':
-			escaped = true
-			s.i += 2
-			continue
-		case '"':
-			raw = s.b[start:s.i]
-			s.i++
-			return raw, escaped, true
+	for at := start; ; {
+		// The next quote (found with the vectorised IndexByte) ends the
+		// string unless an odd number of backslashes precedes it.
+		j := bytes.IndexByte(s.b[at:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return s.b[start:], bytes.IndexByte(s.b[start:], '\\') >= 0, false
 		}
-		s.i++
+		end := at + j
+		k := end
+		for k > start && s.b[k-1] == '\\' {
+			k--
+		}
+		if (end-k)%2 == 1 {
+			at = end + 1
+			continue
+		}
+		raw = s.b[start:end]
+		s.i = end + 1
+		return raw, bytes.IndexByte(raw, '\\') >= 0, true
 	}
-	s.i = len(s.b)
-	return s.b[start:], escaped, false
 }
 
 func (s *scanner) object(shape *Shape, v *Errors) {

@@ -36,9 +36,11 @@ func TestRequired(t *testing.T) {
 		{`{}`, "/id"},
 		{` { "id" : "x" , "children" : [ {"id":2}, {"children":[{}]} ] } `, "/children/1/children/0/id /children/1/id"},
 		{`{"id":1,"tags":{"a":{"v":1},"b/c":{}}}`, "/tags/b~1c/v"},
-		{`{"\u0069d":1}`, ""},                          // an escaped name is the same member
-		{`{"id":"a\"}b","children":[{"id":"]"}]}`, ""}, // brackets and quotes inside strings
-		{`{"id":1,"children":null}`, ""},               // another type: the decoder's business
+		{`{"\u0069d":1}`, ""},                                 // an escaped name is the same member
+		{`{"id":"a\"}b","children":[{"id":"]"}]}`, ""},        // brackets and quotes inside strings
+		{`{"id":"a\\","children":[{}]}`, "/children/0/id"},    // an escaped backslash ends before the quote
+		{`{"id":"x\\\"y","children":[{}]}`, "/children/0/id"}, // backslash, then an escaped quote
+		{`{"id":1,"children":null}`, ""},                      // another type: the decoder's business
 		{`[1,2]`, ""},
 		{`{"id":1,"x":{"children":[{}]}}`, ""}, // an undeclared member is not checked
 	} {
