@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -237,6 +238,12 @@ func Ogen() (http.Handler, error) {
 type Contender struct {
 	Name string
 	New  func() (http.Handler, error)
+}
+
+// BenchName is the sub-benchmark name of a contender (go test rewrites
+// spaces; the rest are made plain here).
+func BenchName(name string) string {
+	return strings.NewReplacer(" ", "_", "(", "", ")", "", "+", "with").Replace(name)
 }
 
 // Contenders are the servers compared, the baseline first.

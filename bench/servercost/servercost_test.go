@@ -59,7 +59,7 @@ func cpuTime(b *testing.B) time.Duration {
 
 func bench(b *testing.B, method, path, body string, want int) {
 	for _, c := range Contenders {
-		b.Run(strings.NewReplacer(" ", "_", "(", "", ")", "", "+", "with").Replace(c.Name), func(b *testing.B) {
+		b.Run(BenchName(c.Name), func(b *testing.B) {
 			h, err := c.New()
 			if err != nil {
 				b.Fatal(err)
