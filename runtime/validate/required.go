@@ -81,7 +81,7 @@ func (s *scanner) value(shape *Shape, v *Errors) {
 	case '[':
 		s.array(shape, v)
 	case '"':
-		_, _, _ = s.str()
+		s.skipString()
 	default: // number, true, false, null
 		for s.i < len(s.b) {
 			switch s.b[s.i] {
@@ -93,31 +93,51 @@ func (s *scanner) value(shape *Shape, v *Errors) {
 	}
 }
 
-// str scans a string and returns its raw contents and whether it has
-// escapes; ok is false when the text ends inside it.
-func (s *scanner) str() (raw []byte, escaped, ok bool) {
+// name scans a member name (short: a byte loop) and returns its raw
+// contents and whether it has escapes; ok is false when the text ends inside
+// it.
+func (s *scanner) name() (raw []byte, escaped, ok bool) {
+	s.i++ // opening quote
+	start := min(s.i, len(s.b))
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			escaped = true
+			s.i += 2
+			continue
+		case '"':
+			raw = s.b[start:s.i]
+			s.i++
+			return raw, escaped, true
+		}
+		s.i++
+	}
+	s.i = len(s.b)
+	return s.b[start:], escaped, false
+}
+
+// skipString steps over a string value: the next quote (found with the
+// vectorised IndexByte) ends it unless an odd number of backslashes
+// precedes it.
+func (s *scanner) skipString() {
 	s.i++ // opening quote
 	start := min(s.i, len(s.b))
 	for at := start; ; {
-		// The next quote (found with the vectorised IndexByte) ends the
-		// string unless an odd number of backslashes precedes it.
 		j := bytes.IndexByte(s.b[at:], '"')
 		if j < 0 {
 			s.i = len(s.b)
-			return s.b[start:], bytes.IndexByte(s.b[start:], '\\') >= 0, false
+			return
 		}
 		end := at + j
 		k := end
 		for k > start && s.b[k-1] == '\\' {
 			k--
 		}
-		if (end-k)%2 == 1 {
-			at = end + 1
-			continue
+		if (end-k)%2 == 0 {
+			s.i = end + 1
+			return
 		}
-		raw = s.b[start:end]
-		s.i = end + 1
-		return raw, bytes.IndexByte(raw, '\\') >= 0, true
+		at = end + 1
 	}
 }
 
@@ -142,7 +162,7 @@ func (s *scanner) object(shape *Shape, v *Errors) {
 			continue
 		}
 		members++
-		raw, escaped, ok := s.str()
+		raw, escaped, ok := s.name()
 		if !ok {
 			return // the text ends inside a name: nothing more to check
 		}
