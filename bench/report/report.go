@@ -340,7 +340,7 @@ func renderCost(b *strings.Builder, rows []CostRow) {
 	b.WriteString("## 6. Server cost per request: generated servers against a hand-written one\n\n")
 	b.WriteString("bench/servercost: one spec (bench/servercost/openapi.yaml; an 865-byte JSON POST with 12 properties and 5 nested items, every one with a keyword to check, and a GET of the order) " +
 		"served in process (httptest, no network) by each contender doing the same handler work. CPU is the process's user+system time per request (getrusage), " +
-		"median of the repeats [min–max]; the ratio is to the hand-written net/http + encoding/json handler of the same repeat's median.\n\n")
+		"median of the repeats [min–max] (go test -count: the contenders take turns); the ratio is of the medians, to the hand-written net/http + encoding/json handler's.\n\n")
 	b.WriteString("| request | server | CPU/request | vs hand-written | allocs | bytes |\n|---|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		fmt.Fprintf(b, "| %s | %s | %s [%s–%s] | %.2f× | %d | %d |\n", r.Request, r.Contender, dur(r.CPU), dur(r.Min), dur(r.Max), r.Ratio, r.Allocs, r.Bytes)
