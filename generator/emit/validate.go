@@ -708,7 +708,10 @@ func (g *generator) checkVariants(gr *jen.Group, expr func() *jen.Statement, s *
 			shape = g.shapeExpr(vr.schema)
 		}
 		var check jen.Code = jen.Nil()
-		if checked {
+		switch {
+		case checked && g.hasMethod(vr.schema):
+			check = jen.Id(val).Dot("validate") // a method value
+		case checked:
 			check = jen.Func().Params(jen.Id("v").Op("*").Qual(validatePkg, "Errors")).BlockFunc(func(fg *jen.Group) {
 				g.checkValue(fg, func() *jen.Statement { return jen.Id(val) }, vr.schema, tok{}, false)
 			})

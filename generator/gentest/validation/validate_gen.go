@@ -106,14 +106,10 @@ func (x *Gift) validate(v *validate.Errors) {
 		return
 	}
 	matched := 0
-	if val, err := x.AsCard(); err == nil && validate.Matches(x.raw, shapeCard, func(v *validate.Errors) {
-		val.validate(v)
-	}) {
+	if val, err := x.AsCard(); err == nil && validate.Matches(x.raw, shapeCard, val.validate) {
 		matched++
 	}
-	if val, err := x.AsVoucher(); err == nil && validate.Matches(x.raw, shapeVoucher, func(v *validate.Errors) {
-		val.validate(v)
-	}) {
+	if val, err := x.AsVoucher(); err == nil && validate.Matches(x.raw, shapeVoucher, val.validate) {
 		matched++
 	}
 	v.Matched(matched, true)

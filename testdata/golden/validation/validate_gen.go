@@ -2,11 +2,7 @@
 
 package validation
 
-import (
-	"regexp"
-
-	"github.com/idemgen/idemgen/runtime/validate"
-)
+import "github.com/idemgen/idemgen/runtime/validate"
 
 // validate checks the parameters and body of a POST /boxes/{code} request against their
 // schemas, listing every violation.
@@ -165,9 +161,7 @@ func (x *Filler) validate(v *validate.Errors) {
 	}) {
 		matched++
 	}
-	if val, err := x.AsFillerOption2(); err == nil && validate.Matches(x.raw, shapeFillerOption2, func(v *validate.Errors) {
-		val.validate(v)
-	}) {
+	if val, err := x.AsFillerOption2(); err == nil && validate.Matches(x.raw, shapeFillerOption2, val.validate) {
 		matched++
 	}
 	v.Matched(matched, true)
@@ -276,5 +270,5 @@ func init() {
 
 // The schemas' patterns, compiled once.
 var (
-	pattern1 = regexp.MustCompile("^[A-Z]{3}$")
+	pattern1 = validate.MustPattern("^[A-Z]{3}$")
 )
