@@ -963,8 +963,37 @@ func shapeChildren(s *model.Schema) []*model.Schema {
 		out = append(out, s.AdditionalProperties)
 	case model.KindArray:
 		out = append(out, s.Items)
+	case model.KindUnion:
+		if s.Discriminator != nil {
+			out = append(out, s.Variants...)
+		}
 	}
 	return out
+}
+
+// tagValues are the discriminator values of each variant of the tagged union
+// s: its mapping, or else the variants' schema names (the OpenAPI implicit
+// mapping), each value once.
+func tagValues(s *model.Schema) map[*model.Schema][]string {
+	cases := make(map[*model.Schema][]string)
+	seen := make(map[string]bool)
+	add := func(v *model.Schema, value string) {
+		if !seen[value] {
+			seen[value] = true
+			cases[v] = append(cases[v], value)
+		}
+	}
+	for _, c := range s.Discriminator.Mapping {
+		add(c.Schema, c.Value)
+	}
+	if len(s.Discriminator.Mapping) == 0 {
+		for _, v := range s.Variants {
+			if v != nil && v.Name != "" {
+				add(v, v.Name)
+			}
+		}
+	}
+	return cases
 }
 
 // shapeExpr is the validate.Shape of s: its variable when s is named, an
@@ -1024,6 +1053,19 @@ func (g *generator) shapeLit(s *model.Schema) jen.Code {
 		d[jen.Id("Values")] = g.shapeExpr(s.AdditionalProperties)
 	case model.KindArray:
 		d[jen.Id("Items")] = g.shapeExpr(s.Items)
+	case model.KindUnion:
+		cases := tagValues(s)
+		variants := jen.Dict{}
+		for _, v := range s.Variants {
+			if v == nil || !shaped[v] {
+				continue
+			}
+			for _, value := range cases[v] {
+				variants[jen.Lit(value)] = g.shapeExpr(v)
+			}
+		}
+		d[jen.Id("Tag")] = jen.Lit(s.Discriminator.Property)
+		d[jen.Id("Variants")] = jen.Map(jen.String()).Op("*").Qual(validatePkg, "Shape").Values(variants)
 	}
 	return jen.Qual(validatePkg, "Shape").Values(d)
 }

@@ -20,6 +20,11 @@ type Shape struct {
 	// Values is the shape of every member not in Props (a map's values, an
 	// open object's undeclared members); Items the shape of array items.
 	Values, Items *Shape
+	// Tag and Variants make the shape a tagged union's: the value of the
+	// member Tag picks the shape of the object in Variants (the discriminator
+	// mapping); the other fields are unused.
+	Tag      string
+	Variants map[string]*Shape
 	// Closed refuses every member not in Props (additionalProperties: false;
 	// Props then lists every declared member).
 	Closed bool
@@ -77,6 +82,9 @@ func (s *scanner) value(shape *Shape, v *Errors) {
 	}
 	switch s.b[s.i] {
 	case '{':
+		if shape != nil && shape.Tag != "" {
+			shape = s.variant(shape)
+		}
 		s.object(shape, v)
 	case '[':
 		s.array(shape, v)
@@ -141,6 +149,65 @@ func (s *scanner) skipString() {
 	}
 }
 
+// member reads a member's name (decoded when it has escapes) and steps to
+// its value; ok is false when the text ends inside the name.
+func (s *scanner) member() (name []byte, ok bool) {
+	raw, escaped, ok := s.name()
+	if !ok {
+		return nil, false
+	}
+	if escaped { // rare: compare the decoded name
+		var u string
+		if json.Unmarshal(s.b[s.i-len(raw)-2:s.i], &u) == nil {
+			raw = []byte(u)
+		}
+	}
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == ':' {
+		s.i++
+	}
+	s.space()
+	return raw, true
+}
+
+// variant returns the shape of the variant of the tagged union u that the
+// object at s.i names by its discriminator member (nil when it names none: the
+// decoder refused it), leaving s.i where it was.
+func (s *scanner) variant(u *Shape) *Shape {
+	save := s.i
+	defer func() { s.i = save }()
+	var skipped Errors // values are skipped without a shape: nothing is added
+	s.i++              // {
+	for {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] == '}' {
+			return nil
+		}
+		if s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		name, ok := s.member()
+		if !ok {
+			return nil
+		}
+		if string(name) == u.Tag && s.i < len(s.b) && s.b[s.i] == '"' {
+			start := s.i
+			s.skipString()
+			var tag string
+			if json.Unmarshal(s.b[start:s.i], &tag) != nil {
+				return nil
+			}
+			return u.Variants[tag]
+		}
+		at := s.i
+		s.value(nil, &skipped)
+		if s.i == at { // not JSON: step over it
+			s.i++
+		}
+	}
+}
+
 func (s *scanner) object(shape *Shape, v *Errors) {
 	s.i++ // {
 	// found has bit n set when Required[n] was seen; more than 64 required
@@ -162,21 +229,10 @@ func (s *scanner) object(shape *Shape, v *Errors) {
 			continue
 		}
 		members++
-		raw, escaped, ok := s.name()
+		raw, ok := s.member()
 		if !ok {
 			return // the text ends inside a name: nothing more to check
 		}
-		if escaped { // rare: compare the decoded name
-			var u string
-			if json.Unmarshal(s.b[s.i-len(raw)-2:s.i], &u) == nil {
-				raw = []byte(u)
-			}
-		}
-		s.space()
-		if s.i < len(s.b) && s.b[s.i] == ':' {
-			s.i++
-		}
-		s.space()
 		if shape == nil {
 			s.value(nil, v)
 			continue

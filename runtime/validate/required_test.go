@@ -102,3 +102,26 @@ func BenchmarkRequired(b *testing.B) {
 		}
 	}
 }
+
+// TestRequiredTagged: the discriminator member picks the variant's shape,
+// wherever it stands in the object; an unknown tag checks nothing.
+func TestRequiredTagged(t *testing.T) {
+	u := &Shape{Tag: "kind", Variants: map[string]*Shape{
+		"carton": {Required: []string{"size"}},
+		"bag":    {Closed: true, Props: map[string]*Member{"kind": nil, "paper": nil}},
+	}}
+	holder := &Shape{Props: map[string]*Member{"p": {Name: "p", Shape: u}}}
+	for _, c := range []struct{ body, want string }{
+		{`{"p":{"kind":"carton","size":1}}`, ""},
+		{`{"p":{"kind":"carton"}}`, "/p/size"},
+		{`{"p":{"x":[1,{"kind":"bag"}],"kind":"carton"}}`, "/p/size"}, // the tag after another member
+		{`{"p":{"kind":"bag","paper":true,"size":1}}`, "/p/size"},     // closed: size refused
+		{`{"p":{"kind":"crate"}}`, ""},
+		{`{"p":{"kind":1}}`, ""},
+		{`{"p":{"kind":"carton"`, "/p/size"},
+	} {
+		if got := missing(c.body, holder); got != c.want {
+			t.Errorf("%s: %q, want %q", c.body, got, c.want)
+		}
+	}
+}

@@ -4,13 +4,26 @@ package validation
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/idemgen/idemgen/runtime/nullable"
 )
 
+// Bag is the "Bag" schema.
+type Bag struct {
+	Kind  string `json:"kind"`
+	Paper *bool  `json:"paper,omitempty"`
+}
+
 // Card is the "Card" schema.
 type Card struct {
 	Message string `json:"message"`
+}
+
+// Carton is the "Carton" schema.
+type Carton struct {
+	Kind string `json:"kind"`
+	Size int    `json:"size"`
 }
 
 // Gift is a card or a voucher, exactly one (oneOf without a discriminator).
@@ -103,28 +116,29 @@ type ItemPartsItem struct {
 
 // Order is the "Order" schema.
 type Order struct {
-	ID       string            `json:"id"`
-	Secret   *string           `json:"secret,omitempty"`
-	Address  *OrderAddress     `json:"address,omitempty"`
-	Meta     *OrderMeta        `json:"meta,omitempty"`
-	Gift     *Gift             `json:"gift,omitempty"`
-	Wrap     *Wrap             `json:"wrap,omitempty"`
-	Sku      string            `json:"sku"`
-	Quantity int               `json:"quantity"`
-	Price    *float64          `json:"price,omitempty"`
-	Note     *string           `json:"note,omitempty"`
-	Status   *Status           `json:"status,omitempty"`
-	ShipOn   *string           `json:"shipOn,omitempty"`
-	At       *string           `json:"at,omitempty"`
-	Ref      *string           `json:"ref,omitempty"`
-	Email    *string           `json:"email,omitempty"`
-	Host     *string           `json:"host,omitempty"`
-	Site     *string           `json:"site,omitempty"`
-	Ip4      *string           `json:"ip4,omitempty"`
-	Ip6      *string           `json:"ip6,omitempty"`
-	Tags     []string          `json:"tags,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Items    []Item            `json:"items,omitempty"`
+	ID        string            `json:"id"`
+	Secret    *string           `json:"secret,omitempty"`
+	Address   *OrderAddress     `json:"address,omitempty"`
+	Meta      *OrderMeta        `json:"meta,omitempty"`
+	Gift      *Gift             `json:"gift,omitempty"`
+	Packaging *Packaging        `json:"packaging,omitempty"`
+	Wrap      *Wrap             `json:"wrap,omitempty"`
+	Sku       string            `json:"sku"`
+	Quantity  int               `json:"quantity"`
+	Price     *float64          `json:"price,omitempty"`
+	Note      *string           `json:"note,omitempty"`
+	Status    *Status           `json:"status,omitempty"`
+	ShipOn    *string           `json:"shipOn,omitempty"`
+	At        *string           `json:"at,omitempty"`
+	Ref       *string           `json:"ref,omitempty"`
+	Email     *string           `json:"email,omitempty"`
+	Host      *string           `json:"host,omitempty"`
+	Site      *string           `json:"site,omitempty"`
+	Ip4       *string           `json:"ip4,omitempty"`
+	Ip6       *string           `json:"ip6,omitempty"`
+	Tags      []string          `json:"tags,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Items     []Item            `json:"items,omitempty"`
 }
 
 // OrderAddress is the "OrderAddress" schema.
@@ -143,6 +157,45 @@ type OrderMeta struct {
 type OrderPatch struct {
 	Note     nullable.Nullable[string] `json:"note,omitzero"`
 	Quantity nullable.Nullable[int]    `json:"quantity,omitzero"`
+}
+
+// Packaging is a box or a bag, chosen by its kind (a discriminator with a mapping).
+//
+// It is one of Carton, Bag (oneOf, by the "kind" property): set exactly one field.
+type Packaging struct {
+	Carton *Carton
+	Bag    *Bag
+}
+
+// MarshalJSON encodes the variant that is set (null when none is).
+func (u Packaging) MarshalJSON() ([]byte, error) {
+	switch {
+	case u.Carton != nil:
+		return json.Marshal(u.Carton)
+	case u.Bag != nil:
+		return json.Marshal(u.Bag)
+	}
+	return []byte("null"), nil
+}
+
+// UnmarshalJSON decodes the variant named by the "kind" property.
+func (u *Packaging) UnmarshalJSON(b []byte) error {
+	var d struct {
+		Value string `json:"kind"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	*u = Packaging{}
+	switch d.Value {
+	case "carton":
+		u.Carton = new(Carton)
+		return json.Unmarshal(b, u.Carton)
+	case "bag":
+		u.Bag = new(Bag)
+		return json.Unmarshal(b, u.Bag)
+	}
+	return fmt.Errorf("Packaging: unknown kind %q", d.Value)
 }
 
 // SignUpRequest is the "SignUpRequest" schema.

@@ -100,6 +100,16 @@ func (x *Card) validate(v *validate.Errors) {
 	}
 }
 
+// validate adds to v every way x breaks the "Carton" schema.
+func (x *Carton) validate(v *validate.Errors) {
+	if x.Size < 1 {
+		v.Add("size", "must be >= 1")
+	}
+	if x.Size > 3 {
+		v.Add("size", "must be <= 3")
+	}
+}
+
 // validate adds to v every way x breaks the "Gift" schema.
 func (x *Gift) validate(v *validate.Errors) {
 	if validate.Null(x.raw) {
@@ -151,6 +161,11 @@ func (x *Order) validate(v *validate.Errors) {
 	if x.Gift != nil {
 		v.Enter("gift")
 		x.Gift.validate(v)
+		v.Leave()
+	}
+	if x.Packaging != nil {
+		v.Enter("packaging")
+		x.Packaging.validate(v)
 		v.Leave()
 	}
 	if x.Wrap != nil {
@@ -272,6 +287,13 @@ func (x *OrderPatch) validate(v *validate.Errors) {
 	}
 }
 
+// validate adds to v every way x breaks the "Packaging" schema.
+func (x *Packaging) validate(v *validate.Errors) {
+	if x.Carton != nil {
+		x.Carton.validate(v)
+	}
+}
+
 // validate adds to v every way x breaks the "SignUpRequest" schema.
 func (x *SignUpRequest) validate(v *validate.Errors) {
 	if !pattern1.MatchString(x.User) {
@@ -316,20 +338,25 @@ func (x *Wrap) validate(v *validate.Errors) {
 
 // The members a request body must carry, per schema, for validate.Required.
 var (
+	shapeBag          = new(validate.Shape)
 	shapeCard         = new(validate.Shape)
+	shapeCarton       = new(validate.Shape)
 	shapeItem         = new(validate.Shape)
 	shapeOrder        = new(validate.Shape)
 	shapeOrderAddress = new(validate.Shape)
 	shapeOrderMeta    = new(validate.Shape)
+	shapePackaging    = new(validate.Shape)
 	shapeVoucher      = new(validate.Shape)
 )
 
 func init() {
+	*shapeBag = validate.Shape{Required: []string{"kind"}}
 	*shapeCard = validate.Shape{
 		Closed:   true,
 		Props:    map[string]*validate.Member{"message": nil},
 		Required: []string{"message"},
 	}
+	*shapeCarton = validate.Shape{Required: []string{"kind", "size"}}
 	*shapeItem = validate.Shape{Required: []string{"name"}}
 	*shapeOrder = validate.Shape{
 		Props: map[string]*validate.Member{
@@ -349,6 +376,10 @@ func init() {
 				Name:  "meta",
 				Shape: shapeOrderMeta,
 			},
+			"packaging": {
+				Name:  "packaging",
+				Shape: shapePackaging,
+			},
 		},
 		Required: []string{"sku", "quantity"},
 	}
@@ -361,6 +392,13 @@ func init() {
 		},
 	}
 	*shapeOrderMeta = validate.Shape{MaxProps: validate.Bound(1)}
+	*shapePackaging = validate.Shape{
+		Tag: "kind",
+		Variants: map[string]*validate.Shape{
+			"bag":    shapeBag,
+			"carton": shapeCarton,
+		},
+	}
 	*shapeVoucher = validate.Shape{
 		Closed:   true,
 		Props:    map[string]*validate.Member{"amount": nil},

@@ -160,6 +160,8 @@ func TestKeywords(t *testing.T) {
 		{"oneOf variant keyword", "", `{"sku":"AB","quantity":1,"gift":{"amount":1},"items":[{"name":"pen"}]}`, nil, "", "/gift", "must match one of its schemas (oneOf): it matches none"},
 		{"anyOf none", "", `{"sku":"AB","quantity":1,"wrap":50,"items":[{"name":"pen"}]}`, nil, "", "/wrap", "must match at least one of its schemas (anyOf): it matches none"},
 		{"anyOf wrong type", "", `{"sku":"AB","quantity":1,"wrap":true,"items":[{"name":"pen"}]}`, nil, "", "/wrap", "must match at least one of its schemas (anyOf): it matches none"},
+		{"discriminated variant", "", `{"sku":"AB","quantity":1,"packaging":{"kind":"carton","size":9},"items":[{"name":"pen"}]}`, nil, "", "/packaging/size", "must be <= 3"},
+		{"discriminated variant required", "", `{"sku":"AB","quantity":1,"packaging":{"kind":"carton"},"items":[{"name":"pen"}]}`, nil, "", "/packaging/size", "is required"},
 		{"query parameter", "?limit=101", valid, nil, "query", "/limit", "must be <= 100"},
 		{"header parameter", "", valid, []string{"X-Trace", "XYZ"}, "header", "/X-Trace", "must match the pattern ^[a-f0-9]{8}$"},
 	}
@@ -212,6 +214,20 @@ func TestUnionsAccept(t *testing.T) {
 	}
 	if h.orders.Load() != 2 {
 		t.Fatalf("handler ran %d times", h.orders.Load())
+	}
+}
+
+// TestDiscriminatorMapping: a discriminator value the mapping does not name
+// is refused with 400 before the key is claimed; a mapped one is served.
+func TestDiscriminatorMapping(t *testing.T) {
+	h, ts := newServer(t)
+	resp, body := send(t, ts, "POST", "/orders", "k-disc", `{"sku":"AB","quantity":1,"packaging":{"kind":"crate"},"items":[{"name":"pen"}]}`)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `unknown kind \"crate\"`) || h.orders.Load() != 0 {
+		t.Fatalf("status %d, handler ran %d times: %s", resp.StatusCode, h.orders.Load(), body)
+	}
+	resp, body = send(t, ts, "POST", "/orders", "k-disc", `{"sku":"AB","quantity":1,"packaging":{"kind":"bag","paper":true},"items":[{"name":"pen"}]}`)
+	if resp.StatusCode != http.StatusCreated || h.orders.Load() != 1 {
+		t.Fatalf("mapped kind, same key: status %d, handler ran %d times: %s", resp.StatusCode, h.orders.Load(), body)
 	}
 }
 

@@ -216,6 +216,9 @@ func (s *server) decodeAddPet(r *http.Request, req *AddPetRequestObject) error {
 			return err
 		}
 		req.Body = v
+		if err := validate.CheckRequired(body, shapePet); err != nil {
+			return err
+		}
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -56,11 +56,21 @@ func (x *Scalar) validate(v *validate.Errors) {
 // The members a request body must carry, per schema, for validate.Required.
 var (
 	shapeCat  = new(validate.Shape)
+	shapeDog  = new(validate.Shape)
+	shapePet  = new(validate.Shape)
 	shapeTree = new(validate.Shape)
 )
 
 func init() {
 	*shapeCat = validate.Shape{Required: []string{"petType", "lives"}}
+	*shapeDog = validate.Shape{Required: []string{"petType"}}
+	*shapePet = validate.Shape{
+		Tag: "petType",
+		Variants: map[string]*validate.Shape{
+			"cat": shapeCat,
+			"dog": shapeDog,
+		},
+	}
 	*shapeTree = validate.Shape{
 		Props: map[string]*validate.Member{
 			"children": {

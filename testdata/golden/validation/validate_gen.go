@@ -230,15 +230,23 @@ func (x *Toy) validate(v *validate.Errors) {
 
 // The members a request body must carry, per schema, for validate.Required.
 var (
+	shapeBook          = new(validate.Shape)
 	shapeBox           = new(validate.Shape)
 	shapeBoxLid        = new(validate.Shape)
+	shapeContent       = new(validate.Shape)
 	shapeFillerOption2 = new(validate.Shape)
 	shapeShelf         = new(validate.Shape)
+	shapeToy           = new(validate.Shape)
 )
 
 func init() {
+	*shapeBook = validate.Shape{Required: []string{"kind"}}
 	*shapeBox = validate.Shape{
 		Props: map[string]*validate.Member{
+			"content": {
+				Name:  "content",
+				Shape: shapeContent,
+			},
 			"lid": {
 				Name:  "lid",
 				Shape: shapeBoxLid,
@@ -264,8 +272,16 @@ func init() {
 			"tape":  nil,
 		},
 	}
+	*shapeContent = validate.Shape{
+		Tag: "kind",
+		Variants: map[string]*validate.Shape{
+			"Book": shapeBook,
+			"Toy":  shapeToy,
+		},
+	}
 	*shapeFillerOption2 = validate.Shape{Required: []string{"grams"}}
 	*shapeShelf = validate.Shape{Required: []string{"slot"}}
+	*shapeToy = validate.Shape{Required: []string{"kind"}}
 }
 
 // The schemas' patterns, compiled once.
