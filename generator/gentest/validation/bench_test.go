@@ -51,53 +51,9 @@ func (s *shop) GetOrder(ctx context.Context, req GetOrderRequestObject) (GetOrde
 	return GetOrder200JSONResponse{Body: benchOrder}, nil
 }
 
-// handWritten is the server a careful person writes with net/http and
-// encoding/json for the same two operations, without schema validation
-// beyond decoding: the baseline of the generated server's cost.
-func handWritten() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /drafts", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Content-Type") != "application/json" {
-			http.Error(w, "unsupported media type", http.StatusUnsupportedMediaType)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 10<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		var o Order
-		if err := json.Unmarshal(body, &o); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.WriteHeader(http.StatusCreated)
-	})
-	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.PathValue("id")
-		b, err := json.Marshal(benchOrder)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b)
-	})
-	return mux
-}
-
-// BenchmarkHandWrittenPost: benchBody posted to handWritten.
-func BenchmarkHandWrittenPost(b *testing.B) {
-	benchHandler(b, handWritten(), "POST", "/drafts", benchBody, nil, http.StatusCreated)
-}
-
-// BenchmarkHandWrittenGet: an order from handWritten.
-func BenchmarkHandWrittenGet(b *testing.B) {
-	benchHandler(b, handWritten(), "GET", "/orders/o1", "", nil, http.StatusOK)
-}
-
-// BenchmarkGetOrder: the same GET through the generated server.
+// BenchmarkGetOrder: GET /orders/{id} through the generated server (the
+// comparison with hand-written and other generated servers is
+// bench/servercost, in the bench module).
 func BenchmarkGetOrder(b *testing.B) {
 	srv, err := NewServer(&shop{})
 	if err != nil {
