@@ -343,7 +343,7 @@ func renderCost(b *strings.Builder, rows []CostRow) {
 		"median of the repeats [min–max] (go test -count: the contenders take turns); the ratio is of the medians, to the hand-written net/http + encoding/json handler's.\n\n")
 	b.WriteString("| request | server | CPU/request | vs hand-written | allocs | bytes |\n|---|---|---:|---:|---:|---:|\n")
 	for _, r := range rows {
-		fmt.Fprintf(b, "| %s | %s | %s [%s–%s] | %.2f× | %d | %d |\n", r.Request, r.Contender, dur(r.CPU), dur(r.Min), dur(r.Max), r.Ratio, r.Allocs, r.Bytes)
+		fmt.Fprintf(b, "| %s | %s | %s [%s–%s] | %.2f× | %d | %d |\n", r.Request, r.Contender, micros(r.CPU), micros(r.Min), micros(r.Max), r.Ratio, r.Allocs, r.Bytes)
 	}
 	b.WriteString("\n")
 }
@@ -363,6 +363,11 @@ func dur(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
+}
+
+// micros prints a duration in microseconds with one decimal (a request's CPU).
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
 }
 
 func rss(kib int64) string {
