@@ -21,6 +21,11 @@ func MediaType(r *http.Request, declared []string) int {
 	if ct == "" {
 		return 0
 	}
+	for i, d := range declared { // the common case, without parsing
+		if strings.EqualFold(d, ct) {
+			return i
+		}
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return -1
@@ -52,7 +57,7 @@ func Unsupported(r *http.Request) error {
 // 400.
 func ReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
 	if r.Body != nil {
-		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+		body, err = readAll(io.LimitReader(r.Body, limit+1), r.ContentLength, limit)
 		if err != nil {
 			return nil, false, BadRequest("request body", err)
 		}
@@ -68,6 +73,30 @@ func ReadBody(r *http.Request, required bool, limit int64) (body []byte, present
 		return nil, false, nil
 	}
 	return body, true, nil
+}
+
+// readAll is io.ReadAll with the buffer sized from the declared length
+// (when it is positive and within limit): one allocation instead of
+// io.ReadAll's growing ones.
+func readAll(r io.Reader, declared, limit int64) ([]byte, error) {
+	size := int64(512)
+	if declared > 0 && declared <= limit {
+		size = declared + 1 // +1: the read that sees EOF needs no room
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append grow it
+		}
+	}
 }
 
 // DecodeJSON decodes a JSON body into dst, naming the offending field on failure.

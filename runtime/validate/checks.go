@@ -219,9 +219,68 @@ func Hostname(s string) bool {
 
 // URI reports an absolute URI (with a scheme), as format uri requires.
 func URI(s string) bool {
+	if plainURI(s) {
+		return true
+	}
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme != "" && !strings.ContainsAny(s, " \t\n")
 }
+
+// plainURI reports the common form scheme://host[:port][/path][?query][#fragment]
+// with a plain host name and only unreserved, sub-delimiter, ":@/?" and
+// valid %XX characters after it: url.Parse accepts all of these, so URI
+// need not call it (it allocates). Anything else goes to url.Parse.
+func plainURI(s string) bool {
+	colon := strings.Index(s, "://")
+	if colon < 1 || !isAlpha(s[0]) {
+		return false
+	}
+	for i := 1; i < colon; i++ {
+		if c := s[i]; !isAlpha(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	rest := s[colon+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host, port, hasPort := strings.Cut(rest[:end], ":")
+	if host == "" || hasPort && port == "" {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; !isAlpha(c) && !isDigit(c) && c != '-' && c != '.' {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if !isDigit(port[i]) {
+			return false
+		}
+	}
+	fragment := false
+	for i := end; i < len(rest); i++ {
+		c := rest[i]
+		switch {
+		case isAlpha(c) || isDigit(c) || strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+		case c == '%':
+			if i+2 >= len(rest) || !isHex(rest[i+1]) || !isHex(rest[i+2]) {
+				return false
+			}
+			i += 2
+		case c == '#' && !fragment:
+			fragment = true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // IPv4 reports a dotted-quad IPv4 address.
 func IPv4(s string) bool {

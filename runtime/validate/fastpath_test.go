@@ -2,7 +2,9 @@ package validate
 
 import (
 	"net/mail"
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,6 +55,19 @@ func TestFastFormatsAgree(t *testing.T) {
 		want := err == nil && a.Address == s && a.Name == ""
 		if got := Email(s); got != want {
 			t.Errorf("Email(%q) = %v, net/mail says %v", s, got, want)
+		}
+	}
+	for _, s := range []string{"https://shop.example.com/customers/4711/orders/2026/12/1?ref=newsletter&utm_source=mail",
+		"http://a", "http://a:8080/x", "http://a:/x", "http://a:x/", "ftp://h/p%20q", "ftp://h/p%2", "ftp://h/p%zz", "https://h/a#b#c",
+		"https://h/a b", "https://[::1]:80/", "https://user@h/", "mailto:x@y", "1http://h/", "h t://h/", "https://h/é", "https://h/?q=a|b",
+		"https://-h-/", "https://h_h/", "//h/p", "/relative", "urn:isbn:123", "https://h/\x7f"} {
+		u, err := url.Parse(s)
+		want := err == nil && u.Scheme != "" && !strings.ContainsAny(s, " \t\n")
+		if got := URI(s); got != want {
+			t.Errorf("URI(%q) = %v, url.Parse says %v", s, got, want)
+		}
+		if plainURI(s) && !want {
+			t.Errorf("plainURI(%q) accepts what url.Parse refuses", s)
 		}
 	}
 }
