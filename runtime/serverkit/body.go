@@ -76,11 +76,12 @@ func ReadBody(r *http.Request, required bool, limit int64) (body []byte, present
 }
 
 // readAll is io.ReadAll with the buffer sized from the declared length
-// (when it is positive and within limit): one allocation instead of
-// io.ReadAll's growing ones.
+// (when it is positive, within limit and at most 64 KiB: a client that
+// declares more does not get it allocated before it sends it): one
+// allocation instead of io.ReadAll's growing ones.
 func readAll(r io.Reader, declared, limit int64) ([]byte, error) {
 	size := int64(512)
-	if declared > 0 && declared <= limit {
+	if declared > 0 && declared <= min(limit, 64<<10) {
 		size = declared + 1 // +1: the read that sees EOF needs no room
 	}
 	b := make([]byte, 0, size)
