@@ -345,3 +345,20 @@ func TestWriteRequestErrorNegotiated(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBodySized: bodies shorter, equal to and longer than their declared
+// length or the 512-byte default read whole (net/http enforces the
+// Content-Length itself; the size is only a hint).
+func TestReadBodySized(t *testing.T) {
+	for _, n := range []int{1, 511, 512, 513, 5000, 70 << 10} {
+		want := strings.Repeat("x", n)
+		for _, declared := range []int64{-1, int64(n), int64(n) + 10} {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(want))
+			r.ContentLength = declared
+			b, ok, err := ReadBody(r, true, 1<<20)
+			if err != nil || !ok || string(b) != want {
+				t.Errorf("%d bytes, declared %d: %d bytes read, %v %v", n, declared, len(b), ok, err)
+			}
+		}
+	}
+}
