@@ -9,8 +9,9 @@ import "context"
 // that answers what the spec forbids fails them) and is off by default: it
 // walks every response. A response is checked as one: its writeOnly members
 // are refused, its readOnly ones allowed. Required members and
-// additionalProperties: false are checked in requests only (the typed value
-// cannot say whether a member was set).
+// additionalProperties: false hold by construction: the generated types
+// always write their required fields and have no field for an undeclared
+// member.
 func WithResponseValidation(report func(ctx context.Context, op string, err error)) Option {
 	return func(s *Server) { s.responseReport = report }
 }
