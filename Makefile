@@ -67,7 +67,8 @@ demo:
 .PHONY: bench-compare
 BENCH_FLAGS ?=
 ## bench-compare: idemgen against bare net/http, Fiber's idempotency middleware,
-## oapi-codegen, Spectral and Redocly in one run (< 10 min); writes docs/benchmarks.md.
+## oapi-codegen (with and without kin-openapi validation), ogen, Spectral and Redocly
+## in one run (< 10 min); writes docs/benchmarks.md.
 ## The bench/ module is separate so that the peers never enter this go.mod.
 bench-compare:
 	cd bench && $(GO) run ./cmd/benchcompare -repo .. -corpus $(IDEMGEN_CORPUS) -out ../docs/benchmarks.md $(BENCH_FLAGS)

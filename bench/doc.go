@@ -1,6 +1,6 @@
 // Package bench holds nothing but this comment: the bench module compares idemgen
 // with its alternatives (bare net/http, Fiber's idempotency middleware,
-// oapi-codegen, Spectral and Redocly) in one run on one machine, and measures
+// oapi-codegen, ogen, Spectral and Redocly) in one run on one machine, and measures
 // `idemgen proxy` (runtime/gateway) against a direct call to its upstream.
 //
 // It is its own Go module so that the peers it measures never enter the main
@@ -13,5 +13,8 @@
 //   - loadgen: the loopback HTTP load generator (fresh, replay-heavy, contention);
 //   - wirecount: TCP proxies that count Redis commands and PostgreSQL statements;
 //   - toolcmp: generator and lint comparisons (time, peak RSS, does it compile);
+//   - servercost: one spec served by a hand-written handler, idemgen's generated
+//     server, oapi-codegen's strict server (with and without kin-openapi's
+//     request validation) and ogen, for the CPU per request of each;
 //   - report: the Markdown tables.
 package bench

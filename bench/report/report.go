@@ -23,6 +23,9 @@ type Doc struct {
 	Gen []GenRow
 	// Lint holds one row per (spec, linter), in display order.
 	Lint []LintRow
+	// Cost holds one row per (request, contender) of the server-cost
+	// section: CPU per request of the same spec served by each generator.
+	Cost []CostRow
 	// Notes are remarks gathered during the run (skipped contenders, failures).
 	Notes []string
 	// Findings are the targets checked against this run's figures.
@@ -134,6 +137,16 @@ type LintRow struct {
 	Exit     string
 }
 
+// CostRow is one contender serving one request of bench/servercost.
+type CostRow struct {
+	Request   string // "POST" or "GET"
+	Contender string
+	// CPU is the median server CPU per request [Min–Max over the repeats].
+	CPU, Min, Max time.Duration
+	Allocs, Bytes int64
+	Ratio         float64 // CPU / the hand-written handler's CPU
+}
+
 // Render writes doc as Markdown.
 func Render(w io.Writer, doc Doc) error {
 	var b strings.Builder
@@ -169,6 +182,9 @@ func Render(w io.Writer, doc Doc) error {
 	}
 	if len(doc.Proxy) > 0 {
 		renderProxy(&b, doc.Proxy)
+	}
+	if len(doc.Cost) > 0 {
+		renderCost(&b, doc.Cost)
 	}
 	if len(doc.Notes) > 0 {
 		b.WriteString("## Notes from this run\n\n")
@@ -321,6 +337,18 @@ func renderLint(b *strings.Builder, rows []LintRow) {
 	b.WriteString("\n")
 }
 
+func renderCost(b *strings.Builder, rows []CostRow) {
+	b.WriteString("## 6. Server cost per request: generated servers against a hand-written one\n\n")
+	b.WriteString("bench/servercost: one spec (bench/servercost/openapi.yaml; an 865-byte JSON POST with 12 properties and 5 nested items, every one with a keyword to check, and a GET of the order) " +
+		"served in process (httptest, no network) by each contender doing the same handler work. CPU is the process's user+system time per request (getrusage), " +
+		"median of the repeats [min–max] (go test -count: the contenders take turns); the ratio is of the medians, to the hand-written net/http + encoding/json handler's.\n\n")
+	b.WriteString("| request | server | CPU/request | vs hand-written | allocs | bytes |\n|---|---|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(b, "| %s | %s | %s [%s–%s] | %.2f× | %d | %d |\n", r.Request, r.Contender, micros(r.CPU), micros(r.Min), micros(r.Max), r.Ratio, r.Allocs, r.Bytes)
+	}
+	b.WriteString("\n")
+}
+
 // Dur prints a duration as the tables do (three significant figures, — for none).
 func Dur(d time.Duration) string { return dur(d) }
 
@@ -336,6 +364,11 @@ func dur(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
+}
+
+// micros prints a duration in microseconds with one decimal (a request's CPU).
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
 }
 
 func rss(kib int64) string {

@@ -147,6 +147,8 @@ type generator struct {
 	loops int
 	// files are the schemas of multipart file parts (see fileSchema).
 	files map[*model.Schema]bool
+	// uses says how the request-body schemas are used (bodyUses).
+	uses  map[*model.Schema]int
 	diags []model.Diagnostic
 	// receivers are the webhooks and callbacks (api.Receivers); all the
 	// operations and then them. recv is the receiver type of the handle,
@@ -201,6 +203,7 @@ func (g *generator) newFile() *jen.File {
 	f.ImportName(idempotencyPkg, "idempotency")
 	f.ImportName(memstorePkg, "memstore")
 	f.ImportName(serverkitPkg, "serverkit")
+	f.ImportName(nullablePkg, "nullable")
 	return f
 }
 

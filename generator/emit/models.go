@@ -113,26 +113,7 @@ func (g *generator) emitTaggedUnion(f *jen.File, name string, s *model.Schema) {
 			gr.Id(v.name).Op("*").Add(g.typeOf(v.schema))
 		}
 	})
-	// Values of the discriminator per variant: the mapping, or else the
-	// schema names (the OpenAPI implicit mapping).
-	cases := make(map[*model.Schema][]string)
-	seen := make(map[string]bool)
-	addCase := func(s *model.Schema, value string) {
-		if !seen[value] {
-			seen[value] = true
-			cases[s] = append(cases[s], value)
-		}
-	}
-	for _, c := range d.Mapping {
-		addCase(c.Schema, c.Value)
-	}
-	if len(d.Mapping) == 0 {
-		for _, v := range vs {
-			if v.schema.Name != "" {
-				addCase(v.schema, v.schema.Name)
-			}
-		}
-	}
+	cases := tagValues(s)
 	recv := jen.Id("u")
 	f.Commentf("MarshalJSON encodes the variant that is set (null when none is).")
 	f.Func().Params(jen.Id("u").Id(name)).Id("MarshalJSON").Params().Params(jen.Index().Byte(), jen.Error()).Block(

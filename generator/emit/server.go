@@ -420,6 +420,7 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 		jen.If(jen.Err().Op("==").Nil().Op("&&").Id("resp").Op("==").Nil()).Block(
 			jen.Err().Op("=").Qual("errors", "New").Call(jen.Lit(n.Method+" returned neither a response nor an error")),
 		),
+		g.checkResponse(op),
 		jen.If(jen.Err().Op("==").Nil()).Block(
 			jen.Err().Op("=").Id("resp").Dot("write"+n.Response).Call(jen.Id("w")),
 		),
@@ -536,13 +537,13 @@ func (g *generator) emitBodyDecode(gr *jen.Group, op *model.Operation) {
 				case model.BodyJSON:
 					if g.nilable(c.Schema) {
 						cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Add(field)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-						g.checkRequired(cg, c.Schema)
+						g.checkRequired(cg, op, c.Schema)
 						return
 					}
 					cg.Var().Id("v").Add(g.typeOf(c.Schema))
 					cg.If(jen.Err().Op(":=").Qual(serverkitPkg, "DecodeJSON").Call(jen.Id("body"), jen.Op("&").Id("v")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
-					g.checkRequired(cg, c.Schema)
 					g.assign(cg, field, required && !(c.Schema != nil && c.Schema.Nullable))
+					g.checkRequired(cg, op, c.Schema) // after: validate.Request checks the rest of v
 				case model.BodyForm, model.BodyMultipart:
 					if g.typedForm(c) {
 						g.emitFormDecode(cg, c, field, required && !c.Schema.Nullable) // form.go

@@ -158,7 +158,10 @@ func (g *generator) structFields(gr *jen.Group, s *model.Schema) {
 		name := names[i]
 		t, omit := g.fieldType(p.Schema, p.Required, g.byPointer[p])
 		tag := p.Name
-		if omit {
+		switch {
+		case g.tristate(s, p):
+			t, tag = jen.Qual(nullablePkg, "Nullable").Types(g.typeOf(p.Schema)), tag+",omitzero"
+		case omit:
 			tag += ",omitempty"
 		}
 		if p.Schema != nil {
@@ -168,6 +171,58 @@ func (g *generator) structFields(gr *jen.Group, s *model.Schema) {
 		}
 		gr.Id(name).Add(t).Tag(map[string]string{"json": tag})
 	}
+}
+
+const nullablePkg = "github.com/idemgen/idemgen/runtime/nullable"
+
+// tristate reports whether property p of object s is a nullable.Nullable,
+// which tells absent, null and a value apart: p is optional and its value
+// nullable, or p is optional in the body of a merge-patch request (RFC 7396:
+// null removes the member). Other properties are T when required and not
+// nullable, *T otherwise (nil for absent or null), and nilable types (slices,
+// maps) stay as they are unless tristate. Values held as raw JSON already
+// tell null from absent, and form bodies carry no null.
+func (g *generator) tristate(s *model.Schema, p *model.Property) bool {
+	if p.Required || p.Schema == nil || p.Schema.Kind == model.KindAny {
+		return false
+	}
+	if _, named := g.schemaNames[p.Schema]; p.Schema.Kind == model.KindUnion && !named {
+		return false
+	}
+	kinds := g.bodyUses()
+	if kinds[s]&useForm != 0 {
+		return false
+	}
+	return p.Schema.Nullable || kinds[s]&useMergePatch != 0
+}
+
+// Ways a schema is used as a request body (bodyUses).
+const (
+	useMergePatch = 1 << iota // application/merge-patch+json
+	useForm                   // urlencoded or multipart
+)
+
+// bodyUses computes (once) how each schema that is a request body is used.
+func (g *generator) bodyUses() map[*model.Schema]int {
+	if g.uses != nil {
+		return g.uses
+	}
+	g.uses = map[*model.Schema]int{}
+	for _, op := range g.api.Operations {
+		if op.Body == nil {
+			continue
+		}
+		for _, c := range op.Body.Contents {
+			switch {
+			case c.Schema == nil:
+			case c.Kind == model.BodyForm || c.Kind == model.BodyMultipart:
+				g.uses[c.Schema] |= useForm
+			case c.Kind == model.BodyJSON && strings.EqualFold(c.MediaType, "application/merge-patch+json"):
+				g.uses[c.Schema] |= useMergePatch
+			}
+		}
+	}
+	return g.uses
 }
 
 // fieldNames returns the Go field name of each property of s, in order (the

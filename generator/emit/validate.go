@@ -19,7 +19,7 @@ const validatePkg = "github.com/idemgen/idemgen/runtime/validate"
 // patterns compiled once at package init.
 type validation struct {
 	// needs are the schemas whose values hold at least one check (their own or
-	// a member's, at any depth), in a request.
+	// a member's, at any depth), in a request or a JSON response.
 	needs map[*model.Schema]bool
 	// patterns maps a pattern to the package variable holding it compiled.
 	patterns     map[string]string
@@ -42,13 +42,21 @@ func (g *generator) validation() *validation {
 	g.valid = v
 	var roots []*model.Schema
 	for _, op := range g.all {
+		if op.NoValidate {
+			continue
+		}
 		for _, p := range op.Params {
 			roots = append(roots, p.Schema)
 		}
 		roots = append(roots, jsonBodies(op)...)
 		roots = append(roots, g.formBodies(op)...) // form.go
+		for _, rt := range g.ops[op].Responses {
+			if c := rt.Content; c != nil && c.Kind == model.BodyJSON {
+				roots = append(roots, c.Schema)
+			}
+		}
 	}
-	v.needs = holders(roots, g.children, g.ownChecks, g.readOnlyMember)
+	v.needs = holders(roots, g.children, g.ownChecks, g.directedMember)
 	return v
 }
 
@@ -68,7 +76,7 @@ func (g *generator) children(s *model.Schema) []*model.Schema {
 	case model.KindArray:
 		out = append(out, s.Items)
 	case model.KindUnion:
-		if s.Discriminator != nil { // raw unions hold JSON, not values to walk
+		if s.Discriminator != nil || g.rawUnion(s) { // unnamed raw unions are json.RawMessage
 			for _, v := range g.variants(s) {
 				out = append(out, v.schema)
 			}
@@ -83,28 +91,37 @@ func (g *generator) children(s *model.Schema) []*model.Schema {
 	return kept
 }
 
-// readOnlyMember reports whether c is a readOnly property of object s that a
-// request can be seen to carry (its field has a nil "absent" value).
-func (g *generator) readOnlyMember(s, c *model.Schema) bool {
+// directedMember reports whether c is an optional readOnly or writeOnly
+// property of object s that a value can be seen to carry (a request must not
+// send a readOnly one, a response must not carry a writeOnly one).
+func (g *generator) directedMember(s, c *model.Schema) bool {
 	if s.Kind != model.KindObject {
 		return false
 	}
 	for _, p := range s.Properties {
-		if p.Schema == c && c.ReadOnly && g.presenceVisible(p) {
+		if p.Schema == c && (c.ReadOnly || c.WriteOnly) && !p.Required && g.present(s, p, nil) != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// presenceVisible reports whether the Go field of p tells a member that was
-// sent from one that was not: a pointer or a nilable type.
-func (g *generator) presenceVisible(p *model.Property) bool {
-	if p.Schema == nil {
-		return true
+// present is the expression telling whether field (the Go field of property
+// p of s) holds a member that was sent, or nil when the field cannot tell (a
+// required value): a Nullable is set, a pointer or a nilable value not nil.
+func (g *generator) present(s *model.Schema, p *model.Property, field func() *jen.Statement) *jen.Statement {
+	if field == nil {
+		field = func() *jen.Statement { return jen.Id("x") }
 	}
-	_, ptr := g.fieldShape(p.Schema, p.Required, g.byPointer[p])
-	return ptr || g.nilable(p.Schema)
+	if p.Schema != nil && g.tristate(s, p) {
+		return field().Dot("IsSet").Call()
+	}
+	if p.Schema != nil {
+		if _, ptr := g.fieldShape(p.Schema, p.Required, g.byPointer[p]); !ptr && !g.nilable(p.Schema) {
+			return nil
+		}
+	}
+	return field().Op("!=").Nil()
 }
 
 // fieldShape reports how a field of schema s is held: nilable (nil means
@@ -147,8 +164,18 @@ func (g *generator) ownChecks(s *model.Schema) bool {
 		return s.MinItems > 0 || s.MaxItems != nil || s.UniqueItems
 	case model.KindMap:
 		return s.MinProperties > 0 || s.MaxProperties != nil
+	case model.KindUnion:
+		return g.rawUnion(s)
 	}
 	return false
+}
+
+// rawUnion reports a named oneOf/anyOf without a discriminator: its value is
+// the raw JSON, checked against every variant (oneOf: exactly one matches,
+// anyOf: at least one).
+func (g *generator) rawUnion(s *model.Schema) bool {
+	_, named := g.schemaNames[s]
+	return named && s.Kind == model.KindUnion && s.Discriminator == nil && len(g.variants(s)) > 0
 }
 
 // formatChecked reports the string formats the validation checks (date-time,
@@ -197,7 +224,7 @@ func (g *generator) hasMethod(s *model.Schema) bool {
 	case model.KindObject, model.KindMap, model.KindArray:
 		return true
 	case model.KindUnion:
-		return s.Discriminator != nil
+		return true // tagged, or raw (needs holds only the named ones)
 	}
 	return false
 }
@@ -210,6 +237,9 @@ func structReceiver(s *model.Schema) bool {
 
 // needsValidation reports whether a request of op has anything to validate.
 func (g *generator) needsValidation(op *model.Operation) bool {
+	if op.NoValidate {
+		return false
+	}
 	for _, p := range op.Params {
 		if g.paramValidated(op, p) {
 			return true
@@ -236,11 +266,21 @@ func (g *generator) bodyValidated(op *model.Operation) *model.Schema {
 		return nil
 	}
 	for _, c := range op.Body.Contents {
-		if (c.Kind == model.BodyJSON || g.typedForm(c)) && c.Schema != nil && g.validation().needs[c.Schema] {
+		if g.validatedBody(c) {
 			return c.Schema
 		}
 	}
 	return nil
+}
+
+// validatedBody reports whether the body content c is checked against its
+// schema: a JSON body, or a form body decoded into a struct, with something
+// to check.
+func (g *generator) validatedBody(c *model.Content) bool {
+	if c.Schema == nil || !g.validation().needs[c.Schema] {
+		return false
+	}
+	return c.Kind == model.BodyJSON || g.typedForm(c)
 }
 
 // emitValidate emits validate_gen.go: a validate method per named schema that
@@ -261,6 +301,17 @@ func (g *generator) emitValidate() (*jen.File, error) {
 			g.emitRequestValidate(f, op)
 		}
 	}
+	responses := false
+	for _, op := range g.api.Operations {
+		for _, rt := range g.validatedResponses(op) {
+			g.emitResponseValidate(f, rt)
+			responses = true
+		}
+	}
+	if responses {
+		f.Comment("validator is a response whose body has a schema to check.")
+		f.Type().Id("validator").Interface(jen.Id("validate").Params().Error())
+	}
 	for _, s := range methods {
 		name := g.schemaNames[s]
 		f.Commentf("validate adds to v every way x breaks the %q schema.", s.Name)
@@ -280,7 +331,7 @@ func (g *generator) emitValidate() (*jen.File, error) {
 		f.Comment("The schemas' patterns, compiled once.")
 		f.Var().DefsFunc(func(gr *jen.Group) {
 			for _, p := range v.patternOrder {
-				gr.Id(v.patterns[p]).Op("=").Qual("regexp", "MustCompile").Call(jen.Lit(p))
+				gr.Id(v.patterns[p]).Op("=").Qual(validatePkg, "MustPattern").Call(jen.Lit(p))
 			}
 		})
 	}
@@ -291,7 +342,6 @@ func (g *generator) emitValidate() (*jen.File, error) {
 // parameter, then the JSON body, checked against its schema.
 func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 	n := g.ops[op]
-	v := g.valid
 	f.Add(docText(fmt.Sprintf("validate checks the parameters and body of a %s request against their\nschemas, listing every violation.", opLabel(op))))
 	f.Func().Params(jen.Id("req").Op("*").Id(n.Request)).Id("validate").Params().Error().BlockFunc(func(gr *jen.Group) {
 		gr.Id("v").Op(":=").New(jen.Qual(validatePkg, "Errors"))
@@ -313,7 +363,7 @@ func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 		if op.Body != nil {
 			single := len(op.Body.Contents) == 1
 			for i, c := range op.Body.Contents {
-				if (c.Kind != model.BodyJSON && !g.typedForm(c)) || c.Schema == nil || !v.needs[c.Schema] {
+				if !g.validatedBody(c) {
 					continue
 				}
 				_, ptr := g.fieldShape(c.Schema, single && op.Body.Required, false)
@@ -322,6 +372,44 @@ func (g *generator) emitRequestValidate(f *jen.File, op *model.Operation) {
 		}
 		gr.Return(jen.Id("v").Dot("Err").Call())
 	})
+}
+
+// validatedResponses are the responses of op whose JSON body has something to
+// check (for serverkit.WithResponseValidation).
+func (g *generator) validatedResponses(op *model.Operation) []*respType {
+	var out []*respType
+	for _, rt := range g.ops[op].Responses {
+		if c := rt.Content; c != nil && c.Kind == model.BodyJSON && c.Schema != nil && g.validation().needs[c.Schema] {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// emitResponseValidate emits the validate method of a response type: its body
+// checked against its schema, as a response (writeOnly members refused,
+// readOnly ones allowed).
+func (g *generator) emitResponseValidate(f *jen.File, rt *respType) {
+	f.Commentf("validate checks the body of a %s against its schema (serverkit.WithResponseValidation).", rt.Name)
+	f.Func().Params(jen.Id("r").Id(rt.Name)).Id("validate").Params().Error().BlockFunc(func(gr *jen.Group) {
+		gr.Id("v").Op(":=").Op("&").Qual(validatePkg, "Errors").Values(jen.Dict{jen.Id("Response"): jen.True()})
+		g.checkValue(gr, func() *jen.Statement { return jen.Id("r").Dot("Body") }, rt.Content.Schema, tok{}, false)
+		gr.Return(jen.Id("v").Dot("Err").Call())
+	})
+}
+
+// checkResponse is the statement of handleX that, with
+// serverkit.WithResponseValidation, reports the violations of the response
+// the Handler returned; nil when no response of op has anything to check.
+func (g *generator) checkResponse(op *model.Operation) jen.Code {
+	if len(g.validatedResponses(op)) == 0 {
+		return jen.Null()
+	}
+	return jen.If(jen.Err().Op("==").Nil().Op("&&").Id("s").Dot("kit").Dot("ValidatesResponses").Call()).Block(
+		jen.If(jen.List(jen.Id("c"), jen.Id("ok")).Op(":=").Id("resp").Assert(jen.Id("validator")), jen.Id("ok")).Block(
+			jen.Id("s").Dot("kit").Dot("CheckResponse").Call(jen.Id("r").Dot("Context").Call(), jen.Lit(op.ID), jen.Id("c").Dot("validate").Call()),
+		),
+	)
 }
 
 // tok is where a value sits relative to the current location of the
@@ -513,13 +601,26 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 		names := fieldNames(s)
 		for i, p := range s.Properties {
 			field := func() *jen.Statement { return expr().Dot(names[i]) }
-			if p.Schema != nil && p.Schema.ReadOnly && g.presenceVisible(p) {
-				gr.If(field().Op("!=").Nil()).Block(
-					jen.Id("v").Dot("Add").Call(jen.Lit(p.Name), jen.Lit("is read-only: a request must not send it")),
-				)
-				continue
+			if p.Schema != nil && (p.Schema.ReadOnly || p.Schema.WriteOnly) && !p.Required { // required: refused by the JSON scan
+				if sent := g.present(s, p, field); sent != nil {
+					check := "ReadOnly"
+					if p.Schema.WriteOnly {
+						check = "WriteOnly"
+					}
+					gr.If(sent).Block(jen.Id("v").Dot(check).Call(jen.Lit(p.Name)))
+					continue
+				}
 			}
 			if p.Schema == nil || !needs[p.Schema] || p.Schema.GoType != "" {
+				continue
+			}
+			if g.tristate(s, p) {
+				// Only a value is checked: absent and null are the schema's.
+				val := g.loopVar("val")
+				gr.If(jen.List(jen.Id(val), jen.Id("ok")).Op(":=").Add(field()).Dot("Get").Call(), jen.Id("ok")).BlockFunc(func(ig *jen.Group) {
+					g.checkValue(ig, func() *jen.Statement { return jen.Id(val) }, p.Schema, tok{name: p.Name}, false)
+				})
+				g.loopDone()
 				continue
 			}
 			_, ptr := g.fieldShape(p.Schema, p.Required, g.byPointer[p])
@@ -555,6 +656,10 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 			g.checkValue(fg, func() *jen.Statement { return jen.Id(val) }, s.AdditionalProperties, tok{key: k}, false)
 		})
 	case model.KindUnion:
+		if s.Discriminator == nil {
+			g.checkVariants(gr, expr, s)
+			return
+		}
 		for _, vr := range g.variants(s) {
 			if !needs[vr.schema] {
 				continue
@@ -563,6 +668,44 @@ func (g *generator) checkMembers(gr *jen.Group, expr func() *jen.Statement, s *m
 			g.checkValue(gr, func() *jen.Statement { return expr().Dot(vr.name) }, vr.schema, tok{}, true)
 		}
 	}
+}
+
+// checkVariants emits the count of the variants the raw JSON of union s
+// (expr) matches: it decodes as the variant's type, carries the members the
+// variant requires (and no other, when closed), and breaks none of its
+// keywords.
+func (g *generator) checkVariants(gr *jen.Group, expr func() *jen.Statement, s *model.Schema) {
+	gr.If(jen.Qual(validatePkg, "Null").Call(expr().Dot("raw"))).Block(jen.Return()) // absent or null: not a variant's business
+	gr.Id("matched").Op(":=").Lit(0)
+	shaped := g.shapes()
+	for _, vr := range g.variants(s) {
+		as := expr().Dot("As" + vr.name).Call()
+		checked := g.valid.needs[vr.schema]
+		if !checked && !shaped[vr.schema] {
+			gr.If(jen.List(jen.Id("_"), jen.Err()).Op(":=").Add(as), jen.Err().Op("==").Nil()).Block(jen.Id("matched").Op("++"))
+			continue
+		}
+		val := "_"
+		if checked {
+			val = g.loopVar("val")
+			g.loopDone() // the variable lives in this if statement only
+		}
+		var shape jen.Code = jen.Nil()
+		if shaped[vr.schema] {
+			shape = g.shapeExpr(vr.schema)
+		}
+		var check jen.Code = jen.Nil()
+		switch {
+		case checked && g.hasMethod(vr.schema):
+			check = jen.Id(val).Dot("validate") // a method value
+		case checked:
+			check = jen.Func().Params(jen.Id("v").Op("*").Qual(validatePkg, "Errors")).BlockFunc(func(fg *jen.Group) {
+				g.checkValue(fg, func() *jen.Statement { return jen.Id(val) }, vr.schema, tok{}, false)
+			})
+		}
+		gr.If(jen.List(jen.Id(val), jen.Err()).Op(":=").Add(as), jen.Err().Op("==").Nil().Op("&&").Qual(validatePkg, "Matches").Call(expr().Dot("raw"), shape, check)).Block(jen.Id("matched").Op("++"))
+	}
+	gr.Id("v").Dot("Matched").Call(jen.Id("matched"), jen.Lit(!s.AnyOf))
 }
 
 // loopVar names the variable of a loop nested in g.loops others: "i", then
@@ -646,12 +789,12 @@ func (g *generator) anyValidation() bool {
 	for _, op := range g.all {
 		if op.Body != nil {
 			for _, c := range op.Body.Contents {
-				if c.Kind == model.BodyJSON && g.bodyShaped(c.Schema) {
+				if !op.NoValidate && c.Kind == model.BodyJSON && g.bodyShaped(c.Schema) {
 					return true
 				}
 			}
 		}
-		if g.needsValidation(op) {
+		if g.needsValidation(op) || len(g.validatedResponses(op)) > 0 {
 			return true
 		}
 	}
@@ -675,16 +818,16 @@ func (g *generator) decodeAndValidate(op *model.Operation, asPointer bool) jen.C
 		reqArg = jen.Id("req")
 		first = jen.Id("req").Op(":=").New(jen.Id(n.Request))
 	}
-	stmts := jen.Add(first).Line().
-		If(jen.Err().Op(":=").Id("s").Dot("decode"+n.Method).Call(jen.Id("r"), reqArg), jen.Err().Op("!=").Nil()).Block(
+	decode := jen.Id("s").Dot("decode"+n.Method).Call(jen.Id("r"), reqArg)
+	if g.needsValidation(op) {
+		// One 400 lists the absent members (found while decoding) with the
+		// other violations.
+		decode = jen.Qual(validatePkg, "Request").Call(decode, jen.Id("req").Dot("validate"))
+	}
+	return jen.Add(first).Line().
+		If(jen.Err().Op(":=").Add(decode), jen.Err().Op("!=").Nil()).Block(
 		writeRequestError(), jen.Return(),
 	)
-	if g.needsValidation(op) {
-		stmts.Line().If(jen.Err().Op(":=").Id("req").Dot("validate").Call(), jen.Err().Op("!=").Nil()).Block(
-			writeRequestError(), jen.Return(),
-		)
-	}
-	return stmts
 }
 
 // admitted are the first statements of handleX: decoding and validating the
@@ -741,9 +884,19 @@ func (g *generator) shapes() map[*model.Schema]bool {
 	v.shapeNames = map[*model.Schema]string{}
 	var roots []*model.Schema
 	for _, op := range g.all {
-		roots = append(roots, jsonBodies(op)...)
+		if !op.NoValidate {
+			roots = append(roots, jsonBodies(op)...)
+		}
 	}
-	v.shaped = holders(roots, shapeChildren, func(s *model.Schema) bool { return len(requiredProps(s)) > 0 }, nil)
+	for _, s := range g.api.Schemas {
+		if g.rawUnion(s) && v.needs[s] {
+			// A variant matches only with the members it requires.
+			for _, vr := range g.variants(s) {
+				roots = append(roots, vr.schema)
+			}
+		}
+	}
+	v.shaped = holders(roots, shapeChildren, shapeOwn, nil)
 	for _, s := range g.api.Schemas {
 		if v.shaped[s] {
 			// Unexported: no other package-level name starts with "shape".
@@ -751,6 +904,33 @@ func (g *generator) shapes() map[*model.Schema]bool {
 		}
 	}
 	return v.shaped
+}
+
+// shapeOwn reports whether the JSON text of a value of s is checked by
+// validate.Required: required members, additionalProperties: false, or a
+// struct's number of members (the decoded struct cannot tell).
+func shapeOwn(s *model.Schema) bool {
+	if len(requiredProps(s)) > 0 || len(requiredReadOnly(s)) > 0 {
+		return true
+	}
+	return s.GoType == "" && s.Kind == model.KindObject && len(s.Properties) > 0 &&
+		(s.Closed || s.MinProperties > 0 || s.MaxProperties != nil)
+}
+
+// requiredReadOnly are the required readOnly properties of s: a request must
+// not send them, and their Go values (not pointers: a response always has
+// them) cannot tell, so the JSON scan refuses them.
+func requiredReadOnly(s *model.Schema) map[*model.Property]bool {
+	out := map[*model.Property]bool{}
+	if s == nil || s.GoType != "" || s.Kind != model.KindObject {
+		return out
+	}
+	for _, p := range s.Properties {
+		if p.Required && p.Schema != nil && p.Schema.ReadOnly {
+			out[p] = true
+		}
+	}
+	return out
 }
 
 // shapeChildren are the schemas below s that validate.Required descends into.
@@ -770,8 +950,37 @@ func shapeChildren(s *model.Schema) []*model.Schema {
 		out = append(out, s.AdditionalProperties)
 	case model.KindArray:
 		out = append(out, s.Items)
+	case model.KindUnion:
+		if s.Discriminator != nil {
+			out = append(out, s.Variants...)
+		}
 	}
 	return out
+}
+
+// tagValues are the discriminator values of each variant of the tagged union
+// s: its mapping, or else the variants' schema names (the OpenAPI implicit
+// mapping), each value once.
+func tagValues(s *model.Schema) map[*model.Schema][]string {
+	cases := make(map[*model.Schema][]string)
+	seen := make(map[string]bool)
+	add := func(v *model.Schema, value string) {
+		if !seen[value] {
+			seen[value] = true
+			cases[v] = append(cases[v], value)
+		}
+	}
+	for _, c := range s.Discriminator.Mapping {
+		add(c.Schema, c.Value)
+	}
+	if len(s.Discriminator.Mapping) == 0 {
+		for _, v := range s.Variants {
+			if v != nil && v.Name != "" {
+				add(v, v.Name)
+			}
+		}
+	}
+	return cases
 }
 
 // shapeExpr is the validate.Shape of s: its variable when s is named, an
@@ -797,13 +1006,17 @@ func (g *generator) shapeLit(s *model.Schema) jen.Code {
 			})
 		}
 		open := s.AdditionalProperties != nil && shaped[s.AdditionalProperties]
+		closed := s.Closed && len(s.Properties) > 0
 		props := jen.Dict{}
+		readOnly := requiredReadOnly(s)
 		for _, p := range s.Properties {
 			switch {
+			case readOnly[p]:
+				props[jen.Lit(p.Name)] = jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(p.Name), jen.Id("ReadOnly"): jen.True()})
 			case p.Schema != nil && shaped[p.Schema]:
 				props[jen.Lit(p.Name)] = jen.Values(jen.Dict{jen.Id("Name"): jen.Lit(p.Name), jen.Id("Shape"): g.shapeExpr(p.Schema)})
-			case open:
-				props[jen.Lit(p.Name)] = jen.Nil() // declared: not one of the Values
+			case open || closed:
+				props[jen.Lit(p.Name)] = jen.Nil() // declared: not one of the Values, nor refused
 			}
 		}
 		if len(props) > 0 {
@@ -812,10 +1025,34 @@ func (g *generator) shapeLit(s *model.Schema) jen.Code {
 		if open {
 			d[jen.Id("Values")] = g.shapeExpr(s.AdditionalProperties)
 		}
+		if closed {
+			d[jen.Id("Closed")] = jen.True()
+		}
+		if len(s.Properties) > 0 {
+			if s.MinProperties > 0 {
+				d[jen.Id("MinProps")] = jen.Lit(s.MinProperties)
+			}
+			if s.MaxProperties != nil {
+				d[jen.Id("MaxProps")] = jen.Qual(validatePkg, "Bound").Call(jen.Lit(*s.MaxProperties))
+			}
+		}
 	case model.KindMap:
 		d[jen.Id("Values")] = g.shapeExpr(s.AdditionalProperties)
 	case model.KindArray:
 		d[jen.Id("Items")] = g.shapeExpr(s.Items)
+	case model.KindUnion:
+		cases := tagValues(s)
+		variants := jen.Dict{}
+		for _, v := range s.Variants {
+			if v == nil || !shaped[v] {
+				continue
+			}
+			for _, value := range cases[v] {
+				variants[jen.Lit(value)] = g.shapeExpr(v)
+			}
+		}
+		d[jen.Id("Tag")] = jen.Lit(s.Discriminator.Property)
+		d[jen.Id("Variants")] = jen.Map(jen.String()).Op("*").Qual(validatePkg, "Shape").Values(variants)
 	}
 	return jen.Qual(validatePkg, "Shape").Values(d)
 }
@@ -855,8 +1092,8 @@ func (g *generator) bodyShaped(s *model.Schema) bool {
 // checkRequired emits the check that a JSON body carries every required
 // member at every depth (encoding/json decodes an absent member as its zero
 // value), with one scan of the body.
-func (g *generator) checkRequired(gr *jen.Group, s *model.Schema) {
-	if !g.bodyShaped(s) {
+func (g *generator) checkRequired(gr *jen.Group, op *model.Operation, s *model.Schema) {
+	if op.NoValidate || !g.bodyShaped(s) {
 		return
 	}
 	gr.If(jen.Err().Op(":=").Qual(validatePkg, "CheckRequired").Call(jen.Id("body"), g.shapeExpr(s)), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))

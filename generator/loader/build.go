@@ -18,6 +18,10 @@ import (
 	"github.com/idemgen/idemgen/generator/model"
 )
 
+// ValidateExtension is the operation extension that turns the generated
+// request validation off for one operation (x-idemgen-validate: false).
+const ValidateExtension = "x-idemgen-validate"
+
 // loc is where a node lives: an absolute file path and a JSON Pointer in it.
 type loc struct {
 	file string
@@ -282,6 +286,13 @@ func (b *builder) operation(path string, tmpl model.Route, method string, pi *op
 	b.operationSecurity(op, m, ol)
 	if s, ok := op.Extensions["x-go-name"].(string); ok && token.IsIdentifier(s) {
 		b.opGoNames = append(b.opGoNames, opGoName{m, s})
+	}
+	switch v := op.Extensions[ValidateExtension].(type) {
+	case nil:
+	case bool:
+		m.NoValidate = !v
+	default:
+		b.report(model.Error, RuleOpenAPIInvalid, ol.at(ValidateExtension), m, "%s must be true or false, not %v", ValidateExtension, v)
 	}
 	base := ident(m.ID)
 	b.params(m, pi, pl, op, ol, base)

@@ -161,6 +161,9 @@ type Operation struct {
 	// Idempotency is the operation's x-idempotent extension, merged with the
 	// defaults and validated; nil when the operation has no x-idempotent.
 	Idempotency *Extension
+	// NoValidate is x-idemgen-validate: false: the generated server decodes
+	// the request into its Go types but checks none of its schemas' keywords.
+	NoValidate bool
 	Pos         Pos    // position of the operation node
 	Pointer     string // "/paths/~1songs/post"
 

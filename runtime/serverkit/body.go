@@ -10,9 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -23,6 +20,11 @@ func MediaType(r *http.Request, declared []string) int {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		return 0
+	}
+	for i, d := range declared { // the common case, without parsing
+		if strings.EqualFold(d, ct) {
+			return i
+		}
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -55,7 +57,7 @@ func Unsupported(r *http.Request) error {
 // 400.
 func ReadBody(r *http.Request, required bool, limit int64) (body []byte, present bool, err error) {
 	if r.Body != nil {
-		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+		body, err = readAll(io.LimitReader(r.Body, limit+1), r.ContentLength, limit)
 		if err != nil {
 			return nil, false, BadRequest("request body", err)
 		}
@@ -71,6 +73,31 @@ func ReadBody(r *http.Request, required bool, limit int64) (body []byte, present
 		return nil, false, nil
 	}
 	return body, true, nil
+}
+
+// readAll is io.ReadAll with the buffer sized from the declared length
+// (when it is positive, within limit and at most 64 KiB: a client that
+// declares more does not get it allocated before it sends it): one
+// allocation instead of io.ReadAll's growing ones.
+func readAll(r io.Reader, declared, limit int64) ([]byte, error) {
+	size := int64(512)
+	if declared > 0 && declared <= min(limit, 64<<10) {
+		size = declared + 1 // +1: the read that sees EOF needs no room
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append grow it
+		}
+	}
 }
 
 // DecodeJSON decodes a JSON body into dst, naming the offending field on failure.
@@ -89,95 +116,6 @@ func DecodeJSON(body []byte, dst any) error {
 		return BadRequest("request body", err)
 	}
 	return nil
-}
-
-// RequireFields checks that a JSON object body has every required property (a
-// missing one would otherwise decode as its zero value). Only the top level is
-// checked.
-func RequireFields(body []byte, names ...string) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil // not an object: the decoder reports the type
-	}
-	for _, n := range names {
-		if _, ok := m[n]; !ok {
-			return BadRequest("request body", fmt.Errorf("field %q is required", n))
-		}
-	}
-	return nil
-}
-
-// CheckValid reports the first value in a decoded body whose type has a Valid
-// method (the generated enums) that returns false, naming it by JSON Pointer.
-func CheckValid(v any) error {
-	if err := walk(reflect.ValueOf(v), ""); err != nil {
-		return BadRequest("request body", err)
-	}
-	return nil
-}
-
-func walk(v reflect.Value, ptr string) error {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return walk(v.Elem(), ptr)
-	case reflect.Invalid:
-		return nil
-	}
-	if v.CanInterface() {
-		if vv, ok := v.Interface().(interface{ Valid() bool }); ok && !vv.Valid() {
-			val := fmt.Sprint(v.Interface())
-			if v.Kind() == reflect.String {
-				val = strconv.Quote(v.String())
-			}
-			return fmt.Errorf("field %q: %s is not one of the allowed values", ptr, val)
-		}
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			// Fields without a json tag (the variants of a union) keep the
-			// pointer of the union itself.
-			p := ptr
-			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
-				p = ptr + "/" + escapePointer(name)
-			}
-			if err := walk(v.Field(i), p); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return nil
-		}
-		for i := 0; i < v.Len(); i++ {
-			if err := walk(v.Index(i), ptr+"/"+strconv.Itoa(i)); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		keys := v.MapKeys()
-		// Sorted, so that the same body always names the same field.
-		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
-		for _, k := range keys {
-			if err := walk(v.MapIndex(k), ptr+"/"+escapePointer(fmt.Sprint(k))); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// escapePointer escapes a JSON Pointer token.
-func escapePointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // ParseForm parses a form-urlencoded body.

@@ -23,8 +23,9 @@
 //     sees the bare key. Query, Header, Cookie, Path, KeyHeader and Param are
 //     the steps it is made of.
 //   - Bodies (body.go): ReadBody (size limit), MediaType (which declared
-//     Content-Type), DecodeJSON, RequireFields, CheckValid, ParseForm,
-//     FormField, ParseMultipart, Unsupported.
+//     Content-Type), DecodeJSON, ParseForm, FormField, ParseMultipart,
+//     Unsupported. The schemas' keywords are checked by generated code with
+//     runtime/validate.
 //   - Responses (response.go): Write, WriteJSON, WriteStream, SetHeader, Status.
 //   - Security (security.go): Authenticate applies an operation's security
 //     requirement (OR of ANDs of Schemes, optional {}) before anything else of

@@ -35,6 +35,10 @@ func split(raws []string, sep string) []string {
 // value) or a slice (every item decoded). sep is the array separator ("" when
 // each raw value is one item).
 func bind(dst any, raws []string, sep string) error {
+	if p, ok := dst.(*string); ok && len(raws) > 0 {
+		*p = raws[0] // the common case (a path segment), without reflection
+		return nil
+	}
 	v := reflect.ValueOf(dst).Elem()
 	if v.Kind() == reflect.Pointer {
 		nv := reflect.New(v.Type().Elem())

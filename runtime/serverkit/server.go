@@ -1,6 +1,7 @@
 package serverkit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,6 +129,8 @@ type Server struct {
 	middleware   []func(http.Handler) http.Handler
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	mux          *http.ServeMux
+	// responseReport receives the violations of responses (WithResponseValidation).
+	responseReport func(ctx context.Context, op string, err error)
 	// operationMiddleware wraps each operation (WithOperationMiddleware).
 	operationMiddleware []func(OperationInfo, http.Handler) http.Handler
 	// notFound and methodNotAllowed answer requests no operation serves.

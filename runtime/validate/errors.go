@@ -23,6 +23,9 @@ type Violation struct {
 	Pointer string `json:"pointer"`
 	// Detail says what the schema requires ("must be >= 1").
 	Detail string `json:"detail"`
+	// missing marks a required member that is absent (Merge drops the other
+	// violations of the zero value decoded in its place).
+	missing bool
 }
 
 // token is one step of the current location: a member name, or an index
@@ -44,6 +47,10 @@ type Errors struct {
 
 	list    []Violation
 	omitted int
+
+	// Response is set to check a response: read-only members are then
+	// allowed and write-only ones refused (ReadOnly, WriteOnly).
+	Response bool
 }
 
 // In moves the walk to the parameters in in ("query", "path", "header",
@@ -83,6 +90,43 @@ func (e *Errors) Add(name, detail string) {
 }
 
 // AddIndex records a violation of item i of the current array.
+// missing records that member name of the current object is absent.
+func (e *Errors) missing(name string) {
+	if e.full() {
+		return
+	}
+	e.list = append(e.list, Violation{In: e.in, Pointer: e.pointer() + "/" + escape(name), Detail: "is required", missing: true})
+}
+
+// ReadOnly records that a request carries the read-only member name; in a
+// response (Response set) it is allowed.
+func (e *Errors) ReadOnly(name string) {
+	if !e.Response {
+		e.Add(name, "is read-only: a request must not send it")
+	}
+}
+
+// WriteOnly records that a response carries the write-only member name; in a
+// request it is allowed.
+func (e *Errors) WriteOnly(name string) {
+	if e.Response {
+		e.Add(name, "is write-only: a response must not carry it")
+	}
+}
+
+// Matched records a violation of a oneOf (exactly one variant must match)
+// or an anyOf (at least one) whose value matched n variants.
+func (e *Errors) Matched(n int, oneOf bool) {
+	switch {
+	case n == 0 && oneOf:
+		e.Add("", "must match one of its schemas (oneOf): it matches none")
+	case n == 0:
+		e.Add("", "must match at least one of its schemas (anyOf): it matches none")
+	case n > 1 && oneOf:
+		e.Add("", "must match exactly one of its schemas (oneOf): it matches "+strconv.Itoa(n))
+	}
+}
+
 func (e *Errors) AddIndex(i int, detail string) {
 	if e.full() {
 		return
@@ -129,7 +173,54 @@ func (e *Errors) Err() error {
 	if len(e.list) == 0 {
 		return nil
 	}
-	return &Error{Violations: e.list, Omitted: e.omitted}
+	return &Error{Violations: e.list, Omitted: e.omitted, Response: e.Response}
+}
+
+// Request joins what decoding a request found (decodeErr) with what check
+// (its generated validate method) finds, so that a 400 lists every violation
+// at once: required members that are absent and the other keywords. A
+// decoding failure that is not a list of violations (malformed JSON, a
+// wrong type) is returned alone: the decoded value cannot be checked. The
+// zero value decoded in place of an absent member is not reported again.
+func Request(decodeErr error, check func() error) error {
+	var missing *Error
+	if decodeErr != nil {
+		var ok bool
+		if missing, ok = decodeErr.(*Error); !ok {
+			return decodeErr
+		}
+	}
+	err := check()
+	if missing == nil {
+		return err
+	}
+	more, ok := err.(*Error)
+	if !ok {
+		return missing
+	}
+	out := &Error{Violations: missing.Violations, Omitted: missing.Omitted + more.Omitted}
+	for _, x := range more.Violations {
+		if covered(missing.Violations, x) {
+			continue
+		}
+		if len(out.Violations) >= MaxViolations {
+			out.Omitted++
+			continue
+		}
+		out.Violations = append(out.Violations, x)
+	}
+	return out
+}
+
+// covered reports whether x is about a member that list says is absent (or
+// lies below one).
+func covered(list []Violation, x Violation) bool {
+	for _, m := range list {
+		if m.missing && m.In == x.In && (x.Pointer == m.Pointer || strings.HasPrefix(x.Pointer, m.Pointer+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // escape escapes a JSON Pointer token (RFC 6901).
@@ -145,6 +236,8 @@ func escape(s string) string {
 type Error struct {
 	Violations []Violation
 	Omitted    int
+	// Response says the violations are a response's (see Errors.Response).
+	Response bool
 }
 
 // Error lists the violations on one line: "the request does not match its
@@ -176,6 +269,9 @@ func (e *Error) Error() string {
 func (e *Error) summary() string {
 	n := len(e.Violations) + e.Omitted
 	s := "the request does not match its schemas"
+	if e.Response {
+		s = "the response does not match its schemas"
+	}
 	if n == 1 {
 		return s
 	}

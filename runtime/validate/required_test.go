@@ -36,9 +36,11 @@ func TestRequired(t *testing.T) {
 		{`{}`, "/id"},
 		{` { "id" : "x" , "children" : [ {"id":2}, {"children":[{}]} ] } `, "/children/1/children/0/id /children/1/id"},
 		{`{"id":1,"tags":{"a":{"v":1},"b/c":{}}}`, "/tags/b~1c/v"},
-		{`{"\u0069d":1}`, ""},                          // an escaped name is the same member
-		{`{"id":"a\"}b","children":[{"id":"]"}]}`, ""}, // brackets and quotes inside strings
-		{`{"id":1,"children":null}`, ""},               // another type: the decoder's business
+		{`{"\u0069d":1}`, ""},                                 // an escaped name is the same member
+		{`{"id":"a\"}b","children":[{"id":"]"}]}`, ""},        // brackets and quotes inside strings
+		{`{"id":"a\\","children":[{}]}`, "/children/0/id"},    // an escaped backslash ends before the quote
+		{`{"id":"x\\\"y","children":[{}]}`, "/children/0/id"}, // backslash, then an escaped quote
+		{`{"id":1,"children":null}`, ""},                      // another type: the decoder's business
 		{`[1,2]`, ""},
 		{`{"id":1,"x":{"children":[{}]}}`, ""}, // an undeclared member is not checked
 	} {
@@ -97,6 +99,29 @@ func BenchmarkRequired(b *testing.B) {
 		Required(body, n, &v)
 		if len(v.list) != 0 {
 			b.Fatal(v.list)
+		}
+	}
+}
+
+// TestRequiredTagged: the discriminator member picks the variant's shape,
+// wherever it stands in the object; an unknown tag checks nothing.
+func TestRequiredTagged(t *testing.T) {
+	u := &Shape{Tag: "kind", Variants: map[string]*Shape{
+		"carton": {Required: []string{"size"}},
+		"bag":    {Closed: true, Props: map[string]*Member{"kind": nil, "paper": nil}},
+	}}
+	holder := &Shape{Props: map[string]*Member{"p": {Name: "p", Shape: u}}}
+	for _, c := range []struct{ body, want string }{
+		{`{"p":{"kind":"carton","size":1}}`, ""},
+		{`{"p":{"kind":"carton"}}`, "/p/size"},
+		{`{"p":{"x":[1,{"kind":"bag"}],"kind":"carton"}}`, "/p/size"}, // the tag after another member
+		{`{"p":{"kind":"bag","paper":true,"size":1}}`, "/p/size"},     // closed: size refused
+		{`{"p":{"kind":"crate"}}`, ""},
+		{`{"p":{"kind":1}}`, ""},
+		{`{"p":{"kind":"carton"`, "/p/size"},
+	} {
+		if got := missing(c.body, holder); got != c.want {
+			t.Errorf("%s: %q, want %q", c.body, got, c.want)
 		}
 	}
 }

@@ -5,7 +5,7 @@
 // Redocly, and the overhead of `idemgen proxy` over a direct call (section
 // "proxy"). `make bench-compare` runs it from the repository root.
 //
-//	benchcompare [-out docs/benchmarks.md] [-sections load,proxy,trips,gen,lint] [-requests 20000] [-duration 5s] [-repeats 5] [-pin=false]
+//	benchcompare [-out docs/benchmarks.md] [-sections load,proxy,trips,gen,lint,cost] [-requests 20000] [-duration 5s] [-repeats 5] [-pin=false]
 //
 // `benchcompare serve -contender NAME` is the child process it starts for each
 // contender server.
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	out := fs.String("out", "docs/benchmarks.md", "the Markdown report to write (- for stdout)")
 	repo := fs.String("repo", ".", "the idemgen repository root")
 	corpus := fs.String("corpus", "../shared/corpus", "the OpenAPI corpus directory")
-	sections := fs.String("sections", "load,proxy,trips,gen,lint", "sections to run")
+	sections := fs.String("sections", "load,proxy,trips,gen,lint,cost", "sections to run")
 	var set loadSettings
 	fs.IntVar(&set.requests, "requests", 20000, "requests of each measured load run (it ends at -requests or -duration, whichever first)")
 	fs.DurationVar(&set.duration, "duration", 5*time.Second, "longest measured load run")
@@ -174,6 +174,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := runTools(ctx, *repo, *corpus, tmp, *toolRepeats, want["gen"], want["lint"], &doc); err != nil {
 			return err
 		}
+	}
+	if want["cost"] {
+		rows, err := runCost(ctx, *toolRepeats, set.serverCPU)
+		if err != nil {
+			doc.Notes = append(doc.Notes, err.Error())
+		}
+		doc.Cost = rows
 	}
 	doc.Findings = append(doc.Findings, findings(doc)...)
 	if b, err := os.ReadFile(*analysis); err == nil {

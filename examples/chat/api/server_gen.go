@@ -519,11 +519,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitSubmitMessageForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(SubmitMessageFormRequestObject)
-		if err := s.decodeSubmitMessageForm(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeSubmitMessageForm(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -590,11 +586,7 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 func (s *server) admitSubmitIssuedForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(SubmitIssuedFormRequestObject)
-		if err := s.decodeSubmitIssuedForm(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeSubmitIssuedForm(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -689,11 +681,7 @@ func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObj
 func (s *server) admitPostMessage(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(PostMessageRequestObject)
-		if err := s.decodePostMessage(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodePostMessage(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -740,10 +728,10 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeNewMessage); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -756,11 +744,7 @@ func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObjec
 func (s *server) admitSubmitPlainForm(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(SubmitPlainFormRequestObject)
-		if err := s.decodeSubmitPlainForm(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeSubmitPlainForm(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}

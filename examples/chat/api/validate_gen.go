@@ -2,11 +2,7 @@
 
 package api
 
-import (
-	"regexp"
-
-	"github.com/idemgen/idemgen/runtime/validate"
-)
+import "github.com/idemgen/idemgen/runtime/validate"
 
 // validate checks the parameters and body of a POST /rooms/{room}/form request against their
 // schemas, listing every violation.
@@ -87,5 +83,5 @@ func init() {
 
 // The schemas' patterns, compiled once.
 var (
-	pattern1 = regexp.MustCompile("^[0-9a-f]{64}$")
+	pattern1 = validate.MustPattern("^[0-9a-f]{64}$")
 )

@@ -164,11 +164,7 @@ func NewWebhookHandler(h WebhookHandler, opts ...ServerOption) (http.Handler, er
 func (s *webhookServer) admitReceivePaymentEvent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(ReceivePaymentEventRequestObject)
-		if err := s.decodeReceivePaymentEvent(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeReceivePaymentEvent(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -224,10 +220,10 @@ func (s *webhookServer) decodeReceivePaymentEvent(r *http.Request, req *ReceiveP
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePaymentEvent); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

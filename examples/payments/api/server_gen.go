@@ -759,11 +759,7 @@ func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObj
 func (s *server) admitCreatePayment(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreatePaymentRequestObject)
-		if err := s.decodeCreatePayment(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreatePayment(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -810,10 +806,10 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeNewPayment); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -854,11 +850,7 @@ func (s *server) decodeListTransfers(r *http.Request, req *ListTransfersRequestO
 func (s *server) admitCreateTransfer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateTransferRequestObject)
-		if err := s.decodeCreateTransfer(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateTransfer(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -913,10 +905,10 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeNewTransfer); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -929,11 +921,7 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 func (s *server) admitPayByLink(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(PayByLinkRequestObject)
-		if err := s.decodePayByLink(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodePayByLink(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -1036,11 +1024,7 @@ func (s *server) decodeListBillPayments(r *http.Request, req *ListBillPaymentsRe
 func (s *server) admitPayBill(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(PayBillRequestObject)
-		if err := s.decodePayBill(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodePayBill(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -1087,10 +1071,10 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeBillPayment); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

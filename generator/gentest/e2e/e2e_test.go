@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
+	"github.com/idemgen/idemgen/runtime/nullable"
 	"github.com/idemgen/idemgen/runtime/serverkit"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
@@ -88,7 +89,7 @@ func (p *payments) GetPayment(ctx context.Context, req GetPaymentRequestObject) 
 		return GetPayment404Response{}, nil
 	}
 	note := "trace " + deref(req.XTrace)
-	return GetPayment200JSONResponse{Body: Payment{ID: 7, Amount: 100, Currency: "EUR", Note: &note, Status: StatusSettled}}, nil
+	return GetPayment200JSONResponse{Body: Payment{ID: 7, Amount: 100, Currency: "EUR", Note: nullable.Value(note), Status: StatusSettled}}, nil
 }
 
 func deref(s *string) string {
@@ -475,7 +476,7 @@ func TestParamsAndUnimplemented(t *testing.T) {
 	ts := serve(t, &payments{})
 	r := do(t, ts, "GET", "/payments/7", "", "", "X-Trace", "abc")
 	var p Payment
-	if err := json.Unmarshal([]byte(r.body), &p); err != nil || r.status != 200 || p.Note == nil || *p.Note != "trace abc" || p.Status != StatusSettled {
+	if err := json.Unmarshal([]byte(r.body), &p); err != nil || r.status != 200 || p.Note.Or("") != "trace abc" || p.Status != StatusSettled {
 		t.Fatalf("getPayment: %d %s (%v)", r.status, r.body, err)
 	}
 	if r := do(t, ts, "GET", "/payments/8", "", ""); r.status != http.StatusNotFound {

@@ -5,6 +5,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
 )
 
 // CreateBatchRequest is the "CreateBatchRequest" schema.
@@ -128,21 +130,21 @@ type PayBillRequest struct {
 // Payment is the "Payment" schema.
 type Payment struct {
 	// Amount is minor units.
-	Amount   int64     `json:"amount"`
-	Currency string    `json:"currency"`
-	Note     *string   `json:"note,omitempty"`
-	Metadata *Metadata `json:"metadata,omitempty"`
-	ID       int64     `json:"id"`
-	Status   Status    `json:"status"`
+	Amount   int64                     `json:"amount"`
+	Currency string                    `json:"currency"`
+	Note     nullable.Nullable[string] `json:"note,omitzero"`
+	Metadata *Metadata                 `json:"metadata,omitempty"`
+	ID       int64                     `json:"id"`
+	Status   Status                    `json:"status"`
 }
 
 // PaymentInput is the "PaymentInput" schema.
 type PaymentInput struct {
 	// Amount is minor units.
-	Amount   int64     `json:"amount"`
-	Currency string    `json:"currency"`
-	Note     *string   `json:"note,omitempty"`
-	Metadata *Metadata `json:"metadata,omitempty"`
+	Amount   int64                     `json:"amount"`
+	Currency string                    `json:"currency"`
+	Note     nullable.Nullable[string] `json:"note,omitzero"`
+	Metadata *Metadata                 `json:"metadata,omitempty"`
 }
 
 // Problem is the "Problem" schema.

@@ -662,11 +662,7 @@ func (s *server) decodeAppendAudit(r *http.Request, req *AppendAuditRequestObjec
 // handleCreateBatch serves POST /batches: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 	var req CreateBatchRequestObject
-	if err := s.decodeCreateBatch(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeCreateBatch(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -710,11 +706,7 @@ func (s *server) decodeCreateBatch(r *http.Request, req *CreateBatchRequestObjec
 func (s *server) admitGenerateBill(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(GenerateBillRequestObject)
-		if err := s.decodeGenerateBill(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeGenerateBill(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -757,10 +749,10 @@ func (s *server) decodeGenerateBill(r *http.Request, req *GenerateBillRequestObj
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeGenerateBillRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -820,10 +812,10 @@ func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePayBillRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -942,10 +934,10 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeCreateOrderRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -955,17 +947,18 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 // handleListPayments serves GET /payments: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	var req ListPaymentsRequestObject
-	if err := s.decodeListPayments(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeListPayments(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListPayments(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("ListPayments returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "listPayments", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeListPaymentsResponseObject(w)
@@ -1012,6 +1005,11 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 	if err == nil && resp == nil {
 		err = errors.New("CreatePayment returned neither a response nor an error")
 	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createPayment", c.validate())
+		}
+	}
 	if err == nil {
 		err = resp.writeCreatePaymentResponseObject(w)
 	}
@@ -1036,10 +1034,10 @@ func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestO
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePaymentInput); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -1056,6 +1054,11 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.GetPayment(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("GetPayment returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getPayment", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeGetPaymentResponseObject(w)
@@ -1080,11 +1083,7 @@ func (s *server) decodeGetPayment(r *http.Request, req *GetPaymentRequestObject)
 // handleGetReceipt serves GET /receipts/{receipt-id}.{format}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetReceipt(w http.ResponseWriter, r *http.Request) {
 	var req GetReceiptRequestObject
-	if err := s.decodeGetReceipt(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeGetReceipt(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -1170,10 +1169,10 @@ func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObj
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeCreateRefundRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -1229,10 +1228,10 @@ func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferReques
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeCreateTransferRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

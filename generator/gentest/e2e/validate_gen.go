@@ -48,6 +48,36 @@ func (req *GetReceiptRequestObject) validate() error {
 	return v.Err()
 }
 
+// validate checks the body of a ListPayments200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r ListPayments200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	for i := range r.Body {
+		v.EnterIndex(i)
+		r.Body[i].validate(v)
+		v.Leave()
+	}
+	return v.Err()
+}
+
+// validate checks the body of a CreatePayment201JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r CreatePayment201JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a GetPayment200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r GetPayment200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validator is a response whose body has a schema to check.
+type validator interface {
+	validate() error
+}
+
 // validate adds to v every way x breaks the "CreateBatchRequest" schema.
 func (x *CreateBatchRequest) validate(v *validate.Errors) {
 	v.Enter("items")
@@ -72,6 +102,13 @@ func (x *CreateBatchRequestItemsItem) validate(v *validate.Errors) {
 func (x *GenerateBillRequest) validate(v *validate.Errors) {
 	if !validate.Date(x.BillDate) {
 		v.Add("bill_date", "must be a valid date")
+	}
+}
+
+// validate adds to v every way x breaks the "Payment" schema.
+func (x *Payment) validate(v *validate.Errors) {
+	if !x.Status.Valid() {
+		v.Add("status", "must be one of \"pending\", \"settled\"")
 	}
 }
 

@@ -181,11 +181,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitDonate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(DonateRequestObject)
-		if err := s.decodeDonate(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeDonate(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -250,11 +246,7 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 func (s *server) admitUploadPhoto(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(UploadPhotoRequestObject)
-		if err := s.decodeUploadPhoto(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeUploadPhoto(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}

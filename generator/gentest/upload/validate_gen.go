@@ -2,11 +2,7 @@
 
 package upload
 
-import (
-	"regexp"
-
-	"github.com/idemgen/idemgen/runtime/validate"
-)
+import "github.com/idemgen/idemgen/runtime/validate"
 
 // validate checks the parameters and body of a POST /donations request against their
 // schemas, listing every violation.
@@ -56,5 +52,5 @@ func (x *UploadPhotoRequest) validate(v *validate.Errors) {
 
 // The schemas' patterns, compiled once.
 var (
-	pattern1 = regexp.MustCompile("^[A-Z]{3}$")
+	pattern1 = validate.MustPattern("^[A-Z]{3}$")
 )

@@ -5,4 +5,4 @@
 // valid request then runs the handler.
 package validation
 
-//go:generate go run github.com/idemgen/idemgen/cmd/idemgen generate --spec openapi.yaml --out . --package validation --models --server
+//go:generate go run github.com/idemgen/idemgen/cmd/idemgen generate --spec openapi.yaml --out . --package validation --models --server --client

@@ -2,6 +2,88 @@
 
 package validation
 
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
+)
+
+// Bag is the "Bag" schema.
+type Bag struct {
+	Kind  string `json:"kind"`
+	Paper *bool  `json:"paper,omitempty"`
+}
+
+// Card is the "Card" schema.
+type Card struct {
+	Message string `json:"message"`
+}
+
+// Carton is the "Carton" schema.
+type Carton struct {
+	Kind string `json:"kind"`
+	Size int    `json:"size"`
+}
+
+// Gift is a card or a voucher, exactly one (oneOf without a discriminator).
+//
+// It is one of Card, Voucher (oneOf, without a discriminator): it holds the raw JSON; use the As and From methods.
+type Gift struct {
+	raw json.RawMessage
+}
+
+// MarshalJSON returns the held JSON (null when empty).
+func (u Gift) MarshalJSON() ([]byte, error) {
+	if len(u.raw) == 0 {
+		return []byte("null"), nil
+	}
+	return u.raw, nil
+}
+
+// UnmarshalJSON keeps a copy of b; the As methods decode it.
+func (u *Gift) UnmarshalJSON(b []byte) error {
+	u.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// Raw returns the held JSON.
+func (u Gift) Raw() json.RawMessage {
+	return u.raw
+}
+
+// AsCard decodes the held JSON as the Card variant.
+func (u Gift) AsCard() (v Card, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromCard sets the held JSON to v, the Card variant.
+func (u *Gift) FromCard(v Card) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
+}
+
+// AsVoucher decodes the held JSON as the Voucher variant.
+func (u Gift) AsVoucher() (v Voucher, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromVoucher sets the held JSON to v, the Voucher variant.
+func (u *Gift) FromVoucher(v Voucher) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
+}
+
 // Item is the "Item" schema.
 type Item struct {
 	Name  string          `json:"name"`
@@ -34,23 +116,92 @@ type ItemPartsItem struct {
 
 // Order is the "Order" schema.
 type Order struct {
-	ID       *string           `json:"id,omitempty"`
-	Sku      string            `json:"sku"`
-	Quantity int               `json:"quantity"`
-	Price    *float64          `json:"price,omitempty"`
-	Note     *string           `json:"note,omitempty"`
-	Status   *Status           `json:"status,omitempty"`
-	ShipOn   *string           `json:"shipOn,omitempty"`
-	At       *string           `json:"at,omitempty"`
-	Ref      *string           `json:"ref,omitempty"`
-	Email    *string           `json:"email,omitempty"`
-	Host     *string           `json:"host,omitempty"`
-	Site     *string           `json:"site,omitempty"`
-	Ip4      *string           `json:"ip4,omitempty"`
-	Ip6      *string           `json:"ip6,omitempty"`
-	Tags     []string          `json:"tags,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Items    []Item            `json:"items,omitempty"`
+	ID        string            `json:"id"`
+	Secret    *string           `json:"secret,omitempty"`
+	Address   *OrderAddress     `json:"address,omitempty"`
+	Meta      *OrderMeta        `json:"meta,omitempty"`
+	Gift      *Gift             `json:"gift,omitempty"`
+	Packaging *Packaging        `json:"packaging,omitempty"`
+	Wrap      *Wrap             `json:"wrap,omitempty"`
+	Sku       string            `json:"sku"`
+	Quantity  int               `json:"quantity"`
+	Price     *float64          `json:"price,omitempty"`
+	Note      *string           `json:"note,omitempty"`
+	Status    *Status           `json:"status,omitempty"`
+	ShipOn    *string           `json:"shipOn,omitempty"`
+	At        *string           `json:"at,omitempty"`
+	Ref       *string           `json:"ref,omitempty"`
+	Email     *string           `json:"email,omitempty"`
+	Host      *string           `json:"host,omitempty"`
+	Site      *string           `json:"site,omitempty"`
+	Ip4       *string           `json:"ip4,omitempty"`
+	Ip6       *string           `json:"ip6,omitempty"`
+	Tags      []string          `json:"tags,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Items     []Item            `json:"items,omitempty"`
+}
+
+// OrderAddress is the "OrderAddress" schema.
+type OrderAddress struct {
+	City *string `json:"city,omitempty"`
+	Zip  *string `json:"zip,omitempty"`
+}
+
+// OrderMeta is the "OrderMeta" schema.
+type OrderMeta struct {
+	A *string `json:"a,omitempty"`
+	B *string `json:"b,omitempty"`
+}
+
+// OrderPatch is the "OrderPatch" schema.
+type OrderPatch struct {
+	Note     nullable.Nullable[string] `json:"note,omitzero"`
+	Quantity nullable.Nullable[int]    `json:"quantity,omitzero"`
+}
+
+// Packaging is a box or a bag, chosen by its kind (a discriminator with a mapping).
+//
+// It is one of Carton, Bag (oneOf, by the "kind" property): set exactly one field.
+type Packaging struct {
+	Carton *Carton
+	Bag    *Bag
+}
+
+// MarshalJSON encodes the variant that is set (null when none is).
+func (u Packaging) MarshalJSON() ([]byte, error) {
+	switch {
+	case u.Carton != nil:
+		return json.Marshal(u.Carton)
+	case u.Bag != nil:
+		return json.Marshal(u.Bag)
+	}
+	return []byte("null"), nil
+}
+
+// UnmarshalJSON decodes the variant named by the "kind" property.
+func (u *Packaging) UnmarshalJSON(b []byte) error {
+	var d struct {
+		Value string `json:"kind"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	*u = Packaging{}
+	switch d.Value {
+	case "carton":
+		u.Carton = new(Carton)
+		return json.Unmarshal(b, u.Carton)
+	case "bag":
+		u.Bag = new(Bag)
+		return json.Unmarshal(b, u.Bag)
+	}
+	return fmt.Errorf("Packaging: unknown kind %q", d.Value)
+}
+
+// SignUpRequest is the "SignUpRequest" schema.
+type SignUpRequest struct {
+	User string `json:"user"`
+	Age  *int   `json:"age,omitempty"`
 }
 
 // Status is the "Status" schema.
@@ -69,4 +220,67 @@ func (v Status) Valid() bool {
 		return true
 	}
 	return false
+}
+
+// Voucher is the "Voucher" schema.
+type Voucher struct {
+	Amount int `json:"amount"`
+}
+
+// Wrap is a colour name or a paper code, at least one (anyOf).
+//
+// It is one of String, Integer (anyOf, without a discriminator): it holds the raw JSON; use the As and From methods.
+type Wrap struct {
+	raw json.RawMessage
+}
+
+// MarshalJSON returns the held JSON (null when empty).
+func (u Wrap) MarshalJSON() ([]byte, error) {
+	if len(u.raw) == 0 {
+		return []byte("null"), nil
+	}
+	return u.raw, nil
+}
+
+// UnmarshalJSON keeps a copy of b; the As methods decode it.
+func (u *Wrap) UnmarshalJSON(b []byte) error {
+	u.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// Raw returns the held JSON.
+func (u Wrap) Raw() json.RawMessage {
+	return u.raw
+}
+
+// AsString decodes the held JSON as the String variant.
+func (u Wrap) AsString() (v string, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromString sets the held JSON to v, the String variant.
+func (u *Wrap) FromString(v string) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
+}
+
+// AsInteger decodes the held JSON as the Integer variant.
+func (u Wrap) AsInteger() (v int, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromInteger sets the held JSON to v, the Integer variant.
+func (u *Wrap) FromInteger(v int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
 }

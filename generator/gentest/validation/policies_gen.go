@@ -8,12 +8,23 @@ import "github.com/idemgen/idemgen/runtime/idempotency"
 // by operationId. NewServer wraps each of these operations with it; operations
 // that are not in the table are not wrapped. Tests and tools may read it; it is
 // not meant to be changed at run time.
-var Policies = map[string]idempotency.Policy{"createOrder": {
-	Operation: "createOrder",
-	Key: idempotency.Key{
-		Header: "Idempotency-Key",
+var Policies = map[string]idempotency.Policy{
+	"createOrder": {
+		Operation: "createOrder",
+		Key: idempotency.Key{
+			Header: "Idempotency-Key",
+		},
 	},
-}}
+	"createRaw": {
+		Operation: "createRaw",
+	},
+	"patchOrder": {
+		Operation: "patchOrder",
+	},
+	"signUp": {
+		Operation: "signUp",
+	},
+}
 
 // Waivers lists the operations deliberately marked not idempotent
 // (x-idempotent: false), by operationId, with the reason given in the spec.

@@ -29,6 +29,26 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["createOrder"].
 	CreateOrder(ctx context.Context, req CreateOrderRequestObject) (CreateOrderResponseObject, error)
+	// GetOrder handles GET /orders/{id} (operationId "getOrder").
+	//
+	// An order (for the benchmark of a GET).
+	GetOrder(ctx context.Context, req GetOrderRequestObject) (GetOrderResponseObject, error)
+	// PatchOrder handles PATCH /orders/{id} (operationId "patchOrder").
+	//
+	// A JSON merge patch (RFC 7396) of an order's note and quantity.
+	//
+	// It is idempotent: see Policies["patchOrder"].
+	PatchOrder(ctx context.Context, req PatchOrderRequestObject) (PatchOrderResponseObject, error)
+	// CreateRaw handles POST /raw (operationId "createRaw").
+	//
+	// Validation turned off for this operation only.
+	//
+	// It is idempotent: see Policies["createRaw"].
+	CreateRaw(ctx context.Context, req CreateRawRequestObject) (CreateRawResponseObject, error)
+	// SignUp handles POST /signups (operationId "signUp").
+	//
+	// It is idempotent: see Policies["signUp"].
+	SignUp(ctx context.Context, req SignUpRequestObject) (SignUpResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -51,6 +71,26 @@ func (UnimplementedHandler) PutNote(ctx context.Context, req PutNoteRequestObjec
 
 // CreateOrder returns ErrNotImplemented.
 func (UnimplementedHandler) CreateOrder(ctx context.Context, req CreateOrderRequestObject) (CreateOrderResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// GetOrder returns ErrNotImplemented.
+func (UnimplementedHandler) GetOrder(ctx context.Context, req GetOrderRequestObject) (GetOrderResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// PatchOrder returns ErrNotImplemented.
+func (UnimplementedHandler) PatchOrder(ctx context.Context, req PatchOrderRequestObject) (PatchOrderResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// CreateRaw returns ErrNotImplemented.
+func (UnimplementedHandler) CreateRaw(ctx context.Context, req CreateRawRequestObject) (CreateRawResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// SignUp returns ErrNotImplemented.
+func (UnimplementedHandler) SignUp(ctx context.Context, req SignUpRequestObject) (SignUpResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -122,6 +162,94 @@ func (r CreateOrder201JSONResponse) writeCreateOrderResponseObject(w http.Respon
 	return serverkit.WriteJSON(w, 201, "application/json", r.Body)
 }
 
+// GetOrderRequestObject is the decoded request of GetOrder (GET /orders/{id}).
+type GetOrderRequestObject struct {
+	// ID is the path parameter "id".
+	ID string
+}
+
+// GetOrderResponseObject is a response of GetOrder: one of GetOrder200JSONResponse.
+type GetOrderResponseObject interface {
+	writeGetOrderResponseObject(w http.ResponseWriter) error
+}
+
+// GetOrder200JSONResponse is the 200 response of GetOrder, body application/json.
+//
+// the order
+type GetOrder200JSONResponse struct {
+	Body Order
+}
+
+func (r GetOrder200JSONResponse) writeGetOrderResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
+}
+
+// PatchOrderRequestObject is the decoded request of PatchOrder (PATCH /orders/{id}).
+type PatchOrderRequestObject struct {
+	// ID is the path parameter "id".
+	ID string
+	// Body is the request body as application/merge-patch+json.
+	Body OrderPatch
+}
+
+// PatchOrderResponseObject is a response of PatchOrder: one of PatchOrder200JSONResponse.
+type PatchOrderResponseObject interface {
+	writePatchOrderResponseObject(w http.ResponseWriter) error
+}
+
+// PatchOrder200JSONResponse is the 200 response of PatchOrder, body application/json.
+//
+// the order after the patch
+type PatchOrder200JSONResponse struct {
+	Body OrderPatch
+}
+
+func (r PatchOrder200JSONResponse) writePatchOrderResponseObject(w http.ResponseWriter) error {
+	return serverkit.WriteJSON(w, 200, "application/json", r.Body)
+}
+
+// CreateRawRequestObject is the decoded request of CreateRaw (POST /raw).
+type CreateRawRequestObject struct {
+	// Body is the request body as application/json.
+	Body Order
+}
+
+// CreateRawResponseObject is a response of CreateRaw: one of CreateRaw201Response.
+type CreateRawResponseObject interface {
+	writeCreateRawResponseObject(w http.ResponseWriter) error
+}
+
+// CreateRaw201Response is the 201 response of CreateRaw.
+//
+// created
+type CreateRaw201Response struct{}
+
+func (r CreateRaw201Response) writeCreateRawResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 201, "", nil)
+	return nil
+}
+
+// SignUpRequestObject is the decoded request of SignUp (POST /signups).
+type SignUpRequestObject struct {
+	// Body is the request body as application/x-www-form-urlencoded.
+	Body SignUpRequest
+}
+
+// SignUpResponseObject is a response of SignUp: one of SignUp201Response.
+type SignUpResponseObject interface {
+	writeSignUpResponseObject(w http.ResponseWriter) error
+}
+
+// SignUp201Response is the 201 response of SignUp.
+//
+// signed up
+type SignUp201Response struct{}
+
+func (r SignUp201Response) writeSignUpResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 201, "", nil)
+	return nil
+}
+
 // ServerOption configures NewServer: serverkit.WithStore, serverkit.WithLogger...
 type ServerOption = serverkit.Option
 
@@ -153,13 +281,47 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, err
 	}
 	h2 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, s.admitCreateOrder(h2))
+	h3 := kit.Operation(serverkit.OperationInfo{ID: "getOrder", Method: "GET", Route: "/orders/{id}"}, http.HandlerFunc(s.handleGetOrder), serverkit.PathParam{
+		Name:     "id",
+		Wildcard: "_p1",
+	})
+	var h4 http.Handler
+	if h4, err = kit.Idempotent("patchOrder", Policies["patchOrder"], http.HandlerFunc(s.handlePatchOrder)); err != nil {
+		return nil, err
+	}
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "patchOrder", Method: "PATCH", Route: "/orders/{id}"}, s.admitPatchOrder(h4), serverkit.PathParam{
+		Name:     "id",
+		Wildcard: "_p1",
+	})
+	var h5 http.Handler
+	if h5, err = kit.Idempotent("createRaw", Policies["createRaw"], http.HandlerFunc(s.handleCreateRaw)); err != nil {
+		return nil, err
+	}
+	h5 = kit.Operation(serverkit.OperationInfo{ID: "createRaw", Method: "POST", Route: "/raw"}, s.admitCreateRaw(h5))
+	var h6 http.Handler
+	if h6, err = kit.Idempotent("signUp", Policies["signUp"], http.HandlerFunc(s.handleSignUp)); err != nil {
+		return nil, err
+	}
+	h6 = kit.Operation(serverkit.OperationInfo{ID: "signUp", Method: "POST", Route: "/signups"}, s.admitSignUp(h6))
 	if err = kit.Handle("POST /drafts", h0); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("POST /orders", h2); err != nil {
 		return nil, err
 	}
+	if err = kit.Handle("POST /raw", h5); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("POST /signups", h6); err != nil {
+		return nil, err
+	}
 	if err = kit.Handle("PUT /notes", h1); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("GET /orders/{_p1}", h3); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("PATCH /orders/{_p1}", h4); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -168,11 +330,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 // handleCreateDraft serves POST /drafts: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleCreateDraft(w http.ResponseWriter, r *http.Request) {
 	var req CreateDraftRequestObject
-	if err := s.decodeCreateDraft(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeCreateDraft(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -203,10 +361,10 @@ func (s *server) decodeCreateDraft(r *http.Request, req *CreateDraftRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeOrder); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -216,11 +374,7 @@ func (s *server) decodeCreateDraft(r *http.Request, req *CreateDraftRequestObjec
 // handlePutNote serves PUT /notes: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handlePutNote(w http.ResponseWriter, r *http.Request) {
 	var req PutNoteRequestObject
-	if err := s.decodePutNote(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodePutNote(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
@@ -262,11 +416,7 @@ func (s *server) decodePutNote(r *http.Request, req *PutNoteRequestObject) error
 func (s *server) admitCreateOrder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateOrderRequestObject)
-		if err := s.decodeCreateOrder(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateOrder(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -284,6 +434,11 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.CreateOrder(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("CreateOrder returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createOrder", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeCreateOrderResponseObject(w)
@@ -316,7 +471,223 @@ func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeOrder); err != nil {
+			return err
+		}
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// handleGetOrder serves GET /orders/{id}: it decodes and validates the request, calls the Handler and writes its response.
+func (s *server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
+	var req GetOrderRequestObject
+	if err := s.decodeGetOrder(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	resp, err := s.h.GetOrder(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("GetOrder returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getOrder", c.validate())
+		}
+	}
+	if err == nil {
+		err = resp.writeGetOrderResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "getOrder", err)
+	}
+}
+
+// decodeGetOrder decodes the parameters and body of GET /orders/{id} into req.
+func (s *server) decodeGetOrder(r *http.Request, req *GetOrderRequestObject) error {
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// admitPatchOrder decodes and validates a PATCH /orders/{id} request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitPatchOrder(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(PatchOrderRequestObject)
+		if err := validate.Request(s.decodePatchOrder(r, req), req.validate); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handlePatchOrder serves PATCH /orders/{id}: it calls the Handler with the request admitPatchOrder decoded and writes its response.
+func (s *server) handlePatchOrder(w http.ResponseWriter, r *http.Request) {
+	req, ok := validate.Admitted[PatchOrderRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "patchOrder", errors.New("handlePatchOrder: the request was not decoded by admitPatchOrder"))
+		return
+	}
+	resp, err := s.h.PatchOrder(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("PatchOrder returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "patchOrder", c.validate())
+		}
+	}
+	if err == nil {
+		err = resp.writePatchOrderResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "patchOrder", err)
+	}
+}
+
+// decodePatchOrder decodes the parameters and body of PATCH /orders/{id} into req.
+func (s *server) decodePatchOrder(r *http.Request, req *PatchOrderRequestObject) error {
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+		return err
+	}
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/merge-patch+json"}) {
+	case 0:
+		var v OrderPatch
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// admitCreateRaw decodes and validates a POST /raw request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitCreateRaw(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(CreateRawRequestObject)
+		if err := s.decodeCreateRaw(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleCreateRaw serves POST /raw: it calls the Handler with the request admitCreateRaw decoded and writes its response.
+func (s *server) handleCreateRaw(w http.ResponseWriter, r *http.Request) {
+	req, ok := validate.Admitted[CreateRawRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "createRaw", errors.New("handleCreateRaw: the request was not decoded by admitCreateRaw"))
+		return
+	}
+	resp, err := s.h.CreateRaw(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("CreateRaw returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeCreateRawResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "createRaw", err)
+	}
+}
+
+// decodeCreateRaw decodes the parameters and body of POST /raw into req.
+func (s *server) decodeCreateRaw(r *http.Request, req *CreateRawRequestObject) error {
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/json"}) {
+	case 0:
+		var v Order
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// admitSignUp decodes and validates a POST /signups request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitSignUp(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(SignUpRequestObject)
+		if err := validate.Request(s.decodeSignUp(r, req), req.validate); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleSignUp serves POST /signups: it calls the Handler with the request admitSignUp decoded and writes its response.
+func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) {
+	req, ok := validate.Admitted[SignUpRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "signUp", errors.New("handleSignUp: the request was not decoded by admitSignUp"))
+		return
+	}
+	resp, err := s.h.SignUp(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("SignUp returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeSignUpResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "signUp", err)
+	}
+}
+
+// decodeSignUp decodes the parameters and body of POST /signups into req.
+func (s *server) decodeSignUp(r *http.Request, req *SignUpRequestObject) error {
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/x-www-form-urlencoded"}) {
+	case 0:
+		form, err := serverkit.ReadForm(body)
+		if err != nil {
+			return err
+		}
+		var v SignUpRequest
+		form.Field("user", &v.User, true)
+		form.Field("age", &v.Age, false)
+		if err := form.Err(); err != nil {
 			return err
 		}
 		req.Body = v

@@ -2,11 +2,7 @@
 
 package validation
 
-import (
-	"regexp"
-
-	"github.com/idemgen/idemgen/runtime/validate"
-)
+import "github.com/idemgen/idemgen/runtime/validate"
 
 // validate checks the parameters and body of a POST /drafts request against their
 // schemas, listing every violation.
@@ -46,13 +42,87 @@ func (req *CreateOrderRequestObject) validate() error {
 	}
 	v.In("header")
 	if req.XTrace != nil {
-		if !pattern1.MatchString(*req.XTrace) {
+		if !pattern2.MatchString(*req.XTrace) {
 			v.Add("X-Trace", "must match the pattern ^[a-f0-9]{8}$")
 		}
 	}
 	v.In("")
 	req.Body.validate(v)
 	return v.Err()
+}
+
+// validate checks the parameters and body of a PATCH /orders/{id} request against their
+// schemas, listing every violation.
+func (req *PatchOrderRequestObject) validate() error {
+	v := new(validate.Errors)
+	req.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the parameters and body of a POST /signups request against their
+// schemas, listing every violation.
+func (req *SignUpRequestObject) validate() error {
+	v := new(validate.Errors)
+	req.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a CreateOrder201JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r CreateOrder201JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a GetOrder200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r GetOrder200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a PatchOrder200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r PatchOrder200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validator is a response whose body has a schema to check.
+type validator interface {
+	validate() error
+}
+
+// validate adds to v every way x breaks the "Card" schema.
+func (x *Card) validate(v *validate.Errors) {
+	if !validate.MaxLength(x.Message, 20) {
+		v.Add("message", "must be at most 20 characters long")
+	}
+}
+
+// validate adds to v every way x breaks the "Carton" schema.
+func (x *Carton) validate(v *validate.Errors) {
+	if x.Size < 1 {
+		v.Add("size", "must be >= 1")
+	}
+	if x.Size > 3 {
+		v.Add("size", "must be <= 3")
+	}
+}
+
+// validate adds to v every way x breaks the "Gift" schema.
+func (x *Gift) validate(v *validate.Errors) {
+	if validate.Null(x.raw) {
+		return
+	}
+	matched := 0
+	if val, err := x.AsCard(); err == nil && validate.Matches(x.raw, shapeCard, val.validate) {
+		matched++
+	}
+	if val, err := x.AsVoucher(); err == nil && validate.Matches(x.raw, shapeVoucher, val.validate) {
+		matched++
+	}
+	v.Matched(matched, true)
 }
 
 // validate adds to v every way x breaks the "Item" schema.
@@ -85,13 +155,28 @@ func (x *ItemPartsItem) validate(v *validate.Errors) {
 
 // validate adds to v every way x breaks the "Order" schema.
 func (x *Order) validate(v *validate.Errors) {
-	if x.ID != nil {
-		v.Add("id", "is read-only: a request must not send it")
+	if x.Secret != nil {
+		v.WriteOnly("secret")
+	}
+	if x.Gift != nil {
+		v.Enter("gift")
+		x.Gift.validate(v)
+		v.Leave()
+	}
+	if x.Packaging != nil {
+		v.Enter("packaging")
+		x.Packaging.validate(v)
+		v.Leave()
+	}
+	if x.Wrap != nil {
+		v.Enter("wrap")
+		x.Wrap.validate(v)
+		v.Leave()
 	}
 	if !validate.MinLength(x.Sku, 2) {
 		v.Add("sku", "must be at least 2 characters long")
 	}
-	if !pattern2.MatchString(x.Sku) {
+	if !pattern3.MatchString(x.Sku) {
 		v.Add("sku", "must match the pattern ^[A-Z]+$")
 	}
 	if x.Quantity < 1 {
@@ -188,25 +273,142 @@ func (x *Order) validate(v *validate.Errors) {
 	v.Leave()
 }
 
+// validate adds to v every way x breaks the "OrderPatch" schema.
+func (x *OrderPatch) validate(v *validate.Errors) {
+	if val, ok := x.Note.Get(); ok {
+		if !validate.MaxLength(val, 3) {
+			v.Add("note", "must be at most 3 characters long")
+		}
+	}
+	if val, ok := x.Quantity.Get(); ok {
+		if val < 1 {
+			v.Add("quantity", "must be >= 1")
+		}
+	}
+}
+
+// validate adds to v every way x breaks the "Packaging" schema.
+func (x *Packaging) validate(v *validate.Errors) {
+	if x.Carton != nil {
+		x.Carton.validate(v)
+	}
+}
+
+// validate adds to v every way x breaks the "SignUpRequest" schema.
+func (x *SignUpRequest) validate(v *validate.Errors) {
+	if !pattern1.MatchString(x.User) {
+		v.Add("user", "must match the pattern ^[a-z]+$")
+	}
+	if x.Age != nil {
+		if *x.Age < 18 {
+			v.Add("age", "must be >= 18")
+		}
+	}
+}
+
+// validate adds to v every way x breaks the "Voucher" schema.
+func (x *Voucher) validate(v *validate.Errors) {
+	if x.Amount < 5 {
+		v.Add("amount", "must be >= 5")
+	}
+}
+
+// validate adds to v every way x breaks the "Wrap" schema.
+func (x *Wrap) validate(v *validate.Errors) {
+	if validate.Null(x.raw) {
+		return
+	}
+	matched := 0
+	if val, err := x.AsString(); err == nil && validate.Matches(x.raw, nil, func(v *validate.Errors) {
+		if !pattern1.MatchString(val) {
+			v.Add("", "must match the pattern ^[a-z]+$")
+		}
+	}) {
+		matched++
+	}
+	if val, err := x.AsInteger(); err == nil && validate.Matches(x.raw, nil, func(v *validate.Errors) {
+		if val < 100 {
+			v.Add("", "must be >= 100")
+		}
+	}) {
+		matched++
+	}
+	v.Matched(matched, false)
+}
+
 // The members a request body must carry, per schema, for validate.Required.
 var (
-	shapeItem  = new(validate.Shape)
-	shapeOrder = new(validate.Shape)
+	shapeBag          = new(validate.Shape)
+	shapeCard         = new(validate.Shape)
+	shapeCarton       = new(validate.Shape)
+	shapeItem         = new(validate.Shape)
+	shapeOrder        = new(validate.Shape)
+	shapeOrderAddress = new(validate.Shape)
+	shapeOrderMeta    = new(validate.Shape)
+	shapePackaging    = new(validate.Shape)
+	shapeVoucher      = new(validate.Shape)
 )
 
 func init() {
+	*shapeBag = validate.Shape{Required: []string{"kind"}}
+	*shapeCard = validate.Shape{
+		Closed:   true,
+		Props:    map[string]*validate.Member{"message": nil},
+		Required: []string{"message"},
+	}
+	*shapeCarton = validate.Shape{Required: []string{"kind", "size"}}
 	*shapeItem = validate.Shape{Required: []string{"name"}}
 	*shapeOrder = validate.Shape{
-		Props: map[string]*validate.Member{"items": {
-			Name:  "items",
-			Shape: &validate.Shape{Items: shapeItem},
-		}},
+		Props: map[string]*validate.Member{
+			"address": {
+				Name:  "address",
+				Shape: shapeOrderAddress,
+			},
+			"id": {
+				Name:     "id",
+				ReadOnly: true,
+			},
+			"items": {
+				Name:  "items",
+				Shape: &validate.Shape{Items: shapeItem},
+			},
+			"meta": {
+				Name:  "meta",
+				Shape: shapeOrderMeta,
+			},
+			"packaging": {
+				Name:  "packaging",
+				Shape: shapePackaging,
+			},
+		},
 		Required: []string{"sku", "quantity"},
+	}
+	*shapeOrderAddress = validate.Shape{
+		Closed:   true,
+		MinProps: 1,
+		Props: map[string]*validate.Member{
+			"city": nil,
+			"zip":  nil,
+		},
+	}
+	*shapeOrderMeta = validate.Shape{MaxProps: validate.Bound(1)}
+	*shapePackaging = validate.Shape{
+		Tag: "kind",
+		Variants: map[string]*validate.Shape{
+			"bag":    shapeBag,
+			"carton": shapeCarton,
+		},
+	}
+	*shapeVoucher = validate.Shape{
+		Closed:   true,
+		Props:    map[string]*validate.Member{"amount": nil},
+		Required: []string{"amount"},
 	}
 }
 
 // The schemas' patterns, compiled once.
 var (
-	pattern1 = regexp.MustCompile("^[a-f0-9]{8}$")
-	pattern2 = regexp.MustCompile("^[A-Z]+$")
+	pattern1 = validate.MustPattern("^[a-z]+$")
+	pattern2 = validate.MustPattern("^[a-f0-9]{8}$")
+	pattern3 = validate.MustPattern("^[A-Z]+$")
 )

@@ -6,15 +6,53 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
 )
 
 // shop counts the orders and notes its handler really received.
 type shop struct {
 	UnimplementedHandler
-	orders, notes atomic.Int64
+	orders, notes, raws, signups atomic.Int64
+
+	mu     sync.Mutex
+	note   *string // the patched order's note (nil: none)
+	amount int
+}
+
+func (s *shop) CreateRaw(ctx context.Context, req CreateRawRequestObject) (CreateRawResponseObject, error) {
+	s.raws.Add(1)
+	return CreateRaw201Response{}, nil
+}
+
+func (s *shop) SignUp(ctx context.Context, req SignUpRequestObject) (SignUpResponseObject, error) {
+	s.signups.Add(1)
+	return SignUp201Response{}, nil
+}
+
+// PatchOrder applies a JSON merge patch: null removes the note, an absent
+// member leaves it alone.
+func (s *shop) PatchOrder(ctx context.Context, req PatchOrderRequestObject) (PatchOrderResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if req.Body.Note.IsNull() {
+		s.note = nil
+	} else if v, ok := req.Body.Note.Get(); ok {
+		s.note = &v
+	}
+	if v, ok := req.Body.Quantity.Get(); ok {
+		s.amount = v
+	}
+	out := OrderPatch{Quantity: nullable.Value(s.amount)}
+	if s.note != nil {
+		out.Note = nullable.Value(*s.note)
+	}
+	return PatchOrder200JSONResponse{Body: out}, nil
 }
 
 func (s *shop) CreateOrder(ctx context.Context, req CreateOrderRequestObject) (CreateOrderResponseObject, error) {
@@ -115,6 +153,15 @@ func TestKeywords(t *testing.T) {
 		{"readOnly", "", `{"id":"o1","sku":"AB","quantity":1,"items":[{"name":"pen"}]}`, nil, "", "/id", "is read-only: a request must not send it"},
 		{"required", "", `{"sku":"AB","items":[{"name":"pen"}]}`, nil, "", "/quantity", "is required"},
 		{"nested required", "", `{"sku":"AB","quantity":1,"items":[{"name":"pen"},{"kind":"pen"}]}`, nil, "", "/items/1/name", "is required"},
+		{"additionalProperties false", "", `{"sku":"AB","quantity":1,"address":{"city":"Oslo","street":"x"},"items":[{"name":"pen"}]}`, nil, "", "/address/street", "is not allowed: the schema declares no such property"},
+		{"minProperties of a struct", "", `{"sku":"AB","quantity":1,"address":{},"items":[{"name":"pen"}]}`, nil, "", "/address", "must have at least 1 property"},
+		{"maxProperties of a struct", "", `{"sku":"AB","quantity":1,"meta":{"a":"1","b":"2"},"items":[{"name":"pen"}]}`, nil, "", "/meta", "must have at most 1 property"},
+		{"oneOf none", "", `{"sku":"AB","quantity":1,"gift":{"message":"hi","amount":10},"items":[{"name":"pen"}]}`, nil, "", "/gift", "must match one of its schemas (oneOf): it matches none"},
+		{"oneOf variant keyword", "", `{"sku":"AB","quantity":1,"gift":{"amount":1},"items":[{"name":"pen"}]}`, nil, "", "/gift", "must match one of its schemas (oneOf): it matches none"},
+		{"anyOf none", "", `{"sku":"AB","quantity":1,"wrap":50,"items":[{"name":"pen"}]}`, nil, "", "/wrap", "must match at least one of its schemas (anyOf): it matches none"},
+		{"anyOf wrong type", "", `{"sku":"AB","quantity":1,"wrap":true,"items":[{"name":"pen"}]}`, nil, "", "/wrap", "must match at least one of its schemas (anyOf): it matches none"},
+		{"discriminated variant", "", `{"sku":"AB","quantity":1,"packaging":{"kind":"carton","size":9},"items":[{"name":"pen"}]}`, nil, "", "/packaging/size", "must be <= 3"},
+		{"discriminated variant required", "", `{"sku":"AB","quantity":1,"packaging":{"kind":"carton"},"items":[{"name":"pen"}]}`, nil, "", "/packaging/size", "is required"},
 		{"query parameter", "?limit=101", valid, nil, "query", "/limit", "must be <= 100"},
 		{"header parameter", "", valid, []string{"X-Trace", "XYZ"}, "header", "/X-Trace", "must match the pattern ^[a-f0-9]{8}$"},
 	}
@@ -149,6 +196,100 @@ func TestKeywords(t *testing.T) {
 				t.Fatalf("retry: status %d, handler ran %d times, Idempotent-Replayed %q", resp.StatusCode, h.orders.Load(), resp.Header.Get("Idempotent-Replayed"))
 			}
 		})
+	}
+}
+
+// TestUnionsAccept: a value matching exactly one oneOf variant, or some anyOf
+// variants, is accepted; a required readOnly member (id) is not demanded.
+func TestUnionsAccept(t *testing.T) {
+	h, ts := newServer(t)
+	for i, body := range []string{
+		`{"sku":"AB","quantity":1,"gift":{"message":"hi"},"wrap":"red","items":[{"name":"pen"}]}`,
+		`{"sku":"AB","quantity":1,"gift":{"amount":10},"wrap":120,"items":[{"name":"pen"}]}`,
+	} {
+		resp, b := send(t, ts, "POST", "/orders", "k-union-"+strconv.Itoa(i), body)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("%s: status %d: %s", body, resp.StatusCode, b)
+		}
+	}
+	if h.orders.Load() != 2 {
+		t.Fatalf("handler ran %d times", h.orders.Load())
+	}
+}
+
+// TestDiscriminatorMapping: a discriminator value the mapping does not name
+// is refused with 400 before the key is claimed; a mapped one is served.
+func TestDiscriminatorMapping(t *testing.T) {
+	h, ts := newServer(t)
+	resp, body := send(t, ts, "POST", "/orders", "k-disc", `{"sku":"AB","quantity":1,"packaging":{"kind":"crate"},"items":[{"name":"pen"}]}`)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `unknown kind \"crate\"`) || h.orders.Load() != 0 {
+		t.Fatalf("status %d, handler ran %d times: %s", resp.StatusCode, h.orders.Load(), body)
+	}
+	resp, body = send(t, ts, "POST", "/orders", "k-disc", `{"sku":"AB","quantity":1,"packaging":{"kind":"bag","paper":true},"items":[{"name":"pen"}]}`)
+	if resp.StatusCode != http.StatusCreated || h.orders.Load() != 1 {
+		t.Fatalf("mapped kind, same key: status %d, handler ran %d times: %s", resp.StatusCode, h.orders.Load(), body)
+	}
+}
+
+// TestRequiredWithOthers: absent required members are listed with the other
+// violations in one 400, and the zero value decoded in their place is not
+// reported again.
+func TestRequiredWithOthers(t *testing.T) {
+	_, ts := newServer(t)
+	resp, body := send(t, ts, "POST", "/orders", "k-req-others", `{"sku":"lower","address":{"zip":"1","x":2},"items":[{"name":"pencil"}]}`)
+	var p problem
+	if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, %v: %s", resp.StatusCode, err, body)
+	}
+	var got []string
+	for _, e := range p.Errors {
+		got = append(got, e.Pointer+" "+e.Detail)
+	}
+	want := []string{
+		"/address/x is not allowed: the schema declares no such property",
+		"/quantity is required",
+		"/sku must match the pattern ^[A-Z]+$",
+		"/items/0/name must be at most 5 characters long",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestOptOut: x-idemgen-validate: false serves a request its schema refuses
+// (decoding into the Go types still applies).
+func TestOptOut(t *testing.T) {
+	h, ts := newServer(t)
+	resp, body := send(t, ts, "POST", "/raw", "k-raw", `{"sku":"lower","quantity":0,"extra":1}`)
+	if resp.StatusCode != http.StatusCreated || h.raws.Load() != 1 {
+		t.Fatalf("status %d, handler ran %d times: %s", resp.StatusCode, h.raws.Load(), body)
+	}
+	resp, body = send(t, ts, "POST", "/raw", "k-raw-2", `{"sku":1}`)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a body of the wrong JSON type: status %d: %s", resp.StatusCode, body)
+	}
+}
+
+// TestForm: an urlencoded body is checked like a JSON one, with pointers to
+// its fields, before the key is claimed.
+func TestForm(t *testing.T) {
+	h, ts := newServer(t)
+	post := func(form string) (*http.Response, []byte) {
+		return send(t, ts, "POST", "/signups", "k-form", form, "Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, body := post("user=ABC&age=10")
+	var p problem
+	if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, %v: %s", resp.StatusCode, err, body)
+	}
+	if len(p.Errors) != 2 || p.Errors[0].Pointer != "/user" || p.Errors[1].Pointer != "/age" || p.Errors[1].Detail != "must be >= 18" {
+		t.Fatalf("errors %+v", p.Errors)
+	}
+	if h.signups.Load() != 0 {
+		t.Fatal("the handler ran")
+	}
+	if resp, body = post("user=abc&age=30"); resp.StatusCode != http.StatusCreated || h.signups.Load() != 1 {
+		t.Fatalf("valid form, same key: status %d, handler ran %d times: %s", resp.StatusCode, h.signups.Load(), body)
 	}
 }
 

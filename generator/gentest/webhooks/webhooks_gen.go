@@ -183,11 +183,7 @@ func NewWebhookHandler(h WebhookHandler, opts ...ServerOption) (http.Handler, er
 func (s *webhookServer) admitPaymentSettled(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(PaymentSettledRequestObject)
-		if err := s.decodePaymentSettled(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodePaymentSettled(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -240,10 +236,10 @@ func (s *webhookServer) decodePaymentSettled(r *http.Request, req *PaymentSettle
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePayment); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -280,11 +276,7 @@ func (s *webhookServer) decodePing(r *http.Request, req *PingRequestObject) erro
 func (s *webhookServer) admitSubscriptionProgress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(SubscriptionProgressRequestObject)
-		if err := s.decodeSubscriptionProgress(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeSubscriptionProgress(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -336,10 +328,10 @@ func (s *webhookServer) decodeSubscriptionProgress(r *http.Request, req *Subscri
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeSubscriptionProgressRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

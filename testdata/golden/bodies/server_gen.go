@@ -499,11 +499,7 @@ func (s *server) decodeGetFileByID(r *http.Request, req *GetFileByIDRequestObjec
 // handleGetFile serves GET /files/{name}.{ext}: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleGetFile(w http.ResponseWriter, r *http.Request) {
 	var req GetFileRequestObject
-	if err := s.decodeGetFile(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeGetFile(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}

@@ -162,10 +162,10 @@ func (s *webhookServer) decodeCreateSubscriptionOnEvent(r *http.Request, req *Cr
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapePostCallbacksCreateSubscriptionOnEventRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

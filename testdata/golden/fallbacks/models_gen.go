@@ -5,6 +5,8 @@ package fallbacks
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
 )
 
 // Anything is the "Anything" schema.
@@ -51,11 +53,11 @@ type FreeForm map[string]json.RawMessage
 
 // Holder is the "Holder" schema.
 type Holder struct {
-	Ff     FreeForm        `json:"ff,omitempty"`
-	Any    json.RawMessage `json:"any,omitempty"`
-	N      json.RawMessage `json:"n,omitempty"`
-	Opt    *string         `json:"opt,omitempty"`
-	Closed map[string]any  `json:"closed,omitempty"`
+	Ff     FreeForm                  `json:"ff,omitempty"`
+	Any    json.RawMessage           `json:"any,omitempty"`
+	N      json.RawMessage           `json:"n,omitempty"`
+	Opt    nullable.Nullable[string] `json:"opt,omitzero"`
+	Closed map[string]any            `json:"closed,omitempty"`
 }
 
 // NullOnly is the "NullOnly" schema.

@@ -2,7 +2,11 @@
 
 package openapi31
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
+)
 
 // Color is the "Color" schema.
 type Color string
@@ -24,14 +28,14 @@ func (v Color) Valid() bool {
 
 // Doc is the "Doc" schema.
 type Doc struct {
-	Color      Color             `json:"color"`
-	Pair       []json.RawMessage `json:"pair,omitempty"`
-	LegacyPair []json.RawMessage `json:"legacyPair,omitempty"`
-	Blob       []byte            `json:"blob,omitempty"`
-	Inner      *Inner            `json:"inner,omitempty"`
-	Count      *int              `json:"count,omitempty"`
-	Three      *int              `json:"three,omitempty"`
-	Label      *string           `json:"label,omitempty"`
+	Color      Color                     `json:"color"`
+	Pair       []json.RawMessage         `json:"pair,omitempty"`
+	LegacyPair []json.RawMessage         `json:"legacyPair,omitempty"`
+	Blob       []byte                    `json:"blob,omitempty"`
+	Inner      *Inner                    `json:"inner,omitempty"`
+	Count      nullable.Nullable[int]    `json:"count,omitzero"`
+	Three      *int                      `json:"three,omitempty"`
+	Label      nullable.Nullable[string] `json:"label,omitzero"`
 }
 
 // Inner is the "Inner" schema.

@@ -101,11 +101,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitCreateDoc(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateDocRequestObject)
-		if err := s.decodeCreateDoc(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateDoc(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -123,6 +119,11 @@ func (s *server) handleCreateDoc(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.CreateDoc(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("CreateDoc returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createDoc", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeCreateDocResponseObject(w)
@@ -148,10 +149,10 @@ func (s *server) decodeCreateDoc(r *http.Request, req *CreateDocRequestObject) e
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeDoc); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

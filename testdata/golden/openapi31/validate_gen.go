@@ -12,6 +12,18 @@ func (req *CreateDocRequestObject) validate() error {
 	return v.Err()
 }
 
+// validate checks the body of a CreateDoc201JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r CreateDoc201JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validator is a response whose body has a schema to check.
+type validator interface {
+	validate() error
+}
+
 // validate adds to v every way x breaks the "Doc" schema.
 func (x *Doc) validate(v *validate.Errors) {
 	if !x.Color.Valid() {
@@ -24,8 +36,8 @@ func (x *Doc) validate(v *validate.Errors) {
 			v.Add("three", "must be 3")
 		}
 	}
-	if x.Label != nil {
-		if !validate.MaxLength(*x.Label, 10) {
+	if val, ok := x.Label.Get(); ok {
+		if !validate.MaxLength(val, 10) {
 			v.Add("label", "must be at most 10 characters long")
 		}
 	}

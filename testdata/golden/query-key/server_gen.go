@@ -98,11 +98,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitCreateTransfer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateTransferRequestObject)
-		if err := s.decodeCreateTransfer(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateTransfer(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}

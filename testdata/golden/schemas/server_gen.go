@@ -216,6 +216,9 @@ func (s *server) decodeAddPet(r *http.Request, req *AddPetRequestObject) error {
 			return err
 		}
 		req.Body = v
+		if err := validate.CheckRequired(body, shapePet); err != nil {
+			return err
+		}
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -280,10 +283,10 @@ func (s *server) decodePatchTree(r *http.Request, req *PatchTreeRequestObject) e
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = &v
 		if err := validate.CheckRequired(body, shapeTree); err != nil {
 			return err
 		}
-		req.Body = &v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -300,6 +303,11 @@ func (s *server) handleGetValues(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.GetValues(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("GetValues returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getValues", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeGetValuesResponseObject(w)

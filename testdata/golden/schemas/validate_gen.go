@@ -4,12 +4,73 @@ package schemas
 
 import "github.com/idemgen/idemgen/runtime/validate"
 
+// validate checks the body of a GetValues200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r GetValues200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validator is a response whose body has a schema to check.
+type validator interface {
+	validate() error
+}
+
+// validate adds to v every way x breaks the "Everything" schema.
+func (x *Everything) validate(v *validate.Errors) {
+	if x.Scalar != nil {
+		v.Enter("scalar")
+		x.Scalar.validate(v)
+		v.Leave()
+	}
+	if x.Level != nil {
+		if !x.Level.Valid() {
+			v.Add("level", "must be one of 1, 2, 3")
+		}
+	}
+	if x.Mode != nil {
+		if !x.Mode.Valid() {
+			v.Add("mode", "must be one of \"fast\", \"slow-mode\", \"2x\", \"\"")
+		}
+	}
+}
+
+// validate adds to v every way x breaks the "Scalar" schema.
+func (x *Scalar) validate(v *validate.Errors) {
+	if validate.Null(x.raw) {
+		return
+	}
+	matched := 0
+	if _, err := x.AsString(); err == nil {
+		matched++
+	}
+	if _, err := x.AsNumber(); err == nil {
+		matched++
+	}
+	if _, err := x.AsCat(); err == nil && validate.Matches(x.raw, shapeCat, nil) {
+		matched++
+	}
+	v.Matched(matched, false)
+}
+
 // The members a request body must carry, per schema, for validate.Required.
 var (
+	shapeCat  = new(validate.Shape)
+	shapeDog  = new(validate.Shape)
+	shapePet  = new(validate.Shape)
 	shapeTree = new(validate.Shape)
 )
 
 func init() {
+	*shapeCat = validate.Shape{Required: []string{"petType", "lives"}}
+	*shapeDog = validate.Shape{Required: []string{"petType"}}
+	*shapePet = validate.Shape{
+		Tag: "petType",
+		Variants: map[string]*validate.Shape{
+			"cat": shapeCat,
+			"dog": shapeDog,
+		},
+	}
 	*shapeTree = validate.Shape{
 		Props: map[string]*validate.Member{
 			"children": {

@@ -2,7 +2,11 @@
 
 package songs
 
-import "time"
+import (
+	"time"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
+)
 
 // Genre is the "Genre" schema.
 type Genre string
@@ -27,12 +31,12 @@ func (v Genre) Valid() bool {
 // NewSong is the "NewSong" schema.
 type NewSong struct {
 	// Title is the song's title.
-	Title    string             `json:"title"`
-	Artist   string             `json:"artist"`
-	Genre    *Genre             `json:"genre,omitempty"`
-	Released *time.Time         `json:"released,omitempty"`
-	Lyrics   *string            `json:"lyrics,omitempty"`
-	Ratings  map[string]float64 `json:"ratings,omitempty"`
+	Title    string                    `json:"title"`
+	Artist   string                    `json:"artist"`
+	Genre    *Genre                    `json:"genre,omitempty"`
+	Released *time.Time                `json:"released,omitempty"`
+	Lyrics   nullable.Nullable[string] `json:"lyrics,omitzero"`
+	Ratings  map[string]float64        `json:"ratings,omitempty"`
 }
 
 // Problem is the "Problem" schema.
@@ -46,12 +50,12 @@ type Problem struct {
 // Song is a song in the catalogue.
 type Song struct {
 	// Title is the song's title.
-	Title    string             `json:"title"`
-	Artist   string             `json:"artist"`
-	Genre    *Genre             `json:"genre,omitempty"`
-	Released *time.Time         `json:"released,omitempty"`
-	Lyrics   *string            `json:"lyrics,omitempty"`
-	Ratings  map[string]float64 `json:"ratings,omitempty"`
-	ID       int64              `json:"id"`
-	Plays    int                `json:"plays"`
+	Title    string                    `json:"title"`
+	Artist   string                    `json:"artist"`
+	Genre    *Genre                    `json:"genre,omitempty"`
+	Released *time.Time                `json:"released,omitempty"`
+	Lyrics   nullable.Nullable[string] `json:"lyrics,omitzero"`
+	Ratings  map[string]float64        `json:"ratings,omitempty"`
+	ID       int64                     `json:"id"`
+	Plays    int                       `json:"plays"`
 }

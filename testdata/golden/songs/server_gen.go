@@ -387,17 +387,18 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 // handleListSongs serves GET /songs: it decodes and validates the request, calls the Handler and writes its response.
 func (s *server) handleListSongs(w http.ResponseWriter, r *http.Request) {
 	var req ListSongsRequestObject
-	if err := s.decodeListSongs(r, &req); err != nil {
-		s.kit.RequestError(w, r, err)
-		return
-	}
-	if err := req.validate(); err != nil {
+	if err := validate.Request(s.decodeListSongs(r, &req), req.validate); err != nil {
 		s.kit.RequestError(w, r, err)
 		return
 	}
 	resp, err := s.h.ListSongs(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("ListSongs returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "listSongs", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeListSongsResponseObject(w)
@@ -428,11 +429,7 @@ func (s *server) decodeListSongs(r *http.Request, req *ListSongsRequestObject) e
 func (s *server) admitCreateSong(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateSongRequestObject)
-		if err := s.decodeCreateSong(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateSong(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -450,6 +447,11 @@ func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.CreateSong(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("CreateSong returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "createSong", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeCreateSongResponseObject(w)
@@ -484,10 +486,10 @@ func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject)
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeNewSong); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -504,6 +506,11 @@ func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.GetSong(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("GetSong returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "getSong", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeGetSongResponseObject(w)
@@ -528,11 +535,7 @@ func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error
 func (s *server) admitReplaceSong(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(ReplaceSongRequestObject)
-		if err := s.decodeReplaceSong(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeReplaceSong(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -550,6 +553,11 @@ func (s *server) handleReplaceSong(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.h.ReplaceSong(r.Context(), req)
 	if err == nil && resp == nil {
 		err = errors.New("ReplaceSong returned neither a response nor an error")
+	}
+	if err == nil && s.kit.ValidatesResponses() {
+		if c, ok := resp.(validator); ok {
+			s.kit.CheckResponse(r.Context(), "replaceSong", c.validate())
+		}
 	}
 	if err == nil {
 		err = resp.writeReplaceSongResponseObject(w)
@@ -579,10 +587,10 @@ func (s *server) decodeReplaceSong(r *http.Request, req *ReplaceSongRequestObjec
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeNewSong); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

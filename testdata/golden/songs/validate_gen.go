@@ -34,8 +34,54 @@ func (req *ReplaceSongRequestObject) validate() error {
 	return v.Err()
 }
 
+// validate checks the body of a ListSongs200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r ListSongs200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	for i := range r.Body {
+		v.EnterIndex(i)
+		r.Body[i].validate(v)
+		v.Leave()
+	}
+	return v.Err()
+}
+
+// validate checks the body of a CreateSong201JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r CreateSong201JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a GetSong200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r GetSong200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the body of a ReplaceSong200JSONResponse against its schema (serverkit.WithResponseValidation).
+func (r ReplaceSong200JSONResponse) validate() error {
+	v := &validate.Errors{Response: true}
+	r.Body.validate(v)
+	return v.Err()
+}
+
+// validator is a response whose body has a schema to check.
+type validator interface {
+	validate() error
+}
+
 // validate adds to v every way x breaks the "NewSong" schema.
 func (x *NewSong) validate(v *validate.Errors) {
+	if x.Genre != nil {
+		if !x.Genre.Valid() {
+			v.Add("genre", "must be one of \"rock\", \"jazz\", \"hip-hop\", \"lo-fi\"")
+		}
+	}
+}
+
+// validate adds to v every way x breaks the "Song" schema.
+func (x *Song) validate(v *validate.Errors) {
 	if x.Genre != nil {
 		if !x.Genre.Valid() {
 			v.Add("genre", "must be one of \"rock\", \"jazz\", \"hip-hop\", \"lo-fi\"")

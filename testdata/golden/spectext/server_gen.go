@@ -147,11 +147,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitCreateOrder(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreateOrderRequestObject)
-		if err := s.decodeCreateOrder(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreateOrder(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}

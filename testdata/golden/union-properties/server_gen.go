@@ -102,11 +102,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitCreatePet(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(CreatePetRequestObject)
-		if err := s.decodeCreatePet(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeCreatePet(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -159,6 +155,9 @@ func (s *server) decodeCreatePet(r *http.Request, req *CreatePetRequestObject) e
 			return err
 		}
 		req.Body = v
+		if err := validate.CheckRequired(body, shapePet); err != nil {
+			return err
+		}
 	default:
 		return serverkit.Unsupported(r)
 	}

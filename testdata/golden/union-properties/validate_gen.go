@@ -35,3 +35,22 @@ func (x *PetDog) validate(v *validate.Errors) {
 		v.Add("name", "must be at least 1 character long")
 	}
 }
+
+// The members a request body must carry, per schema, for validate.Required.
+var (
+	shapePet    = new(validate.Shape)
+	shapePetCat = new(validate.Shape)
+	shapePetDog = new(validate.Shape)
+)
+
+func init() {
+	*shapePet = validate.Shape{
+		Tag: "kind",
+		Variants: map[string]*validate.Shape{
+			"Cat": shapePetCat,
+			"Dog": shapePetDog,
+		},
+	}
+	*shapePetCat = validate.Shape{Required: []string{"name", "kind"}}
+	*shapePetDog = validate.Shape{Required: []string{"name", "kind", "bark"}}
+}

@@ -5,6 +5,8 @@ package validation
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/idemgen/idemgen/runtime/nullable"
 )
 
 // Book is the "Book" schema.
@@ -15,16 +17,27 @@ type Book struct {
 
 // Box is the "Box" schema.
 type Box struct {
-	Weight    float64          `json:"weight"`
-	Count     *int32           `json:"count,omitempty"`
-	Version   *int             `json:"version,omitempty"`
-	Label     *string          `json:"label,omitempty"`
-	Grid      [][]int          `json:"grid"`
-	Shelves   map[string]Shelf `json:"shelves,omitempty"`
-	Content   *Content         `json:"content,omitempty"`
-	Sizes     []BoxSizesItem   `json:"sizes,omitempty"`
-	Lookahead *string          `json:"lookahead,omitempty"`
-	Code      *Code            `json:"code,omitempty"`
+	Weight    float64                   `json:"weight"`
+	Count     *int32                    `json:"count,omitempty"`
+	Version   *int                      `json:"version,omitempty"`
+	Label     nullable.Nullable[string] `json:"label,omitzero"`
+	Grid      [][]int                   `json:"grid"`
+	Shelves   map[string]Shelf          `json:"shelves,omitempty"`
+	Content   *Content                  `json:"content,omitempty"`
+	Sizes     []BoxSizesItem            `json:"sizes,omitempty"`
+	Lookahead *string                   `json:"lookahead,omitempty"`
+	Code      *Code                     `json:"code,omitempty"`
+	Serial    string                    `json:"serial"`
+	Lid       *BoxLid                   `json:"lid,omitempty"`
+	Filler    *Filler                   `json:"filler,omitempty"`
+	Mark      *Mark                     `json:"mark,omitempty"`
+}
+
+// BoxLid is the "BoxLid" schema.
+type BoxLid struct {
+	Color *string `json:"color,omitempty"`
+	Size  *int    `json:"size,omitempty"`
+	Tape  *bool   `json:"tape,omitempty"`
 }
 
 // BoxSizesItem is the "BoxSizesItem" schema.
@@ -75,6 +88,145 @@ func (u *Content) UnmarshalJSON(b []byte) error {
 	return fmt.Errorf("Content: unknown kind %q", d.Value)
 }
 
+// Filler is the "Filler" schema.
+//
+// It is one of FillerOption1, FillerOption2 (oneOf, without a discriminator): it holds the raw JSON; use the As and From methods.
+type Filler struct {
+	raw json.RawMessage
+}
+
+// MarshalJSON returns the held JSON (null when empty).
+func (u Filler) MarshalJSON() ([]byte, error) {
+	if len(u.raw) == 0 {
+		return []byte("null"), nil
+	}
+	return u.raw, nil
+}
+
+// UnmarshalJSON keeps a copy of b; the As methods decode it.
+func (u *Filler) UnmarshalJSON(b []byte) error {
+	u.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// Raw returns the held JSON.
+func (u Filler) Raw() json.RawMessage {
+	return u.raw
+}
+
+// AsFillerOption1 decodes the held JSON as the FillerOption1 variant.
+func (u Filler) AsFillerOption1() (v FillerOption1, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromFillerOption1 sets the held JSON to v, the FillerOption1 variant.
+func (u *Filler) FromFillerOption1(v FillerOption1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
+}
+
+// AsFillerOption2 decodes the held JSON as the FillerOption2 variant.
+func (u Filler) AsFillerOption2() (v FillerOption2, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromFillerOption2 sets the held JSON to v, the FillerOption2 variant.
+func (u *Filler) FromFillerOption2(v FillerOption2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
+}
+
+// FillerOption1 is the "FillerOption1" schema.
+type FillerOption1 string
+
+// Values of FillerOption1.
+const (
+	FillerOption1Paper FillerOption1 = "paper"
+	FillerOption1Foam  FillerOption1 = "foam"
+)
+
+// Valid reports whether v is one of the values the spec allows for FillerOption1.
+func (v FillerOption1) Valid() bool {
+	switch v {
+	case FillerOption1Paper, FillerOption1Foam:
+		return true
+	}
+	return false
+}
+
+// FillerOption2 is the "FillerOption2" schema.
+type FillerOption2 struct {
+	Grams int `json:"grams"`
+}
+
+// Mark is the "Mark" schema.
+//
+// It is one of String, Integer (anyOf, without a discriminator): it holds the raw JSON; use the As and From methods.
+type Mark struct {
+	raw json.RawMessage
+}
+
+// MarshalJSON returns the held JSON (null when empty).
+func (u Mark) MarshalJSON() ([]byte, error) {
+	if len(u.raw) == 0 {
+		return []byte("null"), nil
+	}
+	return u.raw, nil
+}
+
+// UnmarshalJSON keeps a copy of b; the As methods decode it.
+func (u *Mark) UnmarshalJSON(b []byte) error {
+	u.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// Raw returns the held JSON.
+func (u Mark) Raw() json.RawMessage {
+	return u.raw
+}
+
+// AsString decodes the held JSON as the String variant.
+func (u Mark) AsString() (v string, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromString sets the held JSON to v, the String variant.
+func (u *Mark) FromString(v string) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
+}
+
+// AsInteger decodes the held JSON as the Integer variant.
+func (u Mark) AsInteger() (v int, err error) {
+	err = json.Unmarshal(u.raw, &v)
+	return
+}
+
+// FromInteger sets the held JSON to v, the Integer variant.
+func (u *Mark) FromInteger(v int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	u.raw = b
+	return nil
+}
+
 // PackBoxMode is the "PackBoxMode" schema.
 type PackBoxMode string
 
@@ -91,6 +243,12 @@ func (v PackBoxMode) Valid() bool {
 		return true
 	}
 	return false
+}
+
+// RelabelBoxRequest is the "RelabelBoxRequest" schema.
+type RelabelBoxRequest struct {
+	Label nullable.Nullable[string] `json:"label,omitzero"`
+	Count nullable.Nullable[int]    `json:"count,omitzero"`
 }
 
 // Shelf is the "Shelf" schema.

@@ -8,9 +8,17 @@ import "github.com/idemgen/idemgen/runtime/idempotency"
 // by operationId. NewServer wraps each of these operations with it; operations
 // that are not in the table are not wrapped. Tests and tools may read it; it is
 // not meant to be changed at run time.
-var Policies = map[string]idempotency.Policy{"packBox": {
-	Operation: "packBox",
-}}
+var Policies = map[string]idempotency.Policy{
+	"packBox": {
+		Operation: "packBox",
+	},
+	"packCrate": {
+		Operation: "packCrate",
+	},
+	"relabelBox": {
+		Operation: "relabelBox",
+	},
+}
 
 // Waivers lists the operations deliberately marked not idempotent
 // (x-idempotent: false), by operationId, with the reason given in the spec.

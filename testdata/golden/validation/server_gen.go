@@ -23,6 +23,14 @@ type Handler interface {
 	//
 	// It is idempotent: see Policies["packBox"].
 	PackBox(ctx context.Context, req PackBoxRequestObject) (PackBoxResponseObject, error)
+	// RelabelBox handles PATCH /boxes/{code}/label (operationId "relabelBox").
+	//
+	// It is idempotent: see Policies["relabelBox"].
+	RelabelBox(ctx context.Context, req RelabelBoxRequestObject) (RelabelBoxResponseObject, error)
+	// PackCrate handles POST /crates (operationId "packCrate").
+	//
+	// It is idempotent: see Policies["packCrate"].
+	PackCrate(ctx context.Context, req PackCrateRequestObject) (PackCrateResponseObject, error)
 }
 
 // ErrNotImplemented is returned by UnimplementedHandler; the server answers it
@@ -35,6 +43,16 @@ type UnimplementedHandler struct{}
 
 // PackBox returns ErrNotImplemented.
 func (UnimplementedHandler) PackBox(ctx context.Context, req PackBoxRequestObject) (PackBoxResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// RelabelBox returns ErrNotImplemented.
+func (UnimplementedHandler) RelabelBox(ctx context.Context, req RelabelBoxRequestObject) (RelabelBoxResponseObject, error) {
+	return nil, ErrNotImplemented
+}
+
+// PackCrate returns ErrNotImplemented.
+func (UnimplementedHandler) PackCrate(ctx context.Context, req PackCrateRequestObject) (PackCrateResponseObject, error) {
 	return nil, ErrNotImplemented
 }
 
@@ -61,6 +79,50 @@ type PackBoxResponseObject interface {
 type PackBox201Response struct{}
 
 func (r PackBox201Response) writePackBoxResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 201, "", nil)
+	return nil
+}
+
+// RelabelBoxRequestObject is the decoded request of RelabelBox (PATCH /boxes/{code}/label).
+type RelabelBoxRequestObject struct {
+	// Code is the path parameter "code".
+	Code Code
+	// Body is the request body as application/merge-patch+json.
+	Body RelabelBoxRequest
+}
+
+// RelabelBoxResponseObject is a response of RelabelBox: one of RelabelBox204Response.
+type RelabelBoxResponseObject interface {
+	writeRelabelBoxResponseObject(w http.ResponseWriter) error
+}
+
+// RelabelBox204Response is the 204 response of RelabelBox.
+//
+// relabelled
+type RelabelBox204Response struct{}
+
+func (r RelabelBox204Response) writeRelabelBoxResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 204, "", nil)
+	return nil
+}
+
+// PackCrateRequestObject is the decoded request of PackCrate (POST /crates).
+type PackCrateRequestObject struct {
+	// Body is the request body as application/json.
+	Body Box
+}
+
+// PackCrateResponseObject is a response of PackCrate: one of PackCrate201Response.
+type PackCrateResponseObject interface {
+	writePackCrateResponseObject(w http.ResponseWriter) error
+}
+
+// PackCrate201Response is the 201 response of PackCrate.
+//
+// packed
+type PackCrate201Response struct{}
+
+func (r PackCrate201Response) writePackCrateResponseObject(w http.ResponseWriter) error {
 	serverkit.Write(w, 201, "", nil)
 	return nil
 }
@@ -97,7 +159,26 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		Name:     "code",
 		Wildcard: "_p1",
 	})
+	var h1 http.Handler
+	if h1, err = kit.Idempotent("relabelBox", Policies["relabelBox"], http.HandlerFunc(s.handleRelabelBox)); err != nil {
+		return nil, err
+	}
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "relabelBox", Method: "PATCH", Route: "/boxes/{code}/label"}, s.admitRelabelBox(h1), serverkit.PathParam{
+		Name:     "code",
+		Wildcard: "_p1",
+	})
+	var h2 http.Handler
+	if h2, err = kit.Idempotent("packCrate", Policies["packCrate"], http.HandlerFunc(s.handlePackCrate)); err != nil {
+		return nil, err
+	}
+	h2 = kit.Operation(serverkit.OperationInfo{ID: "packCrate", Method: "POST", Route: "/crates"}, s.admitPackCrate(h2))
 	if err = kit.Handle("POST /boxes/{_p1}", h0); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("PATCH /boxes/{_p1}/label", h1); err != nil {
+		return nil, err
+	}
+	if err = kit.Handle("POST /crates", h2); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -109,11 +190,7 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 func (s *server) admitPackBox(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(PackBoxRequestObject)
-		if err := s.decodePackBox(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodePackBox(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -166,7 +243,123 @@ func (s *server) decodePackBox(r *http.Request, req *PackBoxRequestObject) error
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeBox); err != nil {
+			return err
+		}
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// admitRelabelBox decodes and validates a PATCH /boxes/{code}/label request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitRelabelBox(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(RelabelBoxRequestObject)
+		if err := validate.Request(s.decodeRelabelBox(r, req), req.validate); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handleRelabelBox serves PATCH /boxes/{code}/label: it calls the Handler with the request admitRelabelBox decoded and writes its response.
+func (s *server) handleRelabelBox(w http.ResponseWriter, r *http.Request) {
+	req, ok := validate.Admitted[RelabelBoxRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "relabelBox", errors.New("handleRelabelBox: the request was not decoded by admitRelabelBox"))
+		return
+	}
+	resp, err := s.h.RelabelBox(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("RelabelBox returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeRelabelBoxResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "relabelBox", err)
+	}
+}
+
+// decodeRelabelBox decodes the parameters and body of PATCH /boxes/{code}/label into req.
+func (s *server) decodeRelabelBox(r *http.Request, req *RelabelBoxRequestObject) error {
+	params := serverkit.ParamsOf(r)
+	if err := params.Decode(&req.Code, serverkit.Parameter{In: serverkit.InPath, Name: "code", Required: true}); err != nil {
+		return err
+	}
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/merge-patch+json"}) {
+	case 0:
+		var v RelabelBoxRequest
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
+			return err
+		}
+		req.Body = v
+	default:
+		return serverkit.Unsupported(r)
+	}
+	return nil
+}
+
+// admitPackCrate decodes and validates a POST /crates request before next (the
+// idempotency middleware) claims its key: an invalid request is answered 400
+// and leaves no record. next finds the decoded request with validate.Admitted.
+func (s *server) admitPackCrate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := new(PackCrateRequestObject)
+		if err := s.decodePackCrate(r, req); err != nil {
+			s.kit.RequestError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, validate.Admit(r, req))
+	})
+}
+
+// handlePackCrate serves POST /crates: it calls the Handler with the request admitPackCrate decoded and writes its response.
+func (s *server) handlePackCrate(w http.ResponseWriter, r *http.Request) {
+	req, ok := validate.Admitted[PackCrateRequestObject](r)
+	if !ok {
+		s.kit.Fail(w, r, "packCrate", errors.New("handlePackCrate: the request was not decoded by admitPackCrate"))
+		return
+	}
+	resp, err := s.h.PackCrate(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("PackCrate returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writePackCrateResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "packCrate", err)
+	}
+}
+
+// decodePackCrate decodes the parameters and body of POST /crates into req.
+func (s *server) decodePackCrate(r *http.Request, req *PackCrateRequestObject) error {
+	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !present {
+		return nil
+	}
+	switch serverkit.MediaType(r, []string{"application/json"}) {
+	case 0:
+		var v Box
+		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
 		req.Body = v

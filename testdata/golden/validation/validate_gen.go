@@ -2,11 +2,7 @@
 
 package validation
 
-import (
-	"regexp"
-
-	"github.com/idemgen/idemgen/runtime/validate"
-)
+import "github.com/idemgen/idemgen/runtime/validate"
 
 // validate checks the parameters and body of a POST /boxes/{code} request against their
 // schemas, listing every violation.
@@ -27,6 +23,19 @@ func (req *PackBoxRequestObject) validate() error {
 		if !validate.MaxLength(*req.Session, 16) {
 			v.Add("session", "must be at most 16 characters long")
 		}
+	}
+	v.In("")
+	req.Body.validate(v)
+	return v.Err()
+}
+
+// validate checks the parameters and body of a PATCH /boxes/{code}/label request against their
+// schemas, listing every violation.
+func (req *RelabelBoxRequestObject) validate() error {
+	v := new(validate.Errors)
+	v.In("path")
+	if !pattern1.MatchString(string(req.Code)) {
+		v.Add("code", "must match the pattern ^[A-Z]{3}$")
 	}
 	v.In("")
 	req.Body.validate(v)
@@ -62,8 +71,8 @@ func (x *Box) validate(v *validate.Errors) {
 			v.Add("version", "must be 2")
 		}
 	}
-	if x.Label != nil {
-		if !validate.MinLength(*x.Label, 1) {
+	if val, ok := x.Label.Get(); ok {
+		if !validate.MinLength(val, 1) {
 			v.Add("label", "must be at least 1 character long")
 		}
 	}
@@ -103,6 +112,30 @@ func (x *Box) validate(v *validate.Errors) {
 			v.Add("code", "must match the pattern ^[A-Z]{3}$")
 		}
 	}
+	if x.Lid != nil {
+		v.Enter("lid")
+		x.Lid.validate(v)
+		v.Leave()
+	}
+	if x.Filler != nil {
+		v.Enter("filler")
+		x.Filler.validate(v)
+		v.Leave()
+	}
+	if x.Mark != nil {
+		v.Enter("mark")
+		x.Mark.validate(v)
+		v.Leave()
+	}
+}
+
+// validate adds to v every way x breaks the "BoxLid" schema.
+func (x *BoxLid) validate(v *validate.Errors) {
+	if x.Size != nil {
+		if *x.Size > 3 {
+			v.Add("size", "must be <= 3")
+		}
+	}
 }
 
 // validate adds to v every way x breaks the "Content" schema.
@@ -112,6 +145,65 @@ func (x *Content) validate(v *validate.Errors) {
 	}
 	if x.Toy != nil {
 		x.Toy.validate(v)
+	}
+}
+
+// validate adds to v every way x breaks the "Filler" schema.
+func (x *Filler) validate(v *validate.Errors) {
+	if validate.Null(x.raw) {
+		return
+	}
+	matched := 0
+	if val, err := x.AsFillerOption1(); err == nil && validate.Matches(x.raw, nil, func(v *validate.Errors) {
+		if !val.Valid() {
+			v.Add("", "must be one of \"paper\", \"foam\"")
+		}
+	}) {
+		matched++
+	}
+	if val, err := x.AsFillerOption2(); err == nil && validate.Matches(x.raw, shapeFillerOption2, val.validate) {
+		matched++
+	}
+	v.Matched(matched, true)
+}
+
+// validate adds to v every way x breaks the "FillerOption2" schema.
+func (x *FillerOption2) validate(v *validate.Errors) {
+	if x.Grams < 1 {
+		v.Add("grams", "must be >= 1")
+	}
+}
+
+// validate adds to v every way x breaks the "Mark" schema.
+func (x *Mark) validate(v *validate.Errors) {
+	if validate.Null(x.raw) {
+		return
+	}
+	matched := 0
+	if val, err := x.AsString(); err == nil && validate.Matches(x.raw, nil, func(v *validate.Errors) {
+		if !validate.UUID(val) {
+			v.Add("", "must be a valid uuid")
+		}
+	}) {
+		matched++
+	}
+	if _, err := x.AsInteger(); err == nil {
+		matched++
+	}
+	v.Matched(matched, false)
+}
+
+// validate adds to v every way x breaks the "RelabelBoxRequest" schema.
+func (x *RelabelBoxRequest) validate(v *validate.Errors) {
+	if val, ok := x.Label.Get(); ok {
+		if !validate.MinLength(val, 1) {
+			v.Add("label", "must be at least 1 character long")
+		}
+	}
+	if val, ok := x.Count.Get(); ok {
+		if val < 0 {
+			v.Add("count", "must be >= 0")
+		}
 	}
 }
 
@@ -138,22 +230,61 @@ func (x *Toy) validate(v *validate.Errors) {
 
 // The members a request body must carry, per schema, for validate.Required.
 var (
-	shapeBox   = new(validate.Shape)
-	shapeShelf = new(validate.Shape)
+	shapeBook          = new(validate.Shape)
+	shapeBox           = new(validate.Shape)
+	shapeBoxLid        = new(validate.Shape)
+	shapeContent       = new(validate.Shape)
+	shapeFillerOption2 = new(validate.Shape)
+	shapeShelf         = new(validate.Shape)
+	shapeToy           = new(validate.Shape)
 )
 
 func init() {
+	*shapeBook = validate.Shape{Required: []string{"kind"}}
 	*shapeBox = validate.Shape{
-		Props: map[string]*validate.Member{"shelves": {
-			Name:  "shelves",
-			Shape: &validate.Shape{Values: shapeShelf},
-		}},
+		Props: map[string]*validate.Member{
+			"content": {
+				Name:  "content",
+				Shape: shapeContent,
+			},
+			"lid": {
+				Name:  "lid",
+				Shape: shapeBoxLid,
+			},
+			"serial": {
+				Name:     "serial",
+				ReadOnly: true,
+			},
+			"shelves": {
+				Name:  "shelves",
+				Shape: &validate.Shape{Values: shapeShelf},
+			},
+		},
 		Required: []string{"weight", "grid"},
 	}
+	*shapeBoxLid = validate.Shape{
+		Closed:   true,
+		MaxProps: validate.Bound(2),
+		MinProps: 1,
+		Props: map[string]*validate.Member{
+			"color": nil,
+			"size":  nil,
+			"tape":  nil,
+		},
+	}
+	*shapeContent = validate.Shape{
+		Tag: "kind",
+		Variants: map[string]*validate.Shape{
+			"Book": shapeBook,
+			"Toy":  shapeToy,
+		},
+	}
+	*shapeFillerOption2 = validate.Shape{Required: []string{"grams"}}
 	*shapeShelf = validate.Shape{Required: []string{"slot"}}
+	*shapeToy = validate.Shape{Required: []string{"kind"}}
 }
 
 // The schemas' patterns, compiled once.
 var (
-	pattern1 = regexp.MustCompile("^[A-Z]{3}$")
+	pattern1 = validate.MustPattern("^[A-Z]{3}$")
 )

@@ -102,11 +102,7 @@ func NewWebhookHandler(h WebhookHandler, opts ...ServerOption) (http.Handler, er
 func (s *webhookServer) admitOrderShipped(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := new(OrderShippedRequestObject)
-		if err := s.decodeOrderShipped(r, req); err != nil {
-			s.kit.RequestError(w, r, err)
-			return
-		}
-		if err := req.validate(); err != nil {
+		if err := validate.Request(s.decodeOrderShipped(r, req), req.validate); err != nil {
 			s.kit.RequestError(w, r, err)
 			return
 		}
@@ -159,10 +155,10 @@ func (s *webhookServer) decodeOrderShipped(r *http.Request, req *OrderShippedReq
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeShipment); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
