@@ -95,8 +95,10 @@ func (g *generator) emitFormDecode(gr *jen.Group, c *model.Content, field *jen.S
 		}
 		gr.Id("form").Dot(method).Call(args...)
 	}
-	gr.If(jen.Err().Op(":=").Id("form").Dot("Err").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
+	// What decoded is assigned even when some fields failed, so that
+	// validation (validate.Request) checks the others in the same 400.
 	g.assign(gr, field, byValue)
+	gr.If(jen.Err().Op(":=").Id("form").Dot("Err").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))
 }
 
 // clientMultipart is the client's encoding of a typed multipart body held in

@@ -23,9 +23,6 @@ type Violation struct {
 	Pointer string `json:"pointer"`
 	// Detail says what the schema requires ("must be >= 1").
 	Detail string `json:"detail"`
-	// missing marks a required member that is absent (Merge drops the other
-	// violations of the zero value decoded in its place).
-	missing bool
 }
 
 // token is one step of the current location: a member name, or an index
@@ -95,7 +92,7 @@ func (e *Errors) missing(name string) {
 	if e.full() {
 		return
 	}
-	e.list = append(e.list, Violation{In: e.in, Pointer: e.pointer() + "/" + escape(name), Detail: "is required", missing: true})
+	e.list = append(e.list, Violation{In: e.in, Pointer: e.pointer() + "/" + escape(name), Detail: "is required"})
 }
 
 // ReadOnly records that a request carries the read-only member name; in a
@@ -180,8 +177,10 @@ func (e *Errors) Err() error {
 // (its generated validate method) finds, so that a 400 lists every violation
 // at once: required members that are absent and the other keywords. A
 // decoding failure that is not a list of violations (malformed JSON, a
-// wrong type) is returned alone: the decoded value cannot be checked. The
-// zero value decoded in place of an absent member is not reported again.
+// wrong type) is returned alone: the decoded value cannot be checked. A
+// member decoding reported (absent, or a form field that did not parse) is
+// not reported again: what check sees there is the zero value decoded in its
+// place.
 func Request(decodeErr error, check func() error) error {
 	var missing *Error
 	if decodeErr != nil {
@@ -212,11 +211,11 @@ func Request(decodeErr error, check func() error) error {
 	return out
 }
 
-// covered reports whether x is about a member that list says is absent (or
-// lies below one).
+// covered reports whether x is about a member that decoding already
+// reported in list (or lies below one).
 func covered(list []Violation, x Violation) bool {
 	for _, m := range list {
-		if m.missing && m.In == x.In && (x.Pointer == m.Pointer || strings.HasPrefix(x.Pointer, m.Pointer+"/")) {
+		if m.In == x.In && (x.Pointer == m.Pointer || strings.HasPrefix(x.Pointer, m.Pointer+"/")) {
 			return true
 		}
 	}

@@ -570,10 +570,10 @@ func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageForm
 		form.Field("user", &v.User, true)
 		form.Field("text", &v.Text, true)
 		form.Field("key", &v.Key, true)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -637,10 +637,10 @@ func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRe
 		form.Field("user", &v.User, true)
 		form.Field("text", &v.Text, true)
 		form.Field("key", &v.Key, true)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -795,10 +795,10 @@ func (s *server) decodeSubmitPlainForm(r *http.Request, req *SubmitPlainFormRequ
 		form.Field("user", &v.User, true)
 		form.Field("text", &v.Text, true)
 		form.Field("key", &v.Key, true)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -980,10 +980,10 @@ func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) e
 		form.Field("payerId", &v.PayerId, true)
 		form.Field("amount", &v.Amount, true)
 		form.Field("currency", &v.Currency, true)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -875,10 +875,10 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 		form.Field("token", &v.Token, true)
 		form.Field("amount", &v.Amount, true)
 		form.Field("note", &v.Note, false)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

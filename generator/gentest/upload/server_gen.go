@@ -230,10 +230,10 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 		form.Field("note", &v.Note, false)
 		form.Field("funds", &v.Funds, false)
 		form.Delimited("codes", &v.Codes, false, "|")
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -297,10 +297,10 @@ func (s *server) decodeUploadPhoto(r *http.Request, req *UploadPhotoRequestObjec
 		form.File("thumbnail", &v.Thumbnail, false)
 		form.File("extras", &v.Extras, false)
 		form.Field("meta", &v.Meta, false, "application/json")
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -359,10 +359,10 @@ func (s *server) decodeSubmitScan(r *http.Request, req *SubmitScanRequestObject)
 		var v SubmitScanRequest
 		form.Field("scanKey", &v.ScanKey, true)
 		form.File("page", &v.Page, true)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

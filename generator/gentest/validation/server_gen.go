@@ -687,10 +687,10 @@ func (s *server) decodeSignUp(r *http.Request, req *SignUpRequestObject) error {
 		var v SignUpRequest
 		form.Field("user", &v.User, true)
 		form.Field("age", &v.Age, false)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

@@ -458,10 +458,10 @@ func (s *server) decodeDonate(r *http.Request, req *DonateRequestObject) error {
 		form.Field("token", &v.Token, true)
 		form.Field("amount", &v.Amount, true)
 		form.Field("tags", &v.Tags, false)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -595,10 +595,10 @@ func (s *server) decodeUpload(r *http.Request, req *UploadRequestObject) error {
 		}
 		var v UploadMultipartRequest
 		form.File("file", &v.File, false)
+		req.MultipartBody = &v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.MultipartBody = &v
 	case 2:
 		v := string(body)
 		req.TextBody = &v

@@ -217,10 +217,10 @@ func (s *server) decodePutAvatar(r *http.Request, req *PutAvatarRequestObject) e
 		form.File("crops", &v.Crops, false)
 		form.Field("caption", &v.Caption, false)
 		form.Field("size", &v.Size, false)
+		req.Body = v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -265,10 +265,10 @@ func (s *server) decodeSendFeedback(r *http.Request, req *SendFeedbackRequestObj
 		form.Field("text", &v.Text, true)
 		form.Field("score", &v.Score, false)
 		form.Delimited("topics", &v.Topics, false, ",")
+		req.FormBody = &v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.FormBody = &v
 	case 1:
 		form, err := serverkit.ReadMultipart(r, body)
 		if err != nil {
@@ -277,10 +277,10 @@ func (s *server) decodeSendFeedback(r *http.Request, req *SendFeedbackRequestObj
 		var v SendFeedbackMultipartRequest
 		form.Field("text", &v.Text, false)
 		form.File("attachment", &v.Attachment, false)
+		req.MultipartBody = &v
 		if err := form.Err(); err != nil {
 			return err
 		}
-		req.MultipartBody = &v
 	default:
 		return serverkit.Unsupported(r)
 	}
