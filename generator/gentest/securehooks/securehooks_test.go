@@ -23,6 +23,14 @@ import (
 // receiver's job.
 type receiver struct {
 	shipped, progress, pings atomic.Int64
+	cancelled                atomic.Int64
+	cancelledBy              atomic.Value // the principal of the last OrderCancelled
+}
+
+func (r *receiver) OrderCancelled(ctx context.Context, req OrderCancelledRequestObject) (OrderCancelledResponseObject, error) {
+	r.cancelled.Add(1)
+	r.cancelledBy.Store(serverkit.Principal(ctx))
+	return OrderCancelled204Response{}, nil
 }
 
 func (r *receiver) OrderShipped(ctx context.Context, req OrderShippedRequestObject) (OrderShippedResponseObject, error) {
@@ -184,6 +192,21 @@ func TestUnsecuredWebhookIgnoresRootSecurity(t *testing.T) {
 	ts, _ := serve(t, r)
 	if got := deliver(t, ts.URL+"/webhooks/ping", nil, ""); got.Status != 204 || r.pings.Load() != 1 {
 		t.Fatalf("ping: %d %q ran=%d, want 204", got.Status, got.Body, r.pings.Load())
+	}
+}
+
+// TestSecuredWithoutIdempotency: a secured webhook without x-idempotent is
+// authenticated the same way.
+func TestSecuredWithoutIdempotency(t *testing.T) {
+	r := &receiver{}
+	ts, _ := serve(t, r)
+	url := ts.URL + "/webhooks/order.cancelled"
+	wantUnauthorized(t, deliver(t, url, nil, ""), "ApiKey")
+	if r.cancelled.Load() != 0 {
+		t.Fatal("the handler ran for a delivery without the secret")
+	}
+	if got := deliver(t, url, map[string]string{"X-Webhook-Secret": "globex-1"}, ""); got.Status != 204 || r.cancelled.Load() != 1 || r.cancelledBy.Load() != "globex" {
+		t.Fatalf("with the secret: %d %q ran=%d principal=%v, want 204 for globex", got.Status, got.Body, r.cancelled.Load(), r.cancelledBy.Load())
 	}
 }
 

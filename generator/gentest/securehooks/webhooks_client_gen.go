@@ -42,6 +42,35 @@ func NewWebhookSender(baseURL string, opts ...ClientOption) (*WebhookSender, err
 	return &WebhookSender{base: b}, nil
 }
 
+// OrderCancelled calls POST /webhooks/order.cancelled (operationId "orderCancelled").
+//
+// It returns one of the OrderCancelledResponseObject types (matched by status and
+// Content-Type) for every status the spec declares, with a nil error; see WebhookSender.
+func (c *WebhookSender) OrderCancelled(ctx context.Context, req OrderCancelledRequestObject, opts ...CallOption) (OrderCancelledResponseObject, *client.Response, error) {
+	call := c.base.Begin(client.Operation{ID: "orderCancelled", Method: "POST", Security: []client.Requirement{{"secret"}}}, opts)
+	path := "/webhooks/order.cancelled"
+	hreq, err := call.NewRequest(ctx, path, nil, nil, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := call.Do(ctx, hreq)
+	if err != nil {
+		return nil, raw, err
+	}
+	return decodeOrderCancelled(raw)
+}
+
+// decodeOrderCancelled decodes the final answer of OrderCancelled.
+func decodeOrderCancelled(raw *client.Response) (OrderCancelledResponseObject, *client.Response, error) {
+	status := raw.HTTP.StatusCode
+	switch {
+	case status == 204:
+		var r OrderCancelled204Response
+		return r, raw, nil
+	}
+	return nil, raw, raw.Undeclared()
+}
+
 // OrderShipped calls POST /webhooks/order.shipped (operationId "orderShipped").
 //
 // It returns one of the OrderShippedResponseObject types (matched by status and

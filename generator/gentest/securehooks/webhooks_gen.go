@@ -19,6 +19,8 @@ import (
 // Idempotent deliveries are deduplicated before the method runs: a redelivery
 // is answered with the stored response and does not call it.
 type WebhookHandler interface {
+	// OrderCancelled receives webhook "order.cancelled" (POST) at POST /webhooks/order.cancelled.
+	OrderCancelled(ctx context.Context, req OrderCancelledRequestObject) (OrderCancelledResponseObject, error)
 	// OrderShipped receives webhook "order.shipped" (POST) at POST /webhooks/order.shipped.
 	//
 	// It is idempotent: see Policies["orderShipped"].
@@ -36,6 +38,11 @@ type WebhookHandler interface {
 // ErrNotImplemented. Embed it in a WebhookHandler implementation to implement
 // them one at a time.
 type UnimplementedWebhookHandler struct{}
+
+// OrderCancelled returns ErrNotImplemented.
+func (UnimplementedWebhookHandler) OrderCancelled(ctx context.Context, req OrderCancelledRequestObject) (OrderCancelledResponseObject, error) {
+	return nil, ErrNotImplemented
+}
 
 // OrderShipped returns ErrNotImplemented.
 func (UnimplementedWebhookHandler) OrderShipped(ctx context.Context, req OrderShippedRequestObject) (OrderShippedResponseObject, error) {
@@ -70,6 +77,24 @@ type WebhookSecurityHandler interface {
 	//
 	// The shared secret the provider sends with each delivery.
 	HandleSecret(ctx context.Context, key string, info serverkit.AuthInfo) (string, error)
+}
+
+// OrderCancelledRequestObject is the decoded request of OrderCancelled (POST /webhooks/order.cancelled).
+type OrderCancelledRequestObject struct{}
+
+// OrderCancelledResponseObject is a response of OrderCancelled: one of OrderCancelled204Response.
+type OrderCancelledResponseObject interface {
+	writeOrderCancelledResponseObject(w http.ResponseWriter) error
+}
+
+// OrderCancelled204Response is the 204 response of OrderCancelled.
+//
+// Received.
+type OrderCancelled204Response struct{}
+
+func (r OrderCancelled204Response) writeOrderCancelledResponseObject(w http.ResponseWriter) error {
+	serverkit.Write(w, 204, "", nil)
+	return nil
 }
 
 // OrderShippedRequestObject is the decoded request of OrderShipped (POST /webhooks/order.shipped).
@@ -147,6 +172,7 @@ type webhookServer struct {
 // NewWebhookHandler returns the HTTP handler receiving the webhooks and
 // callbacks, each at its default path:
 //
+//	POST /webhooks/order.cancelled: OrderCancelled
 //	POST /webhooks/order.shipped: OrderShipped
 //	POST /webhooks/ping: Ping
 //	POST /callbacks/subscribe/progress: SubscriptionProgress
@@ -189,27 +215,55 @@ func NewWebhookHandler(h WebhookHandler, sh WebhookSecurityHandler, opts ...Serv
 	kit := serverkit.New("securehooks", opts...)
 	s := &webhookServer{h: h, kit: kit}
 	var err error
-	var h0 http.Handler
-	if h0, err = kit.Idempotent("orderShipped", Policies["orderShipped"], http.HandlerFunc(s.handleOrderShipped)); err != nil {
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "orderCancelled", Method: "POST", Route: "/webhooks/order.cancelled"}, kit.Authenticate("orderCancelled", []serverkit.Requirement{{{Scheme: schemeSecret}}}, http.HandlerFunc(s.handleOrderCancelled)))
+	if err = kit.Handle("POST /webhooks/order.cancelled", h0); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "orderShipped", Method: "POST", Route: "/webhooks/order.shipped"}, kit.Authenticate("orderShipped", []serverkit.Requirement{{{Scheme: schemeSecret}}}, s.admitOrderShipped(h0)))
-	if err = kit.Handle("POST /webhooks/order.shipped", h0); err != nil {
+	var h1 http.Handler
+	if h1, err = kit.Idempotent("orderShipped", Policies["orderShipped"], http.HandlerFunc(s.handleOrderShipped)); err != nil {
 		return nil, err
 	}
-	h1 := kit.Operation(serverkit.OperationInfo{ID: "ping", Method: "POST", Route: "/webhooks/ping"}, http.HandlerFunc(s.handlePing))
-	if err = kit.Handle("POST /webhooks/ping", h1); err != nil {
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "orderShipped", Method: "POST", Route: "/webhooks/order.shipped"}, kit.Authenticate("orderShipped", []serverkit.Requirement{{{Scheme: schemeSecret}}}, s.admitOrderShipped(h1)))
+	if err = kit.Handle("POST /webhooks/order.shipped", h1); err != nil {
 		return nil, err
 	}
-	var h2 http.Handler
-	if h2, err = kit.Idempotent("subscriptionProgress", Policies["subscriptionProgress"], http.HandlerFunc(s.handleSubscriptionProgress)); err != nil {
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "ping", Method: "POST", Route: "/webhooks/ping"}, http.HandlerFunc(s.handlePing))
+	if err = kit.Handle("POST /webhooks/ping", h2); err != nil {
 		return nil, err
 	}
-	h2 = kit.Operation(serverkit.OperationInfo{ID: "subscriptionProgress", Method: "POST", Route: "/callbacks/subscribe/progress"}, kit.Authenticate("subscriptionProgress", []serverkit.Requirement{{{Scheme: schemeBasic}}}, s.admitSubscriptionProgress(h2)))
-	if err = kit.Handle("POST /callbacks/subscribe/progress", h2); err != nil {
+	var h3 http.Handler
+	if h3, err = kit.Idempotent("subscriptionProgress", Policies["subscriptionProgress"], http.HandlerFunc(s.handleSubscriptionProgress)); err != nil {
+		return nil, err
+	}
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "subscriptionProgress", Method: "POST", Route: "/callbacks/subscribe/progress"}, kit.Authenticate("subscriptionProgress", []serverkit.Requirement{{{Scheme: schemeBasic}}}, s.admitSubscriptionProgress(h3)))
+	if err = kit.Handle("POST /callbacks/subscribe/progress", h3); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
+}
+
+// handleOrderCancelled serves POST /webhooks/order.cancelled: it decodes and validates the request, calls the Handler and writes its response.
+func (s *webhookServer) handleOrderCancelled(w http.ResponseWriter, r *http.Request) {
+	var req OrderCancelledRequestObject
+	if err := s.decodeOrderCancelled(r, &req); err != nil {
+		s.kit.RequestError(w, r, err)
+		return
+	}
+	resp, err := s.h.OrderCancelled(r.Context(), req)
+	if err == nil && resp == nil {
+		err = errors.New("OrderCancelled returned neither a response nor an error")
+	}
+	if err == nil {
+		err = resp.writeOrderCancelledResponseObject(w)
+	}
+	if err != nil {
+		s.kit.Fail(w, r, "orderCancelled", err)
+	}
+}
+
+// decodeOrderCancelled decodes the parameters and body of POST /webhooks/order.cancelled into req.
+func (s *webhookServer) decodeOrderCancelled(r *http.Request, req *OrderCancelledRequestObject) error {
+	return nil
 }
 
 // admitOrderShipped decodes and validates a POST /webhooks/order.shipped request before next (the
