@@ -13,8 +13,14 @@ import (
 // model's order (by name). Only they get a SecurityHandler method and a client
 // descriptor: a declared scheme that no operation uses asks nothing of anyone.
 func (g *generator) usedSchemes() []*model.SecurityScheme {
+	return g.schemesOf(g.api.Operations)
+}
+
+// schemesOf returns the security schemes some operation of ops requires, in
+// the model's order.
+func (g *generator) schemesOf(ops []*model.Operation) []*model.SecurityScheme {
 	used := map[*model.SecurityScheme]bool{}
-	for _, op := range g.api.Operations {
+	for _, op := range ops {
 		for _, alt := range op.Security {
 			for _, u := range alt.Schemes {
 				used[u.Scheme] = true
@@ -99,7 +105,13 @@ func (g *generator) emitSecurityHandler(f *jen.File) {
 		"(serverkit.RequireScopes makes one). A request without a credential an\n" +
 		"operation accepts is answered 401 before any method runs. Authentication\n" +
 		"runs before the request is decoded and before its idempotency key is claimed."))
-	f.Type().Id("SecurityHandler").InterfaceFunc(func(gr *jen.Group) {
+	emitSecurityInterface(f, "SecurityHandler", schemes)
+}
+
+// emitSecurityInterface emits the interface name (its doc comment already
+// written) with a method per scheme of schemes.
+func emitSecurityInterface(f *jen.File, name string, schemes []*model.SecurityScheme) {
+	f.Type().Id(name).InterfaceFunc(func(gr *jen.Group) {
 		for _, s := range schemes {
 			lines := []string{fmt.Sprintf("%s checks a credential of the security scheme %s.", handleMethod(s), schemeLabel(s))}
 			if d := strings.TrimSpace(s.Description); d != "" {
@@ -124,12 +136,17 @@ func schemeVar(s *model.SecurityScheme) string { return "scheme" + s.GoName }
 // emitServerSchemes declares, in NewServer, one serverkit.Scheme per used
 // scheme, bound to its SecurityHandler method.
 func (g *generator) emitServerSchemes(gr *jen.Group) {
-	schemes := g.usedSchemes()
+	g.emitSchemeVars(gr, g.usedSchemes(), "NewServer", "SecurityHandler")
+}
+
+// emitSchemeVars declares, in function fn, one serverkit.Scheme per scheme
+// of schemes, bound to the method of sh, an iface.
+func (g *generator) emitSchemeVars(gr *jen.Group, schemes []*model.SecurityScheme, fn, iface string) {
 	if len(schemes) == 0 {
 		return
 	}
 	gr.If(jen.Id("sh").Op("==").Nil()).Block(
-		jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(g.opts.Package+": NewServer: nil SecurityHandler"))),
+		jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit(g.opts.Package+": "+fn+": nil "+iface))),
 	)
 	for _, s := range schemes {
 		_, args := credentialParams(s)
@@ -202,14 +219,19 @@ func (g *generator) newServerSecurityDoc() string {
 // emitClientSchemes emits clientSchemes, the descriptors of the schemes the
 // operations require, which NewClient hands to client.NewBase.
 func (g *generator) emitClientSchemes(f *jen.File) {
-	schemes := g.usedSchemes()
+	emitClientSchemeVar(f, "clientSchemes", g.usedSchemes(), "clientSchemes are the security schemes the operations require; the credential\n"+
+		"options (client.WithBearerToken, client.WithBasicAuth, client.WithAPIKey,\n"+
+		"client.WithTokenFunc) name them.")
+}
+
+// emitClientSchemeVar emits the variable name, documented by doc, holding
+// the client descriptors of schemes.
+func emitClientSchemeVar(f *jen.File, name string, schemes []*model.SecurityScheme, doc string) {
 	if len(schemes) == 0 {
 		return
 	}
-	f.Add(docText("clientSchemes are the security schemes the operations require; the credential\n" +
-		"options (client.WithBearerToken, client.WithBasicAuth, client.WithAPIKey,\n" +
-		"client.WithTokenFunc) name them."))
-	f.Var().Id("clientSchemes").Op("=").Index().Qual(clientPkg, "Scheme").ValuesFunc(func(vg *jen.Group) {
+	f.Add(docText(doc))
+	f.Var().Id(name).Op("=").Index().Qual(clientPkg, "Scheme").ValuesFunc(func(vg *jen.Group) {
 		for _, s := range schemes {
 			vg.Line().Values(schemeDescriptor(clientPkg, s)...)
 		}

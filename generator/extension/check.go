@@ -158,10 +158,18 @@ func (c *checker) principal() {
 		return
 	}
 	for i, s := range c.ext.Policy.Scope {
-		if s == "principal" {
-			c.report(model.Error, RulePrincipalUnsecured, fmt.Sprintf("scope[%d]", i),
-				"principal on %s %s, which has no security requirement: there is no principal to scope by; add a securityScheme and `security` to this operation, or scope by a tenant parameter instead", c.op.Method, c.op.Path)
+		if s != "principal" {
+			continue
 		}
+		if c.op.Kind != model.OpPath {
+			// Receivers do not inherit the root requirement (see
+			// model.Operation.Security): say so, it is the usual surprise.
+			c.report(model.Error, RulePrincipalUnsecured, fmt.Sprintf("scope[%d]", i),
+				"principal on %s, which has no security requirement of its own (the root `security` protects the API's operations, not its webhooks and callbacks): there is no principal to scope by; add `security` naming the scheme the provider's deliveries carry, or scope by a parameter instead", c.op.Label())
+			continue
+		}
+		c.report(model.Error, RulePrincipalUnsecured, fmt.Sprintf("scope[%d]", i),
+			"principal on %s %s, which has no security requirement: there is no principal to scope by; add a securityScheme and `security` to this operation, or scope by a tenant parameter instead", c.op.Method, c.op.Path)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -196,8 +197,9 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 // (and NewWebhookHandler, for the packages in webhooks) with the default options: the ServeMux
 // panics on conflicting patterns, which only shows at run time. One program links once for all
 // cases. A package whose operations are secured gets a SecurityHandler that is never called
-// (a struct embedding the nil interface).
-func newServersMain(modPath string, pkgs []string, webhooks, secured map[string]bool) []byte {
+// (a struct embedding the nil interface); one whose webhooks or callbacks are (hooksSecured), a
+// WebhookSecurityHandler alike.
+func newServersMain(modPath string, pkgs []string, webhooks, secured, hooksSecured map[string]bool) []byte {
 	var b strings.Builder
 	b.WriteString("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\n")
 	for i, p := range pkgs {
@@ -211,7 +213,11 @@ func newServersMain(modPath string, pkgs []string, webhooks, secured map[string]
 		}
 		fmt.Fprintf(&b, "\tif _, err := p%d.NewServer(p%d.UnimplementedHandler{}%s); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, sh, p)
 		if webhooks[p] {
-			fmt.Fprintf(&b, "\tif _, err := p%d.NewWebhookHandler(p%d.UnimplementedWebhookHandler{}); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, p)
+			wsh := ""
+			if hooksSecured[p] {
+				wsh = fmt.Sprintf(", struct{ p%d.WebhookSecurityHandler }{}", i)
+			}
+			fmt.Fprintf(&b, "\tif _, err := p%d.NewWebhookHandler(p%d.UnimplementedWebhookHandler{}%s); err != nil {\n\t\tfmt.Println(%q, err)\n\t\tfailed = true\n\t}\n", i, i, wsh, p)
 		}
 	}
 	b.WriteString("\tif failed {\n\t\tos.Exit(1)\n\t}\n}\n")
@@ -230,7 +236,7 @@ func TestCorpus(t *testing.T) {
 	pkgIdent := regexp.MustCompile(`[^a-z0-9]+`)
 	var pkgs []string
 	webhooks := map[string]bool{}
-	secured := map[string]bool{}
+	secured, hooksSecured := map[string]bool{}, map[string]bool{}
 	for _, spec := range specs {
 		rel, _ := filepath.Rel(dir, spec)
 		base := strings.Trim(pkgIdent.ReplaceAllString(strings.ToLower(rel), "_"), "_")
@@ -284,13 +290,8 @@ func TestCorpus(t *testing.T) {
 			t.Logf("%s: %d operations, %d webhooks and callbacks (%d idempotent), %d schemas, %d emit warnings", c.name, len(api.Operations), len(api.Receivers()), idempotent, len(api.Schemas), len(res.Diagnostics))
 			m.Add(t, "corpus/"+c.name, res.Files)
 			pkgs = append(pkgs, c.name)
-			for _, op := range api.Operations {
-				for _, alt := range op.Security {
-					if len(alt.Schemes) > 0 {
-						secured[c.name] = true
-					}
-				}
-			}
+			secured[c.name] = slices.ContainsFunc(api.Operations, requiresAuth)
+			hooksSecured[c.name] = slices.ContainsFunc(api.Receivers(), requiresAuth)
 		}
 	}
 	if t.Failed() {
@@ -299,9 +300,15 @@ func TestCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: generated the corpus, skipping the compile (go build, go vet, NewServer)")
 	}
-	m.Add(t, "cmd/newservers", []emit.File{{Name: "main.go", Content: newServersMain(m.Path, pkgs, webhooks, secured)}})
+	m.Add(t, "cmd/newservers", []emit.File{{Name: "main.go", Content: newServersMain(m.Path, pkgs, webhooks, secured, hooksSecured)}})
 	m.BuildAndVet(t)
 	if out, err := m.Go(ctx, "run", "./cmd/newservers"); err != nil {
 		t.Fatalf("NewServer fails on generated corpus code: %v\n%s", err, out)
 	}
+}
+
+// requiresAuth reports an operation with a security alternative naming a scheme, which the
+// generated code authenticates.
+func requiresAuth(op *model.Operation) bool {
+	return slices.ContainsFunc(op.Security, func(alt model.SecurityRequirement) bool { return len(alt.Schemes) > 0 })
 }

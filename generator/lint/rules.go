@@ -103,7 +103,7 @@ var catalog = []Rule{
 		"The fingerprint compares the body (body or a JSON Pointer) of an operation that has no request body.",
 		"The item can never differ between requests, so it protects nothing; it usually means the policy was copied from another operation."},
 	{RulePrincipalUnsecured, CategoryFingerprint, model.Error,
-		"scope: principal on an operation with no security requirement.",
+		"scope: principal on an operation with no security requirement (for a webhook or callback, none of its own: the root security does not apply to them).",
 		"Without authentication there is no principal: every caller shares one key space (or every request fails), so one client can replay another's response."},
 	{RuleIssuedBindUnscoped, CategoryFingerprint, model.Info,
 		"issued.bindPrincipal on an operation whose scope has no principal.",

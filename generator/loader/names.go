@@ -115,7 +115,7 @@ func (ns *nameSet) unique(candidates ...string) string {
 var fixedNames = []string{
 	"Handler", "UnimplementedHandler", "NewServer", "ServerOption",
 	"ErrNotImplemented", "Policies", "Waivers", "SecurityHandler",
-	"WebhookHandler", "UnimplementedWebhookHandler", "NewWebhookHandler",
+	"WebhookHandler", "UnimplementedWebhookHandler", "NewWebhookHandler", "WebhookSecurityHandler",
 	"WebhookSender", "NewWebhookSender",
 }
 

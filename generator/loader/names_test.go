@@ -48,7 +48,8 @@ func TestAssignGoNames(t *testing.T) {
 			{Status: "2XX"},
 			{Status: "default", Contents: []*model.Content{{MediaType: "text/plain", Kind: model.BodyText}}},
 		}}
-	api := &model.API{Schemas: []*model.Schema{client, handler, level, mood, union}, Operations: []*model.Operation{op}}
+	hooks := &model.Schema{Name: "WebhookSecurityHandler", GoName: "WebhookSecurityHandler", Kind: model.KindString}
+	api := &model.API{Schemas: []*model.Schema{client, handler, level, mood, union, hooks}, Operations: []*model.Operation{op}}
 	AssignGoNames(api)
 	check := func(what, got, want string) {
 		t.Helper()
@@ -58,6 +59,7 @@ func TestAssignGoNames(t *testing.T) {
 	}
 	check("schema Handler", handler.GoName, "HandlerSchema")
 	check("schema Client", client.GoName, "Client")
+	check("schema WebhookSecurityHandler", hooks.GoName, "WebhookSecurityHandlerSchema")
 	check("client type", api.GoNames.Client, "Client2")
 	check("NewClient", api.GoNames.NewClient, "NewClient")
 	check("open struct field", handler.ExtraGoName, "AdditionalProperties")

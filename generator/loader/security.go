@@ -176,12 +176,18 @@ func (b *builder) schemeNamed(name string) *model.SecurityScheme {
 }
 
 // operationSecurity sets op's effective requirement: its own `security`
-// (even an empty list, which removes the root's), else the root's.
+// (even an empty list, which removes the root's), else the root's. A webhook
+// or callback (m.Kind set) has only its own: the root requirement says how
+// the API's users authenticate to the API, while a receiver's says how the
+// API's provider authenticates to them, the other direction, and an API that
+// takes bearer tokens rarely sends its webhooks with one. Lint, generate and
+// the emitted receivers all read this one result.
 func (b *builder) operationSecurity(op *openapi3.Operation, m *model.Operation, ol loc) {
-	if op.Security != nil {
+	switch {
+	case op.Security != nil:
 		m.Secured = nonEmptySecurity(*op.Security)
 		m.Security = b.requirements(*op.Security, ol.at("security"), m)
-	} else {
+	case m.Kind == model.OpPath:
 		m.Secured = b.api.HasGlobalSecurity
 		m.Security = b.api.Security
 	}

@@ -134,3 +134,65 @@ webhooks:
 		t.Errorf("webhook ID %q GoName %q, want postWebhooksX2 and X", wh.ID, wh.GoName)
 	}
 }
+
+// TestReceiverSecurity: a webhook or callback has only its own security
+// requirement; the root's protects the operations.
+func TestReceiverSecurity(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.yaml")
+	spec := `openapi: 3.1.0
+info: {title: t, version: "1"}
+security: [{bearer: []}]
+paths:
+  /subscriptions:
+    post:
+      operationId: subscribe
+      responses: {'201': {description: ok}}
+      callbacks:
+        progress:
+          '{$request.body#/url}':
+            post:
+              operationId: progress
+              security: [{basic: []}]
+              responses: {'204': {description: ok}}
+webhooks:
+  plain:
+    post:
+      responses: {'204': {description: ok}}
+  signed:
+    post:
+      security: [{secret: []}]
+      responses: {'204': {description: ok}}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+    basic: {type: http, scheme: basic}
+    secret: {type: apiKey, in: header, name: X-Secret}
+`
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	api := load(t, path)
+	schemes := func(op *model.Operation) []string {
+		var out []string
+		for _, alt := range op.Security {
+			for _, u := range alt.Schemes {
+				out = append(out, u.Scheme.Name)
+			}
+		}
+		return out
+	}
+	sub := api.Operations[0]
+	if !sub.Secured || len(schemes(sub)) != 1 || schemes(sub)[0] != "bearer" {
+		t.Errorf("operation: Secured %v, schemes %v; want the root's bearer", sub.Secured, schemes(sub))
+	}
+	plain, signed := api.Webhooks[0], api.Webhooks[1]
+	if plain.Secured || plain.Security != nil {
+		t.Errorf("webhook plain: Secured %v, Security %v; want none (the root's is not inherited)", plain.Secured, schemes(plain))
+	}
+	if got := schemes(signed); !signed.Secured || len(got) != 1 || got[0] != "secret" {
+		t.Errorf("webhook signed: Secured %v, schemes %v; want its own secret", signed.Secured, got)
+	}
+	if got := schemes(sub.Callbacks[0]); !sub.Callbacks[0].Secured || len(got) != 1 || got[0] != "basic" {
+		t.Errorf("callback: schemes %v, want its own basic", got)
+	}
+}

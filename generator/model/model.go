@@ -156,7 +156,9 @@ type Operation struct {
 	// `security`, else the root's): alternatives, any one of which admits a
 	// request (OR), each naming schemes that must all accept it (AND). An
 	// alternative without schemes ({}) makes authentication optional. nil when
-	// neither the operation nor the root requires anything.
+	// neither the operation nor the root requires anything. A webhook or
+	// callback never inherits the root's: its Security is its own `security`
+	// (the credentials the API's provider presents to the receiver).
 	Security []SecurityRequirement
 	// Idempotency is the operation's x-idempotent extension, merged with the
 	// defaults and validated; nil when the operation has no x-idempotent.

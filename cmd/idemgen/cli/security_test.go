@@ -14,7 +14,20 @@ import (
 // operation without security and for an unknown security scheme: one rule,
 // derived once in the loader, read by both commands.
 func TestGenerateAndLintAgree(t *testing.T) {
-	spec := filepath.Join(repoTestdata(), "specs", "security", "principal-unsecured.yaml")
+	agree(t, filepath.Join(repoTestdata(), "specs", "security", "principal-unsecured.yaml"), 2)
+}
+
+// TestGenerateAndLintAgreeOnReceivers: a webhook does not inherit the root
+// security (its principal scope is an error in both commands), a callback
+// with its own security does (no finding), and the operation under the root
+// requirement neither.
+func TestGenerateAndLintAgreeOnReceivers(t *testing.T) {
+	agree(t, filepath.Join(repoTestdata(), "specs", "security", "principal-webhook.yaml"), 1)
+}
+
+// agree runs generate and lint on spec and wants the same want findings.
+func agree(t *testing.T, spec string, want int) {
+	t.Helper()
 	var gout, gerr bytes.Buffer
 	if code := Run(context.Background(), []string{"generate", "--spec", spec, "--out", t.TempDir(), "--package", "api"}, nil, &gout, &gerr); code != 1 {
 		t.Fatalf("generate exit %d, want 1; stderr:\n%s", code, gerr.String())
@@ -35,7 +48,7 @@ func TestGenerateAndLintAgree(t *testing.T) {
 	}
 	slices.Sort(gen)
 	slices.Sort(lint)
-	if len(gen) != 2 || !slices.Equal(gen, lint) {
+	if len(gen) != want || !slices.Equal(gen, lint) {
 		t.Fatalf("generate and lint disagree:\ngenerate: %q\nlint:     %q\n(generate stderr:\n%s\nlint stdout:\n%s)", gen, lint, gerr.String(), lout.String())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/idemgen/idemgen/generator/gentest"
 	"github.com/idemgen/idemgen/runtime/serverkit"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
 )
@@ -59,54 +60,29 @@ func serve(t *testing.T, h WebhookHandler, wrap func(http.Handler) http.Handler)
 	return ts
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   string
-}
+type reply = gentest.Reply
 
-func deliver(t *testing.T, url string, header map[string]string, body string) reply {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{resp.StatusCode, resp.Header, string(b)}
-}
+// deliver posts a delivery by hand, as a provider does.
+var deliver = gentest.Post
 
 func TestRedeliveredWebhookReplays(t *testing.T) {
 	r := &receiver{}
 	ts := serve(t, r, nil)
 	url := ts.URL + "/webhooks/payment.settled"
 	first := deliver(t, url, map[string]string{"webhook-id": "evt_1"}, `{"id":"pay_1","amount":5}`)
-	if first.status != 200 || first.body != `{"count":1}` {
-		t.Fatalf("first delivery: %d %q", first.status, first.body)
+	if first.Status != 200 || first.Body != `{"count":1}` {
+		t.Fatalf("first delivery: %d %q", first.Status, first.Body)
 	}
 	again := deliver(t, url, map[string]string{"webhook-id": "evt_1"}, `{"id":"pay_1","amount":5}`)
-	if again.status != 200 || again.body != first.body || again.header.Get("Idempotent-Replayed") != "true" {
-		t.Fatalf("redelivery: %d %q replayed=%q, want the first response replayed", again.status, again.body, again.header.Get("Idempotent-Replayed"))
+	if again.Status != 200 || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("redelivery: %d %q replayed=%q, want the first response replayed", again.Status, again.Body, again.Header.Get("Idempotent-Replayed"))
 	}
 	if n := r.settled.Load(); n != 1 {
 		t.Fatalf("handler ran %d times for one event, want 1", n)
 	}
 	other := deliver(t, url, map[string]string{"webhook-id": "evt_2"}, `{"id":"pay_2","amount":5}`)
-	if other.status != 200 || other.body != `{"count":2}` || r.settled.Load() != 2 {
-		t.Fatalf("another event: %d %q ran=%d", other.status, other.body, r.settled.Load())
+	if other.Status != 200 || other.Body != `{"count":2}` || r.settled.Load() != 2 {
+		t.Fatalf("another event: %d %q ran=%d", other.Status, other.Body, r.settled.Load())
 	}
 	if strings.Join(r.ids, ",") != "evt_1,evt_2" {
 		t.Fatalf("the handler saw delivery ids %v, want the webhook-id headers", r.ids)
@@ -119,8 +95,8 @@ func TestRedeliveryWithAnotherBodyConflicts(t *testing.T) {
 	url := ts.URL + "/webhooks/payment.settled"
 	deliver(t, url, map[string]string{"webhook-id": "evt_1"}, `{"id":"pay_1","amount":5}`)
 	got := deliver(t, url, map[string]string{"webhook-id": "evt_1"}, `{"id":"pay_1","amount":6}`)
-	if got.status != 422 && got.status != 409 {
-		t.Fatalf("same delivery id, other payload: %d %q, want a conflict", got.status, got.body)
+	if got.Status != 422 && got.Status != 409 {
+		t.Fatalf("same delivery id, other payload: %d %q, want a conflict", got.Status, got.Body)
 	}
 	if r.settled.Load() != 1 {
 		t.Fatalf("handler ran %d times", r.settled.Load())
@@ -132,20 +108,20 @@ func TestInvalidDeliveryLeavesNoRecord(t *testing.T) {
 	ts := serve(t, r, nil)
 	url := ts.URL + "/webhooks/payment.settled"
 	bad := deliver(t, url, map[string]string{"webhook-id": "evt_1"}, `{"id":"pay_1","amount":0}`)
-	if bad.status != 400 || !strings.Contains(bad.body, "amount") {
-		t.Fatalf("invalid delivery: %d %q, want 400 naming amount", bad.status, bad.body)
+	if bad.Status != 400 || !strings.Contains(bad.Body, "amount") {
+		t.Fatalf("invalid delivery: %d %q, want 400 naming amount", bad.Status, bad.Body)
 	}
 	missing := deliver(t, url, nil, `{"id":"pay_1","amount":5}`)
-	if missing.status != 400 {
-		t.Fatalf("delivery without webhook-id: %d %q, want 400", missing.status, missing.body)
+	if missing.Status != 400 {
+		t.Fatalf("delivery without webhook-id: %d %q, want 400", missing.Status, missing.Body)
 	}
 	long := deliver(t, url, map[string]string{"webhook-id": strings.Repeat("x", 65)}, `{"id":"pay_1","amount":5}`)
-	if long.status != 400 {
-		t.Fatalf("delivery id over key.maxLength: %d %q, want 400", long.status, long.body)
+	if long.Status != 400 {
+		t.Fatalf("delivery id over key.maxLength: %d %q, want 400", long.Status, long.Body)
 	}
 	good := deliver(t, url, map[string]string{"webhook-id": "evt_1"}, `{"id":"pay_1","amount":5}`)
-	if good.status != 200 || r.settled.Load() != 1 {
-		t.Fatalf("valid delivery after an invalid one with the same id: %d %q ran=%d", good.status, good.body, r.settled.Load())
+	if good.Status != 200 || r.settled.Load() != 1 {
+		t.Fatalf("valid delivery after an invalid one with the same id: %d %q ran=%d", good.Status, good.Body, r.settled.Load())
 	}
 }
 
@@ -180,8 +156,8 @@ func TestWaivedWebhookRunsEveryTime(t *testing.T) {
 	r := &receiver{}
 	ts := serve(t, r, nil)
 	for range 2 {
-		if got := deliver(t, ts.URL+"/webhooks/ping", nil, ""); got.status != 204 {
-			t.Fatalf("ping: %d %q", got.status, got.body)
+		if got := deliver(t, ts.URL+"/webhooks/ping", nil, ""); got.Status != 204 {
+			t.Fatalf("ping: %d %q", got.Status, got.Body)
 		}
 	}
 	if r.pings.Load() != 2 {
@@ -198,15 +174,15 @@ func TestCallbackReplays(t *testing.T) {
 	url := ts.URL + "/callbacks/subscribe/progress"
 	for range 2 {
 		got := deliver(t, url, map[string]string{"X-Progress-Id": "p1"}, `{"percent":50}`)
-		if got.status != 200 || got.body != `{"count":1}` {
-			t.Fatalf("callback: %d %q", got.status, got.body)
+		if got.Status != 200 || got.Body != `{"count":1}` {
+			t.Fatalf("callback: %d %q", got.Status, got.Body)
 		}
 	}
 	if r.progress.Load() != 1 {
 		t.Fatalf("callback handler ran %d times, want 1", r.progress.Load())
 	}
-	if got := deliver(t, url, map[string]string{"X-Progress-Id": "p2"}, `{"percent":101}`); got.status != 400 {
-		t.Fatalf("percent 101: %d %q, want 400", got.status, got.body)
+	if got := deliver(t, url, map[string]string{"X-Progress-Id": "p2"}, `{"percent":101}`); got.Status != 400 {
+		t.Fatalf("percent 101: %d %q, want 400", got.Status, got.Body)
 	}
 }
 
@@ -218,20 +194,20 @@ func TestMountedUnderPrefix(t *testing.T) {
 		return mux
 	})
 	got := deliver(t, ts.URL+"/hooks/webhooks/payment.settled", map[string]string{"webhook-id": "e"}, `{"id":"p","amount":1}`)
-	if got.status != 200 {
-		t.Fatalf("under a prefix: %d %q", got.status, got.body)
+	if got.Status != 200 {
+		t.Fatalf("under a prefix: %d %q", got.Status, got.Body)
 	}
 	unknown := deliver(t, ts.URL+"/hooks/webhooks/nope", nil, "")
 	var problem struct{ Status int }
-	if unknown.status != 404 || json.Unmarshal([]byte(unknown.body), &problem) != nil || problem.Status != 404 {
-		t.Fatalf("unknown webhook: %d %q, want a 404 problem", unknown.status, unknown.body)
+	if unknown.Status != 404 || json.Unmarshal([]byte(unknown.Body), &problem) != nil || problem.Status != 404 {
+		t.Fatalf("unknown webhook: %d %q, want a 404 problem", unknown.Status, unknown.Body)
 	}
 }
 
 func TestUnimplementedWebhook(t *testing.T) {
 	ts := serve(t, UnimplementedWebhookHandler{}, nil)
-	if got := deliver(t, ts.URL+"/webhooks/ping", nil, ""); got.status != 501 {
-		t.Fatalf("unimplemented: %d %q, want 501", got.status, got.body)
+	if got := deliver(t, ts.URL+"/webhooks/ping", nil, ""); got.Status != 501 {
+		t.Fatalf("unimplemented: %d %q, want 501", got.Status, got.Body)
 	}
 	if _, err := NewWebhookHandler(nil); err == nil {
 		t.Fatal("NewWebhookHandler(nil) succeeded")
