@@ -150,10 +150,10 @@ func (s *server) decodeSubscribe(r *http.Request, req *SubscribeRequestObject) e
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeSubscribeRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}

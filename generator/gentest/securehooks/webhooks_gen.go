@@ -324,10 +324,10 @@ func (s *webhookServer) decodeOrderShipped(r *http.Request, req *OrderShippedReq
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeOrderShippedRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
@@ -416,10 +416,10 @@ func (s *webhookServer) decodeSubscriptionProgress(r *http.Request, req *Subscri
 		if err := serverkit.DecodeJSON(body, &v); err != nil {
 			return err
 		}
+		req.Body = v
 		if err := validate.CheckRequired(body, shapeSubscriptionProgressRequest); err != nil {
 			return err
 		}
-		req.Body = v
 	default:
 		return serverkit.Unsupported(r)
 	}
