@@ -166,8 +166,8 @@ type Operation struct {
 	// NoValidate is x-idemgen-validate: false: the generated server decodes
 	// the request into its Go types but checks none of its schemas' keywords.
 	NoValidate bool
-	Pos         Pos    // position of the operation node
-	Pointer     string // "/paths/~1songs/post"
+	Pos        Pos    // position of the operation node
+	Pointer    string // "/paths/~1songs/post"
 
 	// Kind tells a path operation from a webhook or a callback. A webhook or
 	// callback is a request the API's provider sends to its user: the
