@@ -79,7 +79,7 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 	if !cl.Acquired {
 		ex := cl.Existing
 		switch {
-		case ex.Fingerprint != fp:
+		case !SameFingerprint(ex.Fingerprint, fp):
 			m.observe(ctx, start, OutcomeMismatch, 0, ErrMismatch)
 			return nil, false, ErrMismatch
 		case ex.State == StateCompleted:
