@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -126,4 +127,32 @@ func TestReplayFastPathMixedRecords(t *testing.T) {
 	close(release)
 	<-done
 	wantProblem(t, w, http.StatusConflict)
+}
+
+func TestDoReplayFastPath(t *testing.T) {
+	s := newCounter(t)
+	m, err := idempotency.New(s, idempotency.Policy{Operation: "consume"}, idempotency.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	runs := 0
+	fn := func(context.Context) ([]byte, error) { runs++; return []byte("done"), nil }
+	if _, replayed, err := m.Do(ctx, "tenant", "msg-1", []byte(`{"a":1,"b":2}`), fn); err != nil || replayed {
+		t.Fatalf("first Do: replayed=%v err=%v", replayed, err)
+	}
+	res, replayed, err := m.Do(ctx, "tenant", "msg-1", []byte(`{"a":1,"b":2}`), fn)
+	if err != nil || !replayed || string(res) != "done" || s.claims.Load() != 1 {
+		t.Errorf("byte-identical redelivery: %q replayed=%v err=%v, %d claims (want 1)", res, replayed, err, s.claims.Load())
+	}
+	res, replayed, err = m.Do(ctx, "tenant", "msg-1", []byte(`{"b":2, "a":1}`), fn)
+	if err != nil || !replayed || string(res) != "done" || s.claims.Load() != 2 {
+		t.Errorf("reordered redelivery: %q replayed=%v err=%v, %d claims (want 2)", res, replayed, err, s.claims.Load())
+	}
+	if _, _, err := m.Do(ctx, "tenant", "msg-1", []byte(`{"a":1,"b":3}`), fn); !errors.Is(err, idempotency.ErrMismatch) {
+		t.Errorf("other payload: %v, want ErrMismatch", err)
+	}
+	if runs != 1 {
+		t.Errorf("fn ran %d times, want 1", runs)
+	}
 }

@@ -482,16 +482,22 @@ const (
 // of three on every request, and one object instead of three for a store
 // that keeps them.
 func attemptStrings(b *[attemptLen]byte, fp *[32]byte, withRaw bool, raw uint64) (idHex, fpHex, token string) {
-	hex.Encode(b[64:128], fp[:])
-	n := 128
-	if withRaw {
-		b[128] = '.'
-		putRaw(b[129:128+rawSuffixLen], raw)
-		n += rawSuffixLen
-	}
+	n := 64 + putFingerprint(b[64:], fp, withRaw, raw)
 	appendTokenHex(b[n:n])
 	s := string(b[:n+32])
 	return s[:64], s[64:n], s[n:]
+}
+
+// putFingerprint writes the hex fingerprint sum, and ".<raw hash>" when
+// withRaw, to dst and returns how many bytes it wrote.
+func putFingerprint(dst []byte, sum *[32]byte, withRaw bool, raw uint64) int {
+	hex.Encode(dst[:64], sum[:])
+	if !withRaw {
+		return 64
+	}
+	dst[64] = '.'
+	putRaw(dst[65:64+rawSuffixLen], raw)
+	return 64 + rawSuffixLen
 }
 
 func putRaw(dst []byte, raw uint64) {
@@ -605,13 +611,24 @@ func appendBodyFingerprint(pre *canon, body []byte) {
 	binary.BigEndian.PutUint64(pre.out[mark+1:], uint64(len(pre.out)-mark-9))
 }
 
-// payloadFingerprint is the fingerprint of a Do payload.
-func payloadFingerprint(pre *canon, payload []byte) string {
+// payloadFingerprint is the fingerprint of a Do payload (with ".<raw hash>"
+// when withRaw).
+func payloadFingerprint(pre *canon, payload []byte, withRaw bool, raw uint64) string {
 	pre.out = append(pre.out[:0], "idemgen/fingerprint/v1\x00"...)
 	appendBodyFingerprint(pre, payload)
-	fp := hexSum(pre.out)
+	sum := sha256.Sum256(pre.out)
 	pre.out = pre.out[:0]
-	return fp
+	var b [64 + rawSuffixLen]byte
+	return string(b[:putFingerprint(b[:], &sum, withRaw, raw)])
+}
+
+// payloadRawPrint is rawPrint for a Do payload (the only thing its
+// fingerprint reads), tagged apart from rawPrint's pre-images.
+func (m *Middleware) payloadRawPrint(payload []byte) uint64 {
+	var b [9]byte
+	b[0] = 'D'
+	binary.BigEndian.PutUint64(b[1:], maphash.Bytes(m.rawSeed, payload))
+	return maphash.Bytes(m.rawSeed, b[:])
 }
 
 // newToken returns a fencing token unique per attempt (128 random bits; it
