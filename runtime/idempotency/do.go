@@ -55,7 +55,20 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 	st := getState()
 	var id string
 	st.pre.out, id = doID(st.pre.out, c.op, scope, key)
-	fp := payloadFingerprint(&st.pre, payload)
+	var raw uint64
+	if m.peek != nil {
+		// The replay fast path, as in serve.
+		raw = m.payloadRawPrint(payload)
+		copy(st.attempt[:64], id)
+		t0 := start.now()
+		fp, res, ok := m.peek.PeekCompleted(st.attempt[:64])
+		start.store += start.since(t0)
+		if ok && rawMatches(fp, raw) {
+			putState(st)
+			return m.doReplay(ctx, start, res)
+		}
+	}
+	fp := payloadFingerprint(&st.pre, payload, m.peek != nil, raw)
 	putState(st)
 	token := newToken()
 
@@ -79,17 +92,11 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 	if !cl.Acquired {
 		ex := cl.Existing
 		switch {
-		case ex.Fingerprint != fp:
+		case !SameFingerprint(ex.Fingerprint, fp):
 			m.observe(ctx, start, OutcomeMismatch, 0, ErrMismatch)
 			return nil, false, ErrMismatch
 		case ex.State == StateCompleted:
-			res, err := decodeDo(ex.Result)
-			if err != nil {
-				m.observe(ctx, start, OutcomeStoreError, 0, err)
-				return nil, false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
-			}
-			m.observe(ctx, start, OutcomeReplayed, 0, nil)
-			return res, true, nil
+			return m.doReplay(ctx, start, ex.Result)
 		default:
 			m.observe(ctx, start, OutcomeConflict, 0, ErrInFlight)
 			return nil, false, ErrInFlight
@@ -102,6 +109,17 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 		}
 	}
 	return m.runDo(ctx, start, id, token, fn)
+}
+
+// doReplay returns the stored result of a completed Do record.
+func (m *Middleware) doReplay(ctx context.Context, start *arrival, stored []byte) ([]byte, bool, error) {
+	res, err := decodeDo(stored)
+	if err != nil {
+		m.observe(ctx, start, OutcomeStoreError, 0, err)
+		return nil, false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	m.observe(ctx, start, OutcomeReplayed, 0, nil)
+	return res, true, nil
 }
 
 func (m *Middleware) runDo(ctx context.Context, start *arrival, id, token string, fn func(context.Context) ([]byte, error)) (result []byte, replayed bool, err error) {

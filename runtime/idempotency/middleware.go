@@ -2,8 +2,10 @@ package idempotency
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -92,6 +94,8 @@ type Middleware struct {
 	verify      KeyVerifier     // non-nil when the policy accepts only issued keys
 	private     map[string]bool // WithPrivateHeaders, canonical names
 	recent      atomic.Int64    // recent handler duration in ns (noteDuration), 0: none yet
+	peek        Peeker          // the store, when it is a Peeker: the replay fast path
+	rawSeed     maphash.Seed    // rawPrint's secret seed (with peek)
 }
 
 // New validates p (returning its ValidationError), resolves its defaults once
@@ -118,6 +122,9 @@ func New(store Store, p Policy, opts ...Option) (*Middleware, error) {
 	}
 	if m.log == nil {
 		m.log = slog.Default()
+	}
+	if pk, ok := store.(Peeker); ok {
+		m.peek, m.rawSeed = pk, maphash.MakeSeed()
 	}
 	for _, name := range o.private {
 		if m.private == nil {
@@ -243,8 +250,29 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.observe(ctx, start, OutcomeRejectedKey, http.StatusUnauthorized, err)
 		return
 	}
-	fpSum := m.requestFingerprintSum(r, body, st)
-	id, fp, token := attemptStrings(&idSum, &fpSum)
+	ab := &st.attempt
+	hex.Encode(ab[:64], idSum[:])
+	var raw uint64
+	var fpSum [32]byte
+	if m.peek != nil {
+		// Replay fast path: a completed record whose raw hash is this
+		// request's is answered without fingerprinting the request.
+		m.fingerprintItems(r, &st.pre)
+		raw = m.rawPrint(r, body, &st.pre)
+		t0 := start.now()
+		fp, res, ok := m.peek.PeekCompleted(ab[:64])
+		start.store += start.since(t0)
+		if ok && rawMatches(fp, raw) {
+			if err := m.replay(w, r, start, res); err != nil {
+				m.unreadable(w, r, start, string(ab[:64]), err)
+			}
+			return
+		}
+		fpSum = m.fingerprintSum(r, body, st)
+	} else {
+		fpSum = m.requestFingerprintSum(r, body, st)
+	}
+	id, fp, token := attemptStrings(ab, &fpSum, m.peek != nil, raw)
 
 	cl, err := m.acquire(ctx, start, id, fp, token)
 	if err != nil {
@@ -268,32 +296,46 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 func (m *Middleware) answerExisting(w http.ResponseWriter, r *http.Request, start *arrival, fp string, ex Record) {
 	ctx := r.Context()
 	switch {
-	case ex.Fingerprint != fp:
+	case !SameFingerprint(ex.Fingerprint, fp):
 		m.problem(w, r, http.StatusUnprocessableEntity, problemMismatch,
 			"this idempotency key was already used with a different request payload")
 		m.observe(ctx, start, OutcomeMismatch, http.StatusUnprocessableEntity, nil)
 	case ex.State == StateCompleted:
-		d, err := decodeResponse(ex.Result)
-		if err != nil {
-			m.log.ErrorContext(ctx, "idempotency: stored response is unreadable", "operation", m.c.op, "record", ex.ID, "err", err)
-			m.problem(w, r, http.StatusInternalServerError, problemUnavailable, "the stored response for this key is unreadable")
-			m.observe(ctx, start, OutcomeRejectedKey, http.StatusInternalServerError, err)
-			return
+		if err := m.replay(w, r, start, ex.Result); err != nil {
+			m.unreadable(w, r, start, ex.ID, err)
 		}
-		h := w.Header()
-		d.setHeaders(h)
-		h[replayedHeader] = replayedTrue
-		w.WriteHeader(d.status)
-		if len(d.body) > 0 {
-			_, _ = w.Write(d.body)
-		}
-		m.observe(ctx, start, OutcomeReplayed, d.status, nil)
 	default:
 		w.Header()["Retry-After"] = []string{m.inFlightRetryAfter(ex.LeaseUntil)}
 		m.problem(w, r, http.StatusConflict, problemInFlight,
 			"a request with this idempotency key is still being processed; retry later")
 		m.observe(ctx, start, OutcomeConflict, http.StatusConflict, nil)
 	}
+}
+
+// replay sends the stored response result; it sends nothing when result
+// does not decode.
+func (m *Middleware) replay(w http.ResponseWriter, r *http.Request, start *arrival, result []byte) error {
+	d, err := decodeResponse(result)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	d.setHeaders(h)
+	h[replayedHeader] = replayedTrue
+	w.WriteHeader(d.status)
+	if len(d.body) > 0 {
+		_, _ = w.Write(d.body)
+	}
+	m.observe(r.Context(), start, OutcomeReplayed, d.status, nil)
+	return nil
+}
+
+// unreadable answers a request whose stored response (of record id) does not decode.
+func (m *Middleware) unreadable(w http.ResponseWriter, r *http.Request, start *arrival, id string, err error) {
+	ctx := r.Context()
+	m.log.ErrorContext(ctx, "idempotency: stored response is unreadable", "operation", m.c.op, "record", id, "err", err)
+	m.problem(w, r, http.StatusInternalServerError, problemUnavailable, "the stored response for this key is unreadable")
+	m.observe(ctx, start, OutcomeRejectedKey, http.StatusInternalServerError, err)
 }
 
 // inFlightRetryAfter is the Retry-After of a 409 for a claim whose lease ends
@@ -491,7 +533,7 @@ func (m *Middleware) acquire(ctx context.Context, start *arrival, id, fp, token 
 			return cl, err
 		}
 		ex := cl.Existing
-		if ex.Fingerprint != fp || ex.State == StateCompleted {
+		if !SameFingerprint(ex.Fingerprint, fp) || ex.State == StateCompleted {
 			return cl, nil
 		}
 		if deadline.IsZero() {
@@ -521,7 +563,7 @@ func (m *Middleware) acquire(ctx context.Context, start *arrival, id, fp, token 
 			if err != nil {
 				return Claim{}, err
 			}
-			if rec.State == StateCompleted || rec.Fingerprint != fp {
+			if rec.State == StateCompleted || !SameFingerprint(rec.Fingerprint, fp) {
 				return Claim{Existing: rec}, nil
 			}
 			cl.Existing = rec

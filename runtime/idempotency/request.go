@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -28,6 +30,9 @@ type reqState struct {
 	body bodyReader // replaces r.Body after fingerprinting
 	pre  canon      // fingerprint / record id pre-image
 	cw   capture
+	// attempt holds the hex record id (looked up by a Peeker before the
+	// rest is known), then the fingerprint and token (attemptStrings).
+	attempt [attemptLen]byte
 }
 
 var statePool = sync.Pool{New: func() any { return new(reqState) }}
@@ -461,24 +466,88 @@ func hexString(sum *[32]byte) string {
 	return string(h[:])
 }
 
-// attemptStrings returns the hex record id, the hex fingerprint and a new
-// fencing token (see newToken) of one attempt, sliced from one string: one
-// allocation instead of three on every request, and one object instead of
-// three for a store that keeps them.
-func attemptStrings(id, fp *[32]byte) (idHex, fpHex, token string) {
-	var b [64 + 64 + 32]byte
-	hex.Encode(b[:64], id[:])
-	hex.Encode(b[64:128], fp[:])
-	appendTokenHex(b[128:128])
-	s := string(b[:])
-	return s[:64], s[64:128], s[128:]
+// attemptLen is the length of one attempt's strings: the hex record id, the
+// hex fingerprint with its raw-hash suffix (rawSuffixLen, with a Peeker store
+// only) and the token.
+const (
+	// "." and the 64-bit raw hash in unpadded base64url (11 characters, not
+	// 16 hex digits: the three strings then fit a 176-byte allocation).
+	rawSuffixLen = 1 + 11
+	attemptLen   = 64 + 64 + rawSuffixLen + 32
+)
+
+// attemptStrings returns the hex record id (already in b[:64]), the hex
+// fingerprint (with ".<raw hash>" when withRaw) and a new fencing token (see
+// newToken) of one attempt, sliced from one string: one allocation instead
+// of three on every request, and one object instead of three for a store
+// that keeps them.
+func attemptStrings(b *[attemptLen]byte, fp *[32]byte, withRaw bool, raw uint64) (idHex, fpHex, token string) {
+	n := 64 + putFingerprint(b[64:], fp, withRaw, raw)
+	appendTokenHex(b[n:n])
+	s := string(b[:n+32])
+	return s[:64], s[64:n], s[n:]
+}
+
+// putFingerprint writes the hex fingerprint sum, and ".<raw hash>" when
+// withRaw, to dst and returns how many bytes it wrote.
+func putFingerprint(dst []byte, sum *[32]byte, withRaw bool, raw uint64) int {
+	hex.Encode(dst[:64], sum[:])
+	if !withRaw {
+		return 64
+	}
+	dst[64] = '.'
+	putRaw(dst[65:64+rawSuffixLen], raw)
+	return 64 + rawSuffixLen
+}
+
+func putRaw(dst []byte, raw uint64) {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], raw)
+	base64.RawURLEncoding.Encode(dst, v[:])
+}
+
+// rawMatches reports whether fp carries the raw-hash suffix raw.
+func rawMatches(fp string, raw uint64) bool {
+	if len(fp) != 64+rawSuffixLen || fp[64] != '.' {
+		return false // no suffix: a record from before it, or from Do
+	}
+	var h [rawSuffixLen - 1]byte
+	putRaw(h[:], raw)
+	return fp[65:] == string(h[:])
+}
+
+// rawPrint hashes, with the middleware's secret seed, everything of r that
+// the fingerprint reads, as sent: the items fingerprintItems left in pre.out
+// (which it leaves there), the Content-Type (which decides how a body is
+// read) and the body bytes. Equal rawPrints mean byte-identical inputs, hence
+// equal fingerprints, without canonicalising; see docs/runtime.md for the
+// chance that they do not.
+func (m *Middleware) rawPrint(r *http.Request, body []byte, pre *canon) uint64 {
+	b := pre.out
+	n := len(b)
+	for _, v := range r.Header["Content-Type"] {
+		b = append(b, 't')
+		b = appendString(b, v)
+	}
+	b = append(b, 'b')
+	b = binary.BigEndian.AppendUint64(b, uint64(len(body)))
+	b = binary.BigEndian.AppendUint64(b, maphash.Bytes(m.rawSeed, body))
+	raw := maphash.Bytes(m.rawSeed, b)
+	pre.out = b[:n]
+	return raw
 }
 
 // requestFingerprintSum is the SHA-256 of the policy's fingerprint items of r
 // (hex encoded, the record's fingerprint).
 func (m *Middleware) requestFingerprintSum(r *http.Request, body []byte, st *reqState) [32]byte {
+	m.fingerprintItems(r, &st.pre)
+	return m.fingerprintSum(r, body, st)
+}
+
+// fingerprintItems sets pre.out to the start of the fingerprint pre-image:
+// the policy's method, path, query and header items.
+func (m *Middleware) fingerprintItems(r *http.Request, pre *canon) {
 	c := m.c
-	pre := &st.pre
 	b := append(pre.out[:0], "idemgen/fingerprint/v1\x00"...)
 	if c.fpMethod {
 		b = append(b, 'm')
@@ -502,6 +571,13 @@ func (m *Middleware) requestFingerprintSum(r *http.Request, body []byte, st *req
 		}
 	}
 	pre.out = b
+}
+
+// fingerprintSum completes the pre-image fingerprintItems started with the
+// body items and returns its SHA-256.
+func (m *Middleware) fingerprintSum(r *http.Request, body []byte, st *reqState) [32]byte {
+	c := m.c
+	pre := &st.pre
 	if c.fpBody && !appendFormFingerprint(pre, r, body) { // formprint.go
 		appendBodyFingerprint(pre, body)
 	}
@@ -535,13 +611,24 @@ func appendBodyFingerprint(pre *canon, body []byte) {
 	binary.BigEndian.PutUint64(pre.out[mark+1:], uint64(len(pre.out)-mark-9))
 }
 
-// payloadFingerprint is the fingerprint of a Do payload.
-func payloadFingerprint(pre *canon, payload []byte) string {
+// payloadFingerprint is the fingerprint of a Do payload (with ".<raw hash>"
+// when withRaw).
+func payloadFingerprint(pre *canon, payload []byte, withRaw bool, raw uint64) string {
 	pre.out = append(pre.out[:0], "idemgen/fingerprint/v1\x00"...)
 	appendBodyFingerprint(pre, payload)
-	fp := hexSum(pre.out)
+	sum := sha256.Sum256(pre.out)
 	pre.out = pre.out[:0]
-	return fp
+	var b [64 + rawSuffixLen]byte
+	return string(b[:putFingerprint(b[:], &sum, withRaw, raw)])
+}
+
+// payloadRawPrint is rawPrint for a Do payload (the only thing its
+// fingerprint reads), tagged apart from rawPrint's pre-images.
+func (m *Middleware) payloadRawPrint(payload []byte) uint64 {
+	var b [9]byte
+	b[0] = 'D'
+	binary.BigEndian.PutUint64(b[1:], maphash.Bytes(m.rawSeed, payload))
+	return maphash.Bytes(m.rawSeed, b[:])
 }
 
 // newToken returns a fencing token unique per attempt (128 random bits; it

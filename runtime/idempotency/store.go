@@ -3,6 +3,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -38,7 +39,8 @@ type Record struct {
 	// State is StateInFlight or StateCompleted (or StateIssued).
 	State State
 	// Fingerprint identifies the request payload (hex SHA-256). A reuse of the key
-	// with another fingerprint is a mismatch.
+	// with another fingerprint is a mismatch. With a Peeker store the middleware
+	// appends "." and a raw-bytes hash; compare fingerprints with SameFingerprint.
 	Fingerprint string
 	// Token is the fencing token of the worker that holds (or last held) the claim.
 	Token string
@@ -117,6 +119,35 @@ type AtomicTx interface {
 	Complete(ctx context.Context, result []byte, ttl time.Duration) error
 	// Rollback abandons the transaction; the claim itself is released separately.
 	Rollback(ctx context.Context) error
+}
+
+// Peeker is implemented by a Store whose records live in the middleware's own
+// process (memstore), so that a lookup costs no I/O. With one, the middleware
+// looks a request's record up before fingerprinting the request, and answers
+// a byte-for-byte repeat of a completed request without canonicalising and
+// hashing its body: to recognise the repeat it appends to the fingerprint it
+// stores a hash of the raw request (see docs/runtime.md, "Replay fast path").
+type Peeker interface {
+	// PeekCompleted returns the fingerprint and result of the live completed
+	// record whose id is the bytes id, or ok=false (no record, expired, in
+	// flight or issued). It must not wait on I/O. result is read-only.
+	PeekCompleted(id []byte) (fingerprint string, result []byte, ok bool)
+}
+
+// SameFingerprint reports whether two record fingerprints identify the same
+// payload: whether they are equal up to their first '.', where the middleware
+// appends the raw-bytes hash of a request it stores in a Peeker store. A
+// Peeker store compares fingerprints with it (a takeover needs the same
+// payload, not the same bytes).
+func SameFingerprint(a, b string) bool {
+	return canonicalPart(a) == canonicalPart(b)
+}
+
+func canonicalPart(fp string) string {
+	if i := strings.IndexByte(fp, '.'); i >= 0 {
+		return fp[:i]
+	}
+	return fp
 }
 
 var (

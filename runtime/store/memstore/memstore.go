@@ -93,7 +93,10 @@ func (e *entry) record(id string) idempotency.Record {
 	}
 }
 
-var _ idempotency.Store = (*Store)(nil)
+var (
+	_ idempotency.Store  = (*Store)(nil)
+	_ idempotency.Peeker = (*Store)(nil)
+)
 
 // New returns a running store; call Close to stop its sweeper.
 func New(opts ...Option) *Store {
@@ -169,7 +172,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	now := s.now().UnixNano()
 	e, found, ok := live(sh, id, now)
 	if ok && e.state != idempotency.StateIssued {
-		if e.state == idempotency.StateInFlight && e.leaseUntil <= now && e.fingerprint == fingerprint {
+		if e.state == idempotency.StateInFlight && e.leaseUntil <= now && idempotency.SameFingerprint(e.fingerprint, fingerprint) {
 			e.token, e.leaseUntil = token, after(now, lease)
 			e.expiresAt = max(e.expiresAt, e.leaseUntil)
 			sh.m[id] = e
@@ -178,7 +181,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 		return idempotency.Claim{Existing: e.record(id)}, nil
 	}
 	// A dead in-flight record with this fingerprint is a crashed attempt.
-	tookOver := found && e.state == idempotency.StateInFlight && e.fingerprint == fingerprint
+	tookOver := found && e.state == idempotency.StateInFlight && idempotency.SameFingerprint(e.fingerprint, fingerprint)
 	if !found && s.perShard > 0 && len(sh.m) >= s.perShard {
 		if !s.evict(sh, now) {
 			return idempotency.Claim{}, ErrFull
@@ -273,6 +276,19 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}
 	return e.record(id), nil
+}
+
+// PeekCompleted implements idempotency.Peeker: the middleware answers a
+// byte-identical replay from it without fingerprinting the request.
+func (s *Store) PeekCompleted(id []byte) (string, []byte, bool) {
+	sh := &s.shards[maphash.Bytes(s.seed, id)%uint64(len(s.shards))]
+	sh.mu.Lock()
+	e, ok := sh.m[string(id)]
+	sh.mu.Unlock()
+	if !ok || e.state != idempotency.StateCompleted || e.expiresAt <= s.now().UnixNano() {
+		return "", nil, false
+	}
+	return e.fingerprint, e.result, true
 }
 
 // Purge implements idempotency.Store: it deletes expired records, holding each

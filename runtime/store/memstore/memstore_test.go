@@ -230,3 +230,39 @@ func TestCanceledContext(t *testing.T) {
 		t.Fatalf("Claim with a canceled context: %v", err)
 	}
 }
+
+// The middleware suffixes the fingerprints it stores here with a raw-bytes
+// hash: a takeover needs the same payload (the part before '.'), not the same
+// bytes. PeekCompleted sees only live completed records.
+func TestRawSuffixTakeoverAndPeek(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newClocked(t)
+	if cl, _ := s.Claim(ctx, "id", "fp.0000000000000001", "t1", time.Minute); !cl.Acquired {
+		t.Fatal("claim not acquired")
+	}
+	if _, _, ok := s.PeekCompleted([]byte("id")); ok {
+		t.Fatal("PeekCompleted found an in-flight record")
+	}
+	clk.add(2 * time.Minute)
+	if cl, _ := s.Claim(ctx, "id", "fp.0000000000000002", "t2", time.Minute); !cl.Acquired || !cl.TookOver {
+		t.Fatalf("claim after the lease with other raw bytes = %+v, want acquired by takeover", cl)
+	}
+	clk.add(2 * time.Minute)
+	if cl, _ := s.Claim(ctx, "id", "other.0000000000000002", "t3", time.Minute); !cl.Acquired || cl.TookOver {
+		t.Fatalf("claim after the lease with another payload = %+v, want acquired, not a takeover", cl)
+	}
+	if err := s.Complete(ctx, "id", "t3", []byte("r"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	fp, res, ok := s.PeekCompleted([]byte("id"))
+	if !ok || fp != "other.0000000000000002" || string(res) != "r" {
+		t.Fatalf("PeekCompleted = %q, %q, %v", fp, res, ok)
+	}
+	if _, _, ok := s.PeekCompleted([]byte("nope")); ok {
+		t.Fatal("PeekCompleted found a missing record")
+	}
+	clk.add(time.Hour)
+	if _, _, ok := s.PeekCompleted([]byte("id")); ok {
+		t.Fatal("PeekCompleted found an expired record")
+	}
+}
