@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -119,7 +120,9 @@ func (m *Middleware) doReplay(ctx context.Context, start *arrival, stored []byte
 		return nil, false, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
 	m.observe(ctx, start, OutcomeReplayed, 0, nil)
-	return res, true, nil
+	// An in-process store hands out the stored bytes themselves: the caller
+	// owns what Do returns, and changing it must not change the record.
+	return bytes.Clone(res), true, nil
 }
 
 func (m *Middleware) runDo(ctx context.Context, start *arrival, id, token string, fn func(context.Context) ([]byte, error)) (result []byte, replayed bool, err error) {

@@ -320,3 +320,24 @@ func TestDoCanceledContext(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestDoReplayIsTheCallers: a replayed result belongs to the caller; changing
+// it leaves the stored record (which an in-process store shares) as it was.
+func TestDoReplayIsTheCallers(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New(memstore.WithSweepInterval(-1))
+	defer s.Close()
+	m, _ := newDo(t, s, idempotency.Policy{})
+	fn := func(context.Context) ([]byte, error) { return []byte("stored"), nil }
+	payload := []byte(`{"a":1}`)
+	if _, _, err := m.Do(ctx, "", "own-1", payload, fn); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		res, replayed, err := m.Do(ctx, "", "own-1", payload, fn)
+		if err != nil || !replayed || string(res) != "stored" {
+			t.Fatalf("replay %d = %q %v %v", i, res, replayed, err)
+		}
+		copy(res, "XXXXXX")
+	}
+}
