@@ -643,7 +643,7 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 	}
 	if r := findResponse(op, "409"); r != nil && !hasHeader(r, "Retry-After") {
 		c.report(RuleDocRetryAfter, op, r.Pos, op.Pointer+"/responses/"+r.Status,
-			"response %s of %s does not declare the Retry-After header the runtime sends with a 409 in flight; add it (integer seconds)", r.Status, op.Label())
+			"response %s of %s does not declare the Retry-After header the runtime sends with a 409 in flight (integer seconds); idemgen annotate adds it", r.Status, op.Label())
 	}
 	c.redirectOnly(op, ext, extPtr, p)
 	if policydoc.Stale(op.Description, p) {
