@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -373,6 +374,7 @@ func (a *annotator) operation(op *model.Operation) {
 	p := op.Idempotency.Policy
 	a.keyParam(op, n, p.Key)
 	a.errorResponses(op, n, p)
+	a.retryAfter(op, n)
 	a.replayedHeader(op, n, p)
 	a.description(n, p)
 	if a.changed {
@@ -485,7 +487,7 @@ func (a *annotator) errorResponses(op *model.Operation, n *yaml.Node, p idempote
 		if existing == nil {
 			r := responseDoc{Description: errorDescriptions[code], Content: map[string]mediaDoc{lint.ProblemJSON: problemMedia()}}
 			if code == "409" {
-				r.Headers = map[string]headerDoc{"Retry-After": {Description: "Seconds to wait before retrying.", Schema: schemaDoc{Type: "integer"}}}
+				r.Headers = map[string]headerDoc{retryAfterHeader: retryAfterDoc}
 			}
 			mapSet(resps, code, encode(r))
 			a.needProblem, a.changed = true, true
@@ -526,41 +528,59 @@ func hasProblem(op *model.Operation, code string) bool {
 	return false
 }
 
-func (a *annotator) replayedHeader(op *model.Operation, n *yaml.Node, p idempotency.Policy) {
-	resps := mapGet(n, "responses")
+const retryAfterHeader = "Retry-After"
+
+// retryAfterDoc declares the Retry-After header the runtime sends with a 409
+// for a request still in flight.
+var retryAfterDoc = headerDoc{Description: "Seconds to wait before retrying.", Schema: schemaDoc{Type: "integer"}}
+
+// retryAfter declares Retry-After on a 409 response the spec already has
+// (errorResponses declares it on a 409 it adds), which lint's doc-retry-after
+// asks for.
+func (a *annotator) retryAfter(op *model.Operation, n *yaml.Node) {
 	for _, r := range op.Responses {
-		if !strings.HasPrefix(r.Status, "2") || !lint.Cached(p, r.Status) {
-			continue
+		if r.Status == "409" {
+			a.declareHeader(op, n, r, retryAfterHeader, retryAfterDoc)
 		}
-		declared := false
-		for _, h := range r.Headers {
-			declared = declared || strings.EqualFold(h.Name, lint.ReplayedHeader)
-		}
-		if declared {
-			continue
-		}
-		rn := mapGet(resps, r.Status)
-		if rn == nil || rn.Kind != yaml.MappingNode {
-			continue
-		}
-		if mapGet(rn, "$ref") != nil {
-			a.skip(op, "response %s is a $ref: declare %s in the referenced response", r.Status, lint.ReplayedHeader)
-			continue
-		}
-		headers := mapGet(rn, "headers")
-		if headers == nil {
-			headers = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-			mapSet(rn, "headers", headers)
-		}
-		if headers.Kind != yaml.MappingNode {
-			continue
-		}
-		mapSet(headers, lint.ReplayedHeader, encode(headerDoc{
-			Description: "\"true\" when this response is a replay of an earlier request with the same idempotency key.",
-			Schema:      schemaDoc{Type: "string", Pattern: "^true$"},
-		}))
-		a.changed = true
 	}
+}
+
+func (a *annotator) replayedHeader(op *model.Operation, n *yaml.Node, p idempotency.Policy) {
+	for _, r := range op.Responses {
+		if strings.HasPrefix(r.Status, "2") && lint.Cached(p, r.Status) {
+			a.declareHeader(op, n, r, lint.ReplayedHeader, headerDoc{
+				Description: "\"true\" when this response is a replay of an earlier request with the same idempotency key.",
+				Schema:      schemaDoc{Type: "string", Pattern: "^true$"},
+			})
+		}
+	}
+}
+
+// declareHeader adds header name to response r of the operation node n,
+// unless r declares it already; a $ref'd response is skipped (the referenced
+// one may be shared by operations of other policies).
+func (a *annotator) declareHeader(op *model.Operation, n *yaml.Node, r *model.Response, name string, doc headerDoc) {
+	if slices.ContainsFunc(r.Headers, func(h *model.Param) bool { return strings.EqualFold(h.Name, name) }) {
+		return
+	}
+	rn := mapGet(mapGet(n, "responses"), r.Status)
+	if rn == nil || rn.Kind != yaml.MappingNode {
+		return
+	}
+	if mapGet(rn, "$ref") != nil {
+		a.skip(op, "response %s is a $ref: declare %s in the referenced response", r.Status, name)
+		return
+	}
+	headers := mapGet(rn, "headers")
+	if headers == nil {
+		headers = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		mapSet(rn, "headers", headers)
+	}
+	if headers.Kind != yaml.MappingNode {
+		return
+	}
+	mapSet(headers, name, encode(doc))
+	a.changed = true
 }
 
 func (a *annotator) description(n *yaml.Node, p idempotency.Policy) {

@@ -3,7 +3,6 @@ package annotate_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/idemgen/idemgen/generator/annotate"
@@ -36,15 +35,8 @@ webhooks:
       responses:
         '200': {description: ok}
 `
-	path := filepath.Join(t.TempDir(), "api.yaml")
-	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	api, err := loader.Load(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, api := loadSpec(t, spec)
 	res, err := annotate.Annotate(api, []byte(spec))
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,10 @@ type RuleCount struct {
 // OperationCount is the number of findings about one operation.
 type OperationCount struct {
 	OperationID, Method, Path string
-	Count                     int
+	// Label names the operation as messages do: "POST /songs", "webhook
+	// orderShipped (POST)" (a webhook's Path is only its default receiver path).
+	Label string
+	Count int
 }
 
 // Summarize counts fs (sorted) per rule and per operation, keeping the top
@@ -93,7 +96,7 @@ func Summarize(fs []Finding, top int) Summary {
 			if !ok {
 				j = len(s.Operations)
 				byOp[id] = j
-				s.Operations = append(s.Operations, OperationCount{OperationID: id, Method: f.Method(), Path: f.Path()})
+				s.Operations = append(s.Operations, OperationCount{OperationID: id, Method: f.Method(), Path: f.Path(), Label: f.Operation.Label()})
 			}
 			s.Operations[j].Count++
 		}
@@ -160,7 +163,7 @@ func writeTextSummary(w io.Writer, fs []Finding) error {
 	if len(s.Operations) > 0 {
 		fmt.Fprintf(bw, "operations with the most findings:\n")
 		for _, o := range s.Operations {
-			fmt.Fprintf(bw, "%6d  %s %s (%s)\n", o.Count, o.Method, o.Path, o.OperationID)
+			fmt.Fprintf(bw, "%6d  %s (%s)\n", o.Count, o.Label, o.OperationID)
 		}
 	}
 	return bw.Flush()

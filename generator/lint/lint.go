@@ -111,7 +111,7 @@ func (c *checker) operation(op *model.Operation) {
 	if !ext.Enabled {
 		if strings.TrimSpace(ext.Reason) == "" {
 			c.report(RuleWaiverNoReason, op, ext.Pos, extPtr,
-				"waiver of %s %s has no reason: write enabled: false with reason: \"...\"", op.Method, op.Path)
+				"waiver of %s has no reason: write enabled: false with reason: \"...\"", op.Label())
 		}
 		return
 	}
@@ -158,7 +158,7 @@ func (c *checker) key(op *model.Operation, ext *model.Extension, extPtr string, 
 		switch {
 		case len(found) == 0:
 			c.report(RuleKeyUndeclared, op, ext.FieldPos(field), extPtr,
-				"key %s parameter %q of %s %s is not declared in parameters (idemgen annotate adds it)", in, name, op.Method, op.Path)
+				"key %s parameter %q of %s is not declared in parameters (idemgen annotate adds it)", in, name, op.Label())
 		case len(found) > 1:
 			c.report(RuleKeyDeclaredTwice, op, found[1].Pos, op.Pointer+"/parameters",
 				"key %s parameter %q is declared %d times (%s)", in, name, len(found), paramNames(found))
@@ -245,8 +245,8 @@ func (c *checker) deriveOptional(op *model.Operation, ext *model.Extension, extP
 		}
 		if why != "" {
 			c.report(RuleDeriveOptional, op, ext.FieldPos(field), ptr,
-				"key.derive item %q of %s %s: %s, and a request without it gets no key, so it runs un-deduplicated (and its retries run again); make it required, or derive from required values only",
-				item, op.Method, op.Path, why)
+				"key.derive item %q of %s: %s, and a request without it gets no key, so it runs un-deduplicated (and its retries run again); make it required, or derive from required values only",
+				item, op.Label(), why)
 		}
 	}
 }
@@ -311,8 +311,8 @@ func (c *checker) keySchema(op *model.Operation, p *model.Param, k idempotency.K
 			shape = fmt.Sprintf("pattern: %q", s.Pattern)
 		}
 		c.report(RuleIssuedKeyShaped, op, pos, op.Pointer+"/parameters",
-			"key parameter %q of %s %s takes only server-issued keys but its schema has %s: clients would make up keys of that shape, which the server rejects with 400; drop it and tell clients where to get a key",
-			p.Name, op.Method, op.Path, shape)
+			"key parameter %q of %s takes only server-issued keys but its schema has %s: clients would make up keys of that shape, which the server rejects with 400; drop it and tell clients where to get a key",
+			p.Name, op.Label(), shape)
 	}
 	var missing []string
 	if s == nil || s.MaxLength == nil {
@@ -349,19 +349,19 @@ func (c *checker) issuedInject(op *model.Operation, ext *model.Extension, extPtr
 			pos = ext.FieldPos("key.inject")
 		}
 		c.report(RuleInjectOptional, op, pos, extPtr+"/key/required",
-			"key.required: false has no effect on %s %s with key.inject: idemgen proxy gives every request without a key one, so none runs un-deduplicated; drop required: false (or inject, to let keyless requests through)",
-			op.Method, op.Path)
+			"key.required: false has no effect on %s with key.inject: idemgen proxy gives every request without a key one, so none runs un-deduplicated; drop required: false (or inject, to let keyless requests through)",
+			op.Label())
 	}
 	if p.Issued == nil {
 		return
 	}
 	if p.Issued.BindPrincipal && !slices.Contains(p.Scope, "principal") {
 		c.report(RuleIssuedBindUnscoped, op, ext.FieldPos("issued.bindPrincipal"), extPtr+"/issued/bindPrincipal",
-			"issued.bindPrincipal on %s %s without scope: [principal]: add it so that each principal's records (and status lookups) are kept apart too", op.Method, op.Path)
+			"issued.bindPrincipal on %s without scope: [principal]: add it so that each principal's records (and status lookups) are kept apart too", op.Label())
 	}
 	if !c.issuing {
 		c.report(RuleIssuedNoEndpoint, op, ext.FieldPos("issued"), extPtr+"/issued",
-			"%s %s accepts only server-issued keys, but the spec documents no way to get one: declare the issuing endpoint (e.g. POST /idempotency-keys) or say in a description where the key is issued", op.Method, op.Path)
+			"%s accepts only server-issued keys, but the spec documents no way to get one: declare the issuing endpoint (e.g. POST /idempotency-keys) or say in a description where the key is issued", op.Label())
 	}
 }
 
@@ -496,15 +496,15 @@ func (c *checker) fingerprintScope(op *model.Operation, ext *model.Extension, ex
 		for i, item := range p.Fingerprint {
 			if item == "body" || strings.HasPrefix(item, "/") {
 				c.report(RuleFingerprintNoBody, op, ext.FieldPos(fmt.Sprintf("fingerprint[%d]", i)), fmt.Sprintf("%s/fingerprint/%d", extPtr, i),
-					"fingerprint item %q compares the body of %s %s, which has no request body; remove it from fingerprint", item, op.Method, op.Path)
+					"fingerprint item %q compares the body of %s, which has no request body; remove it from fingerprint", item, op.Label())
 			}
 		}
 	}
 	if op.Body != nil && ext.Set["fingerprint"] && len(p.Fingerprint) > 0 &&
 		!slices.ContainsFunc(p.Fingerprint, func(item string) bool { return item == "body" || strings.HasPrefix(item, "/") }) {
 		c.report(RuleFingerprintNoBodyItem, op, ext.FieldPos("fingerprint"), extPtr+"/fingerprint",
-			"fingerprint [%s] of %s %s compares nothing of its request body: a key reused with another body replays the first response instead of 422; add body (or the JSON Pointers that identify the request)",
-			strings.Join(p.Fingerprint, ", "), op.Method, op.Path)
+			"fingerprint [%s] of %s compares nothing of its request body: a key reused with another body replays the first response instead of 422; add body (or the JSON Pointers that identify the request)",
+			strings.Join(p.Fingerprint, ", "), op.Label())
 	}
 	// scope principal without security is the generator's error
 	// (extension.RulePrincipalUnsecured): lint reports it from api.Diagnostics.
@@ -529,7 +529,7 @@ func (c *checker) fingerprintScope(op *model.Operation, ext *model.Extension, ex
 			fix = "add a securityScheme and `security` to this operation, then scope: [principal] (or scope by a tenant parameter)"
 		}
 		c.report(RuleUnscopedTenant, op, ext.Pos, extPtr,
-			"%s %s is idempotent without a scope on a multi-tenant API: keys of different tenants share one key space; %s", op.Method, op.Path, fix)
+			"%s is idempotent without a scope on a multi-tenant API: keys of different tenants share one key space; %s", op.Label(), fix)
 	}
 }
 
@@ -609,12 +609,12 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 		if !checked[r] && !hasMediaType(r, ProblemJSON) {
 			checked[r] = true
 			c.report(RuleDocProblemJSON, op, r.Pos, op.Pointer+"/responses/"+r.Status,
-				"response %s of %s %s is not %s (the runtime's idempotency errors are); document it as %s (idemgen annotate adds it)", r.Status, op.Method, op.Path, ProblemJSON, ProblemJSON)
+				"response %s of %s is not %s (the runtime's idempotency errors are); document it as %s (idemgen annotate adds it)", r.Status, op.Label(), ProblemJSON, ProblemJSON)
 		}
 	}
 	if len(missing) > 0 {
 		c.report(RuleDocErrors, op, op.Pos, op.Pointer+"/responses",
-			"%s %s does not document its idempotency error responses %s; idemgen annotate adds them", op.Method, op.Path, strings.Join(missing, ", "))
+			"%s does not document its idempotency error responses %s; idemgen annotate adds them", op.Label(), strings.Join(missing, ", "))
 	}
 	for _, r := range op.Responses {
 		if !strings.HasPrefix(r.Status, "2") || !Cached(p, r.Status) {
@@ -628,7 +628,7 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 		}
 		if !declared {
 			c.report(RuleDocReplayed, op, r.Pos, op.Pointer+"/responses/"+r.Status,
-				"response %s of %s %s does not declare the %s header; idemgen annotate adds it", r.Status, op.Method, op.Path, ReplayedHeader)
+				"response %s of %s does not declare the %s header; idemgen annotate adds it", r.Status, op.Label(), ReplayedHeader)
 		}
 	}
 	for i, item := range p.Cache {
@@ -643,14 +643,14 @@ func (c *checker) documentation(op *model.Operation, ext *model.Extension, extPt
 	}
 	if r := findResponse(op, "409"); r != nil && !hasHeader(r, "Retry-After") {
 		c.report(RuleDocRetryAfter, op, r.Pos, op.Pointer+"/responses/"+r.Status,
-			"response %s of %s %s does not declare the Retry-After header the runtime sends with a 409 in flight; add it (integer seconds)", r.Status, op.Method, op.Path)
+			"response %s of %s does not declare the Retry-After header the runtime sends with a 409 in flight (integer seconds); idemgen annotate adds it", r.Status, op.Label())
 	}
 	c.redirectOnly(op, ext, extPtr, p)
 	if policydoc.Stale(op.Description, p) {
 		pub, _ := policydoc.Published(op.Description)
 		c.report(RulePolicyDocStale, op, op.Pos, op.Pointer+"/description",
-			"the policy published in the description of %s %s is stale: it says %q, the policy now says %q; run idemgen annotate",
-			op.Method, op.Path, pub, policydoc.Sentence(p))
+			"the policy published in the description of %s is stale: it says %q, the policy now says %q; run idemgen annotate",
+			op.Label(), pub, policydoc.Sentence(p))
 	}
 }
 
@@ -676,8 +676,8 @@ func (c *checker) redirectOnly(op *model.Operation, ext *model.Extension, extPtr
 		pos, ptr = ext.Pos, extPtr
 	}
 	c.report(RuleRedirectUncached, op, pos, ptr,
-		"%s %s succeeds only with %s, which cache does not store: a resubmit after it completed runs it again; add %s to cache",
-		op.Method, op.Path, strings.Join(redirects, ", "), strings.ToLower(redirects[0]))
+		"%s succeeds only with %s, which cache does not store: a resubmit after it completed runs it again; add %s to cache",
+		op.Label(), strings.Join(redirects, ", "), strings.ToLower(redirects[0]))
 }
 
 func defaultResponse(op *model.Operation) *model.Response {
@@ -742,10 +742,10 @@ func (c *checker) policy(op *model.Operation, ext *model.Extension, extPtr strin
 	}
 	if min := time.Duration(c.cfg.Policy.MinTTL); min > 0 && ttl < min {
 		c.report(RuleTTLMinimum, op, ext.FieldPos("ttl"), extPtr+"/ttl",
-			"ttl %s of %s %s is shorter than the organisation minimum %s", extension.FormatDuration(ttl), op.Method, op.Path, extension.FormatDuration(min))
+			"ttl %s of %s is shorter than the organisation minimum %s", extension.FormatDuration(ttl), op.Label(), extension.FormatDuration(min))
 	}
 	if h := time.Duration(c.cfg.Policy.RetryHorizon); h > 0 && ttl < h {
 		c.report(RuleTTLRetryHorizon, op, ext.FieldPos("ttl"), extPtr+"/ttl",
-			"ttl %s of %s %s is shorter than the clients' retry horizon %s: late retries would run again", extension.FormatDuration(ttl), op.Method, op.Path, extension.FormatDuration(h))
+			"ttl %s of %s is shorter than the clients' retry horizon %s: late retries would run again", extension.FormatDuration(ttl), op.Label(), extension.FormatDuration(h))
 	}
 }

@@ -125,7 +125,7 @@ var catalog = []Rule{
 		"Clients cannot make up issued keys; they must ask the server for one. The spec should declare the issuing endpoint (a path ending in idempotency-keys, e.g. POST /idempotency-keys) or say in an operation's summary or description where keys are issued (a page that renders one in a form)."},
 	{RuleDocRetryAfter, CategoryDocumentation, model.Warning,
 		"A documented 409 response does not declare the Retry-After header.",
-		"The runtime answers a duplicate in flight with 409 and Retry-After (the time until the first request's lease ends); clients and generated clients only honour it when it is declared. Fix: add a Retry-After header (integer seconds) to the 409 response."},
+		"The runtime answers a duplicate in flight with 409 and Retry-After (the time until the first request's lease ends); clients and generated clients only honour it when it is declared. Fix: add a Retry-After header (integer seconds) to the 409 response; `idemgen annotate` adds it."},
 	{RuleCacheTransient, CategoryDocumentation, model.Warning,
 		"cache lists 401, 408 or 409.",
 		"These outcomes say the request did not run (not authenticated, timed out, in conflict with another in flight): stored, they are replayed to every retry of the key until the ttl expires, so a retry after logging in or after the conflict can never succeed. Fix: remove the item (4xx still covers validation errors)."},

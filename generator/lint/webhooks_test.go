@@ -77,5 +77,23 @@ func TestWebhooksAndCallbacksLinted(t *testing.T) {
 		if f.Rule == RuleMissing && !strings.Contains(f.Message, `webhook order.created (POST)`) {
 			t.Errorf("idempotency-missing does not name the webhook: %s", f.Message)
 		}
+		// A receiver's Path is only the default path generated code serves it
+		// at: a message names the webhook or callback as the spec does.
+		if f.Rule == RuleWaiverNoReason && !strings.Contains(f.Message, "of webhook ping (POST) ") {
+			t.Errorf("waiver-no-reason does not name the webhook: %s", f.Message)
+		}
+		if f.Rule == RuleKeyUndeclared && !strings.Contains(f.Message, "of callback onEvent of subscribe (POST) ") {
+			t.Errorf("key-param-undeclared does not name the callback: %s", f.Message)
+		}
+		if strings.Contains(f.Message, "/webhooks/") || strings.Contains(f.Message, "/callbacks/") {
+			t.Errorf("message names a receiver by its default path: %s", f.Message)
+		}
+	}
+	var sum strings.Builder
+	if err := writeTextSummary(&sum, Lint(context.Background(), api, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sum.String(), "webhook ping (POST) (postWebhooksPing)") || strings.Contains(sum.String(), "/webhooks/") {
+		t.Errorf("the summary does not name receivers as messages do:\n%s", sum.String())
 	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -71,8 +70,7 @@ beside or below it keep working). Formats and exit status are lint's.`,
 				api, err := loader.Load(ctx, src.File)
 				if err != nil {
 					failed = true
-					fmt.Fprintln(e.stderr, "idemgen:", err)
-					fs = append(fs, loadFailure(arg, err))
+					fs = append(fs, loadFailure(e, flags.echoLoadErrors(writeBaseline), arg, err))
 					continue
 				}
 				apis[i] = api

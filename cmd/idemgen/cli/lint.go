@@ -61,15 +61,33 @@ func allRules() []lint.Rule { return append(lint.Rules(), diff.Rules()...) }
 // loadFailure turns a load error into a finding, so that no output format
 // shows a spec that failed to load as clean. The loader's error is located
 // ("loader: file:line:col: message") when the place is known; the finding
-// then points there instead of at line 0 of the spec.
-func loadFailure(spec string, err error) lint.Finding {
+// then points there instead of at line 0 of the spec, and its message is the
+// rest, so the text format shows the place once.
+//
+// The error is printed once: the text format shows the finding's message on
+// stdout, so stderr gets nothing; the other formats and --summary are written
+// for a machine or show no messages, so the error also goes to stderr, where a
+// person running the command (a CI log) sees it. echo says which.
+func loadFailure(e *env, echo bool, spec string, err error) lint.Finding {
+	if echo {
+		fmt.Fprintln(e.stderr, "idemgen:", err)
+	}
 	pos := model.Pos{File: spec}
+	msg := strings.TrimPrefix(err.Error(), "loader: ")
 	if m := locatedError.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
 		pos = model.Pos{File: m[1], Line: line, Col: col}
+		msg = err.Error()[len(m[0]):]
 	}
-	return lint.New(lint.RuleLoadFailed, model.Error, nil, pos, "", err.Error())
+	return lint.New(lint.RuleLoadFailed, model.Error, nil, pos, "", msg)
+}
+
+// echoLoadErrors reports whether a load error must also go to stderr: unless
+// the text format lists it with its message (see loadFailure). --write-baseline
+// writes no findings but names the failures in its error.
+func (f *reviewFlags) echoLoadErrors(writeBaseline bool) bool {
+	return !writeBaseline && (f.format != "text" || f.summary)
 }
 
 // locatedError matches the position at the start of a located loader error.
@@ -81,7 +99,13 @@ var locatedError = regexp.MustCompile(`^(?:loader: )?(.+?):(\d+):(\d+): `)
 // nothing is written when a spec failed to load.
 func writeBaselineFile(e *env, path string, fs []lint.Finding, loadFailed bool) error {
 	if loadFailed {
-		return exitCode(2, errors.New("baseline not written: a spec failed to load"))
+		var errs []error
+		for _, f := range fs {
+			if f.Rule == lint.RuleLoadFailed {
+				errs = append(errs, f)
+			}
+		}
+		return exitCode(2, fmt.Errorf("baseline not written: a spec failed to load: %w", errors.Join(errs...)))
 	}
 	b := lint.NewBaseline(fs)
 	if err := b.Write(path); err != nil {
@@ -150,7 +174,7 @@ spec cannot be loaded, the config or baseline is invalid, or the usage is wrong.
 					return exitCode(2, err)
 				}
 			}
-			fs, loadFailed := lintSpecs(cmd.Context(), e, specs, cfg)
+			fs, loadFailed := lintSpecs(cmd.Context(), e, specs, cfg, flags.echoLoadErrors(writeBaseline))
 			if writeBaseline {
 				return writeBaselineFile(e, baseline, fs, loadFailed)
 			}
@@ -177,16 +201,15 @@ func relative(wd, file string) string {
 }
 
 // lintSpecs loads and lints every spec; a spec that fails to load becomes a
-// spec-load-failed finding and its error is printed.
-func lintSpecs(ctx context.Context, e *env, specs []string, cfg *lint.Config) ([]lint.Finding, bool) {
+// spec-load-failed finding (its error printed when echo is set).
+func lintSpecs(ctx context.Context, e *env, specs []string, cfg *lint.Config, echo bool) ([]lint.Finding, bool) {
 	var fs []lint.Finding
 	failed := false
 	for _, spec := range specs {
 		api, err := loader.Load(ctx, spec)
 		if err != nil {
 			failed = true
-			fmt.Fprintln(e.stderr, "idemgen:", err)
-			fs = append(fs, loadFailure(spec, err))
+			fs = append(fs, loadFailure(e, echo, spec, err))
 			continue
 		}
 		fs = append(fs, lint.Lint(ctx, api, cfg)...)
