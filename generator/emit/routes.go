@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/idemgen/idemgen/generator/model"
 	"github.com/idemgen/idemgen/runtime/serverkit"
@@ -32,6 +33,9 @@ type routeGroup struct {
 	segs     []pathSeg
 	trailing bool // the path ends with "/": the pattern ends with "{$}"
 	ops      []*model.Operation
+	// names are the ServeMux wildcard names of the pattern's segments
+	// ("" for a literal segment); see wildcardNames.
+	names []string
 }
 
 // pathSeg is one segment of a pattern: a literal, or a wildcard (p<index>).
@@ -63,7 +67,21 @@ func (rt *opRoute) pathParams() []string {
 	return names
 }
 
+// renamedParams returns the names of the path parameters that
+// serverkit.NamePath must set under their spec names, sorted: those whose
+// ServeMux wildcard has another name or holds more than the parameter.
+func (rt *opRoute) renamedParams() []string {
+	var names []string
+	for _, n := range rt.pathParams() {
+		if loc := rt.params[n]; loc.re != "" || loc.wildcard != n {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 type paramLoc struct {
+	seg      int // the index of the path segment that holds it
 	wildcard string
 	re       string // name of the regexp variable; "" for a whole segment
 	group    int
@@ -72,9 +90,10 @@ type paramLoc struct {
 type constraint struct{ wildcard, re string }
 
 // routes turns every operation's route (model.Route) into a ServeMux pattern.
-// Wildcards are named by position (p0, p1...; OpenAPI names need not be Go
-// identifiers), and a segment that mixes text and parameters becomes one
-// wildcard whose value a regular expression splits.
+// Wildcards are named after the parameter they hold where the group's
+// operations agree on it, else by position (see wildcardNames), and a
+// segment that mixes text and parameters becomes one wildcard whose value a
+// regular expression splits.
 func (g *generator) routes() *routeTable {
 	t := &routeTable{byOp: make(map[*model.Operation]*opRoute), handlerVar: make(map[*model.Operation]string)}
 	for _, op := range g.api.Operations {
@@ -88,7 +107,7 @@ func (g *generator) routes() *routeTable {
 			wildcard := wildcardName(i)
 			if p, ok := seg.Whole(); ok {
 				rt.segs = append(rt.segs, pathSeg{wild: true})
-				rt.params[p.Name] = paramLoc{wildcard: wildcard}
+				rt.params[p.Name] = paramLoc{seg: i, wildcard: wildcard}
 				continue
 			}
 			if lit, ok := seg.Literal(); ok && !strings.ContainsAny(lit, "{}") {
@@ -110,7 +129,7 @@ func (g *generator) routes() *routeTable {
 				}
 				group++
 				expr.WriteString("(.+?)")
-				rt.params[p.Name] = paramLoc{wildcard: wildcard, re: name, group: group}
+				rt.params[p.Name] = paramLoc{seg: i, wildcard: wildcard, re: name, group: group}
 			}
 			expr.WriteString("$")
 			t.regexps = append(t.regexps, routeRegexp{name: name, expr: expr.String()})
@@ -147,15 +166,22 @@ func (g *generator) routes() *routeTable {
 	}
 	t.groups = mergeConflicts(t.groups, apart)
 	for _, grp := range t.groups {
-		grp.pattern = grp.method + " " + patternPath(grp.segs, grp.trailing)
+		grp.names = wildcardNames(grp, t.byOp)
+		grp.pattern = grp.method + " " + patternPath(grp.segs, grp.names, grp.trailing)
 		for _, op := range grp.ops {
 			rt := t.byOp[op]
+			for n, loc := range rt.params {
+				if loc.re == "" {
+					loc.wildcard = grp.names[loc.seg]
+					rt.params[n] = loc
+				}
+			}
 			rt.constraints = append([]constraint(nil), rt.partial...)
 			for i, s := range rt.segs {
 				if grp.segs[i].wild && !s.wild {
 					name := fmt.Sprintf("serverPath%s%d", g.ops[op].Method, i)
 					t.regexps = append(t.regexps, routeRegexp{name: name, expr: "^" + regexp.QuoteMeta(s.lit) + "$"})
-					rt.constraints = append(rt.constraints, constraint{wildcard: wildcardName(i), re: name})
+					rt.constraints = append(rt.constraints, constraint{wildcard: grp.names[i], re: name})
 				}
 			}
 		}
@@ -185,7 +211,7 @@ func RouteServer(api *model.API, mux *http.ServeMux, handler func(*model.Operati
 	for _, op := range api.Operations {
 		rt := t.byOp[op]
 		var params []serverkit.PathParam
-		for _, n := range rt.pathParams() {
+		for _, n := range rt.renamedParams() {
 			loc := rt.params[n]
 			p := serverkit.PathParam{Name: n, Wildcard: loc.wildcard, Group: loc.group}
 			if loc.re != "" {
@@ -193,7 +219,10 @@ func RouteServer(api *model.API, mux *http.ServeMux, handler func(*model.Operati
 			}
 			params = append(params, p)
 		}
-		hs[op] = serverkit.NamePath(handler(op), params...)
+		hs[op] = handler(op)
+		if len(params) > 0 {
+			hs[op] = serverkit.NamePath(hs[op], params...)
+		}
 	}
 	for _, grp := range t.groups {
 		h := hs[grp.ops[0]]
@@ -216,16 +245,82 @@ func RouteServer(api *model.API, mux *http.ServeMux, handler func(*model.Operati
 	return nil
 }
 
-// wildcardName names the ServeMux wildcard of segment i. The leading
-// underscore keeps it apart from spec names, which serverkit.NamePath sets as path
-// values too.
+// wildcardName names the ServeMux wildcard of segment i when it cannot be
+// named after a parameter (see wildcardNames). The leading underscore keeps
+// it apart from spec names, which serverkit.NamePath sets as path values too.
 func wildcardName(i int) string { return fmt.Sprintf("_p%d", i) }
-func patternPath(segs []pathSeg, trailing bool) string {
+
+// wildcardNames names the wildcards of a group's pattern. A segment that
+// every operation of the group fills with one whole parameter of the same
+// name, a valid ServeMux wildcard name, is named after it: the ServeMux then
+// sets the path value under the spec's name itself, and serverkit.NamePath
+// has nothing to do for it on each request. Any other wildcard (names that
+// differ, a literal the pattern generalised, text around a parameter, a name
+// ServeMux refuses or one the pattern already uses) is named by position.
+func wildcardNames(grp *routeGroup, byOp map[*model.Operation]*opRoute) []string {
+	names := make([]string, len(grp.segs))
+	count := make(map[string]int)
+	for i, s := range grp.segs {
+		if !s.wild {
+			continue
+		}
+		names[i] = wildcardName(i)
+		if n, ok := segmentParam(grp.ops, byOp, i); ok && validWildcard(n) {
+			names[i] = n
+		}
+		count[names[i]]++
+	}
+	for i, n := range names {
+		if n != "" && count[n] > 1 {
+			names[i] = wildcardName(i)
+		}
+	}
+	return names
+}
+
+// segmentParam returns the name of the parameter that fills segment i
+// whole in every operation of ops, if they agree on one.
+func segmentParam(ops []*model.Operation, byOp map[*model.Operation]*opRoute, i int) (string, bool) {
+	name := ""
+	for _, op := range ops {
+		rt := byOp[op]
+		if !rt.segs[i].wild {
+			return "", false
+		}
+		found := ""
+		for n, loc := range rt.params {
+			if loc.re == "" && loc.seg == i {
+				found = n
+			}
+		}
+		if found == "" || (name != "" && found != name) {
+			return "", false
+		}
+		name = found
+	}
+	return name, name != ""
+}
+
+// validWildcard reports whether ServeMux accepts name as a wildcard's name:
+// a Go identifier (net/http's isValidWildcardName).
+func validWildcard(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, c := range name {
+		if !unicode.IsLetter(c) && c != '_' && (i == 0 || !unicode.IsDigit(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func patternPath(segs []pathSeg, names []string, trailing bool) string {
 	var b strings.Builder
 	for i, s := range segs {
 		b.WriteString("/")
 		if s.wild {
-			b.WriteString("{" + wildcardName(i) + "}")
+			b.WriteString("{" + names[i] + "}")
 		} else {
 			b.WriteString(s.lit)
 		}

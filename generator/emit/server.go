@@ -332,9 +332,10 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 		}
 		// One handler variable per operation: wrapped with the idempotency
 		// middleware when idempotent, then (kit.Operation) with the
-		// per-operation middleware, outside of which the path parameters are
-		// set under their spec names (the idempotency middleware and the
-		// per-operation middleware read them by those names too).
+		// per-operation middleware, outside of which the path parameters
+		// whose ServeMux wildcard is named otherwise are set under their spec
+		// names (the idempotency middleware and the per-operation middleware
+		// read them by those names too).
 		for i, op := range g.api.Operations {
 			v := fmt.Sprintf("h%d", i)
 			handle := jen.Qual(httpPkg, "HandlerFunc").Call(jen.Id("s").Dot("handle" + g.ops[op].Method))
@@ -348,7 +349,7 @@ func (g *generator) emitNewServer(f *jen.File, routes *routeTable) {
 				return jen.Id("kit").Dot("Operation").CallFunc(func(cg *jen.Group) {
 					cg.Add(info)
 					cg.Add(h)
-					for _, n := range routes.byOp[op].pathParams() {
+					for _, n := range routes.byOp[op].renamedParams() {
 						loc := routes.byOp[op].params[n]
 						d := jen.Dict{jen.Id("Name"): jen.Lit(n), jen.Id("Wildcard"): jen.Lit(loc.wildcard)}
 						if loc.re != "" {
@@ -484,7 +485,12 @@ func (g *generator) emitHandle(f *jen.File, op *model.Operation) {
 				gr.Id("params").Op(":=").Qual(serverkitPkg, "ParamsOf").Call(jen.Id("r"))
 				started = true
 			}
-			gr.If(jen.Err().Op(":=").Id("params").Dot("Decode").Call(jen.Op("&").Id("req").Dot(n.Params[i]), jen.Qual(serverkitPkg, "Parameter").Values(d.sorted("In", "Name", "Required", "Explode", "Delimiter", "IdempotencyKey", "KeyMaxLength")...)), jen.Err().Op("!=").Nil()).Block(
+			// A string field takes DecodeString, which does not box it.
+			decode := "Decode"
+			if t, _ := g.fieldType(p.Schema, p.Required, false); jen.Null().Add(t).GoString() == "string" {
+				decode = "DecodeString"
+			}
+			gr.If(jen.Err().Op(":=").Id("params").Dot(decode).Call(jen.Op("&").Id("req").Dot(n.Params[i]), jen.Qual(serverkitPkg, "Parameter").Values(d.sorted("In", "Name", "Required", "Explode", "Delimiter", "IdempotencyKey", "KeyMaxLength")...)), jen.Err().Op("!=").Nil()).Block(
 				jen.Return(jen.Err()),
 			)
 		}

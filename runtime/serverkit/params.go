@@ -271,10 +271,9 @@ func (ps *Params) Decode(dst any, p Parameter) error {
 	default:
 		return fmt.Errorf("parameter %q: unknown location %q", p.Name, p.In)
 	}
-	field := func() string { return string(p.In) + " parameter " + strconv.Quote(p.Name) }
 	if !present {
 		if p.Required {
-			return BadRequest(field(), errors.New("is required"))
+			return BadRequest(p.field(), errors.New("is required"))
 		}
 		return nil
 	}
@@ -286,7 +285,31 @@ func (ps *Params) Decode(dst any, p Parameter) error {
 		sep = ","
 	}
 	if err := bind(dst, raws, sep); err != nil {
-		return BadRequest(field(), err)
+		return BadRequest(p.field(), err)
 	}
 	return nil
 }
+
+// DecodeString is Decode for a parameter whose request field is a string.
+// Decode's dst escapes (it may take reflection), which costs an allocation
+// per request; a path parameter, the common case, is read here without it.
+func (ps *Params) DecodeString(dst *string, p Parameter) error {
+	if p.In != InPath {
+		v := *dst
+		err := ps.Decode(&v, p)
+		*dst = v
+		return err
+	}
+	v := ps.r.PathValue(p.Name)
+	if v == "" {
+		if p.Required {
+			return BadRequest(p.field(), errors.New("is required"))
+		}
+		return nil
+	}
+	*dst = v
+	return nil
+}
+
+// field names the parameter in errors: `query parameter "limit"`.
+func (p Parameter) field() string { return string(p.In) + " parameter " + strconv.Quote(p.Name) }

@@ -64,6 +64,46 @@ func TestParamsDecode(t *testing.T) {
 	}
 }
 
+// TestParamsDecodeString: DecodeString decodes as Decode does, a path
+// parameter read directly and any other through Decode.
+func TestParamsDecodeString(t *testing.T) {
+	r := httptest.NewRequest("GET", "/x?q=v", nil)
+	r.Header.Set("Idempotency-Key", `"k-1"`)
+	r.SetPathValue("id", "o-7")
+	p := ParamsOf(r)
+	var id, q, key string
+	for _, c := range []struct {
+		dst  *string
+		spec Parameter
+	}{
+		{&id, Parameter{In: InPath, Name: "id", Required: true}},
+		{&q, Parameter{In: InQuery, Name: "q"}},
+		{&key, Parameter{In: InHeader, Name: "Idempotency-Key", Required: true, IdempotencyKey: true}},
+	} {
+		if err := p.DecodeString(c.dst, c.spec); err != nil {
+			t.Fatalf("%+v: %v", c.spec, err)
+		}
+	}
+	if id != "o-7" || q != "v" || key != "k-1" {
+		t.Errorf("decoded id=%q q=%q key=%q", id, q, key)
+	}
+	kept := "default"
+	for _, spec := range []Parameter{{In: InPath, Name: "other"}, {In: InQuery, Name: "absent"}} {
+		if err := p.DecodeString(&kept, spec); err != nil || kept != "default" {
+			t.Errorf("absent optional %+v: %q, %v", spec, kept, err)
+		}
+	}
+	err := p.DecodeString(&id, Parameter{In: InPath, Name: "other", Required: true})
+	var re *RequestError
+	if !errors.As(err, &re) || re.Status != http.StatusBadRequest || err.Error() != `path parameter "other": is required` {
+		t.Errorf("missing required path parameter: %v", err)
+	}
+	err = p.DecodeString(&q, Parameter{In: InHeader, Name: "X-Need", Required: true})
+	if err == nil || err.Error() != `header parameter "X-Need": is required` {
+		t.Errorf("missing required header: %v", err)
+	}
+}
+
 func TestServer(t *testing.T) {
 	var logs bytes.Buffer
 	var order []string

@@ -110,14 +110,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	s := &server{h: h, kit: kit}
 	var err error
 	h0 := kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, http.HandlerFunc(s.handleCreateOrder))
-	h1 := kit.Operation(serverkit.OperationInfo{ID: "getOrder", Method: "GET", Route: "/orders/{id}"}, http.HandlerFunc(s.handleGetOrder), serverkit.PathParam{
-		Name:     "id",
-		Wildcard: "_p1",
-	})
+	h1 := kit.Operation(serverkit.OperationInfo{ID: "getOrder", Method: "GET", Route: "/orders/{id}"}, http.HandlerFunc(s.handleGetOrder))
 	if err = kit.Handle("POST /orders", h0); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /orders/{_p1}", h1); err != nil {
+	if err = kit.Handle("GET /orders/{id}", h1); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -194,7 +191,7 @@ func (s *server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 // decodeGetOrder decodes the parameters and body of GET /orders/{id} into req.
 func (s *server) decodeGetOrder(r *http.Request, req *GetOrderRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+	if err := params.DecodeString(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
 		return err
 	}
 	return nil

@@ -463,51 +463,36 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("submitMessageForm", Policies["submitMessageForm"], http.HandlerFunc(s.handleSubmitMessageForm)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "submitMessageForm", Method: "POST", Route: "/rooms/{room}/form"}, s.admitSubmitMessageForm(h0), serverkit.PathParam{
-		Name:     "room",
-		Wildcard: "_p1",
-	})
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "submitMessageForm", Method: "POST", Route: "/rooms/{room}/form"}, s.admitSubmitMessageForm(h0))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("submitIssuedForm", Policies["submitIssuedForm"], http.HandlerFunc(s.handleSubmitIssuedForm)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "submitIssuedForm", Method: "POST", Route: "/rooms/{room}/issued-form"}, s.admitSubmitIssuedForm(h1), serverkit.PathParam{
-		Name:     "room",
-		Wildcard: "_p1",
-	})
-	h2 := kit.Operation(serverkit.OperationInfo{ID: "listMessages", Method: "GET", Route: "/rooms/{room}/messages"}, http.HandlerFunc(s.handleListMessages), serverkit.PathParam{
-		Name:     "room",
-		Wildcard: "_p1",
-	})
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "submitIssuedForm", Method: "POST", Route: "/rooms/{room}/issued-form"}, s.admitSubmitIssuedForm(h1))
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "listMessages", Method: "GET", Route: "/rooms/{room}/messages"}, http.HandlerFunc(s.handleListMessages))
 	var h3 http.Handler
 	if h3, err = kit.Idempotent("postMessage", Policies["postMessage"], http.HandlerFunc(s.handlePostMessage)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "postMessage", Method: "POST", Route: "/rooms/{room}/messages"}, s.admitPostMessage(h3), serverkit.PathParam{
-		Name:     "room",
-		Wildcard: "_p1",
-	})
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "postMessage", Method: "POST", Route: "/rooms/{room}/messages"}, s.admitPostMessage(h3))
 	var h4 http.Handler
 	if h4, err = kit.Idempotent("submitPlainForm", Policies["submitPlainForm"], http.HandlerFunc(s.handleSubmitPlainForm)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "submitPlainForm", Method: "POST", Route: "/rooms/{room}/plain-form"}, s.admitSubmitPlainForm(h4), serverkit.PathParam{
-		Name:     "room",
-		Wildcard: "_p1",
-	})
-	if err = kit.Handle("POST /rooms/{_p1}/form", h0); err != nil {
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "submitPlainForm", Method: "POST", Route: "/rooms/{room}/plain-form"}, s.admitSubmitPlainForm(h4))
+	if err = kit.Handle("POST /rooms/{room}/form", h0); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /rooms/{_p1}/issued-form", h1); err != nil {
+	if err = kit.Handle("POST /rooms/{room}/issued-form", h1); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /rooms/{_p1}/messages", h3); err != nil {
+	if err = kit.Handle("POST /rooms/{room}/messages", h3); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /rooms/{_p1}/plain-form", h4); err != nil {
+	if err = kit.Handle("POST /rooms/{room}/plain-form", h4); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /rooms/{_p1}/messages", h2); err != nil {
+	if err = kit.Handle("GET /rooms/{room}/messages", h2); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -549,7 +534,7 @@ func (s *server) handleSubmitMessageForm(w http.ResponseWriter, r *http.Request)
 // decodeSubmitMessageForm decodes the parameters and body of POST /rooms/{room}/form into req.
 func (s *server) decodeSubmitMessageForm(r *http.Request, req *SubmitMessageFormRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+	if err := params.DecodeString(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
@@ -616,7 +601,7 @@ func (s *server) handleSubmitIssuedForm(w http.ResponseWriter, r *http.Request) 
 // decodeSubmitIssuedForm decodes the parameters and body of POST /rooms/{room}/issued-form into req.
 func (s *server) decodeSubmitIssuedForm(r *http.Request, req *SubmitIssuedFormRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+	if err := params.DecodeString(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
@@ -669,7 +654,7 @@ func (s *server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 // decodeListMessages decodes the parameters and body of GET /rooms/{room}/messages into req.
 func (s *server) decodeListMessages(r *http.Request, req *ListMessagesRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+	if err := params.DecodeString(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
 		return err
 	}
 	return nil
@@ -711,7 +696,7 @@ func (s *server) handlePostMessage(w http.ResponseWriter, r *http.Request) {
 // decodePostMessage decodes the parameters and body of POST /rooms/{room}/messages into req.
 func (s *server) decodePostMessage(r *http.Request, req *PostMessageRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+	if err := params.DecodeString(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
@@ -774,7 +759,7 @@ func (s *server) handleSubmitPlainForm(w http.ResponseWriter, r *http.Request) {
 // decodeSubmitPlainForm decodes the parameters and body of POST /rooms/{room}/plain-form into req.
 func (s *server) decodeSubmitPlainForm(r *http.Request, req *SubmitPlainFormRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
+	if err := params.DecodeString(&req.Room, serverkit.Parameter{In: serverkit.InPath, Name: "room", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())

@@ -194,7 +194,7 @@ func (s *webhookServer) handleReceivePaymentEvent(w http.ResponseWriter, r *http
 // decodeReceivePaymentEvent decodes the parameters and body of POST /webhooks/payments into req.
 func (s *webhookServer) decodeReceivePaymentEvent(r *http.Request, req *ReceivePaymentEventRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.WebhookID, serverkit.Parameter{
+	if err := params.DecodeString(&req.WebhookID, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "webhook-id",
 		Required:       true,

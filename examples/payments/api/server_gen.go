@@ -657,69 +657,48 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 	kit := serverkit.New("api", opts...)
 	s := &server{h: h, kit: kit}
 	var err error
-	h0 := kit.Operation(serverkit.OperationInfo{ID: "listPayments", Method: "GET", Route: "/accounts/{accountId}/payments"}, kit.Authenticate("listPayments", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"accounts:read"}}}}, http.HandlerFunc(s.handleListPayments)), serverkit.PathParam{
-		Name:     "accountId",
-		Wildcard: "_p1",
-	})
+	h0 := kit.Operation(serverkit.OperationInfo{ID: "listPayments", Method: "GET", Route: "/accounts/{accountId}/payments"}, kit.Authenticate("listPayments", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"accounts:read"}}}}, http.HandlerFunc(s.handleListPayments)))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("createPayment", Policies["createPayment"], http.HandlerFunc(s.handleCreatePayment)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/accounts/{accountId}/payments"}, kit.Authenticate("createPayment", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"payments:write"}}}}, s.admitCreatePayment(h1)), serverkit.PathParam{
-		Name:     "accountId",
-		Wildcard: "_p1",
-	})
-	h2 := kit.Operation(serverkit.OperationInfo{ID: "listTransfers", Method: "GET", Route: "/accounts/{accountId}/transfers"}, kit.Authenticate("listTransfers", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"accounts:read"}}}}, http.HandlerFunc(s.handleListTransfers)), serverkit.PathParam{
-		Name:     "accountId",
-		Wildcard: "_p1",
-	})
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/accounts/{accountId}/payments"}, kit.Authenticate("createPayment", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"payments:write"}}}}, s.admitCreatePayment(h1)))
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "listTransfers", Method: "GET", Route: "/accounts/{accountId}/transfers"}, kit.Authenticate("listTransfers", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"accounts:read"}}}}, http.HandlerFunc(s.handleListTransfers)))
 	var h3 http.Handler
 	if h3, err = kit.Idempotent("createTransfer", Policies["createTransfer"], http.HandlerFunc(s.handleCreateTransfer)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/accounts/{accountId}/transfers"}, kit.Authenticate("createTransfer", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"transfers:write"}}}}, s.admitCreateTransfer(h3)), serverkit.PathParam{
-		Name:     "accountId",
-		Wildcard: "_p1",
-	})
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "createTransfer", Method: "POST", Route: "/accounts/{accountId}/transfers"}, kit.Authenticate("createTransfer", []serverkit.Requirement{{{Scheme: schemeBearerAuth, Scopes: []string{"transfers:write"}}}}, s.admitCreateTransfer(h3)))
 	var h4 http.Handler
 	if h4, err = kit.Idempotent("payByLink", Policies["payByLink"], http.HandlerFunc(s.handlePayByLink)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "payByLink", Method: "POST", Route: "/bills/{billId}/link-payments"}, s.admitPayByLink(h4), serverkit.PathParam{
-		Name:     "billId",
-		Wildcard: "_p1",
-	})
-	h5 := kit.Operation(serverkit.OperationInfo{ID: "listBillPayments", Method: "GET", Route: "/bills/{billId}/payments"}, http.HandlerFunc(s.handleListBillPayments), serverkit.PathParam{
-		Name:     "billId",
-		Wildcard: "_p1",
-	})
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "payByLink", Method: "POST", Route: "/bills/{billId}/link-payments"}, s.admitPayByLink(h4))
+	h5 := kit.Operation(serverkit.OperationInfo{ID: "listBillPayments", Method: "GET", Route: "/bills/{billId}/payments"}, http.HandlerFunc(s.handleListBillPayments))
 	var h6 http.Handler
 	if h6, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h6 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, s.admitPayBill(h6), serverkit.PathParam{
-		Name:     "billId",
-		Wildcard: "_p1",
-	})
-	if err = kit.Handle("GET /accounts/{_p1}/payments", h0); err != nil {
+	h6 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, s.admitPayBill(h6))
+	if err = kit.Handle("GET /accounts/{accountId}/payments", h0); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /accounts/{_p1}/transfers", h2); err != nil {
+	if err = kit.Handle("GET /accounts/{accountId}/transfers", h2); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /bills/{_p1}/payments", h5); err != nil {
+	if err = kit.Handle("GET /bills/{billId}/payments", h5); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /accounts/{_p1}/payments", h1); err != nil {
+	if err = kit.Handle("POST /accounts/{accountId}/payments", h1); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /accounts/{_p1}/transfers", h3); err != nil {
+	if err = kit.Handle("POST /accounts/{accountId}/transfers", h3); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /bills/{_p1}/link-payments", h4); err != nil {
+	if err = kit.Handle("POST /bills/{billId}/link-payments", h4); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /bills/{_p1}/payments", h6); err != nil {
+	if err = kit.Handle("POST /bills/{billId}/payments", h6); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -747,7 +726,7 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 // decodeListPayments decodes the parameters and body of GET /accounts/{accountId}/payments into req.
 func (s *server) decodeListPayments(r *http.Request, req *ListPaymentsRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
 		return err
 	}
 	return nil
@@ -789,7 +768,7 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 // decodeCreatePayment decodes the parameters and body of POST /accounts/{accountId}/payments into req.
 func (s *server) decodeCreatePayment(r *http.Request, req *CreatePaymentRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
@@ -838,7 +817,7 @@ func (s *server) handleListTransfers(w http.ResponseWriter, r *http.Request) {
 // decodeListTransfers decodes the parameters and body of GET /accounts/{accountId}/transfers into req.
 func (s *server) decodeListTransfers(r *http.Request, req *ListTransfersRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
 		return err
 	}
 	return nil
@@ -880,10 +859,10 @@ func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 // decodeCreateTransfer decodes the parameters and body of POST /accounts/{accountId}/transfers into req.
 func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.AccountId, serverkit.Parameter{In: serverkit.InPath, Name: "accountId", Required: true}); err != nil {
 		return err
 	}
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,
@@ -951,10 +930,10 @@ func (s *server) handlePayByLink(w http.ResponseWriter, r *http.Request) {
 // decodePayByLink decodes the parameters and body of POST /bills/{billId}/link-payments into req.
 func (s *server) decodePayByLink(r *http.Request, req *PayByLinkRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
 		return err
 	}
-	if err := params.Decode(&req.Key, serverkit.Parameter{
+	if err := params.DecodeString(&req.Key, serverkit.Parameter{
 		In:       serverkit.InQuery,
 		Name:     "key",
 		Required: true,
@@ -1012,7 +991,7 @@ func (s *server) handleListBillPayments(w http.ResponseWriter, r *http.Request) 
 // decodeListBillPayments decodes the parameters and body of GET /bills/{billId}/payments into req.
 func (s *server) decodeListBillPayments(r *http.Request, req *ListBillPaymentsRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
 		return err
 	}
 	return nil
@@ -1054,7 +1033,7 @@ func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 // decodePayBill decodes the parameters and body of POST /bills/{billId}/payments into req.
 func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())

@@ -236,17 +236,14 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, err
 	}
 	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, s.admitCreateSong(h1))
-	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{id}"}, http.HandlerFunc(s.handleGetSong), serverkit.PathParam{
-		Name:     "id",
-		Wildcard: "_p1",
-	})
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{id}"}, http.HandlerFunc(s.handleGetSong))
 	if err = kit.Handle("GET /songs", h0); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("POST /songs", h1); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /songs/{_p1}", h2); err != nil {
+	if err = kit.Handle("GET /songs/{id}", h2); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -312,7 +309,7 @@ func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 // decodeCreateSong decodes the parameters and body of POST /songs into req.
 func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,
@@ -367,7 +364,7 @@ func (s *server) handleGetSong(w http.ResponseWriter, r *http.Request) {
 // decodeGetSong decodes the parameters and body of GET /songs/{id} into req.
 func (s *server) decodeGetSong(r *http.Request, req *GetSongRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+	if err := params.DecodeString(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
 		return err
 	}
 	return nil

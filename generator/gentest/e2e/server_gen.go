@@ -533,10 +533,7 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 	if h3, err = kit.Idempotent("payBill", Policies["payBill"], http.HandlerFunc(s.handlePayBill)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, s.admitPayBill(h3), serverkit.PathParam{
-		Name:     "billId",
-		Wildcard: "_p1",
-	})
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "payBill", Method: "POST", Route: "/bills/{billId}/payments"}, s.admitPayBill(h3))
 	var h4 http.Handler
 	if h4, err = kit.Idempotent("donate", Policies["donate"], http.HandlerFunc(s.handleDonate)); err != nil {
 		return nil, err
@@ -553,10 +550,7 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 		return nil, err
 	}
 	h7 = kit.Operation(serverkit.OperationInfo{ID: "createPayment", Method: "POST", Route: "/payments"}, s.admitCreatePayment(h7))
-	h8 := kit.Operation(serverkit.OperationInfo{ID: "getPayment", Method: "GET", Route: "/payments/{id}"}, http.HandlerFunc(s.handleGetPayment), serverkit.PathParam{
-		Name:     "id",
-		Wildcard: "_p1",
-	})
+	h8 := kit.Operation(serverkit.OperationInfo{ID: "getPayment", Method: "GET", Route: "/payments/{id}"}, http.HandlerFunc(s.handleGetPayment))
 	h9 := kit.Operation(serverkit.OperationInfo{ID: "getReceipt", Method: "GET", Route: "/receipts/{receipt-id}.{format}"}, http.HandlerFunc(s.handleGetReceipt), serverkit.PathParam{
 		Group:    2,
 		Name:     "format",
@@ -602,13 +596,13 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 	if err = kit.Handle("POST /transfers", h11); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /bills/{_p1}/payments", h3); err != nil {
+	if err = kit.Handle("POST /bills/{billId}/payments", h3); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("GET /payments", h6); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /payments/{_p1}", h8); err != nil {
+	if err = kit.Handle("GET /payments/{id}", h8); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("GET /receipts/{_p1}", kit.Dispatch(serverkit.Route{
@@ -795,7 +789,7 @@ func (s *server) handlePayBill(w http.ResponseWriter, r *http.Request) {
 // decodePayBill decodes the parameters and body of POST /bills/{billId}/payments into req.
 func (s *server) decodePayBill(r *http.Request, req *PayBillRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
+	if err := params.DecodeString(&req.BillId, serverkit.Parameter{In: serverkit.InPath, Name: "billId", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())
@@ -1147,7 +1141,7 @@ func (s *server) handleCreateRefund(w http.ResponseWriter, r *http.Request) {
 // decodeCreateRefund decodes the parameters and body of POST /refunds into req.
 func (s *server) decodeCreateRefund(r *http.Request, req *CreateRefundRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "idempotency-key",
 		Required:       true,

@@ -302,7 +302,7 @@ func (s *webhookServer) handleOrderShipped(w http.ResponseWriter, r *http.Reques
 // decodeOrderShipped decodes the parameters and body of POST /webhooks/order.shipped into req.
 func (s *webhookServer) decodeOrderShipped(r *http.Request, req *OrderShippedRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.WebhookID, serverkit.Parameter{
+	if err := params.DecodeString(&req.WebhookID, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "webhook-id",
 		Required:       true,
@@ -394,7 +394,7 @@ func (s *webhookServer) handleSubscriptionProgress(w http.ResponseWriter, r *htt
 // decodeSubscriptionProgress decodes the parameters and body of POST /callbacks/subscribe/progress into req.
 func (s *webhookServer) decodeSubscriptionProgress(r *http.Request, req *SubscriptionProgressRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.XProgressId, serverkit.Parameter{
+	if err := params.DecodeString(&req.XProgressId, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "X-Progress-Id",
 		Required:       true,

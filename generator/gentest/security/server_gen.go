@@ -480,7 +480,7 @@ func (s *server) handleSendEvent(w http.ResponseWriter, r *http.Request) {
 // decodeSendEvent decodes the parameters and body of POST /events into req.
 func (s *server) decodeSendEvent(r *http.Request, req *SendEventRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,
@@ -488,7 +488,7 @@ func (s *server) decodeSendEvent(r *http.Request, req *SendEventRequestObject) e
 	}); err != nil {
 		return err
 	}
-	if err := params.Decode(&req.Topic, serverkit.Parameter{
+	if err := params.DecodeString(&req.Topic, serverkit.Parameter{
 		In:       serverkit.InQuery,
 		Name:     "topic",
 		Required: true,
@@ -631,7 +631,7 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 // decodeCreateOrder decodes the parameters and body of POST /orders into req.
 func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,

@@ -281,18 +281,12 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 		return nil, err
 	}
 	h2 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders"}, s.admitCreateOrder(h2))
-	h3 := kit.Operation(serverkit.OperationInfo{ID: "getOrder", Method: "GET", Route: "/orders/{id}"}, http.HandlerFunc(s.handleGetOrder), serverkit.PathParam{
-		Name:     "id",
-		Wildcard: "_p1",
-	})
+	h3 := kit.Operation(serverkit.OperationInfo{ID: "getOrder", Method: "GET", Route: "/orders/{id}"}, http.HandlerFunc(s.handleGetOrder))
 	var h4 http.Handler
 	if h4, err = kit.Idempotent("patchOrder", Policies["patchOrder"], http.HandlerFunc(s.handlePatchOrder)); err != nil {
 		return nil, err
 	}
-	h4 = kit.Operation(serverkit.OperationInfo{ID: "patchOrder", Method: "PATCH", Route: "/orders/{id}"}, s.admitPatchOrder(h4), serverkit.PathParam{
-		Name:     "id",
-		Wildcard: "_p1",
-	})
+	h4 = kit.Operation(serverkit.OperationInfo{ID: "patchOrder", Method: "PATCH", Route: "/orders/{id}"}, s.admitPatchOrder(h4))
 	var h5 http.Handler
 	if h5, err = kit.Idempotent("createRaw", Policies["createRaw"], http.HandlerFunc(s.handleCreateRaw)); err != nil {
 		return nil, err
@@ -318,10 +312,10 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if err = kit.Handle("PUT /notes", h1); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /orders/{_p1}", h3); err != nil {
+	if err = kit.Handle("GET /orders/{id}", h3); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("PATCH /orders/{_p1}", h4); err != nil {
+	if err = kit.Handle("PATCH /orders/{id}", h4); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -508,7 +502,7 @@ func (s *server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 // decodeGetOrder decodes the parameters and body of GET /orders/{id} into req.
 func (s *server) decodeGetOrder(r *http.Request, req *GetOrderRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+	if err := params.DecodeString(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
 		return err
 	}
 	return nil
@@ -555,7 +549,7 @@ func (s *server) handlePatchOrder(w http.ResponseWriter, r *http.Request) {
 // decodePatchOrder decodes the parameters and body of PATCH /orders/{id} into req.
 func (s *server) decodePatchOrder(r *http.Request, req *PatchOrderRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+	if err := params.DecodeString(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())

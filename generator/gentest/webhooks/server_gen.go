@@ -132,7 +132,7 @@ func (s *server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 // decodeSubscribe decodes the parameters and body of POST /subscriptions into req.
 func (s *server) decodeSubscribe(r *http.Request, req *SubscribeRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,

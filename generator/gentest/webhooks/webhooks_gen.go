@@ -213,7 +213,7 @@ func (s *webhookServer) handlePaymentSettled(w http.ResponseWriter, r *http.Requ
 // decodePaymentSettled decodes the parameters and body of POST /webhooks/payment.settled into req.
 func (s *webhookServer) decodePaymentSettled(r *http.Request, req *PaymentSettledRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.WebhookID, serverkit.Parameter{
+	if err := params.DecodeString(&req.WebhookID, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "webhook-id",
 		Required:       true,
@@ -306,7 +306,7 @@ func (s *webhookServer) handleSubscriptionProgress(w http.ResponseWriter, r *htt
 // decodeSubscriptionProgress decodes the parameters and body of POST /callbacks/subscribe/progress into req.
 func (s *webhookServer) decodeSubscriptionProgress(r *http.Request, req *SubscriptionProgressRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.XProgressId, serverkit.Parameter{
+	if err := params.DecodeString(&req.XProgressId, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "X-Progress-Id",
 		Required:       true,

@@ -371,7 +371,7 @@ func (s *server) handleGetABY(w http.ResponseWriter, r *http.Request) {
 // decodeGetABY decodes the parameters and body of GET /a/b/{y} into req.
 func (s *server) decodeGetABY(r *http.Request, req *GetABYRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Y, serverkit.Parameter{In: serverkit.InPath, Name: "y", Required: true}); err != nil {
+	if err := params.DecodeString(&req.Y, serverkit.Parameter{In: serverkit.InPath, Name: "y", Required: true}); err != nil {
 		return err
 	}
 	return nil
@@ -399,7 +399,7 @@ func (s *server) handleGetAXB(w http.ResponseWriter, r *http.Request) {
 // decodeGetAXB decodes the parameters and body of GET /a/{x}/b into req.
 func (s *server) decodeGetAXB(r *http.Request, req *GetAXBRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.X, serverkit.Parameter{In: serverkit.InPath, Name: "x", Required: true}); err != nil {
+	if err := params.DecodeString(&req.X, serverkit.Parameter{In: serverkit.InPath, Name: "x", Required: true}); err != nil {
 		return err
 	}
 	return nil
@@ -518,7 +518,7 @@ func (s *server) handleGetFile(w http.ResponseWriter, r *http.Request) {
 // decodeGetFile decodes the parameters and body of GET /files/{name}.{ext} into req.
 func (s *server) decodeGetFile(r *http.Request, req *GetFileRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Name, serverkit.Parameter{In: serverkit.InPath, Name: "name", Required: true}); err != nil {
+	if err := params.DecodeString(&req.Name, serverkit.Parameter{In: serverkit.InPath, Name: "name", Required: true}); err != nil {
 		return err
 	}
 	if err := params.Decode(&req.Ext, serverkit.Parameter{In: serverkit.InPath, Name: "ext", Required: true}); err != nil {
@@ -563,10 +563,10 @@ func (s *server) handleUpload(w http.ResponseWriter, r *http.Request) {
 // decodeUpload decodes the parameters and body of POST /uploads into req.
 func (s *server) decodeUpload(r *http.Request, req *UploadRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.XUser, serverkit.Parameter{In: serverkit.InHeader, Name: "X-User", Required: true}); err != nil {
+	if err := params.DecodeString(&req.XUser, serverkit.Parameter{In: serverkit.InHeader, Name: "X-User", Required: true}); err != nil {
 		return err
 	}
-	if err := params.Decode(&req.Name, serverkit.Parameter{
+	if err := params.DecodeString(&req.Name, serverkit.Parameter{
 		In:       serverkit.InQuery,
 		Name:     "name",
 		Required: true,

@@ -140,7 +140,7 @@ func (s *webhookServer) handleCreateSubscriptionOnEvent(w http.ResponseWriter, r
 // decodeCreateSubscriptionOnEvent decodes the parameters and body of POST /callbacks/createSubscription/onEvent into req.
 func (s *webhookServer) decodeCreateSubscriptionOnEvent(r *http.Request, req *CreateSubscriptionOnEventRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.XEventId, serverkit.Parameter{
+	if err := params.DecodeString(&req.XEventId, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "X-Event-Id",
 		Required:       true,

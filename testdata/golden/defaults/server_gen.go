@@ -117,14 +117,11 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h1, err = kit.Idempotent("updateCart", Policies["updateCart"], http.HandlerFunc(s.handleUpdateCart)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "updateCart", Method: "PATCH", Route: "/carts/{id}"}, s.admitUpdateCart(h1), serverkit.PathParam{
-		Name:     "id",
-		Wildcard: "_p1",
-	})
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "updateCart", Method: "PATCH", Route: "/carts/{id}"}, s.admitUpdateCart(h1))
 	if err = kit.Handle("POST /carts", h0); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("PATCH /carts/{_p1}", h1); err != nil {
+	if err = kit.Handle("PATCH /carts/{id}", h1); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -204,7 +201,7 @@ func (s *server) handleUpdateCart(w http.ResponseWriter, r *http.Request) {
 // decodeUpdateCart decodes the parameters and body of PATCH /carts/{id} into req.
 func (s *server) decodeUpdateCart(r *http.Request, req *UpdateCartRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+	if err := params.DecodeString(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
 		return err
 	}
 	return nil

@@ -132,7 +132,7 @@ func (s *server) handleReceiveWebhook(w http.ResponseWriter, r *http.Request) {
 // decodeReceiveWebhook decodes the parameters and body of POST /webhooks into req.
 func (s *server) decodeReceiveWebhook(r *http.Request, req *ReceiveWebhookRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.XDeliveryId, serverkit.Parameter{In: serverkit.InHeader, Name: "X-Delivery-Id", Required: true}); err != nil {
+	if err := params.DecodeString(&req.XDeliveryId, serverkit.Parameter{In: serverkit.InHeader, Name: "X-Delivery-Id", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())

@@ -132,7 +132,7 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 // decodeCreateOrder decodes the parameters and body of POST /orders into req.
 func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,

@@ -128,7 +128,7 @@ func (s *server) handleCreateTransfer(w http.ResponseWriter, r *http.Request) {
 // decodeCreateTransfer decodes the parameters and body of POST /transfers into req.
 func (s *server) decodeCreateTransfer(r *http.Request, req *CreateTransferRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.RequestID, serverkit.Parameter{
+	if err := params.DecodeString(&req.RequestID, serverkit.Parameter{
 		In:       serverkit.InQuery,
 		Name:     "request_id",
 		Required: true,

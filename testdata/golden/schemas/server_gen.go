@@ -261,7 +261,7 @@ func (s *server) handlePatchTree(w http.ResponseWriter, r *http.Request) {
 // decodePatchTree decodes the parameters and body of PATCH /trees into req.
 func (s *server) decodePatchTree(r *http.Request, req *PatchTreeRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.Request, serverkit.Parameter{
+	if err := params.DecodeString(&req.Request, serverkit.Parameter{
 		In:       serverkit.InQuery,
 		Name:     "request",
 		Required: true,

@@ -343,42 +343,30 @@ func NewServer(h Handler, sh SecurityHandler, opts ...ServerOption) (http.Handle
 		return nil, err
 	}
 	h1 = kit.Operation(serverkit.OperationInfo{ID: "createSong", Method: "POST", Route: "/songs"}, kit.Authenticate("createSong", []serverkit.Requirement{{{Scheme: schemeBearerAuth}}}, s.admitCreateSong(h1)))
-	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleGetSong), serverkit.PathParam{
-		Name:     "songId",
-		Wildcard: "_p1",
-	})
+	h2 := kit.Operation(serverkit.OperationInfo{ID: "getSong", Method: "GET", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleGetSong))
 	var h3 http.Handler
 	if h3, err = kit.Idempotent("replaceSong", Policies["replaceSong"], http.HandlerFunc(s.handleReplaceSong)); err != nil {
 		return nil, err
 	}
-	h3 = kit.Operation(serverkit.OperationInfo{ID: "replaceSong", Method: "PUT", Route: "/songs/{songId}"}, s.admitReplaceSong(h3), serverkit.PathParam{
-		Name:     "songId",
-		Wildcard: "_p1",
-	})
-	h4 := kit.Operation(serverkit.OperationInfo{ID: "deleteSong", Method: "DELETE", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleDeleteSong), serverkit.PathParam{
-		Name:     "songId",
-		Wildcard: "_p1",
-	})
-	h5 := kit.Operation(serverkit.OperationInfo{ID: "recordPlay", Method: "POST", Route: "/songs/{songId}/plays"}, http.HandlerFunc(s.handleRecordPlay), serverkit.PathParam{
-		Name:     "songId",
-		Wildcard: "_p1",
-	})
+	h3 = kit.Operation(serverkit.OperationInfo{ID: "replaceSong", Method: "PUT", Route: "/songs/{songId}"}, s.admitReplaceSong(h3))
+	h4 := kit.Operation(serverkit.OperationInfo{ID: "deleteSong", Method: "DELETE", Route: "/songs/{songId}"}, http.HandlerFunc(s.handleDeleteSong))
+	h5 := kit.Operation(serverkit.OperationInfo{ID: "recordPlay", Method: "POST", Route: "/songs/{songId}/plays"}, http.HandlerFunc(s.handleRecordPlay))
 	if err = kit.Handle("GET /songs", h0); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("POST /songs", h1); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("GET /songs/{_p1}", h2); err != nil {
+	if err = kit.Handle("GET /songs/{songId}", h2); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("PUT /songs/{_p1}", h3); err != nil {
+	if err = kit.Handle("PUT /songs/{songId}", h3); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("DELETE /songs/{_p1}", h4); err != nil {
+	if err = kit.Handle("DELETE /songs/{songId}", h4); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("POST /songs/{_p1}/plays", h5); err != nil {
+	if err = kit.Handle("POST /songs/{songId}/plays", h5); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -464,7 +452,7 @@ func (s *server) handleCreateSong(w http.ResponseWriter, r *http.Request) {
 // decodeCreateSong decodes the parameters and body of POST /songs into req.
 func (s *server) decodeCreateSong(r *http.Request, req *CreateSongRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,

@@ -131,11 +131,8 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("createOrder", Policies["createOrder"], http.HandlerFunc(s.handleCreateOrder)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders/{id}"}, s.admitCreateOrder(h0), serverkit.PathParam{
-		Name:     "id",
-		Wildcard: "_p1",
-	})
-	if err = kit.Handle("POST /orders/{_p1}", h0); err != nil {
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "createOrder", Method: "POST", Route: "/orders/{id}"}, s.admitCreateOrder(h0))
+	if err = kit.Handle("POST /orders/{id}", h0); err != nil {
 		return nil, err
 	}
 	return kit.Handler(), nil
@@ -177,7 +174,7 @@ func (s *server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 // decodeCreateOrder decodes the parameters and body of POST /orders/{id} into req.
 func (s *server) decodeCreateOrder(r *http.Request, req *CreateOrderRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
+	if err := params.DecodeString(&req.ID, serverkit.Parameter{In: serverkit.InPath, Name: "id", Required: true}); err != nil {
 		return err
 	}
 	body, present, err := serverkit.ReadBody(r, true, s.kit.MaxBodyBytes())

@@ -132,7 +132,7 @@ func (s *server) handleCreatePet(w http.ResponseWriter, r *http.Request) {
 // decodeCreatePet decodes the parameters and body of POST /pets into req.
 func (s *server) decodeCreatePet(r *http.Request, req *CreatePetRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.IdempotencyKey, serverkit.Parameter{
+	if err := params.DecodeString(&req.IdempotencyKey, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "Idempotency-Key",
 		Required:       true,

@@ -155,27 +155,21 @@ func NewServer(h Handler, opts ...ServerOption) (http.Handler, error) {
 	if h0, err = kit.Idempotent("packBox", Policies["packBox"], http.HandlerFunc(s.handlePackBox)); err != nil {
 		return nil, err
 	}
-	h0 = kit.Operation(serverkit.OperationInfo{ID: "packBox", Method: "POST", Route: "/boxes/{code}"}, s.admitPackBox(h0), serverkit.PathParam{
-		Name:     "code",
-		Wildcard: "_p1",
-	})
+	h0 = kit.Operation(serverkit.OperationInfo{ID: "packBox", Method: "POST", Route: "/boxes/{code}"}, s.admitPackBox(h0))
 	var h1 http.Handler
 	if h1, err = kit.Idempotent("relabelBox", Policies["relabelBox"], http.HandlerFunc(s.handleRelabelBox)); err != nil {
 		return nil, err
 	}
-	h1 = kit.Operation(serverkit.OperationInfo{ID: "relabelBox", Method: "PATCH", Route: "/boxes/{code}/label"}, s.admitRelabelBox(h1), serverkit.PathParam{
-		Name:     "code",
-		Wildcard: "_p1",
-	})
+	h1 = kit.Operation(serverkit.OperationInfo{ID: "relabelBox", Method: "PATCH", Route: "/boxes/{code}/label"}, s.admitRelabelBox(h1))
 	var h2 http.Handler
 	if h2, err = kit.Idempotent("packCrate", Policies["packCrate"], http.HandlerFunc(s.handlePackCrate)); err != nil {
 		return nil, err
 	}
 	h2 = kit.Operation(serverkit.OperationInfo{ID: "packCrate", Method: "POST", Route: "/crates"}, s.admitPackCrate(h2))
-	if err = kit.Handle("POST /boxes/{_p1}", h0); err != nil {
+	if err = kit.Handle("POST /boxes/{code}", h0); err != nil {
 		return nil, err
 	}
-	if err = kit.Handle("PATCH /boxes/{_p1}/label", h1); err != nil {
+	if err = kit.Handle("PATCH /boxes/{code}/label", h1); err != nil {
 		return nil, err
 	}
 	if err = kit.Handle("POST /crates", h2); err != nil {

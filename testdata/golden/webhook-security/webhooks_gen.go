@@ -158,7 +158,7 @@ func (s *webhookServer) handleOrderShipped(w http.ResponseWriter, r *http.Reques
 // decodeOrderShipped decodes the parameters and body of POST /webhooks/order.shipped into req.
 func (s *webhookServer) decodeOrderShipped(r *http.Request, req *OrderShippedRequestObject) error {
 	params := serverkit.ParamsOf(r)
-	if err := params.Decode(&req.WebhookID, serverkit.Parameter{
+	if err := params.DecodeString(&req.WebhookID, serverkit.Parameter{
 		In:             serverkit.InHeader,
 		Name:           "webhook-id",
 		Required:       true,
