@@ -245,7 +245,14 @@ func (g *generator) needsValidation(op *model.Operation) bool {
 			return true
 		}
 	}
-	return g.bodyValidated(op) != nil
+	if op.Body != nil {
+		for _, c := range op.Body.Contents {
+			if g.validatedBody(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // paramValidated reports whether parameter p of op is checked against its
@@ -258,19 +265,6 @@ func (g *generator) paramValidated(op *model.Operation, p *model.Param) bool {
 	}
 	key := policyKeyHeader(op)
 	return !(p.In == model.InHeader && key != "" && strings.EqualFold(p.Name, key))
-}
-
-// bodyValidated returns the schema of op's JSON body when it needs validation.
-func (g *generator) bodyValidated(op *model.Operation) *model.Schema {
-	if op.Body == nil {
-		return nil
-	}
-	for _, c := range op.Body.Contents {
-		if g.validatedBody(c) {
-			return c.Schema
-		}
-	}
-	return nil
 }
 
 // validatedBody reports whether the body content c is checked against its
