@@ -134,6 +134,20 @@ type Peeker interface {
 	PeekCompleted(id []byte) (fingerprint string, result []byte, ok bool)
 }
 
+// PeekAppender is a Peeker that copies what it finds into a buffer of the
+// caller's. A store whose record memory is reused once a record is deleted
+// (memstore keeps its records outside the Go heap) must copy whatever it
+// hands out; into a buffer the middleware reuses, a replay costs no
+// allocation.
+type PeekAppender interface {
+	Peeker
+	// AppendCompleted is PeekCompleted that appends the fingerprint, then the
+	// result, to dst and returns the extended slice and the fingerprint's
+	// length: buf[len(dst):len(dst)+fpLen] is the fingerprint and the rest of
+	// buf the result. Nothing returned aliases the store's memory.
+	AppendCompleted(dst, id []byte) (buf []byte, fpLen int, ok bool)
+}
+
 // SameFingerprint reports whether two record fingerprints identify the same
 // payload: whether they are equal up to their first '.', where the middleware
 // appends the raw-bytes hash of a request it stores in a Peeker store. A

@@ -74,8 +74,9 @@ type shard struct {
 }
 
 var (
-	_ idempotency.Store  = (*Store)(nil)
-	_ idempotency.Peeker = (*Store)(nil)
+	_ idempotency.Store        = (*Store)(nil)
+	_ idempotency.Peeker       = (*Store)(nil)
+	_ idempotency.PeekAppender = (*Store)(nil)
 )
 
 // ErrClosed is returned by every method of a closed store.
@@ -379,27 +380,34 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 // byte-identical replay from it without fingerprinting the request. The
 // fingerprint and result are copied out in one allocation.
 func (s *Store) PeekCompleted(id []byte) (string, []byte, bool) {
+	buf, n, ok := s.AppendCompleted(nil, id)
+	if !ok {
+		return "", nil, false
+	}
+	return str(buf[:n]), buf[n:], true
+}
+
+// AppendCompleted implements idempotency.PeekAppender: PeekCompleted into the
+// caller's buffer, which spares the middleware an allocation per replay.
+func (s *Store) AppendCompleted(dst, id []byte) ([]byte, int, bool) {
 	h := maphash.Bytes(s.seed, id)
 	sh := &s.shards[h%uint64(len(s.shards))]
 	now := s.now().UnixNano()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.closed {
-		return "", nil, false
+		return dst, 0, false
 	}
 	slot, found := sh.find(str(id), h)
 	if !found {
-		return "", nil, false
+		return dst, 0, false
 	}
 	r := sh.rec(slot)
 	if r.state() != idempotency.StateCompleted || r.expiresAt() <= now {
-		return "", nil, false
+		return dst, 0, false
 	}
-	idLen, fp, tok, res := r.lens()
-	buf := make([]byte, fp+res)
-	copy(buf, r[hdrLen+idLen:hdrLen+idLen+fp])
-	copy(buf[fp:], r[hdrLen+idLen+fp+tok:hdrLen+idLen+fp+tok+res])
-	return str(buf[:fp]), buf[fp:], true
+	_, fp, _, _ := r.lens()
+	return append(dst, r.printAndResult()...), fp, true
 }
 
 // Purge implements idempotency.Store: it deletes expired records, holding each

@@ -40,8 +40,8 @@ func putRecord(slot []byte, id, fp, tok string, res []byte, state idempotency.St
 	le.PutUint64(slot[offExpiry:], uint64(expiresAt))
 	n := hdrLen
 	n += copy(slot[n:], id)
-	n += copy(slot[n:], fp)
 	n += copy(slot[n:], tok)
+	n += copy(slot[n:], fp)
 	copy(slot[n:], res)
 }
 
@@ -66,14 +66,20 @@ func (r rec) id() []byte {
 	return r[hdrLen : hdrLen+n]
 }
 
-func (r rec) fingerprint() []byte {
-	id, fp, _, _ := r.lens()
-	return r[hdrLen+id : hdrLen+id+fp]
+func (r rec) token() []byte {
+	id, _, tok, _ := r.lens()
+	return r[hdrLen+id : hdrLen+id+tok]
 }
 
-func (r rec) token() []byte {
+func (r rec) fingerprint() []byte {
 	id, fp, tok, _ := r.lens()
-	return r[hdrLen+id+fp : hdrLen+id+fp+tok]
+	return r[hdrLen+id+tok : hdrLen+id+tok+fp]
+}
+
+// printAndResult is the fingerprint and the result, adjacent.
+func (r rec) printAndResult() []byte {
+	id, fp, tok, res := r.lens()
+	return r[hdrLen+id+tok : hdrLen+id+tok+fp+res]
 }
 
 func (r rec) result() []byte {
@@ -94,29 +100,28 @@ func (r rec) sameFingerprint(fp string) bool {
 // alias it. id is the caller's (equal to the stored one).
 func (r rec) record(id string) idempotency.Record {
 	idLen, fp, tok, res := r.lens()
-	buf := copyOut(r[hdrLen+idLen : hdrLen+idLen+fp+tok+res])
+	buf := copyOut(r[hdrLen+idLen : hdrLen+idLen+tok+fp+res])
 	out := idempotency.Record{
 		ID:          id,
 		State:       r.state(),
-		Fingerprint: str(buf[:fp]),
-		Token:       str(buf[fp : fp+tok]),
+		Token:       str(buf[:tok]),
+		Fingerprint: str(buf[tok : tok+fp]),
 		LeaseUntil:  time.Unix(0, r.leaseUntil()),
 		ExpiresAt:   time.Unix(0, r.expiresAt()),
 	}
 	if out.State == idempotency.StateCompleted {
-		out.Result = buf[fp+tok:]
+		out.Result = buf[tok+fp:]
 	}
 	return out
 }
 
-// copyOut copies b into one exact-size heap allocation (nil when empty).
+// copyOut copies b into one heap allocation (nil when empty). append, unlike
+// make and copy, does not clear the memory it is about to overwrite.
 func copyOut(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
-	buf := make([]byte, len(b))
-	copy(buf, b)
-	return buf
+	return append([]byte(nil), b...)
 }
 
 // str is b as a string without a copy; b must never be modified afterwards.
