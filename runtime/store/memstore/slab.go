@@ -37,7 +37,7 @@ const (
 	maxSlot    = 1 << 18   // larger slots are chunks of their own
 	maxChunks  = 1<<16 - 1 // a handle's chunk index is 16 bits (the last one unused: handle+1 must not wrap)
 	smallLimit = 1 << 12   // up to here classes are every 16 bytes
-	numClasses = smallLimit/16 + (18-12)*16
+	numClasses = smallLimit/16 + (18-12)*32
 )
 
 // errSlabFull is returned when a shard has used all its chunk handles
@@ -51,9 +51,9 @@ func sizeClass(n int) (class int, size int) {
 		return c - 1, c * 16
 	}
 	p := bits.Len(uint(n - 1)) // n <= 1<<p
-	step := 1 << (p - 5)
-	k := (n + step - 1) / step // 17..32
-	return smallLimit/16 + (p-13)*16 + (k - 17), k * step
+	step := 1 << (p - 6)
+	k := (n + step - 1) / step // 33..64
+	return smallLimit/16 + (p-13)*32 + (k - 33), k * step
 }
 
 // alloc returns a slot of at least n bytes; its first 4 bytes hold the slot's
