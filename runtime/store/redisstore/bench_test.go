@@ -17,8 +17,14 @@ import (
 
 // scriptStats is the number of EVALSHA and EVAL calls the server has run and
 // the server time they took, in microseconds (INFO commandstats): the store's
-// round trips and its cost as the server counts them.
-type scriptStats struct{ calls, usec int64 }
+// round trips and its cost as the server counts them. cpu is the server
+// process's user+system CPU time (INFO cpu): unlike commandstats, which is
+// wall time inside the commands, it counts the server's socket reads and
+// writes too and does not grow when the machine is busy.
+type scriptStats struct {
+	calls, usec int64
+	cpu         time.Duration
+}
 
 func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 	info, err := c.Info(context.Background(), "commandstats").Result()
@@ -26,6 +32,17 @@ func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 		b.Fatal(err)
 	}
 	var st scriptStats
+	cpu, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(cpu, "\n") {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_sys" || name == "used_cpu_user" {
+			sec, _ := strconv.ParseFloat(v, 64)
+			st.cpu += time.Duration(sec * 1e9)
+		}
+	}
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
@@ -52,6 +69,7 @@ func reportServer(b *testing.B, c *redis.Client, before scriptStats) {
 	after := readScriptStats(b, c)
 	b.ReportMetric(float64(after.calls-before.calls)/float64(b.N), "server-rt/op")
 	b.ReportMetric(float64(after.usec-before.usec)/float64(b.N), "server-µs/op")
+	b.ReportMetric(float64(after.cpu-before.cpu)/1e3/float64(b.N), "server-cpu-µs/op")
 }
 
 var result = []byte(strings.Repeat("r", 256))
@@ -142,15 +160,19 @@ func BenchmarkMiddleware(b *testing.B) {
 // complete with a ~1 KiB result) from 32 concurrent callers, as a loaded
 // server makes it. cpu-ns/op is this process's CPU time per request (the
 // Redis server's own time is not in it): on loopback most of it is the
-// kernel's, in the socket writes and reads.
+// kernel's, in the socket writes and reads. server-cpu-µs/op is the Redis
+// server's.
 func BenchmarkFirstRequestParallel(b *testing.B) {
 	ctx := context.Background()
-	s, _ := newStore(b)
+	h := &countHook{}
+	s, c := newStore(b, h)
 	res := []byte(strings.Repeat("r", 1100))
 	run := fmt.Sprint(time.Now().UnixNano())
 	var next atomic.Int64
 	b.SetParallelism(32)
 	b.ReportAllocs()
+	before := readScriptStats(b, c)
+	h.cmds.Store(0)
 	start := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -166,6 +188,10 @@ func BenchmarkFirstRequestParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	// sends/op: socket writes (pipelines and lone commands) per request; 2
+	// without any batching.
+	b.ReportMetric(float64(h.cmds.Load())/float64(b.N), "sends/op")
+	reportServer(b, c, before)
 }
 
 // cpuTime is the process's user+system CPU time.
