@@ -32,7 +32,7 @@ type batcher struct {
 	running bool // a caller is flushing
 }
 
-// call is one queued script run, or with sc nil one plain command (args).
+// call is one queued script run.
 type call struct {
 	sc   *redis.Script
 	keys [1]string
@@ -46,8 +46,7 @@ type call struct {
 
 var callPool = sync.Pool{New: func() any { return &call{wake: make(chan struct{}, 1)} }}
 
-// run runs sc on key with args and returns its reply, as sc.Run does. With sc
-// nil it sends args as a plain command (key only names it).
+// run runs sc on key with args and returns its reply, as sc.Run does.
 func (b *batcher) run(ctx context.Context, sc *redis.Script, key string, args ...any) *redis.Cmd {
 	c := callPool.Get().(*call)
 	c.sc, c.keys[0], c.args, c.cmd, c.lead = sc, key, args, nil, false
@@ -143,24 +142,16 @@ func (b *batcher) flush(ctx context.Context) {
 func (b *batcher) exec(ctx context.Context, batch []*call) {
 	if len(batch) == 1 {
 		c := batch[0]
-		if c.sc == nil {
-			c.cmd = b.client.Do(ctx, c.args...)
-		} else {
-			c.cmd = c.sc.Run(ctx, b.client, c.keys[:], c.args...)
-		}
+		c.cmd = c.sc.Run(ctx, b.client, c.keys[:], c.args...)
 	} else {
 		p := b.client.Pipeline()
 		for _, c := range batch {
-			if c.sc == nil {
-				c.cmd = p.Do(ctx, c.args...)
-			} else {
-				c.cmd = c.sc.EvalSha(ctx, p, c.keys[:], c.args...)
-			}
+			c.cmd = c.sc.EvalSha(ctx, p, c.keys[:], c.args...)
 		}
 		_, _ = p.Exec(ctx) // every error is its command's
 		var retry redis.Pipeliner
 		for _, c := range batch {
-			if err := c.cmd.Err(); err != nil && c.sc != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			if err := c.cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 				if retry == nil {
 					retry = b.client.Pipeline()
 				}

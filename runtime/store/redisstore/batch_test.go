@@ -156,30 +156,25 @@ func TestBatchedNoScript(t *testing.T) {
 	ctx := context.Background()
 	h := newGateHook()
 	s, _ := newStore(t, h)
-	// A fresh claim is a plain command (SET NX GET), so the scripts that
-	// queue are completions of claims made first, which the hook lets pass.
-	const n = 8
-	h.held.Store(true)
-	for i := range n {
-		if cl, err := s.Claim(ctx, "k"+strconv.Itoa(i), "fp", "t", time.Minute); err != nil || !cl.Acquired {
-			t.Fatalf("claim = %+v, %v", cl, err)
-		}
-	}
-	h.held.Store(false)
-	// A Complete without a claim is held while the completions queue behind it.
+	// A Complete (another script) is held while the claims queue behind it.
 	first := make(chan error, 1)
 	go func() { first <- s.Complete(ctx, "none", "t", nil, time.Minute) }()
 	<-h.in
 	if err := openClient(t).ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
+	const n = 8
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			errs <- s.Complete(ctx, "k"+strconv.Itoa(i), "t", []byte("r"), time.Minute)
+			cl, err := s.Claim(ctx, "k"+strconv.Itoa(i), "fp", "t", time.Minute)
+			if err == nil && !cl.Acquired {
+				err = errors.New("a fresh key was not acquired")
+			}
+			errs <- err
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // let the completions queue
+	time.Sleep(50 * time.Millisecond) // let the claims queue
 	close(h.gate)
 	if err := <-first; err == nil || !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("complete without a claim: %v, want ErrNotOwner", err)

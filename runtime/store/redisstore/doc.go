@@ -12,17 +12,12 @@
 // lose int64 precision). leaseUntil and expiresAt are Unix milliseconds of the
 // Redis server clock. grace is in milliseconds, zero padded to 15 digits.
 //
-// Every Store step is one atomic command: a claim is first one plain
-// SET NX PX GET (Redis 7.0 or later), the rest Lua scripts (EVALSHA, falling
-// back to EVAL when the server does not know the script yet). A first request
-// costs two round trips (claim, complete) and a replay one (the SET is refused
-// and answers with the completed record). SET NX GET cannot read the clock or
-// the key's PTTL, so when it meets an in-flight record (a duplicate in flight,
-// a takeover after the lease, a claim's own retry) or a record an earlier
-// version left as a hash, the claim script decides, in a second round trip.
-// A server that refuses NX with GET (before 7.0) gets the claim script from
-// then on. The scripts are short: complete is GET, TIME, PTTL and SET PX;
-// Release is GET and DEL.
+// Every Store step is one Lua script (EVALSHA, falling back to EVAL when the
+// server does not know the script yet), so each step is one atomic round trip:
+// a first request costs two (claim, complete) and a replay one (the claim returns
+// the completed record). The scripts are short: a fresh claim is one
+// SET NX PX; a replay is that SET and one GET; complete is GET, TIME, PTTL and
+// SET PX; Release is GET and DEL.
 //
 // Concurrent calls share socket writes: while one caller's scripts are on the
 // wire, the scripts of callers that arrive meanwhile queue and go out together

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -145,9 +144,6 @@ type Store struct {
 	release  *redis.Script
 	get      *redis.Script
 	batch    *batcher
-	// scriptClaim is set once the server refused SET NX GET (Redis before
-	// 7.0): every claim then runs the claim script.
-	scriptClaim atomic.Bool
 	// reload is the client's ReloadState when it is a cluster client.
 	reload func(context.Context)
 	// replicas and waitTimeout: see WithReplicaWait (replicas 0: no WAIT).
@@ -251,13 +247,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	b.WriteString(zeros[:graceDigits-len(g)])
 	b.WriteString(g)
 	key := s.Key(id)
-	rec := b.String()
-	if !s.scriptClaim.Load() {
-		if cl, done, err := s.claimPlain(ctx, id, key, rec, token, ms+grace); done {
-			return cl, err
-		}
-	}
-	cmd, acked, err := s.run(ctx, s.claim, key, rec, owner, ms+grace)
+	cmd, acked, err := s.run(ctx, s.claim, key, b.String(), owner, ms+grace)
 	if err != nil {
 		s.failed(ctx)
 		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
@@ -292,52 +282,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 
 const zeros = "000000000000000"
 
-// claimPlain tries a claim as one plain command, SET NX PX GET (Redis 7.0 or
-// later), which costs the server about half of the claim script (no script
-// run: on a fresh key the script does nothing but this SET). SET NX GET is
-// atomic: it creates the in-flight record when there is none, and answers with
-// the record that was there otherwise. A fresh key is acquired and a completed
-// record answered here, in the same one round trip as the script; done is
-// false when the script must decide: an in-flight record (a 409, a takeover or
-// this claim's own retry need the key's PTTL and the server's clock), a record
-// an earlier version left as a hash (WRONGTYPE), or a server that refuses NX
-// with GET (before 7.0: from then on every claim is the script).
-func (s *Store) claimPlain(ctx context.Context, id, key, rec, token string, ttl int64) (cl idempotency.Claim, done bool, err error) {
-	cmd, acked, err := s.run(ctx, nil, key, "SET", key, rec, "NX", "PX", ttl, "GET")
-	if err != nil {
-		s.failed(ctx)
-		return cl, true, fmt.Errorf("redisstore: claim %q: %w", id, err)
-	}
-	v, err := cmd.Text()
-	switch {
-	case errors.Is(err, redis.Nil):
-		// No record was there: this SET created the claim.
-		if acked < s.replicas {
-			s.release.Run(ctx, s.client, []string{key}, ownerPrefix(token))
-			return cl, true, fmt.Errorf("redisstore: claim %q: %d of %d replicas acknowledged it within %v", id, acked, s.replicas, s.waitTimeout)
-		}
-		return idempotency.Claim{Acquired: true}, true, nil
-	case err == nil:
-		if v == "" || v[0] != '2' {
-			return cl, false, nil
-		}
-		rec, err := decode(id, v, nil)
-		if err != nil {
-			return cl, true, fmt.Errorf("redisstore: claim %q: %w", id, err)
-		}
-		return idempotency.Claim{Existing: rec}, true, nil
-	case strings.HasPrefix(err.Error(), "WRONGTYPE"):
-		return cl, false, nil
-	case strings.HasPrefix(err.Error(), "ERR syntax error"):
-		s.scriptClaim.Store(true)
-		return cl, false, nil
-	}
-	s.failed(ctx)
-	return cl, true, fmt.Errorf("redisstore: claim %q: %w", id, err)
-}
-
-// run runs the write script sc on key (with sc nil, args is a plain command
-// on key). With WithReplicaWait it sends the
+// run runs the write script sc on key. With WithReplicaWait it sends the
 // script and WAIT in one pipeline on one connection to key's master (WAIT
 // counts the replicas that have that connection's writes), and returns how
 // many replicas acknowledged; without, acked is 0 and nothing waits. err is
@@ -356,14 +301,10 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, key string, args ...a
 	} else {
 		node = s.client.Pipeline()
 	}
-	if sc == nil {
-		cmd = node.Do(ctx, args...)
-	} else {
-		cmd = sc.EvalSha(ctx, node, []string{key}, args...)
-	}
+	cmd = sc.EvalSha(ctx, node, []string{key}, args...)
 	wait := node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 	node.Exec(ctx) // the errors are the commands'
-	if err := cmd.Err(); err != nil && sc != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+	if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 		// The server does not know the script yet: send it whole.
 		cmd = sc.Eval(ctx, node, []string{key}, args...)
 		wait = node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))

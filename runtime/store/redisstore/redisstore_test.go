@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -274,91 +273,5 @@ func TestInFlightTimes(t *testing.T) {
 	rec, err = s.Get(ctx, "r")
 	if err != nil || !near(rec.LeaseUntil, want) || !near(rec.ExpiresAt, srv.Add(time.Hour)) || rec.Token != "tok" {
 		t.Fatalf("Get after Complete = %+v, %v; want the lease end kept, ExpiresAt an hour on", rec, err)
-	}
-}
-
-// serverError is an error reply of the server (a redis.Error).
-type serverError string
-
-func (e serverError) Error() string { return string(e) }
-func (serverError) RedisError()     {}
-
-// oldServerHook answers SET with both NX and GET the way Redis before 7.0
-// does (a syntax error), without sending it, and counts what it refused.
-type oldServerHook struct{ refused atomic.Int64 }
-
-func (h *oldServerHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *oldServerHook) refuse(cmd redis.Cmder) bool {
-	a := cmd.Args()
-	if len(a) == 0 || !strings.EqualFold(fmt.Sprint(a[0]), "set") {
-		return false
-	}
-	nx, get := false, false
-	for _, x := range a[3:] {
-		switch strings.ToUpper(fmt.Sprint(x)) {
-		case "NX":
-			nx = true
-		case "GET":
-			get = true
-		}
-	}
-	if nx && get {
-		h.refused.Add(1)
-		cmd.SetErr(serverError("ERR syntax error"))
-		return true
-	}
-	return false
-}
-func (h *oldServerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if h.refuse(cmd) {
-			return cmd.Err()
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h *oldServerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		var rest []redis.Cmder
-		for _, c := range cmds {
-			if !h.refuse(c) {
-				rest = append(rest, c)
-			}
-		}
-		if len(rest) == 0 {
-			return nil
-		}
-		return next(ctx, rest)
-	}
-}
-
-// TestServerWithoutSetNXGet: a server that refuses SET NX GET (before Redis
-// 7.0) gets the claim script instead, from the first refusal on: the claim
-// that was refused still acquires, and later claims go straight to the script
-// with their round trips at the floor.
-func TestServerWithoutSetNXGet(t *testing.T) {
-	ctx := context.Background()
-	old := &oldServerHook{}
-	count := &countHook{}
-	s, _ := newStore(t, old, count)
-	if cl, err := s.Claim(ctx, "a", "fp", "t", time.Minute); err != nil || !cl.Acquired {
-		t.Fatalf("claim refused SET NX GET = %+v, %v; want acquired by the script", cl, err)
-	}
-	if err := s.Complete(ctx, "a", "t", []byte("result"), time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	count.cmds.Store(0)
-	if cl, err := s.Claim(ctx, "b", "fp", "t", time.Minute); err != nil || !cl.Acquired {
-		t.Fatalf("fresh claim = %+v, %v", cl, err)
-	}
-	cl, err := s.Claim(ctx, "a", "fp", "t2", time.Minute)
-	if err != nil || cl.Acquired || string(cl.Existing.Result) != "result" {
-		t.Fatalf("replay claim = %+v, %v", cl, err)
-	}
-	if n := count.cmds.Load(); n != 2 {
-		t.Fatalf("fresh claim and replay after the refusal: %d round trips, want 2", n)
-	}
-	if n := old.refused.Load(); n != 1 {
-		t.Fatalf("SET NX GET sent %d times, want once", n)
 	}
 }
