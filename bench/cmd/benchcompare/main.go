@@ -135,7 +135,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		*redisAddr = "127.0.0.1:6379"
 	}
 	if privateServer {
-		doc.Notes = append(doc.Notes, "Redis: a private redis-server started for this run (persistence off), so no other user's traffic shares it.")
+		note := "Redis: a private redis-server started for this run (persistence off), so no other user's traffic shares it."
+		if set.serverCPU >= 0 {
+			// startRedis runs in this pinned process, so the server inherits
+			// its CPU: Redis's work competes with the load generator, not with
+			// the server under test, whose CPU time per request it leaves out.
+			note += " It runs on the load generator's CPU (it inherits this process's taskset -c 1), not on the servers' CPU 0."
+		}
+		doc.Notes = append(doc.Notes, note)
 	}
 	pgPath := "/" + *pgDB + "?sslmode=disable&pool_max_conns=" + strconv.Itoa(*pgConns)
 	if want["load"] || want["trips"] {

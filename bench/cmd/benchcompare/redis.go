@@ -100,12 +100,15 @@ func parseCommandStats(info string) map[string]cmdStat {
 	return out
 }
 
-// serverMicros returns the Redis server time spent between two snapshots,
-// leaving out the commands the measurement itself sends (INFO).
-func serverMicros(before, after map[string]cmdStat) int64 {
+// serverMicros returns the Redis server time spent between two snapshots in
+// the commands the clients sent (wire: the commands counted on the wire, by
+// name). The other entries are left out: the measurement's own INFO, and the
+// commands that scripts run, whose time commandstats counts twice, in the
+// script's EVALSHA and again under their own names.
+func serverMicros(before, after map[string]cmdStat, wire map[string]int) int64 {
 	var us int64
 	for name, a := range after {
-		if name == "INFO" {
+		if _, sent := wire[name]; !sent || name == "INFO" {
 			continue
 		}
 		us += a.usec - before[name].usec

@@ -124,7 +124,7 @@ func measureTrips(ctx context.Context, name, store, redisAddr, redisDB string, p
 		if err != nil {
 			return nil, 0, err
 		}
-		return counts, float64(serverMicros(before, after)) / tripRequests, nil
+		return counts, float64(serverMicros(before, after, counts)) / tripRequests, nil
 	}
 	first, firstUS, err := measure()
 	if err != nil {

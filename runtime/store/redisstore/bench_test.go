@@ -17,8 +17,15 @@ import (
 
 // scriptStats is the number of EVALSHA and EVAL calls the server has run and
 // the server time they took, in microseconds (INFO commandstats): the store's
-// round trips and its cost as the server counts them.
-type scriptStats struct{ calls, usec int64 }
+// round trips and its cost as the server counts them. cpu is the server
+// process's user+system CPU time (INFO cpu): unlike commandstats, which is
+// wall time inside the commands, it counts the server's socket reads and
+// writes too and, unlike wall time, does not count the time the server waits
+// for a CPU on a busy machine.
+type scriptStats struct {
+	calls, usec int64
+	cpu         time.Duration
+}
 
 func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 	info, err := c.Info(context.Background(), "commandstats").Result()
@@ -26,6 +33,17 @@ func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 		b.Fatal(err)
 	}
 	var st scriptStats
+	cpu, err := c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(cpu, "\n") {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_sys" || name == "used_cpu_user" {
+			sec, _ := strconv.ParseFloat(v, 64)
+			st.cpu += time.Duration(sec * 1e9)
+		}
+	}
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
@@ -45,22 +63,25 @@ func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 	return st
 }
 
-// reportServer reports the server's script calls (server-rt/op) and script
-// time (server-µs/op) per operation since before. Other clients of the same
-// server inflate both: measure on a private redis-server (IDEMGEN_REDIS_ADDR).
+// reportServer reports the server's script calls (server-rt/op), script time
+// (server-µs/op) and whole CPU time (server-cpu-µs/op: the scripts and the
+// socket work, which commandstats leaves out, without the waits for a CPU that
+// commandstats' wall time includes) per operation since before. Other clients of the same server inflate all three:
+// measure on a private redis-server (IDEMGEN_REDIS_ADDR).
 func reportServer(b *testing.B, c *redis.Client, before scriptStats) {
 	after := readScriptStats(b, c)
 	b.ReportMetric(float64(after.calls-before.calls)/float64(b.N), "server-rt/op")
 	b.ReportMetric(float64(after.usec-before.usec)/float64(b.N), "server-µs/op")
+	b.ReportMetric(float64(after.cpu-before.cpu)/1e3/float64(b.N), "server-cpu-µs/op")
 }
 
 var result = []byte(strings.Repeat("r", 256))
 
 // BenchmarkFirstRequest is a first request's store work: claim and complete.
 // It reports the round trips per request counted by the client (rt/op) and by
-// the server (server-rt/op), and the server time of the scripts (server-µs/op);
-// the last two are INFO commandstats deltas, which other clients of the same
-// server inflate.
+// the server (server-rt/op), the server time of the scripts (server-µs/op),
+// both INFO commandstats deltas, and the server's CPU time (server-cpu-µs/op,
+// INFO cpu); other clients of the same server inflate the last three.
 func BenchmarkFirstRequest(b *testing.B) {
 	ctx := context.Background()
 	h := &countHook{}
@@ -142,15 +163,19 @@ func BenchmarkMiddleware(b *testing.B) {
 // complete with a ~1 KiB result) from 32 concurrent callers, as a loaded
 // server makes it. cpu-ns/op is this process's CPU time per request (the
 // Redis server's own time is not in it): on loopback most of it is the
-// kernel's, in the socket writes and reads.
+// kernel's, in the socket writes and reads. server-cpu-µs/op is the Redis
+// server's.
 func BenchmarkFirstRequestParallel(b *testing.B) {
 	ctx := context.Background()
-	s, _ := newStore(b)
+	h := &countHook{}
+	s, c := newStore(b, h)
 	res := []byte(strings.Repeat("r", 1100))
 	run := fmt.Sprint(time.Now().UnixNano())
 	var next atomic.Int64
 	b.SetParallelism(32)
 	b.ReportAllocs()
+	before := readScriptStats(b, c)
+	h.cmds.Store(0)
 	start := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -166,6 +191,10 @@ func BenchmarkFirstRequestParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	// sends/op: socket writes (pipelines and lone commands) per request; 2
+	// without any batching.
+	b.ReportMetric(float64(h.cmds.Load())/float64(b.N), "sends/op")
+	reportServer(b, c, before)
 }
 
 // cpuTime is the process's user+system CPU time.
