@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
+	"time"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -60,16 +61,29 @@ func (s *Store) send(op *writeOp) error {
 	return op.err
 }
 
-// runWriter takes writes until stop closes, batching those that are waiting.
+// runWriter takes writes until stop closes, batching those that are waiting,
+// and checkpoints within s.sync of a write (see syncInterval).
 func (s *Store) runWriter(stop <-chan struct{}) {
 	defer close(s.writerDone)
 	batch := make([]*writeOp, 0, maxBatch)
+	due := time.NewTimer(s.sync)
+	due.Stop()
+	armed := false
 	for {
 		select {
 		case op := <-s.ops:
 			batch = append(batch[:0], op)
+		case <-due.C:
+			armed = false
+			s.checkpoint()
+			continue
 		case <-stop:
+			due.Stop()
 			return
+		}
+		if !armed {
+			due.Reset(s.sync)
+			armed = true
 		}
 		// Let the goroutines that are ready run up to their own write first:
 		// with few Ps (GOMAXPROCS=1 on a one-core server) the writer would
@@ -89,6 +103,18 @@ func (s *Store) runWriter(stop <-chan struct{}) {
 			close(op.done)
 		}
 		clear(batch)
+	}
+}
+
+// checkpoint copies the WAL's commits into the database file (PASSIVE: it
+// waits for no reader and no other process's writer), syncing the WAL first.
+// A failure leaves the commits in the WAL, to be synced by the next
+// checkpoint; it is logged, and the writes go on.
+func (s *Store) checkpoint() {
+	var busy, frames, copied int
+	err := s.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	if err != nil {
+		s.log.Warn("sqlitestore: checkpoint failed", "err", err)
 	}
 }
 
