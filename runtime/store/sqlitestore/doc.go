@@ -9,17 +9,18 @@
 // upsert (insert, or take over an issued or expired row) that is atomic on its
 // own, and reads a live row on a reader. Which comes first follows recent
 // claims: the read, when most found a live record (so replays and conflicts
-// never take the write lock); the upsert, when most were new ids (a read would
-// find nothing, at the cost of a descent through a reader's page cache that
-// every commit invalidates). Writes from concurrent callers are committed
+// never take the write lock); a plain insert, which claims an id that has no
+// row, when most were new ids (a read would find nothing, at the cost of a
+// descent through a reader's page cache that every commit invalidates). Writes from concurrent callers are committed
 // together by one writer goroutine (group commit). Complete and Release are
 // one guarded statement each. All statements are prepared once. Times are the
 // process clock, in Unix microseconds.
 //
 // Durability: synchronous=NORMAL in WAL mode syncs the WAL at checkpoints, not
-// at every commit. A crash of the process loses nothing; a power loss or an OS
-// crash can lose the commits since the last checkpoint (at most about 1000
-// pages of WAL, SQLite's default auto-checkpoint): a lost claim or completed
+// at every commit. The store checkpoints when the WAL reaches 4000 pages and
+// within a second of any write. A crash of the process loses nothing; a power
+// loss or an OS crash can lose the commits since the last checkpoint (about
+// the last second, at most 4000 pages of WAL): a lost claim or completed
 // record means that a retry of that key runs the handler again, as it would
 // after the record's TTL. Use pgstore where that matters.
 //

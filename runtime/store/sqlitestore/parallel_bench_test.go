@@ -2,6 +2,8 @@ package sqlitestore_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -31,6 +33,21 @@ func reportCPU(b *testing.B, start time.Duration) {
 // server makes it: concurrent writes share transactions. cpu-ns/op is the
 // process's CPU time per request.
 func BenchmarkFirstRequestParallel(b *testing.B) {
+	benchFirstParallel(b, func(n int64) (id, fp, tok string) { return strconv.FormatInt(n, 10), "fp", "t" })
+}
+
+// BenchmarkFirstRequestParallelHex is BenchmarkFirstRequestParallel with the
+// middleware's strings: a 64-hex record id (a SHA-256, so ids arrive in random
+// order), a 64-hex fingerprint and a 32-hex token.
+func BenchmarkFirstRequestParallelHex(b *testing.B) {
+	benchFirstParallel(b, func(n int64) (id, fp, tok string) {
+		sum := sha256.Sum256(strconv.AppendInt(nil, n, 10))
+		h := hex.EncodeToString(sum[:])
+		return h, h, h[:32]
+	})
+}
+
+func benchFirstParallel(b *testing.B, strs func(n int64) (id, fp, tok string)) {
 	ctx := context.Background()
 	s, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "idem.db"), sqlitestore.WithPurgeInterval(0))
 	if err != nil {
@@ -44,12 +61,12 @@ func BenchmarkFirstRequestParallel(b *testing.B) {
 	defer reportCPU(b, cpuTime())
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			id := strconv.FormatInt(next.Add(1), 10)
-			if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
+			id, fp, tok := strs(next.Add(1))
+			if _, err := s.Claim(ctx, id, fp, tok, time.Minute); err != nil {
 				b.Error(err)
 				return
 			}
-			if err := s.Complete(ctx, id, "t", res, time.Minute); err != nil {
+			if err := s.Complete(ctx, id, tok, res, time.Minute); err != nil {
 				b.Error(err)
 				return
 			}

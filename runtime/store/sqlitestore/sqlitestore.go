@@ -70,6 +70,7 @@ type Store struct {
 	stopWriter chan struct{}
 	writerDone chan struct{}
 	interval   time.Duration
+	sync       time.Duration // syncInterval (tests shorten it)
 	batch      int
 	busy       time.Duration
 	log        *slog.Logger
@@ -90,11 +91,19 @@ var _ idempotency.Store = (*Store)(nil)
 // statements are prepared once per Store: a step then costs one statement
 // execution, with no SQL parsing.
 type statements struct {
-	read, claim, claimFirst, complete, release, get *sql.Stmt
+	read, insert, claim, complete, release, get *sql.Stmt
 }
 
 // readers is how many read-only connections replays and lookups share.
 const readers = 4
+
+// walPages is the WAL size, in pages, at which a commit checkpoints.
+const walPages = 4000
+
+// syncInterval bounds how long a commit stays in the WAL unsynced: with
+// synchronous=NORMAL only a checkpoint syncs, so the writer checkpoints
+// within syncInterval of a write even when the WAL is far below walPages.
+const syncInterval = time.Second
 
 // Option configures a Store.
 type Option func(*Store)
@@ -122,7 +131,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // Open opens (creating when missing) the database file at path, migrates it and
 // starts the background purger. Close stops the purger and closes the file.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{interval: DefaultPurgeInterval, batch: DefaultPurgeBatch, busy: DefaultBusyTimeout, now: time.Now}
+	s := &Store{interval: DefaultPurgeInterval, sync: syncInterval, batch: DefaultPurgeBatch, busy: DefaultBusyTimeout, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -135,16 +144,29 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", s.busy.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	// Pages are read through a memory map rather than a pread each, and a
-	// larger page cache keeps the b-tree's inner pages at hand.
-	q.Add("_pragma", "mmap_size(268435456)")
-	q.Add("_pragma", "cache_size(-16384)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	dsn := func(pragmas ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", s.busy.Milliseconds()))
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		// Pages are read through a memory map rather than a pread each.
+		q.Add("_pragma", "mmap_size(268435456)")
+		for _, p := range pragmas {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		return "file:" + path + "?" + q.Encode()
+	}
+	// The writer's page cache is 4 MiB, about the pages a checkpoint
+	// interval writes: clean pages come from the memory map, and SQLite
+	// walks the whole cache at the end of every transaction in which a
+	// b-tree balance renumbered pages (it parks a page at a page number past
+	// the end of the file), which a 16 MiB cache made a tenth of the
+	// writer's CPU. It checkpoints every walPages pages of WAL (SQLite's
+	// default is 1000): fewer checkpoints copy a page written many times
+	// once, and sync less often; runWriter also checkpoints within
+	// syncInterval of a write, which bounds what a power loss can take.
+	db, err := sql.Open("sqlite", dsn("cache_size(-4096)", fmt.Sprintf("wal_autocheckpoint(%d)", walPages)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
@@ -159,9 +181,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
-	// Readers see the last committed state (WAL), in parallel with the writer.
-	q.Add("_pragma", "query_only(1)")
-	s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// Readers see the last committed state (WAL), in parallel with the
+	// writer; a larger page cache keeps the b-trees' inner pages at hand.
+	s.rdb, err = sql.Open("sqlite", dsn("cache_size(-16384)", "query_only(1)"))
 	if err == nil {
 		s.rdb.SetMaxOpenConns(readers)
 		s.rdb.SetMaxIdleConns(readers)
@@ -194,7 +216,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.stmts.read, s.stmts.claim, s.stmts.claimFirst, s.stmts.complete, s.stmts.release, s.stmts.get} {
+	for _, st := range []*sql.Stmt{s.stmts.read, s.stmts.insert, s.stmts.claim, s.stmts.complete, s.stmts.release, s.stmts.get} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -225,17 +247,14 @@ FROM idempotency_records WHERE id = ?`)
 (id, state, fingerprint, token, lease_until, expires_at, result) VALUES (?1, 1, ?2, ?3, ?4, ?4, NULL)
 ON CONFLICT (id) DO UPDATE SET state = 1, fingerprint = ?2, token = ?3, lease_until = ?4, expires_at = ?4, result = NULL
 WHERE idempotency_records.state = 3 OR idempotency_records.expires_at <= ?5`)
-	// The same write without a read before it: it returns a row when it
-	// claimed, true when it replaced an in-flight record (a takeover). The
-	// replaced row's state is only known inside the update, so the update
-	// leaves a mark there: the in-flight row's result is an empty blob
-	// instead of NULL (an in-flight row's result is never read).
-	s.stmts.claimFirst = prep(s.db, `INSERT INTO idempotency_records
+	// The claim of an id that has no row, without a read before it: it
+	// inserts or changes nothing. (An upsert that also says whether it took
+	// over an in-flight row needs RETURNING, and SQLite opens and closes a
+	// temporary b-tree for the returned row on every execution: 6% of the
+	// instructions of a first request.)
+	s.stmts.insert = prep(s.db, `INSERT INTO idempotency_records
 (id, state, fingerprint, token, lease_until, expires_at, result) VALUES (?1, 1, ?2, ?3, ?4, ?4, NULL)
-ON CONFLICT (id) DO UPDATE SET state = 1, fingerprint = ?2, token = ?3, lease_until = ?4, expires_at = ?4,
-  result = CASE idempotency_records.state WHEN 1 THEN X'' END
-WHERE idempotency_records.state = 3 OR idempotency_records.expires_at <= ?5
-RETURNING result IS NOT NULL`)
+ON CONFLICT (id) DO NOTHING`)
 	s.stmts.complete = prep(s.db, `UPDATE idempotency_records SET state = 2, result = ?, expires_at = ?
 WHERE id = ? AND token = ? AND state = 1`)
 	s.stmts.release = prep(s.db, `DELETE FROM idempotency_records WHERE id = ? AND token = ? AND state = 1`)
@@ -292,30 +311,32 @@ func micros(d time.Duration) int64 {
 
 // Claim implements idempotency.Store.Claim with one conditional upsert, which
 // claims the id atomically (it changes no row when a live record holds the
-// id, and the row is then read on a reader connection). Whether the row is
-// read before the write depends on recent claims: when most found a live
-// record (replays, conflicts), the read comes first, so that they never take
-// the write lock; when most were new ids, the write comes first, because a
-// read before it would find nothing at the cost of a b-tree descent on a
-// reader whose page cache every commit invalidates (a third of the CPU of a
-// first request, measured). Either order gives the same answers.
+// id, and the row is then read on a reader connection). What comes first
+// depends on recent claims: when most found a live record (replays,
+// conflicts), the read, so that they never take the write lock; when most
+// were new ids, an insert that claims an id without a row (and changes
+// nothing otherwise, the read and the upsert then decide), because a read
+// before it would find nothing at the cost of a b-tree descent on a reader
+// whose page cache every commit invalidates (a third of the CPU of a first
+// request, measured). Either order gives the same answers.
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
 	writeFirst := s.fresh.Load() > 0
 	if s.order != 0 {
 		writeFirst = s.order > 0
 	}
+	if writeFirst {
+		n, err := s.write(ctx, s.stmts.insert, id, fingerprint, token, s.now().UnixMicro()+micros(lease))
+		if err != nil {
+			return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
+		}
+		if n == 1 {
+			s.noteClaim(true)
+			return idempotency.Claim{Acquired: true}, nil
+		}
+		// A row holds the id: whether it counts as absent is read below.
+	}
 	for range 8 {
 		now := s.now().UnixMicro()
-		if writeFirst {
-			claimed, tookOver, err := s.writeReturning(ctx, s.stmts.claimFirst, id, fingerprint, token, now+micros(lease), now)
-			if err != nil {
-				return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
-			}
-			if claimed {
-				s.noteClaim(true)
-				return idempotency.Claim{Acquired: true, TookOver: tookOver}, nil
-			}
-		}
 		var c idempotency.Claim
 		var (
 			state  int
@@ -339,10 +360,6 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 			// Absent for the contract: issued, or expired (an in-flight record expires
 			// with its lease, so this is where a crashed worker's claim is taken over).
 			c.TookOver = idempotency.State(state) == idempotency.StateInFlight
-		}
-		if writeFirst {
-			// The write found a live row that has gone since: write again.
-			continue
 		}
 		n, err := s.write(ctx, s.stmts.claim, id, fingerprint, token, now+micros(lease), now)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -223,4 +224,52 @@ func TestMigrateFromWithoutRowid(t *testing.T) {
 	if strings.Contains(strings.ToUpper(ddl), "WITHOUT ROWID") || version != 2 {
 		t.Fatalf("schema version %d, table %s; want version 2, a rowid table", version, ddl)
 	}
+}
+
+// TestCheckpointAfterWrite: with synchronous=NORMAL a commit is synced by
+// the next checkpoint, so the store checkpoints within its sync interval of
+// a write however little it wrote. A copy of the database file alone (what
+// a power loss that drops the unsynced WAL would leave) soon holds the
+// completed record.
+func TestCheckpointAfterWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "idem.db")
+	s := open(t, path, sqlitestore.WithPurgeInterval(0), sqlitestore.WithSyncInterval(20*time.Millisecond))
+	if _, err := s.Claim(ctx, "k", "fp", "t", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctx, "k", "t", []byte("kept"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; ; i++ {
+		found, err := inFileAlone(t, path, filepath.Join(dir, fmt.Sprint("copy", i, ".db")), "k")
+		if found {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the completed record is still only in the WAL 5s after the write (last look: %v)", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// inFileAlone copies the database file at path, without its WAL, to cp and
+// reports whether the copy holds a completed record id. A copy taken while a
+// checkpoint writes the file may be torn: its error is returned, not fatal.
+func inFileAlone(t *testing.T, path, cp, id string) (bool, error) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, cp)
+	defer db.Close()
+	var n int
+	err = db.QueryRow("SELECT count(*) FROM idempotency_records WHERE id = ? AND state = 2", id).Scan(&n)
+	return err == nil && n == 1, err
 }

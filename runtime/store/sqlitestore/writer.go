@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
+	"time"
 )
 
 // maxBatch bounds how many writes share one transaction.
@@ -17,13 +18,9 @@ type writeOp struct {
 	ctx  context.Context
 	stmt *sql.Stmt
 	args []any
-	// query: stmt returns at most one row of one boolean (RETURNING); n is
-	// the number of rows and flag the value.
-	query bool
-	n     int64 // rows affected (query: returned)
-	flag  bool
-	err   error
-	done  chan struct{}
+	n    int64 // rows affected
+	err  error
+	done chan struct{}
 }
 
 // write runs stmt with args on the writer connection and returns the rows it
@@ -33,16 +30,8 @@ type writeOp struct {
 // and a lone write runs on its own, without waiting.
 func (s *Store) write(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, error) {
 	op := &writeOp{ctx: ctx, stmt: stmt, args: args, done: make(chan struct{})}
-	return op.n, s.send(op)
-}
-
-// writeReturning runs stmt, a write that returns at most one row of one
-// boolean, on the writer connection, and returns whether it returned a row
-// and the row's value.
-func (s *Store) writeReturning(ctx context.Context, stmt *sql.Stmt, args ...any) (row, flag bool, err error) {
-	op := &writeOp{ctx: ctx, stmt: stmt, args: args, query: true, done: make(chan struct{})}
-	err = s.send(op)
-	return op.n == 1, op.flag, err
+	err := s.send(op)
+	return op.n, err
 }
 
 // send queues op for the writer goroutine and waits until it ran.
@@ -60,16 +49,29 @@ func (s *Store) send(op *writeOp) error {
 	return op.err
 }
 
-// runWriter takes writes until stop closes, batching those that are waiting.
+// runWriter takes writes until stop closes, batching those that are waiting,
+// and checkpoints within s.sync of a write (see syncInterval).
 func (s *Store) runWriter(stop <-chan struct{}) {
 	defer close(s.writerDone)
 	batch := make([]*writeOp, 0, maxBatch)
+	due := time.NewTimer(s.sync)
+	due.Stop()
+	armed := false
 	for {
 		select {
 		case op := <-s.ops:
 			batch = append(batch[:0], op)
+		case <-due.C:
+			armed = false
+			s.checkpoint()
+			continue
 		case <-stop:
+			due.Stop()
 			return
+		}
+		if !armed {
+			due.Reset(s.sync)
+			armed = true
 		}
 		// Let the goroutines that are ready run up to their own write first:
 		// with few Ps (GOMAXPROCS=1 on a one-core server) the writer would
@@ -89,6 +91,18 @@ func (s *Store) runWriter(stop <-chan struct{}) {
 			close(op.done)
 		}
 		clear(batch)
+	}
+}
+
+// checkpoint copies the WAL's commits into the database file (PASSIVE: it
+// waits for no reader and no other process's writer), syncing the WAL first.
+// A failure leaves the commits in the WAL, to be synced by the next
+// checkpoint; it is logged, and the writes go on.
+func (s *Store) checkpoint() {
+	var busy, frames, copied int
+	err := s.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	if err != nil {
+		s.log.Warn("sqlitestore: checkpoint failed", "err", err)
 	}
 }
 
@@ -132,19 +146,9 @@ func (s *Store) runOne(op *writeOp) {
 }
 
 // run executes op's statement as stmt (the statement itself or its
-// transaction's copy) and records its outcome.
+// transaction's copy) and records the rows it affected.
 func (op *writeOp) run(ctx context.Context, stmt *sql.Stmt) error {
-	op.n, op.flag = 0, false
-	if op.query {
-		err := stmt.QueryRowContext(ctx, op.args...).Scan(&op.flag)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err == nil {
-			op.n = 1
-		}
-		return err
-	}
+	op.n = 0
 	res, err := stmt.ExecContext(ctx, op.args...)
 	if err == nil {
 		op.n, err = res.RowsAffected()
