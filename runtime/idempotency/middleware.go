@@ -96,6 +96,8 @@ type Middleware struct {
 	recent      atomic.Int64    // recent handler duration in ns (noteDuration), 0: none yet
 	peek        Peeker          // the store, when it is a Peeker: the replay fast path
 	rawSeed     maphash.Seed    // rawPrint's secret seed (with peek)
+	localFP     bool            // the store is InProcess: fingerprints are seeded maphashes
+	fpSeed      maphash.Seed    // its FingerprintSeed (with localFP)
 }
 
 // New validates p (returning its ValidationError), resolves its defaults once
@@ -125,6 +127,9 @@ func New(store Store, p Policy, opts ...Option) (*Middleware, error) {
 	}
 	if pk, ok := store.(Peeker); ok {
 		m.peek, m.rawSeed = pk, maphash.MakeSeed()
+	}
+	if ip, ok := store.(InProcess); ok {
+		m.localFP, m.fpSeed = true, ip.FingerprintSeed()
 	}
 	for _, name := range o.private {
 		if m.private == nil {
@@ -253,7 +258,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	ab := &st.attempt
 	hex.Encode(ab[:64], idSum[:])
 	var raw uint64
-	var fpSum [32]byte
+	var fpSum fpSum
 	if m.peek != nil {
 		// Replay fast path: a completed record whose raw hash is this
 		// request's is answered without fingerprinting the request.
