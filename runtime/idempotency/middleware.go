@@ -95,6 +95,7 @@ type Middleware struct {
 	private     map[string]bool // WithPrivateHeaders, canonical names
 	recent      atomic.Int64    // recent handler duration in ns (noteDuration), 0: none yet
 	peek        Peeker          // the store, when it is a Peeker: the replay fast path
+	peekAppend  PeekAppender    // the store, when it copies into the request's buffer
 	rawSeed     maphash.Seed    // rawPrint's secret seed (with peek)
 	localFP     bool            // the store is InProcess: fingerprints are seeded maphashes
 	fpSeed      maphash.Seed    // its FingerprintSeed (with localFP)
@@ -127,6 +128,7 @@ func New(store Store, p Policy, opts ...Option) (*Middleware, error) {
 	}
 	if pk, ok := store.(Peeker); ok {
 		m.peek, m.rawSeed = pk, maphash.MakeSeed()
+		m.peekAppend, _ = store.(PeekAppender)
 	}
 	if ip, ok := store.(InProcess); ok {
 		m.localFP, m.fpSeed = true, ip.FingerprintSeed()
@@ -265,9 +267,9 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.fingerprintItems(r, &st.pre)
 		raw = m.rawPrint(r, body, &st.pre)
 		t0 := start.now()
-		fp, res, ok := m.peek.PeekCompleted(ab[:64])
+		res, ok := m.peekReplay(st, ab[:64], raw)
 		start.store += start.since(t0)
-		if ok && rawMatches(fp, raw) {
+		if ok {
 			if err := m.replay(w, r, start, res); err != nil {
 				m.unreadable(w, r, start, string(ab[:64]), err)
 			}
@@ -295,6 +297,19 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		}
 	}
 	m.execute(w, r, next, st, start, id, token)
+}
+
+// peekReplay returns the result of id's live completed record when its raw
+// hash is raw. A PeekAppender copies into st.replay, reused by the next
+// request once this one is answered: no allocation per replay.
+func (m *Middleware) peekReplay(st *reqState, id []byte, raw uint64) ([]byte, bool) {
+	if m.peekAppend != nil {
+		buf, n, ok := m.peekAppend.AppendCompleted(st.replay[:0], id)
+		st.replay = buf[:0]
+		return buf[n:], ok && rawMatches(buf[:n], raw)
+	}
+	fp, res, ok := m.peek.PeekCompleted(id)
+	return res, ok && rawMatches(fp, raw)
 }
 
 // answerExisting answers a request whose claim found a record.

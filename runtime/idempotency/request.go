@@ -33,6 +33,8 @@ type reqState struct {
 	// attempt holds the hex record id (looked up by a Peeker before the
 	// rest is known), then the fingerprint and token (attemptStrings).
 	attempt [attemptLen]byte
+	// replay holds a PeekAppender's copy of a record being replayed.
+	replay []byte
 }
 
 var statePool = sync.Pool{New: func() any { return new(reqState) }}
@@ -42,7 +44,7 @@ func getState() *reqState { return statePool.Get().(*reqState) }
 func putState(st *reqState) {
 	st.cw.reset(nil, 0)
 	st.body.Reset(nil)
-	if cap(st.buf) > 64<<10 || cap(st.cw.buf) > 64<<10 || cap(st.cw.enc) > 64<<10 || cap(st.pre.out) > 64<<10 {
+	if cap(st.buf) > 64<<10 || cap(st.cw.buf) > 64<<10 || cap(st.cw.enc) > 64<<10 || cap(st.replay) > 64<<10 || cap(st.pre.out) > 64<<10 {
 		return // let large buffers go rather than pin them in the pool
 	}
 	statePool.Put(st)
@@ -516,14 +518,14 @@ func putRaw(dst []byte, raw uint64) {
 }
 
 // rawMatches reports whether fp carries the raw-hash suffix raw.
-func rawMatches(fp string, raw uint64) bool {
+func rawMatches[T string | []byte](fp T, raw uint64) bool {
 	n := len(fp) - rawSuffixLen
 	if n < 0 || fp[n] != '.' {
 		return false // no suffix: a record stored without one
 	}
 	var h [rawSuffixLen - 1]byte
 	putRaw(h[:], raw)
-	return fp[n+1:] == string(h[:])
+	return string(fp[n+1:]) == string(h[:])
 }
 
 // rawPrint hashes, with the middleware's secret seed, everything of r that

@@ -136,6 +136,20 @@ type Peeker interface {
 	PeekCompleted(id []byte) (fingerprint string, result []byte, ok bool)
 }
 
+// PeekAppender is a Peeker that copies what it finds into a buffer of the
+// caller's. A store whose record memory is reused once a record is deleted
+// (memstore keeps its records outside the Go heap) must copy whatever it
+// hands out; into a buffer the middleware reuses, a replay costs no
+// allocation.
+type PeekAppender interface {
+	Peeker
+	// AppendCompleted is PeekCompleted that appends the fingerprint, then the
+	// result, to dst and returns the extended slice and the fingerprint's
+	// length: buf[len(dst):len(dst)+fpLen] is the fingerprint and the rest of
+	// buf the result. Nothing returned aliases the store's memory.
+	AppendCompleted(dst, id []byte) (buf []byte, fpLen int, ok bool)
+}
+
 // InProcess is implemented by a Store whose records never leave this process
 // and end with it (memstore): no other process ever reads a fingerprint it
 // keeps. The middleware then hashes fingerprint pre-images with hash/maphash

@@ -60,45 +60,30 @@ type Store struct {
 	closeOnce sync.Once
 }
 
+// shard holds the records whose id hashes to it. Neither its index nor its
+// records hold a pointer: the GC has nothing to scan per record.
 type shard struct {
 	mu sync.Mutex
-	m  map[string]entry
-	_  [40]byte // keep neighbouring shards' locks off one cache line
-}
-
-// entry is a record as the map holds it, by value: no allocation per record
-// beyond its result, and few pointers for the GC to follow (the id,
-// fingerprint and token strings the middleware passes share one object).
-// Times are Unix nanoseconds of the store's clock.
-type entry struct {
-	state       idempotency.State
-	fingerprint string
-	token       string
-	leaseUntil  int64
-	expiresAt   int64
-	result      []byte
-}
-
-// record returns e as an idempotency.Record (Result is shared: it is never
-// modified in place, only replaced).
-func (e *entry) record(id string) idempotency.Record {
-	return idempotency.Record{
-		ID:          id,
-		State:       e.state,
-		Fingerprint: e.fingerprint,
-		Token:       e.token,
-		LeaseUntil:  time.Unix(0, e.leaseUntil),
-		ExpiresAt:   time.Unix(0, e.expiresAt),
-		Result:      e.result,
-	}
+	// index maps the seeded hash of an id to its record's slot. The stored
+	// id is compared on every lookup; an id whose hash another id already
+	// holds goes to spill (2^-64 per pair of ids: practically never).
+	index  map[uint64]uint32
+	spill  map[string]uint32
+	slab   slab
+	closed bool
 }
 
 var (
-	_ idempotency.Store  = (*Store)(nil)
-	_ idempotency.Peeker = (*Store)(nil)
+	_ idempotency.Store        = (*Store)(nil)
+	_ idempotency.Peeker       = (*Store)(nil)
+	_ idempotency.PeekAppender = (*Store)(nil)
 )
 
-// New returns a running store; call Close to stop its sweeper.
+// ErrClosed is returned by every method of a closed store.
+var ErrClosed = errors.New("memstore: the store is closed")
+
+// New returns a running store; call Close to stop its sweeper and release its
+// memory.
 func New(opts ...Option) *Store {
 	cfg := config{now: time.Now, sweep: DefaultSweepInterval, shards: 32}
 	for _, o := range opts {
@@ -110,7 +95,7 @@ func New(opts ...Option) *Store {
 	}
 	s := &Store{now: cfg.now, seed: maphash.MakeSeed(), shards: make([]shard, cfg.shards)}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]entry)
+		s.shards[i].index = make(map[uint64]uint32)
 	}
 	if cfg.maxRecords > 0 {
 		s.perShard = (cfg.maxRecords + cfg.shards - 1) / cfg.shards
@@ -128,10 +113,23 @@ func New(opts ...Option) *Store {
 	return s
 }
 
-// Close stops the sweeper and waits for it to exit. It is safe to call more
-// than once; the store stays usable (without background expiry).
+// Close stops the sweeper, waits for it to exit and releases the records'
+// memory: every method then returns ErrClosed (PeekCompleted finds nothing),
+// so a request that races a shutdown fails closed instead of being run
+// again. It is safe to call more than once.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		for i := range s.shards {
+			sh := &s.shards[i]
+			sh.mu.Lock()
+			sh.closed = true
+			sh.slab.close()
+			sh.index, sh.spill = nil, nil
+			sh.mu.Unlock()
+		}
+	})
 	<-s.done
 	return nil
 }
@@ -150,80 +148,169 @@ func (s *Store) sweeper(every time.Duration) {
 	}
 }
 
-func (s *Store) shard(id string) *shard {
-	return &s.shards[maphash.String(s.seed, id)%uint64(len(s.shards))]
+// lock returns id's shard, locked, and the hash of id.
+func (s *Store) lock(id string) (*shard, uint64, error) {
+	h := maphash.String(s.seed, id)
+	sh := &s.shards[h%uint64(len(s.shards))]
+	sh.mu.Lock()
+	if sh.closed {
+		sh.mu.Unlock()
+		return nil, 0, ErrClosed
+	}
+	return sh, h, nil
 }
 
-// live returns the record for id and whether it is unexpired at now (the
-// shard lock held).
-func live(sh *shard, id string, now int64) (entry, bool, bool) {
-	e, ok := sh.m[id]
-	return e, ok, ok && e.expiresAt > now
+// find returns the slot of id's record (expired or not) and whether it is
+// there.
+func (sh *shard) find(id string, h uint64) (uint32, bool) {
+	if slot, ok := sh.index[h]; ok && string(sh.rec(slot).id()) == id {
+		return slot, true
+	}
+	if len(sh.spill) > 0 {
+		slot, ok := sh.spill[id]
+		return slot, ok
+	}
+	return 0, false
 }
+
+func (sh *shard) rec(slot uint32) rec { return rec(sh.slab.bytes(slot)) }
+
+// insert adds id's record, which must not be there yet.
+func (sh *shard) insert(id string, h uint64, slot uint32) {
+	if _, taken := sh.index[h]; !taken {
+		sh.index[h] = slot
+		return
+	}
+	if sh.spill == nil {
+		sh.spill = make(map[string]uint32)
+	}
+	sh.spill[id] = slot
+}
+
+// move points id's record (at slot old) to slot instead.
+func (sh *shard) move(id string, h uint64, old, slot uint32) {
+	if cur, ok := sh.index[h]; ok && cur == old {
+		sh.index[h] = slot
+	} else {
+		sh.spill[id] = slot
+	}
+}
+
+// remove deletes id's record (at slot) and frees its slot.
+func (sh *shard) remove(h uint64, slot uint32) {
+	if cur, ok := sh.index[h]; ok && cur == slot {
+		delete(sh.index, h)
+	} else {
+		delete(sh.spill, string(sh.rec(slot).id()))
+	}
+	sh.slab.release(slot)
+}
+
+// put writes a new record for id into a fresh slot, in place of the one at
+// old when replace.
+func (sh *shard) put(id string, h uint64, replace bool, old uint32, fp, tok string, res []byte, state idempotency.State, leaseUntil, expiresAt int64) error {
+	slot, err := sh.slab.alloc(recordSize(id, fp, tok, res))
+	if err != nil {
+		return err
+	}
+	putRecord(sh.slab.bytes(slot), id, fp, tok, res, state, leaseUntil, expiresAt)
+	if replace {
+		sh.move(id, h, old, slot)
+		sh.slab.release(old)
+	} else {
+		sh.insert(id, h, slot)
+	}
+	return nil
+}
+
+func (sh *shard) len() int { return len(sh.index) + len(sh.spill) }
 
 // Claim implements idempotency.Store.
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
 	if err := ctx.Err(); err != nil {
 		return idempotency.Claim{}, err
 	}
-	sh := s.shard(id)
-	sh.mu.Lock()
+	sh, h, err := s.lock(id)
+	if err != nil {
+		return idempotency.Claim{}, err
+	}
 	defer sh.mu.Unlock()
 	now := s.now().UnixNano()
-	e, found, ok := live(sh, id, now)
-	if ok && e.state != idempotency.StateIssued {
-		if e.state == idempotency.StateInFlight && e.leaseUntil <= now && idempotency.SameFingerprint(e.fingerprint, fingerprint) {
-			e.token, e.leaseUntil = token, after(now, lease)
-			e.expiresAt = max(e.expiresAt, e.leaseUntil)
-			sh.m[id] = e
-			return idempotency.Claim{Acquired: true, TookOver: true}, nil
+	slot, found := sh.find(id, h)
+	var state idempotency.State
+	if found {
+		r := sh.rec(slot)
+		state = r.state()
+		if r.expiresAt() > now && state != idempotency.StateIssued {
+			if state == idempotency.StateInFlight && r.leaseUntil() <= now && r.sameFingerprint(fingerprint) {
+				// Takeover: a new token and lease on the same record.
+				until := after(now, lease)
+				exp := max(r.expiresAt(), until)
+				if t := r.token(); len(t) == len(token) {
+					copy(t, token)
+					r.setTimes(until, exp)
+				} else if err := sh.put(id, h, true, slot, str(r.fingerprint()), token, nil, idempotency.StateInFlight, until, exp); err != nil {
+					return idempotency.Claim{}, err
+				}
+				return idempotency.Claim{Acquired: true, TookOver: true}, nil
+			}
+			return idempotency.Claim{Existing: r.record(id)}, nil
 		}
-		return idempotency.Claim{Existing: e.record(id)}, nil
 	}
 	// A dead in-flight record with this fingerprint is a crashed attempt.
-	tookOver := found && e.state == idempotency.StateInFlight && idempotency.SameFingerprint(e.fingerprint, fingerprint)
-	if !found && s.perShard > 0 && len(sh.m) >= s.perShard {
-		if !s.evict(sh, now) {
+	tookOver := found && state == idempotency.StateInFlight && sh.rec(slot).sameFingerprint(fingerprint)
+	if !found && s.perShard > 0 && sh.len() >= s.perShard {
+		if !sh.evict(now) {
 			return idempotency.Claim{}, ErrFull
 		}
 	}
 	until := after(now, lease)
-	sh.m[id] = entry{
-		state:       idempotency.StateInFlight,
-		fingerprint: fingerprint,
-		token:       token,
-		leaseUntil:  until,
-		expiresAt:   until,
+	if err := sh.put(id, h, found, slot, fingerprint, token, nil, idempotency.StateInFlight, until, until); err != nil {
+		return idempotency.Claim{}, err
 	}
 	return idempotency.Claim{Acquired: true, TookOver: tookOver}, nil
 }
 
 // evict makes room for one record in sh (lock held): it deletes expired
 // records met in a sample, else the completed record expiring soonest.
-func (s *Store) evict(sh *shard, now int64) bool {
-	var victim string
+func (sh *shard) evict(now int64) bool {
+	var victim uint32
+	var victimHash uint64
 	var victimExp int64
+	found := false
 	seen := 0
 	freed := false
-	for id, e := range sh.m {
-		if e.expiresAt <= now {
-			delete(sh.m, id)
+	consider := func(h uint64, slot uint32) bool {
+		r := sh.rec(slot)
+		if exp := r.expiresAt(); exp <= now {
+			sh.remove(h, slot)
 			freed = true
-		} else if e.state != idempotency.StateInFlight && (victim == "" || e.expiresAt < victimExp) {
-			victim, victimExp = id, e.expiresAt
+		} else if r.state() != idempotency.StateInFlight && (!found || exp < victimExp) {
+			victim, victimHash, victimExp, found = slot, h, exp, true
 		}
 		seen++
-		if seen >= evictSample && (freed || victim != "") {
+		return seen >= evictSample && (freed || found)
+	}
+	done := false
+	for h, slot := range sh.index {
+		if done = consider(h, slot); done {
 			break
+		}
+	}
+	if !done {
+		for _, slot := range sh.spill {
+			if consider(0, slot) { // remove finds a spilled record by its id
+				break
+			}
 		}
 	}
 	if freed {
 		return true
 	}
-	if victim == "" {
+	if !found {
 		return false
 	}
-	delete(sh.m, victim)
+	sh.remove(victimHash, victim)
 	return true
 }
 
@@ -232,19 +319,22 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	res := make([]byte, len(result))
-	copy(res, result)
-	sh := s.shard(id)
-	sh.mu.Lock()
+	sh, h, err := s.lock(id)
+	if err != nil {
+		return err
+	}
 	defer sh.mu.Unlock()
 	now := s.now().UnixNano()
-	e, _, ok := live(sh, id, now)
-	if !ok || e.state != idempotency.StateInFlight || e.token != token {
+	slot, found := sh.find(id, h)
+	if !found {
 		return idempotency.ErrNotOwner
 	}
-	e.state, e.result, e.expiresAt = idempotency.StateCompleted, res, after(now, ttl)
-	sh.m[id] = e
-	return nil
+	r := sh.rec(slot)
+	if r.expiresAt() <= now || r.state() != idempotency.StateInFlight || string(r.token()) != token {
+		return idempotency.ErrNotOwner
+	}
+	// The fingerprint is read from the old slot, released only after the copy.
+	return sh.put(id, h, true, slot, str(r.fingerprint()), token, result, idempotency.StateCompleted, r.leaseUntil(), after(now, ttl))
 }
 
 // Release implements idempotency.Store.
@@ -252,14 +342,20 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sh := s.shard(id)
-	sh.mu.Lock()
+	sh, h, err := s.lock(id)
+	if err != nil {
+		return err
+	}
 	defer sh.mu.Unlock()
-	e, _, ok := live(sh, id, s.now().UnixNano())
-	if !ok || e.state != idempotency.StateInFlight || e.token != token {
+	slot, found := sh.find(id, h)
+	if !found {
 		return idempotency.ErrNotOwner
 	}
-	delete(sh.m, id)
+	r := sh.rec(slot)
+	if r.expiresAt() <= s.now().UnixNano() || r.state() != idempotency.StateInFlight || string(r.token()) != token {
+		return idempotency.ErrNotOwner
+	}
+	sh.remove(h, slot)
 	return nil
 }
 
@@ -268,27 +364,50 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 	if err := ctx.Err(); err != nil {
 		return idempotency.Record{}, err
 	}
-	sh := s.shard(id)
-	sh.mu.Lock()
+	sh, h, err := s.lock(id)
+	if err != nil {
+		return idempotency.Record{}, err
+	}
 	defer sh.mu.Unlock()
-	e, _, ok := live(sh, id, s.now().UnixNano())
-	if !ok {
+	slot, found := sh.find(id, h)
+	if !found || sh.rec(slot).expiresAt() <= s.now().UnixNano() {
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}
-	return e.record(id), nil
+	return sh.rec(slot).record(id), nil
 }
 
 // PeekCompleted implements idempotency.Peeker: the middleware answers a
-// byte-identical replay from it without fingerprinting the request.
+// byte-identical replay from it without fingerprinting the request. The
+// fingerprint and result are copied out in one allocation.
 func (s *Store) PeekCompleted(id []byte) (string, []byte, bool) {
-	sh := &s.shards[maphash.Bytes(s.seed, id)%uint64(len(s.shards))]
-	sh.mu.Lock()
-	e, ok := sh.m[string(id)]
-	sh.mu.Unlock()
-	if !ok || e.state != idempotency.StateCompleted || e.expiresAt <= s.now().UnixNano() {
+	buf, n, ok := s.AppendCompleted(nil, id)
+	if !ok {
 		return "", nil, false
 	}
-	return e.fingerprint, e.result, true
+	return str(buf[:n]), buf[n:], true
+}
+
+// AppendCompleted implements idempotency.PeekAppender: PeekCompleted into the
+// caller's buffer, which spares the middleware an allocation per replay.
+func (s *Store) AppendCompleted(dst, id []byte) ([]byte, int, bool) {
+	h := maphash.Bytes(s.seed, id)
+	sh := &s.shards[h%uint64(len(s.shards))]
+	now := s.now().UnixNano()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.closed {
+		return dst, 0, false
+	}
+	slot, found := sh.find(str(id), h)
+	if !found {
+		return dst, 0, false
+	}
+	r := sh.rec(slot)
+	if r.state() != idempotency.StateCompleted || r.expiresAt() <= now {
+		return dst, 0, false
+	}
+	_, fp, _, _ := r.lens()
+	return append(dst, r.printAndResult()...), fp, true
 }
 
 // FingerprintSeed implements idempotency.InProcess: the records never leave
@@ -305,7 +424,7 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 			if err := ctx.Err(); err != nil {
 				return total, err
 			}
-			n, more := purgeShard(sh, s.now().UnixNano())
+			n, more := s.purgeShard(sh)
 			total += n
 			if !more {
 				break
@@ -315,12 +434,25 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-func purgeShard(sh *shard, now int64) (n int, more bool) {
+func (s *Store) purgeShard(sh *shard) (n int, more bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for id, e := range sh.m {
-		if e.expiresAt <= now {
-			delete(sh.m, id)
+	if sh.closed {
+		return 0, false
+	}
+	now := s.now().UnixNano()
+	for h, slot := range sh.index {
+		if sh.rec(slot).expiresAt() <= now {
+			sh.remove(h, slot)
+			n++
+			if n == purgeBatch {
+				return n, true
+			}
+		}
+	}
+	for _, slot := range sh.spill {
+		if sh.rec(slot).expiresAt() <= now {
+			sh.remove(0, slot)
 			n++
 			if n == purgeBatch {
 				return n, true
@@ -336,7 +468,7 @@ func (s *Store) Len() int {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		n += len(sh.m)
+		n += sh.len()
 		sh.mu.Unlock()
 	}
 	return n

@@ -1,8 +1,11 @@
 package memstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -264,5 +267,90 @@ func TestRawSuffixTakeoverAndPeek(t *testing.T) {
 	clk.add(time.Hour)
 	if _, _, ok := s.PeekCompleted([]byte("id")); ok {
 		t.Fatal("PeekCompleted found an expired record")
+	}
+}
+
+// Whatever the store hands out is a copy: the slot of a deleted record is
+// reused, and an answer being replayed must not change under it.
+func TestHandedOutRecordsAreCopies(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newClocked(t)
+	a := bytes.Repeat([]byte("a"), 1000)
+	s.Claim(ctx, "id", "fp", "tok", time.Minute)
+	s.Complete(ctx, "id", "tok", a, time.Minute)
+	rec, err := s.Get(ctx, "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := s.Claim(ctx, "id", "fp", "other", time.Minute)
+	fp, peeked, _ := s.PeekCompleted([]byte("id"))
+	appended, n, _ := s.AppendCompleted([]byte("x"), []byte("id"))
+	clk.add(time.Hour)
+	s.Purge(ctx)
+	// New records of the same size take the freed slots.
+	for i := range 8 {
+		id := "other" + strconv.Itoa(i)
+		s.Claim(ctx, id, "FP", "TOK", time.Minute)
+		s.Complete(ctx, id, "TOK", bytes.Repeat([]byte("b"), 1000), time.Minute)
+	}
+	for name, got := range map[string][]byte{"Get": rec.Result, "Claim": cl.Existing.Result, "PeekCompleted": peeked, "AppendCompleted": appended[1+n:]} {
+		if !bytes.Equal(got, a) {
+			t.Fatalf("%s's result changed after the record was deleted: %.20q", name, got)
+		}
+	}
+	if rec.Fingerprint != "fp" || rec.Token != "tok" || cl.Existing.Fingerprint != "fp" || fp != "fp" || string(appended[:1+n]) != "xfp" {
+		t.Fatalf("fingerprints or tokens changed: %q %q %q %q %q", rec.Fingerprint, rec.Token, cl.Existing.Fingerprint, fp, appended[:1+n])
+	}
+}
+
+func TestCloseReleasesAndFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	s.Claim(ctx, "id", "fp", "tok", time.Minute)
+	s.Complete(ctx, "id", "tok", []byte("r"), time.Hour)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, "id", "fp", "tok2", time.Minute); !errors.Is(err, memstore.ErrClosed) {
+		t.Fatalf("Claim after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Complete(ctx, "id", "tok", nil, time.Hour); !errors.Is(err, memstore.ErrClosed) {
+		t.Fatalf("Complete after Close: %v", err)
+	}
+	if err := s.Release(ctx, "id", "tok"); !errors.Is(err, memstore.ErrClosed) {
+		t.Fatalf("Release after Close: %v", err)
+	}
+	if _, err := s.Get(ctx, "id"); !errors.Is(err, memstore.ErrClosed) {
+		t.Fatalf("Get after Close: %v", err)
+	}
+	if _, _, ok := s.PeekCompleted([]byte("id")); ok {
+		t.Fatal("PeekCompleted found a record after Close")
+	}
+	if n, err := s.Purge(ctx); n != 0 || err != nil {
+		t.Fatalf("Purge after Close = %d, %v", n, err)
+	}
+	if s.Len() != 0 {
+		t.Fatalf("Len after Close = %d", s.Len())
+	}
+}
+
+// A takeover whose token has another length moves the record to a new slot.
+func TestTakeoverWithLongerToken(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newClocked(t)
+	s.Claim(ctx, "id", "fp", "t", time.Minute)
+	clk.add(2 * time.Minute)
+	long := strings.Repeat("t", 300)
+	if cl, err := s.Claim(ctx, "id", "fp", long, time.Minute); err != nil || !cl.TookOver {
+		t.Fatalf("takeover: %+v, %v", cl, err)
+	}
+	if err := s.Complete(ctx, "id", "t", nil, time.Hour); !errors.Is(err, idempotency.ErrNotOwner) {
+		t.Fatalf("the old token still owns the claim: %v", err)
+	}
+	if err := s.Complete(ctx, "id", long, []byte("r"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.Get(ctx, "id"); err != nil || rec.Token != long || string(rec.Result) != "r" || rec.Fingerprint != "fp" {
+		t.Fatalf("Get = %+v, %v", rec, err)
 	}
 }

@@ -1,0 +1,4 @@
+package memstore
+
+// MappedBytes is the record memory s has mapped (slab chunks).
+var MappedBytes = (*Store).chunkBytes
