@@ -185,7 +185,7 @@ value:
 	ch = in[p]
 	switch {
 	case ch == '"':
-		q = scanString(in, p+1)
+		q = scanValueString(in, p+1)
 		if p != re {
 			out = flushRun(out, in, rs, re)
 			rs, d = p, len(out)-p
@@ -384,10 +384,14 @@ value:
 	ch = in[p]
 	switch {
 	case ch == '"':
-		// scanString, inlined: calls spill every live register.
+		// scanValueString, inlined: calls spill every live register.
 		for q = p + 1; q+8 <= len(in); q += 8 {
 			if w = specialMask(binary.LittleEndian.Uint64(in[q:])); w != 0 {
 				q += bits.TrailingZeros64(w) >> 3
+				goto strEnd
+			}
+			if q-p >= longString {
+				q = scanLongString(in, q+8)
 				goto strEnd
 			}
 		}
@@ -647,6 +651,66 @@ func scanString(in []byte, p int) int {
 		p++
 	}
 	return p
+}
+
+// longString is how far (in bytes) a value string is scanned a word at a
+// time before scanLongString takes over: most strings (ids, amounts,
+// names) end sooner, and its calls cost more than the words they save.
+const longString = 32
+
+// scanValueString is scanString for a string value, which may be long (a
+// note, a description, base64 data).
+func scanValueString(in []byte, p int) int {
+	for q := p; q+8 <= len(in); q += 8 {
+		if m := specialMask(binary.LittleEndian.Uint64(in[q:])); m != 0 {
+			return q + bits.TrailingZeros64(m)>>3
+		}
+		if q-p >= longString {
+			return scanLongString(in, q+8)
+		}
+	}
+	return scanString(in, p)
+}
+
+// scanLongString returns what scanString does, faster for a long string: it
+// finds the next '"' with bytes.IndexByte (vector instructions), then checks
+// the bytes before it for '\\' (IndexByte again) and control characters
+// (hasControl). Only when there is one does it scan again with scanString,
+// for the exact position: at most two passes, never more.
+func scanLongString(in []byte, p int) int {
+	e := bytes.IndexByte(in[p:], '"')
+	if e < 0 {
+		return scanString(in, p)
+	}
+	seg := in[p : p+e]
+	if bytes.IndexByte(seg, '\\') >= 0 || hasControl(seg) {
+		return scanString(in, p)
+	}
+	return p + e
+}
+
+// hasControl reports whether b holds a byte below 0x20. It ORs the words'
+// flags together and tests once at the end: no branch per word. (A flag
+// that is a false positive sits above a true one in its word.)
+func hasControl(b []byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	var acc uint64
+	for len(b) >= 16 {
+		w, v := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+		acc |= (w-lo*0x20)&^w | (v-lo*0x20)&^v
+		b = b[16:]
+	}
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		acc |= (w - lo*0x20) &^ w
+		b = b[8:]
+	}
+	for _, ch := range b {
+		if ch < 0x20 {
+			return true
+		}
+	}
+	return acc&hi != 0
 }
 
 // specialMask flags (high bit of the byte) the bytes of w that are '"', '\\'

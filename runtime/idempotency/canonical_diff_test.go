@@ -54,6 +54,14 @@ func TestCanonicalJSONSameAsReference(t *testing.T) {
 		`{"b":{"d":{"f":1,"e":2},"c":3},"a":{"h":[{"j":1,"i":2}],"g":4}}`,
 		`{"b":"\u0041","a":1}`, `{"b":1,"a":"x\"y"}`, `[{"b":1,"a":2}, {"b":3,"a":4}]`, `{"b":1,"a":2} `, ` {"b":1,"a":2}`,
 	)
+	// Long string values (scanLongString): an escape, a control character or
+	// a quote at every offset of the word-at-a-time part and past it.
+	for i := 0; i < 90; i += 3 {
+		for _, special := range []string{`\n`, `\"`, "\x01", "\x1f", "\x7f", "é", `"`, `\u00e9`} {
+			long := strings.Repeat("x", i) + special + strings.Repeat("y", 90-i)
+			cases = append(cases, `{"b":"`+long+`","a":1}`, `["`+long+`"]`)
+		}
+	}
 	// Many members: the general sort path.
 	var many strings.Builder
 	many.WriteString("{")
@@ -96,6 +104,27 @@ func FuzzCanonicalJSONSameAsReference(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(checkSameAsReference)
+}
+
+// scanValueString agrees with a byte-at-a-time scan wherever it starts.
+func FuzzScanValueString(f *testing.F) {
+	for _, s := range []string{
+		``, `"`, `abc"`, strings.Repeat("x", 100) + `"`, strings.Repeat("x", 40) + "\x01" + strings.Repeat("x", 40) + `"`,
+		strings.Repeat("x", 70) + `\"` + strings.Repeat("x", 10), strings.Repeat("é", 50), strings.Repeat("x", 33),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for p := 0; p <= len(in); p++ {
+			want := p
+			for want < len(in) && in[want] != '"' && in[want] != '\\' && in[want] >= 0x20 {
+				want++
+			}
+			if got := scanValueString(in, p); got != want {
+				t.Fatalf("scanValueString(%q, %d) = %d, want %d", in, p, got, want)
+			}
+		}
+	})
 }
 
 // kibJSON is the 1 KiB order of bench_test.go (encoding/json order, so no
@@ -144,6 +173,10 @@ func BenchmarkAppendCanonical(b *testing.B) {
 		doc  func() []byte
 	}{
 		{"compact", kibJSON},
+		{"long-string", func() []byte { // storetest's body: a ~900-byte note
+			return []byte(`{"id":"ord_123","note":"` + strings.Repeat("n", 900) +
+				`","items":[{"sku":"sku-0","qty":1,"price":100},{"sku":"sku-1","qty":2,"price":100},{"sku":"sku-2","qty":3,"price":100},{"sku":"sku-3","qty":4,"price":100}],"total":0}`)
+		}},
 		{"indented", func() []byte {
 			var ind bytes.Buffer
 			_ = json.Indent(&ind, kibJSON(), "", "  ")

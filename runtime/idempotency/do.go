@@ -69,7 +69,7 @@ func (m *Middleware) Do(ctx context.Context, scope, key string, payload []byte, 
 			return m.doReplay(ctx, start, res)
 		}
 	}
-	fp := payloadFingerprint(&st.pre, payload, m.peek != nil, raw)
+	fp := m.payloadFingerprint(&st.pre, payload, m.peek != nil, raw)
 	putState(st)
 	token := newToken()
 

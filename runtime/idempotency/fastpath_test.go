@@ -29,7 +29,14 @@ func (c *claimCounter) Claim(ctx context.Context, id, fp, tok string, lease time
 
 // plainStore hides memstore's Peeker: the middleware takes the path every
 // other store takes (and stores fingerprints without the raw-hash suffix).
-type plainStore struct{ idempotency.Store }
+// It keeps InProcess, so its fingerprints are of the same kind.
+type plainStore struct {
+	idempotency.Store
+	idempotency.InProcess
+}
+
+// shaStore hides everything but the Store: fingerprints are SHA-256.
+type shaStore struct{ idempotency.Store }
 
 func newCounter(t *testing.T) *claimCounter {
 	s := memstore.New(memstore.WithSweepInterval(-1))
@@ -89,10 +96,10 @@ func TestReplayFastPath(t *testing.T) {
 func TestReplayFastPathMixedRecords(t *testing.T) {
 	s := newCounter(t)
 	p := idempotency.Policy{Operation: "createThing"}
-	plain := newHarnessStore(t, plainStore{s}, p, nil)
+	plain := newHarnessStore(t, plainStore{s, s}, p, nil)
 	plain.post("k", `{"a":1}`)
-	if fp := s.lastFP.Load().(string); len(fp) != 64 || strings.Contains(fp, ".") {
-		t.Fatalf("fingerprint %q through a non-Peeker store: want 64 hex digits", fp)
+	if fp := s.lastFP.Load().(string); len(fp) != 32 || strings.Contains(fp, ".") {
+		t.Fatalf("fingerprint %q through a non-Peeker InProcess store: want 32 hex digits", fp)
 	}
 	peeking := newHarnessStore(t, s, p, nil)
 	if w := peeking.post("k", `{"a":1}`); !replayed(w) || peeking.runs.Load() != 0 {
@@ -101,8 +108,8 @@ func TestReplayFastPathMixedRecords(t *testing.T) {
 	// And the other way round: a suffixed record, read by a middleware with
 	// another seed, then by one without the fast path.
 	peeking.post("k2", `{"a":2}`)
-	if fp := s.lastFP.Load().(string); len(fp) != 64+12 || fp[64] != '.' {
-		t.Fatalf("fingerprint %q through a Peeker store: want 64 hex digits, '.', 11 base64url characters", fp)
+	if fp := s.lastFP.Load().(string); len(fp) != 32+12 || fp[32] != '.' {
+		t.Fatalf("fingerprint %q through a Peeker store: want 32 hex digits, '.', 11 base64url characters", fp)
 	}
 	other := newHarnessStore(t, s, p, nil)
 	if w := other.post("k2", `{"a":2}`); !replayed(w) {
@@ -154,5 +161,38 @@ func TestDoReplayFastPath(t *testing.T) {
 	}
 	if runs != 1 {
 		t.Errorf("fn ran %d times, want 1", runs)
+	}
+}
+
+// With an InProcess store fingerprints are 128 seeded bits (32 hex digits),
+// the same for every Middleware on the store; through a wrapper that hides
+// InProcess they are SHA-256 (64). The two kinds never match: a retry that
+// meets a record of the other kind is a 422 (the handler does not run again),
+// never a replay of a payload nobody compared.
+func TestInProcessFingerprints(t *testing.T) {
+	s := newCounter(t)
+	p := idempotency.Policy{Operation: "createThing"}
+	local := newHarnessStore(t, s, p, nil)
+	first := local.post("k", `{"b":2,"a":1}`)
+	if fp := s.lastFP.Load().(string); len(fp) != 32+12 || strings.Trim(fp[:32], "0123456789abcdef") != "" {
+		t.Fatalf("fingerprint %q through an InProcess store: want 32 hex digits and the raw-hash suffix", fp)
+	}
+	// Another Middleware on the store (another raw seed, the same store
+	// seed): the same payload in other bytes replays, another one is a 422.
+	rebuilt := newHarnessStore(t, s, p, nil)
+	if w := rebuilt.post("k", `{"a":1,"b":2}`); !replayed(w) || w.Body.String() != first.Body.String() {
+		t.Errorf("same payload through another Middleware: %d replayed=%v", w.Code, replayed(w))
+	}
+	wantProblem(t, rebuilt.post("k", `{"a":1,"b":3}`), http.StatusUnprocessableEntity)
+
+	sha := newHarnessStore(t, shaStore{s}, p, nil)
+	sha.post("k2", `{"a":1}`)
+	if fp := s.lastFP.Load().(string); len(fp) != 64 || strings.Contains(fp, ".") {
+		t.Fatalf("fingerprint %q through a store that is not InProcess: want 64 hex digits", fp)
+	}
+	wantProblem(t, local.post("k2", `{"a":1}`), http.StatusUnprocessableEntity)
+	wantProblem(t, sha.post("k", `{"a":1,"b":2}`), http.StatusUnprocessableEntity)
+	if runs := local.runs.Load() + rebuilt.runs.Load() + sha.runs.Load(); runs != 2 {
+		t.Errorf("handlers ran %d times, want 2 (one per key)", runs)
 	}
 }

@@ -260,7 +260,7 @@ func TestFormPointerFingerprint(t *testing.T) {
 		st := getState()
 		defer putState(st)
 		sum := m.requestFingerprintSum(r, body, st)
-		return string(sum[:])
+		return string(sum.b[:sum.n])
 	}
 	const form = "application/x-www-form-urlencoded"
 	base := fp(form, []byte("amount=10&note=a"))

@@ -97,6 +97,8 @@ type Middleware struct {
 	peek        Peeker          // the store, when it is a Peeker: the replay fast path
 	peekAppend  PeekAppender    // the store, when it copies into the request's buffer
 	rawSeed     maphash.Seed    // rawPrint's secret seed (with peek)
+	localFP     bool            // the store is InProcess: fingerprints are seeded maphashes
+	fpSeed      maphash.Seed    // its FingerprintSeed (with localFP)
 }
 
 // New validates p (returning its ValidationError), resolves its defaults once
@@ -127,6 +129,9 @@ func New(store Store, p Policy, opts ...Option) (*Middleware, error) {
 	if pk, ok := store.(Peeker); ok {
 		m.peek, m.rawSeed = pk, maphash.MakeSeed()
 		m.peekAppend, _ = store.(PeekAppender)
+	}
+	if ip, ok := store.(InProcess); ok {
+		m.localFP, m.fpSeed = true, ip.FingerprintSeed()
 	}
 	for _, name := range o.private {
 		if m.private == nil {
@@ -255,7 +260,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	ab := &st.attempt
 	hex.Encode(ab[:64], idSum[:])
 	var raw uint64
-	var fpSum [32]byte
+	var fpSum fpSum
 	if m.peek != nil {
 		// Replay fast path: a completed record whose raw hash is this
 		// request's is answered without fingerprinting the request.

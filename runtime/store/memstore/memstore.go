@@ -410,6 +410,10 @@ func (s *Store) AppendCompleted(dst, id []byte) ([]byte, int, bool) {
 	return append(dst, r.printAndResult()...), fp, true
 }
 
+// FingerprintSeed implements idempotency.InProcess: the records never leave
+// this process, so the middleware fingerprints requests with this secret seed.
+func (s *Store) FingerprintSeed() maphash.Seed { return s.seed }
+
 // Purge implements idempotency.Store: it deletes expired records, holding each
 // shard's lock for at most purgeBatch deletions at a time.
 func (s *Store) Purge(ctx context.Context) (int, error) {
