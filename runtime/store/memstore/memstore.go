@@ -325,12 +325,8 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 	}
 	defer sh.mu.Unlock()
 	now := s.now().UnixNano()
-	slot, found := sh.find(id, h)
-	if !found {
-		return idempotency.ErrNotOwner
-	}
-	r := sh.rec(slot)
-	if r.expiresAt() <= now || r.state() != idempotency.StateInFlight || string(r.token()) != token {
+	slot, r, ok := sh.owned(id, h, token, now)
+	if !ok {
 		return idempotency.ErrNotOwner
 	}
 	// The fingerprint is read from the old slot, released only after the copy.
@@ -347,16 +343,26 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 		return err
 	}
 	defer sh.mu.Unlock()
-	slot, found := sh.find(id, h)
-	if !found {
-		return idempotency.ErrNotOwner
-	}
-	r := sh.rec(slot)
-	if r.expiresAt() <= s.now().UnixNano() || r.state() != idempotency.StateInFlight || string(r.token()) != token {
+	slot, _, ok := sh.owned(id, h, token, s.now().UnixNano())
+	if !ok {
 		return idempotency.ErrNotOwner
 	}
 	sh.remove(h, slot)
 	return nil
+}
+
+// owned returns the slot of id's record when it is a live in-flight claim
+// held with token (lock held): what Complete and Release may act on.
+func (sh *shard) owned(id string, h uint64, token string, now int64) (uint32, rec, bool) {
+	slot, found := sh.find(id, h)
+	if !found {
+		return 0, nil, false
+	}
+	r := sh.rec(slot)
+	if r.expiresAt() <= now || r.state() != idempotency.StateInFlight || string(r.token()) != token {
+		return 0, nil, false
+	}
+	return slot, r, true
 }
 
 // Get implements idempotency.Store.
@@ -390,20 +396,17 @@ func (s *Store) PeekCompleted(id []byte) (string, []byte, bool) {
 // AppendCompleted implements idempotency.PeekAppender: PeekCompleted into the
 // caller's buffer, which spares the middleware an allocation per replay.
 func (s *Store) AppendCompleted(dst, id []byte) ([]byte, int, bool) {
-	h := maphash.Bytes(s.seed, id)
-	sh := &s.shards[h%uint64(len(s.shards))]
-	now := s.now().UnixNano()
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if sh.closed {
+	sh, h, err := s.lock(str(id)) // id is not kept beyond the call
+	if err != nil {
 		return dst, 0, false
 	}
+	defer sh.mu.Unlock()
 	slot, found := sh.find(str(id), h)
 	if !found {
 		return dst, 0, false
 	}
 	r := sh.rec(slot)
-	if r.state() != idempotency.StateCompleted || r.expiresAt() <= now {
+	if r.state() != idempotency.StateCompleted || r.expiresAt() <= s.now().UnixNano() {
 		return dst, 0, false
 	}
 	_, fp, _, _ := r.lens()
