@@ -51,6 +51,9 @@ type loadSettings struct {
 	modes            map[loadgen.Mode]bool // nil: every mode
 	profile          string                // "contender/mode" to CPU-profile, e.g. "idemgen-memory/fresh"
 	profileDir       string
+	// pgbench, when set, measures the PostgreSQL ceiling right after each
+	// idemgen-postgres fresh-key cell (pglimit.go).
+	pgbench *pgBench
 }
 
 // sample is one measured run of one cell.
@@ -88,6 +91,16 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 	runBase := rand.Uint32()    // keys of this invocation never meet older records
 	runID := runBase
 	samples := map[[2]int][]sample{}
+	var ceiling []sample // pgbench's runs: rep and res only
+	runCeiling := func(rep int) {
+		res, err := set.pgbench.run(ctx)
+		if err != nil {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("pgbench ceiling, repeat %d: %v", rep+1, err))
+			return
+		}
+		ceiling = append(ceiling, sample{rep: rep, res: res})
+		fmt.Fprintf(os.Stderr, "load %d/%d %-20s %-62s %8.0f first requests/s\n", rep+1, set.repeats, "pgbench ceiling", "fresh keys, same two statements", res.RPS())
+	}
 	for rep := range set.repeats {
 		for si, sc := range scs {
 			for _, ni := range runOrder(names, rep) {
@@ -95,6 +108,12 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 				info, _ := contender.Lookup(name)
 				if broken[name] || (sc.procs > 1 && !info.Shared) || (set.modes != nil && !set.modes[sc.mode]) || (info.ContentionOnly && sc.mode != loadgen.Contention) {
 					continue
+				}
+				// pgbench's ceiling runs next to idemgen-postgres's fresh-key
+				// cell: after it in even repeats, before it in odd ones (ABBA).
+				ceilingCell := set.pgbench != nil && name == "idemgen-postgres" && sc.mode == loadgen.Fresh && sc.procs == 1
+				if ceilingCell && rep%2 == 1 {
+					runCeiling(rep)
 				}
 				runID++
 				cellEnv := env
@@ -123,6 +142,9 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 				s.rep = rep
 				samples[[2]int{si, ni}] = append(samples[[2]int{si, ni}], s)
 				fmt.Fprintf(os.Stderr, "load %d/%d %-20s %-62s %8.0f req/s %6.1f µs CPU/req p99 %v dup %d\n", rep+1, set.repeats, name, sc.name, s.res.RPS(), s.cpu/1e3, s.res.P99, s.executions-s.executedKeys)
+				if ceilingCell && rep%2 == 0 {
+					runCeiling(rep)
+				}
 			}
 		}
 	}
@@ -148,9 +170,28 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 				})
 			}
 			rows = append(rows, row)
+			if name == "idemgen-postgres" && sc.mode == loadgen.Fresh && sc.procs == 1 && len(ceiling) > 0 {
+				doc.Findings = append(doc.Findings, pgLimitFinding(sc.name, ss, ceiling))
+			}
 		}
 	}
 	return rows, nil
+}
+
+// pgLimitFinding compares idemgen-postgres's throughput with pgbench's ceiling
+// of the same repeats.
+func pgLimitFinding(scenarioName string, ss, ceiling []sample) string {
+	med, lo, hi := pairedRatios(ss, ceiling, func(s sample) float64 { return s.res.RPS() })
+	var tps []float64
+	for _, c := range ceiling {
+		tps = append(tps, c.res.RPS())
+	}
+	verdict := "met"
+	if med < pgLimitTarget {
+		verdict = "MISSED"
+	}
+	return fmt.Sprintf("Target %s: idemgen-postgres, %s: %.2f× [%.2f–%.2f] of the PostgreSQL server's ceiling for the same two statements (want ≥ %.2f×): pgbench ran pgstore's claim and complete SQL on a new id per transaction, each statement its own commit, next to idemgen-postgres in each repeat (after it in even repeats, before it in odd ones): %.0f [%.0f–%.0f] first requests/s (`pgbench -n -M prepared -c 32 -j 1`, on the load generator's CPU).",
+		verdict, scenarioName, med, lo, hi, pgLimitTarget, median(tps), slices.Min(tps), slices.Max(tps))
 }
 
 // startChildren starts procs server processes of contender name.

@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := ensureDatabase(ctx, *pgAddr, *pgDB); err != nil {
 			doc.Notes = append(doc.Notes, fmt.Sprintf("PostgreSQL database %s unavailable: %v", *pgDB, err))
 		}
+	}
+	if want["load"] && slices.Contains(set.contenders, "idemgen-postgres") && set.modes[loadgen.Fresh] {
+		b, err := newPGBench(ctx, *pgAddr, *pgDB, tmp, scenarios[0].concurrency, set.duration)
+		if err != nil {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("no pgbench ceiling for idemgen-postgres: %v", err))
+		}
+		set.pgbench = b
 	}
 	if want["load"] {
 		env := contender.Env{

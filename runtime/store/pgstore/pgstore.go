@@ -31,6 +31,13 @@ const claimRetries = 16
 // tableName accepts table or schema.table of plain identifiers.
 var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}(\.[A-Za-z_][A-Za-z0-9_]{0,40})?$`)
 
+func checkTable(name string) error {
+	if !tableName.MatchString(name) {
+		return fmt.Errorf("pgstore: table %q: want an identifier or schema.identifier", name)
+	}
+	return nil
+}
+
 // Store is an idempotency.AtomicStore on PostgreSQL. It is safe for concurrent
 // use by many goroutines and many processes sharing the database. It does not
 // own the pool; Close stops the background purger only.
@@ -80,8 +87,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	for _, o := range opts {
 		o(s)
 	}
-	if !tableName.MatchString(s.table) {
-		return nil, fmt.Errorf("pgstore: table %q: want an identifier or schema.identifier", s.table)
+	if err := checkTable(s.table); err != nil {
+		return nil, err
 	}
 	if s.batch <= 0 {
 		return nil, fmt.Errorf("pgstore: purge batch %d: want at least 1", s.batch)
@@ -109,6 +116,20 @@ func (s *Store) Close() error {
 // ident quotes table or schema.table for SQL.
 func ident(name string) string {
 	return pgx.Identifier(strings.Split(name, ".")).Sanitize()
+}
+
+// FirstRequestSQL returns the two statements a first request runs on a Store
+// using table: Claim (binding $1 id, $2 fingerprint, $3 token, $4 lease in
+// microseconds) and Complete ($1 id, $2 token, $3 result, $4 time to live in
+// microseconds), each its own autocommit transaction. It is for tools that
+// inspect or measure them on their own, such as EXPLAIN or the pgbench ceiling
+// that bench/cmd/benchcompare measures; a Store does not need it.
+func FirstRequestSQL(table string) (claim, complete string, err error) {
+	if err := checkTable(table); err != nil {
+		return "", "", err
+	}
+	s := buildStatements(ident(table))
+	return s.claim, s.complete, nil
 }
 
 func buildStatements(t string) statements {

@@ -285,3 +285,32 @@ func TestAtomicCommitsTogether(t *testing.T) {
 		t.Fatal("TxFromContext found a transaction in a plain context")
 	}
 }
+
+// TestFirstRequestSQL runs the two statements FirstRequestSQL returns with the
+// parameters it documents, outside the Store, and checks that the Store then
+// replays what they stored: they are the statements a first request runs.
+func TestFirstRequestSQL(t *testing.T) {
+	ctx := context.Background()
+	s, pool, table := newStore(t)
+	claim, complete, err := pgstore.FirstRequestSQL(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acquired bool
+	var rest [6]any
+	if err := pool.QueryRow(ctx, claim, "k1", "fp", "tok", int64(time.Minute/time.Microsecond)).
+		Scan(&acquired, &rest[0], &rest[1], &rest[2], &rest[3], &rest[4], &rest[5]); err != nil || !acquired {
+		t.Fatalf("claim: acquired %v, err %v", acquired, err)
+	}
+	tag, err := pool.Exec(ctx, complete, "k1", "tok", []byte("answer"), int64(time.Hour/time.Microsecond))
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("complete: %v rows, err %v", tag.RowsAffected(), err)
+	}
+	c, err := s.Claim(ctx, "k1", "fp", "other", time.Minute)
+	if err != nil || c.Acquired || c.Existing.State != idempotency.StateCompleted || string(c.Existing.Result) != "answer" {
+		t.Fatalf("Store.Claim after the statements = %+v, %v; want the completed record", c, err)
+	}
+	if _, _, err := pgstore.FirstRequestSQL("a b"); err == nil {
+		t.Fatal("FirstRequestSQL accepted a table name that is not an identifier")
+	}
+}
