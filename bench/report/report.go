@@ -49,8 +49,10 @@ type Machine struct {
 	Requests int
 	Repeats  int
 	Warmup   time.Duration
-	// Pinning says how server and load generator were placed on CPUs.
+	// Pinning says how server and load generator were placed on CPUs;
+	// Pinned is true when each has a CPU of its own.
 	Pinning string
+	Pinned  bool
 	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute averages at the start
 	// and at the end of the run.
 	LoadAvgStart, LoadAvgEnd string
@@ -68,10 +70,14 @@ type LoadRow struct {
 	// repeats; RPSMin and RPSMax the extremes.
 	RPS, RPSMin, RPSMax float64
 	// CPUPerReq is the server process's CPU time (user+system) per request.
-	CPUPerReq    time.Duration
-	P50, P99     time.Duration
-	AllocsPerReq float64
-	BytesPerReq  float64
+	CPUPerReq time.Duration
+	// GenCPUPerReq is the load generator's CPU time per request, and
+	// StoreCPUPerReq the private Redis server's (0 when not measured): with
+	// pinning, both run on the CPU the server does not use.
+	GenCPUPerReq, StoreCPUPerReq time.Duration
+	P50, P99                     time.Duration
+	AllocsPerReq                 float64
+	BytesPerReq                  float64
 	// Ratio is the median over repeats of RPS / the baseline's RPS in the same
 	// repeat (0 when there is no baseline in that scenario), with its extremes.
 	Ratio, RatioMin, RatioMax float64
@@ -222,6 +228,7 @@ func renderLoad(b *strings.Builder, rows []LoadRow) {
 		"Each cell starts its own server process(es) and stops them after the run. The load generator is a Go net/http client with one request in flight per client. " +
 		"*vs base* is throughput over the bare handler of the same HTTP stack (net/http for idemgen, bare Fiber for Fiber's middleware), measured in the same repeat: median [min–max] over the repeats. " +
 		"*CPU/req* is the server process's user+system CPU time (getrusage) over the measured run divided by its requests; *CPU vs base* is the bare handler's CPU/req over the contender's in the same repeat (below 1.00×: the contender costs more per request). " +
+		"*gen (+Redis) CPU/req* is the load generator's CPU time per request (getrusage of this process), plus, for a Redis store, the private redis-server's (INFO cpu): with pinning, the two share the CPU the server does not use, so a contender whose sum is larger than the bare handler's can be held back by that CPU rather than by its server. " +
 		"*allocs/req* and *B/req* are the server process's runtime.MemStats deltas divided by requests. " +
 		"*dup* = handler executions beyond one per key (must be 0); *divergent* = successful answers carrying another execution's receipt than the key's first (must be 0). " +
 		"idemgen runs its default policy: a duplicate that arrives while the first is in flight gets 409 (Fiber's middleware instead blocks on an in-process lock and replays). " +
@@ -238,8 +245,8 @@ func loadTables(b *strings.Builder, rows []LoadRow, ratioHead, execHead string) 
 		if r.Scenario != scenario {
 			scenario = r.Scenario
 			fmt.Fprintf(b, "\n### %s\n\n", scenario)
-			b.WriteString("| contender | req/s [min–max] | " + ratioHead + " | CPU/req | CPU " + ratioHead + " | p50 | p99 | allocs/req | B/req | 2xx | 409 | other | keys | " + execHead + " | dup | divergent |\n")
-			b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+			b.WriteString("| contender | req/s [min–max] | " + ratioHead + " | CPU/req | CPU " + ratioHead + " | gen (+Redis) CPU/req | p50 | p99 | allocs/req | B/req | 2xx | 409 | other | keys | " + execHead + " | dup | divergent |\n")
+			b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		}
 		ratio := spread(r.Ratio, r.RatioMin, r.RatioMax)
 		cpuRatio := spread(r.CPURatio, r.CPURatioMin, r.CPURatioMax)
@@ -251,6 +258,13 @@ func loadTables(b *strings.Builder, rows []LoadRow, ratioHead, execHead string) 
 		if r.CPUPerReq > 0 {
 			cpu = fmt.Sprintf("%.1fµs", float64(r.CPUPerReq)/float64(time.Microsecond))
 		}
+		gen := "—"
+		if r.GenCPUPerReq > 0 {
+			gen = fmt.Sprintf("%.1fµs", float64(r.GenCPUPerReq)/float64(time.Microsecond))
+			if r.StoreCPUPerReq > 0 {
+				gen = fmt.Sprintf("%.1f + %.1fµs", float64(r.GenCPUPerReq)/float64(time.Microsecond), float64(r.StoreCPUPerReq)/float64(time.Microsecond))
+			}
+		}
 		other := r.StatusOther + r.Errors
 		dup := fmt.Sprint(r.Duplicates())
 		if r.Duplicates() > 0 {
@@ -260,8 +274,8 @@ func loadTables(b *strings.Builder, rows []LoadRow, ratioHead, execHead string) 
 		if r.Divergent > 0 {
 			div = "**" + div + "**"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %.0f | %d | %d | %d | %d | %d | %s | %s |\n",
-			r.Contender, rps, ratio, cpu, cpuRatio, dur(r.P50), dur(r.P99), r.AllocsPerReq, r.BytesPerReq,
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %.0f | %d | %d | %d | %d | %d | %s | %s |\n",
+			r.Contender, rps, ratio, cpu, cpuRatio, gen, dur(r.P50), dur(r.P99), r.AllocsPerReq, r.BytesPerReq,
 			r.Status2xx, r.Status409, other, r.Keys, r.Executions, dup, div)
 	}
 	b.WriteString("\n")

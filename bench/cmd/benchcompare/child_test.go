@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -43,11 +44,11 @@ func TestRunCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bare.stop()
-	s, err := runCell(ctx, set, []*child{bare}, scenario{"fresh", loadgen.Fresh, 8, 1}, body, 1, false)
+	s, err := runCell(ctx, set, []*child{bare}, scenario{"fresh", loadgen.Fresh, 8, 1}, body, 1, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.res.Requests == 0 || s.executions != s.res.Requests || s.executedKeys != s.res.Requests || s.allocs <= 0 || s.bytes <= 0 {
+	if s.res.Requests == 0 || s.executions != s.res.Requests || s.executedKeys != s.res.Requests || s.allocs <= 0 || s.bytes <= 0 || s.genCPU <= 0 || s.storeCPU != 0 {
 		t.Fatalf("bare fresh: %+v", s)
 	}
 
@@ -60,7 +61,7 @@ func TestRunCell(t *testing.T) {
 		defer c.stop()
 		procs = append(procs, c)
 	}
-	s, err = runCell(ctx, set, procs, scenario{"contention", loadgen.Contention, 16, 2}, body, 2, false)
+	s, err = runCell(ctx, set, procs, scenario{"contention", loadgen.Contention, 16, 2}, body, 2, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestRunCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gw.stop()
-	s, err = runCell(ctx, set, []*child{gw}, proxyScenarios[2], body, 3, false)
+	s, err = runCell(ctx, set, []*child{gw}, proxyScenarios[2], body, 3, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,5 +112,36 @@ func TestRunLoadProxy(t *testing.T) {
 func TestStartChildUnknownContender(t *testing.T) {
 	if _, err := startChild(context.Background(), "nope", "x", contender.Env{}, -1); err == nil {
 		t.Fatal("startChild of an unknown contender succeeded")
+	}
+}
+
+// TestRunCellRedisCPU: a Redis contender's cell charges the private
+// redis-server's CPU time to it.
+func TestRunCellRedisCPU(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not installed")
+	}
+	ctx := context.Background()
+	r, err := startRedis(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.stop()
+	body, err := workload.Body(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := startChild(ctx, "idemgen-redis", "r0", contender.Env{RedisURL: "redis://" + r.addr + "/0"}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop()
+	set := loadSettings{duration: 300 * time.Millisecond, warmup: 50 * time.Millisecond}
+	s, err := runCell(ctx, set, []*child{c}, scenario{"fresh", loadgen.Fresh, 8, 1}, body, 7, false, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.res.Requests == 0 || s.genCPU <= 0 || s.storeCPU <= 0 {
+		t.Fatalf("idemgen-redis fresh: %+v", s)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -67,6 +68,9 @@ func findings(doc report.Doc) []string {
 				}
 				out = append(out, fmt.Sprintf("Target %s: %s, %s: %.2f× [%.2f–%.2f] of bare net/http's throughput (want ≥ %.2f×); CPU per request %.2f× [%.2f–%.2f] of bare's (%s of server CPU per request).",
 					verdict, tg.contender, sc.name, r.Ratio, r.RatioMin, r.RatioMax, tg.min, r.CPURatio, r.CPURatioMin, r.CPURatioMax, report.Dur(r.CPUPerReq)))
+				if bare, ok := byKey[sc.name+"|"+r.Baseline]; ok && doc.Machine.Pinned && r.StoreCPUPerReq > 0 && bare.RPS > 0 {
+					out = append(out, storeCPUFinding(r, bare))
+				}
 			}
 		}
 		for _, store := range []string{"memory", "redis"} {
@@ -202,4 +206,15 @@ func proxyFindings(rows []report.LoadRow) []string {
 		out = append(out, fmt.Sprintf("Correctness: the idempotent gateway ran the upstream once per key in every proxy mode (%d upstream executions for %d distinct keys sent, no divergent answer).", execs, keys))
 	}
 	return out
+}
+
+// storeCPUFinding says what the CPU shared by the load generator and the
+// private Redis allows r, against its bare baseline: when that CPU is saturated,
+// throughput is one request per (generator + Redis) CPU time per request,
+// whatever the server under test does.
+func storeCPUFinding(r, bare report.LoadRow) string {
+	perReq := r.GenCPUPerReq + r.StoreCPUPerReq
+	most := float64(time.Second) / float64(perReq)
+	return fmt.Sprintf("Where %s's throughput is capped: the load generator and the private redis-server share one CPU and use %s + %s of it per request (medians; bare net/http's load generator %s), so that CPU alone allows at most %.0f req/s, %.2f× of bare's %.0f.",
+		r.Contender, report.Dur(r.GenCPUPerReq), report.Dur(r.StoreCPUPerReq), report.Dur(bare.GenCPUPerReq), most, most/bare.RPS, bare.RPS)
 }

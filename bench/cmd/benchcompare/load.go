@@ -54,6 +54,9 @@ type loadSettings struct {
 	// pgbench, when set, measures the PostgreSQL ceiling right after each
 	// idemgen-postgres fresh-key cell (pglimit.go).
 	pgbench *pgBench
+	// redis, when set, is this run's private redis-server: its CPU time per
+	// request is measured for the contenders with a Redis store.
+	redis *privateRedis
 }
 
 // sample is one measured run of one cell.
@@ -63,6 +66,8 @@ type sample struct {
 	allocs       float64
 	bytes        float64
 	cpu          float64 // server CPU ns per request
+	genCPU       float64 // the load generator's CPU ns per request
+	storeCPU     float64 // the private Redis's CPU ns per request, 0 when not measured
 	executions   int
 	executedKeys int
 }
@@ -126,7 +131,11 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 					doc.Notes = append(doc.Notes, fmt.Sprintf("contender %s skipped: %v", name, err))
 					continue
 				}
-				s, err := runCell(ctx, set, cs, sc, body, runID, rep == 0 && set.profile == name+"/"+string(sc.mode))
+				var redis *privateRedis
+				if info.Store == "redis" {
+					redis = set.redis
+				}
+				s, err := runCell(ctx, set, cs, sc, body, runID, rep == 0 && set.profile == name+"/"+string(sc.mode), redis)
 				for _, c := range cs {
 					c.stop()
 				}
@@ -236,7 +245,10 @@ func runOrder(names []string, rep int) []int {
 
 // runCell warms up, resets the server's counters, runs the measured load and
 // reads back allocations and executions.
-func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, body []byte, runID uint32, profile bool) (sample, error) {
+//
+// redis, when not nil, is the private Redis the contender's store uses: its CPU
+// time over the measured run is charged to the contender.
+func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, body []byte, runID uint32, profile bool, redis *privateRedis) (sample, error) {
 	var targets []string
 	for _, c := range cs {
 		targets = append(targets, c.url)
@@ -272,14 +284,34 @@ func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, bo
 	} else {
 		profDone <- nil
 	}
+	var (
+		storeBefore, storeAfter int64
+		err                     error
+	)
+	if redis != nil {
+		if storeBefore, err = redis.cpuNanos(ctx); err != nil {
+			return sample{}, err
+		}
+	}
+	genBefore := cpuNanos()
 	res, err := loadgen.Run(ctx, client, cfg)
 	if err != nil {
 		return sample{}, err
+	}
+	genAfter := cpuNanos()
+	if redis != nil {
+		if storeAfter, err = redis.cpuNanos(ctx); err != nil {
+			return sample{}, err
+		}
 	}
 	if err := <-profDone; err != nil {
 		return sample{}, fmt.Errorf("profile: %w", err)
 	}
 	s := sample{res: res}
+	if res.Requests > 0 {
+		s.genCPU = float64(genAfter-genBefore) / float64(res.Requests)
+		s.storeCPU = float64(storeAfter-storeBefore) / float64(res.Requests)
+	}
 	union := map[string]bool{}
 	for i, c := range cs {
 		st, err := c.stats(ctx)
@@ -307,10 +339,12 @@ func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, bo
 
 func aggregate(scenarioName, name, baseline string, ss []sample) report.LoadRow {
 	row := report.LoadRow{Scenario: scenarioName, Contender: name, Baseline: baseline}
-	var rps, p50, p99, allocs, bytes, cpu []float64
+	var rps, p50, p99, allocs, bytes, cpu, genCPU, storeCPU []float64
 	for _, s := range ss {
 		rps = append(rps, s.res.RPS())
 		cpu = append(cpu, s.cpu)
+		genCPU = append(genCPU, s.genCPU)
+		storeCPU = append(storeCPU, s.storeCPU)
 		p50 = append(p50, float64(s.res.P50))
 		p99 = append(p99, float64(s.res.P99))
 		allocs = append(allocs, s.allocs)
@@ -334,6 +368,8 @@ func aggregate(scenarioName, name, baseline string, ss []sample) report.LoadRow 
 	}
 	row.RPS, row.RPSMin, row.RPSMax = median(rps), slices.Min(rps), slices.Max(rps)
 	row.CPUPerReq = time.Duration(median(cpu))
+	row.GenCPUPerReq = time.Duration(median(genCPU))
+	row.StoreCPUPerReq = time.Duration(median(storeCPU))
 	row.Repeats = len(ss)
 	row.P50 = time.Duration(median(p50))
 	row.P99 = time.Duration(median(p99))

@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	doc := report.Doc{Machine: report.Machine{
 		Cores: cores, CPU: cpuModel(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
 		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Requests: set.requests,
-		Warmup: set.warmup, Repeats: set.repeats, ToolRepeats: *toolRepeats, Pinning: pinning, LoadAvgStart: loadStart,
+		Warmup: set.warmup, Repeats: set.repeats, ToolRepeats: *toolRepeats, Pinning: pinning, Pinned: set.serverCPU >= 0, LoadAvgStart: loadStart,
 	}}
 	tmp, err := os.MkdirTemp("", "benchcompare-")
 	if err != nil {
@@ -128,6 +128,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if r, err := startRedis(ctx, tmp); err == nil {
 			defer r.stop()
 			*redisAddr, privateServer = r.addr, true
+			set.redis = r
 		} else {
 			doc.Notes = append(doc.Notes, fmt.Sprintf("no private redis-server (%v): using the shared Redis on 127.0.0.1:6379", err))
 		}

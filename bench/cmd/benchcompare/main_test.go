@@ -40,9 +40,12 @@ func TestAggregateAndRatio(t *testing.T) {
 func TestFindings(t *testing.T) {
 	fresh, cont := scenarios[0].name, scenarios[2].name
 	doc := report.Doc{
+		Machine: report.Machine{Pinned: true},
 		Load: []report.LoadRow{
 			{Scenario: fresh, Contender: "idemgen-memory", Baseline: "nethttp", Ratio: 0.8, RatioMin: 0.7, RatioMax: 0.85, CPURatio: 0.75, CPURatioMin: 0.7, CPURatioMax: 0.8, CPUPerReq: 50 * time.Microsecond},
 			{Scenario: fresh, Contender: "idemgen-sqlite", Baseline: "nethttp", Ratio: 0.55, RatioMin: 0.5, RatioMax: 0.6},
+			{Scenario: fresh, Contender: "nethttp", Baseline: "nethttp", RPS: 10000, GenCPUPerReq: 50 * time.Microsecond},
+			{Scenario: fresh, Contender: "idemgen-redis", Baseline: "nethttp", RPS: 5000, Ratio: 0.5, GenCPUPerReq: 60 * time.Microsecond, StoreCPUPerReq: 65 * time.Microsecond},
 			{Scenario: fresh, Contender: "fiber2-memory", Baseline: "fiber2", Ratio: 0.9},
 			{Scenario: cont, Contender: "idemgen-redis", Baseline: "nethttp", Ratio: 0.5, Executions: 3, ExecutedKeys: 2},
 			{Scenario: cont, Contender: "fiber3-redis", Baseline: "fiber3", Ratio: 0.4, Executions: 5, ExecutedKeys: 4},
@@ -59,6 +62,7 @@ func TestFindings(t *testing.T) {
 		"Peers that ran the handler twice for one key: fiber3-redis",
 		"idemgen takes 1.20× oapi-codegen's time on a",
 		"idemgen's output for a: generate ok, build FAILS: x",
+		"Where idemgen-redis's throughput is capped: the load generator and the private redis-server share one CPU and use 60µs + 65µs of it per request (medians; bare net/http's load generator 50µs), so that CPU alone allows at most 8000 req/s, 0.80× of bare's 10000.",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("findings lack %q:\n%s", want, got)
@@ -144,5 +148,15 @@ func TestCommandStats(t *testing.T) {
 	// The SETs ran inside the scripts: their time is in EVALSHA's already.
 	if got := serverMicros(before, after, map[string]int{"EVALSHA": 2, "GET": 3}); got != 46 {
 		t.Fatalf("serverMicros = %d, want 40 (EVALSHA) + 6 (GET); INFO and the scripts' SETs left out", got)
+	}
+}
+
+func TestParseCPUInfo(t *testing.T) {
+	info := "# CPU\r\nused_cpu_sys:1.250000\r\nused_cpu_user:0.500001\r\nused_cpu_sys_children:9.000000\r\n"
+	if ns, err := parseCPUInfo(info); err != nil || ns != 1_750_001_000 {
+		t.Fatalf("parseCPUInfo = %d, %v; want 1750001000", ns, err)
+	}
+	if _, err := parseCPUInfo("# CPU\r\nused_cpu_sys:1.0\r\n"); err == nil {
+		t.Fatal("parseCPUInfo accepted a reply without used_cpu_user")
 	}
 }

@@ -115,3 +115,38 @@ func serverMicros(before, after map[string]cmdStat, wire map[string]int) int64 {
 	}
 	return us
 }
+
+// cpuNanos returns the redis-server process's user+system CPU time (INFO cpu),
+// to charge its work per request to the contender that caused it.
+func (r *privateRedis) cpuNanos(ctx context.Context) (int64, error) {
+	c := redis.NewClient(&redis.Options{Addr: r.addr})
+	defer c.Close()
+	info, err := c.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	return parseCPUInfo(info)
+}
+
+// parseCPUInfo sums used_cpu_sys and used_cpu_user (seconds, with
+// microseconds) of an INFO cpu reply into nanoseconds.
+func parseCPUInfo(info string) (int64, error) {
+	var ns int64
+	found := 0
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (k != "used_cpu_sys" && k != "used_cpu_user") {
+			continue
+		}
+		sec, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("INFO cpu %s: %q", k, v)
+		}
+		ns += int64(sec * 1e9)
+		found++
+	}
+	if found != 2 {
+		return 0, fmt.Errorf("INFO cpu: no used_cpu_sys and used_cpu_user")
+	}
+	return ns, nil
+}
