@@ -62,9 +62,9 @@ CREATE INDEX idempotency_records_expires_at_idx ON idempotency_records (expires_
 // Store is an idempotency.Store in an SQLite file. It is safe for concurrent use
 // by many goroutines, and by several processes on one host sharing the file.
 type Store struct {
-	db    *sql.DB // the one writer connection
-	rdb   *sql.DB // read-only connections: a replay never waits for the writer
-	stmts statements
+	db    *sql.DB    // the one writer connection, held by the writer goroutine
+	rdb   *sql.DB    // read-only connections: a replay never waits for the writer
+	stmts statements // the readers'
 
 	ops        chan *writeOp // to the writer goroutine (write)
 	stopWriter chan struct{}
@@ -88,10 +88,11 @@ type Store struct {
 
 var _ idempotency.Store = (*Store)(nil)
 
-// statements are prepared once per Store: a step then costs one statement
-// execution, with no SQL parsing.
+// statements are the readers' statements, prepared once per Store (the
+// writer's are writerSQL): a step then costs one statement execution, with
+// no SQL parsing.
 type statements struct {
-	read, insert, claim, complete, release, get *sql.Stmt
+	read, get *sql.Stmt
 }
 
 // readers is how many read-only connections replays and lookups share.
@@ -189,12 +190,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.rdb.SetMaxIdleConns(readers)
 		err = s.prepare(ctx)
 	}
+	var wc *sql.Conn
+	if err == nil {
+		wc, err = db.Conn(ctx)
+	}
 	if err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
 	s.ops, s.stopWriter, s.writerDone = make(chan *writeOp), make(chan struct{}), make(chan struct{})
-	go s.runWriter(s.stopWriter)
+	ready := make(chan error, 1)
+	go s.runWriter(wc, s.stopWriter, ready)
+	if err := <-ready; err != nil {
+		close(s.stopWriter)
+		<-s.writerDone
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+	}
 	s.purger = purger.Start(s.interval, s.Purge, func(err error) {
 		s.log.Warn("sqlitestore: background purge failed", "err", err)
 	})
@@ -216,7 +228,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.stmts.read, s.stmts.insert, s.stmts.claim, s.stmts.complete, s.stmts.release, s.stmts.get} {
+	for _, st := range []*sql.Stmt{s.stmts.read, s.stmts.get} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -240,24 +252,6 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.stmts.read = prep(s.rdb, `SELECT state, fingerprint, lease_until, expires_at, result
 FROM idempotency_records WHERE id = ?`)
-	// The claim's one write: insert, or take over a row that counts as absent
-	// (issued, or expired: an in-flight row expires with its lease). A live row
-	// is left alone and no row changes.
-	s.stmts.claim = prep(s.db, `INSERT INTO idempotency_records
-(id, state, fingerprint, token, lease_until, expires_at, result) VALUES (?1, 1, ?2, ?3, ?4, ?4, NULL)
-ON CONFLICT (id) DO UPDATE SET state = 1, fingerprint = ?2, token = ?3, lease_until = ?4, expires_at = ?4, result = NULL
-WHERE idempotency_records.state = 3 OR idempotency_records.expires_at <= ?5`)
-	// The claim of an id that has no row, without a read before it: it
-	// inserts or changes nothing. (An upsert that also says whether it took
-	// over an in-flight row needs RETURNING, and SQLite opens and closes a
-	// temporary b-tree for the returned row on every execution: 6% of the
-	// instructions of a first request.)
-	s.stmts.insert = prep(s.db, `INSERT INTO idempotency_records
-(id, state, fingerprint, token, lease_until, expires_at, result) VALUES (?1, 1, ?2, ?3, ?4, ?4, NULL)
-ON CONFLICT (id) DO NOTHING`)
-	s.stmts.complete = prep(s.db, `UPDATE idempotency_records SET state = 2, result = ?, expires_at = ?
-WHERE id = ? AND token = ? AND state = 1`)
-	s.stmts.release = prep(s.db, `DELETE FROM idempotency_records WHERE id = ? AND token = ? AND state = 1`)
 	s.stmts.get = prep(s.rdb, `SELECT state, fingerprint, token, lease_until, expires_at, result
 FROM idempotency_records WHERE id = ? AND expires_at > ?`)
 	return err
@@ -325,7 +319,8 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 		writeFirst = s.order > 0
 	}
 	if writeFirst {
-		n, err := s.write(ctx, s.stmts.insert, id, fingerprint, token, s.now().UnixMicro()+micros(lease))
+		lu := s.now().UnixMicro() + micros(lease)
+		n, err := s.write(ctx, stInsert, id, fingerprint, token, lu, lu)
 		if err != nil {
 			return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
 		}
@@ -361,7 +356,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 			// with its lease, so this is where a crashed worker's claim is taken over).
 			c.TookOver = idempotency.State(state) == idempotency.StateInFlight
 		}
-		n, err := s.write(ctx, s.stmts.claim, id, fingerprint, token, now+micros(lease), now)
+		n, err := s.write(ctx, stClaim, id, fingerprint, token, now+micros(lease), now)
 		if err != nil {
 			return idempotency.Claim{}, fmt.Errorf("sqlitestore: claim %q: %w", id, err)
 		}
@@ -397,13 +392,13 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 	if result == nil {
 		result = []byte{}
 	}
-	n, err := s.write(ctx, s.stmts.complete, result, s.now().UnixMicro()+micros(ttl), id, token)
+	n, err := s.write(ctx, stComplete, result, s.now().UnixMicro()+micros(ttl), id, token)
 	return guarded(n, err, "complete", id)
 }
 
 // Release implements idempotency.Store.Release with one guarded statement.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	n, err := s.write(ctx, s.stmts.release, id, token)
+	n, err := s.write(ctx, stRelease, id, token)
 	return guarded(n, err, "release", id)
 }
 
@@ -440,12 +435,7 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 // how many it deleted.
 func (s *Store) Purge(ctx context.Context) (int, error) {
 	total, err := purger.Batches(ctx, s.batch, func(ctx context.Context, limit int) (int, error) {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_records WHERE id IN (
-  SELECT id FROM idempotency_records WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, s.now().UnixMicro(), limit)
-		if err != nil {
-			return 0, err
-		}
-		n, err := res.RowsAffected()
+		n, err := s.write(ctx, stPurge, s.now().UnixMicro(), int64(limit))
 		if err != nil {
 			return 0, err
 		}
