@@ -13,7 +13,9 @@
 // row, when most were new ids (a read would find nothing, at the cost of a
 // descent through a reader's page cache that every commit invalidates). Writes from concurrent callers are committed
 // together by one writer goroutine (group commit). Complete and Release are
-// one guarded statement each. All statements are prepared once. Times are the
+// one guarded statement each. All statements are prepared once; the writer
+// goroutine holds the writer connection and runs its statements (BEGIN and
+// COMMIT included) on the driver's connection, outside database/sql's pool. Times are the
 // process clock, in Unix microseconds.
 //
 // Durability: synchronous=NORMAL in WAL mode syncs the WAL at checkpoints, not
