@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idemgen/idemgen/bench/loadgen"
+	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/pgstore"
 )
 
@@ -45,8 +46,8 @@ var pgBenchVars = map[string]string{
 	"fp":    strings.Repeat("5f", 32),
 	"tok":   strings.Repeat("a1", 16),
 	"res":   strings.Repeat("x", 1100),
-	"lease": strconv.FormatInt(int64(time.Minute/time.Microsecond), 10),
-	"ttl":   strconv.FormatInt(int64(24*time.Hour/time.Microsecond), 10),
+	"lease": strconv.FormatInt(int64(idempotency.DefaultLease/time.Microsecond), 10),
+	"ttl":   strconv.FormatInt(int64(idempotency.DefaultTTL/time.Microsecond), 10),
 }
 
 // newPGBench creates the table (pgstore's own migration) and writes the script
