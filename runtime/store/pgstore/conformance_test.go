@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -16,9 +17,25 @@ import (
 // each subtest in a table of its own, with the AtomicStore capability hook: a
 // handler's business write is a row in a table of the subtest's own, written
 // through the transaction pgstore.TxFromContext returns.
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { conformance(t, pgURL()) }
+
+// TestConformanceUnprepared runs the suite on a pool that keeps no prepared
+// statements (as behind a pooler in transaction mode): the store then parses
+// its statements on each run.
+func TestConformanceUnprepared(t *testing.T) {
+	u, err := url.Parse(pgURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("default_query_exec_mode", "exec")
+	u.RawQuery = q.Encode()
+	conformance(t, u.String())
+}
+
+func conformance(t *testing.T, url string) {
 	storetest.RunSubjects(t, func(t *testing.T) storetest.Subject {
-		s, pool, table := newStore(t)
+		s, pool, table := newStoreURL(t, url)
 		writes := table + "_writes"
 		ctx := context.Background()
 		if _, err := pool.Exec(ctx, "CREATE TABLE "+writes+" (name text PRIMARY KEY)"); err != nil {

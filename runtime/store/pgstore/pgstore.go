@@ -49,6 +49,11 @@ type Store struct {
 	log      *slog.Logger
 
 	sql statements
+	// claim and complete are the hot path's statements (see run), prepared on
+	// each connection when the pool's connections cache statements (pgx's
+	// default query exec mode).
+	claim, complete stmt
+	prepare         bool
 
 	purger *purger.Loop
 }
@@ -100,6 +105,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		return nil, err
 	}
 	s.sql = buildStatements(ident(s.table))
+	s.claim = newStmt(s.sql.claim, oidText, oidText, oidText, oidInt8)
+	s.complete = newStmt(s.sql.complete, oidText, oidText, oidBytea, oidInt8)
+	s.prepare = pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement
 	s.purger = purger.Start(s.interval, s.Purge, func(err error) {
 		s.log.Warn("pgstore: background purge failed", "table", s.table, "err", err)
 	})
@@ -184,37 +192,81 @@ func micros(d time.Duration) int64 {
 
 // Claim implements idempotency.Store.Claim with one statement.
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
+	params := binaryParams(micros(lease), id, fingerprint, token)
 	for range claimRetries {
 		var (
-			acquired bool
-			state    *int16
-			fp       *string
-			lu, ex   *time.Time
-			result   []byte
-			dead     *bool
+			cl    idempotency.Claim
+			again bool
 		)
-		err := s.pool.QueryRow(ctx, s.sql.claim, id, fingerprint, token, micros(lease)).
-			Scan(&acquired, &state, &fp, &lu, &ex, &result, &dead)
+		_, err := s.run(ctx, s.claim, params, func(v [][]byte) error {
+			var err error
+			cl, again, err = decodeClaim(id, v)
+			return err
+		})
 		if err != nil {
 			return idempotency.Claim{}, fmt.Errorf("pgstore: claim %q: %w", id, err)
 		}
-		if acquired {
-			return idempotency.Claim{Acquired: true, TookOver: state != nil && *state == int16(idempotency.StateInFlight)}, nil
+		if !again {
+			return cl, nil
 		}
-		if state == nil || *dead {
-			continue // the snapshot predates a concurrent writer: look again
-		}
-		return idempotency.Claim{Existing: idempotency.Record{
-			ID: id, State: idempotency.State(*state), Fingerprint: *fp,
-			LeaseUntil: *lu, ExpiresAt: *ex, Result: result,
-		}}, nil
 	}
 	return idempotency.Claim{}, fmt.Errorf("pgstore: claim %q: record kept changing under %d attempts", id, claimRetries)
 }
 
+// decodeClaim reads the claim statement's row (binary format): acquired,
+// then the record as of the statement's snapshot (all NULL when there was
+// none) and whether it was dead. again reports that the snapshot predates a
+// concurrent writer: the statement must run again.
+func decodeClaim(id string, v [][]byte) (cl idempotency.Claim, again bool, err error) {
+	if len(v) != 7 {
+		return cl, false, fmt.Errorf("%d columns, want 7", len(v))
+	}
+	acquired, err := decodeBool("acquired", v[0])
+	if err != nil {
+		return cl, false, err
+	}
+	if v[1] == nil { // no record in the snapshot
+		return idempotency.Claim{Acquired: acquired}, !acquired, nil
+	}
+	state, err := decodeInt2("state", v[1])
+	if err != nil {
+		return cl, false, err
+	}
+	if acquired {
+		return idempotency.Claim{Acquired: true, TookOver: state == int16(idempotency.StateInFlight)}, false, nil
+	}
+	dead, err := decodeBool("dead", v[6])
+	if err != nil || dead {
+		return cl, dead, err
+	}
+	rec := idempotency.Record{ID: id, State: idempotency.State(state), Fingerprint: string(v[2])}
+	if rec.LeaseUntil, err = decodeTime("lease_until", v[3]); err != nil {
+		return cl, false, err
+	}
+	if rec.ExpiresAt, err = decodeTime("expires_at", v[4]); err != nil {
+		return cl, false, err
+	}
+	if v[5] != nil {
+		rec.Result = append([]byte{}, v[5]...)
+	}
+	return idempotency.Claim{Existing: rec}, false, nil
+}
+
 // Complete implements idempotency.Store.Complete with one statement.
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
-	return complete(ctx, s.pool, s.sql.complete, id, token, result, ttl)
+	if result == nil {
+		result = []byte{} // nil would be NULL
+	}
+	params := binaryParams(micros(ttl), id, token, "")
+	params[2] = result
+	tag, err := s.run(ctx, s.complete, params, nil)
+	if err != nil {
+		return fmt.Errorf("pgstore: complete %q: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return idempotency.ErrNotOwner
+	}
+	return nil
 }
 
 // execer is what the guarded statements need: the pool or a transaction.

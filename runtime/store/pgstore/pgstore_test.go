@@ -22,11 +22,13 @@ func pgURL() string { return storetest.PostgresURL() }
 
 // openPool connects to the test database. Without a server the test is skipped,
 // except under CI=true where the backend must be tested and its absence fails.
-func openPool(tb testing.TB) *pgxpool.Pool {
+func openPool(tb testing.TB) *pgxpool.Pool { tb.Helper(); return openPoolURL(tb, pgURL()) }
+
+func openPoolURL(tb testing.TB, url string) *pgxpool.Pool {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, pgURL())
+	pool, err := pgxpool.New(ctx, url)
 	if err == nil {
 		err = pool.Ping(ctx)
 	}
@@ -57,7 +59,12 @@ func uniqueTable(tb testing.TB, pool *pgxpool.Pool) string {
 
 func newStore(tb testing.TB, opts ...pgstore.Option) (*pgstore.Store, *pgxpool.Pool, string) {
 	tb.Helper()
-	pool := openPool(tb)
+	return newStoreURL(tb, pgURL(), opts...)
+}
+
+func newStoreURL(tb testing.TB, url string, opts ...pgstore.Option) (*pgstore.Store, *pgxpool.Pool, string) {
+	tb.Helper()
+	pool := openPoolURL(tb, url)
 	table := uniqueTable(tb, pool)
 	s, err := pgstore.New(context.Background(), pool, append([]pgstore.Option{pgstore.WithTable(table)}, opts...)...)
 	if err != nil {
