@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -19,8 +20,8 @@ import (
 // when both share the machine. The wire traffic is the same: one Bind, Execute
 // and Sync per statement, and the request's context still cancels it.
 //
-// A pgx QueryTracer set on the pool does not see these statements (they do
-// not go through pgx.Conn.Query); a PrepareTracer sees the prepare.
+// A pgx QueryTracer set on the pool is called for them as pgx would call it,
+// without the arguments; a PrepareTracer sees the prepare.
 
 // stmt is a statement prepared under name on each connection that runs it,
 // with the types of its parameters for when it is not prepared.
@@ -45,14 +46,20 @@ func newStmt(sql string, oids ...uint32) stmt {
 var binaryFormat = []int16{1}
 
 // run executes st with binary-format params on a pooled connection and calls row
-// with each result row (its values are valid only during the call).
-func (s *Store) run(ctx context.Context, st stmt, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
+// with each result row (its values are valid only during the call). A
+// QueryTracer on the connection sees the statement as if pgx had run it,
+// without its arguments (they are binary here, and hold the stored answers).
+func (s *Store) run(ctx context.Context, st stmt, params [][]byte, row func([][]byte) error) (tag pgconn.CommandTag, err error) {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	defer c.Release()
 	conn := c.Conn()
+	if t, ok := conn.Config().Tracer.(pgx.QueryTracer); ok {
+		ctx = t.TraceQueryStart(ctx, conn, pgx.TraceQueryStartData{SQL: st.sql})
+		defer func() { t.TraceQueryEnd(ctx, conn, pgx.TraceQueryEndData{CommandTag: tag, Err: err}) }()
+	}
 	var rr *pgconn.ResultReader
 	if s.prepare {
 		sd, err := conn.Prepare(ctx, st.name, st.sql)
@@ -71,7 +78,7 @@ func (s *Store) run(ctx context.Context, st stmt, params [][]byte, row func([][]
 			rowErr = row(rr.Values())
 		}
 	}
-	tag, err := rr.Close()
+	tag, err = rr.Close()
 	if err != nil {
 		var pe *pgconn.PgError
 		// The prepared statement went stale (the table changed under it) or is

@@ -22,7 +22,7 @@
 // than pgx's Query and Exec, to spend less of the machine's CPU per statement:
 // prepared once per connection under idemgen_<hash> names in pgx's default
 // exec mode (cache_statement), unprepared in the others. A pool's QueryTracer
-// does not see them.
+// still sees them, without their arguments.
 //
 // A background purger deletes expired rows in bounded batches (see
 // WithPurgeInterval, WithPurgeBatch) and stops on Close.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
@@ -319,5 +320,67 @@ func TestFirstRequestSQL(t *testing.T) {
 	}
 	if _, _, err := pgstore.FirstRequestSQL("a b"); err == nil {
 		t.Fatal("FirstRequestSQL accepted a table name that is not an identifier")
+	}
+}
+
+// sqlTracer records the SQL of every query a pool's connections trace.
+type sqlTracer struct {
+	mu   sync.Mutex
+	sqls []string
+}
+
+func (t *sqlTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sqls = append(t.sqls, d.SQL)
+	return ctx
+}
+
+func (t *sqlTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestQueryTracerSeesHotPath: Claim and Complete bypass pgx's Query and Exec,
+// yet a QueryTracer on the pool (otelpgx, tracelog) still sees both.
+func TestQueryTracerSeesHotPath(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &sqlTracer{}
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		storetest.NeedService(t, "postgres at "+pgURL(), err)
+	}
+	defer pool.Close()
+	table := uniqueTable(t, pool)
+	s, err := pgstore.New(ctx, pool, pgstore.WithTable(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if c, err := s.Claim(ctx, "k", "fp", "tok", time.Minute); err != nil || !c.Acquired {
+		t.Fatalf("Claim = %+v, %v", c, err)
+	}
+	if err := s.Complete(ctx, "k", "tok", []byte("r"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	claim, complete, err := pgstore.FirstRequestSQL(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, want := range []string{claim, complete} {
+		found := false
+		for _, q := range tr.sqls {
+			found = found || q == want
+		}
+		if !found {
+			t.Errorf("the tracer did not see %.40q…; it saw %d queries", want, len(tr.sqls))
+		}
 	}
 }
