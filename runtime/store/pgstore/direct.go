@@ -21,7 +21,10 @@ import (
 // and Sync per statement, and the request's context still cancels it.
 //
 // A pgx QueryTracer set on the pool is called for them as pgx would call it,
-// without the arguments; a PrepareTracer sees the prepare.
+// without the arguments. A PrepareTracer is called on every run, with
+// AlreadyPrepared after the first on a connection: run asks pgx's Prepare for
+// the statement each time (a map lookup), as the connection is the only
+// place that knows what it holds.
 
 // stmt is a statement prepared under name on each connection that runs it,
 // with the types of its parameters for when it is not prepared.
