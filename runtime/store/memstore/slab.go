@@ -63,13 +63,8 @@ func (s *slab) alloc(n int) (uint32, error) {
 		if uint64(n) > math.MaxUint32-uint64(pageSize) {
 			return 0, fmt.Errorf("memstore: a record of %d bytes is too large", n)
 		}
-		mem, err := mapMemory((n + pageSize - 1) / pageSize * pageSize)
+		c, mem, err := s.mapChunk((n + pageSize - 1) / pageSize * pageSize)
 		if err != nil {
-			return 0, fmt.Errorf("memstore: allocating %d bytes for a record: %w", n, err)
-		}
-		c, err := s.addChunk(mem)
-		if err != nil {
-			unmapMemory(mem)
 			return 0, err
 		}
 		binary.LittleEndian.PutUint32(mem, uint32(len(mem)))
@@ -82,13 +77,8 @@ func (s *slab) alloc(n int) (uint32, error) {
 		return h - 1, nil
 	}
 	if !s.carving || s.off+size > chunkSize {
-		mem, err := mapMemory(chunkSize)
+		c, _, err := s.mapChunk(chunkSize)
 		if err != nil {
-			return 0, fmt.Errorf("memstore: allocating %d bytes of record memory: %w", chunkSize, err)
-		}
-		c, err := s.addChunk(mem)
-		if err != nil {
-			unmapMemory(mem)
 			return 0, err
 		}
 		s.cur, s.off, s.carving = c, 0, true
@@ -97,6 +87,20 @@ func (s *slab) alloc(n int) (uint32, error) {
 	s.off += size
 	binary.LittleEndian.PutUint32(s.bytes(h), uint32(size))
 	return h, nil
+}
+
+// mapChunk maps n bytes of record memory and adds them as a chunk.
+func (s *slab) mapChunk(n int) (uint32, []byte, error) {
+	mem, err := mapMemory(n)
+	if err != nil {
+		return 0, nil, fmt.Errorf("memstore: allocating %d bytes of record memory: %w", n, err)
+	}
+	c, err := s.addChunk(mem)
+	if err != nil {
+		unmapMemory(mem)
+		return 0, nil, err
+	}
+	return c, mem, nil
 }
 
 func (s *slab) addChunk(mem []byte) (uint32, error) {

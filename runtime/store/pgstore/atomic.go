@@ -44,7 +44,7 @@ type atomicTx struct {
 // token no longer owns the claim (another worker took it over) it rolls back and
 // returns idempotency.ErrNotOwner: the handler's writes are discarded.
 func (a *atomicTx) Complete(ctx context.Context, result []byte, ttl time.Duration) error {
-	if err := complete(ctx, a.tx, a.sql, a.id, a.token, result, ttl); err != nil {
+	if err := completeInTx(ctx, a.tx, a.sql, a.id, a.token, result, ttl); err != nil {
 		_ = a.tx.Rollback(ctx)
 		return err
 	}

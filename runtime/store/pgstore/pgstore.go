@@ -260,27 +260,26 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 	params := binaryParams(micros(ttl), id, token, "")
 	params[2] = result
 	tag, err := s.run(ctx, s.complete, params, nil)
-	if err != nil {
-		return fmt.Errorf("pgstore: complete %q: %w", id, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return idempotency.ErrNotOwner
-	}
-	return nil
+	return guarded("complete", id, tag, err)
 }
 
-// execer is what the guarded statements need: the pool or a transaction.
-type execer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
-func complete(ctx context.Context, db execer, sql, id, token string, result []byte, ttl time.Duration) error {
+// completeInTx is Complete inside an atomic-mode transaction, through pgx:
+// the handler's writes share the transaction, so the pgconn path of run,
+// which takes a connection of its own from the pool, cannot be used.
+func completeInTx(ctx context.Context, tx pgx.Tx, sql, id, token string, result []byte, ttl time.Duration) error {
 	if result == nil {
-		result = []byte{}
+		result = []byte{} // nil would be NULL
 	}
-	tag, err := db.Exec(ctx, sql, id, token, result, micros(ttl))
+	tag, err := tx.Exec(ctx, sql, id, token, result, micros(ttl))
+	return guarded("complete", id, tag, err)
+}
+
+// guarded turns the outcome of a statement guarded by the fencing token (it
+// changes the record only for the token that owns the claim) into the Store's
+// answer: idempotency.ErrNotOwner when it changed no row.
+func guarded(step, id string, tag pgconn.CommandTag, err error) error {
 	if err != nil {
-		return fmt.Errorf("pgstore: complete %q: %w", id, err)
+		return fmt.Errorf("pgstore: %s %q: %w", step, id, err)
 	}
 	if tag.RowsAffected() != 1 {
 		return idempotency.ErrNotOwner
@@ -291,13 +290,7 @@ func complete(ctx context.Context, db execer, sql, id, token string, result []by
 // Release implements idempotency.Store.Release with one statement.
 func (s *Store) Release(ctx context.Context, id, token string) error {
 	tag, err := s.pool.Exec(ctx, s.sql.release, id, token)
-	if err != nil {
-		return fmt.Errorf("pgstore: release %q: %w", id, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return idempotency.ErrNotOwner
-	}
-	return nil
+	return guarded("release", id, tag, err)
 }
 
 // Get implements idempotency.Store.Get with one statement.
