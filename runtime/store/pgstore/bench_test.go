@@ -32,10 +32,10 @@ func (c countConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// benchStore is a store on a pool whose round trips are counted. Its
-// connection has already prepared the store's statements (once per
+// benchStore is a store on a pool of conns connections whose round trips are
+// counted. Its first connection has already prepared the store's statements (once per
 // connection), so the count starts at the steady state.
-func benchStore(b testing.TB) (*pgstore.Store, *tripCounter) {
+func benchStore(b testing.TB, conns int32) (*pgstore.Store, *tripCounter) {
 	b.Helper()
 	check := openPool(b) // skips without a server
 	cfg, err := pgxpool.ParseConfig(pgURL())
@@ -51,7 +51,7 @@ func benchStore(b testing.TB) (*pgstore.Store, *tripCounter) {
 		}
 		return countConn{Conn: c, n: &tr.n}, nil
 	}
-	cfg.MaxConns = 1
+	cfg.MaxConns = conns
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -78,7 +78,7 @@ var result = []byte(strings.Repeat("r", 256))
 // two round trips (claim, complete) and a replay one.
 func TestRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	s, tr := benchStore(t)
+	s, tr := benchStore(t, 1)
 	tr.n.Store(0)
 	if cl, err := s.Claim(ctx, "first", "fp", "t", time.Minute); err != nil || !cl.Acquired {
 		t.Fatalf("Claim = %+v, %v", cl, err)
@@ -101,7 +101,7 @@ func TestRoundTrips(t *testing.T) {
 // (rt/op: statements sent, one round trip each).
 func BenchmarkFirstRequest(b *testing.B) {
 	ctx := context.Background()
-	s, tr := benchStore(b)
+	s, tr := benchStore(b, 1)
 	run := fmt.Sprint(time.Now().UnixNano())
 	tr.n.Store(0)
 	b.ReportAllocs()
@@ -123,7 +123,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 // completed record.
 func BenchmarkReplay(b *testing.B) {
 	ctx := context.Background()
-	s, tr := benchStore(b)
+	s, tr := benchStore(b, 1)
 	s.Claim(ctx, "done", "fp", "t", time.Minute)
 	s.Complete(ctx, "done", "t", result, time.Minute)
 	tr.n.Store(0)
@@ -143,7 +143,7 @@ func BenchmarkReplay(b *testing.B) {
 // the guarded complete and the commit (the handler's own writes not counted).
 func BenchmarkAtomicFirstRequest(b *testing.B) {
 	ctx := context.Background()
-	s, tr := benchStore(b)
+	s, tr := benchStore(b, 1)
 	run := fmt.Sprint(time.Now().UnixNano())
 	tr.n.Store(0)
 	b.ReportAllocs()
@@ -168,6 +168,6 @@ func BenchmarkAtomicFirstRequest(b *testing.B) {
 // BenchmarkMiddleware: bare handler, first request and replay through the
 // middleware with this store (cpu-ns/op, allocs/op).
 func BenchmarkMiddleware(b *testing.B) {
-	s, _ := benchStore(b)
+	s, _ := benchStore(b, 1)
 	storetest.BenchMiddleware(b, s)
 }

@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -48,17 +47,26 @@ func newStmt(sql string, oids ...uint32) stmt {
 // binaryFormat is the binary format for every parameter or result column.
 var binaryFormat = []int16{1}
 
-// run executes st with binary-format params on a pooled connection and calls row
-// with each result row (its values are valid only during the call). A
-// QueryTracer on the connection sees the statement as if pgx had run it,
+// runAlone runs c's statement by itself (autocommit) on a pooled connection
+// under c's context, and puts the answer in c. hook is the batcher's (tests).
+// A QueryTracer on the connection sees the statement as if pgx had run it,
 // without its arguments (they are binary here, and hold the stored answers).
-func (s *Store) run(ctx context.Context, st stmt, params [][]byte, row func([][]byte) error) (tag pgconn.CommandTag, err error) {
-	c, err := s.pool.Acquire(ctx)
+func (s *Store) runAlone(c *call, hook func(*pgx.Conn, []string)) {
+	c.ans = answer{}
+	c.ans.tag, c.ans.err = s.run(c, hook)
+}
+
+func (s *Store) run(c *call, hook func(*pgx.Conn, []string)) (tag pgconn.CommandTag, err error) {
+	ctx, st := c.ctx, c.st
+	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	defer c.Release()
-	conn := c.Conn()
+	defer pc.Release()
+	conn := pc.Conn()
+	if hook != nil {
+		hook(conn, []string{c.id})
+	}
 	if t, ok := conn.Config().Tracer.(pgx.QueryTracer); ok {
 		ctx = t.TraceQueryStart(ctx, conn, pgx.TraceQueryStartData{SQL: st.sql})
 		defer func() { t.TraceQueryEnd(ctx, conn, pgx.TraceQueryEndData{CommandTag: tag, Err: err}) }()
@@ -69,16 +77,16 @@ func (s *Store) run(ctx context.Context, st stmt, params [][]byte, row func([][]
 		if err != nil {
 			return pgconn.CommandTag{}, err
 		}
-		rr = conn.PgConn().ExecStatement(ctx, sd, params, binaryFormat, binaryFormat)
+		rr = conn.PgConn().ExecStatement(ctx, sd, c.params, binaryFormat, binaryFormat)
 	} else {
 		// The pool keeps no statements on the server (for instance behind a
 		// pooler in transaction mode): parse the statement in the same round trip.
-		rr = conn.PgConn().ExecParams(ctx, st.sql, params, st.oids, binaryFormat, binaryFormat)
+		rr = conn.PgConn().ExecParams(ctx, st.sql, c.params, st.oids, binaryFormat, binaryFormat)
 	}
 	var rowErr error
 	for rr.NextRow() {
-		if rowErr == nil && row != nil {
-			rowErr = row(rr.Values())
+		if rowErr == nil && st == &s.claim {
+			c.ans.cl, c.ans.again, rowErr = decodeClaim(c.id, rr.Values())
 		}
 	}
 	tag, err = rr.Close()

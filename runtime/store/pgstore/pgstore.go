@@ -54,6 +54,7 @@ type Store struct {
 	// default query exec mode).
 	claim, complete stmt
 	prepare         bool
+	batcher         batcher
 
 	purger *purger.Loop
 }
@@ -108,6 +109,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	s.claim = newStmt(s.sql.claim, oidText, oidText, oidText, oidInt8)
 	s.complete = newStmt(s.sql.complete, oidText, oidText, oidBytea, oidInt8)
 	s.prepare = pool.Config().ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement
+	s.batcher.s = s
 	s.purger = purger.Start(s.interval, s.Purge, func(err error) {
 		s.log.Warn("pgstore: background purge failed", "table", s.table, "err", err)
 	})
@@ -190,24 +192,17 @@ func micros(d time.Duration) int64 {
 	return us
 }
 
-// Claim implements idempotency.Store.Claim with one statement.
+// Claim implements idempotency.Store.Claim with one statement (batched with
+// concurrent calls: see batcher).
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
 	params := binaryParams(micros(lease), id, fingerprint, token)
 	for range claimRetries {
-		var (
-			cl    idempotency.Claim
-			again bool
-		)
-		_, err := s.run(ctx, s.claim, params, func(v [][]byte) error {
-			var err error
-			cl, again, err = decodeClaim(id, v)
-			return err
-		})
-		if err != nil {
-			return idempotency.Claim{}, fmt.Errorf("pgstore: claim %q: %w", id, err)
+		ans := s.batcher.do(ctx, &s.claim, id, params)
+		if ans.err != nil {
+			return idempotency.Claim{}, fmt.Errorf("pgstore: claim %q: %w", id, ans.err)
 		}
-		if !again {
-			return cl, nil
+		if !ans.again {
+			return ans.cl, nil
 		}
 	}
 	return idempotency.Claim{}, fmt.Errorf("pgstore: claim %q: record kept changing under %d attempts", id, claimRetries)
@@ -252,15 +247,16 @@ func decodeClaim(id string, v [][]byte) (cl idempotency.Claim, again bool, err e
 	return idempotency.Claim{Existing: rec}, false, nil
 }
 
-// Complete implements idempotency.Store.Complete with one statement.
+// Complete implements idempotency.Store.Complete with one statement (batched
+// with concurrent calls: see batcher).
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
 	if result == nil {
 		result = []byte{} // nil would be NULL
 	}
 	params := binaryParams(micros(ttl), id, token, "")
 	params[2] = result
-	tag, err := s.run(ctx, s.complete, params, nil)
-	return guarded("complete", id, tag, err)
+	ans := s.batcher.do(ctx, &s.complete, id, params)
+	return guarded("complete", id, ans.tag, ans.err)
 }
 
 // completeInTx is Complete inside an atomic-mode transaction, through pgx:
