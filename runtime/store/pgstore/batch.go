@@ -130,8 +130,9 @@ func (b *batcher) do(ctx context.Context, st *stmt, id string, params [][]byte) 
 	case <-ctx.Done():
 		b.mu.Lock()
 		switch {
-		case c.lead:
-			// The others in c.f wait for this caller to fly it: it does.
+		case c.lead || len(c.wake) > 0:
+			// Either the others in c.f wait for this caller to fly it (it
+			// does), or c's answer is in.
 			b.mu.Unlock()
 			<-c.wake
 		case c.f == nil:

@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,7 +100,8 @@ func TestRoundTrips(t *testing.T) {
 }
 
 // BenchmarkFirstRequest is a first request's store work: claim and complete
-// (rt/op: statements sent, one round trip each).
+// (rt/op: statements sent, one round trip each; cpu-ns/op: this process's CPU
+// time).
 func BenchmarkFirstRequest(b *testing.B) {
 	ctx := context.Background()
 	s, tr := benchStore(b, 1)
@@ -106,6 +109,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 	tr.n.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := range b.N {
 		id := run + strconv.Itoa(i)
 		if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
@@ -116,11 +120,12 @@ func BenchmarkFirstRequest(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
 }
 
 // BenchmarkReplay is a replay's store work: one claim that returns the
-// completed record.
+// completed record (rt/op and cpu-ns/op as in BenchmarkFirstRequest).
 func BenchmarkReplay(b *testing.B) {
 	ctx := context.Background()
 	s, tr := benchStore(b, 1)
@@ -129,6 +134,7 @@ func BenchmarkReplay(b *testing.B) {
 	tr.n.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for range b.N {
 		cl, err := s.Claim(ctx, "done", "fp", "t2", time.Minute)
 		if err != nil || cl.Acquired {
@@ -136,6 +142,7 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
 }
 
@@ -170,4 +177,80 @@ func BenchmarkAtomicFirstRequest(b *testing.B) {
 func BenchmarkMiddleware(b *testing.B) {
 	s, _ := benchStore(b, 1)
 	storetest.BenchMiddleware(b, s)
+}
+
+// BenchmarkFirstRequestParallel is a first request's store work (claim and
+// complete with a ~1.1 KiB result) from 32 concurrent callers on a pool of 64
+// connections, as a loaded server makes it: concurrent statements share
+// transactions. rt/op is round trips per request (each one transaction; 2
+// without batching), cpu-ns/op this process's CPU time per request, and
+// pg-cpu-ns/op PostgreSQL's (its processes' CPU time, read from /proc when
+// the server runs on this machine).
+func BenchmarkFirstRequestParallel(b *testing.B) {
+	ctx := context.Background()
+	s, tr := benchStore(b, 64)
+	res := []byte(strings.Repeat("r", 1100))
+	run := fmt.Sprint(time.Now().UnixNano())
+	var next atomic.Int64
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	tr.n.Store(0)
+	cpu, pg := cpuTime(), postgresCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := run + strconv.FormatInt(next.Add(1), 10)
+			if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := s.Complete(ctx, id, "t", res, time.Minute); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+	if pg > 0 {
+		b.ReportMetric(float64(postgresCPU()-pg)/float64(b.N), "pg-cpu-ns/op")
+	}
+	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// postgresCPU is the CPU time of this machine's postgres processes, exited
+// backends included (in their parent's children's time), or 0 without any
+// (or without /proc).
+func postgresCPU() time.Duration {
+	ents, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, e := range ents {
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil || !strings.HasPrefix(string(comm), "postgres") {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command: utime, stime, cutime and cstime are the
+		// 12th to 15th, in clock ticks (100 a second on Linux).
+		s := string(stat)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 15 {
+			continue
+		}
+		for _, v := range f[11:15] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
