@@ -320,3 +320,104 @@ func TestConcurrentFirstRequestsBatch(t *testing.T) {
 		t.Fatalf("%d statements took %d round trips, want at most %d", 2*n, trips, n)
 	}
 }
+
+// TestBatchCompletes: completes that queue together are sent together, and
+// each gets its own answer: ErrNotOwner for the one whose token does not own
+// its claim.
+func TestBatchCompletes(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newStore(t)
+	ids := []string{"a", "b", "c", "d"}
+	for _, id := range ids {
+		if _, err := s.Claim(ctx, id, "fp", "tok-"+id, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, fillers := holdFlights(t, s)
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		tok := "tok-" + id
+		if id == "c" {
+			tok = "not-the-owner"
+		}
+		wg.Go(func() { errs[i] = s.Complete(ctx, id, tok, []byte("result-"+id), time.Minute) })
+	}
+	waitFor(t, func() bool { return pgstore.Queued(s) == len(ids) }, "the completes to queue")
+	close(h.release)
+	wg.Wait()
+	fillers.Wait()
+	if b := h.batched(); len(b) != 1 || len(b[0]) != len(ids) {
+		t.Fatalf("batched flights %v; want one of the %d completes", b, len(ids))
+	}
+	for i, id := range ids {
+		rec, err := s.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "c" {
+			if !errors.Is(errs[i], idempotency.ErrNotOwner) || rec.State != idempotency.StateInFlight {
+				t.Errorf("complete by a token that does not own the claim: err %v, record %+v; want ErrNotOwner, still in flight", errs[i], rec)
+			}
+			continue
+		}
+		if errs[i] != nil || rec.State != idempotency.StateCompleted || string(rec.Result) != "result-"+id {
+			t.Errorf("complete %s: err %v, record %+v; want its own result stored", id, errs[i], rec)
+		}
+	}
+}
+
+// TestBatchAbandonedFlight: a flight whose every caller gives up is cancelled,
+// even when it waits on a lock that another transaction holds, and the store
+// goes on serving.
+func TestBatchAbandonedFlight(t *testing.T) {
+	ctx := context.Background()
+	s, pool, table := newStore(t)
+	// An uncommitted insert of "locked": a claim of it waits for this
+	// transaction to end.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (id, state, fingerprint, token, lease_until, expires_at) VALUES ('locked', 1, 'fp', 'x', now() + interval '1 minute', now() + interval '1 minute')"); err != nil {
+		t.Fatal(err)
+	}
+	h, fillers := holdFlights(t, s)
+	cctx, cancel := context.WithCancel(ctx)
+	ids := []string{"locked", "other"}
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		go func() {
+			_, err := s.Claim(cctx, id, "fp", "t", time.Minute)
+			errs <- err
+		}()
+	}
+	waitFor(t, func() bool { return pgstore.Queued(s) == len(ids) }, "the claims to queue")
+	close(h.release)
+	fillers.Wait()
+	waitFor(t, func() bool {
+		var n int
+		pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()").Scan(&n)
+		return n > 0
+	}, "the flight to wait on the lock")
+	cancel()
+	for range ids {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("abandoned claim: err = %v, want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a caller of the abandoned flight did not return")
+		}
+	}
+	tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer tcancel()
+	for i := range 2 * pgstore.MaxFlights {
+		id := fmt.Sprint("after-", i)
+		if cl, err := s.Claim(tctx, id, "fp", "t", time.Minute); err != nil || !cl.Acquired {
+			t.Fatalf("claim after the abandoned flight = %+v, %v", cl, err)
+		}
+	}
+}
