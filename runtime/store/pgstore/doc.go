@@ -24,6 +24,25 @@
 // exec mode (cache_statement), unprepared in the others. A pool's QueryTracer
 // still sees them, without their arguments.
 //
+// # Group commit
+//
+// Concurrent Claim and Complete calls share transactions: a call that finds
+// a connection's round trip free sends its statement at once, alone and
+// autocommit (so a lone request still costs two round trips, a replay one);
+// calls that arrive while two such round trips are in flight queue, and the
+// next free one sends everything queued (up to 64 statements, one per call,
+// in the order of their ids, at most one per id) as one transaction in one
+// round trip: one commit and one WAL flush for all of them, where most of
+// PostgreSQL's work for a statement of the hot path is its transaction. Each
+// call is answered with its own statement's result, only after that
+// transaction has committed, so a claim is durable when it is acknowledged,
+// as before. When a statement fails, the transaction rolls back and each call
+// runs its statement again alone; when the connection is lost, whether it
+// committed is unknown and each call gets the error. A call whose context
+// ends while queued is withdrawn; once sent, its statement may still commit
+// (as a lone statement may when the cancellation comes late), and the round
+// trip is cancelled only when every call in it has given up.
+//
 // A background purger deletes expired rows in bounded batches (see
 // WithPurgeInterval, WithPurgeBatch) and stops on Close.
 //

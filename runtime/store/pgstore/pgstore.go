@@ -131,7 +131,9 @@ func ident(name string) string {
 // FirstRequestSQL returns the two statements a first request runs on a Store
 // using table: Claim (binding $1 id, $2 fingerprint, $3 token, $4 lease in
 // microseconds) and Complete ($1 id, $2 token, $3 result, $4 time to live in
-// microseconds), each its own autocommit transaction. It is for tools that
+// microseconds), each its own autocommit transaction when it runs alone (a
+// Store sends concurrent calls' statements together in one transaction: see
+// the package documentation, Group commit). It is for tools that
 // inspect or measure them on their own, such as EXPLAIN or the pgbench ceiling
 // that bench/cmd/benchcompare measures; a Store does not need it.
 func FirstRequestSQL(table string) (claim, complete string, err error) {
