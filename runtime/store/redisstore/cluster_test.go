@@ -53,13 +53,7 @@ func (l *lazyCluster) stop() {
 // redis-server binary the test is skipped, except under CI=true.
 func testCluster(t testing.TB) *cluster {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server not on PATH under CI=true: %v", err)
-		}
-		t.Skipf("skipping: redis-server not on PATH (%v); CI=true makes this a failure", err)
-	}
+	bin := redisServer(t)
 	sharedCluster.once.Do(func() {
 		// Not t.TempDir: the cluster outlives the test that starts it.
 		sharedCluster.dir, sharedCluster.err = os.MkdirTemp("", "idemgen-redis-cluster-")
@@ -74,6 +68,20 @@ func testCluster(t testing.TB) *cluster {
 		t.Fatalf("starting a local Redis Cluster: %v", sharedCluster.err)
 	}
 	return sharedCluster.c
+}
+
+// redisServer is the path of the redis-server binary. Without one the test
+// is skipped, except under CI=true.
+func redisServer(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis-server not on PATH under CI=true: %v", err)
+		}
+		t.Skipf("skipping: redis-server not on PATH (%v); CI=true makes this a failure", err)
+	}
+	return bin
 }
 
 // cluster is a local Redis Cluster: nodes[i] for i < masters is a master at

@@ -23,13 +23,7 @@ import (
 // through Sentinel by URL (redis+sentinel://): a private redis-server and one
 // sentinel monitoring it, on free loopback ports, stopped at the end.
 func TestSentinelConformance(t *testing.T) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server not on PATH under CI=true: %v", err)
-		}
-		t.Skipf("skipping: redis-server not on PATH (%v); CI=true makes this a failure", err)
-	}
+	bin := redisServer(t)
 	ports, err := freePorts(2)
 	if err != nil {
 		t.Fatal(err)
