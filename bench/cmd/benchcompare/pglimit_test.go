@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/idemgen/idemgen/bench/loadgen"
 )
 
 func TestPGBenchScript(t *testing.T) {
@@ -17,6 +19,43 @@ func TestPGBenchScript(t *testing.T) {
 		"UPDATE t SET r = :res WHERE id = (md5(:r::text) || md5((:r::bigint + 1)::text)) AND tok = :tok;\n"
 	if got != want {
 		t.Fatalf("script:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestPGBenchBatchScript(t *testing.T) {
+	got := pgBenchBatchScript("SELECT $1, $2", "UPDATE t SET r = $3 WHERE id = $1", 2)
+	id := func(v string) string { return "(md5(:" + v + "::text) || md5((:" + v + "::bigint + 1)::text))" }
+	want := "\\set r1 random(1, 4611686018427387903)\n" +
+		"\\set r2 random(1, 4611686018427387903)\n" +
+		"\\startpipeline\nBEGIN;\n" +
+		"SELECT " + id("r1") + ", :fp;\n" +
+		"SELECT " + id("r2") + ", :fp;\n" +
+		"UPDATE t SET r = :res WHERE id = " + id("p1") + ";\n" +
+		"UPDATE t SET r = :res WHERE id = " + id("p2") + ";\n" +
+		"COMMIT;\n\\endpipeline\n" +
+		"\\set p1 :r1\n\\set p2 :r2\n"
+	if got != want {
+		t.Fatalf("script:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestPGLimitFinding(t *testing.T) {
+	at := func(rep int, rps float64) sample {
+		return sample{rep: rep, res: loadgen.Result{Requests: int(rps), Elapsed: time.Second}}
+	}
+	ss := []sample{at(0, 3000), at(1, 2000), at(2, 2400)}
+	ceiling := []sample{at(0, 2500), at(1, 2500), at(2, 3000)}
+	batched := []sample{at(0, 6000), at(1, 5000), at(2, 6000)}
+	got := pgLimitFinding("fresh keys", ss, ceiling, nil)
+	if !strings.HasPrefix(got, "Target met: idemgen-postgres, fresh keys: 0.80× [0.80–1.20]") || !strings.Contains(got, "2500 [2500–3000] first requests/s") || strings.Contains(got, "share commits") {
+		t.Fatalf("finding without the batched limit:\n%s", got)
+	}
+	got = pgLimitFinding("fresh keys", ss[1:], ceiling[1:], batched[1:])
+	if !strings.HasPrefix(got, "Target met: idemgen-postgres, fresh keys: 0.80× [0.80–0.80]") {
+		t.Fatalf("finding:\n%s", got)
+	}
+	if !strings.Contains(got, "share commits") || !strings.Contains(got, "0.40× [0.40–0.40] of 5500 [5000–6000] first requests/s") {
+		t.Fatalf("finding with the batched limit:\n%s", got)
 	}
 }
 
@@ -76,5 +115,26 @@ func TestPGBenchRuns(t *testing.T) {
 	}
 	if completed != res.Requests {
 		t.Fatalf("%d completed records after %d transactions: every transaction should claim and complete a new id", completed, res.Requests)
+	}
+
+	// The batched script: every transaction claims pgBatch new ids and
+	// completes the ones its client claimed before, so in the end each
+	// client holds pgBatch claims it never completed.
+	if _, err := conn.Exec(ctx, "TRUNCATE "+pgLimitTable); err != nil {
+		t.Fatal(err)
+	}
+	res, err = b.runBatched(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests == 0 || res.Requests%pgBatch != 0 {
+		t.Fatalf("batched pgbench ran %+v", res)
+	}
+	var claimed int
+	if err := conn.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE state = 2 AND length(result) = 1100) FROM "+pgLimitTable).Scan(&claimed, &completed); err != nil {
+		t.Fatal(err)
+	}
+	if claimed != res.Requests || completed != res.Requests-b.clients*pgBatch {
+		t.Fatalf("batched: %d records, %d completed after %d first requests from %d clients: want %d and %d", claimed, completed, res.Requests, b.clients, res.Requests, res.Requests-b.clients*pgBatch)
 	}
 }
