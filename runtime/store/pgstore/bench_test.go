@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -109,7 +108,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 	tr.n.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := storetest.CPUTime()
 	for i := range b.N {
 		id := run + strconv.Itoa(i)
 		if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
@@ -120,7 +119,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+	storetest.ReportCPU(b, cpu)
 	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
 }
 
@@ -134,7 +133,7 @@ func BenchmarkReplay(b *testing.B) {
 	tr.n.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := storetest.CPUTime()
 	for range b.N {
 		cl, err := s.Claim(ctx, "done", "fp", "t2", time.Minute)
 		if err != nil || cl.Acquired {
@@ -142,7 +141,7 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+	storetest.ReportCPU(b, cpu)
 	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
 }
 
@@ -187,42 +186,17 @@ func BenchmarkMiddleware(b *testing.B) {
 // pg-cpu-ns/op PostgreSQL's (its processes' CPU time, read from /proc when
 // the server runs on this machine).
 func BenchmarkFirstRequestParallel(b *testing.B) {
-	ctx := context.Background()
 	s, tr := benchStore(b, 64)
-	res := []byte(strings.Repeat("r", 1100))
 	run := fmt.Sprint(time.Now().UnixNano())
-	var next atomic.Int64
-	b.SetParallelism(16)
-	b.ReportAllocs()
 	tr.n.Store(0)
-	cpu, pg := cpuTime(), postgresCPU()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id := run + strconv.FormatInt(next.Add(1), 10)
-			if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := s.Complete(ctx, id, "t", res, time.Minute); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	pg := postgresCPU()
+	storetest.BenchFirstRequestParallel(b, s, 16, func(n int64) (id, fp, tok string) {
+		return run + strconv.FormatInt(n, 10), "fp", "t"
 	})
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	if pg > 0 {
 		b.ReportMetric(float64(postgresCPU()-pg)/float64(b.N), "pg-cpu-ns/op")
 	}
 	b.ReportMetric(float64(tr.n.Load())/float64(b.N), "rt/op")
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // postgresCPU is the CPU time of this machine's postgres processes, exited

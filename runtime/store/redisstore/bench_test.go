@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -166,42 +164,16 @@ func BenchmarkMiddleware(b *testing.B) {
 // kernel's, in the socket writes and reads. server-cpu-µs/op is the Redis
 // server's.
 func BenchmarkFirstRequestParallel(b *testing.B) {
-	ctx := context.Background()
 	h := &countHook{}
 	s, c := newStore(b, h)
-	res := []byte(strings.Repeat("r", 1100))
 	run := fmt.Sprint(time.Now().UnixNano())
-	var next atomic.Int64
-	b.SetParallelism(32)
-	b.ReportAllocs()
 	before := readScriptStats(b, c)
 	h.cmds.Store(0)
-	start := cpuTime()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id := run + strconv.FormatInt(next.Add(1), 10)
-			if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
-				b.Error(err)
-				return
-			}
-			if err := s.Complete(ctx, id, "t", res, time.Minute); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	storetest.BenchFirstRequestParallel(b, s, 32, func(n int64) (id, fp, tok string) {
+		return run + strconv.FormatInt(n, 10), "fp", "t"
 	})
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 	// sends/op: socket writes (pipelines and lone commands) per request; 2
 	// without any batching.
 	b.ReportMetric(float64(h.cmds.Load())/float64(b.N), "sends/op")
 	reportServer(b, c, before)
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -31,7 +31,7 @@ func BenchmarkFirstRequest(b *testing.B) {
 	s := benchStore(b)
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	for i := range b.N {
 		id := strconv.Itoa(i)
 		if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
@@ -52,7 +52,7 @@ func BenchmarkReplay(b *testing.B) {
 	s.Complete(ctx, "done", "t", result, time.Minute)
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	for range b.N {
 		cl, err := s.Claim(ctx, "done", "fp", "t2", time.Minute)
 		if err != nil || cl.Acquired {
