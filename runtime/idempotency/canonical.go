@@ -86,7 +86,7 @@ func keyPrefix(buf []byte, k0, k1 int) uint64 {
 		// a copy followed by a word load stalls store forwarding).
 		w := binary.BigEndian.Uint64(buf[k0+1:])
 		if n < 8 {
-			w &= ^uint64(0) << (8 * (8 - n))
+			w &= ^uint64(0) << (8 * (8 - n) & 63)
 		}
 		return w
 	}
@@ -425,7 +425,19 @@ value:
 			goto member
 		}
 		goto value
-	case ch == '-' || ch-'0' < 10:
+	case ch-'1' < 9:
+		// An integer without a sign, inline (most numbers); any other
+		// number, and one that ends the input, is scanNumber's.
+		for q = p + 1; q < len(in) && in[q]-'0' < 10; q++ {
+		}
+		if q < len(in) && in[q] != '.' && in[q]|0x20 != 'e' {
+			p = q
+			break
+		}
+		if p = scanNumber(in, p); p < 0 {
+			goto fail
+		}
+	case ch == '-' || ch == '0':
 		if p = scanNumber(in, p); p < 0 {
 			goto fail
 		}
@@ -479,7 +491,19 @@ member:
 	if p >= len(in) || in[p] != '"' {
 		goto fail
 	}
-	for q = p + 1; q+8 <= len(in); q += 8 {
+	q = p + 1
+	if p+9 <= len(in) {
+		// The key's first word ends most keys, and byte-swapped it is the
+		// key's prefix (keyPrefix, inlined; masked below): one load.
+		w = binary.LittleEndian.Uint64(in[q:])
+		pfx = bits.ReverseBytes64(w)
+		if w = specialMask(w); w != 0 {
+			q += bits.TrailingZeros64(w) >> 3
+			goto keyEnd
+		}
+		q += 8
+	}
+	for ; q+8 <= len(in); q += 8 {
 		if w = specialMask(binary.LittleEndian.Uint64(in[q:])); w != 0 {
 			q += bits.TrailingZeros64(w) >> 3
 			goto keyEnd
@@ -494,11 +518,10 @@ keyEnd:
 	if q >= len(in) || in[q] != '"' {
 		goto fail
 	}
-	// keyPrefix, inlined.
 	if e = q - p; p+9 <= len(in) {
-		pfx = binary.BigEndian.Uint64(in[p+1:])
+		// pfx holds the 8 bytes after the quote: drop those past the key.
 		if e < 8 {
-			pfx &= ^uint64(0) << (8 * (8 - e))
+			pfx &= ^uint64(0) << (8 * (8 - e) & 63) // (& 63: no check for shifts of 64 and more)
 		}
 	} else {
 		pfx = keyPrefix(in, p, q+1)
@@ -542,14 +565,28 @@ func (c *canon) reorder(out, in []byte, off, end int, ms []member) []byte {
 			e = ms[x+1].start - 1 // the ','
 		}
 		m := src[ms[x].start+shift : e+shift]
-		if n := len(m); n >= 8 && n <= 16 {
-			// Members are mostly short: two overlapping word moves beat
-			// a call to memmove (and the register spills around it).
+		// Members are mostly short (at least 4 bytes: `"":0`): up to 32
+		// bytes, overlapping word moves beat a call to memmove (and the
+		// register spills around it).
+		switch n := len(m); {
+		case n >= 8 && n <= 16:
 			d := out[w : w+n]
 			binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(m))
 			binary.LittleEndian.PutUint64(d[n-8:], binary.LittleEndian.Uint64(m[n-8:]))
 			w += n
-		} else {
+		case n > 16 && n <= 32:
+			d := out[w : w+n]
+			binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(m))
+			binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(m[8:]))
+			binary.LittleEndian.PutUint64(d[n-16:], binary.LittleEndian.Uint64(m[n-16:]))
+			binary.LittleEndian.PutUint64(d[n-8:], binary.LittleEndian.Uint64(m[n-8:]))
+			w += n
+		case n >= 4 && n < 8:
+			d := out[w : w+n]
+			binary.LittleEndian.PutUint32(d, binary.LittleEndian.Uint32(m))
+			binary.LittleEndian.PutUint32(d[n-4:], binary.LittleEndian.Uint32(m[n-4:]))
+			w += n
+		default:
 			w += copy(out[w:], m)
 		}
 	}
@@ -890,11 +927,12 @@ func (c *canon) memberOrder(src []byte, shift int, ms []member) []int32 {
 	// order found for the previous object is reused when the key prefixes
 	// are the same and all different (then they alone decide the order).
 	if n == c.permN {
-		cached := true
-		for i := 0; cached && i < n; i++ {
-			cached = c.permPfx[i] == ms[i].pfx
+		pfx := c.permPfx[:n]
+		i := 0
+		for i < len(pfx) && pfx[i] == ms[i].pfx {
+			i++
 		}
-		if cached {
+		if i == n {
 			return idx // still the order found last
 		}
 	}

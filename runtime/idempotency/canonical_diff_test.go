@@ -53,6 +53,9 @@ func TestCanonicalJSONSameAsReference(t *testing.T) {
 		`{"id":"ord_123","customer":"cus_456","amount":1999,"currency":"EUR","note":"leave at the door...","items":[{"sku":"sku-0","name":"a product","qty":1,"price":100},{"sku":"sku-1","name":"a product","qty":2,"price":100}],"total":19.99}`,
 		`{"b":{"d":{"f":1,"e":2},"c":3},"a":{"h":[{"j":1,"i":2}],"g":4}}`,
 		`{"b":"\u0041","a":1}`, `{"b":1,"a":"x\"y"}`, `[{"b":1,"a":2}, {"b":3,"a":4}]`, `{"b":1,"a":2} `, ` {"b":1,"a":2}`,
+		// Numbers: compact's inline integers and what it leaves to scanNumber.
+		`[12,3.5,4e2,5E-1,60,789]`, `{"b":123,"a":45.0e1,"c":6E+2}`, `[1e]`, `[12.]`, `[12.e3]`, `[0,07]`, `[9,-9,09]`,
+		`[123x]`, `[1-2]`, `[1+2]`, `{"a":1234567890123456789012345678901234567890}`, `[1,2]3`, `123`, `123 `,
 	)
 	// Long string values (scanLongString): an escape, a control character or
 	// a quote at every offset of the word-at-a-time part and past it.

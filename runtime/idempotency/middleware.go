@@ -2,7 +2,6 @@ package idempotency
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -285,7 +284,7 @@ func (m *Middleware) admit(w http.ResponseWriter, r *http.Request, next http.Han
 		return "", "", answered
 	}
 	ab := &st.attempt
-	hex.Encode(ab[:64], idSum[:])
+	encodeHex(ab[:64], idSum[:])
 	var raw uint64
 	var fpSum fpSum
 	if m.peek != nil {
@@ -473,9 +472,9 @@ func (m *Middleware) execute(w http.ResponseWriter, r *http.Request, next http.H
 	cw.reset(w, m.c.maxBody)
 	done := false
 	defer m.releaseOnPanic(ctx, bg, tx, id, token, start, cw, &done)
-	t0 := time.Now()
+	t0 := monotonic()
 	next.ServeHTTP(cw, r)
-	start.handler = time.Since(t0)
+	start.handler = monotonic() - t0
 	m.noteDuration(start.handler)
 	done = true
 	m.finish(ctx, bg, r, cw, tx, start, id, token)

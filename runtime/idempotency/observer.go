@@ -119,3 +119,12 @@ func (a *arrival) since(t time.Time) time.Duration {
 	}
 	return time.Since(t)
 }
+
+// monoBase is the origin of monotonic.
+var monoBase = time.Now()
+
+// monotonic reads only the monotonic clock (time.Since of a time that
+// carries a monotonic reading): the handler's duration, which every
+// execution measures, needs nothing else, and time.Now also reads the wall
+// clock (about twice the cost).
+func monotonic() time.Duration { return time.Since(monoBase) }

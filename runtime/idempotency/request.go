@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -16,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -464,8 +464,35 @@ func hexSum(b []byte) string {
 
 func hexString(sum *[32]byte) string {
 	var h [64]byte
-	hex.Encode(h[:], sum[:])
+	encodeHex(h[:], sum[:])
 	return string(h[:])
+}
+
+// hexDigits[b] is byte b's two lower-case hex digits, little-endian.
+var hexDigits = func() (t [256]uint16) {
+	const d = "0123456789abcdef"
+	for i := range t {
+		t[i] = uint16(d[i>>4]) | uint16(d[i&15])<<8
+	}
+	return t
+}()
+
+// encodeHex is hex.Encode (dst holds at least 2*len(src) bytes) with one
+// table load per byte and one store per 4 bytes: the record id, the
+// fingerprint and the token of every request are hex encoded, and this
+// takes half the time of hex.Encode's two lookups and stores per byte.
+func encodeHex(dst, src []byte) int {
+	n := 2 * len(src)
+	dst = dst[:n]
+	for len(src) >= 4 {
+		binary.LittleEndian.PutUint64(dst, uint64(hexDigits[src[0]])|uint64(hexDigits[src[1]])<<16|
+			uint64(hexDigits[src[2]])<<32|uint64(hexDigits[src[3]])<<48)
+		src, dst = src[4:], dst[8:]
+	}
+	for i, v := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], hexDigits[v])
+	}
+	return n
 }
 
 // attemptLen is the most one attempt's strings take: the hex record id, the
@@ -502,7 +529,7 @@ func attemptStrings(b *[attemptLen]byte, fp *fpSum, withRaw bool, raw uint64) (i
 // putFingerprint writes the hex fingerprint sum, and ".<raw hash>" when
 // withRaw, to dst and returns how many bytes it wrote.
 func putFingerprint(dst []byte, sum *fpSum, withRaw bool, raw uint64) int {
-	n := hex.Encode(dst, sum.b[:sum.n])
+	n := encodeHex(dst, sum.b[:sum.n])
 	if !withRaw {
 		return n
 	}
@@ -683,7 +710,10 @@ func appendTokenHex(dst []byte) []byte {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	return hex.AppendEncode(dst, b[:])
+	n := len(dst)
+	dst = slices.Grow(dst, 2*len(b))[:n+2*len(b)]
+	encodeHex(dst[n:], b[:])
+	return dst
 }
 
 // queryValues yields every (unescaped) value of name in a URL-encoded query.

@@ -50,7 +50,7 @@ func WithSweepInterval(d time.Duration) Option { return func(c *config) { c.swee
 
 // Store is the memory store. The zero value is not usable; call New.
 type Store struct {
-	now      func() time.Time
+	now      func() time.Time // WithClock's clock; nil: the system's (wallNano)
 	seed     maphash.Seed
 	shards   []shard
 	perShard int // max records per shard, 0 = unbounded
@@ -85,7 +85,7 @@ var ErrClosed = errors.New("memstore: the store is closed")
 // New returns a running store; call Close to stop its sweeper and release its
 // memory.
 func New(opts ...Option) *Store {
-	cfg := config{now: time.Now, sweep: DefaultSweepInterval, shards: 32}
+	cfg := config{sweep: DefaultSweepInterval, shards: 32}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -235,7 +235,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 		return idempotency.Claim{}, err
 	}
 	defer sh.mu.Unlock()
-	now := s.now().UnixNano()
+	now := s.nowNano()
 	slot, found := sh.find(id, h)
 	var state idempotency.State
 	if found {
@@ -324,7 +324,7 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 		return err
 	}
 	defer sh.mu.Unlock()
-	now := s.now().UnixNano()
+	now := s.nowNano()
 	slot, r, ok := sh.owned(id, h, token, now)
 	if !ok {
 		return idempotency.ErrNotOwner
@@ -343,7 +343,7 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 		return err
 	}
 	defer sh.mu.Unlock()
-	slot, _, ok := sh.owned(id, h, token, s.now().UnixNano())
+	slot, _, ok := sh.owned(id, h, token, s.nowNano())
 	if !ok {
 		return idempotency.ErrNotOwner
 	}
@@ -376,7 +376,7 @@ func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) 
 	}
 	defer sh.mu.Unlock()
 	slot, found := sh.find(id, h)
-	if !found || sh.rec(slot).expiresAt() <= s.now().UnixNano() {
+	if !found || sh.rec(slot).expiresAt() <= s.nowNano() {
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}
 	return sh.rec(slot).record(id), nil
@@ -406,7 +406,7 @@ func (s *Store) AppendCompleted(dst, id []byte) ([]byte, int, bool) {
 		return dst, 0, false
 	}
 	r := sh.rec(slot)
-	if r.state() != idempotency.StateCompleted || r.expiresAt() <= s.now().UnixNano() {
+	if r.state() != idempotency.StateCompleted || r.expiresAt() <= s.nowNano() {
 		return dst, 0, false
 	}
 	_, fp, _, _ := r.lens()
@@ -443,7 +443,7 @@ func (s *Store) purgeShard(sh *shard) (n int, more bool) {
 	if sh.closed {
 		return 0, false
 	}
-	now := s.now().UnixNano()
+	now := s.nowNano()
 	for h, slot := range sh.index {
 		if sh.rec(slot).expiresAt() <= now {
 			sh.remove(h, slot)
@@ -475,6 +475,14 @@ func (s *Store) Len() int {
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// nowNano is the store's clock in Unix nanoseconds.
+func (s *Store) nowNano() int64 {
+	if s.now != nil {
+		return s.now().UnixNano()
+	}
+	return wallNano()
 }
 
 // after is now+d in Unix nanoseconds, saturating instead of wrapping for a
