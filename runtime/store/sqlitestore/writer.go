@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -73,8 +74,12 @@ type writeOp struct {
 	argv [5]driver.NamedValue // args' storage, one allocation with the op
 	n    int64                // rows affected
 	err  error
-	done chan struct{}
+	done chan struct{} // the writer's signal that the write ran (buffered: one send per use)
 }
+
+// ops recycles writeOps: a first request makes two writes, and an op (with
+// its channel) is two allocations.
+var ops = sync.Pool{New: func() any { return &writeOp{done: make(chan struct{}, 1)} }}
 
 // write runs stmt with args on the writer connection and returns the rows it
 // affected. Concurrent writes are committed together (group commit): one
@@ -82,13 +87,19 @@ type writeOp struct {
 // so under load that cost is shared by every write that queued behind it,
 // and a lone write runs on its own, without waiting.
 func (s *Store) write(ctx context.Context, stmt wstmt, args ...any) (int64, error) {
-	op := &writeOp{ctx: ctx, stmt: stmt, done: make(chan struct{})}
+	op := ops.Get().(*writeOp)
+	op.ctx, op.stmt, op.n, op.err = ctx, stmt, 0, nil
 	op.args = op.argv[:0]
 	for i, a := range args {
 		op.args = append(op.args, driver.NamedValue{Ordinal: i + 1, Value: a})
 	}
 	err := s.send(op)
-	return op.n, err
+	n := op.n
+	// The writer no longer holds op (it signalled, or never took it).
+	op.ctx, op.args = nil, nil
+	clear(op.argv[:])
+	ops.Put(op)
+	return n, err
 }
 
 // send queues op for the writer goroutine and waits until it ran.
@@ -218,7 +229,7 @@ func (s *Store) takeWrites(w *writer, stop <-chan struct{}) {
 		}
 		w.runBatch(batch)
 		for _, op := range batch {
-			close(op.done)
+			op.done <- struct{}{} // the writer's last use of op
 		}
 		clear(batch)
 	}
