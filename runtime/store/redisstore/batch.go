@@ -32,12 +32,18 @@ type batcher struct {
 	running bool // a caller is flushing
 }
 
-// call is one queued script run.
-type call struct {
+// op is one store command: the script sc on keys with args or, when sc is
+// nil, the plain command args.
+type op struct {
 	sc   *redis.Script
-	keys [1]string
+	keys []string
 	args []any
-	cmd  *redis.Cmd
+}
+
+// call is one queued op.
+type call struct {
+	op
+	cmd *redis.Cmd
 	// wake is signalled once: the reply is in cmd, or (lead set) the caller
 	// must flush next.
 	wake chan struct{}
@@ -46,10 +52,11 @@ type call struct {
 
 var callPool = sync.Pool{New: func() any { return &call{wake: make(chan struct{}, 1)} }}
 
-// run runs sc on key with args and returns its reply, as sc.Run does.
-func (b *batcher) run(ctx context.Context, sc *redis.Script, key string, args ...any) *redis.Cmd {
+// run runs o and returns its reply, as sc.Run (or Process, for a plain
+// command) does.
+func (b *batcher) run(ctx context.Context, o op) *redis.Cmd {
 	c := callPool.Get().(*call)
-	c.sc, c.keys[0], c.args, c.cmd, c.lead = sc, key, args, nil, false
+	c.op, c.cmd, c.lead = o, nil, false
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	if !b.running {
@@ -75,7 +82,7 @@ func (b *batcher) run(ctx context.Context, sc *redis.Script, key string, args ..
 			// Not sent yet: withdraw it.
 			b.queue = append(b.queue[:i], b.queue[i+1:]...)
 			b.mu.Unlock()
-			c.sc, c.args = nil, nil
+			c.op = op{}
 			callPool.Put(c)
 			return cmd
 		}
@@ -94,7 +101,7 @@ func (b *batcher) run(ctx context.Context, sc *redis.Script, key string, args ..
 // done returns c's reply and gives c back to the pool.
 func (c *call) done() *redis.Cmd {
 	cmd := c.cmd
-	c.sc, c.args, c.cmd = nil, nil, nil
+	c.op, c.cmd = op{}, nil
 	callPool.Put(c)
 	return cmd
 }
@@ -140,22 +147,26 @@ func (b *batcher) flush(ctx context.Context) {
 // call is the first: the queue was empty when it started flushing, or it was
 // the queue's head when the flushing role was handed to it.
 func (b *batcher) exec(ctx context.Context, batch []*call) {
-	if len(batch) == 1 {
-		c := batch[0]
-		c.cmd = c.sc.Run(ctx, b.client, c.keys[:], c.args...)
+	if c := batch[0]; len(batch) == 1 {
+		if c.sc == nil {
+			c.cmd = redis.NewCmd(ctx, c.args...)
+			_ = b.client.Process(ctx, c.cmd) // the error is the command's
+		} else {
+			c.cmd = c.sc.Run(ctx, b.client, c.keys, c.args...)
+		}
 	} else {
 		p := b.client.Pipeline()
 		for _, c := range batch {
-			c.cmd = c.sc.EvalSha(ctx, p, c.keys[:], c.args...)
+			c.cmd = c.add(ctx, p, false)
 		}
 		_, _ = p.Exec(ctx) // every error is its command's
 		var retry redis.Pipeliner
 		for _, c := range batch {
-			if err := c.cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			if c.sc != nil && isNoScript(c.cmd.Err()) {
 				if retry == nil {
 					retry = b.client.Pipeline()
 				}
-				c.cmd = c.sc.Eval(ctx, retry, c.keys[:], c.args...)
+				c.cmd = c.add(ctx, retry, true)
 			}
 		}
 		if retry != nil {
@@ -167,4 +178,23 @@ func (b *batcher) exec(ctx context.Context, batch []*call) {
 			c.wake <- struct{}{}
 		}
 	}
+}
+
+// add queues o in p and returns its command: EVALSHA or, when whole is set,
+// EVAL for a script.
+func (o *op) add(ctx context.Context, p redis.Pipeliner, whole bool) *redis.Cmd {
+	switch {
+	case o.sc == nil:
+		cmd := redis.NewCmd(ctx, o.args...)
+		_ = p.Process(ctx, cmd)
+		return cmd
+	case whole:
+		return o.sc.Eval(ctx, p, o.keys, o.args...)
+	default:
+		return o.sc.EvalSha(ctx, p, o.keys, o.args...)
+	}
+}
+
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }

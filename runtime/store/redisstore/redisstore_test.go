@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -273,5 +274,121 @@ func TestInFlightTimes(t *testing.T) {
 	rec, err = s.Get(ctx, "r")
 	if err != nil || !near(rec.LeaseUntil, want) || !near(rec.ExpiresAt, srv.Add(time.Hour)) || rec.Token != "tok" {
 		t.Fatalf("Get after Complete = %+v, %v; want the lease end kept, ExpiresAt an hour on", rec, err)
+	}
+}
+
+// oldServerHook answers every SET ... GET with the error a server before
+// Redis 7.0 gives for NX with GET, without sending it, and counts the ones it
+// answered.
+type oldServerHook struct{ refused atomic.Int64 }
+
+func (h *oldServerHook) refuse(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if len(args) > 0 && strings.EqualFold(fmt.Sprint(args[0]), "set") && strings.EqualFold(fmt.Sprint(args[len(args)-1]), "get") {
+		h.refused.Add(1)
+		cmd.SetErr(errors.New("ERR syntax error"))
+		return true
+	}
+	return false
+}
+
+func (h *oldServerHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *oldServerHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.refuse(cmd) {
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *oldServerHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			if h.refuse(cmd) {
+				return cmd.Err()
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestClaimBeforeRedis7: a server that refuses SET NX GET (before Redis 7.0)
+// gets the claim script instead, with the same answers, and is not asked
+// again.
+func TestClaimBeforeRedis7(t *testing.T) {
+	ctx := context.Background()
+	h := &oldServerHook{}
+	s, _ := newStore(t, h)
+	if cl, err := s.Claim(ctx, "k", "fp", "t", time.Minute); err != nil || !cl.Acquired {
+		t.Fatalf("first claim = %+v, %v", cl, err)
+	}
+	if cl, err := s.Claim(ctx, "k", "fp", "t2", time.Minute); err != nil || cl.Acquired || cl.Existing.State != idempotency.StateInFlight {
+		t.Fatalf("claim in flight = %+v, %v", cl, err)
+	}
+	if err := s.Complete(ctx, "k", "t", []byte("answer"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := s.Claim(ctx, "k", "fp", "t3", time.Minute); err != nil || cl.Acquired || string(cl.Existing.Result) != "answer" {
+		t.Fatalf("replay = %+v, %v", cl, err)
+	}
+	if n := h.refused.Load(); n != 1 {
+		t.Fatalf("SET NX GET tried %d times, want once", n)
+	}
+}
+
+// TestClaimOutcomesAndTrips: the claim's plain SET NX GET answers a fresh key
+// and a completed record in one round trip; an in-flight record (a
+// duplicate, or the same claim retried) goes on to the claim script, a second
+// one; every answer is the one the script alone gave.
+func TestClaimOutcomesAndTrips(t *testing.T) {
+	ctx := context.Background()
+	h := &countHook{}
+	s, _ := newStore(t, h)
+	if _, err := s.Claim(ctx, "warm", "fp", "t", time.Minute); err != nil { // load the scripts
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, "warm", "fp", "t2", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	trips := func(what string, want int64, f func()) {
+		t.Helper()
+		h.cmds.Store(0)
+		f()
+		if n := h.cmds.Load(); n != want {
+			t.Fatalf("%s: %d round trips, want %d", what, n, want)
+		}
+	}
+	trips("fresh claim", 1, func() {
+		if cl, err := s.Claim(ctx, "k", "fp", "t", time.Minute); err != nil || !cl.Acquired || cl.TookOver {
+			t.Fatalf("fresh claim = %+v, %v", cl, err)
+		}
+	})
+	trips("duplicate in flight", 2, func() {
+		if cl, err := s.Claim(ctx, "k", "fp2", "t2", time.Minute); err != nil || cl.Acquired ||
+			cl.Existing.State != idempotency.StateInFlight || cl.Existing.Token != "t" || cl.Existing.Fingerprint != "fp" {
+			t.Fatalf("claim in flight = %+v, %v", cl, err)
+		}
+	})
+	trips("claim retried with its token", 2, func() {
+		if cl, err := s.Claim(ctx, "k", "fp", "t", time.Minute); err != nil || !cl.Acquired {
+			t.Fatalf("retried claim = %+v, %v", cl, err)
+		}
+	})
+	result := []byte("\x00binary\r\n2:,answer,\xff")
+	if err := s.Complete(ctx, "k", "t", result, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var cl idempotency.Claim
+	trips("replay", 1, func() {
+		var err error
+		cl, err = s.Claim(ctx, "k", "fp", "t3", time.Minute)
+		if err != nil || cl.Acquired || cl.Existing.State != idempotency.StateCompleted || string(cl.Existing.Result) != string(result) ||
+			cl.Existing.Token != "t" || cl.Existing.Fingerprint != "fp" {
+			t.Fatalf("replay = %+v, %v", cl, err)
+		}
+	})
+	rec, err := s.Get(ctx, "k")
+	if err != nil || !rec.LeaseUntil.Equal(cl.Existing.LeaseUntil) || !rec.ExpiresAt.Equal(cl.Existing.ExpiresAt) || string(rec.Result) != string(result) {
+		t.Fatalf("Get = %+v, %v; the replay's claim said %+v", rec, err, cl.Existing)
 	}
 }
