@@ -13,11 +13,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// scriptStats is the number of EVALSHA, EVAL and SET calls the server has run
-// and the server time they took, in microseconds (INFO commandstats): the
-// store's round trips (a claim is SET NX GET, then the claim script when the
-// key is in flight; the other steps are scripts) and its cost as the server
-// counts them. cpu is the server
+// scriptStats is the number of EVALSHA and EVAL calls the server has run and
+// the server time they took, in microseconds (INFO commandstats): the store's
+// scripts and their cost as the server counts them. A claim's SET NX GET is
+// not among them (the SETs of the scripts would be counted with it): rt/op,
+// counted by the client, has the round trips. cpu is the server
 // process's user+system CPU time (INFO cpu): unlike commandstats, which is
 // wall time inside the commands, it counts the server's socket reads and
 // writes too and, unlike wall time, does not count the time the server waits
@@ -46,7 +46,7 @@ func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 	}
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval" && name != "cmdstat_set") {
+		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
 			continue
 		}
 		for _, kv := range strings.Split(rest, ",") {
@@ -63,7 +63,7 @@ func readScriptStats(b testing.TB, c *redis.Client) scriptStats {
 	return st
 }
 
-// reportServer reports the server's store commands (server-rt/op), their time
+// reportServer reports the server's script calls (server-rt/op), script time
 // (server-µs/op) and whole CPU time (server-cpu-µs/op: the scripts and the
 // socket work, which commandstats leaves out, without the waits for a CPU that
 // commandstats' wall time includes) per operation since before. Other clients of the same server inflate all three:

@@ -149,9 +149,7 @@ type Store struct {
 	release  *redis.Script
 	get      *redis.Script
 	batch    *batcher
-	// noSetGet: the server refused SET NX GET (before Redis 7.0), Claim
-	// runs the script only.
-	noSetGet atomic.Bool
+	inFlight atomic.Int32 // see sawInFlight
 	// reload is the client's ReloadState when it is a cluster client.
 	reload func(context.Context)
 	// replicas and waitTimeout: see WithReplicaWait (replicas 0: no WAIT).
@@ -237,13 +235,13 @@ const minGrace = 60000
 // as 15 and -16.
 const graceDigits = 15
 
-// Claim implements idempotency.Store.Claim in one round trip. It first tries
-// SET NX PX GET, a plain command (no script): it creates the in-flight record
-// when the key is free, or returns a completed record to replay. Only when the
-// key holds an in-flight record (a duplicate in flight, this same claim
-// retried, or a lease to take over), a legacy hash, or the server is older
-// than Redis 7.0 (which refuses NX with GET), the claim script decides, in a
-// second round trip.
+// Claim implements idempotency.Store.Claim in one round trip. When it shares a
+// send with other calls (see batcher.exec), it is a plain SET NX PX GET
+// (Redis 7.0 or later; no Lua): that creates the in-flight record when the key
+// is free, or returns a completed record to replay. Only when the key holds an
+// in-flight record (a duplicate in flight, this same claim retried, or a lease
+// to take over) or a legacy hash does the claim script decide, in a second
+// round trip. A claim sent alone, or first, is the script.
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
 	ms := millis(lease)
 	grace := max(ms, minGrace)
@@ -262,19 +260,21 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	b.WriteString(g)
 	key := s.Key(id)
 	record := b.String()
-	if !s.noSetGet.Load() {
-		cmd, acked, err := s.run(ctx, op{args: []any{"set", key, record, "nx", "px", ms + grace, "get"}})
-		if err == nil {
-			err = cmd.Err()
-		}
-		var v string
-		if err == nil {
-			v, _ = cmd.Val().(string)
-		}
+	args := []any{record, owner, ms + grace}
+	o := op{sc: s.claim, keys: []string{key}, args: args}
+	if s.inFlight.Load() < inFlightLimit {
+		o.fast = []any{"set", key, args[0], "nx", "px", args[2], "get"}
+	}
+	cmd, fast, acked, err := s.run(ctx, o)
+	if err == nil && fast {
+		err = cmd.Err()
+		v, _ := cmd.Val().(string)
 		switch {
 		case errors.Is(err, redis.Nil):
+			s.sawInFlight(false)
 			return s.acquired(ctx, id, key, token, 1, acked)
 		case err == nil && strings.HasPrefix(v, "2"):
+			s.sawInFlight(false)
 			rec, err := decode(id, v, nil)
 			if err != nil {
 				return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
@@ -282,15 +282,17 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 			return idempotency.Claim{Existing: rec}, nil
 		case err == nil, strings.HasPrefix(err.Error(), "WRONGTYPE"):
 			// In flight, or a legacy hash: the script decides.
+			s.sawInFlight(true)
 		case strings.HasPrefix(err.Error(), "ERR syntax error"):
 			// Redis before 7.0: scripts only, from now on.
-			s.noSetGet.Store(true)
+			s.batch.noFast.Store(true)
 		default:
 			s.failed(ctx)
 			return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
 		}
+		o.fast = nil
+		cmd, _, acked, err = s.run(ctx, o)
 	}
-	cmd, acked, err := s.run(ctx, op{sc: s.claim, keys: []string{key}, args: []any{record, owner, ms + grace}})
 	if err != nil {
 		s.failed(ctx)
 		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
@@ -303,10 +305,16 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	switch v := v.(type) {
 	case int64:
 		if v == 1 || v == 2 {
+			if !fast {
+				s.sawInFlight(false)
+			}
 			return s.acquired(ctx, id, key, token, v, acked)
 		}
 	case []any:
 		if len(v) == 2 {
+			if !fast {
+				s.sawInFlight(v[1] != int64(0))
+			}
 			rec, err := decode(id, v[0], v[1])
 			if err != nil {
 				return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
@@ -315,6 +323,22 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 		}
 	}
 	return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: unexpected reply %v", id, v)
+}
+
+// inFlight scores how often claims find an in-flight record (up 4 for one
+// that does, down 1 for one that does not, within [0, 4*inFlightLimit]);
+// at inFlightLimit or more, claims are sent as scripts only. A claim's fast
+// form (see Claim) that finds an in-flight record costs a second round trip,
+// so it pays only when most claims find a free key or a completed record:
+// under contention for a few keys (duplicates in flight) it does not.
+const inFlightLimit = 16
+
+func (s *Store) sawInFlight(yes bool) {
+	if n := s.inFlight.Load(); yes && n < 4*inFlightLimit {
+		s.inFlight.Add(4)
+	} else if !yes && n > 0 {
+		s.inFlight.Add(-1)
+	}
 }
 
 // acquired answers a claim that token acquired (how: 1 fresh, 2 by taking
@@ -331,24 +355,22 @@ func (s *Store) acquired(ctx context.Context, id, key, token string, how int64, 
 
 const zeros = "000000000000000"
 
-// run runs the write o. With WithReplicaWait it sends o and WAIT in one
-// pipeline on one connection to the master of o's key (WAIT counts the
-// replicas that have that connection's writes), and returns how many replicas
-// acknowledged; without, acked is 0 and nothing waits. err is an error of the
-// connection or of WAIT; o's own is in cmd.
-func (s *Store) run(ctx context.Context, o op) (cmd *redis.Cmd, acked int, err error) {
+// run runs the write o, through the batcher (fast: the reply is o.fast's).
+// With WithReplicaWait it sends o's script and WAIT in one pipeline on one
+// connection to the master of o's key (WAIT counts the replicas that have
+// that connection's writes), and returns how many replicas acknowledged;
+// without, acked is 0 and nothing waits. err is an error of the connection or
+// of WAIT; o's own is in cmd.
+func (s *Store) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool, acked int, err error) {
 	if s.replicas == 0 {
-		return s.batch.run(ctx, o), 0, nil
+		cmd, fast = s.batch.run(ctx, o)
+		return cmd, fast, 0, nil
 	}
 	var node redis.Pipeliner
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		key, _ := o.args[1].(string) // a plain command: its key follows its name
-		if o.sc != nil {
-			key = o.keys[0]
-		}
-		m, err := cc.MasterForKey(ctx, key)
+		m, err := cc.MasterForKey(ctx, o.keys[0])
 		if err != nil {
-			return nil, 0, err
+			return nil, false, 0, err
 		}
 		node = m.Pipeline()
 	} else {
@@ -357,14 +379,14 @@ func (s *Store) run(ctx context.Context, o op) (cmd *redis.Cmd, acked int, err e
 	cmd = o.add(ctx, node, false)
 	wait := node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 	node.Exec(ctx) // the errors are the commands'
-	if o.sc != nil && isNoScript(cmd.Err()) {
+	if isNoScript(cmd.Err()) {
 		// The server does not know the script yet: send it whole.
 		cmd = o.add(ctx, node, true)
 		wait = node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 		node.Exec(ctx)
 	}
 	n, err := wait.Int64()
-	return cmd, int(n), err
+	return cmd, false, int(n), err
 }
 
 // ownerPrefix is the start of the in-flight record that token owns.
@@ -374,7 +396,7 @@ func ownerPrefix(token string) string {
 
 // Complete implements idempotency.Store.Complete in one script run.
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
-	cmd, acked, err := s.run(ctx, op{sc: s.complete, keys: []string{s.Key(id)}, args: []any{ownerPrefix(token), result, millis(ttl)}})
+	cmd, _, acked, err := s.run(ctx, op{sc: s.complete, keys: []string{s.Key(id)}, args: []any{ownerPrefix(token), result, millis(ttl)}})
 	if err == nil {
 		var n int
 		n, err = cmd.Int()
@@ -394,7 +416,8 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 
 // Release implements idempotency.Store.Release in one script run.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	n, err := s.batch.run(ctx, op{sc: s.release, keys: []string{s.Key(id)}, args: []any{ownerPrefix(token)}}).Int()
+	cmd, _ := s.batch.run(ctx, op{sc: s.release, keys: []string{s.Key(id)}, args: []any{ownerPrefix(token)}})
+	n, err := cmd.Int()
 	if err != nil {
 		s.failed(ctx)
 		return fmt.Errorf("redisstore: release %q: %w", id, err)
@@ -407,7 +430,8 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 
 // Get implements idempotency.Store.Get in one script run.
 func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) {
-	v, err := s.batch.run(ctx, op{sc: s.get, keys: []string{s.Key(id)}}).Slice()
+	cmd, _ := s.batch.run(ctx, op{sc: s.get, keys: []string{s.Key(id)}})
+	v, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}
