@@ -36,21 +36,22 @@ type batcher struct {
 	running bool // a caller is flushing
 }
 
-// op is one store command: the script sc on keys with args. fast, when set,
-// is a plain command that may stand in for the script (a claim's SET NX GET,
-// see Store.Claim), which the batcher sends instead when the op is not the
-// first of its send (see exec).
+// op is one store command: the script sc on key with args. fast marks a
+// claim (args: record, owner prefix length, key lifetime ms) that may be sent
+// as the plain SET NX PX GET instead (see Store.Claim), which the batcher does
+// when the op is not the first of its send (see exec).
 type op struct {
 	sc   *redis.Script
-	keys []string
+	key  string
 	args []any
-	fast []any
+	fast bool
 }
 
 // call is one queued op.
 type call struct {
 	op
-	cmd *redis.Cmd
+	keys [1]string // key, as the scripts take it
+	cmd  *redis.Cmd
 	// sentFast: cmd is the reply of op.fast, not of the script.
 	sentFast bool
 	// wake is signalled once: the reply is in cmd, or (lead set) the caller
@@ -65,7 +66,7 @@ var callPool = sync.Pool{New: func() any { return &call{wake: make(chan struct{}
 // when fast is set.
 func (b *batcher) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool) {
 	c := callPool.Get().(*call)
-	c.op, c.cmd, c.sentFast, c.lead = o, nil, false, false
+	c.op, c.keys[0], c.cmd, c.sentFast, c.lead = o, o.key, nil, false, false
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	if !b.running {
@@ -110,7 +111,7 @@ func (b *batcher) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool) {
 // done returns c's reply and gives c back to the pool.
 func (c *call) done() (*redis.Cmd, bool) {
 	cmd, fast := c.cmd, c.sentFast
-	c.op, c.cmd = op{}, nil
+	c.op, c.keys[0], c.cmd = op{}, "", nil
 	callPool.Put(c)
 	return cmd, fast
 }
@@ -157,7 +158,7 @@ func (b *batcher) flush(ctx context.Context) {
 // the queue's head when the flushing role was handed to it.
 func (b *batcher) exec(ctx context.Context, batch []*call) {
 	if c := batch[0]; len(batch) == 1 {
-		c.cmd = c.sc.Run(ctx, b.client, c.keys, c.args...)
+		c.cmd = c.sc.Run(ctx, b.client, c.keys[:], c.args...)
 	} else {
 		// go-redis takes the first reply's error for the whole send's and,
 		// for a nil reply (a claim's SET NX GET that created the record),
@@ -169,17 +170,17 @@ func (b *batcher) exec(ctx context.Context, batch []*call) {
 		p := b.client.Pipeline()
 		first := true
 		for _, c := range batch {
-			if c.fast == nil {
+			if !c.fast {
 				c.cmd = c.add(ctx, p, false)
 				first = false
 			}
 		}
 		fast := !b.noFast.Load()
 		for _, c := range batch {
-			if c.fast != nil {
+			if c.fast {
 				c.sentFast = fast && !first
 				if c.sentFast {
-					c.cmd = redis.NewCmd(ctx, c.fast...)
+					c.cmd = redis.NewCmd(ctx, "set", c.key, c.args[0], "nx", "px", c.args[2], "get")
 					_ = p.Process(ctx, c.cmd)
 				} else {
 					c.cmd = c.add(ctx, p, false)
@@ -208,13 +209,13 @@ func (b *batcher) exec(ctx context.Context, batch []*call) {
 	}
 }
 
-// add queues o's script in p and returns its command: EVALSHA or, when whole
+// add queues c's script in p and returns its command: EVALSHA or, when whole
 // is set, EVAL.
-func (o *op) add(ctx context.Context, p redis.Pipeliner, whole bool) *redis.Cmd {
+func (c *call) add(ctx context.Context, p redis.Pipeliner, whole bool) *redis.Cmd {
 	if whole {
-		return o.sc.Eval(ctx, p, o.keys, o.args...)
+		return c.sc.Eval(ctx, p, c.keys[:], c.args...)
 	}
-	return o.sc.EvalSha(ctx, p, o.keys, o.args...)
+	return c.sc.EvalSha(ctx, p, c.keys[:], c.args...)
 }
 
 func isNoScript(err error) bool {

@@ -260,11 +260,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	b.WriteString(g)
 	key := s.Key(id)
 	record := b.String()
-	args := []any{record, owner, ms + grace}
-	o := op{sc: s.claim, keys: []string{key}, args: args}
-	if s.inFlight.Load() < inFlightLimit {
-		o.fast = []any{"set", key, args[0], "nx", "px", args[2], "get"}
-	}
+	o := op{sc: s.claim, key: key, args: []any{record, owner, ms + grace}, fast: s.inFlight.Load() < inFlightLimit}
 	cmd, fast, acked, err := s.run(ctx, o)
 	if err == nil && fast {
 		err = cmd.Err()
@@ -290,7 +286,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 			s.failed(ctx)
 			return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
 		}
-		o.fast = nil
+		o.fast = false
 		cmd, _, acked, err = s.run(ctx, o)
 	}
 	if err != nil {
@@ -355,7 +351,8 @@ func (s *Store) acquired(ctx context.Context, id, key, token string, how int64, 
 
 const zeros = "000000000000000"
 
-// run runs the write o, through the batcher (fast: the reply is o.fast's).
+// run runs the write o, through the batcher (fast: the reply is that of o's
+// fast form).
 // With WithReplicaWait it sends o's script and WAIT in one pipeline on one
 // connection to the master of o's key (WAIT counts the replicas that have
 // that connection's writes), and returns how many replicas acknowledged;
@@ -368,7 +365,7 @@ func (s *Store) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool, acked
 	}
 	var node redis.Pipeliner
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		m, err := cc.MasterForKey(ctx, o.keys[0])
+		m, err := cc.MasterForKey(ctx, o.key)
 		if err != nil {
 			return nil, false, 0, err
 		}
@@ -376,12 +373,13 @@ func (s *Store) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool, acked
 	} else {
 		node = s.client.Pipeline()
 	}
-	cmd = o.add(ctx, node, false)
+	c := &call{op: o, keys: [1]string{o.key}}
+	cmd = c.add(ctx, node, false)
 	wait := node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 	node.Exec(ctx) // the errors are the commands'
 	if isNoScript(cmd.Err()) {
 		// The server does not know the script yet: send it whole.
-		cmd = o.add(ctx, node, true)
+		cmd = c.add(ctx, node, true)
 		wait = node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 		node.Exec(ctx)
 	}
@@ -396,7 +394,7 @@ func ownerPrefix(token string) string {
 
 // Complete implements idempotency.Store.Complete in one script run.
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
-	cmd, _, acked, err := s.run(ctx, op{sc: s.complete, keys: []string{s.Key(id)}, args: []any{ownerPrefix(token), result, millis(ttl)}})
+	cmd, _, acked, err := s.run(ctx, op{sc: s.complete, key: s.Key(id), args: []any{ownerPrefix(token), result, millis(ttl)}})
 	if err == nil {
 		var n int
 		n, err = cmd.Int()
@@ -416,7 +414,7 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 
 // Release implements idempotency.Store.Release in one script run.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	cmd, _ := s.batch.run(ctx, op{sc: s.release, keys: []string{s.Key(id)}, args: []any{ownerPrefix(token)}})
+	cmd, _ := s.batch.run(ctx, op{sc: s.release, key: s.Key(id), args: []any{ownerPrefix(token)}})
 	n, err := cmd.Int()
 	if err != nil {
 		s.failed(ctx)
@@ -430,7 +428,7 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 
 // Get implements idempotency.Store.Get in one script run.
 func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) {
-	cmd, _ := s.batch.run(ctx, op{sc: s.get, keys: []string{s.Key(id)}})
+	cmd, _ := s.batch.run(ctx, op{sc: s.get, key: s.Key(id)})
 	v, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return idempotency.Record{}, idempotency.ErrNotFound
