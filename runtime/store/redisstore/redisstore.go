@@ -322,7 +322,8 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 }
 
 // inFlight scores how often claims find an in-flight record (up 4 for one
-// that does, down 1 for one that does not, within [0, 4*inFlightLimit]);
+// that does, down 1 for one that does not, within about [0, 4*inFlightLimit]:
+// concurrent updates may overshoot a little, which does no harm);
 // at inFlightLimit or more, claims are sent as scripts only. A claim's fast
 // form (see Claim) that finds an in-flight record costs a second round trip,
 // so it pays only when most claims find a free key or a completed record:
