@@ -29,6 +29,13 @@ func newGateHook() *gateHook {
 	return &gateHook{gate: make(chan struct{}), in: make(chan struct{})}
 }
 
+// rearm makes h hold the next send, as it held the first. Call it only when
+// nothing is being sent.
+func (h *gateHook) rearm() {
+	h.gate, h.in = make(chan struct{}), make(chan struct{})
+	h.held.Store(false)
+}
+
 func (h *gateHook) hold() {
 	if h.held.CompareAndSwap(false, true) {
 		close(h.in)

@@ -15,7 +15,9 @@ import (
 
 // scriptStats is the number of EVALSHA and EVAL calls the server has run and
 // the server time they took, in microseconds (INFO commandstats): the store's
-// round trips and its cost as the server counts them. cpu is the server
+// scripts and their cost as the server counts them. A claim's SET NX GET is
+// not among them (the SETs of the scripts would be counted with it): rt/op,
+// counted by the client, has the round trips. cpu is the server
 // process's user+system CPU time (INFO cpu): unlike commandstats, which is
 // wall time inside the commands, it counts the server's socket reads and
 // writes too and, unlike wall time, does not count the time the server waits

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,8 +28,9 @@ const DefaultPrefix = "idem:"
 // the owner prefix: Complete and Release check ownership by comparing it.
 //
 // The scripts that need the server's clock share one helper: TIME in
-// milliseconds. Numbers that Lua formats use %.0f, because tostring would switch
-// to exponent notation for millisecond timestamps.
+// milliseconds. Numbers that Lua formats use %d: Lua numbers are doubles, and
+// %d prints them through a C long, far cheaper than the C library's
+// floating-point printing that %.0f and tostring use.
 const clockLua = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -85,7 +87,7 @@ if s == '1' then` + graceLua + `
   if pttl > g then
     local n = tonumber(ARGV[2])
     if string.sub(v, 1, n) == string.sub(ARGV[1], 1, n) then return 1 end` + clockLua + `
-    return {v, string.format('%.0f', now + pttl - g)}
+    return {v, string.format('%d', now + pttl - g)}
   end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
   return 2
@@ -97,14 +99,17 @@ return 1
 // completeLua: KEYS[1] record; ARGV owner prefix, result, ttl ms. Returns 1, or
 // 0 when the token does not own an in-flight claim. The completed record keeps
 // the token and fingerprint and stores the lease end and the expiry as server
-// times.
+// times. The result is appended by the server rather than concatenated in Lua:
+// Lua interns every string it makes, hashing all of its bytes, and collects it
+// later, which for a 1 KiB answer cost more than the APPEND call.
 const completeLua = `
 local v = redis.call('GET', KEYS[1])
 if not v or string.sub(v, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
 local g = tonumber(string.sub(v, -15))` + clockLua + `
 local ttl = tonumber(ARGV[3])
 local untl = now + redis.call('PTTL', KEYS[1]) - g
-redis.call('SET', KEYS[1], '2' .. string.sub(v, 2, -16) .. string.format('%.0f,%.0f,', untl, now + ttl) .. ARGV[2], 'PX', ttl)
+redis.call('SET', KEYS[1], '2' .. string.sub(v, 2, -16) .. string.format('%d,%d,', untl, now + ttl), 'PX', ttl)
+redis.call('APPEND', KEYS[1], ARGV[2])
 return 1
 `
 
@@ -130,7 +135,7 @@ if s == '2' then return {v, 0} end
 if s ~= '1' then return false end` + graceLua + `
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl <= g then return false end` + clockLua + `
-return {v, string.format('%.0f', now + pttl - g)}
+return {v, string.format('%d', now + pttl - g)}
 `
 
 // Store is an idempotency.Store on Redis. It is safe for concurrent use by many
@@ -144,6 +149,7 @@ type Store struct {
 	release  *redis.Script
 	get      *redis.Script
 	batch    *batcher
+	inFlight atomic.Int32 // see sawInFlight
 	// reload is the client's ReloadState when it is a cluster client.
 	reload func(context.Context)
 	// replicas and waitTimeout: see WithReplicaWait (replicas 0: no WAIT).
@@ -229,7 +235,13 @@ const minGrace = 60000
 // as 15 and -16.
 const graceDigits = 15
 
-// Claim implements idempotency.Store.Claim in one script run.
+// Claim implements idempotency.Store.Claim in one round trip. When it shares a
+// send with other calls (see batcher.exec), it is a plain SET NX PX GET
+// (Redis 7.0 or later; no Lua): that creates the in-flight record when the key
+// is free, or returns a completed record to replay. Only when the key holds an
+// in-flight record (a duplicate in flight, this same claim retried, or a lease
+// to take over) or a legacy hash does the claim script decide, in a second
+// round trip. A claim sent alone, or first, is the script.
 func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease time.Duration) (idempotency.Claim, error) {
 	ms := millis(lease)
 	grace := max(ms, minGrace)
@@ -247,7 +259,36 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	b.WriteString(zeros[:graceDigits-len(g)])
 	b.WriteString(g)
 	key := s.Key(id)
-	cmd, acked, err := s.run(ctx, s.claim, key, b.String(), owner, ms+grace)
+	record := b.String()
+	o := op{sc: s.claim, key: key, args: []any{record, owner, ms + grace}, fast: s.inFlight.Load() < inFlightLimit}
+	cmd, fast, acked, err := s.run(ctx, o)
+	if err == nil && fast {
+		err = cmd.Err()
+		v, _ := cmd.Val().(string)
+		switch {
+		case errors.Is(err, redis.Nil):
+			s.sawInFlight(false)
+			return s.acquired(ctx, id, key, token, 1, acked)
+		case err == nil && strings.HasPrefix(v, "2"):
+			s.sawInFlight(false)
+			rec, err := decode(id, v, nil)
+			if err != nil {
+				return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
+			}
+			return idempotency.Claim{Existing: rec}, nil
+		case err == nil, strings.HasPrefix(err.Error(), "WRONGTYPE"):
+			// In flight, or a legacy hash: the script decides.
+			s.sawInFlight(true)
+		case strings.HasPrefix(err.Error(), "ERR syntax error"):
+			// Redis before 7.0: scripts only, from now on.
+			s.batch.noFast.Store(true)
+		default:
+			s.failed(ctx)
+			return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
+		}
+		o.fast = false
+		cmd, _, acked, err = s.run(ctx, o)
+	}
 	if err != nil {
 		s.failed(ctx)
 		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
@@ -260,16 +301,16 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	switch v := v.(type) {
 	case int64:
 		if v == 1 || v == 2 {
-			if acked < s.replicas {
-				// Nobody may rely on a claim that a failover can lose: give
-				// it back (best effort; its lease bounds it otherwise).
-				s.release.Run(ctx, s.client, []string{key}, ownerPrefix(token))
-				return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %d of %d replicas acknowledged it within %v", id, acked, s.replicas, s.waitTimeout)
+			if !fast {
+				s.sawInFlight(false)
 			}
-			return idempotency.Claim{Acquired: true, TookOver: v == 2}, nil
+			return s.acquired(ctx, id, key, token, v, acked)
 		}
 	case []any:
 		if len(v) == 2 {
+			if !fast {
+				s.sawInFlight(v[1] != int64(0))
+			}
 			rec, err := decode(id, v[0], v[1])
 			if err != nil {
 				return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
@@ -280,38 +321,71 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: unexpected reply %v", id, v)
 }
 
+// inFlight scores how often claims find an in-flight record (up 4 for one
+// that does, down 1 for one that does not, within about [0, 4*inFlightLimit]:
+// concurrent updates may overshoot a little, which does no harm);
+// at inFlightLimit or more, claims are sent as scripts only. A claim's fast
+// form (see Claim) that finds an in-flight record costs a second round trip,
+// so it pays only when most claims find a free key or a completed record:
+// under contention for a few keys (duplicates in flight) it does not.
+const inFlightLimit = 16
+
+func (s *Store) sawInFlight(yes bool) {
+	if n := s.inFlight.Load(); yes && n < 4*inFlightLimit {
+		s.inFlight.Add(4)
+	} else if !yes && n > 0 {
+		s.inFlight.Add(-1)
+	}
+}
+
+// acquired answers a claim that token acquired (how: 1 fresh, 2 by taking
+// over an expired lease) with acked replicas acknowledging it.
+func (s *Store) acquired(ctx context.Context, id, key, token string, how int64, acked int) (idempotency.Claim, error) {
+	if acked < s.replicas {
+		// Nobody may rely on a claim that a failover can lose: give
+		// it back (best effort; its lease bounds it otherwise).
+		s.release.Run(ctx, s.client, []string{key}, ownerPrefix(token))
+		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %d of %d replicas acknowledged it within %v", id, acked, s.replicas, s.waitTimeout)
+	}
+	return idempotency.Claim{Acquired: true, TookOver: how == 2}, nil
+}
+
 const zeros = "000000000000000"
 
-// run runs the write script sc on key. With WithReplicaWait it sends the
-// script and WAIT in one pipeline on one connection to key's master (WAIT
-// counts the replicas that have that connection's writes), and returns how
-// many replicas acknowledged; without, acked is 0 and nothing waits. err is
-// an error of the connection or of WAIT; the script's own is in cmd.
-func (s *Store) run(ctx context.Context, sc *redis.Script, key string, args ...any) (cmd *redis.Cmd, acked int, err error) {
+// run runs the write o, through the batcher (fast: the reply is that of o's
+// fast form).
+// With WithReplicaWait it sends o's script and WAIT in one pipeline on one
+// connection to the master of o's key (WAIT counts the replicas that have
+// that connection's writes), and returns how many replicas acknowledged;
+// without, acked is 0 and nothing waits. err is an error of the connection or
+// of WAIT; o's own is in cmd.
+func (s *Store) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool, acked int, err error) {
 	if s.replicas == 0 {
-		return s.batch.run(ctx, sc, key, args...), 0, nil
+		cmd, fast = s.batch.run(ctx, o)
+		return cmd, fast, 0, nil
 	}
 	var node redis.Pipeliner
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		m, err := cc.MasterForKey(ctx, key)
+		m, err := cc.MasterForKey(ctx, o.key)
 		if err != nil {
-			return nil, 0, err
+			return nil, false, 0, err
 		}
 		node = m.Pipeline()
 	} else {
 		node = s.client.Pipeline()
 	}
-	cmd = sc.EvalSha(ctx, node, []string{key}, args...)
+	c := &call{op: o, keys: [1]string{o.key}}
+	cmd = c.add(ctx, node, false)
 	wait := node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 	node.Exec(ctx) // the errors are the commands'
-	if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+	if isNoScript(cmd.Err()) {
 		// The server does not know the script yet: send it whole.
-		cmd = sc.Eval(ctx, node, []string{key}, args...)
+		cmd = c.add(ctx, node, true)
 		wait = node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 		node.Exec(ctx)
 	}
 	n, err := wait.Int64()
-	return cmd, int(n), err
+	return cmd, false, int(n), err
 }
 
 // ownerPrefix is the start of the in-flight record that token owns.
@@ -321,7 +395,7 @@ func ownerPrefix(token string) string {
 
 // Complete implements idempotency.Store.Complete in one script run.
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
-	cmd, acked, err := s.run(ctx, s.complete, s.Key(id), ownerPrefix(token), result, millis(ttl))
+	cmd, _, acked, err := s.run(ctx, op{sc: s.complete, key: s.Key(id), args: []any{ownerPrefix(token), result, millis(ttl)}})
 	if err == nil {
 		var n int
 		n, err = cmd.Int()
@@ -341,7 +415,8 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 
 // Release implements idempotency.Store.Release in one script run.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	n, err := s.batch.run(ctx, s.release, s.Key(id), ownerPrefix(token)).Int()
+	cmd, _ := s.batch.run(ctx, op{sc: s.release, key: s.Key(id), args: []any{ownerPrefix(token)}})
+	n, err := cmd.Int()
 	if err != nil {
 		s.failed(ctx)
 		return fmt.Errorf("redisstore: release %q: %w", id, err)
@@ -354,7 +429,8 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 
 // Get implements idempotency.Store.Get in one script run.
 func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) {
-	v, err := s.batch.run(ctx, s.get, s.Key(id)).Slice()
+	cmd, _ := s.batch.run(ctx, op{sc: s.get, key: s.Key(id)})
+	v, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}

@@ -275,3 +275,191 @@ func TestInFlightTimes(t *testing.T) {
 		t.Fatalf("Get after Complete = %+v, %v; want the lease end kept, ExpiresAt an hour on", rec, err)
 	}
 }
+
+// fastHook counts the claims' SET NX GET commands the client sends and, when
+// refuse is set, spoils each (an unknown last option) so that the server
+// answers it with the syntax error a server before Redis 7.0 gives for NX with
+// GET.
+type fastHook struct {
+	refuse bool
+	sets   atomic.Int64
+}
+
+func (h *fastHook) see(cmd redis.Cmder) {
+	args := cmd.Args()
+	if len(args) > 0 && args[0] == "set" && args[len(args)-1] == "get" {
+		h.sets.Add(1)
+		if h.refuse {
+			args[len(args)-1] = "nosuchoption"
+		}
+	}
+}
+
+func (h *fastHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *fastHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.see(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (h *fastHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			h.see(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// batchedClaims runs claims (id, token) concurrently while the store's first
+// send (a Get) is held, so that they share the next send, and returns their
+// answers in order.
+func batchedClaims(t *testing.T, s *redisstore.Store, gate *gateHook, claims [][2]string) []idempotency.Claim {
+	t.Helper()
+	ctx := context.Background()
+	gate.rearm()
+	held := make(chan struct{})
+	go func() { s.Get(ctx, "held"); close(held) }()
+	<-gate.in
+	out := make([]idempotency.Claim, len(claims))
+	errs := make(chan error, len(claims))
+	for i, c := range claims {
+		go func() {
+			var err error
+			out[i], err = s.Claim(ctx, c[0], "fp", c[1], time.Minute)
+			errs <- err
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let the claims queue
+	close(gate.gate)
+	<-held
+	for range claims {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestBatchedClaimOutcomes: claims that share a send go as SET NX GET (but
+// the first, a script) and answer as the script does: a fresh key acquired,
+// a completed record replayed byte for byte, an in-flight record refused (or,
+// for its own token, acquired again), a legacy hash honoured.
+func TestBatchedClaimOutcomes(t *testing.T) {
+	ctx := context.Background()
+	gate, fh := newGateHook(), &fastHook{}
+	gate.held.Store(true) // until batchedClaims
+	s, c := newStore(t, gate, fh)
+	result := []byte("\x00binary\r\n2:,answer,\xff")
+	for _, id := range []string{"busy", "mine", "done"} {
+		if _, err := s.Claim(ctx, id, "fp", "t", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Complete(ctx, "done", "t", result, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	c.HSet(ctx, s.Key("legacy"), "s", "2", "f", "fp", "t", "old", "l", now, "e", now+3600000, "r", "stored")
+	c.PExpire(ctx, s.Key("legacy"), time.Hour)
+	fh.sets.Store(0)
+	got := batchedClaims(t, s, gate, [][2]string{{"first", "t"}, {"fresh", "t"}, {"busy", "t2"}, {"mine", "t"}, {"done", "t3"}, {"legacy", "t4"}})
+	if n := fh.sets.Load(); n < 4 {
+		t.Fatalf("%d claims went as SET NX GET, want 5 of the 6 (the first may be a script)", n)
+	}
+	byID := map[string]idempotency.Claim{}
+	for i, id := range []string{"first", "fresh", "busy", "mine", "done", "legacy"} {
+		byID[id] = got[i]
+	}
+	if cl := byID["fresh"]; !cl.Acquired || cl.TookOver {
+		t.Errorf("fresh key: %+v", cl)
+	}
+	if cl := byID["first"]; !cl.Acquired {
+		t.Errorf("fresh key: %+v", cl)
+	}
+	if cl := byID["busy"]; cl.Acquired || cl.Existing.State != idempotency.StateInFlight || cl.Existing.Token != "t" || cl.Existing.LeaseUntil.IsZero() {
+		t.Errorf("in flight: %+v", cl)
+	}
+	if cl := byID["mine"]; !cl.Acquired {
+		t.Errorf("retried with its token: %+v", cl)
+	}
+	rec, err := s.Get(ctx, "done")
+	if cl := byID["done"]; err != nil || cl.Acquired || cl.Existing.State != idempotency.StateCompleted || string(cl.Existing.Result) != string(result) ||
+		cl.Existing.Token != "t" || cl.Existing.Fingerprint != "fp" || !cl.Existing.LeaseUntil.Equal(rec.LeaseUntil) || !cl.Existing.ExpiresAt.Equal(rec.ExpiresAt) {
+		t.Errorf("completed: %+v; Get: %+v, %v", cl, rec, err)
+	}
+	if cl := byID["legacy"]; cl.Acquired || string(cl.Existing.Result) != "stored" {
+		t.Errorf("legacy hash: %+v", cl)
+	}
+}
+
+// TestClaimBeforeRedis7: a server that refuses SET NX GET (before Redis 7.0)
+// gets the claim script instead, with the same answers, and is not asked
+// again.
+func TestClaimBeforeRedis7(t *testing.T) {
+	ctx := context.Background()
+	gate, fh := newGateHook(), &fastHook{refuse: true}
+	gate.held.Store(true) // until batchedClaims
+	s, _ := newStore(t, gate, fh)
+	if _, err := s.Claim(ctx, "busy", "fp", "t", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got := batchedClaims(t, s, gate, [][2]string{{"a", "t"}, {"b", "t"}, {"c", "t"}, {"busy", "t2"}})
+	refused := fh.sets.Load()
+	if refused == 0 {
+		t.Fatal("no claim went as SET NX GET")
+	}
+	for i, cl := range got[:3] {
+		if !cl.Acquired {
+			t.Errorf("claim %d of a fresh key: %+v", i, cl)
+		}
+	}
+	if cl := got[3]; cl.Acquired || cl.Existing.Token != "t" {
+		t.Errorf("claim in flight: %+v", cl)
+	}
+	// Another batch: no SET NX GET any more.
+	for _, cl := range batchedClaims(t, s, gate, [][2]string{{"d", "t"}, {"e", "t"}, {"f", "t"}}) {
+		if !cl.Acquired {
+			t.Errorf("claim of a fresh key: %+v", cl)
+		}
+	}
+	if n := fh.sets.Load(); n != refused {
+		t.Fatalf("%d more SET NX GET after the server refused one", n-refused)
+	}
+}
+
+// TestClaimFastFormBacksOff: when claims keep finding in-flight records (a
+// few keys under contention), where the fast form would cost a second round
+// trip, batched claims go as scripts; once claims find free keys again, they
+// go fast again.
+func TestClaimFastFormBacksOff(t *testing.T) {
+	ctx := context.Background()
+	gate, fh := newGateHook(), &fastHook{}
+	gate.held.Store(true) // until batchedClaims
+	s, _ := newStore(t, gate, fh)
+	if _, err := s.Claim(ctx, "busy", "fp", "t", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if cl, err := s.Claim(ctx, "busy", "fp", "t2", time.Minute); err != nil || cl.Acquired {
+			t.Fatalf("duplicate: %+v, %v", cl, err)
+		}
+	}
+	for _, cl := range batchedClaims(t, s, gate, [][2]string{{"a", "t"}, {"b", "t"}, {"c", "t"}}) {
+		if !cl.Acquired {
+			t.Fatalf("fresh claim: %+v", cl)
+		}
+	}
+	if n := fh.sets.Load(); n != 0 {
+		t.Fatalf("%d claims went as SET NX GET while most found their key in flight", n)
+	}
+	for i := range 100 {
+		if _, err := s.Claim(ctx, "free"+strconv.Itoa(i), "fp", "t", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batchedClaims(t, s, gate, [][2]string{{"d", "t"}, {"e", "t"}, {"f", "t"}})
+	if n := fh.sets.Load(); n < 2 {
+		t.Fatalf("%d claims went as SET NX GET once claims found free keys again, want 2", n)
+	}
+}
