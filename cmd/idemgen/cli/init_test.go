@@ -27,9 +27,18 @@ func TestInitProjectRuns(t *testing.T) {
 	defer cancel()
 	checkout := filepath.Dir(repoTestdata())
 	dir := filepath.Join(t.TempDir(), "notes")
-	// Everything comes from the module cache: the scaffold needs nothing that
-	// this checkout's own build did not already fetch. The go commands that
-	// init and this test run inherit these.
+	// Everything below comes from the module cache. The scaffold's tidy needs
+	// every module of this checkout's graph there, as `go mod download` leaves
+	// it (.ci/run does it first); `go test` alone fetches only what it compiles,
+	// so on a fresh machine the tidy found modules missing. Download them
+	// here, with the environment's proxy; offline with a full cache this does
+	// nothing.
+	dl := exec.CommandContext(ctx, "go", "mod", "download")
+	dl.Dir = checkout
+	if out, err := dl.CombinedOutput(); err != nil {
+		t.Logf("go mod download in %s: %v\n%s(continuing with the module cache as it is)", checkout, err, out)
+	}
+	// The go commands that init and this test run inherit these.
 	t.Setenv("GOPROXY", "off")
 	t.Setenv("GOSUMDB", "off")
 	t.Setenv("GOWORK", "off")
