@@ -160,7 +160,7 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 			e.stderr.Write(out.Bytes())
 			return exitCode(1, fmt.Errorf("init: go mod tidy in %q: %w (the files are written; fix the error and run it again)", dir, err))
 		}
-		if err := checkToolBuilds(ctx, e, abs, dir, o, out.String()); err != nil {
+		if err := checkToolBuilds(ctx, e, abs, dir, o, data.Module+"/"+data.Package, out.String()); err != nil {
 			return exitCode(1, err)
 		}
 	}
@@ -180,7 +180,7 @@ func runInit(ctx context.Context, e *env, dir string, o initOptions) error {
 // "go mod tidy -e" (which drops a requirement it cannot fetch, and says so only
 // among the errors -e tolerates) and that "go tool idemgen" builds, so that
 // init never exits 0 with a module whose next step, go generate, must fail.
-func checkToolBuilds(ctx context.Context, e *env, abs, dir string, o initOptions, tidyOut string) error {
+func checkToolBuilds(ctx context.Context, e *env, abs, dir string, o initOptions, genPkg, tidyOut string) error {
 	fix := fmt.Sprintf("fix: point the module at a clone of idemgen: idemgen init --force --replace PATH_TO_CLONE %s\n"+
 		"  or require a published version: cd %s && go get %s@VERSION && go mod tidy", dir, dir, idemgenModule)
 	if o.replace != "" {
@@ -205,10 +205,59 @@ func checkToolBuilds(ctx context.Context, e *env, abs, dir string, o initOptions
 	c = exec.CommandContext(ctx, "go", "build", "-o", os.DevNull, idemgenModule+"/cmd/idemgen")
 	c.Dir = abs
 	if out, err := c.CombinedOutput(); err != nil {
-		return fmt.Errorf("init: the new module cannot build go tool idemgen: %w\n%s\n%s", err, strings.TrimSpace(string(out)), fix)
+		msg := strings.TrimSpace(string(out))
+		if why := tidyErrors(tidyOut, genPkg); why != "" {
+			// The build's own complaint ("updates to go.mod needed") does
+			// not say why: tidy's errors do, e.g. a module it could not
+			// fetch with GOPROXY=off.
+			msg += "\ngo mod tidy -e reported:\n" + why
+			if strings.Contains(why, "GOPROXY=off") || strings.Contains(why, "GOFLAGS=-mod=") {
+				fix = "fix: go mod tidy could not fetch modules the tool needs: run it again with a module proxy (GOPROXY unset), or fill the module cache first (go mod download in an idemgen clone)"
+			}
+		}
+		return fmt.Errorf("init: the new module cannot build go tool idemgen: %w\n%s\n%s", err, msg, fix)
 	}
 	return nil
 }
+
+// tidyErrors returns the errors in the output of "go mod tidy -e" other than
+// the expected one, that the generated package genPkg does not exist yet,
+// one per line and indented, at most maxTidyErrors of them; "" when there
+// are none.
+func tidyErrors(out, genPkg string) string {
+	var b strings.Builder
+	n, seen := 0, map[string]bool{}
+	lines := strings.Split(out, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "go: downloading") || strings.HasPrefix(l, "go: finding module for package") {
+			continue
+		}
+		// "go: M imports" / "go: M@v requires" are followed by indented lines
+		// that finish the message: keep the group together.
+		group := []string{strings.TrimSpace(l)}
+		for i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") {
+			i++
+			group = append(group, strings.TrimSpace(lines[i]))
+		}
+		msg := strings.Join(group, " ")
+		if strings.Contains(msg, "providing package "+genPkg) || seen[msg] {
+			continue
+		}
+		seen[msg] = true
+		if n++; n <= maxTidyErrors {
+			b.WriteString("  " + msg + "\n")
+		}
+	}
+	if n > maxTidyErrors {
+		fmt.Fprintf(&b, "  (and %d more)\n", n-maxTidyErrors)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// maxTidyErrors bounds what init quotes of tidy's errors: with a missing
+// module cache there can be dozens, and the first few say what is wrong.
+const maxTidyErrors = 3
 
 // initData checks the options and fills in their defaults for the project in
 // the absolute directory dir.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -151,4 +152,33 @@ func TestGoDirectiveMatchesGoMod(t *testing.T) {
 		}
 	}
 	t.Fatal("go.mod has no go directive")
+}
+
+// TestTidyErrors: init quotes tidy's errors when the tool does not build,
+// without the expected missing generated package, without repeats, and at
+// most maxTidyErrors of them.
+func TestTidyErrors(t *testing.T) {
+	out := "go: finding module for package example.com/notes/api\n" +
+		"go: downloading github.com/inconshreveable/mousetrap v1.1.0\n" +
+		"go: example.com/notes imports\n" +
+		"\texample.com/notes/api: cannot find module providing package example.com/notes/api: module lookup disabled by GOPROXY=off\n" +
+		"go: github.com/go-logr/stdr@v1.2.2 requires\n" +
+		"\tgithub.com/go-logr/logr@v1.2.2: module lookup disabled by GOPROXY=off\n" +
+		"go: github.com/go-logr/stdr@v1.2.2 requires\n" +
+		"\tgithub.com/go-logr/logr@v1.2.2: module lookup disabled by GOPROXY=off\n"
+	want := "  go: github.com/go-logr/stdr@v1.2.2 requires github.com/go-logr/logr@v1.2.2: module lookup disabled by GOPROXY=off"
+	if got := tidyErrors(out, "example.com/notes/api"); got != want {
+		t.Errorf("tidyErrors:\n%s\nwant:\n%s", got, want)
+	}
+	if got := tidyErrors("go: finding module for package example.com/notes/api\ngo: example.com/notes imports\n\texample.com/notes/api: cannot find module providing package example.com/notes/api\n", "example.com/notes/api"); got != "" {
+		t.Errorf("tidyErrors of the expected error alone = %q, want none", got)
+	}
+	var many strings.Builder
+	for i := range maxTidyErrors + 2 {
+		fmt.Fprintf(&many, "go: m%d requires\n\tx: module lookup disabled by GOPROXY=off\n", i)
+	}
+	got := tidyErrors(many.String(), "example.com/notes/api")
+	if n := strings.Count(got, "\n") + 1; n != maxTidyErrors+1 || !strings.HasSuffix(got, "(and 2 more)") {
+		t.Errorf("tidyErrors of %d errors:\n%s\nwant %d lines ending in (and 2 more)", maxTidyErrors+2, got, maxTidyErrors+1)
+	}
 }
