@@ -211,7 +211,7 @@ func checkToolBuilds(ctx context.Context, e *env, abs, dir string, o initOptions
 			// not say why: tidy's errors do, e.g. a module it could not
 			// fetch with GOPROXY=off.
 			msg += "\ngo mod tidy -e reported:\n" + why
-			if strings.Contains(why, "GOPROXY=off") || strings.Contains(why, "GOFLAGS=-mod=") {
+			if strings.Contains(why, "GOPROXY=off") {
 				fix = "fix: go mod tidy could not fetch modules the tool needs: run it again with a module proxy (GOPROXY unset), or fill the module cache first (go mod download in an idemgen clone)"
 			}
 		}
