@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,23 +38,82 @@ type batcher struct {
 	running bool // a caller is flushing
 }
 
-// op is one store command: the script sc on key with args. fast marks a
-// claim (args: record, owner prefix length, key lifetime ms) that may be sent
-// as the plain SET NX PX GET instead (see Store.Claim), which the batcher does
-// when the op is not the first of its send (see exec).
+// op is one store command: the script sc on key, as the arguments of its
+// EVALSHA command (args). fastArgs, when set, is a claim's plain SET NX PX GET
+// (see Store.Claim), which the batcher sends instead when the op is not the
+// first of its send (see exec).
+//
+// The ops build their commands' arguments themselves, rather than through
+// redis.Script, in one allocation and with the values that do not change
+// (the script digests, the lifetimes) made interface values once: go-redis's
+// Script.EvalSha copies the arguments into a second slice, and every string or
+// large number passed as an interface value is an allocation.
 type op struct {
-	sc   *redis.Script
-	key  string
-	args []any
-	fast bool
+	sc       *script
+	key      string
+	args     []any
+	fastArgs []any
+}
+
+// op returns the op that runs sc on key with argv.
+func (s *Store) op(sc *script, key string, argv ...any) op {
+	return op{sc: sc, key: key, args: append(append(make([]any, 0, 4+len(argv)), "evalsha", sc.sha, 1, key), argv...)}
+}
+
+// add queues o's script in p and returns its command: EVALSHA or, when whole
+// is set, EVAL.
+func (o *op) add(ctx context.Context, p redis.Pipeliner, whole bool) *redis.Cmd {
+	cmd := o.command(ctx, whole)
+	_ = p.Process(ctx, cmd)
+	return cmd
+}
+
+// command returns o's script command: EVALSHA or, when whole is set, EVAL.
+func (o *op) command(ctx context.Context, whole bool) *redis.Cmd {
+	args := o.args
+	if whole {
+		args = append([]any{"eval", o.sc.src}, args[2:]...)
+	}
+	cmd := redis.NewCmd(ctx, args...)
+	cmd.SetFirstKeyPos(3)
+	return cmd
+}
+
+// script is a Lua script with its SHA-1 digest, made an interface value once.
+type script struct {
+	src string
+	sha any
+}
+
+func newScript(src string) *script {
+	h := sha1.Sum([]byte(src))
+	return &script{src: src, sha: hex.EncodeToString(h[:])}
+}
+
+// boxCache keeps the last number it was asked for as an interface value: the
+// key lifetimes and ttls of a service's operations are few and mostly one,
+// and an int64 above 255 made an interface value is an allocation.
+type boxCache struct{ last atomic.Pointer[boxed] }
+
+type boxed struct {
+	n int64
+	v any
+}
+
+func (c *boxCache) get(n int64) any {
+	if b := c.last.Load(); b != nil && b.n == n {
+		return b.v
+	}
+	b := &boxed{n: n, v: n}
+	c.last.Store(b)
+	return b.v
 }
 
 // call is one queued op.
 type call struct {
 	op
-	keys [1]string // key, as the scripts take it
-	cmd  *redis.Cmd
-	// sentFast: cmd is the reply of op.fast, not of the script.
+	cmd *redis.Cmd
+	// sentFast: cmd is the reply of op.fastArgs, not of the script.
 	sentFast bool
 	// wake is signalled once: the reply is in cmd, or (lead set) the caller
 	// must flush next.
@@ -62,11 +123,11 @@ type call struct {
 
 var callPool = sync.Pool{New: func() any { return &call{wake: make(chan struct{}, 1)} }}
 
-// run runs o and returns its reply, as sc.Run does, or the reply of o.fast
-// when fast is set.
+// run runs o and returns its reply (its script's, sent whole again when the
+// server did not know it), or the reply of o.fastArgs when fast is set.
 func (b *batcher) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool) {
 	c := callPool.Get().(*call)
-	c.op, c.keys[0], c.cmd, c.sentFast, c.lead = o, o.key, nil, false, false
+	c.op, c.cmd, c.sentFast, c.lead = o, nil, false, false
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	if !b.running {
@@ -111,7 +172,7 @@ func (b *batcher) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool) {
 // done returns c's reply and gives c back to the pool.
 func (c *call) done() (*redis.Cmd, bool) {
 	cmd, fast := c.cmd, c.sentFast
-	c.op, c.keys[0], c.cmd = op{}, "", nil
+	c.op, c.cmd = op{}, nil
 	callPool.Put(c)
 	return cmd, fast
 }
@@ -158,7 +219,12 @@ func (b *batcher) flush(ctx context.Context) {
 // the queue's head when the flushing role was handed to it.
 func (b *batcher) exec(ctx context.Context, batch []*call) {
 	if c := batch[0]; len(batch) == 1 {
-		c.cmd = c.sc.Run(ctx, b.client, c.keys[:], c.args...)
+		c.cmd = c.command(ctx, false)
+		_ = b.client.Process(ctx, c.cmd)
+		if isNoScript(c.cmd.Err()) {
+			c.cmd = c.command(ctx, true)
+			_ = b.client.Process(ctx, c.cmd)
+		}
 	} else {
 		// go-redis takes the first reply's error for the whole send's and,
 		// for a nil reply (a claim's SET NX GET that created the record),
@@ -170,17 +236,17 @@ func (b *batcher) exec(ctx context.Context, batch []*call) {
 		p := b.client.Pipeline()
 		first := true
 		for _, c := range batch {
-			if !c.fast {
+			if c.fastArgs == nil {
 				c.cmd = c.add(ctx, p, false)
 				first = false
 			}
 		}
 		fast := !b.noFast.Load()
 		for _, c := range batch {
-			if c.fast {
+			if c.fastArgs != nil {
 				c.sentFast = fast && !first
 				if c.sentFast {
-					c.cmd = redis.NewCmd(ctx, "set", c.key, c.args[0], "nx", "px", c.args[2], "get")
+					c.cmd = redis.NewCmd(ctx, c.fastArgs...)
 					_ = p.Process(ctx, c.cmd)
 				} else {
 					c.cmd = c.add(ctx, p, false)
@@ -207,15 +273,6 @@ func (b *batcher) exec(ctx context.Context, batch []*call) {
 			c.wake <- struct{}{}
 		}
 	}
-}
-
-// add queues c's script in p and returns its command: EVALSHA or, when whole
-// is set, EVAL.
-func (c *call) add(ctx context.Context, p redis.Pipeliner, whole bool) *redis.Cmd {
-	if whole {
-		return c.sc.Eval(ctx, p, c.keys[:], c.args...)
-	}
-	return c.sc.EvalSha(ctx, p, c.keys[:], c.args...)
 }
 
 func isNoScript(err error) bool {

@@ -144,12 +144,15 @@ return {v, string.format('%d', now + pttl - g)}
 type Store struct {
 	client   redis.UniversalClient
 	prefix   string
-	claim    *redis.Script
-	complete *redis.Script
-	release  *redis.Script
-	get      *redis.Script
+	claim    *script
+	complete *script
+	release  *script
+	get      *script
 	batch    *batcher
-	inFlight atomic.Int32 // see sawInFlight
+	// lifetime and ttl hold the last key lifetime of a claim and ttl of a
+	// completion as interface values (see boxCache).
+	lifetime, ttl boxCache
+	inFlight      atomic.Int32 // see sawInFlight
 	// reload is the client's ReloadState when it is a cluster client.
 	reload func(context.Context)
 	// replicas and waitTimeout: see WithReplicaWait (replicas 0: no WAIT).
@@ -193,10 +196,10 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	s := &Store{
 		client:   client,
 		prefix:   DefaultPrefix,
-		claim:    redis.NewScript(claimLua),
-		complete: redis.NewScript(completeLua),
-		release:  redis.NewScript(releaseLua),
-		get:      redis.NewScript(getLua),
+		claim:    newScript(claimLua),
+		complete: newScript(completeLua),
+		release:  newScript(releaseLua),
+		get:      newScript(getLua),
 	}
 	for _, o := range opts {
 		o(s)
@@ -259,8 +262,15 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 	b.WriteString(zeros[:graceDigits-len(g)])
 	b.WriteString(g)
 	key := s.Key(id)
-	record := b.String()
-	o := op{sc: s.claim, key: key, args: []any{record, owner, ms + grace}, fast: s.inFlight.Load() < inFlightLimit}
+	o := op{sc: s.claim, key: key}
+	// The script's command and the fast form share one array and their
+	// arguments' interface values.
+	k, rec, life := any(key), any(b.String()), s.lifetime.get(ms+grace)
+	a := append(make([]any, 0, 14), "evalsha", s.claim.sha, 1, k, rec, owner, life)
+	o.args = a[:7:7]
+	if s.inFlight.Load() < inFlightLimit {
+		o.fastArgs = append(a[7:], "set", k, rec, "nx", "px", life, "get")
+	}
 	cmd, fast, acked, err := s.run(ctx, o)
 	if err == nil && fast {
 		err = cmd.Err()
@@ -286,7 +296,7 @@ func (s *Store) Claim(ctx context.Context, id, fingerprint, token string, lease 
 			s.failed(ctx)
 			return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %w", id, err)
 		}
-		o.fast = false
+		o.fastArgs = nil
 		cmd, _, acked, err = s.run(ctx, o)
 	}
 	if err != nil {
@@ -344,7 +354,7 @@ func (s *Store) acquired(ctx context.Context, id, key, token string, how int64, 
 	if acked < s.replicas {
 		// Nobody may rely on a claim that a failover can lose: give
 		// it back (best effort; its lease bounds it otherwise).
-		s.release.Run(ctx, s.client, []string{key}, ownerPrefix(token))
+		s.batch.run(ctx, s.op(s.release, key, ownerPrefix(token)))
 		return idempotency.Claim{}, fmt.Errorf("redisstore: claim %q: %d of %d replicas acknowledged it within %v", id, acked, s.replicas, s.waitTimeout)
 	}
 	return idempotency.Claim{Acquired: true, TookOver: how == 2}, nil
@@ -374,13 +384,12 @@ func (s *Store) run(ctx context.Context, o op) (cmd *redis.Cmd, fast bool, acked
 	} else {
 		node = s.client.Pipeline()
 	}
-	c := &call{op: o, keys: [1]string{o.key}}
-	cmd = c.add(ctx, node, false)
+	cmd = o.add(ctx, node, false)
 	wait := node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 	node.Exec(ctx) // the errors are the commands'
 	if isNoScript(cmd.Err()) {
 		// The server does not know the script yet: send it whole.
-		cmd = c.add(ctx, node, true)
+		cmd = o.add(ctx, node, true)
 		wait = node.Do(ctx, "WAIT", s.replicas, millis(s.waitTimeout))
 		node.Exec(ctx)
 	}
@@ -395,7 +404,7 @@ func ownerPrefix(token string) string {
 
 // Complete implements idempotency.Store.Complete in one script run.
 func (s *Store) Complete(ctx context.Context, id, token string, result []byte, ttl time.Duration) error {
-	cmd, _, acked, err := s.run(ctx, op{sc: s.complete, key: s.Key(id), args: []any{ownerPrefix(token), result, millis(ttl)}})
+	cmd, _, acked, err := s.run(ctx, s.op(s.complete, s.Key(id), ownerPrefix(token), result, s.ttl.get(millis(ttl))))
 	if err == nil {
 		var n int
 		n, err = cmd.Int()
@@ -415,7 +424,7 @@ func (s *Store) Complete(ctx context.Context, id, token string, result []byte, t
 
 // Release implements idempotency.Store.Release in one script run.
 func (s *Store) Release(ctx context.Context, id, token string) error {
-	cmd, _ := s.batch.run(ctx, op{sc: s.release, key: s.Key(id), args: []any{ownerPrefix(token)}})
+	cmd, _ := s.batch.run(ctx, s.op(s.release, s.Key(id), ownerPrefix(token)))
 	n, err := cmd.Int()
 	if err != nil {
 		s.failed(ctx)
@@ -429,7 +438,7 @@ func (s *Store) Release(ctx context.Context, id, token string) error {
 
 // Get implements idempotency.Store.Get in one script run.
 func (s *Store) Get(ctx context.Context, id string) (idempotency.Record, error) {
-	cmd, _ := s.batch.run(ctx, op{sc: s.get, key: s.Key(id)})
+	cmd, _ := s.batch.run(ctx, s.op(s.get, s.Key(id)))
 	v, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return idempotency.Record{}, idempotency.ErrNotFound

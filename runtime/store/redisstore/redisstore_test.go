@@ -106,6 +106,30 @@ func TestExpiryUsesRedisTTL(t *testing.T) {
 	}
 }
 
+// TestLeasesAndTTLsChange: one store serving operations with different leases
+// and ttls gives each key its own (the store keeps the last lifetime and ttl
+// it sent as interface values: a change must not reuse the old one).
+func TestLeasesAndTTLsChange(t *testing.T) {
+	ctx := context.Background()
+	s, c := newStore(t)
+	for i, d := range []time.Duration{time.Minute, 3 * time.Minute, time.Minute, 2 * time.Minute} {
+		id := "r" + strconv.Itoa(i)
+		if _, err := s.Claim(ctx, id, "fp", "t", d); err != nil {
+			t.Fatal(err)
+		}
+		// An in-flight key lives for its lease plus a grace of max(lease, 60s).
+		if got, want := c.PTTL(ctx, s.Key(id)).Val(), 2*d; got <= want-5*time.Second || got > want {
+			t.Fatalf("claim %d with lease %v: PTTL %v, want about %v", i, d, got, want)
+		}
+		if err := s.Complete(ctx, id, "t", []byte("v"), d); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.PTTL(ctx, s.Key(id)).Val(); got <= d-5*time.Second || got > d {
+			t.Fatalf("complete %d with ttl %v: PTTL %v, want about %v", i, d, got, d)
+		}
+	}
+}
+
 // TestClaimRetriedWithItsToken: a claim command retried after a lost reply
 // (same token) acquires again instead of blocking its own attempt with a 409.
 func TestClaimRetriedWithItsToken(t *testing.T) {
