@@ -17,3 +17,7 @@ func mapMemory(n int) ([]byte, error) {
 // unmapMemory returns memory from mapMemory to the operating system. Nothing
 // may refer to it afterwards: the store copies out everything it hands out.
 func unmapMemory(b []byte) { _ = syscall.Munmap(b) }
+
+// regionSize is how much record memory the arena maps at a time (address
+// space: it becomes resident only as the slabs carve it).
+const regionSize = 32 << 20

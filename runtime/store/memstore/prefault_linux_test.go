@@ -1,9 +1,14 @@
 package memstore
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
+
+	"github.com/idemgen/idemgen/runtime/idempotency"
 )
 
 // resident reports, per page of mem, whether it is in memory (mincore).
@@ -24,7 +29,9 @@ func resident(t *testing.T, mem []byte) []bool {
 // Carving prefaults the chunk one step ahead of the slots it hands out, and
 // no further: the pages past the step stay untouched.
 func TestCarvingPrefaults(t *testing.T) {
-	var s slab
+	a := &arena{} // 4 KiB pages: a huge page would be resident at once
+	defer a.close()
+	s := slab{arena: a}
 	defer s.close()
 	h, err := s.alloc(1000)
 	if err != nil {
@@ -52,5 +59,49 @@ func TestCarvingPrefaults(t *testing.T) {
 		if ok != (i < 2*step) {
 			t.Fatalf("after %d bytes carved, page %d resident = %v (want the first %d)", s.off, i, ok, 2*step)
 		}
+	}
+}
+
+// The store's record memory comes from regions aligned to 2 MiB and advised
+// for transparent huge pages (VmFlags "hg" in /proc/self/smaps), whose chunks
+// the shards take in turn: the first chunks of two shards are adjacent.
+func TestArenaAdvisesHugePages(t *testing.T) {
+	s := New(WithSweepInterval(-1))
+	defer s.Close()
+	for i := range 2 {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		err := sh.put(fmt.Sprint("id", i), uint64(i), false, 0, "fp", "tok", nil, idempotency.StateInFlight, 1, 1)
+		sh.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c0, c1 := s.shards[0].slab.chunks[0], s.shards[1].slab.chunks[0]
+	a0, a1 := uintptr(unsafe.Pointer(&c0[0])), uintptr(unsafe.Pointer(&c1[0]))
+	if a1 != a0+chunkSize || a0%hugeAlign != 0 {
+		t.Fatalf("shard chunks at %#x and %#x: want adjacent, the first 2 MiB aligned", a0, a1)
+	}
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip(err)
+	}
+	var flags string
+	for _, block := range strings.Split(string(smaps), "\n") {
+		var lo, hi uintptr
+		if n, _ := fmt.Sscanf(block, "%x-%x", &lo, &hi); n == 2 {
+			flags = ""
+			if lo <= a0 && a0 < hi {
+				flags = "want"
+			}
+			continue
+		}
+		if flags == "want" && strings.HasPrefix(block, "VmFlags:") {
+			flags = block
+			break
+		}
+	}
+	if !strings.Contains(flags+" ", " hg ") {
+		t.Fatalf("the region's %q: want hg (MADV_HUGEPAGE)", flags)
 	}
 }
