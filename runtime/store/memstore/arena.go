@@ -17,7 +17,8 @@ import (
 // pages. Because the shards take chunks in turn from the same regions, a
 // huge page is shared by the chunks of several shards: what is resident
 // before it is used stays bounded by the chunks being carved (32 shards ×
-// 256 KiB) plus one huge page, not a huge page per shard.
+// 256 KiB at most; a slab's first chunks are smaller) plus one huge page,
+// not a huge page per shard.
 //
 // An arena is safe for concurrent use; slabs take a chunk every 256 KiB of
 // records, so its lock is rarely contended.
@@ -28,14 +29,15 @@ type arena struct {
 	rest    []byte   // the unused, aligned rest of the last region
 }
 
-// piece returns chunkSize bytes of fresh, zeroed record memory.
-func (a *arena) piece() ([]byte, error) {
+// piece returns n bytes (at most chunkSize, a multiple of 16) of fresh,
+// zeroed record memory.
+func (a *arena) piece(n int) ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.regions == nil && a.rest != nil {
 		return nil, ErrClosed
 	}
-	if len(a.rest) < chunkSize {
+	if len(a.rest) < n {
 		mem, err := mapMemory(regionSize + hugeAlign)
 		if err != nil {
 			return nil, fmt.Errorf("memstore: allocating %d bytes of record memory: %w", regionSize, err)
@@ -50,8 +52,8 @@ func (a *arena) piece() ([]byte, error) {
 			adviseHuge(a.rest)
 		}
 	}
-	p := a.rest[:chunkSize:chunkSize]
-	a.rest = a.rest[chunkSize:]
+	p := a.rest[:n:n]
+	a.rest = a.rest[n:]
 	return p, nil
 }
 

@@ -27,20 +27,32 @@ func resident(t *testing.T, mem []byte) []bool {
 }
 
 // Carving prefaults the chunk one step ahead of the slots it hands out, and
-// no further: the pages past the step stay untouched.
+// no further: the pages past the step stay untouched. A slab's chunks grow
+// from 64 KiB to 256 KiB.
 func TestCarvingPrefaults(t *testing.T) {
 	a := &arena{} // 4 KiB pages: a huge page would be resident at once
 	defer a.close()
 	s := slab{arena: a}
 	defer s.close()
-	h, err := s.alloc(1000)
-	if err != nil {
-		t.Fatal(err)
+	var h uint32
+	for len(s.chunks) < 3 {
+		var err error
+		if h, err = s.alloc(1000); err != nil {
+			t.Fatal(err)
+		}
+		if s.noPrefault {
+			t.Skip("this kernel has no MADV_POPULATE_WRITE (Linux 5.14+)")
+		}
 	}
-	if s.noPrefault {
-		t.Skip("this kernel has no MADV_POPULATE_WRITE (Linux 5.14+)")
+	for i, want := range []int{firstChunk, 2 * firstChunk, chunkSize} {
+		if len(s.chunks[i]) != want {
+			t.Fatalf("chunk %d: %d bytes, want %d", i, len(s.chunks[i]), want)
+		}
 	}
 	chunk := s.chunks[h>>16]
+	if h>>16 != 2 || h&0xffff != 0 {
+		t.Fatalf("handle %#x: want the first slot of chunk 2", h)
+	}
 	in := resident(t, chunk)
 	step := prefaultStep / pageSize
 	for i, ok := range in {
@@ -79,7 +91,7 @@ func TestArenaAdvisesHugePages(t *testing.T) {
 	}
 	c0, c1 := s.shards[0].slab.chunks[0], s.shards[1].slab.chunks[0]
 	a0, a1 := uintptr(unsafe.Pointer(&c0[0])), uintptr(unsafe.Pointer(&c1[0]))
-	if a1 != a0+chunkSize || a0%hugeAlign != 0 {
+	if a1 != a0+firstChunk || a0%hugeAlign != 0 {
 		t.Fatalf("shard chunks at %#x and %#x: want adjacent, the first 2 MiB aligned", a0, a1)
 	}
 	smaps, err := os.ReadFile("/proc/self/smaps")

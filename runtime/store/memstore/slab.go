@@ -16,8 +16,8 @@ import (
 // chunk index << 16 | offset/16.
 //
 // Slots come in size classes (multiples of 16 bytes up to 4 KiB, then 32
-// classes per doubling, at most ~3% rounding) carved from 256 KiB chunks,
-// which the store's arena hands out. A freed slot goes on its class's free
+// classes per doubling, at most ~3% rounding) carved from chunks of 64, 128,
+// then 256 KiB, which the store's arena hands out. A freed slot goes on its class's free
 // list and is reused by the next record of that class; a slot larger than
 // maxSlot is a mapping of its own and is unmapped when freed. Memory on a
 // free list stays mapped (and resident once touched) until the arena is
@@ -37,8 +37,9 @@ type slab struct {
 }
 
 const (
-	chunkSize = 1 << 18
-	maxSlot   = 1 << 18 // larger slots are mappings of their own
+	chunkSize  = 1 << 18 // the largest chunk carved
+	firstChunk = 1 << 16 // a slab's first chunk; the next ones double up to chunkSize
+	maxSlot    = 1 << 18 // larger slots are mappings of their own
 	// prefaultStep is how far ahead of carving a chunk is made resident: a
 	// record store that only grows (fresh keys, long lifetimes) writes every
 	// record to a page never touched before, and prefaulting 16 pages per
@@ -86,8 +87,14 @@ func (s *slab) alloc(n int) (uint32, error) {
 		s.free[class] = binary.LittleEndian.Uint32(slot[4:])
 		return h - 1, nil
 	}
-	if !s.carving || s.off+size > chunkSize {
-		mem, err := s.arena.piece()
+	if !s.carving || s.off+size > len(s.chunks[s.cur]) {
+		// A slab's first chunks are smaller, so that a small store keeps
+		// little memory resident (32 shards' first chunks: one huge page).
+		n := min(chunkSize, firstChunk<<min(len(s.chunks), 8))
+		for n < size {
+			n *= 2
+		}
+		mem, err := s.arena.piece(n)
 		if err != nil {
 			return 0, err
 		}
@@ -100,7 +107,7 @@ func (s *slab) alloc(n int) (uint32, error) {
 	h := s.cur<<16 | uint32(s.off>>4)
 	s.off += size
 	if s.off > s.ready && !s.noPrefault {
-		end := min(chunkSize, (s.off+prefaultStep-1)/prefaultStep*prefaultStep)
+		end := min(len(s.chunks[s.cur]), (s.off+prefaultStep-1)/prefaultStep*prefaultStep)
 		s.noPrefault = !prefault(s.chunks[s.cur][s.ready:end])
 		s.ready = end
 	}
