@@ -74,11 +74,12 @@ func (a *arena) piece(n int) ([]byte, error) {
 // populateAhead makes the two huge pages after the one that holds region
 // offset end-1 resident, from a goroutine (lock held): two, because the
 // goroutine may wait for a P as long as a time slice (10 ms) before it
-// starts. The page that holds end-1 is left to the slab that carves it.
+// starts. The page that holds end-1 is left to the slab that carves it, and
+// a small store (within its first huge page) populates nothing ahead.
 func (a *arena) populateAhead(end int) {
 	page := hugeAlign // a variable: 0 (no huge pages) must not divide as a constant
-	if page == 0 {
-		return
+	if page == 0 || (len(a.regions) == 1 && end <= page) {
+		return // nothing ahead while the store fits its first huge page
 	}
 	next := (end + page - 1) / page * page // the page after end-1's
 	want := min(len(a.region), next+2*page)

@@ -117,3 +117,34 @@ func TestArenaAdvisesHugePages(t *testing.T) {
 		t.Fatalf("the region's %q: want hg (MADV_HUGEPAGE)", flags)
 	}
 }
+
+// With huge pages the arena populates the two huge pages past the one being
+// carved from a goroutine, and nothing further; nothing while the store fits
+// its first huge page.
+func TestArenaPopulatesAhead(t *testing.T) {
+	a := &arena{huge: true}
+	defer a.close()
+	if !prefault(make([]byte, pageSize)) {
+		t.Skip("this kernel has no MADV_POPULATE_WRITE (Linux 5.14+)")
+	}
+	check := func(from, n int) {
+		t.Helper()
+		a.filling.Wait()
+		in := resident(t, a.region[from:])
+		for i, ok := range in {
+			if want := i < n/pageSize; ok != want {
+				t.Fatalf("page %d past offset %d: resident = %v, want %v", i, from, ok, want)
+			}
+		}
+	}
+	for off := 0; off < hugeAlign; off += firstChunk {
+		if _, err := a.piece(firstChunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(0, 0) // nobody wrote to the pieces
+	if _, err := a.piece(firstChunk); err != nil {
+		t.Fatal(err)
+	}
+	check(2*hugeAlign, 2*hugeAlign)
+}
