@@ -7,8 +7,8 @@ import (
 )
 
 // An arena hands the shards' slabs their chunks from a few large regions
-// mapped for the whole store, one chunk after another, instead of one mapping
-// per chunk. On Linux the regions are aligned to 2 MiB and advised for
+// (4 MiB, doubling up to 32 MiB) mapped for the whole store, one chunk after
+// another, instead of one mapping per chunk. On Linux the regions are aligned to 2 MiB and advised for
 // transparent huge pages (MADV_HUGEPAGE): a store that grows (fresh keys,
 // long lifetimes) writes every record to memory it has never used, and on
 // the VMs the benchmarks run on the first user write to each 4 KiB page
@@ -48,16 +48,19 @@ func (a *arena) piece(n int) ([]byte, error) {
 		return nil, ErrClosed
 	}
 	if len(a.rest) < n {
-		mem, err := mapMemory(regionSize + hugeAlign)
+		// Regions double up to regionSize: a small store reserves (and is
+		// charged, under strict overcommit) little address space.
+		size := min(regionSize, firstRegion<<min(len(a.regions), 8))
+		mem, err := mapMemory(size + hugeAlign)
 		if err != nil {
-			return nil, fmt.Errorf("memstore: allocating %d bytes of record memory: %w", regionSize, err)
+			return nil, fmt.Errorf("memstore: allocating %d bytes of record memory: %w", size, err)
 		}
 		skip := 0
 		if align := uintptr(hugeAlign); align > 0 {
 			skip = int(-uintptr(unsafe.Pointer(unsafe.SliceData(mem))) & (align - 1))
 		}
 		a.regions = append(a.regions, mem)
-		a.region = mem[skip : skip+regionSize]
+		a.region = mem[skip : skip+size]
 		a.rest, a.ahead = a.region, 0
 		if a.huge {
 			adviseHuge(a.region)

@@ -12,4 +12,7 @@ func mapMemory(n int) ([]byte, error) { return make([]byte, n), nil }
 func unmapMemory([]byte) {}
 
 // regionSize is one chunk here: a heap region is allocated, not reserved.
-const regionSize = chunkSize
+const (
+	regionSize  = chunkSize
+	firstRegion = chunkSize
+)
