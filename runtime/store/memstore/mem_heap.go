@@ -10,3 +10,9 @@ var pageSize = 4096
 func mapMemory(n int) ([]byte, error) { return make([]byte, n), nil }
 
 func unmapMemory([]byte) {}
+
+// regionSize is one chunk here: a heap region is allocated, not reserved.
+const (
+	regionSize  = chunkSize
+	firstRegion = chunkSize
+)

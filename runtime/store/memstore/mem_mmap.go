@@ -17,3 +17,11 @@ func mapMemory(n int) ([]byte, error) {
 // unmapMemory returns memory from mapMemory to the operating system. Nothing
 // may refer to it afterwards: the store copies out everything it hands out.
 func unmapMemory(b []byte) { _ = syscall.Munmap(b) }
+
+// regionSize is the most record memory the arena maps at a time (address
+// space: it becomes resident only as the slabs carve it); its first region
+// is firstRegion, and the next ones double.
+const (
+	regionSize  = 32 << 20
+	firstRegion = 4 << 20
+)

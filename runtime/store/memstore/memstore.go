@@ -53,7 +53,8 @@ type Store struct {
 	now      func() time.Time // WithClock's clock; nil: the system's (wallNano)
 	seed     maphash.Seed
 	shards   []shard
-	perShard int // max records per shard, 0 = unbounded
+	arena    arena // the shards' record memory
+	perShard int   // max records per shard, 0 = unbounded
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -94,8 +95,10 @@ func New(opts ...Option) *Store {
 		cfg.shards = min(cfg.shards, max(1, cfg.maxRecords/64))
 	}
 	s := &Store{now: cfg.now, seed: maphash.MakeSeed(), shards: make([]shard, cfg.shards)}
+	s.arena.huge = true
 	for i := range s.shards {
 		s.shards[i].index = make(map[uint64]uint32)
+		s.shards[i].slab.arena = &s.arena
 	}
 	if cfg.maxRecords > 0 {
 		s.perShard = (cfg.maxRecords + cfg.shards - 1) / cfg.shards
@@ -129,6 +132,7 @@ func (s *Store) Close() error {
 			sh.index, sh.spill = nil, nil
 			sh.mu.Unlock()
 		}
+		s.arena.close()
 	})
 	<-s.done
 	return nil

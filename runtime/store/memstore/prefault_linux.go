@@ -14,3 +14,12 @@ const madvPopulateWrite = 23
 func prefault(mem []byte) bool {
 	return syscall.Madvise(mem, madvPopulateWrite) == nil
 }
+
+// hugeAlign is the alignment of the arena's regions: a transparent huge page
+// (2 MiB on amd64 and arm64 with 4 KiB pages) needs an aligned range.
+const hugeAlign = 2 << 20
+
+// adviseHuge asks for transparent huge pages for mem (MADV_HUGEPAGE). The
+// kernel falls back to 4 KiB pages when it has none to give, or when THP is
+// disabled ("never"); an error changes nothing, so it is ignored.
+func adviseHuge(mem []byte) { _ = syscall.Madvise(mem, syscall.MADV_HUGEPAGE) }

@@ -16,14 +16,16 @@ import (
 // chunk index << 16 | offset/16.
 //
 // Slots come in size classes (multiples of 16 bytes up to 4 KiB, then 32
-// classes per doubling, at most ~3% rounding) carved from 1 MiB chunks. A
-// freed slot goes on its class's free list and is reused by the next record
-// of that class; a slot larger than maxSlot is a chunk of its own and is
-// unmapped when freed. Memory on a free list stays mapped (and resident once
-// touched) until Close.
+// classes per doubling, at most ~3% rounding) carved from chunks of 64, 128,
+// then 256 KiB, which the store's arena hands out. A freed slot goes on its class's free
+// list and is reused by the next record of that class; a slot larger than
+// maxSlot is a mapping of its own and is unmapped when freed. Memory on a
+// free list stays mapped (and resident once touched) until the arena is
+// closed.
 //
 // A slab is not safe for concurrent use: each shard owns one, under its lock.
 type slab struct {
+	arena      *arena   // where carved chunks come from (shared by the store's shards)
 	chunks     [][]byte // chunk i's memory; nil once unmapped
 	freeChunks []uint32 // indices of unmapped chunks, for reuse
 	cur        uint32   // chunk being carved (when carving)
@@ -35,8 +37,9 @@ type slab struct {
 }
 
 const (
-	chunkSize = 1 << 20
-	maxSlot   = 1 << 18 // larger slots are chunks of their own
+	chunkSize  = 1 << 18 // the largest chunk carved
+	firstChunk = 1 << 16 // a slab's first chunk; the next ones double up to chunkSize
+	maxSlot    = 1 << 18 // larger slots are mappings of their own
 	// prefaultStep is how far ahead of carving a chunk is made resident: a
 	// record store that only grows (fresh keys, long lifetimes) writes every
 	// record to a page never touched before, and prefaulting 16 pages per
@@ -49,8 +52,8 @@ const (
 )
 
 // errSlabFull is returned when a shard has used all its chunk handles
-// (64 GiB of records per shard).
-var errSlabFull = errors.New("memstore: a shard's record memory is exhausted (64 GiB)")
+// (16 GiB of records per shard).
+var errSlabFull = errors.New("memstore: a shard's record memory is exhausted (16 GiB)")
 
 // sizeClass returns the class and slot size for n bytes (n <= maxSlot).
 func sizeClass(n int) (class int, size int) {
@@ -84,17 +87,27 @@ func (s *slab) alloc(n int) (uint32, error) {
 		s.free[class] = binary.LittleEndian.Uint32(slot[4:])
 		return h - 1, nil
 	}
-	if !s.carving || s.off+size > chunkSize {
-		c, _, err := s.mapChunk(chunkSize)
+	if !s.carving || s.off+size > len(s.chunks[s.cur]) {
+		// A slab's first chunks are smaller, so that a small store keeps
+		// little memory resident (32 shards' first chunks: one huge page).
+		n := min(chunkSize, firstChunk<<min(len(s.chunks), 8))
+		for n < size {
+			n *= 2
+		}
+		mem, err := s.arena.piece(n)
 		if err != nil {
 			return 0, err
+		}
+		c, err := s.addChunk(mem)
+		if err != nil {
+			return 0, err // the piece stays the arena's, unmapped at its close
 		}
 		s.cur, s.off, s.carving, s.ready = c, 0, true, 0
 	}
 	h := s.cur<<16 | uint32(s.off>>4)
 	s.off += size
 	if s.off > s.ready && !s.noPrefault {
-		end := min(chunkSize, (s.off+prefaultStep-1)/prefaultStep*prefaultStep)
+		end := min(len(s.chunks[s.cur]), (s.off+prefaultStep-1)/prefaultStep*prefaultStep)
 		s.noPrefault = !prefault(s.chunks[s.cur][s.ready:end])
 		s.ready = end
 	}
@@ -151,12 +164,16 @@ func (s *slab) release(h uint32) {
 	s.free[class] = h + 1
 }
 
-// close unmaps every chunk; the slab is empty (and usable) afterwards.
+// close unmaps the slab's large slots and forgets its chunks, which the
+// arena unmaps at its own close; the slab is empty (and usable, with the same
+// arena) afterwards.
 func (s *slab) close() {
 	for _, mem := range s.chunks {
-		if mem != nil {
+		// A chunk's first slot was carved first, or is the large slot itself:
+		// its size tells them apart.
+		if mem != nil && binary.LittleEndian.Uint32(mem) > maxSlot {
 			unmapMemory(mem)
 		}
 	}
-	*s = slab{}
+	*s = slab{arena: s.arena}
 }
