@@ -9,3 +9,14 @@ func SetClaimOrder(s *Store, order int) { s.order = order }
 // WithSyncInterval replaces syncInterval, how soon after a write the writer
 // checkpoints.
 func WithSyncInterval(d time.Duration) Option { return func(s *Store) { s.sync = d } }
+
+// FramesCombined is how many WAL frames this process wrote with one system
+// call (walVFS).
+func FramesCombined() uint64 { return framesCombined.Load() }
+
+// HeadersRewritten is how many WAL frame headers SQLite rewrote after reading
+// their frame, which walVFS writes at once.
+func HeadersRewritten() uint64 { return headersRewritten.Load() }
+
+// WALVFS registers walVFS and returns its name.
+func WALVFS() (string, error) { return registerVFS() }
