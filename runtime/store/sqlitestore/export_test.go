@@ -18,5 +18,8 @@ func FramesCombined() uint64 { return framesCombined.Load() }
 // their frame, which walVFS writes at once.
 func HeadersRewritten() uint64 { return headersRewritten.Load() }
 
+// MappedReads is how many WAL reads walVFS served from its mapping.
+func MappedReads() uint64 { return mappedReads.Load() }
+
 // WALVFS registers walVFS and returns its name.
 func WALVFS() (string, error) { return registerVFS() }

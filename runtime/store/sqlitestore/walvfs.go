@@ -14,3 +14,7 @@ var framesCombined atomic.Uint64
 // headersRewritten counts the frame headers SQLite rewrote after reading their
 // frame (walRewriteChecksums), which the shim writes at once, for the tests.
 var headersRewritten atomic.Uint64
+
+// mappedReads counts the WAL reads served from the shim's mapping, for the
+// tests.
+var mappedReads atomic.Uint64

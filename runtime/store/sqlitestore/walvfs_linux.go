@@ -3,6 +3,7 @@
 package sqlitestore
 
 import (
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -32,7 +33,14 @@ type walFile struct {
 	hdrOff  int64
 	readOff int64 // offset of the last operation when it was a read, else -1
 	hdr     [walFrameHeader]byte
+	mapped  uintptr // the file mapped read-only (walMapSize bytes), or 0
+	size    int64   // bytes known to exist in the file: reads below it copy from mapped
 }
+
+// walMapSize is how much of a WAL file the shim maps (address space, not
+// memory): reads of frames beyond it use pread. The store's WAL holds about
+// walPages frames, 16 MiB.
+const walMapSize = 256 << 20
 
 const walFrameHeader = 24
 
@@ -126,10 +134,38 @@ func walOpen(tls *libc.TLS, _, zName, pFile uintptr, flags int32, pOutFlags uint
 	same := f.FpMethods == baseIOp
 	walMu.Unlock()
 	if same {
-		*shimState(pFile) = walFile{readOff: -1}
+		w := shimState(pFile)
+		*w = walFile{readOff: -1}
+		fd := (*sqlite3.TunixFile)(cptr(pFile)).Fh
+		addr, _, errno := syscall.Syscall6(syscall.SYS_MMAP, 0, walMapSize, syscall.PROT_READ, syscall.MAP_SHARED, uintptr(fd), 0)
+		if errno == 0 {
+			w.mapped = addr
+		}
 		f.FpMethods = uintptr(unsafe.Pointer(&walIO))
 	}
 	return rc
+}
+
+// grow notes that the file holds at least end bytes.
+func (w *walFile) grow(end int64) {
+	if end > w.size {
+		w.size = end
+	}
+}
+
+// copyMapped copies n bytes of the mapping at off to dst. It reports false
+// when the copy faulted (the file shrank under the mapping: another process
+// truncated the WAL), and the caller then reads with pread.
+func (w *walFile) copyMapped(dst uintptr, off int64, n int32) (ok bool) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if recover() != nil {
+			ok, w.size = false, 0
+		}
+	}()
+	copy(unsafe.Slice((*byte)(cptr(dst)), n), unsafe.Slice((*byte)(cptr(w.mapped+uintptr(off))), n))
+	return true
 }
 
 // flush writes a header held back, if any.
@@ -140,7 +176,11 @@ func flush(tls *libc.TLS, pFile uintptr) int32 {
 		return sqlite3.SQLITE_OK
 	}
 	w.pending = 0
-	return call[rwFn](baseIO.FxWrite)(tls, pFile, uintptr(unsafe.Pointer(&w.hdr[0])), walFrameHeader, w.hdrOff)
+	rc := call[rwFn](baseIO.FxWrite)(tls, pFile, uintptr(unsafe.Pointer(&w.hdr[0])), walFrameHeader, w.hdrOff)
+	if rc == sqlite3.SQLITE_OK {
+		w.grow(w.hdrOff + walFrameHeader)
+	}
+	return rc
 }
 
 func walWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
@@ -161,7 +201,11 @@ func walWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 		w.hdrOff, w.pending = off, 1
 		return sqlite3.SQLITE_OK
 	}
-	return call[rwFn](baseIO.FxWrite)(tls, pFile, pBuf, amt, off)
+	rc := call[rwFn](baseIO.FxWrite)(tls, pFile, pBuf, amt, off)
+	if rc == sqlite3.SQLITE_OK {
+		w.grow(off + int64(amt))
+	}
+	return rc
 }
 
 // writeFrame writes the header held back and the page at pBuf with one
@@ -177,6 +221,7 @@ func writeFrame(tls *libc.TLS, pFile uintptr, w *walFile, pBuf uintptr, amt int3
 	n, _, errno := syscall.Syscall6(syscall.SYS_PWRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2, uintptr(w.hdrOff), 0, 0)
 	if errno == 0 && int64(n) == total {
 		framesCombined.Add(1)
+		w.grow(w.hdrOff + total)
 		return sqlite3.SQLITE_OK
 	}
 	done := int64(0)
@@ -192,20 +237,37 @@ func writeFrame(tls *libc.TLS, pFile uintptr, w *walFile, pBuf uintptr, amt int3
 		done = walFrameHeader
 	}
 	skip := done - walFrameHeader
-	return write(tls, pFile, pBuf+uintptr(skip), amt-int32(skip), w.hdrOff+done)
+	rc := write(tls, pFile, pBuf+uintptr(skip), amt-int32(skip), w.hdrOff+done)
+	if rc == sqlite3.SQLITE_OK {
+		w.grow(w.hdrOff + total)
+	}
+	return rc
 }
 
 func walRead(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	shimState(pFile).readOff = off
-	return call[rwFn](baseIO.FxRead)(tls, pFile, pBuf, amt, off)
+	w := shimState(pFile)
+	w.readOff = off
+	end := off + int64(amt)
+	if w.mapped != 0 && off >= 0 && end <= w.size && end <= walMapSize && w.copyMapped(pBuf, off, amt) {
+		mappedReads.Add(1)
+		return sqlite3.SQLITE_OK
+	}
+	rc := call[rwFn](baseIO.FxRead)(tls, pFile, pBuf, amt, off)
+	if rc == sqlite3.SQLITE_OK {
+		w.grow(end)
+	}
+	return rc
 }
 
 func walTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
+	}
+	if w := shimState(pFile); size < w.size {
+		w.size = size
 	}
 	return call[truncateFn](baseIO.FxTruncate)(tls, pFile, size)
 }
@@ -226,6 +288,10 @@ func walFileSize(tls *libc.TLS, pFile, pSize uintptr) int32 {
 
 func walClose(tls *libc.TLS, pFile uintptr) int32 {
 	rc := flush(tls, pFile)
+	if w := shimState(pFile); w.mapped != 0 {
+		syscall.Syscall(syscall.SYS_MUNMAP, w.mapped, walMapSize, 0)
+		w.mapped = 0
+	}
 	if rc2 := call[closeFn](baseIO.FxClose)(tls, pFile); rc == sqlite3.SQLITE_OK {
 		rc = rc2
 	}

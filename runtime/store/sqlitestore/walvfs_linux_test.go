@@ -18,7 +18,8 @@ import (
 // their checksums), and after every commit copies the database and its WAL
 // as a crash would leave them: SQLite's own VFS recovers each image from the
 // WAL's checksums and finds every committed row, so no frame header was
-// still held back when a commit returned.
+// still held back when a commit returned. The pages the small cache drops are
+// read back from the WAL through the shim's mapping.
 func TestWALShimCrashImages(t *testing.T) {
 	name, err := sqlitestore.WALVFS()
 	if err != nil {
@@ -36,7 +37,7 @@ func TestWALShimCrashImages(t *testing.T) {
 	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
 		t.Fatal(err)
 	}
-	combined, rewritten := sqlitestore.FramesCombined(), sqlitestore.HeadersRewritten()
+	combined, rewritten, mapped := sqlitestore.FramesCombined(), sqlitestore.HeadersRewritten(), sqlitestore.MappedReads()
 	rng := rand.New(rand.NewPCG(1, 2))
 	rows := 0
 	for txn := range 12 {
@@ -72,6 +73,13 @@ func TestWALShimCrashImages(t *testing.T) {
 			copyFile(t, path+suffix, filepath.Join(img, "shim.db"+suffix))
 		}
 		checkImage(t, filepath.Join(img, "shim.db"), rows)
+	}
+	var ok string
+	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("integrity_check through the shim: %q, %v", ok, err)
+	}
+	if sqlitestore.MappedReads() == mapped {
+		t.Error("no WAL read was served from the mapping")
 	}
 	if sqlitestore.FramesCombined() == combined {
 		t.Error("no WAL frame was written with one system call")
