@@ -10,9 +10,9 @@ func SetClaimOrder(s *Store, order int) { s.order = order }
 // checkpoints.
 func WithSyncInterval(d time.Duration) Option { return func(s *Store) { s.sync = d } }
 
-// FramesCombined is how many WAL frames this process wrote with one system
-// call (walVFS).
-func FramesCombined() uint64 { return framesCombined.Load() }
+// FramesStaged is how many WAL frames walVFS staged, and StagedWrites how
+// many writes it made of them.
+func FramesStaged() (frames, writes uint64) { return framesStaged.Load(), stagedWrites.Load() }
 
 // HeadersRewritten is how many WAL frame headers SQLite rewrote after reading
 // their frame, which walVFS writes at once.

@@ -7,9 +7,9 @@ import (
 
 var errNoVFS = errors.New("sqlitestore: the default SQLite VFS cannot be wrapped")
 
-// framesCombined counts the WAL frames written with one system call instead of
-// two (see walVFS), for the tests.
-var framesCombined atomic.Uint64
+// framesStaged counts the WAL frames walVFS staged, and stagedWrites the
+// writes of staged frames, for the tests.
+var framesStaged, stagedWrites atomic.Uint64
 
 // headersRewritten counts the frame headers SQLite rewrote after reading their
 // frame (walRewriteChecksums), which the shim writes at once, for the tests.

@@ -13,16 +13,26 @@ import (
 )
 
 // walVFS is the name of the VFS the store opens its connections with: SQLite's
-// unix VFS, except that a WAL file writes each frame (its 24-byte header and
-// its page) with one pwritev instead of two pwrite calls. SQLite writes a
-// frame's header and then its page at the next offset (walWriteOneFrame); the
-// shim holds the header back and writes both when the page comes, or writes
-// the header alone before any other operation on the file (a read, a write
-// elsewhere, a sync, a truncate, a size query, a close). A header that
-// follows a read of its own frame (SQLite rewriting the checksums of frames
-// already written, walRewriteChecksums) is written at once, so no header is
-// ever held back when SQLite publishes a commit in the WAL index. Files other
-// than WAL files, and everything but writes, are the unix VFS's own.
+// unix VFS, except for WAL files, which it writes and reads with fewer system
+// calls.
+//
+// Writes: SQLite writes a frame as its 24-byte header and then its page at the
+// next offset (walWriteOneFrame), and the frames of a commit one after the
+// other, the commit frame (the one whose header carries the database size)
+// last. The shim copies the frames of a transaction into a staging buffer
+// and writes them with one pwrite when the commit frame arrives, or before
+// any other operation on the file (a read, a write elsewhere, a sync, a
+// truncate, a size query, a close), or when the buffer is full. A commit
+// frame is on the file before its write returns, so before SQLite publishes
+// the commit in the WAL index: what other connections and a crash see is
+// what the unix VFS would have left. A header that follows a read of its
+// own frame (SQLite rewriting the checksums of frames already written,
+// walRewriteChecksums) is written at once.
+//
+// Reads: the file is mapped read-only, and a read of bytes the file is known
+// to hold (this handle wrote or read them) copies from the mapping instead of
+// calling pread; a copy that faults (another process truncated the file
+// under the mapping) falls back to pread.
 const walVFS = "idemgen-unix"
 
 // walFile is the shim's state for one open WAL file, kept in the bytes after
@@ -35,7 +45,14 @@ type walFile struct {
 	hdr     [walFrameHeader]byte
 	mapped  uintptr // the file mapped read-only (walMapSize bytes), or 0
 	size    int64   // bytes known to exist in the file: reads below it copy from mapped
+	stage   uintptr // walStageSize bytes of staged frames (allocated on first use), or 0
+	stOff   int64   // the file offset of the staged bytes
+	stLen   int64   // how many bytes are staged
 }
+
+// walStageSize bounds the frames staged for one write: 254 frames of 4 KiB
+// pages, more than a group commit of the store writes.
+const walStageSize = 1 << 20
 
 // walMapSize is how much of a WAL file the shim maps (address space, not
 // memory): reads of frames beyond it use pread. The store's WAL holds about
@@ -168,39 +185,24 @@ func (w *walFile) copyMapped(dst uintptr, off int64, n int32) (ok bool) {
 	return true
 }
 
-// flush writes a header held back, if any.
+// flush writes the staged frames and a header held back, if any.
 func flush(tls *libc.TLS, pFile uintptr) int32 {
 	w := shimState(pFile)
 	w.readOff = -1
+	if rc := w.writeStage(tls, pFile); rc != sqlite3.SQLITE_OK {
+		w.pending = 0
+		return rc
+	}
 	if w.pending == 0 {
 		return sqlite3.SQLITE_OK
 	}
 	w.pending = 0
-	rc := call[rwFn](baseIO.FxWrite)(tls, pFile, uintptr(unsafe.Pointer(&w.hdr[0])), walFrameHeader, w.hdrOff)
-	if rc == sqlite3.SQLITE_OK {
-		w.grow(w.hdrOff + walFrameHeader)
-	}
-	return rc
+	return w.writeThrough(tls, pFile, uintptr(unsafe.Pointer(&w.hdr[0])), walFrameHeader, w.hdrOff)
 }
 
-func walWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
-	w := shimState(pFile)
-	if w.pending != 0 && off == w.hdrOff+walFrameHeader && amt > 0 {
-		w.pending, w.readOff = 0, -1
-		return writeFrame(tls, pFile, w, pBuf, amt)
-	}
-	afterRead := w.readOff == off
-	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	if amt == walFrameHeader && afterRead {
-		headersRewritten.Add(1)
-	}
-	if amt == walFrameHeader && !afterRead {
-		w.hdr = *(*[walFrameHeader]byte)(cptr(pBuf))
-		w.hdrOff, w.pending = off, 1
-		return sqlite3.SQLITE_OK
-	}
+// writeThrough writes with the unix VFS, which retries short writes and
+// reports errors as SQLite expects.
+func (w *walFile) writeThrough(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 	rc := call[rwFn](baseIO.FxWrite)(tls, pFile, pBuf, amt, off)
 	if rc == sqlite3.SQLITE_OK {
 		w.grow(off + int64(amt))
@@ -208,40 +210,81 @@ func walWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 	return rc
 }
 
-// writeFrame writes the header held back and the page at pBuf with one
-// pwritev; on a short write or an error it leaves the rest to the unix VFS's
-// write, which retries, or reports the error as SQLite expects.
-func writeFrame(tls *libc.TLS, pFile uintptr, w *walFile, pBuf uintptr, amt int32) int32 {
-	fd := (*sqlite3.TunixFile)(cptr(pFile)).Fh
-	iov := [2]syscall.Iovec{
-		{Base: &w.hdr[0], Len: walFrameHeader},
-		{Base: (*byte)(cptr(pBuf)), Len: uint64(amt)},
-	}
-	total := int64(walFrameHeader) + int64(amt)
-	n, _, errno := syscall.Syscall6(syscall.SYS_PWRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), 2, uintptr(w.hdrOff), 0, 0)
-	if errno == 0 && int64(n) == total {
-		framesCombined.Add(1)
-		w.grow(w.hdrOff + total)
+// writeStage writes the staged frames, if any.
+func (w *walFile) writeStage(tls *libc.TLS, pFile uintptr) int32 {
+	if w.stLen == 0 {
 		return sqlite3.SQLITE_OK
 	}
-	done := int64(0)
-	if errno == 0 {
-		done = int64(n)
-	}
-	write := call[rwFn](baseIO.FxWrite)
-	if done < walFrameHeader {
-		rest := walFrameHeader - int32(done)
-		if rc := write(tls, pFile, uintptr(unsafe.Pointer(&w.hdr[done])), rest, w.hdrOff+done); rc != sqlite3.SQLITE_OK {
+	n := w.stLen
+	w.stLen = 0
+	stagedWrites.Add(1)
+	return w.writeThrough(tls, pFile, w.stage, int32(n), w.stOff)
+}
+
+func walWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
+	w := shimState(pFile)
+	if w.pending != 0 && off == w.hdrOff+walFrameHeader && amt > 0 {
+		staged, rc := w.stageFrame(tls, pFile, pBuf, amt)
+		switch {
+		case rc != sqlite3.SQLITE_OK:
+			w.pending = 0
 			return rc
+		case staged && w.hdr[4]|w.hdr[5]|w.hdr[6]|w.hdr[7] != 0: // a commit frame
+			return w.writeStage(tls, pFile)
+		case staged:
+			return sqlite3.SQLITE_OK
 		}
-		done = walFrameHeader
 	}
-	skip := done - walFrameHeader
-	rc := write(tls, pFile, pBuf+uintptr(skip), amt-int32(skip), w.hdrOff+done)
-	if rc == sqlite3.SQLITE_OK {
-		w.grow(w.hdrOff + total)
+	afterRead := w.readOff == off
+	if amt == walFrameHeader && afterRead {
+		headersRewritten.Add(1)
 	}
-	return rc
+	hold := amt == walFrameHeader && !afterRead
+	if hold && w.pending == 0 && w.stLen > 0 && off == w.stOff+w.stLen {
+		// The next frame's header: the staged frames wait for it.
+	} else if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
+		return rc
+	}
+	if hold {
+		w.hdr = *(*[walFrameHeader]byte)(cptr(pBuf))
+		w.hdrOff, w.pending, w.readOff = off, 1, -1
+		return sqlite3.SQLITE_OK
+	}
+	return w.writeThrough(tls, pFile, pBuf, amt, off)
+}
+
+// stageFrame appends the header held back and its page to the staged frames,
+// writing those first when the frame does not follow them or does not fit.
+// It reports false when the frame cannot be staged (the caller then writes
+// it through), and the error of writing the staged frames.
+func (w *walFile) stageFrame(tls *libc.TLS, pFile, pBuf uintptr, amt int32) (bool, int32) {
+	n := int64(walFrameHeader) + int64(amt)
+	if n > walStageSize {
+		return false, sqlite3.SQLITE_OK
+	}
+	if w.stage == 0 {
+		addr, _, errno := syscall.Syscall6(syscall.SYS_MMAP, 0, walStageSize, syscall.PROT_READ|syscall.PROT_WRITE,
+			syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_POPULATE, ^uintptr(0), 0)
+		if errno != 0 {
+			return false, sqlite3.SQLITE_OK
+		}
+		w.stage = addr
+	}
+	if w.stLen > 0 && (w.stOff+w.stLen != w.hdrOff || w.stLen+n > walStageSize) {
+		if rc := w.writeStage(tls, pFile); rc != sqlite3.SQLITE_OK {
+			return false, rc
+		}
+	}
+	if w.stLen == 0 {
+		w.stOff = w.hdrOff
+	}
+	dst := unsafe.Slice((*byte)(cptr(w.stage+uintptr(w.stLen))), n)
+	copy(dst, w.hdr[:])
+	copy(dst[walFrameHeader:], unsafe.Slice((*byte)(cptr(pBuf)), amt))
+	w.stLen += n
+	w.pending, w.readOff = 0, -1
+	framesStaged.Add(1)
+	return true, sqlite3.SQLITE_OK
 }
 
 func walRead(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
@@ -288,9 +331,14 @@ func walFileSize(tls *libc.TLS, pFile, pSize uintptr) int32 {
 
 func walClose(tls *libc.TLS, pFile uintptr) int32 {
 	rc := flush(tls, pFile)
-	if w := shimState(pFile); w.mapped != 0 {
+	w := shimState(pFile)
+	if w.mapped != 0 {
 		syscall.Syscall(syscall.SYS_MUNMAP, w.mapped, walMapSize, 0)
 		w.mapped = 0
+	}
+	if w.stage != 0 {
+		syscall.Syscall(syscall.SYS_MUNMAP, w.stage, walStageSize, 0)
+		w.stage = 0
 	}
 	if rc2 := call[closeFn](baseIO.FxClose)(tls, pFile); rc == sqlite3.SQLITE_OK {
 		rc = rc2
