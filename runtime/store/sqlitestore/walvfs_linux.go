@@ -210,15 +210,25 @@ func (w *walFile) writeThrough(tls *libc.TLS, pFile, pBuf uintptr, amt int32, of
 	return rc
 }
 
-// writeStage writes the staged frames, if any.
+// maxWrite is the most the unix VFS writes with one call: it masks the size
+// of each pwrite with 0x1ffff, so a larger write would be cut short (and a
+// multiple of 128 KiB reported as a full disk).
+const maxWrite = 0x1ffff &^ 4095
+
+// writeStage writes the staged frames, if any, in writes of at most maxWrite
+// bytes.
 func (w *walFile) writeStage(tls *libc.TLS, pFile uintptr) int32 {
-	if w.stLen == 0 {
-		return sqlite3.SQLITE_OK
-	}
 	n := w.stLen
 	w.stLen = 0
-	stagedWrites.Add(1)
-	return w.writeThrough(tls, pFile, w.stage, int32(n), w.stOff)
+	for done := int64(0); done < n; {
+		chunk := min(n-done, maxWrite)
+		stagedWrites.Add(1)
+		if rc := w.writeThrough(tls, pFile, w.stage+uintptr(done), int32(chunk), w.stOff+done); rc != sqlite3.SQLITE_OK {
+			return rc
+		}
+		done += chunk
+	}
+	return sqlite3.SQLITE_OK
 }
 
 func walWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {

@@ -108,3 +108,49 @@ func checkImage(t *testing.T, path string, rows int) {
 		t.Fatalf("%s: %d rows (%v), want %d", path, n, err, rows)
 	}
 }
+
+// TestWALShimLargeCommit commits transactions of 1 to 400 pages through
+// walVFS (the unix VFS writes at most 128 KiB less one byte per call, and
+// the shim stages up to 1 MiB) and reads every row back through SQLite's own
+// VFS from a crash image.
+func TestWALShimLargeCommit(t *testing.T) {
+	name, err := sqlitestore.WALVFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+name+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, pages := range []int{1, 31, 32, 33, 64, 100, 257, 400} {
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range pages {
+			if _, err := tx.Exec(`INSERT INTO t (k, v) VALUES (?, zeroblob(3000))`, fmt.Sprint(pages, "/", i)); err != nil {
+				t.Fatal(err)
+			}
+			rows++
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("commit of %d rows of 3000 bytes: %v", pages, err)
+		}
+	}
+	img := filepath.Join(dir, "img")
+	if err := os.Mkdir(img, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		copyFile(t, path+suffix, filepath.Join(img, "big.db"+suffix))
+	}
+	checkImage(t, filepath.Join(img, "big.db"), rows)
+}
