@@ -21,22 +21,9 @@ import (
 // still held back when a commit returned. The pages the small cache drops are
 // read back from the WAL through the shim's mapping.
 func TestWALShimCrashImages(t *testing.T) {
-	name, err := sqlitestore.WALVFS()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "shim.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+name+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(8)&_pragma=wal_autocheckpoint(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
-		t.Fatal(err)
-	}
+	db := openShim(t, path, "&_pragma=cache_size(8)")
 	frames, writes := sqlitestore.FramesStaged()
 	rewritten, mapped := sqlitestore.HeadersRewritten(), sqlitestore.MappedReads()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -66,14 +53,7 @@ func TestWALShimCrashImages(t *testing.T) {
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		img := filepath.Join(dir, fmt.Sprint("img", txn))
-		if err := os.Mkdir(img, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, suffix := range []string{"", "-wal"} {
-			copyFile(t, path+suffix, filepath.Join(img, "shim.db"+suffix))
-		}
-		checkImage(t, filepath.Join(img, "shim.db"), rows)
+		checkImage(t, crashImage(t, path, filepath.Join(dir, fmt.Sprint("img", txn))), rows)
 	}
 	var ok string
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
@@ -114,21 +94,9 @@ func checkImage(t *testing.T, path string, rows int) {
 // the shim stages up to 1 MiB) and reads every row back through SQLite's own
 // VFS from a crash image.
 func TestWALShimLargeCommit(t *testing.T) {
-	name, err := sqlitestore.WALVFS()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "big.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+name+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
-		t.Fatal(err)
-	}
+	db := openShim(t, path, "")
 	rows := 0
 	for _, pages := range []int{1, 31, 32, 33, 64, 100, 257, 400} {
 		tx, err := db.Begin()
@@ -145,12 +113,40 @@ func TestWALShimLargeCommit(t *testing.T) {
 			t.Fatalf("commit of %d rows of 3000 bytes: %v", pages, err)
 		}
 	}
-	img := filepath.Join(dir, "img")
-	if err := os.Mkdir(img, 0o755); err != nil {
+	checkImage(t, crashImage(t, path, filepath.Join(dir, "img")), rows)
+}
+
+// openShim opens the database at path through walVFS, in WAL mode without
+// automatic checkpoints, with more DSN parameters, and creates table t.
+func openShim(t *testing.T, path, params string) *sql.DB {
+	t.Helper()
+	name, err := sqlitestore.WALVFS()
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, suffix := range []string{"", "-wal"} {
-		copyFile(t, path+suffix, filepath.Join(img, "big.db"+suffix))
+	db, err := sql.Open("sqlite", "file:"+path+"?vfs="+name+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)"+params)
+	if err != nil {
+		t.Fatal(err)
 	}
-	checkImage(t, filepath.Join(img, "big.db"), rows)
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// crashImage copies the database at path and its WAL into the new directory
+// dir, as a crash would leave them, and returns the copy's path.
+func crashImage(t *testing.T, path, dir string) string {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, filepath.Base(path))
+	for _, suffix := range []string{"", "-wal"} {
+		copyFile(t, path+suffix, img+suffix)
+	}
+	return img
 }
