@@ -15,8 +15,12 @@
 // together by one writer goroutine (group commit). Complete and Release are
 // one guarded statement each. All statements are prepared once; the writer
 // goroutine holds the writer connection and runs its statements (BEGIN and
-// COMMIT included) on the driver's connection, outside database/sql's pool. Times are the
-// process clock, in Unix microseconds.
+// COMMIT included) on the driver's connection, outside database/sql's pool. On
+// Linux the connections use a VFS over SQLite's unix VFS that writes the
+// frames of a transaction to the WAL with one pwrite (the unix VFS makes two
+// per frame) and reads WAL frames from a read-only mapping; what reaches the
+// file, and when, is unchanged (see walVFS). Times are the process clock, in
+// Unix microseconds.
 //
 // Durability: synchronous=NORMAL in WAL mode syncs the WAL at checkpoints, not
 // at every commit. The store checkpoints when the WAL reaches 4000 pages and

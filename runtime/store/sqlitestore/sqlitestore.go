@@ -145,6 +145,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	// Each WAL frame is written with one system call (walVFS).
+	vfs, err := registerVFS()
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+	}
 	dsn := func(pragmas ...string) string {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", s.busy.Milliseconds()))
@@ -156,6 +161,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
+		if vfs != "" {
+			q.Set("vfs", vfs)
+		}
 		return "file:" + path + "?" + q.Encode()
 	}
 	// The writer's page cache is 4 MiB, about the pages a checkpoint

@@ -260,16 +260,22 @@ func TestCheckpointAfterWrite(t *testing.T) {
 // checkpoint writes the file may be torn: its error is returned, not fatal.
 func inFileAlone(t *testing.T, path, cp, id string) (bool, error) {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cp, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, path, cp)
 	db := rawDB(t, cp)
 	defer db.Close()
 	var n int
-	err = db.QueryRow("SELECT count(*) FROM idempotency_records WHERE id = ? AND state = 2", id).Scan(&n)
+	err := db.QueryRow("SELECT count(*) FROM idempotency_records WHERE id = ? AND state = 2", id).Scan(&n)
 	return err == nil && n == 1, err
+}
+
+// copyFile copies the file from to the file to, as a crash would leave it.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
