@@ -165,15 +165,6 @@ type sender interface {
 	done()
 }
 
-type worker struct {
-	latencies []time.Duration
-	status    map[int]int
-	errors    int
-	keys      int
-	recent    []key
-	rng       *rand.Rand
-}
-
 // validate checks the settings of cfg that every generator needs.
 func validate(cfg Config) error {
 	if len(cfg.Targets) == 0 || cfg.Concurrency < 1 || cfg.Duration <= 0 {
@@ -187,90 +178,106 @@ func validate(cfg Config) error {
 	return nil
 }
 
-// run performs one load run with a sender per client from newSender.
-func run(ctx context.Context, cfg Config, newSender func() sender) (Result, error) {
+type worker struct {
+	latencies []time.Duration
+	status    map[int]int
+	errors    int
+	keys      int
+	recent    []key
+	rng       *rand.Rand
+}
+
+// plan is what every generator shares in one run: the validated settings,
+// the request sequence, the clients' statistics and the receipts seen.
+type plan struct {
+	cfg      Config
+	ratio    float64
+	group    uint64
+	check    bool // read the receipts' executions (the modes with repeated keys)
+	seq      atomic.Uint64
+	keySeq   atomic.Uint64
+	seen     *receipts
+	deadline time.Time
+	start    time.Time
+	workers  []*worker
+}
+
+func newPlan(cfg Config) (*plan, error) {
 	if err := validate(cfg); err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	ratio := cfg.ReplayRatio
-	if ratio == 0 {
-		ratio = 0.9
+	p := &plan{cfg: cfg, ratio: cfg.ReplayRatio, group: uint64(cfg.ContentionGroup), check: cfg.Mode != Fresh, seen: newReceipts()}
+	if p.ratio == 0 {
+		p.ratio = 0.9
 	}
-	group := uint64(cfg.ContentionGroup)
-	if group == 0 {
-		group = 32
+	if p.group == 0 {
+		p.group = 32
 	}
 	perClient := 1024
 	if cfg.Requests > 0 {
 		perClient = min(cfg.Requests/cfg.Concurrency+cfg.Requests/(4*cfg.Concurrency)+16, 1<<16)
 	}
-	var (
-		seq      atomic.Uint64 // request sequence across clients (targets, contention keys)
-		keySeq   atomic.Uint64 // new keys in fresh and replay modes
-		seen     = newReceipts()
-		deadline = time.Now().Add(cfg.Duration)
-		workers  = make([]*worker, cfg.Concurrency)
-		wg       sync.WaitGroup
-		check    = cfg.Mode != Fresh
-	)
-	start := time.Now()
-	for i := range workers {
-		w := &worker{status: map[int]int{}, rng: rand.New(rand.NewPCG(uint64(cfg.Run), uint64(i))), latencies: make([]time.Duration, 0, perClient)}
-		workers[i] = w
-		s := newSender()
-		wg.Go(func() {
-			defer s.done()
-			now := time.Now()
-			for now.Before(deadline) && ctx.Err() == nil {
-				n := seq.Add(1) - 1
-				if cfg.Requests > 0 && n >= uint64(cfg.Requests) {
-					return
-				}
-				var k key
-				switch cfg.Mode {
-				case Fresh:
-					k = makeKey(cfg.Run, keySeq.Add(1))
-					w.keys++
-				case Replay:
-					if len(w.recent) == 0 || w.rng.Float64() >= ratio {
-						k = makeKey(cfg.Run, keySeq.Add(1))
-						w.keys++
-						if len(w.recent) < 64 {
-							w.recent = append(w.recent, k)
-						} else {
-							w.recent[w.rng.IntN(len(w.recent))] = k
-						}
-					} else {
-						k = w.recent[w.rng.IntN(len(w.recent))]
-					}
-				case Contention:
-					k = makeKey(cfg.Run, n/group)
-					if n%group == 0 {
-						w.keys++
-					}
-				}
-				status, body, err := s.send(int(n%uint64(len(cfg.Targets))), k[:], check)
-				end := time.Now()
-				if err != nil {
-					w.errors++
-					now = end
-					continue
-				}
-				w.latencies = append(w.latencies, end.Sub(now))
-				now = end
-				w.status[status]++
-				if check && status/100 == 2 {
-					if e, ok := execution(body); ok {
-						seen.check(&k, e)
-					}
-				}
-			}
-		})
+	p.workers = make([]*worker, cfg.Concurrency)
+	for i := range p.workers {
+		p.workers[i] = &worker{status: map[int]int{}, rng: rand.New(rand.NewPCG(uint64(cfg.Run), uint64(i))), latencies: make([]time.Duration, 0, perClient)}
 	}
-	wg.Wait()
-	res := Result{Elapsed: time.Since(start), Status: map[int]int{}, Divergent: int(seen.divergent.Load())}
+	p.start = time.Now()
+	p.deadline = p.start.Add(cfg.Duration)
+	return p, nil
+}
+
+// next returns the sequence number of the next request and its key, or false
+// when the run is over (deadline, request cap or ctx).
+func (p *plan) next(ctx context.Context, w *worker, now time.Time) (uint64, key, bool) {
+	if !now.Before(p.deadline) || ctx.Err() != nil {
+		return 0, key{}, false
+	}
+	n := p.seq.Add(1) - 1
+	if p.cfg.Requests > 0 && n >= uint64(p.cfg.Requests) {
+		return 0, key{}, false
+	}
+	var k key
+	switch p.cfg.Mode {
+	case Fresh:
+		k = makeKey(p.cfg.Run, p.keySeq.Add(1))
+		w.keys++
+	case Replay:
+		if len(w.recent) == 0 || w.rng.Float64() >= p.ratio {
+			k = makeKey(p.cfg.Run, p.keySeq.Add(1))
+			w.keys++
+			if len(w.recent) < 64 {
+				w.recent = append(w.recent, k)
+			} else {
+				w.recent[w.rng.IntN(len(w.recent))] = k
+			}
+		} else {
+			k = w.recent[w.rng.IntN(len(w.recent))]
+		}
+	case Contention:
+		k = makeKey(p.cfg.Run, n/p.group)
+		if n%p.group == 0 {
+			w.keys++
+		}
+	}
+	return n, k, true
+}
+
+// answered records an answer to the request with key k sent at t0.
+func (p *plan) answered(w *worker, k *key, t0, end time.Time, status int, body []byte) {
+	w.latencies = append(w.latencies, end.Sub(t0))
+	w.status[status]++
+	if p.check && status/100 == 2 {
+		if e, ok := execution(body); ok {
+			p.seen.check(k, e)
+		}
+	}
+}
+
+// result sums the clients' statistics.
+func (p *plan) result(ctx context.Context) (Result, error) {
+	res := Result{Elapsed: time.Since(p.start), Status: map[int]int{}, Divergent: int(p.seen.divergent.Load())}
 	var lat []time.Duration
-	for _, w := range workers {
+	for _, w := range p.workers {
 		lat = append(lat, w.latencies...)
 		res.Errors += w.errors
 		res.Keys += w.keys
@@ -289,6 +296,38 @@ func run(ctx context.Context, cfg Config, newSender func() sender) (Result, erro
 	res.P50 = lat[len(lat)*50/100]
 	res.P99 = lat[len(lat)*99/100]
 	return res, nil
+}
+
+// run performs one load run with a goroutine and a sender per client.
+func run(ctx context.Context, cfg Config, newSender func() sender) (Result, error) {
+	p, err := newPlan(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	var wg sync.WaitGroup
+	for _, w := range p.workers {
+		s := newSender()
+		wg.Go(func() {
+			defer s.done()
+			now := time.Now()
+			for {
+				n, k, ok := p.next(ctx, w, now)
+				if !ok {
+					return
+				}
+				status, body, err := s.send(int(n%uint64(len(cfg.Targets))), k[:], p.check)
+				end := time.Now()
+				if err != nil {
+					w.errors++
+				} else {
+					p.answered(w, &k, now, end, status, body)
+				}
+				now = end
+			}
+		})
+	}
+	wg.Wait()
+	return p.result(ctx)
 }
 
 // executionPrefix starts every receipt workload.Work encodes.

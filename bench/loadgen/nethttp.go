@@ -61,10 +61,12 @@ func (s *httpSender) send(target int, key []byte, want bool) (int, []byte, error
 
 func (s *httpSender) done() {}
 
-// NewClient returns an HTTP client that keeps one connection per client open.
+// NewClient returns an HTTP client that keeps one connection per client open
+// and does not follow redirects (a 303 is an answer, as for Raw).
 func NewClient(concurrency int) *http.Client {
 	return &http.Client{
-		Timeout: 30 * time.Second,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{
 			MaxIdleConns:        concurrency * 2,
 			MaxIdleConnsPerHost: concurrency,

@@ -2,92 +2,15 @@ package loadgen
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/idemgen/idemgen/bench/workload"
 )
-
-// rawTimeout bounds one request on a raw connection, like NewClient's
-// Timeout: the connection's deadline is pushed this far ahead at most every
-// rawTimeout/6, so a request that gets no answer fails after 25 to 30 s.
-const rawTimeout = 30 * time.Second
-
-// rawReadBuffer is the size of a connection's read buffer, and so the
-// longest status or header line the reader accepts.
-const rawReadBuffer = 16 << 10
-
-// Raw is the generator over raw keep-alive TCP connections: one connection
-// per client and target, HTTP/1.1, each client's request bytes built once
-// with only the idempotency key written per request, and a response reader
-// that parses what it needs (the status line, Content-Length,
-// Transfer-Encoding: chunked, Connection: close) and keeps the body only when
-// the receipt's execution is checked. A connection the server closes is
-// replaced by a new one. A request that fails on a reused connection before
-// any byte of its answer arrives is sent once more on a new connection, as
-// net/http's Transport does for requests with an Idempotency-Key (the server
-// closed the idle connection). Connections stay open between runs (a warm-up
-// run's serve the measured run) until Close.
-type Raw struct {
-	mu    sync.Mutex
-	idle  map[string][]*rawConn // by address
-	conns map[*rawConn]struct{} // every open connection, idle or not
-}
-
-// NewRaw returns a raw-connection generator.
-func NewRaw() *Raw {
-	return &Raw{idle: map[string][]*rawConn{}, conns: map[*rawConn]struct{}{}}
-}
-
-// Run performs one load run over g's connections.
-func (g *Raw) Run(ctx context.Context, cfg Config) (Result, error) {
-	if err := validate(cfg); err != nil {
-		return Result{}, err
-	}
-	targets := make([]rawTarget, len(cfg.Targets))
-	for i, u := range cfg.Targets {
-		t, err := newRawTarget(u, cfg.Body)
-		if err != nil {
-			return Result{}, err
-		}
-		targets[i] = t
-	}
-	// Cancelling ctx ends the requests in flight: their reads time out.
-	stop := context.AfterFunc(ctx, func() {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		for c := range g.conns {
-			_ = c.c.SetDeadline(time.Unix(1, 0))
-		}
-	})
-	defer stop()
-	return run(ctx, cfg, func() sender {
-		s := &rawSender{g: g, ctx: ctx, targets: make([]rawTarget, len(targets)), conns: make([]*rawConn, len(targets))}
-		for i, t := range targets {
-			s.targets[i] = rawTarget{addr: t.addr, req: append([]byte(nil), t.req...), keyAt: t.keyAt}
-		}
-		return s
-	})
-}
-
-// Close closes the connections kept between runs.
-func (g *Raw) Close() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for c := range g.conns {
-		_ = c.c.Close()
-	}
-	clear(g.conns)
-	clear(g.idle)
-}
 
 // rawTarget is one target's request: its address and bytes, with the key at keyAt.
 type rawTarget struct {
@@ -122,130 +45,26 @@ func newRawTarget(u string, body []byte) (rawTarget, error) {
 	return rawTarget{addr: addr, req: req, keyAt: keyAt}, nil
 }
 
-// rawConn is one keep-alive connection.
-type rawConn struct {
-	addr string
-	c    net.Conn
-	br   *bufio.Reader
-	// used reports that the connection has carried an answer: a failure
-	// before the first byte of the next one means the server closed it.
-	used bool
-	// refresh is when the deadline is to be pushed on.
-	refresh time.Time
+// errMore is what a rawSource returns at the end of the bytes received so far
+// when the connection has not ended: the answer is incomplete.
+var errMore = errors.New("loadgen: answer incomplete")
+
+// rawSource reads the bytes received so far of an answer.
+type rawSource struct {
+	data []byte
+	eof  bool // the connection ended after data
 }
 
-// get returns an idle connection to addr, or a new one.
-func (g *Raw) get(ctx context.Context, addr string) (*rawConn, error) {
-	g.mu.Lock()
-	if l := g.idle[addr]; len(l) > 0 {
-		c := l[len(l)-1]
-		g.idle[addr] = l[:len(l)-1]
-		g.mu.Unlock()
-		c.refresh = time.Time{}
-		return c, nil
-	}
-	g.mu.Unlock()
-	d := net.Dialer{Timeout: rawTimeout}
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	c := &rawConn{addr: addr, c: nc, br: bufio.NewReaderSize(nc, rawReadBuffer)}
-	g.mu.Lock()
-	g.conns[c] = struct{}{}
-	g.mu.Unlock()
-	return c, nil
-}
-
-// put keeps c for the next run.
-func (g *Raw) put(c *rawConn) {
-	g.mu.Lock()
-	g.idle[c.addr] = append(g.idle[c.addr], c)
-	g.mu.Unlock()
-}
-
-// drop closes c.
-func (g *Raw) drop(c *rawConn) {
-	g.mu.Lock()
-	delete(g.conns, c)
-	g.mu.Unlock()
-	_ = c.c.Close()
-}
-
-// rawSender is one client: its own copy of each target's request and a
-// connection per target.
-type rawSender struct {
-	g       *Raw
-	ctx     context.Context
-	targets []rawTarget
-	conns   []*rawConn
-	body    []byte
-}
-
-// errNoAnswer marks a failure before any byte of the answer arrived.
-var errNoAnswer = errors.New("no answer")
-
-func (s *rawSender) send(ti int, key []byte, want bool) (int, []byte, error) {
-	t := &s.targets[ti]
-	copy(t.req[t.keyAt:], key)
-	for again := true; ; again = false {
-		c := s.conns[ti]
-		if c == nil {
-			var err error
-			if c, err = s.g.get(s.ctx, t.addr); err != nil {
-				return 0, nil, err
-			}
-			s.conns[ti] = c
+func (s *rawSource) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		if s.eof {
+			return 0, io.EOF
 		}
-		status, body, closeConn, err := c.roundTrip(t.req, want, s.body[:0])
-		if err == nil {
-			if body != nil {
-				s.body = body
-			}
-			if closeConn {
-				s.g.drop(c)
-				s.conns[ti] = nil
-			} else {
-				c.used = true
-			}
-			return status, body, nil
-		}
-		s.g.drop(c)
-		s.conns[ti] = nil
-		if !again || !c.used || !errors.Is(err, errNoAnswer) || errors.Is(err, os.ErrDeadlineExceeded) || s.ctx.Err() != nil {
-			return 0, nil, err
-		}
+		return 0, errMore
 	}
-}
-
-func (s *rawSender) done() {
-	for _, c := range s.conns {
-		if c == nil {
-			continue
-		}
-		if s.ctx.Err() != nil {
-			s.g.drop(c)
-		} else {
-			s.g.put(c)
-		}
-	}
-}
-
-// roundTrip writes req and reads the answer (see readResponse).
-func (c *rawConn) roundTrip(req []byte, keep bool, buf []byte) (int, []byte, bool, error) {
-	if now := time.Now(); now.After(c.refresh) {
-		if err := c.c.SetDeadline(now.Add(rawTimeout)); err != nil {
-			return 0, nil, false, err
-		}
-		c.refresh = now.Add(rawTimeout / 6)
-	}
-	if _, err := c.c.Write(req); err != nil {
-		return 0, nil, false, fmt.Errorf("%w: %w", errNoAnswer, err)
-	}
-	if _, err := c.br.Peek(1); err != nil {
-		return 0, nil, false, fmt.Errorf("%w: %w", errNoAnswer, err)
-	}
-	return readResponse(c.br, keep, buf)
+	n := copy(p, s.data)
+	s.data = s.data[n:]
+	return n, nil
 }
 
 // readResponse reads one HTTP/1.x answer from br, after any 1xx
