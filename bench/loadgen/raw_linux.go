@@ -161,6 +161,7 @@ func (r *rawRun) loop() {
 		pause     time.Duration // how long to let answers gather before the next wait
 		winStart  = now
 		winAnswer int
+		winLat    time.Duration // the window's answers' latencies, summed
 	)
 	for active > 0 {
 		if pause > 0 {
@@ -179,17 +180,21 @@ func (r *rawRun) loop() {
 			if c.cur == nil || c.cur.fd != int(ev.Fd) {
 				continue // a connection closed earlier in this batch
 			}
-			done, answered := r.readable(c, now)
+			done, lat, answered := r.readable(c, now)
 			if done {
 				active--
 			}
 			if answered {
 				winAnswer++
+				winLat += lat
 			}
 		}
 		if w := now.Sub(winStart); w >= 20*time.Millisecond {
-			pause = coalesce(float64(winAnswer)/w.Seconds(), active)
-			winStart, winAnswer = now, 0
+			pause = 0
+			if winAnswer > 0 {
+				pause = coalesce(winLat/time.Duration(winAnswer), active)
+			}
+			winStart, winAnswer, winLat = now, 0, 0
 		}
 		if r.ctx.Err() != nil {
 			break
@@ -269,8 +274,8 @@ func (r *rawRun) send(c *rawClient) bool {
 
 // readable reads what arrived for c's request; when its answer is complete it
 // records it and starts the next request. done reports that c has no request
-// left, answered that an answer was recorded.
-func (r *rawRun) readable(c *rawClient, now time.Time) (done, answered bool) {
+// left, answered that an answer was recorded, with latency lat.
+func (r *rawRun) readable(c *rawClient, now time.Time) (done bool, lat time.Duration, answered bool) {
 	conn := c.cur
 	for !conn.eof {
 		if cap(conn.in)-len(conn.in) < 4096 {
@@ -300,7 +305,7 @@ func (r *rawRun) readable(c *rawClient, now time.Time) (done, answered bool) {
 	r.g.br.Reset(&r.g.src)
 	status, body, closeConn, err := readResponse(r.g.br, r.p.check, c.body[:0])
 	if errors.Is(err, errMore) {
-		return false, false // wait for the rest
+		return false, 0, false // wait for the rest
 	}
 	if err != nil {
 		if conn.used && len(conn.in) == 0 && !c.retried {
@@ -308,13 +313,13 @@ func (r *rawRun) readable(c *rawClient, now time.Time) (done, answered bool) {
 			c.retried = true
 			r.drop(c)
 			if r.send(c) {
-				return false, false
+				return false, 0, false
 			}
 		} else {
 			r.drop(c)
 		}
 		c.w.errors++
-		return !r.start(c, now), false
+		return !r.start(c, now), 0, false
 	}
 	if body != nil {
 		c.body = body
@@ -335,30 +340,33 @@ func (r *rawRun) readable(c *rawClient, now time.Time) (done, answered bool) {
 		conn.used = true
 	}
 	c.cur = nil
-	return !r.start(c, now), true
+	return !r.start(c, now), end.Sub(c.t0), true
 }
 
-// maxPause bounds the loop's pause between waits: how long an answer may
-// wait to be read (not part of its measured latency, which ends at the
-// kernel's receive time) and the next request of its client to be sent.
+// maxPause bounds the loop's pause between waits.
 var maxPause = 2 * time.Millisecond
 
-// coalesce returns how long the loop pauses before each wait, given the
-// answers per second of the last window and the clients still sending: long
-// enough for about half of them to be answered, so that one wake-up handles
-// many answers instead of one each (on this benchmark's VM a sleep and
+// pauseShare is the pause as a share of the answers' mean latency.
+const pauseShare = 16
+
+// coalesce returns how long the loop pauses before each wait, given the mean
+// latency of the last window's answers (to the kernel's receive time, so the
+// pauses do not lengthen it) and the clients still sending: 1/pauseShare of
+// that latency, at most maxPause, and none when fewer than two answers would
+// arrive in it (fewer than 2*pauseShare clients). One wake-up then reads
+// several answers instead of one each: on this benchmark's VM a sleep and
 // wake-up costs the generator about 19 µs of CPU, a system call about 1 µs,
-// and the server that sends a waking answer pays for the wake-up too), at
-// most maxPause, and none when fewer than two answers would arrive in it.
-// The other half of the clients' requests are at the server during the
-// pause, so it does not starve the server.
-func coalesce(rate float64, active int) time.Duration {
-	want := max(2, float64(active)/2)
-	d := time.Duration(want / rate * float64(time.Second))
-	if d > maxPause {
-		d = maxPause
-	}
-	if rate*d.Seconds() < 2 {
+// and the server that sends a waking answer pays for the wake-up too.
+//
+// The pause is a client's think time: it keeps a request from being sent for
+// at most that long after its answer arrived, on average half of it, so a
+// server that is not saturated sees about 1/(2*pauseShare) (3%) fewer
+// requests in flight. It is tied to the latency, not to the answers per
+// second: a pause sized from the rate would set the rate itself (the longer
+// the pause, the fewer answers, the longer the next pause).
+func coalesce(latency time.Duration, active int) time.Duration {
+	d := min(latency/pauseShare, maxPause)
+	if d <= 0 || float64(active)*float64(d)/float64(latency) < 2 {
 		return 0
 	}
 	return d
