@@ -157,16 +157,7 @@ func (r *rawRun) loop() {
 	}
 	events := make([]syscall.EpollEvent, len(r.clients))
 	lastScan := now
-	var (
-		pause     time.Duration // how long to let answers gather before the next wait
-		winStart  = now
-		winAnswer int
-		winLat    time.Duration // the window's answers' latencies, summed
-	)
 	for active > 0 {
-		if pause > 0 {
-			sleep(pause)
-		}
 		n, err := epollWait(r.epfd, events, 100)
 		if err != nil && err != syscall.EINTR {
 			break
@@ -180,21 +171,9 @@ func (r *rawRun) loop() {
 			if c.cur == nil || c.cur.fd != int(ev.Fd) {
 				continue // a connection closed earlier in this batch
 			}
-			done, lat, answered := r.readable(c, now)
-			if done {
+			if r.readable(c, now) {
 				active--
 			}
-			if answered {
-				winAnswer++
-				winLat += lat
-			}
-		}
-		if w := now.Sub(winStart); w >= 20*time.Millisecond {
-			pause = 0
-			if winAnswer > 0 {
-				pause = coalesce(winLat/time.Duration(winAnswer), active)
-			}
-			winStart, winAnswer, winLat = now, 0, 0
 		}
 		if r.ctx.Err() != nil {
 			break
@@ -273,9 +252,9 @@ func (r *rawRun) send(c *rawClient) bool {
 }
 
 // readable reads what arrived for c's request; when its answer is complete it
-// records it and starts the next request. done reports that c has no request
-// left, answered that an answer was recorded, with latency lat.
-func (r *rawRun) readable(c *rawClient, now time.Time) (done bool, lat time.Duration, answered bool) {
+// records it and starts the next request. It reports whether c has no
+// request left.
+func (r *rawRun) readable(c *rawClient, now time.Time) bool {
 	conn := c.cur
 	for !conn.eof {
 		if cap(conn.in)-len(conn.in) < 4096 {
@@ -305,7 +284,7 @@ func (r *rawRun) readable(c *rawClient, now time.Time) (done bool, lat time.Dura
 	r.g.br.Reset(&r.g.src)
 	status, body, closeConn, err := readResponse(r.g.br, r.p.check, c.body[:0])
 	if errors.Is(err, errMore) {
-		return false, 0, false // wait for the rest
+		return false // wait for the rest
 	}
 	if err != nil {
 		if conn.used && len(conn.in) == 0 && !c.retried {
@@ -313,19 +292,19 @@ func (r *rawRun) readable(c *rawClient, now time.Time) (done bool, lat time.Dura
 			c.retried = true
 			r.drop(c)
 			if r.send(c) {
-				return false, 0, false
+				return false
 			}
 		} else {
 			r.drop(c)
 		}
 		c.w.errors++
-		return !r.start(c, now), 0, false
+		return !r.start(c, now)
 	}
 	if body != nil {
 		c.body = body
 	}
 	// The answer's latency ends when the kernel received it, not when the
-	// loop got to it (it may have paused).
+	// loop got to it (after the answers before it in the same wake-up).
 	end := now
 	if conn.arrived > 0 {
 		if at := time.Unix(0, conn.arrived); at.After(c.t0) && at.Before(now) {
@@ -340,36 +319,7 @@ func (r *rawRun) readable(c *rawClient, now time.Time) (done bool, lat time.Dura
 		conn.used = true
 	}
 	c.cur = nil
-	return !r.start(c, now), end.Sub(c.t0), true
-}
-
-// maxPause bounds the loop's pause between waits.
-var maxPause = 2 * time.Millisecond
-
-// pauseShare is the pause as a share of the answers' mean latency.
-const pauseShare = 16
-
-// coalesce returns how long the loop pauses before each wait, given the mean
-// latency of the last window's answers (to the kernel's receive time, so the
-// pauses do not lengthen it) and the clients still sending: 1/pauseShare of
-// that latency, at most maxPause, and none when fewer than two answers would
-// arrive in it (fewer than 2*pauseShare clients). One wake-up then reads
-// several answers instead of one each: on this benchmark's VM a sleep and
-// wake-up costs the generator about 19 µs of CPU, a system call about 1 µs,
-// and the server that sends a waking answer pays for the wake-up too.
-//
-// The pause is a client's think time: it keeps a request from being sent for
-// at most that long after its answer arrived, on average half of it, so a
-// server that is not saturated sees about 1/(2*pauseShare) (3%) fewer
-// requests in flight. It is tied to the latency, not to the answers per
-// second: a pause sized from the rate would set the rate itself (the longer
-// the pause, the fewer answers, the longer the next pause).
-func coalesce(latency time.Duration, active int) time.Duration {
-	d := min(latency/pauseShare, maxPause)
-	if d <= 0 || float64(active)*float64(d)/float64(latency) < 2 {
-		return 0
-	}
-	return d
+	return !r.start(c, now)
 }
 
 // conn returns an idle connection to c's target or a new one, registered
@@ -459,7 +409,7 @@ func dial(sa syscall.Sockaddr) (int, error) {
 			if err = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err == nil {
 				err = syscall.SetNonblock(fd, true)
 			}
-			// Receive times, for latencies that do not include the loop's pauses.
+			// Receive times, for latencies that end when the answer arrived.
 			_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
 		}
 	}
@@ -550,9 +500,4 @@ func rawWrite(fd int, b []byte) (int, error) {
 		return 0, e
 	}
 	return int(n), nil
-}
-
-func sleep(d time.Duration) {
-	ts := syscall.NsecToTimespec(d.Nanoseconds())
-	_, _, _ = syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }

@@ -223,7 +223,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // loadgenDescriptions say how each generator of -loadgen sends its requests,
 // for the page.
 var loadgenDescriptions = map[string]string{
-	"raw":     "raw (`-loadgen raw`, bench/loadgen.Raw): one epoll loop on one thread over a keep-alive TCP connection per client, HTTP/1.1 request bytes built once with only the idempotency key written per request, a response parser for the status line and body framing that reads the receipt's execution only in the modes that check for divergent answers; the loop pauses for 1/16 of the mean latency (at most 2 ms; with 32 clients, about two answers per wake-up), and each latency ends at the kernel's receive time of its answer (SO_TIMESTAMPNS), so the pauses are not counted",
+	"raw":     "raw (`-loadgen raw`, bench/loadgen.Raw): one epoll loop on one thread over a keep-alive TCP connection per client, HTTP/1.1 request bytes built once with only the idempotency key written per request, a response parser for the status line and body framing that reads the receipt's execution only in the modes that check for divergent answers, each latency ending at the kernel's receive time of its answer (SO_TIMESTAMPNS)",
 	"nethttp": "nethttp (`-loadgen nethttp`, bench/loadgen.NetHTTP): a Go net/http client, a request built per send",
 }
 
