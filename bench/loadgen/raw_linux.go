@@ -27,9 +27,11 @@ const rawReadBuffer = 16 << 10
 // written per request (one write system call), and a response parser that
 // reads what it needs (the status line, Content-Length, Transfer-Encoding:
 // chunked, Connection: close) and keeps the body only when the receipt's
-// execution is checked. Per request it costs a write, a read and a share of
-// one epoll_wait, where a goroutine per client over net.Conn also pays a read
-// that finds nothing yet and the scheduler's wake-up of the goroutine.
+// execution is checked. Per request it costs a write, a recvmsg and a share
+// of one epoll_wait, where a goroutine per client over net.Conn also pays a
+// read that finds nothing yet and the scheduler's wake-up of the goroutine.
+// A latency ends at the kernel's receive time of the answer (SO_TIMESTAMPNS),
+// not when the loop gets to it.
 //
 // A connection the server closes is replaced by a new one. A request that
 // fails on a reused connection before any byte of its answer arrives is sent
