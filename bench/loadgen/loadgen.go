@@ -3,6 +3,11 @@
 // idempotency key chosen by the mode. It records latencies, status codes, the
 // distinct keys it sent and whether two successful answers for one key came from
 // different handler executions (a duplicate the client can see).
+//
+// Two generators send the requests with the same semantics: Raw, over raw
+// keep-alive TCP connections with prebuilt request bytes (the default of the
+// benchmark, cheap enough not to be its bottleneck), and NetHTTP, a net/http
+// client.
 package loadgen
 
 import (
@@ -11,9 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -90,10 +93,89 @@ func (r Result) RPS() float64 {
 	return float64(r.Requests) / r.Elapsed.Seconds()
 }
 
+// Generator sends the requests of load runs.
+type Generator interface {
+	// Run performs one load run. It fails when cfg is invalid, ctx ends, or
+	// no request at all got an answer.
+	Run(ctx context.Context, cfg Config) (Result, error)
+	// Close releases the connections kept between runs.
+	Close()
+}
+
+// Generators are the names New accepts, the default first.
+var Generators = []string{"raw", "nethttp"}
+
+// New returns the generator called name (one of Generators) for runs of up to
+// concurrency clients.
+func New(name string, concurrency int) (Generator, error) {
+	switch name {
+	case "raw":
+		return NewRaw(), nil
+	case "nethttp":
+		return NetHTTP{Client: NewClient(concurrency)}, nil
+	}
+	return nil, fmt.Errorf("loadgen: unknown generator %q, want one of %v", name, Generators)
+}
+
+// KeySize is the length of every key Key returns.
+const KeySize = 36
+
+type key [KeySize]byte
+
 // Key returns the key of the n-th key of a run: a UUID-shaped string (36
 // characters, which Fiber's middleware requires).
 func Key(run uint32, n uint64) string {
-	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", run, (n>>40)&0xffff, (n>>28)&0xfff, (n>>16)&0xfff, n&0xffffffffffff)
+	k := makeKey(run, n)
+	return string(k[:])
+}
+
+// makeKey is Key without the allocation: "%08x-%04x-4%03x-8%03x-%012x" of
+// run, bits 40-55, 28-39, 16-27 and 0-47 of n.
+func makeKey(run uint32, n uint64) key {
+	var k key
+	hex(k[0:8], uint64(run))
+	k[8] = '-'
+	hex(k[9:13], (n>>40)&0xffff)
+	k[13] = '-'
+	k[14] = '4'
+	hex(k[15:18], (n>>28)&0xfff)
+	k[18] = '-'
+	k[19] = '8'
+	hex(k[20:23], (n>>16)&0xfff)
+	k[23] = '-'
+	hex(k[24:36], n&0xffffffffffff)
+	return k
+}
+
+// hex writes v's lowest len(dst) hexadecimal digits into dst.
+func hex(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = "0123456789abcdef"[v&0xf]
+		v >>= 4
+	}
+}
+
+// sender sends one client's requests, one at a time.
+type sender interface {
+	// send posts the run's body with key to the target-th target and returns
+	// the answer's status and, when want is true and the status is 2xx, its
+	// body (valid until the next send).
+	send(target int, key []byte, want bool) (status int, body []byte, err error)
+	// done ends the client's use of the sender.
+	done()
+}
+
+// validate checks the settings of cfg that every generator needs.
+func validate(cfg Config) error {
+	if len(cfg.Targets) == 0 || cfg.Concurrency < 1 || cfg.Duration <= 0 {
+		return fmt.Errorf("loadgen: need targets, concurrency >= 1 and a duration, got %d targets, %d, %v", len(cfg.Targets), cfg.Concurrency, cfg.Duration)
+	}
+	switch cfg.Mode {
+	case Fresh, Replay, Contention:
+	default:
+		return fmt.Errorf("loadgen: unknown mode %q", cfg.Mode)
+	}
+	return nil
 }
 
 type worker struct {
@@ -101,78 +183,101 @@ type worker struct {
 	status    map[int]int
 	errors    int
 	keys      int
-	recent    []string
+	recent    []key
 	rng       *rand.Rand
 }
 
-// Run performs one load run. It fails when cfg is invalid, ctx ends, or no
-// request at all got an answer.
-func Run(ctx context.Context, client *http.Client, cfg Config) (Result, error) {
-	if len(cfg.Targets) == 0 || cfg.Concurrency < 1 || cfg.Duration <= 0 {
-		return Result{}, fmt.Errorf("loadgen: need targets, concurrency >= 1 and a duration, got %d targets, %d, %v", len(cfg.Targets), cfg.Concurrency, cfg.Duration)
+// plan is what every generator shares in one run: the validated settings,
+// the request sequence, the clients' statistics and the receipts seen.
+type plan struct {
+	cfg      Config
+	ratio    float64
+	group    uint64
+	check    bool // read the receipts' executions (the modes with repeated keys)
+	seq      atomic.Uint64
+	keySeq   atomic.Uint64
+	seen     *receipts
+	deadline time.Time
+	start    time.Time
+	workers  []*worker
+}
+
+func newPlan(cfg Config) (*plan, error) {
+	if err := validate(cfg); err != nil {
+		return nil, err
 	}
-	switch cfg.Mode {
-	case Fresh, Replay, Contention:
-	default:
-		return Result{}, fmt.Errorf("loadgen: unknown mode %q", cfg.Mode)
+	p := &plan{cfg: cfg, ratio: cfg.ReplayRatio, group: uint64(cfg.ContentionGroup), check: cfg.Mode != Fresh, seen: newReceipts()}
+	if p.ratio == 0 {
+		p.ratio = 0.9
 	}
-	ratio := cfg.ReplayRatio
-	if ratio == 0 {
-		ratio = 0.9
+	if p.group == 0 {
+		p.group = 32
 	}
-	group := uint64(cfg.ContentionGroup)
-	if group == 0 {
-		group = 32
+	perClient := 1024
+	if cfg.Requests > 0 {
+		perClient = min(cfg.Requests/cfg.Concurrency+cfg.Requests/(4*cfg.Concurrency)+16, 1<<16)
 	}
-	var (
-		seq      atomic.Uint64 // request sequence across clients (targets, contention keys)
-		keySeq   atomic.Uint64 // new keys in fresh and replay modes
-		seen     = newReceipts()
-		deadline = time.Now().Add(cfg.Duration)
-		workers  = make([]*worker, cfg.Concurrency)
-		wg       sync.WaitGroup
-	)
-	start := time.Now()
-	for i := range workers {
-		w := &worker{status: map[int]int{}, rng: rand.New(rand.NewPCG(uint64(cfg.Run), uint64(i)))}
-		workers[i] = w
-		wg.Go(func() {
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				n := seq.Add(1) - 1
-				if cfg.Requests > 0 && n >= uint64(cfg.Requests) {
-					return
-				}
-				var key string
-				switch cfg.Mode {
-				case Fresh:
-					key = Key(cfg.Run, keySeq.Add(1))
-					w.keys++
-				case Replay:
-					if len(w.recent) == 0 || w.rng.Float64() >= ratio {
-						key = Key(cfg.Run, keySeq.Add(1))
-						w.keys++
-						if len(w.recent) < 64 {
-							w.recent = append(w.recent, key)
-						} else {
-							w.recent[w.rng.IntN(len(w.recent))] = key
-						}
-					} else {
-						key = w.recent[w.rng.IntN(len(w.recent))]
-					}
-				case Contention:
-					key = Key(cfg.Run, n/group)
-					if n%group == 0 {
-						w.keys++
-					}
-				}
-				w.do(ctx, client, cfg.Targets[n%uint64(len(cfg.Targets))], key, cfg.Body, cfg.Mode != Fresh, seen)
+	p.workers = make([]*worker, cfg.Concurrency)
+	for i := range p.workers {
+		p.workers[i] = &worker{status: map[int]int{}, rng: rand.New(rand.NewPCG(uint64(cfg.Run), uint64(i))), latencies: make([]time.Duration, 0, perClient)}
+	}
+	p.start = time.Now()
+	p.deadline = p.start.Add(cfg.Duration)
+	return p, nil
+}
+
+// next returns the sequence number of the next request and its key, or false
+// when the run is over (deadline, request cap or ctx).
+func (p *plan) next(ctx context.Context, w *worker, now time.Time) (uint64, key, bool) {
+	if !now.Before(p.deadline) || ctx.Err() != nil {
+		return 0, key{}, false
+	}
+	n := p.seq.Add(1) - 1
+	if p.cfg.Requests > 0 && n >= uint64(p.cfg.Requests) {
+		return 0, key{}, false
+	}
+	var k key
+	switch p.cfg.Mode {
+	case Fresh:
+		k = makeKey(p.cfg.Run, p.keySeq.Add(1))
+		w.keys++
+	case Replay:
+		if len(w.recent) == 0 || w.rng.Float64() >= p.ratio {
+			k = makeKey(p.cfg.Run, p.keySeq.Add(1))
+			w.keys++
+			if len(w.recent) < 64 {
+				w.recent = append(w.recent, k)
+			} else {
+				w.recent[w.rng.IntN(len(w.recent))] = k
 			}
-		})
+		} else {
+			k = w.recent[w.rng.IntN(len(w.recent))]
+		}
+	case Contention:
+		k = makeKey(p.cfg.Run, n/p.group)
+		if n%p.group == 0 {
+			w.keys++
+		}
 	}
-	wg.Wait()
-	res := Result{Elapsed: time.Since(start), Status: map[int]int{}, Divergent: int(seen.divergent.Load())}
+	return n, k, true
+}
+
+// answered records an answer to the request with key k sent at t0.
+func (p *plan) answered(w *worker, k *key, t0, end time.Time, status int, body []byte) {
+	w.latencies = append(w.latencies, end.Sub(t0))
+	w.status[status]++
+	if p.check && status/100 == 2 {
+		if e, ok := execution(body); ok {
+			p.seen.check(k, e)
+		}
+	}
+}
+
+// result sums the clients' statistics.
+func (p *plan) result(ctx context.Context) (Result, error) {
+	res := Result{Elapsed: time.Since(p.start), Status: map[int]int{}, Divergent: int(p.seen.divergent.Load())}
 	var lat []time.Duration
-	for _, w := range workers {
+	for _, w := range p.workers {
 		lat = append(lat, w.latencies...)
 		res.Errors += w.errors
 		res.Keys += w.keys
@@ -193,34 +298,54 @@ func Run(ctx context.Context, client *http.Client, cfg Config) (Result, error) {
 	return res, nil
 }
 
-func (w *worker) do(ctx context.Context, client *http.Client, url, key string, body []byte, check bool, seen *receipts) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// run performs one load run with a goroutine and a sender per client.
+func run(ctx context.Context, cfg Config, newSender func() sender) (Result, error) {
+	p, err := newPlan(cfg)
 	if err != nil {
-		w.errors++
-		return
+		return Result{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(workload.KeyHeader, key)
-	t0 := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		w.errors++
-		return
+	var wg sync.WaitGroup
+	for _, w := range p.workers {
+		s := newSender()
+		wg.Go(func() {
+			defer s.done()
+			now := time.Now()
+			for {
+				n, k, ok := p.next(ctx, w, now)
+				if !ok {
+					return
+				}
+				status, body, err := s.send(int(n%uint64(len(cfg.Targets))), k[:], p.check)
+				end := time.Now()
+				if err != nil {
+					w.errors++
+				} else {
+					p.answered(w, &k, now, end, status, body)
+				}
+				now = end
+			}
+		})
 	}
-	out, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		w.errors++
-		return
-	}
-	w.latencies = append(w.latencies, time.Since(t0))
-	w.status[resp.StatusCode]++
-	if check && resp.StatusCode/100 == 2 {
-		var r workload.Receipt
-		if json.Unmarshal(out, &r) == nil {
-			seen.check(key, r.Execution)
+	wg.Wait()
+	return p.result(ctx)
+}
+
+// executionPrefix starts every receipt workload.Work encodes.
+var executionPrefix = []byte(`{"execution":"`)
+
+// execution returns the execution id of a receipt: read in place when body
+// starts as workload.Work encodes it, else decoded as JSON.
+func execution(body []byte) ([]byte, bool) {
+	if rest, ok := bytes.CutPrefix(body, executionPrefix); ok {
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
+			return rest[:i], true
 		}
 	}
+	var r workload.Receipt
+	if json.Unmarshal(body, &r) != nil {
+		return nil, false
+	}
+	return []byte(r.Execution), true
 }
 
 // receipts remembers the execution of the first successful answer per key.
@@ -232,39 +357,26 @@ type receipts struct {
 
 type receiptShard struct {
 	mu sync.Mutex
-	m  map[string]string
+	m  map[key]string
 }
 
 func newReceipts() *receipts {
 	r := &receipts{seed: maphash.MakeSeed()}
 	for i := range r.shards {
-		r.shards[i].m = map[string]string{}
+		r.shards[i].m = map[key]string{}
 	}
 	return r
 }
 
-func (r *receipts) check(key, execution string) {
-	s := &r.shards[maphash.String(r.seed, key)%uint64(len(r.shards))]
+func (r *receipts) check(k *key, execution []byte) {
+	s := &r.shards[maphash.Bytes(r.seed, k[:])%uint64(len(r.shards))]
 	s.mu.Lock()
-	first, ok := s.m[key]
+	first, ok := s.m[*k]
 	if !ok {
-		s.m[key] = execution
+		s.m[*k] = string(execution)
 	}
 	s.mu.Unlock()
-	if ok && first != execution {
+	if ok && first != string(execution) {
 		r.divergent.Add(1)
-	}
-}
-
-// NewClient returns an HTTP client that keeps one connection per client open.
-func NewClient(concurrency int) *http.Client {
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns:        concurrency * 2,
-			MaxIdleConnsPerHost: concurrency,
-			IdleConnTimeout:     30 * time.Second,
-			DisableCompression:  true,
-		},
 	}
 }

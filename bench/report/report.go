@@ -56,6 +56,8 @@ type Machine struct {
 	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute averages at the start
 	// and at the end of the run.
 	LoadAvgStart, LoadAvgEnd string
+	// LoadGen says which load generator sent the load runs' requests and how.
+	LoadGen string
 	// ToolRepeats is the repeats of each generator and lint run.
 	ToolRepeats int
 	Elapsed     time.Duration
@@ -162,8 +164,8 @@ func Render(w io.Writer, doc Doc) error {
 		"Flags go through `BENCH_FLAGS`, e.g. `make bench-compare BENCH_FLAGS='-sections load -modes fresh -repeats 5'`; `-profile idemgen-memory/fresh` saves a CPU profile of one contender during one mode.\n\n")
 	b.WriteString("**Ratios and CPU time are what matter.** The machine may be shared and noisy (see the load average below): every figure is a median of repeated runs with its min–max, " +
 		"and every ratio compares two contenders measured in the same repeat, seconds apart. Throughput moves with whatever else runs on the machine; the server's CPU time per request moves far less. Absolute numbers move between runs; read them as orders of magnitude.\n\n")
-	fmt.Fprintf(&b, "| machine | |\n|---|---|\n| cores | %d |\n| CPU | %s |\n| OS | %s |\n| Go | %s |\n| date | %s |\n| load average (1, 5, 15 min) | %s at the start, %s at the end |\n| load runs | %d requests or %v each, whichever first, after a %v warm-up; a fresh server process per contender, mode and repeat; %d repeats, contenders interleaved; medians [min–max] |\n| CPU placement | %s |\n| tool runs | %d repeats, medians |\n| whole run | %v |\n\n",
-		m.Cores, m.CPU, m.OS, m.GoVersion, m.Date, orDash(m.LoadAvgStart), orDash(m.LoadAvgEnd), m.Requests, m.Duration, m.Warmup, m.Repeats, orDash(m.Pinning), m.ToolRepeats, m.Elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "| machine | |\n|---|---|\n| cores | %d |\n| CPU | %s |\n| OS | %s |\n| Go | %s |\n| date | %s |\n| load average (1, 5, 15 min) | %s at the start, %s at the end |\n| load runs | %d requests or %v each, whichever first, after a %v warm-up; a fresh server process per contender, mode and repeat; %d repeats, contenders interleaved; medians [min–max] |\n| load generator | %s; its CPU time per request is the first number of the *gen (+Redis) CPU/req* column |\n| CPU placement | %s |\n| tool runs | %d repeats, medians |\n| whole run | %v |\n\n",
+		m.Cores, m.CPU, m.OS, m.GoVersion, m.Date, orDash(m.LoadAvgStart), orDash(m.LoadAvgEnd), m.Requests, m.Duration, m.Warmup, m.Repeats, orDash(m.LoadGen), orDash(m.Pinning), m.ToolRepeats, m.Elapsed.Round(time.Second))
 	if len(doc.Findings) > 0 {
 		b.WriteString("## Findings\n\n")
 		for _, f := range doc.Findings {
@@ -175,7 +177,7 @@ func Render(w io.Writer, doc Doc) error {
 		b.WriteString(strings.TrimSpace(doc.Analysis) + "\n\n")
 	}
 	if len(doc.Load) > 0 {
-		renderLoad(&b, doc.Load)
+		renderLoad(&b, doc.Load, m.LoadGen)
 	}
 	if len(doc.Trips) > 0 {
 		renderTrips(&b, doc.Trips)
@@ -221,11 +223,11 @@ func spread(med, lo, hi float64) string {
 	return fmt.Sprintf("%.2f× [%.2f–%.2f]", med, lo, hi)
 }
 
-func renderLoad(b *strings.Builder, rows []LoadRow) {
+func renderLoad(b *strings.Builder, rows []LoadRow, loadGen string) {
 	b.WriteString("## 1. Runtime over loopback HTTP\n\n")
 	b.WriteString("Every contender runs in its own process (`benchcompare serve`) and does the same handler work " +
 		"(decode a 1 KiB JSON payment, total it, encode a ~1 KiB receipt tagged with the execution id; nothing more, so the middleware's share is not diluted). " +
-		"Each cell starts its own server process(es) and stops them after the run. The load generator is a Go net/http client with one request in flight per client. " +
+		"Each cell starts its own server process(es) and stops them after the run. The load generator keeps one request in flight per client; it is " + orDash(loadGen) + ". " +
 		"*vs base* is throughput over the bare handler of the same HTTP stack (net/http for idemgen, bare Fiber for Fiber's middleware), measured in the same repeat: median [min–max] over the repeats. " +
 		"*CPU/req* is the server process's user+system CPU time (getrusage) over the measured run divided by its requests; *CPU vs base* is the bare handler's CPU/req over the contender's in the same repeat (below 1.00×: the contender costs more per request). " +
 		"*gen (+Redis) CPU/req* is the load generator's CPU time per request (getrusage of this process), plus, for a Redis store, the private redis-server's (INFO cpu): with pinning, the two share the CPU the server does not use, so a contender whose sum is larger than the bare handler's can be held back by that CPU rather than by its server. " +

@@ -50,6 +50,7 @@ type loadSettings struct {
 	contenders       []string
 	modes            map[loadgen.Mode]bool // nil: every mode
 	profile          string                // "contender/mode" to CPU-profile, e.g. "idemgen-memory/fresh"
+	loadgen          string                // the load generator, one of loadgen.Generators
 	profileDir       string
 	// pgbench, when set, measures the PostgreSQL ceiling right after each
 	// idemgen-postgres fresh-key cell (pglimit.go).
@@ -157,7 +158,7 @@ func runLoad(ctx context.Context, set loadSettings, scs []scenario, env contende
 				}
 				s.rep = rep
 				samples[[2]int{si, ni}] = append(samples[[2]int{si, ni}], s)
-				fmt.Fprintf(os.Stderr, "load %d/%d %-20s %-62s %8.0f req/s %6.1f µs CPU/req p99 %v dup %d\n", rep+1, set.repeats, name, sc.name, s.res.RPS(), s.cpu/1e3, s.res.P99, s.executions-s.executedKeys)
+				fmt.Fprintf(os.Stderr, "load %d/%d %-20s %-62s %8.0f req/s %6.1f µs CPU/req gen %5.1f µs p99 %v dup %d\n", rep+1, set.repeats, name, sc.name, s.res.RPS(), s.cpu/1e3, s.genCPU/1e3, s.res.P99, s.executions-s.executedKeys)
 				if ceilingCell && rep%2 == 0 {
 					runCeiling(rep)
 				}
@@ -273,13 +274,20 @@ func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, bo
 	for _, c := range cs {
 		targets = append(targets, c.url)
 	}
-	client := loadgen.NewClient(sc.concurrency)
-	defer client.CloseIdleConnections()
+	name := set.loadgen
+	if name == "" {
+		name = loadgen.Generators[0]
+	}
+	gen, err := loadgen.New(name, sc.concurrency)
+	if err != nil {
+		return sample{}, err
+	}
+	defer gen.Close()
 	cfg := loadgen.Config{Targets: targets, Mode: sc.mode, Concurrency: sc.concurrency, Body: body}
 	if set.warmup > 0 {
 		warm := cfg
 		warm.Duration, warm.Run = set.warmup, runID^0x80000000
-		if _, err := loadgen.Run(ctx, client, warm); err != nil {
+		if _, err := gen.Run(ctx, warm); err != nil {
 			return sample{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
@@ -304,17 +312,14 @@ func runCell(ctx context.Context, set loadSettings, cs []*child, sc scenario, bo
 	} else {
 		profDone <- nil
 	}
-	var (
-		storeBefore, storeAfter int64
-		err                     error
-	)
+	var storeBefore, storeAfter int64
 	if redis != nil {
 		if storeBefore, err = redis.cpuNanos(ctx); err != nil {
 			return sample{}, err
 		}
 	}
 	genBefore := cpuNanos()
-	res, err := loadgen.Run(ctx, client, cfg)
+	res, err := gen.Run(ctx, cfg)
 	if err != nil {
 		return sample{}, err
 	}

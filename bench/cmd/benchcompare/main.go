@@ -5,7 +5,7 @@
 // Redocly, and the overhead of `idemgen proxy` over a direct call (section
 // "proxy"). `make bench-compare` runs it from the repository root.
 //
-//	benchcompare [-out docs/benchmarks.md] [-sections load,proxy,trips,gen,lint,cost] [-requests 20000] [-duration 5s] [-repeats 5] [-pin=false]
+//	benchcompare [-out docs/benchmarks.md] [-sections load,proxy,trips,gen,lint,cost] [-requests 20000] [-duration 5s] [-repeats 5] [-pin=false] [-loadgen raw|nethttp]
 //
 // `benchcompare serve -contender NAME` is the child process it starts for each
 // contender server.
@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&set.duration, "duration", 5*time.Second, "longest measured load run")
 	fs.DurationVar(&set.warmup, "warmup", 200*time.Millisecond, "warm-up of each fresh server process before its measured run")
 	pin := fs.Bool("pin", true, "pin the servers to CPU 0 and the load generator to CPU 1 (taskset; needs 2 CPUs)")
+	fs.StringVar(&set.loadgen, "loadgen", loadgen.Generators[0], "the load generator: raw (keep-alive TCP connections, prebuilt requests) or nethttp (a net/http client)")
 	fs.IntVar(&set.repeats, "repeats", 5, "repeats of every load run (medians are reported)")
 	toolRepeats := fs.Int("tool-repeats", 5, "repeats of every generator and lint run (medians are reported)")
 	modes := fs.String("modes", "fresh,replay,contention", "load modes to run")
@@ -77,6 +78,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	command := fs.String("command", "make bench-compare", "the command named in the report")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if !slices.Contains(loadgen.Generators, set.loadgen) {
+		return fmt.Errorf("-loadgen: want one of %v, got %q", loadgen.Generators, set.loadgen)
 	}
 	cores := runtime.NumCPU()
 	set.serverCPU = -1
@@ -116,6 +120,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Cores: cores, CPU: cpuModel(), OS: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
 		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: *command, Duration: set.duration, Requests: set.requests,
 		Warmup: set.warmup, Repeats: set.repeats, ToolRepeats: *toolRepeats, Pinning: pinning, Pinned: set.serverCPU >= 0, LoadAvgStart: loadStart,
+		LoadGen: loadgenDescriptions[set.loadgen],
 	}}
 	tmp, err := os.MkdirTemp("", "benchcompare-")
 	if err != nil {
@@ -213,6 +218,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return os.WriteFile(*out, buf.Bytes(), 0o644)
+}
+
+// loadgenDescriptions say how each generator of -loadgen sends its requests,
+// for the page.
+var loadgenDescriptions = map[string]string{
+	"raw":     "raw (`-loadgen raw`, bench/loadgen.Raw): one epoll loop on one thread over a keep-alive TCP connection per client, HTTP/1.1 request bytes built once with only the idempotency key written per request, a response parser for the status line and body framing that reads the receipt's execution only in the modes that check for divergent answers, each latency ending at the kernel's receive time of its answer (SO_TIMESTAMPNS)",
+	"nethttp": "nethttp (`-loadgen nethttp`, bench/loadgen.NetHTTP): a Go net/http client, a request built per send",
 }
 
 // pinnedEnv marks the re-executed, pinned process and carries the machine's
