@@ -145,7 +145,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	// Each WAL frame is written with one system call (walVFS).
+	// A commit's WAL frames are written with one system call, and the
+	// checkpoint reads them from a mapping (walVFS).
 	vfs, err := registerVFS()
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)

@@ -3,5 +3,5 @@
 package sqlitestore
 
 // registerVFS reports that the store uses SQLite's default VFS: the shim that
-// writes each WAL frame with one system call exists for Linux only.
+// writes a commit's WAL frames with one system call exists for Linux only.
 func registerVFS() (string, error) { return "", nil }

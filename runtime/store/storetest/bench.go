@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -223,17 +222,6 @@ func BenchFirstRequestParallel(b *testing.B, s idempotency.Store, parallelism in
 			}
 		}
 	})
-}
-
-// CPUTime is the process's user+system CPU time. Benchmarks report it per
-// operation (ReportCPU) next to ns/op: on a shared machine, wall time mostly
-// measures the neighbours, CPU time the code.
-func CPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ReportCPU adds the cpu-ns/op metric for the loop that started at start.
