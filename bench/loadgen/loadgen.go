@@ -102,9 +102,6 @@ type Generator interface {
 	Close()
 }
 
-// Generators are the names New accepts, the default first.
-var Generators = []string{"raw", "nethttp"}
-
 // New returns the generator called name (one of Generators) for runs of up to
 // concurrency clients.
 func New(name string, concurrency int) (Generator, error) {

@@ -14,12 +14,12 @@ import (
 	"unsafe"
 )
 
+// Generators are the names of the generators that run here, the default
+// first.
+var Generators = []string{"raw", "nethttp"}
+
 // rawTimeout bounds one request, like NewClient's Timeout.
 const rawTimeout = 30 * time.Second
-
-// rawReadBuffer is the size of the parser's read buffer, and so the longest
-// status or header line it accepts.
-const rawReadBuffer = 16 << 10
 
 // Raw is the generator over raw keep-alive TCP connections, driven by one
 // epoll loop on one thread: one connection per client and target, HTTP/1.1,

@@ -7,6 +7,10 @@ import (
 	"errors"
 )
 
+// Generators are the names of the generators that run here, the default
+// first. The raw generator needs Linux, so it is not offered here.
+var Generators = []string{"nethttp"}
+
 // Raw is the generator over raw keep-alive TCP connections; it needs Linux
 // (epoll).
 type Raw struct{}

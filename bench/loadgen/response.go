@@ -45,6 +45,10 @@ func newRawTarget(u string, body []byte) (rawTarget, error) {
 	return rawTarget{addr: addr, req: req, keyAt: keyAt}, nil
 }
 
+// rawReadBuffer is the size of the parser's read buffer, and so the longest
+// status or header line it accepts.
+const rawReadBuffer = 16 << 10
+
 // errMore is what a rawSource returns at the end of the bytes received so far
 // when the connection has not ended: the answer is incomplete.
 var errMore = errors.New("loadgen: answer incomplete")
