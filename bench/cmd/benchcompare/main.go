@@ -82,6 +82,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if !slices.Contains(loadgen.Generators, set.loadgen) {
 		return fmt.Errorf("-loadgen: want one of %v, got %q", loadgen.Generators, set.loadgen)
 	}
+	if set.profile != "" {
+		if err := os.MkdirAll(set.profileDir, 0o755); err != nil {
+			return fmt.Errorf("-profile-dir: %w", err)
+		}
+	}
 	cores := runtime.NumCPU()
 	set.serverCPU = -1
 	pinning := "none: servers and load generator share every CPU"
