@@ -4,22 +4,27 @@ PKGS    ?= ./...
 # Real-world specs used by the generator and lint tests (see testdata/README.md).
 export IDEMGEN_CORPUS ?= $(abspath ../shared/corpus)
 
-.PHONY: all test fmt vet unit corpus-note generate check-generated bench demo fuzz build interop
+.PHONY: all test fmt vet vet-other-os unit corpus-note generate check-generated bench demo fuzz build interop
 
 all: build test
 
 build:
 	$(GO) build ./...
 
-## test: gofmt and vet, every test with -race, a check that committed generated code
+## test: gofmt and vet (also for Windows and macOS, so that the runtime and the tests
+## keep building there), every test with -race, a check that committed generated code
 ## is current, and the oapi-codegen interop module.
-test: fmt vet unit check-generated interop
+test: fmt vet vet-other-os unit check-generated interop
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "not gofmt-formatted:"; echo "$$out"; exit 1; }
 
 vet:
 	$(GO) vet $(PKGS)
+
+vet-other-os:
+	GOOS=windows $(GO) vet $(PKGS)
+	GOOS=darwin $(GO) vet $(PKGS)
 
 unit: corpus-note
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)

@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/idemgen/idemgen/runtime/idempotency"
 	"github.com/idemgen/idemgen/runtime/store/memstore"
+	"github.com/idemgen/idemgen/runtime/store/storetest"
 )
 
 // order is a 1 KiB JSON document, used as both request and response.
@@ -114,22 +114,6 @@ func newBenchMiddleware(b *testing.B, p idempotency.Policy) (*idempotency.Middle
 	return m, s
 }
 
-// cpuTime is the process's user+system CPU time. The benchmarks report it
-// per operation ("cpu-ns/op") next to ns/op: on a machine shared with other
-// work, wall time per op mostly measures the neighbours, CPU time the code.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU adds the cpu-ns/op metric for the loop that started at start.
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-}
-
 // benchBare serves the 1 KiB request with h alone.
 func benchBare(b *testing.B, h http.Handler) {
 	body := kibOrder()
@@ -137,7 +121,7 @@ func benchBare(b *testing.B, h http.Handler) {
 	br := newBenchReq(body, "")
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	for b.Loop() {
 		w.reset()
 		h.ServeHTTP(w, br.prepare(body))
@@ -163,7 +147,7 @@ func benchFirst(b *testing.B, h http.Handler) {
 	br.r.Header["Idempotency-Key"] = hdr
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	i := 0
 	for b.Loop() {
 		if i == len(keys) { // a fresh store keeps the live heap (and GC work) bounded
@@ -197,7 +181,7 @@ func BenchmarkReplay(b *testing.B) {
 	h.ServeHTTP(w, br.prepare(body))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	for b.Loop() {
 		w.reset()
 		h.ServeHTTP(w, br.prepare(body))
@@ -223,7 +207,7 @@ func BenchmarkConflict(b *testing.B) {
 	w := &discardWriter{h: http.Header{}}
 	br := newBenchReq(body, "held")
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	for b.Loop() {
 		w.reset()
 		h.ServeHTTP(w, br.prepare(body))
@@ -237,7 +221,7 @@ func BenchmarkCanonicalJSON(b *testing.B) {
 	body := kibOrder()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	for b.Loop() {
 		idempotency.CanonicalJSON(body)
 	}
@@ -249,7 +233,7 @@ func BenchmarkDoReplay(b *testing.B) {
 	payload := kibOrder()
 	m.Do(ctx, "tenant", "msg-1", payload, func(c2 context.Context) ([]byte, error) { return payload, nil })
 	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
+	defer storetest.ReportCPU(b, storetest.CPUTime())
 	for b.Loop() {
 		if _, replayed, err := m.Do(ctx, "tenant", "msg-1", payload, func(context.Context) ([]byte, error) { return payload, nil }); err != nil || !replayed {
 			b.Fatal(err)

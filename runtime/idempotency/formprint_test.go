@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -365,17 +364,6 @@ func BenchmarkFormFingerprint(b *testing.B) {
 			})
 		}
 	}
-}
-
-// processCPU is the process's user+system CPU time (as bench_test.go's
-// cpuTime, which the external test package holds): per op it measures the
-// code rather than the neighbours on a shared machine.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func reportFormCPU(b *testing.B, start time.Duration) {

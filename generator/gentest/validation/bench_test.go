@@ -8,21 +8,10 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
-)
 
-// cpuTime is the CPU time (user and system) this process used so far: the
-// machine the benchmarks run on may be shared, so ns/op (wall clock) alone
-// would measure the neighbours.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/idemgen/idemgen/runtime/store/storetest"
+)
 
 // benchBody is a valid ~900-byte order: 15 properties, 5 nested items.
 const benchBody = `{"sku":"ABCDEF","quantity":3,"price":19.99,"note":"abc","status":"new",` +
@@ -68,7 +57,7 @@ func BenchmarkGetOrder(b *testing.B) {
 func benchHandler(b *testing.B, h http.Handler, method, path, body string, key func(i int) string, want int) {
 	b.ReportAllocs()
 	i := 0
-	start := cpuTime(b)
+	start := storetest.CPUTime()
 	for b.Loop() {
 		var rd io.Reader
 		if body != "" {
@@ -88,7 +77,7 @@ func benchHandler(b *testing.B, h http.Handler, method, path, body string, key f
 		}
 		i++
 	}
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(storetest.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 func (s *shop) CreateDraft(ctx context.Context, req CreateDraftRequestObject) (CreateDraftResponseObject, error) {
@@ -122,11 +111,11 @@ func BenchmarkValidateOrder(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	start := cpuTime(b)
+	start := storetest.CPUTime()
 	for b.Loop() {
 		if err := req.validate(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(storetest.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -112,13 +111,4 @@ func BenchmarkClaimCompleteFresh(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(minorFaults()-f0)/float64(b.N), "faults/op")
-}
-
-// minorFaults is the process's minor page faults so far.
-func minorFaults() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Minflt
 }
