@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -182,7 +183,7 @@ func readHeader(br *bufio.Reader) (length int64, chunked, tillEOF, connClose, ke
 		if colon <= 0 {
 			return 0, false, false, false, false, fmt.Errorf("loadgen: malformed header line %q", line)
 		}
-		name, value := line[:colon], trimSpace(line[colon+1:])
+		name, value := line[:colon], trimOWS(line[colon+1:])
 		switch {
 		case equalFold(name, "content-length"):
 			n, ok := parseDecimal(value)
@@ -196,7 +197,7 @@ func readHeader(br *bufio.Reader) (length int64, chunked, tillEOF, connClose, ke
 			last := value
 			for i := len(value) - 1; i >= 0; i-- {
 				if value[i] == ',' {
-					last = trimSpace(value[i+1:])
+					last = trimOWS(value[i+1:])
 					break
 				}
 			}
@@ -208,7 +209,7 @@ func readHeader(br *bufio.Reader) (length int64, chunked, tillEOF, connClose, ke
 				for i < len(value) && value[i] != ',' {
 					i++
 				}
-				tok, value = trimSpace(value[:i]), value[min(i+1, len(value)):]
+				tok, value = trimOWS(value[:i]), value[min(i+1, len(value)):]
 				connClose = connClose || equalFold(tok, "close")
 				keepAlive = keepAlive || equalFold(tok, "keep-alive")
 			}
@@ -325,7 +326,7 @@ rest:
 	if i == 0 {
 		return 0, false
 	}
-	rest := trimSpace(line[i:])
+	rest := trimOWS(line[i:])
 	if len(rest) > 0 && rest[0] != ';' {
 		return 0, false
 	}
@@ -347,15 +348,8 @@ func parseDecimal(b []byte) (int64, bool) {
 	return n, true
 }
 
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
+// trimOWS drops HTTP's optional whitespace (spaces and tabs) around b.
+func trimOWS(b []byte) []byte { return bytes.Trim(b, " \t") }
 
 // equalFold reports whether b is lower, ignoring ASCII case (lower is lower case).
 func equalFold(b []byte, lower string) bool {
